@@ -1,0 +1,38 @@
+# One command per chore. `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck pytest bench clean
+
+help:  ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## start the server on 127.0.0.1:8383 with SQLite in ./.kibitz-data
+	$(BIN)/kibitz server run --data-dir $${KIBITZ_DATA_DIR:-.kibitz-data}
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)  ## mypy --strict on the package
+	$(BIN)/mypy src/kibitz
+
+pytest: $(STAMP)  ## the test suite
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest  ## everything CI checks
+
+bench: $(STAMP)  ## the benchmarks (see docs/benchmarks.md)
+	$(BIN)/python bench/api.py
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
