@@ -1,0 +1,109 @@
+"""The one error tree of the server. Each error has a stable code and an HTTP status.
+
+    KibitzError (500 internal_error)
+    ├── InvalidRequest (400 invalid_request)
+    │   └── InvalidJson (400 invalid_json)
+    ├── ValidationFailed (422 validation_failed)
+    ├── NotAuthenticated (401 not_authenticated)
+    │   └── InvalidCredentials (401 invalid_credentials)
+    ├── Forbidden (403 forbidden)
+    ├── NotFound (404 not_found)
+    ├── MethodNotAllowed (405 method_not_allowed)
+    ├── Conflict (409 conflict)
+    ├── InviteInvalid (410 invite_invalid)
+    ├── PayloadTooLarge (413 payload_too_large)
+    └── UnsupportedMediaType (415 unsupported_media_type)
+
+One handler renders them as `{"error": {"code", "message", "details"}}`; the CLI maps codes to exit codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class KibitzError(Exception):
+    """Base of every error the API reports on purpose."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "Internal error."
+
+    def __init__(self, message: str | None = None, details: Any = None) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+    def to_body(self) -> dict[str, Any]:
+        """Return the JSON body for this error."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class InvalidRequest(KibitzError):
+    code = "invalid_request"
+    status = 400
+    default_message = "The request is not valid."
+
+
+class InvalidJson(InvalidRequest):
+    code = "invalid_json"
+    default_message = "The body is not valid JSON."
+
+
+class ValidationFailed(KibitzError):
+    code = "validation_failed"
+    status = 422
+    default_message = "Some fields are not valid."
+
+
+class NotAuthenticated(KibitzError):
+    code = "not_authenticated"
+    status = 401
+    default_message = "Sign in first: the token is missing, unknown, expired or revoked."
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+    default_message = "Wrong email or password."
+
+
+class Forbidden(KibitzError):
+    code = "forbidden"
+    status = 403
+    default_message = "Your role does not allow this."
+
+
+class NotFound(KibitzError):
+    code = "not_found"
+    status = 404
+    default_message = "Not found."
+
+
+class MethodNotAllowed(KibitzError):
+    code = "method_not_allowed"
+    status = 405
+    default_message = "Method not allowed."
+
+
+class Conflict(KibitzError):
+    code = "conflict"
+    status = 409
+    default_message = "The request conflicts with the current state."
+
+
+class InviteInvalid(KibitzError):
+    code = "invite_invalid"
+    status = 410
+    default_message = "The invite code is unknown, used or expired."
+
+
+class PayloadTooLarge(KibitzError):
+    code = "payload_too_large"
+    status = 413
+    default_message = "The request body is too large."
+
+
+class UnsupportedMediaType(KibitzError):
+    code = "unsupported_media_type"
+    status = 415
+    default_message = "Send the body as application/json."

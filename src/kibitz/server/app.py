@@ -1,0 +1,70 @@
+"""The application factory: `create_app(settings)` wires the routers, the errors and the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+import kibitz
+from kibitz.server.auth.passwords import Passwords
+from kibitz.server.auth.routes import router as auth_router
+from kibitz.server.codemarks.routes import router as codemarks_router
+from kibitz.server.db import make_engine, make_sessionmaker
+from kibitz.server.deps import AppState
+from kibitz.server.errors import install_error_handlers
+from kibitz.server.middleware import RequestGuard
+from kibitz.server.migrate import upgrade
+from kibitz.server.repos.routes import router as repos_router
+from kibitz.server.teams.routes import router as teams_router
+from kibitz.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    """Return the router of every `/api/v1` route."""
+    router = APIRouter(prefix=API_PREFIX)
+    for domain in (auth_router, teams_router, repos_router, codemarks_router):
+        router.include_router(domain)
+    return router
+
+
+def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
+    """Build the ASGI app; the database is opened (and migrated) when the app starts."""
+    engine = make_engine(settings)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        passwords=Passwords(fast=settings.fast_password_hashing),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade(engine)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Kibitz",
+        version=kibitz.__version__,
+        summary="Code discussions that stay attached to the code.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.kibitz = state
+    install_error_handlers(app)
+    app.include_router(api_router())
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """Tell that the process is up."""
+        return {"status": "ok"}
+
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,129 @@
+"""Accounts and API tokens: sign up, log in, authenticate a request, log out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kibitz.errors import Conflict, InvalidCredentials, NotAuthenticated
+from kibitz.ids import new_id
+from kibitz.server.auth.models import ApiToken, User
+from kibitz.server.auth.passwords import Passwords
+from kibitz.server.auth.schemas import UserOut, UserRef
+from kibitz.server.db import utcnow
+
+TOKEN_PREFIX = "kbz_"  # noqa: S105 - a public prefix that makes leaked tokens easy to spot
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated person behind a request and the token they used."""
+
+    user: User
+    token_id: str
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of a token or code: its SHA-256 (they carry 256 random bits, no salt needed)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    """Return the form of an email address used for storage and lookup."""
+    return email.strip().lower()
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    """Return the user with this email address, if any."""
+    result = await session.execute(select(User).where(User.email == normalise_email(email)))
+    return result.scalar_one_or_none()
+
+
+async def signup(session: AsyncSession, passwords: Passwords, email: str, name: str, password: str) -> User:
+    """Create an account; an email already in use is a conflict."""
+    if await find_user_by_email(session, email) is not None:
+        raise Conflict("An account with this email already exists.", {"field": "email"})
+    user = User(
+        id=new_id(),
+        email=normalise_email(email),
+        name=name,
+        password_hash=await passwords.hash(password),
+        status="active",
+        created_at=utcnow(),
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict("An account with this email already exists.", {"field": "email"}) from None
+    return user
+
+
+async def login(
+    session: AsyncSession, passwords: Passwords, email: str, password: str, ttl: dt.timedelta
+) -> tuple[str, ApiToken, User]:
+    """Check the password and issue a new API token; return the token (shown once), its row and the user."""
+    user = await find_user_by_email(session, email)
+    if user is None:
+        await passwords.verify_nothing(password)
+        raise InvalidCredentials()
+    if not await passwords.verify(user.password_hash, password) or user.status != "active":
+        raise InvalidCredentials()
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    row = ApiToken(
+        id=new_id(),
+        user_id=user.id,
+        name="login",
+        token_hash=hash_token(token),
+        created_at=now,
+        expires_at=now + ttl,
+        revoked_at=None,
+    )
+    session.add(row)
+    await session.flush()
+    return token, row, user
+
+
+async def authenticate(session: AsyncSession, token: str) -> Caller:
+    """Return the caller for a bearer token, or raise NotAuthenticated."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        raise NotAuthenticated()
+    digest = hash_token(token)
+    result = await session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == digest)
+    )
+    found = result.one_or_none()
+    if found is None:
+        raise NotAuthenticated()
+    row, user = found
+    # Constant-time comparison is moot after an indexed lookup, but keeps the check explicit.
+    if not hmac.compare_digest(row.token_hash, digest):
+        raise NotAuthenticated()
+    if row.revoked_at is not None or row.expires_at <= utcnow() or user.status != "active":
+        raise NotAuthenticated()
+    return Caller(user=user, token_id=row.id)
+
+
+async def logout(session: AsyncSession, caller: Caller) -> None:
+    """Revoke the token the caller used."""
+    row = await session.get(ApiToken, caller.token_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+
+
+def user_out(user: User) -> UserOut:
+    """Return the wire form of a user."""
+    return UserOut(id=user.id, email=user.email, name=user.name, created_at=user.created_at)
+
+
+def user_ref(user: User) -> UserRef:
+    """Return the short wire form of a user used inside other objects."""
+    return UserRef(id=user.id, email=user.email, name=user.name)

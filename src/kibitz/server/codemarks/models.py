@@ -1,0 +1,94 @@
+"""Tables of codemarks, their markers (code blocks), tags, assignees and replies.
+
+Content columns (`title`, `text`, `path`, `code`, `context_before`, `context_after`) are read and written only
+by the services of this folder, so that sealing them later changes no route.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kibitz.server.db import Base, UTCDateTime, utcnow
+
+CODEMARK_TYPES = ("comment", "question", "issue", "bookmark", "link")
+CODEMARK_STATUSES = ("open", "resolved", "archived")
+
+
+class Codemark(Base):
+    """A discussion pinned to one or more blocks of code."""
+
+    __tablename__ = "codemark"
+    __table_args__ = (Index("ix_codemark_team_created", "team_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    title: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Marker(Base):
+    """One code block of a codemark: its canonical reference `(commit, path, lines)` and the code itself."""
+
+    __tablename__ = "marker"
+    __table_args__ = (
+        Index("ix_marker_team_path", "team_id", "path"),
+        Index("ix_marker_repo", "repo_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    codemark_id: Mapped[str] = mapped_column(ForeignKey("codemark.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    repo_id: Mapped[str] = mapped_column(ForeignKey("repo.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    commit: Mapped[str] = mapped_column(String(64))
+    start_line: Mapped[int] = mapped_column(Integer)
+    end_line: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(Text)
+    context_before: Mapped[str] = mapped_column(Text, default="")
+    context_after: Mapped[str] = mapped_column(Text, default="")
+
+
+class CodemarkTag(Base):
+    """A tag on a codemark."""
+
+    __tablename__ = "codemark_tag"
+    __table_args__ = (Index("ix_codemark_tag_team_tag", "team_id", "tag"),)
+
+    codemark_id: Mapped[str] = mapped_column(ForeignKey("codemark.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+
+
+class CodemarkAssignee(Base):
+    """A member assigned to a codemark."""
+
+    __tablename__ = "codemark_assignee"
+
+    codemark_id: Mapped[str] = mapped_column(ForeignKey("codemark.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Reply(Base):
+    """A message in a codemark's thread."""
+
+    __tablename__ = "reply"
+    __table_args__ = (Index("ix_reply_codemark_created", "codemark_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    codemark_id: Mapped[str] = mapped_column(ForeignKey("codemark.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,80 @@
+"""Render every failure as `{"error": {"code", "message", "details"}}`; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kibitz.errors import (
+    Conflict,
+    InvalidJson,
+    KibitzError,
+    MethodNotAllowed,
+    NotFound,
+    ValidationFailed,
+)
+
+log = logging.getLogger("kibitz.server")
+
+
+def error_response(error: KibitzError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Return the JSON response for an error."""
+    return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
+
+
+def _validation_details(errors: Any) -> list[dict[str, Any]]:
+    # Only where and what: echoing the input could put a password or a secret into a client's log.
+    return [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in errors
+    ]
+
+
+async def _on_kibitz_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, KibitzError)
+    return error_response(exc)
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = _validation_details(exc.errors())
+    if any(d["type"] == "json_invalid" for d in details):
+        return error_response(InvalidJson(details=details))
+    return error_response(ValidationFailed(details=details))
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return error_response(NotFound("No such route."))
+    if exc.status_code == 405:
+        return error_response(MethodNotAllowed())
+    error = KibitzError(str(exc.detail))
+    body = {"error": {"code": f"http_{exc.status_code}", "message": error.message, "details": None}}
+    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+async def _on_integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
+    # Reached only when two requests race on a unique key; the loser's transaction was rolled back.
+    return error_response(Conflict("The change collided with a concurrent one; try again."))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", "")
+    log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
+    return error_response(KibitzError("Internal error.", {"request_id": request_id}))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every kind of failure through one renderer."""
+    app.add_exception_handler(KibitzError, _on_kibitz_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(IntegrityError, _on_integrity_error)
+    app.add_exception_handler(Exception, _on_unexpected)

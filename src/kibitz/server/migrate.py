@@ -1,0 +1,51 @@
+"""Alembic migrations, applied on start and by `kibitz server migrate`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kibitz.server.db import make_engine
+from kibitz.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Any fixed number: processes starting together against one PostgreSQL take turns on this lock.
+_PG_MIGRATION_LOCK = 0x6B6962697A
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Return an Alembic configuration pointing at the packaged migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+    command.upgrade(alembic_config(connection), "head")
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Bring the database schema to the newest revision."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+
+
+def upgrade_database(settings: Settings) -> None:
+    """Apply the migrations to the configured database and return."""
+
+    async def run() -> None:
+        engine = make_engine(settings)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

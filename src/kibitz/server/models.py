@@ -1,0 +1,24 @@
+"""Every table, imported in one place so metadata is complete for migrations."""
+
+from kibitz.server.auth.models import ApiToken, User
+from kibitz.server.codemarks.models import Codemark, CodemarkAssignee, CodemarkTag, Marker, Reply
+from kibitz.server.db import Base
+from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
+from kibitz.server.teams.models import Invite, Membership, Team
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Codemark",
+    "CodemarkAssignee",
+    "CodemarkTag",
+    "Invite",
+    "Marker",
+    "Membership",
+    "Reply",
+    "Repo",
+    "RepoRemote",
+    "RepoRootCommit",
+    "Team",
+    "User",
+]

@@ -1,0 +1,30 @@
+"""Run the server process with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from kibitz.server.app import create_app
+from kibitz.settings import Settings
+
+
+def serve(settings: Settings) -> None:
+    """Serve the app until interrupted; migrations run before the first request."""
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    where = "PostgreSQL" if not settings.is_sqlite else f"SQLite in {settings.data_dir}"
+    logging.getLogger("kibitz.server").info(
+        "Kibitz on http://%s:%d (data: %s)", settings.host, settings.port, where
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        server_header=False,
+        proxy_headers=False,
+        access_log=False,
+    )

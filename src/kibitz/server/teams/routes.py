@@ -1,0 +1,70 @@
+"""HTTP routes of teams, members and invites."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Response, status
+
+from kibitz.server.access import access_team
+from kibitz.server.deps import CurrentCaller, DbSession, State
+from kibitz.server.teams import service
+from kibitz.server.teams.schemas import InviteIn, InviteOut, JoinIn, MemberOut, RoleIn, TeamCreateIn, TeamOut
+
+router = APIRouter(tags=["teams"])
+
+
+@router.post("/teams", status_code=status.HTTP_201_CREATED)
+async def create_team(body: TeamCreateIn, session: DbSession, caller: CurrentCaller) -> TeamOut:
+    """Create a team; the caller becomes its owner."""
+    team, membership = await service.create_team(session, caller, body.name)
+    return service.team_out(team, membership.role)
+
+
+@router.get("/teams")
+async def list_teams(session: DbSession, caller: CurrentCaller) -> list[TeamOut]:
+    """List the caller's teams."""
+    return [service.team_out(team, m.role) for team, m in await service.list_teams(session, caller)]
+
+
+@router.post("/teams/join")
+async def join_team(body: JoinIn, session: DbSession, caller: CurrentCaller) -> TeamOut:
+    """Join a team with an invite code."""
+    team, membership = await service.join_team(session, caller, body.code)
+    return service.team_out(team, membership.role)
+
+
+@router.get("/teams/{team_id}/members")
+async def list_members(team_id: str, session: DbSession, caller: CurrentCaller) -> list[MemberOut]:
+    """List a team's members."""
+    await access_team(session, caller, team_id)
+    return [service.member_out(m, user) for m, user in await service.list_members(session, team_id)]
+
+
+@router.post("/teams/{team_id}/invites", status_code=status.HTTP_201_CREATED)
+async def create_invite(
+    team_id: str, body: InviteIn, session: DbSession, caller: CurrentCaller, state: State
+) -> InviteOut:
+    """Create a single-use invite code that expires."""
+    membership = await access_team(session, caller, team_id, "admin")
+    ttl = dt.timedelta(hours=state.settings.invite_ttl_hours)
+    code, invite = await service.create_invite(session, caller, membership, body.role, ttl)
+    return InviteOut(code=code, role=body.role, expires_at=invite.expires_at)
+
+
+@router.patch("/teams/{team_id}/members/{user_id}")
+async def change_role(
+    team_id: str, user_id: str, body: RoleIn, session: DbSession, caller: CurrentCaller
+) -> MemberOut:
+    """Change a member's role."""
+    actor = await access_team(session, caller, team_id, "admin")
+    membership, user = await service.change_role(session, actor, user_id, body.role)
+    return service.member_out(membership, user)
+
+
+@router.delete("/teams/{team_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_member(team_id: str, user_id: str, session: DbSession, caller: CurrentCaller) -> Response:
+    """Remove a member from the team, or leave it."""
+    actor = await access_team(session, caller, team_id)
+    await service.remove_member(session, actor, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

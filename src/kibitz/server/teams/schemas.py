@@ -1,0 +1,55 @@
+"""Wire models of teams, members and invites."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from kibitz.server.auth.schemas import Strict, UserOut
+from kibitz.validation import CleanStr, Name
+
+Role = Literal["member", "admin", "owner"]
+
+
+class TeamCreateIn(Strict):
+    name: Name
+
+
+class TeamOut(BaseModel):
+    id: str
+    name: str
+    role: Role
+    created_at: dt.datetime
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    role: Role
+    joined_at: dt.datetime
+
+
+class InviteIn(Strict):
+    role: Literal["member", "admin"] = "member"
+
+
+class InviteOut(BaseModel):
+    code: str
+    role: Literal["member", "admin"]
+    expires_at: dt.datetime
+
+
+class JoinIn(Strict):
+    code: Annotated[CleanStr, Field(min_length=1, max_length=200)]
+
+
+class RoleIn(Strict):
+    role: Role
+
+
+class MeOut(BaseModel):
+    user: UserOut
+    teams: list[TeamOut]

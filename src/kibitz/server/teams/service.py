@@ -1,0 +1,176 @@
+"""Teams: create, invite, join, list members, change roles, remove members."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kibitz.errors import Conflict, Forbidden, InviteInvalid, NotFound
+from kibitz.ids import new_id
+from kibitz.server.access import has_role
+from kibitz.server.auth.models import User
+from kibitz.server.auth.service import Caller, hash_token
+from kibitz.server.db import utcnow
+from kibitz.server.teams.models import Invite, Membership, Team
+from kibitz.server.teams.schemas import MemberOut, TeamOut
+
+INVITE_PREFIX = "kbzi_"
+
+
+def team_out(team: Team, role: str) -> TeamOut:
+    """Return the wire form of a team as seen by a member with `role`."""
+    return TeamOut.model_validate(
+        {"id": team.id, "name": team.name, "role": role, "created_at": team.created_at}
+    )
+
+
+def member_out(membership: Membership, user: User) -> MemberOut:
+    """Return the wire form of a membership."""
+    return MemberOut.model_validate(
+        {
+            "user_id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "role": membership.role,
+            "joined_at": membership.created_at,
+        }
+    )
+
+
+async def create_team(session: AsyncSession, caller: Caller, name: str) -> tuple[Team, Membership]:
+    """Create a team with the caller as its owner."""
+    now = utcnow()
+    team = Team(id=new_id(), name=name, event_seq=0, created_at=now)
+    membership = Membership(team_id=team.id, user_id=caller.user.id, role="owner", created_at=now)
+    session.add(team)
+    await session.flush()
+    session.add(membership)
+    await session.flush()
+    return team, membership
+
+
+async def list_teams(session: AsyncSession, caller: Caller) -> list[tuple[Team, Membership]]:
+    """Return the caller's teams with their memberships, oldest first."""
+    result = await session.execute(
+        select(Team, Membership)
+        .join(Membership, Membership.team_id == Team.id)
+        .where(Membership.user_id == caller.user.id)
+        .order_by(Team.created_at, Team.id)
+    )
+    return [(team, membership) for team, membership in result.tuples()]
+
+
+async def list_members(session: AsyncSession, team_id: str) -> list[tuple[Membership, User]]:
+    """Return a team's members, oldest membership first."""
+    result = await session.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.team_id == team_id)
+        .order_by(Membership.created_at, User.id)
+    )
+    return [(membership, user) for membership, user in result.tuples()]
+
+
+async def create_invite(
+    session: AsyncSession, caller: Caller, membership: Membership, role: str, ttl: dt.timedelta
+) -> tuple[str, Invite]:
+    """Create a single-use invite and return its code (shown once) and row; only owners invite admins."""
+    if role == "admin" and not has_role(membership, "owner"):
+        raise Forbidden("Only an owner can invite admins.")
+    code = INVITE_PREFIX + secrets.token_urlsafe(24)
+    now = utcnow()
+    invite = Invite(
+        id=new_id(),
+        team_id=membership.team_id,
+        code_hash=hash_token(code),
+        role=role,
+        created_by=caller.user.id,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(invite)
+    await session.flush()
+    return code, invite
+
+
+async def join_team(session: AsyncSession, caller: Caller, code: str) -> tuple[Team, Membership]:
+    """Join the team of an invite code; a member joining again keeps their role and the code stays unused."""
+    result = await session.execute(select(Invite).where(Invite.code_hash == hash_token(code.strip())))
+    invite = result.scalar_one_or_none()
+    now = utcnow()
+    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+        raise InviteInvalid()
+    team = await session.get(Team, invite.team_id)
+    if team is None:
+        raise InviteInvalid()
+    existing = await session.get(Membership, (team.id, caller.user.id))
+    if existing is not None:
+        return team, existing
+    # The guarded update makes the code single-use even when two people redeem it at the same moment.
+    claimed = await session.execute(
+        update(Invite)
+        .where(Invite.id == invite.id, Invite.used_at.is_(None))
+        .values(used_at=now, used_by=caller.user.id)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        raise InviteInvalid()
+    membership = Membership(team_id=team.id, user_id=caller.user.id, role=invite.role, created_at=now)
+    session.add(membership)
+    await session.flush()
+    return team, membership
+
+
+async def _lock_team(session: AsyncSession, team_id: str) -> None:
+    # Serialises role changes per team on PostgreSQL so two owners cannot demote each other at once.
+    await session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
+
+
+async def _owner_count(session: AsyncSession, team_id: str) -> int:
+    result = await session.execute(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.team_id == team_id, Membership.role == "owner")
+    )
+    return int(result.scalar_one())
+
+
+async def _target(session: AsyncSession, team_id: str, user_id: str) -> tuple[Membership, User]:
+    membership = await session.get(Membership, (team_id, user_id))
+    user = await session.get(User, user_id) if membership is not None else None
+    if membership is None or user is None:
+        raise NotFound("No such member.")
+    return membership, user
+
+
+async def change_role(
+    session: AsyncSession, actor: Membership, user_id: str, role: str
+) -> tuple[Membership, User]:
+    """Set a member's role: admins manage members and admins, only owners touch owners."""
+    await _lock_team(session, actor.team_id)
+    target, user = await _target(session, actor.team_id, user_id)
+    if (target.role == "owner" or role == "owner") and not has_role(actor, "owner"):
+        raise Forbidden("Only an owner can grant or take away the owner role.")
+    if target.role == "owner" and role != "owner" and await _owner_count(session, actor.team_id) <= 1:
+        raise Conflict("A team needs at least one owner; make someone else owner first.")
+    target.role = role
+    await session.flush()
+    return target, user
+
+
+async def remove_member(session: AsyncSession, actor: Membership, user_id: str) -> None:
+    """Remove a member (or let a member leave); their tokens stop working for the team at once."""
+    await _lock_team(session, actor.team_id)
+    target, _user = await _target(session, actor.team_id, user_id)
+    leaving = target.user_id == actor.user_id
+    if not leaving and not has_role(actor, "admin"):
+        raise Forbidden("Only an admin or owner can remove members.")
+    if not leaving and target.role == "owner" and not has_role(actor, "owner"):
+        raise Forbidden("Only an owner can remove an owner.")
+    if target.role == "owner" and await _owner_count(session, actor.team_id) <= 1:
+        raise Conflict("A team needs at least one owner; make someone else owner first.")
+    # Access is checked against membership on every request, so deleting the row revokes everything at once.
+    await session.delete(target)
+    await session.flush()

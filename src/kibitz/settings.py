@@ -1,0 +1,59 @@
+"""Typed server settings, filled from `KIBITZ_*` variables only when asked (never at import time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8383
+
+
+def default_data_dir() -> Path:
+    """Return the per-user data directory used when none is configured."""
+    return Path(platformdirs.user_data_dir("kibitz", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything the server needs to start; see docs/configuration.md."""
+
+    model_config = SettingsConfigDict(env_prefix="KIBITZ_", extra="ignore")
+
+    host: str = DEFAULT_HOST
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # Empty means SQLite in WAL mode at <data_dir>/kibitz.db.
+    database_url: str = ""
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+    token_ttl_days: int = Field(default=90, ge=1, le=3650)
+    # Lowers argon2 cost for test suites only; never set in production.
+    fast_password_hashing: bool = False
+    log_level: str = "info"
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Read `KIBITZ_*` variables now, letting explicit (non-None) overrides win."""
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
+
+    def sqlalchemy_url(self) -> str:
+        """Return the async SQLAlchemy URL: the configured one, or SQLite in the data directory."""
+        if not self.database_url:
+            return f"sqlite+aiosqlite:///{self.data_dir / 'kibitz.db'}"
+        url = self.database_url
+        # Accept the plain forms people copy from their provider and pick the async driver for them.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Tell whether the database is SQLite."""
+        return self.sqlalchemy_url().startswith("sqlite")

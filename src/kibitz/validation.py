@@ -1,0 +1,89 @@
+"""Field rules shared by the wire schemas: pure checks, each raising ValueError with a plain message."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+MAX_TEXT_BYTES = 64 * 1024
+MAX_PATH_BYTES = 4096
+MAX_LINE = 10_000_000
+
+_COMMIT_RE = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
+_TAG_RE = re.compile(r"[\w.\-/]+")
+_DRIVE_RE = re.compile(r"[A-Za-z]:")
+
+
+def clean_text(value: str) -> str:
+    """Refuse strings a database cannot store faithfully (NUL, lone surrogates)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def _max_bytes(limit: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if len(value.encode("utf-8")) > limit:
+            raise ValueError(f"must be at most {limit} bytes")
+        return value
+
+    return AfterValidator(check)
+
+
+def check_commit(value: str) -> str:
+    """Accept a full commit id (SHA-1 or SHA-256) and return it in lower case."""
+    if not _COMMIT_RE.fullmatch(value):
+        raise ValueError("must be a full commit id of 40 or 64 hex digits")
+    return value.lower()
+
+
+def check_repo_path(value: str) -> str:
+    """Accept a repository-relative path with `/` separators and nothing that climbs out of the tree."""
+    clean_text(value)
+    if not value:
+        raise ValueError("must not be empty")
+    if len(value.encode("utf-8")) > MAX_PATH_BYTES:
+        raise ValueError(f"must be at most {MAX_PATH_BYTES} bytes")
+    if "\\" in value:
+        raise ValueError("must use / as the separator")
+    if value.startswith("/") or _DRIVE_RE.match(value):
+        raise ValueError("must be relative to the repository root")
+    parts = value.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValueError("must not contain empty, '.' or '..' components")
+    return value
+
+
+def check_tag(value: str) -> str:
+    """Accept a tag of letters, digits, `-`, `_`, `.` and `/`."""
+    if not _TAG_RE.fullmatch(value):
+        raise ValueError("may contain only letters, digits, '-', '_', '.' and '/'")
+    return value
+
+
+def check_name(value: str) -> str:
+    """Accept a display or team name with no control characters and no surrounding blanks."""
+    clean_text(value)
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+CleanStr = Annotated[str, AfterValidator(clean_text)]
+CommitId = Annotated[str, AfterValidator(check_commit)]
+RepoPath = Annotated[str, AfterValidator(check_repo_path)]
+LongText = Annotated[str, AfterValidator(clean_text), _max_bytes(MAX_TEXT_BYTES)]
+Title = Annotated[str, Field(max_length=512), AfterValidator(clean_text)]
+Tag = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_tag)]
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_name)]
+Password = Annotated[str, Field(min_length=12, max_length=128), AfterValidator(clean_text)]
+LineNumber = Annotated[int, Field(ge=1, le=MAX_LINE)]
