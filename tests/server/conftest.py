@@ -1,0 +1,128 @@
+"""In-process API fixtures: the real app over httpx's ASGI transport, and a small driver for common steps."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from kibitz.server.app import create_app
+from kibitz.settings import Settings
+
+PASSWORD = "correct horse battery staple"
+COMMIT = "a" * 40
+_emails = itertools.count()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Return settings for a fresh database (SQLite in tmp_path, or a fresh PostgreSQL database)."""
+    return Settings.load(data_dir=tmp_path / "data", database_url=database_url, fast_password_hashing=True)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """Start the app (migrations included) and stop it after the test."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Return an HTTP client talking to the app in process; app errors become 500 answers, as on a server."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kibitz.test") as client:
+        yield client
+
+
+@dataclass
+class Person:
+    """A signed-up user with a token."""
+
+    id: str
+    email: str
+    token: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Api:
+    """Common steps through the real API; every step asserts its own success."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def person(self, name: str = "Ada") -> Person:
+        """Sign up a new person and log them in."""
+        email = f"{name.lower()}{next(_emails)}@example.com"
+        r = await self.http.post("/api/v1/auth/signup", json={"email": email, "name": name, "password": PASSWORD})
+        assert r.status_code == 201, r.text
+        r = await self.http.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        return Person(body["user"]["id"], email, body["token"], {"Authorization": f"Bearer {body['token']}"})
+
+    async def team(self, owner: Person, name: str = "core") -> str:
+        """Create a team owned by `owner` and return its id."""
+        r = await self.http.post("/api/v1/teams", json={"name": name}, headers=owner.headers)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    async def join(self, admin: Person, team_id: str, person: Person, role: str = "member") -> None:
+        """Invite `person` with `role` and let them join."""
+        r = await self.http.post(f"/api/v1/teams/{team_id}/invites", json={"role": role}, headers=admin.headers)
+        assert r.status_code == 201, r.text
+        r = await self.http.post("/api/v1/teams/join", json={"code": r.json()["code"]}, headers=person.headers)
+        assert r.status_code == 200, r.text
+
+    async def repo(self, person: Person, team_id: str, root: str = "b" * 40) -> str:
+        """Match (create) a repo by root commit and return its id."""
+        r = await self.http.post(
+            f"/api/v1/teams/{team_id}/repos/match", json={"root_commits": [root]}, headers=person.headers
+        )
+        assert r.status_code in (200, 201), r.text
+        return str(r.json()["id"])
+
+    async def codemark(self, person: Person, team_id: str, repo_id: str, **fields: Any) -> dict[str, Any]:
+        """Create a codemark on lines 3–5 of src/app.py and return it."""
+        body = codemark_body(repo_id, **fields)
+        r = await self.http.post(f"/api/v1/teams/{team_id}/codemarks", json=body, headers=person.headers)
+        assert r.status_code == 201, r.text
+        result: dict[str, Any] = r.json()
+        return result
+
+
+def marker_body(repo_id: str, **fields: Any) -> dict[str, Any]:
+    """Return a valid marker body, with `fields` overriding."""
+    marker: dict[str, Any] = {
+        "repo_id": repo_id,
+        "path": "src/app.py",
+        "commit": COMMIT,
+        "start_line": 3,
+        "end_line": 5,
+        "code": "def f():\n    return 1\n\n",
+        "context_before": "import os\n",
+        "context_after": "\n",
+    }
+    marker.update(fields)
+    return marker
+
+
+def codemark_body(repo_id: str, **fields: Any) -> dict[str, Any]:
+    """Return a valid codemark body, with `fields` overriding (`marker` overrides the marker's fields)."""
+    marker = marker_body(repo_id, **fields.pop("marker", {}))
+    body: dict[str, Any] = {"type": "comment", "text": "Why does this return 1?", "markers": [marker]}
+    body.update(fields)
+    return body
+
+
+@pytest.fixture
+def api(http: httpx.AsyncClient) -> Api:
+    """Return the step driver."""
+    return Api(http)
