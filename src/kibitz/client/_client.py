@@ -1,0 +1,306 @@
+"""A synchronous HTTP client with one method per route of docs/api.md, and no business logic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from kibitz import __version__
+from kibitz.client._errors import ApiError, ConnectionFailed, KibitzError, NotLoggedIn, error_from_response
+from kibitz.client._types import (
+    Codemark,
+    Invite,
+    LoginResult,
+    Me,
+    Member,
+    NewMarker,
+    Page,
+    Reply,
+    Repo,
+    Team,
+    User,
+)
+
+API_PREFIX = "/api/v1"
+# Large enough for the biggest page the API serves (200 codemarks).
+PAGE_LIMIT = 200
+
+
+def _seg(value: str) -> str:
+    """Quote an id for use as one path segment, so that no input can reach another route."""
+    return quote(value, safe="")
+
+
+class KibitzClient:
+    """Talk to one Kibitz server, optionally as the owner of an API token."""
+
+    def __init__(
+        self,
+        server_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        server_url = server_url.strip().rstrip("/")
+        if not server_url.startswith(("http://", "https://")):
+            raise KibitzError(f"server URL {server_url!r} must start with http:// or https://")
+        self.server_url = server_url
+        self.token = token
+        headers = {"User-Agent": f"kibitz/{__version__}", "Accept": "application/json"}
+        self._http = httpx.Client(base_url=server_url, headers=headers, timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> KibitzClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        auth: bool = True,
+        prefix: str = API_PREFIX,
+    ) -> Any:
+        """Send one request and return the decoded JSON answer (None for 204)."""
+        headers = {}
+        if auth:
+            if not self.token:
+                raise NotLoggedIn("not logged in: run `kibitz login` first")
+            headers["Authorization"] = f"Bearer {self.token}"
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        try:
+            response = self._http.request(
+                method, prefix + path, json=json, params=query or None, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"cannot reach {self.server_url}: {exc or type(exc).__name__}") from exc
+        if response.is_error:
+            raise error_from_response(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ApiError(
+                response.status_code, "invalid_response", f"{self.server_url} did not answer with JSON"
+            ) from exc
+
+    def _paginate(self, path: str, params: dict[str, Any]) -> Iterator[Any]:
+        """Yield every item of a paginated list, following ``next_cursor``."""
+        cursor: str | None = None
+        while True:
+            page = self._request("GET", path, params={**params, "limit": PAGE_LIMIT, "cursor": cursor})
+            yield from page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    # -- health and accounts ----------------------------------------------------------------
+
+    def healthz(self) -> dict[str, Any]:
+        """Return the server's health answer (``{"status": "ok"}``)."""
+        return cast(dict[str, Any], self._request("GET", "/healthz", auth=False, prefix=""))
+
+    def signup(self, email: str, name: str, password: str) -> User:
+        """Create an account."""
+        body = {"email": email, "name": name, "password": password}
+        return cast(User, self._request("POST", "/auth/signup", json=body, auth=False))
+
+    def login(self, email: str, password: str) -> LoginResult:
+        """Exchange an email and password for an API token (the client does not keep it)."""
+        body = {"email": email, "password": password}
+        return cast(LoginResult, self._request("POST", "/auth/login", json=body, auth=False))
+
+    def logout(self) -> None:
+        """Revoke the token this client uses."""
+        self._request("POST", "/auth/logout")
+
+    def me(self) -> Me:
+        """Return the signed-in user and their teams."""
+        return cast(Me, self._request("GET", "/me"))
+
+    # -- teams ------------------------------------------------------------------------------
+
+    def create_team(self, name: str) -> Team:
+        """Create a team owned by the caller."""
+        return cast(Team, self._request("POST", "/teams", json={"name": name}))
+
+    def list_teams(self) -> list[Team]:
+        """Return the caller's teams."""
+        return cast(list[Team], self._request("GET", "/teams"))
+
+    def join_team(self, code: str) -> Team:
+        """Join a team with an invite code."""
+        return cast(Team, self._request("POST", "/teams/join", json={"code": code}))
+
+    def list_members(self, team_id: str) -> list[Member]:
+        """Return the members of a team."""
+        return cast(list[Member], self._request("GET", f"/teams/{_seg(team_id)}/members"))
+
+    def create_invite(self, team_id: str, role: str = "member") -> Invite:
+        """Create an invite code for a team."""
+        return cast(Invite, self._request("POST", f"/teams/{_seg(team_id)}/invites", json={"role": role}))
+
+    def update_member(self, team_id: str, user_id: str, role: str) -> Member:
+        """Change a member's role."""
+        path = f"/teams/{_seg(team_id)}/members/{_seg(user_id)}"
+        return cast(Member, self._request("PATCH", path, json={"role": role}))
+
+    def remove_member(self, team_id: str, user_id: str) -> None:
+        """Remove a member from a team (anyone may remove themselves)."""
+        self._request("DELETE", f"/teams/{_seg(team_id)}/members/{_seg(user_id)}")
+
+    # -- repos ------------------------------------------------------------------------------
+
+    def match_repo(
+        self, team_id: str, root_commits: Sequence[str], remotes: Sequence[str], name: str | None = None
+    ) -> Repo:
+        """Return the team's repo with any of these root commits or remotes, creating it if none."""
+        body: dict[str, Any] = {"root_commits": list(root_commits), "remotes": list(remotes)}
+        if name is not None:
+            body["name"] = name
+        return cast(Repo, self._request("POST", f"/teams/{_seg(team_id)}/repos/match", json=body))
+
+    def list_repos(self, team_id: str) -> list[Repo]:
+        """Return a team's repos."""
+        return cast(list[Repo], self._request("GET", f"/teams/{_seg(team_id)}/repos"))
+
+    def get_repo(self, team_id: str, repo_id: str) -> Repo:
+        """Return one of a team's repos."""
+        return cast(Repo, self._request("GET", f"/teams/{_seg(team_id)}/repos/{_seg(repo_id)}"))
+
+    # -- codemarks --------------------------------------------------------------------------
+
+    def create_codemark(
+        self,
+        team_id: str,
+        *,
+        type: str,
+        text: str,
+        markers: Sequence[NewMarker],
+        title: str | None = None,
+        assignees: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> Codemark:
+        """Create a codemark pinned to one or more code blocks."""
+        body: dict[str, Any] = {"type": type, "text": text, "markers": list(markers)}
+        if title is not None:
+            body["title"] = title
+        if assignees:
+            body["assignees"] = list(assignees)
+        if tags:
+            body["tags"] = list(tags)
+        return cast(Codemark, self._request("POST", f"/teams/{_seg(team_id)}/codemarks", json=body))
+
+    def list_codemarks(
+        self,
+        team_id: str,
+        *,
+        repo_id: str | None = None,
+        path: str | None = None,
+        status: str | None = None,
+        type: str | None = None,
+        author: str | None = None,
+        assignee: str | None = None,
+        tag: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[Codemark]:
+        """Return one page of a team's codemarks, newest first."""
+        params = {
+            "repo_id": repo_id,
+            "path": path,
+            "status": status,
+            "type": type,
+            "author": author,
+            "assignee": assignee,
+            "tag": tag,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return cast(Page[Codemark], self._request("GET", f"/teams/{_seg(team_id)}/codemarks", params=params))
+
+    def iter_codemarks(
+        self,
+        team_id: str,
+        *,
+        repo_id: str | None = None,
+        path: str | None = None,
+        status: str | None = None,
+        type: str | None = None,
+        author: str | None = None,
+        assignee: str | None = None,
+        tag: str | None = None,
+    ) -> Iterator[Codemark]:
+        """Yield every codemark matching the filters, newest first, fetching page after page."""
+        params = {
+            "repo_id": repo_id,
+            "path": path,
+            "status": status,
+            "type": type,
+            "author": author,
+            "assignee": assignee,
+            "tag": tag,
+        }
+        return cast(Iterator[Codemark], self._paginate(f"/teams/{_seg(team_id)}/codemarks", params))
+
+    def get_codemark(self, codemark_id: str) -> Codemark:
+        """Return one codemark."""
+        return cast(Codemark, self._request("GET", f"/codemarks/{_seg(codemark_id)}"))
+
+    def update_codemark(self, codemark_id: str, **changes: Any) -> Codemark:
+        """Change any of a codemark's ``title``, ``text``, ``status``, ``tags`` and ``assignees``."""
+        return cast(Codemark, self._request("PATCH", f"/codemarks/{_seg(codemark_id)}", json=changes))
+
+    def delete_codemark(self, codemark_id: str) -> None:
+        """Delete a codemark and its thread."""
+        self._request("DELETE", f"/codemarks/{_seg(codemark_id)}")
+
+    # -- replies ----------------------------------------------------------------------------
+
+    def add_reply(self, codemark_id: str, text: str) -> Reply:
+        """Answer in a codemark's thread."""
+        return cast(
+            Reply, self._request("POST", f"/codemarks/{_seg(codemark_id)}/replies", json={"text": text})
+        )
+
+    def list_replies(
+        self, codemark_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[Reply]:
+        """Return one page of a codemark's replies, oldest first."""
+        params = {"limit": limit, "cursor": cursor}
+        return cast(
+            Page[Reply], self._request("GET", f"/codemarks/{_seg(codemark_id)}/replies", params=params)
+        )
+
+    def iter_replies(self, codemark_id: str) -> Iterator[Reply]:
+        """Yield every reply of a codemark, oldest first."""
+        return cast(Iterator[Reply], self._paginate(f"/codemarks/{_seg(codemark_id)}/replies", {}))
+
+    def update_reply(self, reply_id: str, text: str) -> Reply:
+        """Change the text of a reply."""
+        return cast(Reply, self._request("PATCH", f"/replies/{_seg(reply_id)}", json={"text": text}))
+
+    def delete_reply(self, reply_id: str) -> None:
+        """Delete a reply."""
+        self._request("DELETE", f"/replies/{_seg(reply_id)}")

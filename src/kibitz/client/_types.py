@@ -1,0 +1,138 @@
+"""The API's wire objects (docs/api.md) as TypedDicts: the client returns the JSON as it came."""
+
+from __future__ import annotations
+
+from typing import Generic, Literal, TypedDict, TypeVar
+
+T = TypeVar("T")
+
+CodemarkType = Literal["comment", "question", "issue", "bookmark", "link"]
+CodemarkStatus = Literal["open", "resolved", "archived"]
+Role = Literal["owner", "admin", "member"]
+
+CODEMARK_TYPES: tuple[str, ...] = ("comment", "question", "issue", "bookmark", "link")
+
+
+class User(TypedDict):
+    """A user account."""
+
+    id: str
+    email: str
+    name: str
+    created_at: str
+
+
+class UserRef(TypedDict):
+    """A short reference to a user inside another object."""
+
+    id: str
+    email: str
+    name: str
+
+
+class Team(TypedDict):
+    """A team, with the caller's role in it."""
+
+    id: str
+    name: str
+    role: Role
+    created_at: str
+
+
+class Member(TypedDict):
+    """A user's membership of a team."""
+
+    user_id: str
+    email: str
+    name: str
+    role: Role
+    joined_at: str
+
+
+class Invite(TypedDict):
+    """An invite code (shown only once)."""
+
+    code: str
+    role: Role
+    expires_at: str
+
+
+class Repo(TypedDict):
+    """A repository known to a team."""
+
+    id: str
+    team_id: str
+    name: str
+    root_commits: list[str]
+    remotes: list[str]
+    created_at: str
+
+
+class NewMarker(TypedDict):
+    """A code block to pin a new codemark to."""
+
+    repo_id: str
+    path: str
+    commit: str
+    start_line: int
+    end_line: int
+    code: str
+    context_before: str
+    context_after: str
+
+
+class Marker(NewMarker):
+    """A code block a codemark is pinned to."""
+
+    id: str
+
+
+class Codemark(TypedDict):
+    """A discussion pinned to code."""
+
+    id: str
+    team_id: str
+    type: CodemarkType
+    status: CodemarkStatus
+    title: str | None
+    text: str
+    author: UserRef
+    assignees: list[UserRef]
+    tags: list[str]
+    markers: list[Marker]
+    reply_count: int
+    created_at: str
+    updated_at: str
+
+
+class Reply(TypedDict):
+    """An answer in a codemark's thread."""
+
+    id: str
+    codemark_id: str
+    author: UserRef
+    text: str
+    created_at: str
+    updated_at: str
+
+
+class Page(TypedDict, Generic[T]):
+    """One page of a list; pass ``next_cursor`` back to get the next one."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class LoginResult(TypedDict):
+    """The answer to a login: the API token (shown once) and the user."""
+
+    token: str
+    expires_at: str
+    user: User
+
+
+class Me(TypedDict):
+    """The signed-in user and their teams."""
+
+    user: User
+    teams: list[Team]

@@ -1,0 +1,139 @@
+"""The client's view of a local git repository, through the ``git`` command (never a shell)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from kibitz.gitrepo._hunks import LineRange, map_range_through_hunks, parse_hunks
+
+_TEAM_KEY = "kibitz.team"
+_REPO_KEY = "kibitz.repo"
+
+
+class GitError(Exception):
+    """A git command failed, or git is not installed."""
+
+
+class NotARepository(GitError):
+    """The directory is not inside a git working tree."""
+
+
+@dataclass(frozen=True, slots=True)
+class RepoLink:
+    """The Kibitz team and repo a local repository is linked to (stored in its local git config)."""
+
+    team_id: str
+    repo_id: str
+
+
+def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    """Run git in ``cwd`` and return the finished process; raise GitError on failure if ``check``."""
+    env = dict(os.environ)
+    # Never block on a credential prompt or a pager, and keep paths unquoted in any output.
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_PAGER"] = "cat"
+    # File names are names, not globs: "a*.py" must not select other files.
+    env["GIT_LITERAL_PATHSPECS"] = "1"
+    command = ["git", "-c", "core.quotepath=off", *args]
+    try:
+        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed (or not on PATH)") from exc
+    except NotADirectoryError as exc:
+        raise GitError(f"{cwd} is not a directory") from exc
+    if check and result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed"
+        raise GitError(message)
+    return result
+
+
+def _text(result: subprocess.CompletedProcess[bytes]) -> str:
+    return result.stdout.decode("utf-8", "replace")
+
+
+def find_root(start: Path) -> Path:
+    """Return the top directory of the working tree that contains ``start``."""
+    result = _git(start, "rev-parse", "--show-toplevel", check=False)
+    if result.returncode != 0:
+        raise NotARepository(f"{start} is not inside a git repository")
+    return Path(_text(result).strip())
+
+
+def has_commits(root: Path) -> bool:
+    """Tell whether HEAD points at a commit (false in a fresh repository)."""
+    return _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).returncode == 0
+
+
+def head_commit(root: Path) -> str:
+    """Return the full id of the commit HEAD points at."""
+    if not has_commits(root):
+        raise GitError("the repository has no commits yet")
+    return _text(_git(root, "rev-parse", "--verify", "HEAD^{commit}")).strip()
+
+
+def root_commits(root: Path) -> list[str]:
+    """Return the ids of the commits without parents reachable from HEAD (none before a first commit)."""
+    if not has_commits(root):
+        return []
+    return _text(_git(root, "rev-list", "--max-parents=0", "HEAD")).split()
+
+
+def remote_urls(root: Path) -> list[str]:
+    """Return the distinct fetch and push URLs of every remote, as configured (not normalised)."""
+    urls: list[str] = []
+    for line in _text(_git(root, "remote", "-v")).splitlines():
+        # Each line is "<name>\t<url> (fetch)" or "... (push)".
+        parts = line.split("\t", 1)
+        if len(parts) != 2:
+            continue
+        url = parts[1].rsplit(" (", 1)[0].strip()
+        if url and url not in urls:
+            urls.append(url)
+    return urls
+
+
+def read_file_at(root: Path, commit: str, path: str) -> str:
+    """Return the text of ``path`` (repo-root-relative, ``/``-separated) at ``commit``."""
+    # cat-file gives the blob's bytes as committed: no textconv, no smudge filter, no pager.
+    result = _git(root, "cat-file", "blob", f"{commit}:{path}")
+    return _text(result)
+
+
+def is_tracked(root: Path, path: str) -> bool:
+    """Tell whether ``path`` (repo-root-relative) is tracked by git."""
+    result = _git(root, "ls-files", "--error-unmatch", "--", path, check=False)
+    return result.returncode == 0
+
+
+def map_range_to_head(root: Path, path: str, line_range: LineRange) -> LineRange | None:
+    """Return the HEAD range of a working-tree range, or None if it touches uncommitted changes."""
+    diff = _git(root, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "-U0", "HEAD", "--", path)
+    return map_range_through_hunks(parse_hunks(_text(diff)), line_range)
+
+
+def read_link(root: Path) -> RepoLink | None:
+    """Return the Kibitz link stored in the repository's local git config, if any."""
+    team_id = _config_get(root, _TEAM_KEY)
+    repo_id = _config_get(root, _REPO_KEY)
+    if not team_id or not repo_id:
+        return None
+    return RepoLink(team_id=team_id, repo_id=repo_id)
+
+
+def write_link(root: Path, link: RepoLink) -> None:
+    """Store the Kibitz link in the repository's local git config."""
+    _git(root, "config", "--local", _TEAM_KEY, link.team_id)
+    _git(root, "config", "--local", _REPO_KEY, link.repo_id)
+
+
+def _config_get(root: Path, key: str) -> str | None:
+    result = _git(root, "config", "--local", "--get", key, check=False)
+    # Exit code 1 means "no such key"; anything else is a real failure worth reporting.
+    if result.returncode == 1:
+        return None
+    if result.returncode != 0:
+        raise GitError(result.stderr.decode("utf-8", "replace").strip())
+    return _text(result).strip() or None
