@@ -61,7 +61,9 @@ class Api:
     async def person(self, name: str = "Ada") -> Person:
         """Sign up a new person and log them in."""
         email = f"{name.lower()}{next(_emails)}@example.com"
-        r = await self.http.post("/api/v1/auth/signup", json={"email": email, "name": name, "password": PASSWORD})
+        r = await self.http.post(
+            "/api/v1/auth/signup", json={"email": email, "name": name, "password": PASSWORD}
+        )
         assert r.status_code == 201, r.text
         r = await self.http.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
         assert r.status_code == 200, r.text
@@ -76,9 +78,13 @@ class Api:
 
     async def join(self, admin: Person, team_id: str, person: Person, role: str = "member") -> None:
         """Invite `person` with `role` and let them join."""
-        r = await self.http.post(f"/api/v1/teams/{team_id}/invites", json={"role": role}, headers=admin.headers)
+        r = await self.http.post(
+            f"/api/v1/teams/{team_id}/invites", json={"role": role}, headers=admin.headers
+        )
         assert r.status_code == 201, r.text
-        r = await self.http.post("/api/v1/teams/join", json={"code": r.json()["code"]}, headers=person.headers)
+        r = await self.http.post(
+            "/api/v1/teams/join", json={"code": r.json()["code"]}, headers=person.headers
+        )
         assert r.status_code == 200, r.text
 
     async def repo(self, person: Person, team_id: str, root: str = "b" * 40) -> str:

@@ -127,27 +127,23 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
     ):
         markers[marker.codemark_id].append(marker)
     tags: dict[str, list[str]] = defaultdict(list)
-    for cid, tag in (
-        await session.execute(
-            select(CodemarkTag.codemark_id, CodemarkTag.tag)
-            .where(CodemarkTag.codemark_id.in_(ids))
-            .order_by(CodemarkTag.tag)
-        )
-    ).tuples():
+    for cid, tag in await session.execute(
+        select(CodemarkTag.codemark_id, CodemarkTag.tag)
+        .where(CodemarkTag.codemark_id.in_(ids))
+        .order_by(CodemarkTag.tag)
+    ):
         tags[cid].append(tag)
     assignee_ids: dict[str, list[str]] = defaultdict(list)
-    for cid, uid in (
-        await session.execute(
-            select(CodemarkAssignee.codemark_id, CodemarkAssignee.user_id).where(
-                CodemarkAssignee.codemark_id.in_(ids)
-            )
+    for cid, uid in await session.execute(
+        select(CodemarkAssignee.codemark_id, CodemarkAssignee.user_id).where(
+            CodemarkAssignee.codemark_id.in_(ids)
         )
-    ).tuples():
+    ):
         assignee_ids[cid].append(uid)
     counted = await session.execute(
         select(Reply.codemark_id, func.count()).where(Reply.codemark_id.in_(ids)).group_by(Reply.codemark_id)
     )
-    replies = {cid: int(n) for cid, n in counted.tuples()}
+    replies = {cid: int(n) for cid, n in counted}
     user_ids = {c.author_id for c in codemarks} | {u for us in assignee_ids.values() for u in us}
     users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(user_ids)))}
     return [

@@ -58,13 +58,13 @@ async def match_repo(
             RepoRootCommit.team_id == team_id, RepoRootCommit.commit.in_(commits)
         )
     )
-    known_commits = {commit: repo_id for commit, repo_id in commit_rows.tuples()}
+    known_commits = {commit: repo_id for commit, repo_id in commit_rows}
     remote_rows = await session.execute(
         select(RepoRemote.url, RepoRemote.repo_id).where(
             RepoRemote.team_id == team_id, RepoRemote.url.in_(normalised)
         )
     )
-    known_remotes = {url: repo_id for url, repo_id in remote_rows.tuples()}
+    known_remotes = {url: repo_id for url, repo_id in remote_rows}
     candidate_ids = set(known_commits.values()) | set(known_remotes.values())
     created = False
     if candidate_ids:

@@ -60,7 +60,7 @@ async def list_teams(session: AsyncSession, caller: Caller) -> list[tuple[Team, 
         .where(Membership.user_id == caller.user.id)
         .order_by(Team.created_at, Team.id)
     )
-    return [(team, membership) for team, membership in result.tuples()]
+    return [(team, membership) for team, membership in result]
 
 
 async def list_members(session: AsyncSession, team_id: str) -> list[tuple[Membership, User]]:
@@ -71,7 +71,7 @@ async def list_members(session: AsyncSession, team_id: str) -> list[tuple[Member
         .where(Membership.team_id == team_id)
         .order_by(Membership.created_at, User.id)
     )
-    return [(membership, user) for membership, user in result.tuples()]
+    return [(membership, user) for membership, user in result]
 
 
 async def create_invite(

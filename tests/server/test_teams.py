@@ -1,0 +1,146 @@
+"""Teams: create, invite, join, members, roles, removal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+from sqlalchemy import update
+
+from kibitz.server.teams.models import Invite
+from tests.server.conftest import Api
+
+
+async def test_create_invite_join_members(http: httpx.AsyncClient, api: Api) -> None:
+    ada, bo = await api.person("Ada"), await api.person("Bo")
+    team = await api.team(ada)
+    r = await http.post(f"/api/v1/teams/{team}/invites", json={}, headers=ada.headers)
+    assert r.status_code == 201
+    code = r.json()["code"]
+    assert r.json()["role"] == "member"
+
+    r = await http.post("/api/v1/teams/join", json={"code": code}, headers=bo.headers)
+    assert r.status_code == 200
+    assert r.json() == {**r.json(), "id": team, "role": "member"}
+
+    r = await http.get(f"/api/v1/teams/{team}/members", headers=bo.headers)
+    assert r.status_code == 200
+    assert [(m["email"], m["role"]) for m in r.json()] == [(ada.email, "owner"), (bo.email, "member")]
+
+    # Single use: a third person cannot reuse the code.
+    cy = await api.person("Cy")
+    r = await http.post("/api/v1/teams/join", json={"code": code}, headers=cy.headers)
+    assert r.status_code == 410
+    assert r.json()["error"]["code"] == "invite_invalid"
+
+
+async def test_expired_and_unknown_invites_are_refused(
+    http: httpx.AsyncClient, api: Api, app: object
+) -> None:
+    ada, bo = await api.person("Ada"), await api.person("Bo")
+    team = await api.team(ada)
+    code = (await http.post(f"/api/v1/teams/{team}/invites", json={}, headers=ada.headers)).json()["code"]
+    async with app.state.kibitz.sessionmaker() as session:  # type: ignore[attr-defined]
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        await session.execute(update(Invite).values(expires_at=past))
+        await session.commit()
+    for attempt in (code, "kbzi_unknown", "x" * 200):
+        r = await http.post("/api/v1/teams/join", json={"code": attempt}, headers=bo.headers)
+        assert r.status_code == 410, attempt
+    r = await http.get("/api/v1/teams", headers=bo.headers)
+    assert r.json() == []
+
+
+async def test_members_cannot_invite_and_admins_cannot_invite_admins(
+    http: httpx.AsyncClient, api: Api
+) -> None:
+    ada, bo, cy = await api.person("Ada"), await api.person("Bo"), await api.person("Cy")
+    team = await api.team(ada)
+    await api.join(ada, team, bo, "member")
+    await api.join(ada, team, cy, "admin")
+    r = await http.post(f"/api/v1/teams/{team}/invites", json={}, headers=bo.headers)
+    assert r.status_code == 403
+    r = await http.post(f"/api/v1/teams/{team}/invites", json={"role": "admin"}, headers=cy.headers)
+    assert r.status_code == 403
+    r = await http.post(f"/api/v1/teams/{team}/invites", json={"role": "member"}, headers=cy.headers)
+    assert r.status_code == 201
+    r = await http.post(f"/api/v1/teams/{team}/invites", json={"role": "owner"}, headers=ada.headers)
+    assert r.status_code == 422
+
+
+async def test_role_changes(http: httpx.AsyncClient, api: Api) -> None:
+    ada, bo, cy = await api.person("Ada"), await api.person("Bo"), await api.person("Cy")
+    team = await api.team(ada)
+    await api.join(ada, team, bo)
+    await api.join(ada, team, cy, "admin")
+    url = f"/api/v1/teams/{team}/members"
+    # A member cannot change roles.
+    r = await http.patch(f"{url}/{cy.id}", json={"role": "member"}, headers=bo.headers)
+    assert r.status_code == 403
+    # An admin can promote a member to admin, not to owner, and cannot touch the owner.
+    assert (await http.patch(f"{url}/{bo.id}", json={"role": "admin"}, headers=cy.headers)).status_code == 200
+    assert (await http.patch(f"{url}/{bo.id}", json={"role": "owner"}, headers=cy.headers)).status_code == 403
+    assert (
+        await http.patch(f"{url}/{ada.id}", json={"role": "member"}, headers=cy.headers)
+    ).status_code == 403
+    # The last owner cannot step down; after making another owner they can.
+    r = await http.patch(f"{url}/{ada.id}", json={"role": "admin"}, headers=ada.headers)
+    assert r.status_code == 409
+    assert (
+        await http.patch(f"{url}/{bo.id}", json={"role": "owner"}, headers=ada.headers)
+    ).status_code == 200
+    r = await http.patch(f"{url}/{ada.id}", json={"role": "admin"}, headers=ada.headers)
+    assert r.status_code == 200
+    assert r.json()["role"] == "admin"
+    assert (
+        await http.patch(f"{url}/{'z' * 16}", json={"role": "admin"}, headers=bo.headers)
+    ).status_code == 404
+
+
+async def test_removed_member_loses_access_at_once(http: httpx.AsyncClient, api: Api) -> None:
+    ada, bo = await api.person("Ada"), await api.person("Bo")
+    team = await api.team(ada)
+    await api.join(ada, team, bo)
+    repo = await api.repo(ada, team)
+    codemark = await api.codemark(ada, team, repo)
+    assert (await http.get(f"/api/v1/codemarks/{codemark['id']}", headers=bo.headers)).status_code == 200
+
+    assert (
+        await http.delete(f"/api/v1/teams/{team}/members/{bo.id}", headers=ada.headers)
+    ).status_code == 204
+    # The same token, with no re-login: every team route now answers 404.
+    for method, path in (
+        ("GET", f"/api/v1/codemarks/{codemark['id']}"),
+        ("GET", f"/api/v1/teams/{team}/members"),
+        ("GET", f"/api/v1/teams/{team}/codemarks"),
+        ("POST", f"/api/v1/codemarks/{codemark['id']}/replies"),
+    ):
+        r = await http.request(
+            method, path, headers=bo.headers, json={"text": "hi"} if method == "POST" else None
+        )
+        assert r.status_code == 404, (method, path)
+    # The token still works outside the team.
+    assert (await http.get("/api/v1/me", headers=bo.headers)).status_code == 200
+
+
+async def test_leaving_and_last_owner(http: httpx.AsyncClient, api: Api) -> None:
+    ada, bo, cy = await api.person("Ada"), await api.person("Bo"), await api.person("Cy")
+    team = await api.team(ada)
+    await api.join(ada, team, bo)
+    await api.join(ada, team, cy)
+    url = f"/api/v1/teams/{team}/members"
+    assert (await http.delete(f"{url}/{cy.id}", headers=bo.headers)).status_code == 403
+    assert (await http.delete(f"{url}/{bo.id}", headers=bo.headers)).status_code == 204
+    r = await http.delete(f"{url}/{ada.id}", headers=ada.headers)
+    assert r.status_code == 409
+    r = await http.get(url, headers=ada.headers)
+    assert [m["email"] for m in r.json()] == [ada.email, cy.email]
+
+
+async def test_joining_twice_keeps_role_and_code(http: httpx.AsyncClient, api: Api) -> None:
+    ada = await api.person("Ada")
+    team = await api.team(ada)
+    code = (await http.post(f"/api/v1/teams/{team}/invites", json={}, headers=ada.headers)).json()["code"]
+    r = await http.post("/api/v1/teams/join", json={"code": code}, headers=ada.headers)
+    assert r.status_code == 200
+    assert r.json()["role"] == "owner"
