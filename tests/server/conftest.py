@@ -104,10 +104,10 @@ class Api:
         return result
 
 
-def marker_body(repo_id: str, **fields: Any) -> dict[str, Any]:
-    """Return a valid marker body, with `fields` overriding."""
+def marker_body(repo: str, **fields: Any) -> dict[str, Any]:
+    """Return a valid marker body in `repo`, with `fields` overriding."""
     marker: dict[str, Any] = {
-        "repo_id": repo_id,
+        "repo_id": repo,
         "path": "src/app.py",
         "commit": COMMIT,
         "start_line": 3,
@@ -120,9 +120,9 @@ def marker_body(repo_id: str, **fields: Any) -> dict[str, Any]:
     return marker
 
 
-def codemark_body(repo_id: str, **fields: Any) -> dict[str, Any]:
-    """Return a valid codemark body, with `fields` overriding (`marker` overrides the marker's fields)."""
-    marker = marker_body(repo_id, **fields.pop("marker", {}))
+def codemark_body(repo: str, **fields: Any) -> dict[str, Any]:
+    """Return a valid codemark body in `repo`, with `fields` overriding (`marker` overrides the marker's fields)."""
+    marker = marker_body(repo, **fields.pop("marker", {}))
     body: dict[str, Any] = {"type": "comment", "text": "Why does this return 1?", "markers": [marker]}
     body.update(fields)
     return body

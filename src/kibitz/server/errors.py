@@ -53,6 +53,9 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return error_response(NotFound("No such route."))
+    if exc.status_code == 400:
+        # FastAPI's own 400 means the body could not be decoded at all.
+        return error_response(InvalidJson())
     if exc.status_code == 405:
         return error_response(MethodNotAllowed())
     error = KibitzError(str(exc.detail))
