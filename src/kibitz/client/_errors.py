@@ -86,6 +86,7 @@ _CLASS_BY_CODE: dict[str, type[ApiError]] = {
     "invite_invalid": InviteInvalid,
     "validation_failed": ValidationFailed,
     "invalid_json": ValidationFailed,
+    "invalid_request": ValidationFailed,
 }
 
 # Used when the body is not ours (a proxy's HTML page, say): the status still says what happened.

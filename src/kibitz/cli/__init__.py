@@ -1,0 +1,1 @@
+"""The ``kibitz`` command line (entry point: ``kibitz.cli.main:main``)."""

@@ -1,0 +1,709 @@
+"""The ``kibitz`` command: accounts, teams, and codemarks pinned to lines of a git repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from kibitz import __version__
+from kibitz.cli.errors import FAILURE, NOT_FOUND, CliError, describe, exit_code_for
+from kibitz.cli.location import Location, locate, split_lines
+from kibitz.cli.render import codemark_details, listing_line
+from kibitz.client import (
+    CODEMARK_TYPES,
+    Codemark,
+    ConnectionFailed,
+    Credentials,
+    CurrentTeam,
+    KibitzClient,
+    KibitzError,
+    LoginResult,
+    Marker,
+    NewMarker,
+    NotAuthenticated,
+    NotLoggedIn,
+    delete_credentials,
+    load_credentials,
+    load_current_team,
+    resolve_server,
+    resolve_token,
+    save_credentials,
+    save_current_team,
+)
+from kibitz.gitrepo import (
+    GitError,
+    LineRange,
+    RepoLink,
+    find_root,
+    has_commits,
+    head_commit,
+    is_tracked,
+    map_range_to_head,
+    read_file_at,
+    read_link,
+    remote_urls,
+    root_commits,
+    write_link,
+)
+from kibitz.remotes import normalise_remote
+
+CONTEXT_LINES = 3
+DEBUG_ENV = "KIBITZ_DEBUG"
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success
+  1  failure
+  2  usage error (unknown command, bad or missing argument)
+  3  not authenticated (log in) or not allowed (your role)
+  4  not found"""
+
+NO_ANCHORING_YET = (
+    "pinning a codemark to uncommitted code needs the anchoring engine, which Kibitz does not have yet; "
+    "commit the change first, or choose lines that are unchanged since the last commit"
+)
+
+
+class KibitzGroup(click.Group):
+    """The root group: turns every expected failure into ``kibitz: message`` and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, reporting failures without a traceback."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except (KibitzError, GitError, CliError) as error:
+            _fail(ctx, describe(error), exit_code_for(error))
+        except OSError as error:
+            where = f"{error.filename}: " if error.filename else ""
+            _fail(ctx, f"{where}{error.strerror or error}", FAILURE)
+        except Exception as error:
+            if os.environ.get(DEBUG_ENV):
+                traceback.print_exc()
+            hint = "" if os.environ.get(DEBUG_ENV) else f" (set {DEBUG_ENV}=1 to see the traceback)"
+            _fail(ctx, f"internal error: {type(error).__name__}: {error}{hint}", FAILURE)
+
+
+def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
+    click.echo(f"kibitz: {message}", err=True)
+    ctx.exit(code)
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@contextmanager
+def _client(*, login_required: bool = True) -> Iterator[KibitzClient]:
+    """Yield a client for the configured server, with the configured token."""
+    server = resolve_server()
+    if not server:
+        raise NotLoggedIn("not logged in: run `kibitz login --server URL --email EMAIL` first")
+    token = resolve_token()
+    if login_required and not token:
+        raise NotLoggedIn("not logged in: run `kibitz login --server URL --email EMAIL` first")
+    with KibitzClient(server, token) as client:
+        yield client
+
+
+def _current_team(client: KibitzClient) -> CurrentTeam:
+    """Return the current team; if none is chosen and the user is in exactly one, choose that one."""
+    team = load_current_team()
+    if team is not None:
+        return team
+    teams = client.me()["teams"]
+    if len(teams) == 1:
+        team = CurrentTeam(id=teams[0]["id"], name=teams[0]["name"])
+        save_current_team(team)
+        return team
+    raise CliError(
+        "no current team: run `kibitz team use NAME`, `kibitz team create NAME` or `kibitz team join CODE`"
+    )
+
+
+def _linked_repo() -> tuple[Path, RepoLink]:
+    """Return the root of the git repository around the cwd and its Kibitz link."""
+    root = find_root(Path.cwd())
+    link = read_link(root)
+    if link is None:
+        raise CliError(f"{root} is not linked to Kibitz yet: run `kibitz init` in it first")
+    return root, link
+
+
+def _repo_path(path: str, root: Path, *, must_exist: bool) -> str:
+    """Return ``path`` (relative to the cwd, else to the repo root) as a ``/``-separated repo path."""
+    candidates = [Path.cwd() / path, root / path]
+    chosen = next((candidate for candidate in candidates if candidate.exists()), None)
+    if chosen is None:
+        if must_exist:
+            raise CliError(f"{path}: no such file")
+        chosen = candidates[0]
+    # Resolve the directory but not the file name, so a tracked symlink keeps its own path.
+    absolute = (
+        chosen.parent.resolve() / chosen.name if chosen.name not in ("", ".", "..") else chosen.resolve()
+    )
+    try:
+        relative = absolute.relative_to(root.resolve())
+    except ValueError:
+        raise CliError(f"{path} is outside the repository {root}") from None
+    return relative.as_posix() if relative.parts else ""
+
+
+def _read_text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", "replace")
+
+
+def _read_password(from_stdin: bool, *, confirm: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("no password on standard input")
+        return password
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm))
+
+
+def _store_login(server: str, result: LoginResult) -> None:
+    """Keep the new token; forget the current team if it belonged to another account or server."""
+    server = server.strip().rstrip("/")
+    email = result["user"]["email"]
+    previous = load_credentials()
+    if previous is None or previous.server != server or previous.email.lower() != email.lower():
+        save_current_team(None)
+    save_credentials(Credentials(server=server, token=result["token"], email=email))
+
+
+# -- the commands -------------------------------------------------------------------------------
+
+
+@click.group(
+    cls=KibitzGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.version_option(__version__, "--version", prog_name="kibitz", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Kibitz: code discussions pinned to lines of code.
+
+    \b
+    Start with:
+      kibitz signup --server URL --email EMAIL --name NAME
+      kibitz team create NAME          (or: kibitz team join CODE)
+      kibitz init                      (inside a git repository)
+      kibitz add src/app.py:10-14 -m "Why is this retried twice?"
+      kibitz ls
+
+    Configuration lives in $KIBITZ_CONFIG_DIR (default: your user config directory);
+    KIBITZ_SERVER and KIBITZ_TOKEN override the stored server and token.
+    """
+
+
+_server_option = click.option(
+    "--server",
+    required=True,
+    envvar="KIBITZ_SERVER",
+    show_envvar=True,
+    metavar="URL",
+    help="Server URL, e.g. http://127.0.0.1:8383.",
+)
+_password_stdin_option = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
+)
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+@cli.command()
+@_server_option
+@click.option("--email", required=True, help="Your email address (your login).")
+@click.option("--name", required=True, help="Your display name.")
+@_password_stdin_option
+def signup(server: str, email: str, name: str, password_stdin: bool) -> None:
+    """Create an account on a server and log in to it.
+
+    Asks for a password (12–128 characters) twice unless --password-stdin is given.
+    """
+    password = _read_password(password_stdin, confirm=True)
+    with KibitzClient(server) as client:
+        client.signup(email, name, password)
+        result = client.login(email, password)
+    _store_login(server, result)
+    click.echo(f"Signed up and logged in as {result['user']['email']} on {client.server_url}.")
+
+
+@cli.command()
+@_server_option
+@click.option("--email", required=True, help="Your email address.")
+@_password_stdin_option
+def login(server: str, email: str, password_stdin: bool) -> None:
+    """Log in to a server and store the API token (in a file only you can read)."""
+    password = _read_password(password_stdin, confirm=False)
+    with KibitzClient(server) as client:
+        result = client.login(email, password)
+    _store_login(server, result)
+    click.echo(f"Logged in as {result['user']['email']} on {client.server_url}.")
+
+
+def _forget_login() -> None:
+    delete_credentials()
+    save_current_team(None)
+
+
+@cli.command()
+def logout() -> None:
+    """Revoke the API token on the server and forget it locally."""
+    server, token = resolve_server(), resolve_token()
+    if not server or not token:
+        delete_credentials()
+        click.echo("Not logged in.")
+        return
+    try:
+        with KibitzClient(server, token) as client:
+            client.logout()
+    except NotAuthenticated:
+        pass  # Already expired or revoked: forgetting it is all that is left to do.
+    except ConnectionFailed as error:
+        # Forget the token anyway, but say plainly that it still works on the server.
+        _forget_login()
+        raise CliError(f"{describe(error)}; the token was forgotten here but NOT revoked") from None
+    _forget_login()
+    click.echo("Logged out.")
+
+
+@cli.command()
+@_json_option
+def whoami(as_json: bool) -> None:
+    """Show who you are logged in as, on which server, and your teams."""
+    with _client() as client:
+        me = client.me()
+        server = client.server_url
+    current = load_current_team()
+    if as_json:
+        _print_json(
+            {
+                "server": server,
+                "user": me["user"],
+                "teams": me["teams"],
+                "current_team": {"id": current.id, "name": current.name} if current else None,
+            }
+        )
+        return
+    user = me["user"]
+    click.echo(f"{user['name']} <{user['email']}> on {server}")
+    for team in me["teams"]:
+        marker = "*" if current and current.id == team["id"] else " "
+        click.echo(f"{marker} {team['name']}  ({team['role']})")
+    if not me["teams"]:
+        click.echo("No team yet: `kibitz team create NAME` or `kibitz team join CODE`.")
+
+
+# -- teams --------------------------------------------------------------------------------------
+
+
+@cli.group()
+def team() -> None:
+    """Create, join and choose teams; invite people."""
+
+
+@team.command("create")
+@click.argument("name")
+def team_create(name: str) -> None:
+    """Create a team (you become its owner) and make it the current team."""
+    with _client() as client:
+        created = client.create_team(name)
+    save_current_team(CurrentTeam(id=created["id"], name=created["name"]))
+    click.echo(f"Created team {created['name']} ({created['id']}); it is now your current team.")
+
+
+@team.command("invite")
+@click.option(
+    "--role",
+    type=click.Choice(["member", "admin"]),
+    default="member",
+    show_default=True,
+    help="Role of whoever joins with the code (only owners invite admins).",
+)
+@_json_option
+def team_invite(role: str, as_json: bool) -> None:
+    """Create an invite code for the current team and print it (it is shown only once)."""
+    with _client() as client:
+        current = _current_team(client)
+        invite = client.create_invite(current.id, role)
+    if as_json:
+        _print_json(invite)
+        return
+    click.echo(invite["code"])
+    click.echo(
+        f"Invite to {current.name} as {invite['role']}, valid until {invite['expires_at']}. "
+        f"Join with: kibitz team join {invite['code']}",
+        err=True,
+    )
+
+
+@team.command("join")
+@click.argument("code")
+def team_join(code: str) -> None:
+    """Join a team with an invite code and make it the current team."""
+    with _client() as client:
+        joined = client.join_team(code)
+    save_current_team(CurrentTeam(id=joined["id"], name=joined["name"]))
+    click.echo(f"Joined team {joined['name']} as {joined['role']}; it is now your current team.")
+
+
+@team.command("members")
+@_json_option
+def team_members(as_json: bool) -> None:
+    """List the members of the current team."""
+    with _client() as client:
+        members = client.list_members(_current_team(client).id)
+    if as_json:
+        _print_json(members)
+        return
+    width = max((len(member["email"]) for member in members), default=0)
+    for member in members:
+        click.echo(f"{member['email']:<{width}}  {member['role']:<6}  {member['name']}")
+
+
+@team.command("use")
+@click.argument("name")
+def team_use(name: str) -> None:
+    """Make the team called NAME (or with id NAME) the current team."""
+    with _client() as client:
+        teams = client.list_teams()
+    matches = [t for t in teams if t["name"] == name] or [t for t in teams if t["id"] == name]
+    if not matches:
+        raise CliError(f"you are in no team named {name!r}", NOT_FOUND)
+    if len(matches) > 1:
+        ids = ", ".join(t["id"] for t in matches)
+        raise CliError(f"several of your teams are named {name!r}; give the id instead ({ids})")
+    chosen = matches[0]
+    save_current_team(CurrentTeam(id=chosen["id"], name=chosen["name"]))
+    click.echo(f"Current team: {chosen['name']} ({chosen['id']}).")
+
+
+# -- repositories and codemarks -----------------------------------------------------------------
+
+
+@cli.command()
+def init() -> None:
+    """Link the git repository around the current directory to the current team.
+
+    The server recognises the repository by its root commits and remote URLs, so every clone,
+    fork or mirror of it shares the same codemarks.
+    """
+    root = find_root(Path.cwd())
+    commits = root_commits(root)
+    remotes: list[str] = []
+    for url in remote_urls(root):
+        normalised = normalise_remote(url)
+        if normalised and normalised not in remotes:
+            remotes.append(normalised)
+    if not commits and not remotes:
+        raise CliError(f"{root} has no commit and no remote yet: commit something first")
+    name = remotes[0].rsplit("/", 1)[-1] if remotes else root.name
+    with _client() as client:
+        current = _current_team(client)
+        repo = client.match_repo(current.id, commits, remotes, name=name[:100] or None)
+    write_link(root, RepoLink(team_id=current.id, repo_id=repo["id"]))
+    click.echo(f"Linked {root} to repo {repo['name']} ({repo['id']}) in team {current.name}.")
+
+
+def _parse_target(target: str) -> tuple[str, LineRange]:
+    """Split ``PATH:START[-END]`` into the path and the line range."""
+    path, colon, lines = target.rpartition(":")
+    start_text, _, end_text = lines.partition("-")
+    try:
+        start = int(start_text)
+        end = int(end_text) if end_text else start
+    except ValueError:
+        start = end = 0
+    if not colon or not path or start < 1 or end < start:
+        raise click.BadParameter(
+            f"{target!r} is not PATH:START or PATH:START-END with 1 ≤ START ≤ END",
+            param_hint="PATH:START[-END]",
+        )
+    return path, LineRange(start, end)
+
+
+def _lines_text(lines: list[str]) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+@cli.command()
+@click.argument("target", metavar="PATH:START[-END]")
+@click.option("-m", "--message", "text", required=True, metavar="TEXT", help="What you want to say.")
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(CODEMARK_TYPES),
+    default="comment",
+    show_default=True,
+    help="Kind of codemark.",
+)
+@click.option("--title", help="A short title.")
+@click.option("--assign", multiple=True, metavar="EMAIL", help="Assign a team member (repeatable).")
+@click.option("--tag", multiple=True, metavar="TAG", help="Add a tag (repeatable).")
+@_json_option
+def add(
+    target: str,
+    text: str,
+    kind: str,
+    title: str | None,
+    assign: tuple[str, ...],
+    tag: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Pin a codemark to lines START to END of PATH and print its id.
+
+    PATH is relative to the current directory or to the repository root; the lines are those of
+    the file as it is on disk. For now the lines must be unchanged since the last commit.
+    """
+    path_arg, wanted = _parse_target(target)
+    root, link = _linked_repo()
+    path = _repo_path(path_arg, root, must_exist=True)
+    file = root / path
+    if not file.is_file():
+        raise CliError(f"{path_arg} is not a file")
+    working_text = _read_text(file)
+    if "\x00" in working_text:
+        raise CliError(f"{path} looks binary; codemarks pin lines of text")
+    line_count = len(split_lines(working_text))
+    if wanted.end_line > line_count:
+        raise CliError(
+            f"{path} has {line_count} lines; {wanted.start_line}-{wanted.end_line} is past its end"
+        )
+    if not has_commits(root):
+        raise CliError(f"{root} has no commits yet: {NO_ANCHORING_YET}")
+    if not is_tracked(root, path):
+        raise CliError(f"{path} is not tracked by git: {NO_ANCHORING_YET}")
+    head_range = map_range_to_head(root, path, wanted)
+    if head_range is None:
+        raise CliError(
+            f"{path}:{wanted.start_line}-{wanted.end_line} touches uncommitted changes: {NO_ANCHORING_YET}"
+        )
+    commit = head_commit(root)
+    head_lines = split_lines(read_file_at(root, commit, path))
+    start, end = head_range.start_line, head_range.end_line
+    marker: NewMarker = {
+        "repo_id": link.repo_id,
+        "path": path,
+        "commit": commit,
+        "start_line": start,
+        "end_line": end,
+        "code": _lines_text(head_lines[start - 1 : end]),
+        "context_before": _lines_text(head_lines[max(start - 1 - CONTEXT_LINES, 0) : start - 1]),
+        "context_after": _lines_text(head_lines[end : end + CONTEXT_LINES]),
+    }
+    with _client() as client:
+        assignees = _user_ids(client, link.team_id, assign) if assign else []
+        codemark = client.create_codemark(
+            link.team_id, type=kind, text=text, markers=[marker], title=title, assignees=assignees, tags=tag
+        )
+    if as_json:
+        _print_json({"id": codemark["id"]})
+    else:
+        click.echo(codemark["id"])
+
+
+def _user_ids(client: KibitzClient, team_id: str, emails: tuple[str, ...]) -> list[str]:
+    """Return the user ids of team members by email (emails compare case-insensitively)."""
+    by_email = {member["email"].lower(): member["user_id"] for member in client.list_members(team_id)}
+    ids = []
+    for email in emails:
+        user_id = by_email.get(email.strip().lower())
+        if user_id is None:
+            raise CliError(f"no member of this team has the email {email!r}")
+        if user_id not in ids:
+            ids.append(user_id)
+    return ids
+
+
+def _listing_entry(codemark: Codemark, marker: Marker, location: Location) -> dict[str, Any]:
+    return {
+        "id": codemark["id"],
+        "type": codemark["type"],
+        "status": codemark["status"],
+        "title": codemark.get("title") or "",
+        "text": codemark["text"],
+        "author": codemark["author"]["email"],
+        "assignees": [user["email"] for user in codemark["assignees"]],
+        "tags": codemark["tags"],
+        "reply_count": codemark["reply_count"],
+        "created_at": codemark["created_at"],
+        "updated_at": codemark["updated_at"],
+        "location": {
+            "path": marker["path"],
+            "start_line": location.start_line,
+            "end_line": location.end_line,
+            "status": location.status,
+            "commit": marker["commit"],
+        },
+    }
+
+
+@cli.command("ls")
+@click.argument("path", required=False)
+@click.option(
+    "--status",
+    type=click.Choice(["open", "resolved", "all"]),
+    default="open",
+    show_default=True,
+    help="Which codemarks to list.",
+)
+@click.option("--type", "kind", type=click.Choice(CODEMARK_TYPES), help="Only codemarks of this type.")
+@_json_option
+def ls(path: str | None, status: str, kind: str | None, as_json: bool) -> None:
+    """List the codemarks of this repository, or of one file or directory in it.
+
+    Each is shown where its code is now in your working tree: `unchanged` (still at the recorded
+    lines), `shifted` (found once elsewhere in the file) or `unknown` (the recorded lines).
+    """
+    root, link = _linked_repo()
+    exact_path: str | None = None
+    prefix = ""
+    if path is not None:
+        relative = _repo_path(path, root, must_exist=False)
+        if relative and not (root / relative).is_dir():
+            exact_path = relative
+        elif relative:
+            prefix = f"{relative}/"
+    with _client() as client:
+        codemarks = list(
+            client.iter_codemarks(
+                link.team_id, repo_id=link.repo_id, path=exact_path, status=status, type=kind
+            )
+        )
+    texts: dict[str, str | None] = {}
+    entries = []
+    for codemark in codemarks:
+        marker = next(
+            (
+                m
+                for m in codemark["markers"]
+                if m["repo_id"] == link.repo_id
+                and (m["path"] == exact_path if exact_path else m["path"].startswith(prefix))
+            ),
+            None,
+        )
+        if marker is None:
+            continue
+        if marker["path"] not in texts:
+            file = root / marker["path"]
+            texts[marker["path"]] = _read_text(file) if file.is_file() else None
+        location = locate(marker["code"], texts[marker["path"]], marker["start_line"], marker["end_line"])
+        entries.append(_listing_entry(codemark, marker, location))
+    if as_json:
+        _print_json(entries)
+        return
+    for entry in entries:
+        click.echo(listing_line(entry))
+    if not entries:
+        click.echo("No codemarks." if status == "all" else f"No {status} codemarks.", err=True)
+
+
+@cli.command()
+@click.argument("codemark_id", metavar="ID")
+@_json_option
+def show(codemark_id: str, as_json: bool) -> None:
+    """Show a codemark: its code with line numbers, its text and its replies."""
+    with _client() as client:
+        codemark = client.get_codemark(codemark_id)
+        replies = list(client.iter_replies(codemark_id))
+    if as_json:
+        _print_json({**codemark, "replies": replies})
+    else:
+        click.echo(codemark_details(codemark, replies))
+
+
+@cli.command()
+@click.argument("codemark_id", metavar="ID")
+@click.option("-m", "--message", "text", required=True, metavar="TEXT", help="Your answer.")
+def reply(codemark_id: str, text: str) -> None:
+    """Answer in a codemark's thread and print the reply's id."""
+    with _client() as client:
+        created = client.add_reply(codemark_id, text)
+    click.echo(created["id"])
+
+
+@cli.command()
+@click.argument("codemark_id", metavar="ID")
+def resolve(codemark_id: str) -> None:
+    """Mark a codemark resolved."""
+    with _client() as client:
+        client.update_codemark(codemark_id, status="resolved")
+    click.echo(f"Resolved {codemark_id}.")
+
+
+@cli.command()
+@click.argument("codemark_id", metavar="ID")
+def reopen(codemark_id: str) -> None:
+    """Open a resolved codemark again."""
+    with _client() as client:
+        client.update_codemark(codemark_id, status="open")
+    click.echo(f"Reopened {codemark_id}.")
+
+
+@cli.command()
+@click.argument("codemark_id", metavar="ID")
+def rm(codemark_id: str) -> None:
+    """Delete a codemark and its replies."""
+    with _client() as client:
+        client.delete_codemark(codemark_id)
+    click.echo(f"Deleted {codemark_id}.")
+
+
+# -- running a server ---------------------------------------------------------------------------
+
+
+@cli.group()
+def server() -> None:
+    """Run a Kibitz server (configured by KIBITZ_* variables; flags win)."""
+
+
+_data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the SQLite database and keys [default: your user data directory].",
+)
+
+
+@server.command("run")
+@click.option("--host", help="Address to listen on [default: 127.0.0.1].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on [default: 8383].")
+@_data_dir_option
+def server_run(host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Serve the API, applying database migrations first."""
+    # Imported here so that the client commands start without loading the server stack.
+    from kibitz.server.runner import serve
+    from kibitz.settings import Settings
+
+    try:
+        settings = Settings.load(host=host, port=port, data_dir=data_dir)
+    except ValueError as error:
+        raise CliError(f"invalid settings: {error}") from None
+    serve(settings)
+
+
+@server.command("migrate")
+@_data_dir_option
+def server_migrate(data_dir: Path | None) -> None:
+    """Bring the database schema up to date, then exit."""
+    from kibitz.server.migrate import upgrade_database
+    from kibitz.settings import Settings
+
+    try:
+        settings = Settings.load(data_dir=data_dir)
+    except ValueError as error:
+        raise CliError(f"invalid settings: {error}") from None
+    upgrade_database(settings)
+    click.echo("The database is up to date.")
+
+
+def main() -> None:
+    """Run the ``kibitz`` command line."""
+    cli(prog_name="kibitz")
