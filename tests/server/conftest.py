@@ -121,7 +121,7 @@ def marker_body(repo: str, **fields: Any) -> dict[str, Any]:
 
 
 def codemark_body(repo: str, **fields: Any) -> dict[str, Any]:
-    """Return a valid codemark body in `repo`, with `fields` overriding (`marker` overrides the marker's fields)."""
+    """Return a valid codemark body in `repo`; `fields` override, `marker` overrides the marker's fields."""
     marker = marker_body(repo, **fields.pop("marker", {}))
     body: dict[str, Any] = {"type": "comment", "text": "Why does this return 1?", "markers": [marker]}
     body.update(fields)

@@ -45,7 +45,7 @@ def assert_error(r: httpx.Response, status: int, code: str) -> None:
 async def post_json(
     http: httpx.AsyncClient, url: str, body: Any, headers: dict[str, str] | None = None
 ) -> httpx.Response:
-    """POST a body as ASCII-escaped JSON, so that even lone surrogates reach the server as a client could send them."""
+    """POST a body as ASCII-escaped JSON, so lone surrogates reach the server as a client could send them."""
     raw = json.dumps(body).encode()
     return await http.post(url, content=raw, headers={**(headers or {}), "content-type": "application/json"})
 

@@ -71,7 +71,10 @@ async def _on_integrity_error(_request: Request, _exc: Exception) -> JSONRespons
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", "")
     log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
-    return error_response(KibitzError("Internal error.", {"request_id": request_id}))
+    # This answer is sent by the outermost middleware, past RequestGuard, so it sets the header itself.
+    return error_response(
+        KibitzError("Internal error.", {"request_id": request_id}), {"x-request-id": request_id}
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
