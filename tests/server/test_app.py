@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import Connection
 
 from kibitz.server.models import Base
+from kibitz.settings import Settings
 
 
 async def test_healthz_and_openapi(http: httpx.AsyncClient) -> None:
@@ -57,3 +58,27 @@ async def test_unexpected_errors_are_generic(
     assert request_id
     assert r.headers["x-request-id"] == request_id
     assert any(getattr(rec, "request_id", None) == request_id for rec in caplog.records)
+
+
+async def test_data_persists_across_restarts(settings: Settings) -> None:
+    from kibitz.server.app import create_app
+    from tests.server.conftest import Api
+
+    first = create_app(settings)
+    async with first.router.lifespan_context(first):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://k") as http:
+            person = await Api(http).person()
+            team = await Api(http).team(person, "persistent")
+    second = create_app(settings)
+    async with second.router.lifespan_context(second):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://k") as http:
+            r = await http.get("/api/v1/teams", headers=person.headers)
+    assert [t["id"] for t in r.json()] == [team]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_sqlite_runs_in_wal_mode(app: FastAPI, settings: Settings) -> None:
+    async with app.state.kibitz.engine.connect() as connection:
+        mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar_one()
+    assert mode == "wal"
+    assert (settings.data_dir / "kibitz.db").exists()
