@@ -65,14 +65,20 @@ async def test_data_persists_across_restarts(settings: Settings) -> None:
     from tests.server.conftest import Api
 
     first = create_app(settings)
-    async with first.router.lifespan_context(first):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://k") as http:
-            person = await Api(http).person()
-            team = await Api(http).team(person, "persistent")
+    transport = httpx.ASGITransport(app=first)
+    async with (
+        first.router.lifespan_context(first),
+        httpx.AsyncClient(transport=transport, base_url="http://k") as http,
+    ):
+        person = await Api(http).person()
+        team = await Api(http).team(person, "persistent")
     second = create_app(settings)
-    async with second.router.lifespan_context(second):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://k") as http:
-            r = await http.get("/api/v1/teams", headers=person.headers)
+    transport = httpx.ASGITransport(app=second)
+    async with (
+        second.router.lifespan_context(second),
+        httpx.AsyncClient(transport=transport, base_url="http://k") as http,
+    ):
+        r = await http.get("/api/v1/teams", headers=person.headers)
     assert [t["id"] for t in r.json()] == [team]
 
 
