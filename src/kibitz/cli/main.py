@@ -168,7 +168,8 @@ def _read_password(from_stdin: bool, *, confirm: bool) -> str:
         if not password:
             raise CliError("no password on standard input")
         return password
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm))
+    # Prompts go to stderr so that stdout carries only the command's output.
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True))
 
 
 def _store_login(server: str, result: LoginResult) -> None:
@@ -672,6 +673,18 @@ _data_dir_option = click.option(
 )
 
 
+def _settings_problem(error: ValueError) -> str:
+    """Word a settings validation error on one line, naming the variable or flag at fault."""
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return f"invalid settings: {error}"
+    problems = []
+    for problem in errors():
+        field = ".".join(str(part) for part in problem.get("loc", ()))
+        problems.append(f"{field} (KIBITZ_{field.upper()}): {problem.get('msg', 'invalid')}")
+    return "invalid settings: " + "; ".join(problems)
+
+
 @server.command("run")
 @click.option("--host", help="Address to listen on [default: 127.0.0.1].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on [default: 8383].")
@@ -685,7 +698,7 @@ def server_run(host: str | None, port: int | None, data_dir: Path | None) -> Non
     try:
         settings = Settings.load(host=host, port=port, data_dir=data_dir)
     except ValueError as error:
-        raise CliError(f"invalid settings: {error}") from None
+        raise CliError(_settings_problem(error)) from None
     serve(settings)
 
 
@@ -699,7 +712,7 @@ def server_migrate(data_dir: Path | None) -> None:
     try:
         settings = Settings.load(data_dir=data_dir)
     except ValueError as error:
-        raise CliError(f"invalid settings: {error}") from None
+        raise CliError(_settings_problem(error)) from None
     upgrade_database(settings)
     click.echo("The database is up to date.")
 
