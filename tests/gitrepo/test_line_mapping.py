@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kibitz.gitrepo import Hunk, LineRange, map_range_through_hunks, map_range_to_head, parse_hunks
-from tests.git_helpers import git, make_repo, numbered_lines
+from tests.git_helpers import GIT_ENV, git, make_repo, numbered_lines
 
 TEN = numbered_lines(10)
 
@@ -119,3 +123,39 @@ def test_parse_hunks_reads_omitted_counts() -> None:
 def test_pure_mapping_deletion_at_top_of_file() -> None:
     # "@@ -1,2 +0,0 @@": HEAD lines 1-2 removed before working-tree line 1.
     assert map_range_through_hunks([Hunk(1, 2, 0, 0)], LineRange(1, 1)) == LineRange(3, 3)
+
+
+_line = st.sampled_from(["alpha", "beta", "gamma", "delta", "", "}"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    old=st.lists(_line, min_size=1, max_size=25),
+    edits=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 3), st.lists(_line, max_size=3)), max_size=4),
+    start=st.integers(1, 30),
+    length=st.integers(0, 5),
+)
+def test_a_mapped_range_holds_the_same_lines_at_head(
+    tmp_path: Path, old: list[str], edits: list[tuple[int, int, list[str]]], start: int, length: int
+) -> None:
+    new = list(old)
+    for at, remove, insert in edits:
+        at = min(at, len(new))
+        new[at : at + remove] = insert
+    end = start + length
+    if end > len(new):
+        return
+    old_file, new_file = tmp_path / "old.txt", tmp_path / "new.txt"
+    old_file.write_text("".join(line + "\n" for line in old), encoding="utf-8")
+    new_file.write_text("".join(line + "\n" for line in new), encoding="utf-8")
+    # --no-index diffs two plain files: the same hunk headers as `git diff -U0 HEAD`, without a repo.
+    diff = subprocess.run(
+        ["git", "diff", "--no-index", "--no-color", "-U0", str(old_file), str(new_file)],
+        env={**os.environ, **GIT_ENV},
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    mapped = map_range_through_hunks(parse_hunks(diff), LineRange(start, end))
+    if mapped is not None:
+        assert old[mapped.start_line - 1 : mapped.end_line] == new[start - 1 : end]

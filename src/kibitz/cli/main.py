@@ -417,10 +417,10 @@ def init() -> None:
 def _parse_target(target: str) -> tuple[str, LineRange]:
     """Split ``PATH:START[-END]`` into the path and the line range."""
     path, colon, lines = target.rpartition(":")
-    start_text, _, end_text = lines.partition("-")
+    start_text, dash, end_text = lines.partition("-")
     try:
         start = int(start_text)
-        end = int(end_text) if end_text else start
+        end = int(end_text) if dash else start
     except ValueError:
         start = end = 0
     if not colon or not path or start < 1 or end < start:
