@@ -33,6 +33,18 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/codemarks/{codemark_id}"): {"status": "resolved"},
     ("POST", "/api/v1/codemarks/{codemark_id}/replies"): {"text": "sneaky"},
     ("PATCH", "/api/v1/replies/{reply_id}"): {"text": "sneaky"},
+    ("POST", "/api/v1/codemarks/{codemark_id}/markers/{marker_id}/references"): {
+        "commit": "8" * 40,
+        "path": "x.py",
+        "start_line": 1,
+        "end_line": 2,
+    },
+    ("POST", "/api/v1/codemarks/{codemark_id}/markers/{marker_id}/promote"): {
+        "commit": "8" * 40,
+        "path": "x.py",
+        "start_line": 1,
+        "end_line": 2,
+    },
 }
 
 
@@ -66,7 +78,22 @@ async def test_other_team_gets_not_found_everywhere(http: httpx.AsyncClient, api
         "reply_id": reply["id"],
     }
 
-    bodies = {**BODIES, ("POST", "/api/v1/teams/{team_id}/codemarks"): codemark_body(repo)}
+    marker = cm["markers"][0]["id"]
+    ids["marker_id"] = marker
+    bodies = {
+        **BODIES,
+        ("POST", "/api/v1/teams/{team_id}/codemarks"): codemark_body(repo),
+        ("POST", "/api/v1/teams/{team_id}/locations"): {
+            "commit": "7" * 40,
+            "algorithm": "v1",
+            "locations": [{"marker_id": marker, "status": "deleted", "confidence": 0.5}],
+        },
+        ("POST", "/api/v1/teams/{team_id}/locations/query"): {
+            "commit": "7" * 40,
+            "algorithm": "v1",
+            "marker_ids": [marker],
+        },
+    }
     routes = team_routes(app)
     assert len(routes) >= 14
     for method, template in routes:

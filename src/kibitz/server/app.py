@@ -14,6 +14,7 @@ from kibitz.server.codemarks.routes import router as codemarks_router
 from kibitz.server.db import make_engine, make_sessionmaker
 from kibitz.server.deps import AppState
 from kibitz.server.errors import install_error_handlers
+from kibitz.server.locations.routes import router as locations_router
 from kibitz.server.middleware import RequestGuard
 from kibitz.server.migrate import upgrade
 from kibitz.server.repos.routes import router as repos_router
@@ -26,7 +27,7 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Return the router of every `/api/v1` route."""
     router = APIRouter(prefix=API_PREFIX)
-    for domain in (auth_router, teams_router, repos_router, codemarks_router):
+    for domain in (auth_router, teams_router, repos_router, codemarks_router, locations_router):
         router.include_router(domain)
     return router
 

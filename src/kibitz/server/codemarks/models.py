@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kibitz.server.db import Base, UTCDateTime, utcnow
@@ -55,6 +55,26 @@ class Marker(Base):
     code: Mapped[str] = mapped_column(Text)
     context_before: Mapped[str] = mapped_column(Text, default="")
     context_after: Mapped[str] = mapped_column(Text, default="")
+    # True while the code exists only in someone's working tree: `commit` is their HEAD and the lines are the
+    # best mapping onto it. A client that sees a commit containing the code promotes the marker.
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MarkerReference(Base):
+    """The same block at another commit (e.g. the default branch head), for clones that lack the original."""
+
+    __tablename__ = "marker_reference"
+    __table_args__ = (UniqueConstraint("marker_id", "commit"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    marker_id: Mapped[str] = mapped_column(ForeignKey("marker.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    commit: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    start_line: Mapped[int] = mapped_column(Integer)
+    end_line: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CodemarkTag(Base):

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Query, Response, status
 from kibitz.server.access import access_codemark, access_reply, access_team
 from kibitz.server.codemarks import service
 from kibitz.server.codemarks.schemas import (
+    BlockAt,
     CodemarkIn,
     CodemarkOut,
     CodemarkPage,
     CodemarkPatch,
     CodemarkType,
+    ReferenceIn,
     ReplyIn,
     ReplyOut,
     ReplyPage,
@@ -126,3 +128,32 @@ async def delete_reply(reply_id: str, session: DbSession, caller: CurrentCaller)
     reply, membership = await access_reply(session, caller, reply_id)
     await service.delete_reply(session, caller, membership, reply)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/codemarks/{codemark_id}/markers/{marker_id}/references",
+    responses={201: {"model": CodemarkOut, "description": "The reference was added"}},
+)
+async def add_reference(
+    codemark_id: str,
+    marker_id: str,
+    body: ReferenceIn,
+    session: DbSession,
+    caller: CurrentCaller,
+    response: Response,
+) -> CodemarkOut:
+    """Record where a marker's block is at another commit (201), or nothing if that commit is known (200)."""
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    if await service.add_reference(session, codemark, marker_id, body):
+        response.status_code = status.HTTP_201_CREATED
+    return (await service.codemarks_out(session, [codemark]))[0]
+
+
+@router.post("/codemarks/{codemark_id}/markers/{marker_id}/promote")
+async def promote_marker(
+    codemark_id: str, marker_id: str, body: BlockAt, session: DbSession, caller: CurrentCaller
+) -> CodemarkOut:
+    """Give a provisional marker a real reference: a commit that contains its code (409 if done already)."""
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    await service.promote_marker(session, codemark, marker_id, body)
+    return (await service.codemarks_out(session, [codemark]))[0]

@@ -15,6 +15,36 @@ CodemarkStatus = Literal["open", "resolved", "archived"]
 IdStr = Annotated[str, Field(min_length=1, max_length=64)]
 
 
+ReferenceKind = Literal["upstream", "blame", "other"]
+
+
+class BlockAt(Strict):
+    """Where a block is at one commit."""
+
+    commit: CommitId
+    path: RepoPath
+    start_line: LineNumber
+    end_line: LineNumber
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BlockAt:
+        if self.start_line > self.end_line:
+            raise ValueError("start_line must not be greater than end_line")
+        return self
+
+
+class ReferenceIn(BlockAt):
+    kind: ReferenceKind = "other"
+
+
+class ReferenceOut(BaseModel):
+    kind: str
+    commit: str
+    path: str
+    start_line: int
+    end_line: int
+
+
 class MarkerIn(Strict):
     repo_id: IdStr
     path: RepoPath
@@ -24,6 +54,8 @@ class MarkerIn(Strict):
     code: LongText
     context_before: LongText = ""
     context_after: LongText = ""
+    provisional: bool = False
+    references: Annotated[list[ReferenceIn], Field(max_length=10)] = []
 
     @model_validator(mode="after")
     def _ordered(self) -> MarkerIn:
@@ -74,6 +106,8 @@ class MarkerOut(BaseModel):
     code: str
     context_before: str
     context_after: str
+    provisional: bool
+    references: list[ReferenceOut]
 
 
 class CodemarkOut(BaseModel):

@@ -13,23 +13,35 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import Forbidden, ValidationFailed
+from kibitz.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from kibitz.ids import new_id
 from kibitz.server.access import require_author_or_role
 from kibitz.server.auth.models import User
 from kibitz.server.auth.service import Caller, user_ref
-from kibitz.server.codemarks.models import Codemark, CodemarkAssignee, CodemarkTag, Marker, Reply
+from kibitz.server.codemarks.models import (
+    Codemark,
+    CodemarkAssignee,
+    CodemarkTag,
+    Marker,
+    MarkerReference,
+    Reply,
+)
 from kibitz.server.codemarks.schemas import (
+    BlockAt,
     CodemarkIn,
     CodemarkOut,
     CodemarkPatch,
     MarkerOut,
+    ReferenceIn,
+    ReferenceOut,
     ReplyOut,
 )
 from kibitz.server.db import utcnow
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.repos.models import Repo
 from kibitz.server.teams.models import Membership
+
+MAX_REFERENCES = 20
 
 
 @dataclass(frozen=True)
@@ -92,9 +104,10 @@ async def create_codemark(session: AsyncSession, caller: Caller, team_id: str, d
     session.add(codemark)
     await session.flush()
     for position, m in enumerate(data.markers):
+        marker_id = new_id()
         session.add(
             Marker(
-                id=new_id(),
+                id=marker_id,
                 codemark_id=codemark.id,
                 team_id=team_id,
                 repo_id=m.repo_id,
@@ -106,14 +119,40 @@ async def create_codemark(session: AsyncSession, caller: Caller, team_id: str, d
                 code=m.code,
                 context_before=m.context_before,
                 context_after=m.context_after,
+                provisional=m.provisional,
             )
         )
+        for ref in _distinct_references(m.commit, m.references):
+            session.add(_reference_row(marker_id, team_id, ref))
     for tag in dict.fromkeys(data.tags):
         session.add(CodemarkTag(codemark_id=codemark.id, tag=tag, team_id=team_id))
     for user_id in assignees:
         session.add(CodemarkAssignee(codemark_id=codemark.id, user_id=user_id))
     await session.flush()
     return codemark
+
+
+def _distinct_references(canonical: str, references: Sequence[ReferenceIn]) -> list[ReferenceIn]:
+    seen = {canonical}
+    distinct = []
+    for ref in references:
+        if ref.commit not in seen:
+            seen.add(ref.commit)
+            distinct.append(ref)
+    return distinct
+
+
+def _reference_row(marker_id: str, team_id: str, ref: ReferenceIn) -> MarkerReference:
+    return MarkerReference(
+        marker_id=marker_id,
+        team_id=team_id,
+        kind=ref.kind,
+        commit=ref.commit,
+        path=ref.path,
+        start_line=ref.start_line,
+        end_line=ref.end_line,
+        created_at=utcnow(),
+    )
 
 
 async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) -> list[CodemarkOut]:
@@ -126,6 +165,20 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
         select(Marker).where(Marker.codemark_id.in_(ids)).order_by(Marker.position)
     ):
         markers[marker.codemark_id].append(marker)
+    marker_ids = [m.id for ms in markers.values() for m in ms]
+    references: dict[str, list[ReferenceOut]] = defaultdict(list)
+    for ref in await session.scalars(
+        select(MarkerReference).where(MarkerReference.marker_id.in_(marker_ids)).order_by(MarkerReference.id)
+    ):
+        references[ref.marker_id].append(
+            ReferenceOut(
+                kind=ref.kind,
+                commit=ref.commit,
+                path=ref.path,
+                start_line=ref.start_line,
+                end_line=ref.end_line,
+            )
+        )
     tags: dict[str, list[str]] = defaultdict(list)
     for cid, tag in await session.execute(
         select(CodemarkTag.codemark_id, CodemarkTag.tag)
@@ -158,7 +211,7 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
                 "author": user_ref(users[c.author_id]),
                 "assignees": sorted((user_ref(users[u]) for u in assignee_ids[c.id]), key=lambda r: r.email),
                 "tags": tags[c.id],
-                "markers": [_marker_out(m) for m in markers[c.id]],
+                "markers": [_marker_out(m, references[m.id]) for m in markers[c.id]],
                 "reply_count": int(replies.get(c.id, 0)),
                 "created_at": c.created_at,
                 "updated_at": c.updated_at,
@@ -168,7 +221,7 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
     ]
 
 
-def _marker_out(marker: Marker) -> MarkerOut:
+def _marker_out(marker: Marker, references: list[ReferenceOut]) -> MarkerOut:
     return MarkerOut(
         id=marker.id,
         repo_id=marker.repo_id,
@@ -179,6 +232,8 @@ def _marker_out(marker: Marker) -> MarkerOut:
         code=marker.code,
         context_before=marker.context_before,
         context_after=marker.context_after,
+        provisional=marker.provisional,
+        references=references,
     )
 
 
@@ -263,10 +318,9 @@ async def delete_codemark(
 ) -> None:
     """Delete a codemark with its markers and thread (its author or an admin)."""
     require_author_or_role(membership, codemark.author_id, caller)
-    # Explicit deletes rather than relying on ON DELETE CASCADE, which SQLite honours only with a pragma.
-    for table in (Reply, Marker, CodemarkTag, CodemarkAssignee):
-        await session.execute(delete(table).where(table.codemark_id == codemark.id))
-    await session.delete(codemark)
+    # Markers, references, locations, tags, assignees and replies go by ON DELETE CASCADE (SQLite has
+    # foreign keys switched on for every connection, see db.make_engine).
+    await session.execute(delete(Codemark).where(Codemark.id == codemark.id))
     await session.flush()
 
 
@@ -336,4 +390,56 @@ async def delete_reply(session: AsyncSession, caller: Caller, membership: Member
     """Delete a reply (its author or an admin)."""
     require_author_or_role(membership, reply.author_id, caller)
     await session.delete(reply)
+    await session.flush()
+
+
+async def _marker_of(session: AsyncSession, codemark: Codemark, marker_id: str) -> Marker:
+    marker = await session.get(Marker, marker_id)
+    if marker is None or marker.codemark_id != codemark.id:
+        raise NotFound("No such marker.")
+    return marker
+
+
+async def add_reference(session: AsyncSession, codemark: Codemark, marker_id: str, ref: ReferenceIn) -> bool:
+    """Record where a marker's block is at another commit; return False if that commit was already known."""
+    marker = await _marker_of(session, codemark, marker_id)
+    known = set(
+        await session.scalars(select(MarkerReference.commit).where(MarkerReference.marker_id == marker.id))
+    )
+    if ref.commit in known or ref.commit == marker.commit:
+        return False
+    if len(known) >= MAX_REFERENCES:
+        raise Conflict(f"A marker keeps at most {MAX_REFERENCES} references.")
+    session.add(_reference_row(marker.id, marker.team_id, ref))
+    await session.flush()
+    return True
+
+
+async def promote_marker(session: AsyncSession, codemark: Codemark, marker_id: str, block: BlockAt) -> None:
+    """Make a provisional marker's canonical reference a commit that contains its code."""
+    marker = await _marker_of(session, codemark, marker_id)
+    if not marker.provisional:
+        raise Conflict("The marker is not provisional (it was promoted already).")
+    # The provisional place is kept as a reference: it still helps a client that has only that HEAD.
+    session.add(
+        _reference_row(
+            marker.id,
+            marker.team_id,
+            ReferenceIn(
+                kind="other",
+                commit=marker.commit,
+                path=marker.path,
+                start_line=marker.start_line,
+                end_line=marker.end_line,
+            ),
+        )
+    )
+    await session.execute(
+        delete(MarkerReference).where(
+            MarkerReference.marker_id == marker.id, MarkerReference.commit == block.commit
+        )
+    )
+    marker.commit, marker.path = block.commit, block.path
+    marker.start_line, marker.end_line = block.start_line, block.end_line
+    marker.provisional = False
     await session.flush()

@@ -1,0 +1,103 @@
+"""Shared locations: store what clients computed at commits (first write wins) and hand it to teammates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kibitz.errors import ValidationFailed
+from kibitz.server.auth.service import Caller
+from kibitz.server.codemarks.models import Marker
+from kibitz.server.db import utcnow
+from kibitz.server.locations.models import MarkerLocation
+from kibitz.server.locations.schemas import LocationOut, LocationsIn
+
+
+async def _check_markers(session: AsyncSession, team_id: str, marker_ids: Sequence[str]) -> None:
+    wanted = set(marker_ids)
+    found = set(
+        await session.scalars(select(Marker.id).where(Marker.team_id == team_id, Marker.id.in_(wanted)))
+    )
+    unknown = sorted(wanted - found)
+    if unknown:
+        raise ValidationFailed(
+            "Locations must name markers of the team.",
+            [{"loc": ["body", "locations", "marker_id"], "unknown": unknown}],
+        )
+
+
+async def store_locations(
+    session: AsyncSession, caller: Caller, team_id: str, data: LocationsIn
+) -> tuple[int, int]:
+    """Store locations at a commit; a (marker, commit, algorithm) already known keeps its first value.
+
+    Returns how many were stored and how many were already known.
+    """
+    first: dict[str, dict[str, object]] = {}
+    now = utcnow()
+    for loc in data.locations:
+        # Within one batch too, the first location given for a marker wins.
+        first.setdefault(
+            loc.marker_id,
+            {
+                "team_id": team_id,
+                "marker_id": loc.marker_id,
+                "commit": data.commit,
+                "algorithm": data.algorithm,
+                "path": loc.path,
+                "start_line": loc.start_line,
+                "end_line": loc.end_line,
+                "status": loc.status,
+                "confidence": loc.confidence,
+                "computed_by": caller.user.id,
+                "created_at": now,
+            },
+        )
+    await _check_markers(session, team_id, list(first))
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # ON CONFLICT DO NOTHING keeps the first write even when two clients upload the same commit at once.
+    statement = (
+        insert(MarkerLocation)
+        .values(list(first.values()))
+        .on_conflict_do_nothing(index_elements=["marker_id", "commit", "algorithm"])
+        .returning(MarkerLocation.marker_id)
+    )
+    stored = len(list(await session.scalars(statement)))
+    return stored, len(data.locations) - stored
+
+
+async def query_locations(
+    session: AsyncSession, team_id: str, commit: str, algorithm: str, marker_ids: Sequence[str]
+) -> list[LocationOut]:
+    """Return the known locations of these markers at a commit; unknown or foreign markers are absent."""
+    rows = await session.scalars(
+        select(MarkerLocation)
+        .where(
+            MarkerLocation.team_id == team_id,
+            MarkerLocation.commit == commit,
+            MarkerLocation.algorithm == algorithm,
+            MarkerLocation.marker_id.in_(set(marker_ids)),
+        )
+        .order_by(MarkerLocation.marker_id)
+    )
+    return [
+        LocationOut.model_validate(
+            {
+                "marker_id": row.marker_id,
+                "commit": row.commit,
+                "algorithm": row.algorithm,
+                "path": row.path,
+                "start_line": row.start_line,
+                "end_line": row.end_line,
+                "status": row.status,
+                "confidence": row.confidence,
+                "computed_by": row.computed_by,
+                "created_at": row.created_at,
+            }
+        )
+        for row in rows
+    ]
