@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CODE   := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint typecheck pytest bench clean
@@ -20,8 +21,8 @@ run: $(STAMP)  ## start the server on 127.0.0.1:8383 with SQLite in ./.kibitz-da
 	$(BIN)/kibitz server run --data-dir $${KIBITZ_DATA_DIR:-.kibitz-data}
 
 lint: $(STAMP)  ## ruff
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 
 typecheck: $(STAMP)  ## mypy --strict on the package
 	$(BIN)/mypy src/kibitz
