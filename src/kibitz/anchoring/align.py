@@ -1,0 +1,129 @@
+"""Line up the lines of two small regions by similarity, LHDiff-style, keeping their order.
+
+Inside a hunk the diff only says "these old lines became those new lines". To follow one line
+through the hunk we score every old/new pair: content and context similarity blended by how
+distinctive the old line is (see ``similarity``), plus a small prior for pairs at the same relative
+position, and keep pairs above a threshold. LHDiff then takes each line's best candidate; we take
+the best *order-preserving* set of pairs (a weighted longest common subsequence), so that the first
+and last lines of a block can never cross. Hunks too large for that fall back to the best candidate
+of each line that is actually asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from .diff import diff_lines
+from .normalise import PreparedText
+from .similarity import blend, context_similarity, line_similarity
+
+# A pair must be at least this alike in content: context alone never makes two lines the same.
+CONTENT_MIN = 0.4
+# A pair must score at least this (content and context blended) to be aligned.
+PAIR_THRESHOLD = 0.5
+# The most that position alone adds to a pair's score: enough to break ties, never to decide.
+POSITION_PRIOR = 0.05
+# Above this many pairs a hunk is aligned line by line instead of as a whole.
+MAX_DP_CELLS = 4_000
+# Lines a fuzzy block match must share at least this much to be paired.
+BLOCK_LINE_MIN = 0.5
+
+Pairs = dict[int, tuple[int, float]]
+
+
+def best_monotone_pairs(
+    rows: Sequence[int], columns: Sequence[int], score: Callable[[int, int], float]
+) -> Pairs:
+    """Return the order-preserving pairs of rows and columns with the largest total score.
+
+    ``score`` returns 0 for pairs that must not be aligned. The result maps a row to its column and
+    the pair's score.
+    """
+    width = len(columns)
+    scores = [[score(row, column) for column in columns] for row in rows]
+    table = [[0.0] * (width + 1) for _ in range(len(rows) + 1)]
+    for x in range(1, len(rows) + 1):
+        row_scores, previous, current = scores[x - 1], table[x - 1], table[x]
+        for y in range(1, width + 1):
+            best = previous[y] if previous[y] >= current[y - 1] else current[y - 1]
+            pair = row_scores[y - 1]
+            if pair > 0 and previous[y - 1] + pair > best:
+                best = previous[y - 1] + pair
+            current[y] = best
+    pairs: Pairs = {}
+    x, y = len(rows), width
+    while x > 0 and y > 0:
+        pair = scores[x - 1][y - 1]
+        if pair > 0 and table[x][y] == table[x - 1][y - 1] + pair:
+            pairs[rows[x - 1]] = (columns[y - 1], pair)
+            x -= 1
+            y -= 1
+        elif table[x][y] == table[x - 1][y]:
+            x -= 1
+        else:
+            y -= 1
+    return pairs
+
+
+def hunk_pair_score(
+    old: PreparedText, new: PreparedText, old_span: range, new_span: range
+) -> Callable[[int, int], float]:
+    """Return the LHDiff pair score for lines of one hunk (0 for pairs below the threshold)."""
+    old_size = max(len(old_span) - 1, 1)
+    new_size = max(len(new_span) - 1, 1)
+
+    def score(i: int, j: int) -> float:
+        content = line_similarity(old, i, new, j)
+        if content < CONTENT_MIN:
+            return 0.0
+        context = context_similarity(old, i, new, j)
+        offset = abs((i - old_span.start) / old_size - (j - new_span.start) / new_size)
+        value = blend(content, context, old.info(i)) + POSITION_PRIOR * (1 - min(offset, 1.0))
+        return value if value >= PAIR_THRESHOLD else 0.0
+
+    return score
+
+
+def hunk_is_small(old_span: range, new_span: range) -> bool:
+    """Return True if a hunk is small enough to be aligned as a whole."""
+    return len(old_span) * len(new_span) <= MAX_DP_CELLS
+
+
+def align_hunk(
+    old: PreparedText, new: PreparedText, old_span: range, new_span: range, wanted: Sequence[int]
+) -> Pairs:
+    """Return the new line (and pair score) of old lines of a hunk that have a good counterpart."""
+    score = hunk_pair_score(old, new, old_span, new_span)
+    if hunk_is_small(old_span, new_span):
+        return best_monotone_pairs(old_span, new_span, score)
+    pairs: Pairs = {}
+    for i in wanted:
+        best_j, best = -1, 0.0
+        for j in new_span:
+            value = score(i, j)
+            if value > best:
+                best_j, best = j, value
+        if best_j >= 0:
+            pairs[i] = (best_j, best)
+    return pairs
+
+
+def align_block(probe: PreparedText, target: PreparedText, low: int, high: int) -> Pairs:
+    """Pair the lines of ``probe`` with lines ``low:high`` of ``target``: equal lines, then alike ones."""
+    window = target.keys[low:high]
+    matching = diff_lines(probe.keys, window)
+    pairs: Pairs = {i: (low + j, 1.0) for i, j in enumerate(matching.old_to_new) if j >= 0 and probe.keys[i]}
+    for hunk in matching.hunks:
+        rows = range(hunk.old_start, hunk.old_end)
+        columns = range(low + hunk.new_start, low + hunk.new_end)
+        if not rows or not columns:
+            continue
+        if len(rows) * len(columns) > MAX_DP_CELLS:
+            continue
+
+        def score(i: int, j: int) -> float:
+            value = line_similarity(probe, i, target, j)
+            return value if value >= BLOCK_LINE_MIN else 0.0
+
+        pairs.update(best_monotone_pairs(rows, columns, score))
+    return pairs

@@ -1,0 +1,55 @@
+"""The engine's vocabulary: a range of lines, where it went, and what the caller knows about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple, get_args
+
+# Bump whenever any input may produce a different Location: the server caches locations per
+# (marker, commit, algorithm version), so a stale cache must never outlive a change of behaviour.
+ALGORITHM_VERSION = 1
+
+Status = Literal["unchanged", "shifted", "changed", "moved", "deleted"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """Lines ``start_line`` to ``end_line`` of a text, 1-based and inclusive."""
+
+    start_line: int
+    end_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a range went in the new text, how it got there, and how sure the engine is.
+
+    ``range`` is None exactly when ``status`` is ``deleted``; then ``last_range`` is the place in the
+    new text where the code used to be (for showing an orphan near its old home), never a claim that
+    the code is there. ``candidate`` is the index into ``candidates`` when the code moved into
+    another file, and None when it is in the new text itself.
+    """
+
+    range: Range | None
+    status: Status
+    confidence: float
+    candidate: int | None = None
+    last_range: Range | None = None
+
+
+class Context(NamedTuple):
+    """A few lines captured just before and just after the selected code."""
+
+    before: str = ""
+    after: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """One range to relocate, with the code and context captured when it was created, if known."""
+
+    range: Range
+    code: str | None = None
+    context_before: str | None = None
+    context_after: str | None = None

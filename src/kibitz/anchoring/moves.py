@@ -1,0 +1,191 @@
+"""Find a block of code that left its place: exactly first, then fuzzily, never by a blind scan.
+
+The block (the *probe*) is looked for in a target text among the lines a caller allows — in the
+same file, the lines the diff reports as added, since a line the diff matched already belongs to
+some other old line. The exact search looks up the probe's rarest line in the target's line index
+and checks the whole block at each hit. The fuzzy search collects *seeds*: target lines equal to
+one of the probe's most distinctive lines, or (when those are rare) lines sharing its rarest words
+and alike enough; each seed proposes where the block starts, and only the windows around the best
+proposals are aligned line by line. The cost therefore grows with the number of plausible places,
+not with the size of the file.
+
+A candidate is scored by its content (the share of the probe's information found, weighted by how
+alike each line is) blended with its context (the lines captured around the block, found around
+the candidate), so that a lone ``def __init__(self):`` needs its surroundings to be believed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .align import align_block
+from .normalise import PreparedText, key_info
+from .similarity import blend, line_similarity
+
+# How many target lines around a candidate are read to recognise each side of its context.
+CONTEXT_WINDOW = 6
+# A line occurring more often than this in the target is no clue to where a block went.
+MAX_SEED_HITS = 40
+# How many of the probe's most distinctive lines propose places, and how many places are tried.
+SEED_LINES = 8
+MAX_WINDOWS = 8
+# A fuzzy seed line must be at least this alike to the probe line it stands for.
+SEED_SIMILARITY = 0.6
+# Words shorter than this are too common in code to find lines by.
+MIN_WORD = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What is known about a block: its lines, their information, and the lines around it."""
+
+    code: PreparedText
+    infos: tuple[float, ...]
+    before: PreparedText
+    after: PreparedText
+
+    @property
+    def info(self) -> float:
+        """Return the total information of the block's lines."""
+        return sum(self.infos)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A place in a target text (0-based lines ``start..end``) that looks like the probe."""
+
+    start: int
+    end: int
+    content: float
+    context: float
+    score: float
+    exact: bool
+
+
+Allowed = Callable[[int], bool]
+
+
+def find_block(
+    probe: PreparedText, infos: tuple[float, ...], target: PreparedText, allowed: Allowed
+) -> list[int]:
+    """Return the 0-based start lines where ``probe``'s keys occur exactly in ``target``."""
+    keys = probe.keys
+    size = len(keys)
+    informative = [r for r in range(size) if infos[r] > 0]
+    if not informative or size > len(target):
+        return []
+    index = target.index
+    seed = min(informative, key=lambda r: (len(index.get(keys[r], ())), -infos[r]))
+    hits = []
+    for position in index.get(keys[seed], ()):
+        start = position - seed
+        if start < 0 or start + size > len(target) or not allowed(position):
+            continue
+        if target.keys[start : start + size] == keys:
+            hits.append(start)
+    return hits
+
+
+def search(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
+    """Return the places in ``target`` that look like ``probe``, best first."""
+    code = probe.code
+    if not len(code) or probe.info <= 0:
+        return []
+    matches = [
+        _score(probe, target, start, start + len(code) - 1, 1.0, exact=True)
+        for start in find_block(code, probe.infos, target, allowed)
+    ]
+    if not matches:
+        matches = _fuzzy(probe, target, allowed)
+    matches.sort(key=lambda match: match.score, reverse=True)
+    return matches
+
+
+def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
+    """Return candidate places proposed by seed lines, each aligned and scored."""
+    code = probe.code
+    size = len(code)
+    ranked = sorted((r for r in range(size) if probe.infos[r] > 0), key=lambda r: -probe.infos[r])
+    votes: dict[int, float] = {}
+    for r in ranked[:SEED_LINES]:
+        hits = target.index.get(code.keys[r], ())
+        if len(hits) > MAX_SEED_HITS:
+            continue
+        for position in hits:
+            if allowed(position):
+                votes[position - r] = votes.get(position - r, 0.0) + probe.infos[r]
+    if len(votes) < 2:
+        for r in ranked[:3]:
+            for position in _similar_lines(code, r, target, allowed):
+                similarity = line_similarity(code, r, target, position)
+                votes[position - r] = votes.get(position - r, 0.0) + probe.infos[r] * similarity
+    offsets = sorted(votes, key=lambda offset: -votes[offset])[:MAX_WINDOWS]
+    slack = max(4, size // 2)
+    matches: dict[tuple[int, int], Match] = {}
+    for offset in offsets:
+        low = max(offset - slack, 0)
+        high = min(offset + size + slack, len(target))
+        if low >= high:
+            continue
+        pairs = align_block(code, target, low, high)
+        if not pairs:
+            continue
+        found = sum(probe.infos[i] * similarity for i, (_, similarity) in pairs.items())
+        columns = [j for j, _ in pairs.values()]
+        start, end = min(columns), max(columns)
+        if (start, end) not in matches:
+            matches[start, end] = _score(probe, target, start, end, found / probe.info, exact=False)
+    return list(matches.values())
+
+
+def _similar_lines(code: PreparedText, r: int, target: PreparedText, allowed: Allowed) -> list[int]:
+    """Return target lines that share the rarest words of probe line ``r`` and are alike enough."""
+    index = target.word_index
+    words = sorted((w for w in code.words(r) if len(w) >= MIN_WORD), key=lambda w: len(index.get(w, ())))
+    found: set[int] = set()
+    for word in words[:2]:
+        hits = index.get(word, ())
+        if len(hits) > MAX_SEED_HITS * 4:
+            break
+        found.update(position for position in hits if allowed(position))
+    return [p for p in sorted(found) if line_similarity(code, r, target, p) >= SEED_SIMILARITY]
+
+
+def context_score(probe: Probe, target: PreparedText, start: int, end: int) -> float | None:
+    """Return how well the probe's surroundings are found around target lines ``start..end``."""
+    total = weight = 0.0
+    for side, lines in ((probe.before, _nearby(target, start, -1)), (probe.after, _nearby(target, end, 1))):
+        informative = [i for i in range(len(side)) if side.keys[i]]
+        if not informative:
+            continue
+        for i in informative:
+            line_weight = key_info(side.keys[i], 1)
+            best = max((line_similarity(side, i, target, j) for j in lines), default=0.0)
+            total += line_weight * best
+            weight += line_weight
+    if weight == 0:
+        return None
+    return total / weight
+
+
+def _nearby(target: PreparedText, edge: int, step: int) -> list[int]:
+    """Return up to CONTEXT_WINDOW non-blank target lines beyond ``edge`` in direction ``step``."""
+    found: list[int] = []
+    position = edge + step
+    while 0 <= position < len(target) and len(found) < CONTEXT_WINDOW:
+        if target.keys[position]:
+            found.append(position)
+        position += step
+    return found
+
+
+def _score(probe: Probe, target: PreparedText, start: int, end: int, content: float, *, exact: bool) -> Match:
+    """Return a scored match of the probe at target lines ``start..end``."""
+    context = context_score(probe, target, start, end)
+    if context is None:
+        score = content
+        context = 0.0
+    else:
+        score = blend(content, context, probe.info)
+    return Match(start, end, content, context, score, exact)

@@ -1,0 +1,172 @@
+"""Turn a text into lines the engine can compare: one pass, cached, shared by every anchor.
+
+Line endings (CRLF, CR) and a leading BOM are normalised first, so a Windows checkout of a file
+equals its LF blob. Lines are then compared by a *key* with all whitespace removed: re-indenting
+a block (wrapping it in a class, black reformatting ``a=b`` into ``a = b``) is not a change of
+content. Everything else the engine needs about a line (its tokens, how distinctive it is, its
+neighbourhood) is computed lazily, because most anchors only ever need the keys.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+_BOM = "\ufeff"
+# Whitespace other than the line feed: removing it line by line in one regex pass over the whole
+# text is several times faster than splitting and joining each line.
+_INNER_SPACE = re.compile(r"[^\S\n]+")
+_WORD = re.compile(r"\w+")
+
+# A line of this many non-blank characters counts as fully distinctive; shorter ones less so.
+FULL_INFO_CHARS = 32
+# How many non-blank lines on each side make up a line's neighbourhood.
+CONTEXT_LINES = 4
+
+
+def normalise_newlines(text: str) -> str:
+    """Return ``text`` without a leading BOM and with every CRLF or CR turned into LF."""
+    if text.startswith(_BOM):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def split_lines(text: str) -> list[str]:
+    """Split ``text`` into lines the way git counts them (a final newline ends, not adds, a line)."""
+    text = normalise_newlines(text)
+    if not text:
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def line_key(line: str) -> str:
+    """Return the comparison key of one line: the line with all whitespace removed."""
+    return "".join(line.split())
+
+
+def bigrams(key: str) -> frozenset[str]:
+    """Return the set of adjacent character pairs of a key (a one-character key is its own pair)."""
+    if len(key) < 2:
+        return frozenset((key,)) if key else frozenset()
+    return frozenset(map(str.__add__, key, key[1:]))
+
+
+def words(line: str) -> frozenset[str]:
+    """Return the identifiers, keywords and numbers of a line."""
+    return frozenset(_WORD.findall(line))
+
+
+class PreparedText:
+    """A text split into lines with comparison keys; richer per-line facts are computed on demand."""
+
+    __slots__ = ("_bigrams", "_context", "_index", "_word_index", "_words", "keys", "lines")
+
+    def __init__(self, text: str) -> None:
+        text = normalise_newlines(text)
+        self.lines: list[str] = text.split("\n") if text else []
+        self.keys: list[str] = _INNER_SPACE.sub("", text).split("\n") if text else []
+        if self.lines and self.lines[-1] == "":
+            # A final newline ends the last line rather than starting an empty one, as in git.
+            self.lines.pop()
+            self.keys.pop()
+        self._index: dict[str, list[int]] | None = None
+        self._word_index: dict[str, list[int]] | None = None
+        self._bigrams: dict[int, frozenset[str]] = {}
+        self._words: dict[int, frozenset[str]] = {}
+        self._context: dict[int, frozenset[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @property
+    def index(self) -> dict[str, list[int]]:
+        """Map each key to the 0-based positions of its lines, in order."""
+        if self._index is None:
+            index: dict[str, list[int]] = {}
+            for position, key in enumerate(self.keys):
+                found = index.get(key)
+                if found is None:
+                    index[key] = [position]
+                else:
+                    found.append(position)
+            self._index = index
+        return self._index
+
+    @property
+    def word_index(self) -> dict[str, list[int]]:
+        """Map each word to the 0-based positions of the lines it occurs on, in order."""
+        if self._word_index is None:
+            index: dict[str, list[int]] = {}
+            for position in range(len(self.lines)):
+                for word in self.words(position):
+                    found = index.get(word)
+                    if found is None:
+                        index[word] = [position]
+                    else:
+                        found.append(position)
+            self._word_index = index
+        return self._word_index
+
+    def count(self, key: str) -> int:
+        """Return how many lines of this text have ``key``."""
+        found = self.index.get(key)
+        return 0 if found is None else len(found)
+
+    def info(self, position: int) -> float:
+        """Return how much a line says about where it is: long and rare lines say most, blanks nothing."""
+        return key_info(self.keys[position], self.count(self.keys[position]))
+
+    def bigrams(self, position: int) -> frozenset[str]:
+        """Return the character pairs of a line's key (cached)."""
+        found = self._bigrams.get(position)
+        if found is None:
+            found = self._bigrams[position] = bigrams(self.keys[position])
+        return found
+
+    def words(self, position: int) -> frozenset[str]:
+        """Return the words of a line (cached)."""
+        found = self._words.get(position)
+        if found is None:
+            found = self._words[position] = words(self.lines[position])
+        return found
+
+    def context_words(self, position: int) -> frozenset[str]:
+        """Return the words of the nearest non-blank lines above and below a line (cached)."""
+        found = self._context.get(position)
+        if found is None:
+            collected: set[str] = set()
+            for step in (-1, 1):
+                taken = 0
+                other = position + step
+                while 0 <= other < len(self.keys) and taken < CONTEXT_LINES:
+                    if self.keys[other]:
+                        collected |= self.words(other)
+                        taken += 1
+                    other += step
+            found = self._context[position] = frozenset(collected)
+        return found
+
+    def indent(self, position: int) -> int:
+        """Return the width of a line's leading whitespace (a tab counts as 8)."""
+        line = self.lines[position]
+        stripped = line.lstrip()
+        return len(line[: len(line) - len(stripped)].expandtabs(8))
+
+
+def key_info(key: str, count: int) -> float:
+    """Return the information of a line with ``key`` that occurs ``count`` times in its text."""
+    if not key:
+        return 0.0
+    return min(len(key), FULL_INFO_CHARS) / FULL_INFO_CHARS / math.sqrt(max(count, 1))
+
+
+@lru_cache(maxsize=256)
+def prepare(text: str) -> PreparedText:
+    """Return the prepared form of ``text``, reusing it when the same text comes again."""
+    return PreparedText(text)

@@ -1,0 +1,414 @@
+"""Relocate ranges of an old text in a new text: the engine's entry points.
+
+For each text pair the engine prepares both texts (lines, whitespace-free keys) and diffs them
+once; every range is then answered from that diff, cheapest evidence first:
+
+1. **Identical text** — the range is ``unchanged``.
+2. **Intact** — every line of the range survived the diff, adjacent and in order: the range moves
+   by the number of lines added or removed above it (``shifted``, or ``unchanged`` in place).
+3. **In place** — some lines of the range sit in changed hunks. Start and end are mapped through
+   the surviving lines and, inside hunks, through the LHDiff-style alignment of ``align``; hunks
+   wholly inside the range count as part of it, and a block shaped like an indented suite keeps the
+   deeper-indented lines added right after it (a function whose body grew at the end). The result
+   is ``changed`` if enough of the block's information is still there, or its first line is.
+4. **Moved** — otherwise the block is searched for by its code (``moves``), first among the lines
+   the diff reports as added in the new text, then in each of the ``candidates`` (other files,
+   e.g. added or renamed in the same commit). A good enough match elsewhere is ``moved``.
+5. **Deleted** — nothing scores above the acceptance threshold: ``range`` is None and
+   ``last_range`` says where the code used to be.
+
+Every candidate is scored the same way (content blended with context, weighted by how distinctive
+the code is), so an in-place edit, a move and a deletion compete on one scale and a weak match
+comes back with a low confidence or as ``deleted`` instead of being snapped to a nearby line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .align import Pairs, align_hunk, hunk_is_small
+from .diff import Hunk, LineDiff, diff_lines
+from .location import Anchor, Context, Location, Range, Status
+from .moves import Match, Probe, context_score, find_block, search
+from .normalise import CONTEXT_LINES, PreparedText, key_info, prepare
+from .similarity import blend, context_similarity, line_similarity
+
+# A candidate location must score at least this to be reported rather than ``deleted``.
+ACCEPT = 0.5
+# An in-place result this good is final: no move search.
+CONFIDENT = 0.8
+# Ties between staying in place and moving go to staying in place, and to the same file.
+IN_PLACE_BONUS = 0.05
+OTHER_FILE_PENALTY = 0.05
+
+
+class TextPair:
+    """An old and a new text, prepared and diffed once, with hunk alignments computed on demand."""
+
+    __slots__ = ("_aligned", "diff", "identical", "new", "old")
+
+    def __init__(self, old_text: str, new_text: str) -> None:
+        self.old: PreparedText = prepare(old_text)
+        self.new: PreparedText = prepare(new_text)
+        self.identical = old_text == new_text
+        self.diff: LineDiff = diff_lines(self.old.keys, self.new.keys)
+        self._aligned: dict[tuple[Hunk, int], Pairs] = {}
+
+    def aligned(self, hunk: Hunk, line: int) -> tuple[int, float] | None:
+        """Return the new line and pair score that old ``line`` of ``hunk`` aligns with, if any."""
+        old_span = range(hunk.old_start, hunk.old_end)
+        new_span = range(hunk.new_start, hunk.new_end)
+        if not new_span:
+            return None
+        # A small hunk is aligned as a whole, once; a large one only for the lines asked about.
+        key = (hunk, -1) if hunk_is_small(old_span, new_span) else (hunk, line)
+        pairs = self._aligned.get(key)
+        if pairs is None:
+            pairs = self._aligned[key] = align_hunk(self.old, self.new, old_span, new_span, (line,))
+        return pairs.get(line)
+
+
+@lru_cache(maxsize=32)
+def text_pair(old_text: str, new_text: str) -> TextPair:
+    """Return the prepared and diffed pair of texts, reusing it when the same pair comes again."""
+    return TextPair(old_text, new_text)
+
+
+def relocate(
+    old_text: str,
+    new_text: str,
+    range: Range,
+    *,
+    code: str | None = None,
+    context: Context | tuple[str, str] | None = None,
+    candidates: Sequence[str] = (),
+) -> Location:
+    """Return where the lines ``range`` of ``old_text`` are in ``new_text`` (or in a candidate)."""
+    before, after = (None, None) if context is None else (context[0], context[1])
+    anchor = Anchor(range, code=code, context_before=before, context_after=after)
+    return relocate_many(old_text, new_text, [anchor], candidates=candidates)[0]
+
+
+def relocate_many(
+    old_text: str, new_text: str, anchors: Iterable[Range | Anchor], *, candidates: Sequence[str] = ()
+) -> list[Location]:
+    """Return the locations of many ranges of ``old_text`` in ``new_text``, diffing the pair once."""
+    pair = text_pair(old_text, new_text)
+    others = _Candidates(candidates)
+    results = []
+    for item in anchors:
+        anchor = item if isinstance(item, Anchor) else Anchor(item)
+        try:
+            results.append(relocate_anchor(pair, anchor, others))
+        except Exception:  # pragma: no cover - the engine promises never to raise on any text
+            results.append(Location(None, "deleted", 0.0))
+    return results
+
+
+class _Candidates:
+    """Other files' texts, prepared only if some block has to be looked for in them."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._texts = list(texts)
+        self._prepared: dict[int, PreparedText] = {}
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, index: int) -> PreparedText:
+        found = self._prepared.get(index)
+        if found is None:
+            found = self._prepared[index] = prepare(self._texts[index])
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A scored answer before it becomes a Location."""
+
+    start: int
+    end: int
+    status: Status
+    score: float
+    candidate: int | None = None
+
+
+def relocate_anchor(pair: TextPair, anchor: Anchor, candidates: _Candidates) -> Location:
+    """Return the location of one anchor over a prepared text pair."""
+    old = pair.old
+    span = _clamp(anchor.range, len(old))
+    code = None if anchor.code is None else prepare(anchor.code)
+    if code is not None and len(code) and (span is None or old.keys[span[0] : span[1] + 1] != code.keys):
+        # The caller's reference is stale (or provisional): the range does not hold the code.
+        repaired = _nearest(find_block(code, _infos(code, old), old, _anywhere), span)
+        if repaired is None:
+            return _relocate_code(pair, anchor, code, span, candidates)
+        span = (repaired, repaired + len(code) - 1)
+    if span is None:
+        return Location(None, "deleted", 0.0)
+    start, end = span
+    result = _relocate_span(pair, start, end, candidates)
+    moved_by_repair = (start + 1, end + 1) != (anchor.range.start_line, anchor.range.end_line)
+    if result.status == "unchanged" and moved_by_repair:
+        return Location(result.range, "shifted", result.confidence)
+    return result
+
+
+def _relocate_span(pair: TextPair, start: int, end: int, candidates: _Candidates) -> Location:
+    """Return the location of old lines ``start..end`` (0-based, valid) in the new text."""
+    diff, new = pair.diff, pair.new
+    if pair.identical:
+        return Location(Range(start + 1, end + 1), "unchanged", 1.0)
+    if diff.intact(start, end):
+        new_start = diff.old_to_new[start]
+        new_end = new_start + end - start
+        if new_end + 1 < len(new) and diff.new_to_old[new_end + 1] < 0:
+            grown = _extend_suite(pair, start, end, new_start, new_end)
+            if grown > new_end:
+                return Location(Range(new_start + 1, grown + 1), "changed", 1.0)
+        status: Status = "unchanged" if new_start == start else "shifted"
+        return Location(Range(new_start + 1, new_end + 1), status, 1.0)
+
+    probe = _probe_from_old(pair.old, start, end)
+    place = _place(diff, start, end, len(new))
+    found: list[_Found] = []
+    in_place = _map_in_place(pair, start, end, probe)
+    if in_place is not None:
+        if in_place.score >= CONFIDENT:
+            return _location(in_place)
+        found.append(in_place)
+    found.extend(_search_moves(pair, probe, place, candidates, in_place))
+    return _decide(found, place, len(new))
+
+
+def _relocate_code(
+    pair: TextPair, anchor: Anchor, code: PreparedText, span: tuple[int, int] | None, candidates: _Candidates
+) -> Location:
+    """Return where ``code`` is in the new text when the old text does not contain it."""
+    new = pair.new
+    before = anchor.context_before or ""
+    after = anchor.context_after or ""
+    probe = Probe(code, _infos(code, code), _tail(prepare(before), -1), _tail(prepare(after), 1))
+    place = _place(pair.diff, span[0], span[1], len(new)) if span is not None else (0, len(new) - 1)
+    found = []
+    for match in search(probe, new, _anywhere):
+        overlaps = match.start <= place[1] and place[0] <= match.end
+        status: Status = ("shifted" if match.exact else "changed") if overlaps else "moved"
+        found.append(
+            _Found(match.start, match.end, status, match.score + (IN_PLACE_BONUS if overlaps else 0))
+        )
+        break
+    found.extend(_search_candidates(probe, candidates))
+    return _decide(found, place, len(new))
+
+
+@dataclass(frozen=True, slots=True)
+class _InPlace(_Found):
+    first_line_kept: bool = False
+
+
+def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _InPlace | None:
+    """Map a block through the diff and the hunk alignments; None if none of it is left."""
+    old, new, diff = pair.old, pair.new, pair.diff
+    low = high = -1
+    total = kept = 0.0
+    lines = kept_lines = 0
+    first_score = 0.0
+    aligned_hunks: set[Hunk] = set()
+    for line in range(start, end + 1):
+        info = old.info(line)
+        total += info
+        lines += 1
+        target = diff.old_to_new[line]
+        similarity = 1.0
+        if target < 0:
+            hunk = diff.hunk_at(line)
+            aligned = pair.aligned(hunk, line) if hunk is not None else None
+            if aligned is None:
+                continue
+            target = aligned[0]
+            similarity = line_similarity(old, line, new, target)
+            aligned_hunks.add(hunk)  # type: ignore[arg-type]
+        if line == start:
+            first_score = blend(similarity, context_similarity(old, line, new, target), info)
+        kept += info * similarity
+        kept_lines += 1
+        low = target if low < 0 else min(low, target)
+        high = max(high, target)
+    for hunk in diff.hunks_between(start, end):
+        inserted_before_block = hunk.old_start == hunk.old_end == start
+        if hunk.old_end - 1 > end or inserted_before_block or hunk.new_start == hunk.new_end:
+            continue
+        if hunk in aligned_hunks:
+            continue
+        low = hunk.new_start if low < 0 else min(low, hunk.new_start)
+        high = max(high, hunk.new_end - 1)
+    if low < 0:
+        return None
+    high = _extend_suite(pair, start, end, low, high)
+    content = kept / total if total > 0 else kept_lines / lines
+    context = context_score(probe, new, low, high)
+    score = content if context is None else blend(content, context, total)
+    score = max(score, first_score)
+    return _InPlace(low, high, "changed", score, first_line_kept=first_score >= ACCEPT)
+
+
+def _extend_suite(pair: TextPair, start: int, end: int, low: int, high: int) -> int:
+    """Return the end of a mapped block, grown over deeper-indented lines added right after it.
+
+    Only for blocks shaped like a header and its indented suite (a def, a class, an if): in
+    indentation-structured code, lines indented deeper than the header that directly follow the
+    block are still inside it, so a function whose body grew at its end keeps all of it.
+    """
+    old, new, diff = pair.old, pair.new, pair.diff
+    if end == start or not old.keys[start] or not new.keys[low]:
+        return high
+    last = end
+    while last > start and not old.keys[last]:
+        last -= 1
+    header = old.indent(start)
+    if last == start or old.indent(last) <= header:
+        return high
+    new_header = new.indent(low)
+    position = high + 1
+    while position < len(new) and diff.new_to_old[position] < 0:
+        if new.keys[position]:
+            if new.indent(position) <= new_header:
+                break
+            high = position
+        position += 1
+    return high
+
+
+def _search_moves(
+    pair: TextPair, probe: Probe, place: tuple[int, int], candidates: _Candidates, in_place: _InPlace | None
+) -> list[_Found]:
+    """Return where else the block might be: among the new file's added lines, then in candidates."""
+    new_to_old = pair.diff.new_to_old
+    found = []
+    for match in search(probe, pair.new, lambda position: new_to_old[position] < 0)[:1]:
+        inside = place[0] <= match.start and match.end <= place[1]
+        if inside and in_place is not None:
+            continue
+        status: Status = "changed" if inside else "moved"
+        found.append(_Found(match.start, match.end, status, match.score))
+    found.extend(_search_candidates(probe, candidates))
+    return found
+
+
+def _search_candidates(probe: Probe, candidates: _Candidates) -> list[_Found]:
+    """Return the best match of the block in each candidate text that has one."""
+    found = []
+    for index in range(len(candidates)):
+        matches = search(probe, candidates[index], _anywhere)
+        if matches:
+            best: Match = matches[0]
+            found.append(_Found(best.start, best.end, "moved", best.score - OTHER_FILE_PENALTY, index))
+    return found
+
+
+def _decide(found: list[_Found], place: tuple[int, int], new_size: int) -> Location:
+    """Return the best-scoring answer, or ``deleted`` if none is good enough."""
+    best = max(found, key=_rank, default=None)
+    if best is None or best.score < ACCEPT:
+        confidence = 1.0 - (best.score if best is not None else 0.0)
+        return Location(None, "deleted", _unit(confidence), last_range=_last_range(place, new_size))
+    return _location(best)
+
+
+def _rank(found: _Found) -> float:
+    """Return the score a candidate answer competes with."""
+    return found.score + (IN_PLACE_BONUS if found.status == "changed" else 0.0)
+
+
+def _location(found: _Found) -> Location:
+    """Return the Location of a scored answer."""
+    return Location(Range(found.start + 1, found.end + 1), found.status, _unit(found.score), found.candidate)
+
+
+def _place(diff: LineDiff, start: int, end: int, new_size: int) -> tuple[int, int]:
+    """Return the new lines between the survivors just before and just after old ``start..end``."""
+    before = start - 1
+    while before >= 0 and diff.old_to_new[before] < 0:
+        before -= 1
+    after = end + 1
+    while after < len(diff.old_to_new) and diff.old_to_new[after] < 0:
+        after += 1
+    low = diff.old_to_new[before] + 1 if before >= 0 else 0
+    high = diff.old_to_new[after] - 1 if after < len(diff.old_to_new) else new_size - 1
+    return low, high
+
+
+def _last_range(place: tuple[int, int], new_size: int) -> Range | None:
+    """Return the place where deleted code used to be, as a range within the new text."""
+    if new_size == 0:
+        return None
+    low = min(max(place[0], 0), new_size - 1)
+    high = min(max(place[1], low), new_size - 1)
+    return Range(low + 1, high + 1)
+
+
+def _probe_from_old(old: PreparedText, start: int, end: int) -> Probe:
+    """Return the probe of old lines ``start..end``: their keys, information and surroundings."""
+    code = prepare("\n".join(old.lines[start : end + 1]))
+    infos = tuple(old.info(line) for line in range(start, end + 1))
+    before = _surrounding(old, start, -1)
+    after = _surrounding(old, end, 1)
+    return Probe(code, infos, before, after)
+
+
+def _surrounding(text: PreparedText, edge: int, step: int) -> PreparedText:
+    """Return the nearest non-blank lines beyond ``edge`` (in reading order) as a prepared text."""
+    found: list[str] = []
+    position = edge + step
+    while 0 <= position < len(text) and len(found) < CONTEXT_LINES:
+        if text.keys[position]:
+            found.append(text.lines[position])
+        position += step
+    if step < 0:
+        found.reverse()
+    return prepare("\n".join(found))
+
+
+def _tail(text: PreparedText, step: int) -> PreparedText:
+    """Return the CONTEXT_LINES non-blank lines of a captured context nearest to the code."""
+    lines = [line for line, key in zip(text.lines, text.keys, strict=True) if key]
+    lines = lines[-CONTEXT_LINES:] if step < 0 else lines[:CONTEXT_LINES]
+    return prepare("\n".join(lines))
+
+
+def _infos(code: PreparedText, reference: PreparedText) -> tuple[float, ...]:
+    """Return the information of each line of ``code``, rarity judged within ``reference``."""
+    return tuple(key_info(key, reference.count(key)) for key in code.keys)
+
+
+def _nearest(starts: list[int], span: tuple[int, int] | None) -> int | None:
+    """Return the start closest to the given span's start (the first one if there is no span)."""
+    if not starts:
+        return None
+    if span is None:
+        return starts[0]
+    return min(starts, key=lambda start: abs(start - span[0]))
+
+
+def _anywhere(position: int) -> bool:
+    """Allow every line of a text to be part of a match."""
+    return True
+
+
+def _clamp(range: Range, size: int) -> tuple[int, int] | None:
+    """Return a range as valid 0-based inclusive lines of a text of ``size`` lines, or None."""
+    start, end = range.start_line, range.end_line
+    if start > end:
+        start, end = end, start
+    start, end = max(start, 1), min(end, size)
+    if start > end:
+        return None
+    return start - 1, end - 1
+
+
+def _unit(value: float) -> float:
+    """Return ``value`` clamped to 0–1 and rounded for stable output."""
+    return round(min(max(value, 0.0), 1.0), 4)

@@ -1,0 +1,58 @@
+"""How alike two lines, two neighbourhoods and two blocks are, on a 0–1 scale.
+
+Content is compared on the whitespace-free keys by the Dice coefficient of their character pairs:
+cheap (set intersection in C), tolerant of a renamed variable or an added argument, and exact
+lines score 1. Neighbourhoods (context) are compared by the Dice coefficient of their words, as
+LHDiff compares the lines around a line. The two are blended with weights that depend on how
+distinctive the content is: a long unique line speaks for itself, while ``def __init__(self):`` or
+``return None`` says almost nothing and must be recognised by what surrounds it.
+"""
+
+from __future__ import annotations
+
+from .normalise import PreparedText
+
+# LHDiff's split between content and context for a single, fully distinctive line.
+CONTENT_WEIGHT = 0.6
+# The information at which content weighs CONTENT_WEIGHT; more makes context matter less and less.
+INFO_HALF = (1 - CONTENT_WEIGHT) / CONTENT_WEIGHT
+
+
+def dice(first: frozenset[str], second: frozenset[str]) -> float:
+    """Return the Dice coefficient of two sets (two empty sets are not alike)."""
+    total = len(first) + len(second)
+    if not total:
+        return 0.0
+    return 2 * len(first & second) / total
+
+
+def line_similarity(old: PreparedText, i: int, new: PreparedText, j: int) -> float:
+    """Return how alike old line ``i`` and new line ``j`` are by content (1 for equal keys)."""
+    key = old.keys[i]
+    other = new.keys[j]
+    if key == other:
+        return 1.0
+    if not key or not other:
+        return 0.0
+    # Dice of pair sets can exceed this length bound only for keys of similar lengths: a quick
+    # upper bound avoids building pair sets for hopeless comparisons.
+    shorter, longer = sorted((len(key), len(other)))
+    if 2 * shorter / (shorter + longer) < 0.3:
+        return 0.0
+    return dice(old.bigrams(i), new.bigrams(j))
+
+
+def context_similarity(old: PreparedText, i: int, new: PreparedText, j: int) -> float:
+    """Return how alike the neighbourhoods of old line ``i`` and new line ``j`` are."""
+    return dice(old.context_words(i), new.context_words(j))
+
+
+def content_weight(info: float) -> float:
+    """Return the share of content (vs context) in a match score, given the content's information."""
+    return info / (info + INFO_HALF) if info > 0 else 0.0
+
+
+def blend(content: float, context: float, info: float) -> float:
+    """Return the match score of a candidate from its content and context similarity."""
+    weight = content_weight(info)
+    return weight * content + (1 - weight) * context
