@@ -141,3 +141,44 @@ def test_iteration_follows_cursors_and_drops_unset_filters() -> None:
 def test_exported_names_are_the_intended_ones() -> None:
     public = {name for name in vars(kibitz.client) if not name.startswith("_")}
     assert set(kibitz.client.__all__) == public
+
+
+def test_marker_and_location_routes_send_what_the_api_expects() -> None:
+    seen: list[tuple[str, dict[str, object]]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, json.loads(request.content)))
+        if request.url.path.endswith("/references"):
+            # 200: the commit was known already.
+            return httpx.Response(200 if len(seen) > 1 else 201, json={"id": "c1"})
+        if request.url.path.endswith("/query"):
+            return httpx.Response(200, json={"locations": []})
+        if request.url.path.endswith("/locations"):
+            return httpx.Response(200, json={"stored": 1, "already_known": 0})
+        return httpx.Response(200, json={"id": "c1"})
+
+    block = {"commit": "a" * 40, "path": "src/app.py", "start_line": 3, "end_line": 5}
+    with _client(handler) as client:
+        assert client.add_reference("c1", "m1", kind="upstream", **block) == ({"id": "c1"}, True)
+        assert client.add_reference("c1", "m1", kind="upstream", **block)[1] is False
+        client.promote_marker("c1", "m1", **block)
+        location = {"marker_id": "m1", "path": None, "start_line": None, "end_line": None}
+        stored = client.store_locations(
+            "t1",
+            "a" * 40,
+            "1.1",
+            [{**location, "status": "deleted", "confidence": 0.9}],
+        )
+        assert stored == {"stored": 1, "already_known": 0}
+        assert client.query_locations("t1", "a" * 40, "1.1", ["m1"]) == {"locations": []}
+    assert [path for path, _ in seen] == [
+        "/api/v1/codemarks/c1/markers/m1/references",
+        "/api/v1/codemarks/c1/markers/m1/references",
+        "/api/v1/codemarks/c1/markers/m1/promote",
+        "/api/v1/teams/t1/locations",
+        "/api/v1/teams/t1/locations/query",
+    ]
+    assert seen[0][1] == {"kind": "upstream", **block}
+    assert seen[2][1] == block
+    assert seen[3][1]["algorithm"] == "1.1"
+    assert seen[4][1] == {"commit": "a" * 40, "algorithm": "1.1", "marker_ids": ["m1"]}

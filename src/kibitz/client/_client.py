@@ -14,13 +14,17 @@ from kibitz.client._errors import ApiError, ConnectionFailed, KibitzError, NotLo
 from kibitz.client._types import (
     Codemark,
     Invite,
+    LocationsStored,
     LoginResult,
     Me,
     Member,
+    NewLocation,
     NewMarker,
     Page,
+    ReferenceKind,
     Reply,
     Repo,
+    SharedLocations,
     Team,
     User,
 )
@@ -82,6 +86,19 @@ class KibitzClient:
         prefix: str = API_PREFIX,
     ) -> Any:
         """Send one request and return the decoded JSON answer (None for 204)."""
+        return self._send(method, path, json=json, params=params, auth=auth, prefix=prefix)[1]
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        auth: bool = True,
+        prefix: str = API_PREFIX,
+    ) -> tuple[int, Any]:
+        """Send one request and return the status code and the decoded JSON answer (None for 204)."""
         headers = {}
         if auth:
             if not self.token:
@@ -97,9 +114,9 @@ class KibitzClient:
         if response.is_error:
             raise error_from_response(response)
         if response.status_code == 204 or not response.content:
-            return None
+            return response.status_code, None
         try:
-            return response.json()
+            return response.status_code, response.json()
         except ValueError as exc:
             raise ApiError(
                 response.status_code, "invalid_response", f"{self.server_url} did not answer with JSON"
@@ -275,6 +292,49 @@ class KibitzClient:
     def delete_codemark(self, codemark_id: str) -> None:
         """Delete a codemark and its thread."""
         self._request("DELETE", f"/codemarks/{_seg(codemark_id)}")
+
+    # -- markers and their locations -------------------------------------------------------
+
+    def add_reference(
+        self,
+        codemark_id: str,
+        marker_id: str,
+        *,
+        kind: ReferenceKind,
+        commit: str,
+        path: str,
+        start_line: int,
+        end_line: int,
+    ) -> tuple[Codemark, bool]:
+        """Record where a marker's block is at another commit; return the codemark and whether it was new."""
+        url = f"/codemarks/{_seg(codemark_id)}/markers/{_seg(marker_id)}/references"
+        body = {"kind": kind, "commit": commit, "path": path, "start_line": start_line, "end_line": end_line}
+        status, answer = self._send("POST", url, json=body)
+        # 201: added; 200: that commit was known already, nothing changed.
+        return cast(Codemark, answer), status == 201
+
+    def promote_marker(
+        self, codemark_id: str, marker_id: str, *, commit: str, path: str, start_line: int, end_line: int
+    ) -> Codemark:
+        """Give a provisional marker a real reference: a commit whose lines hold its code."""
+        url = f"/codemarks/{_seg(codemark_id)}/markers/{_seg(marker_id)}/promote"
+        body = {"commit": commit, "path": path, "start_line": start_line, "end_line": end_line}
+        return cast(Codemark, self._request("POST", url, json=body))
+
+    def store_locations(
+        self, team_id: str, commit: str, algorithm: str, locations: Sequence[NewLocation]
+    ) -> LocationsStored:
+        """Share markers' locations at a commit (at most 1000); the first location stored wins."""
+        body = {"commit": commit, "algorithm": algorithm, "locations": list(locations)}
+        return cast(LocationsStored, self._request("POST", f"/teams/{_seg(team_id)}/locations", json=body))
+
+    def query_locations(
+        self, team_id: str, commit: str, algorithm: str, marker_ids: Sequence[str]
+    ) -> SharedLocations:
+        """Return the shared locations of markers (at most 1000) at a commit."""
+        body = {"commit": commit, "algorithm": algorithm, "marker_ids": list(marker_ids)}
+        url = f"/teams/{_seg(team_id)}/locations/query"
+        return cast(SharedLocations, self._request("POST", url, json=body))
 
     # -- replies ----------------------------------------------------------------------------
 

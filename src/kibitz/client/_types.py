@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypedDict, TypeVar
+from typing import Generic, Literal, NotRequired, TypedDict, TypeVar
 
 T = TypeVar("T")
 
 CodemarkType = Literal["comment", "question", "issue", "bookmark", "link"]
 CodemarkStatus = Literal["open", "resolved", "archived"]
 Role = Literal["owner", "admin", "member"]
+ReferenceKind = Literal["upstream", "blame", "other"]
+LocationStatus = Literal["unchanged", "shifted", "changed", "moved", "deleted"]
 
 CODEMARK_TYPES: tuple[str, ...] = ("comment", "question", "issue", "bookmark", "link")
 
@@ -68,8 +70,27 @@ class Repo(TypedDict):
     created_at: str
 
 
+class BlockAt(TypedDict):
+    """Where a block of code is at one commit."""
+
+    commit: str
+    path: str
+    start_line: int
+    end_line: int
+
+
+class MarkerReference(BlockAt):
+    """A marker's block at another commit than its canonical one (e.g. the default branch head)."""
+
+    kind: ReferenceKind
+
+
 class NewMarker(TypedDict):
-    """A code block to pin a new codemark to."""
+    """A code block to pin a new codemark to.
+
+    A *provisional* marker was created on uncommitted lines: ``commit`` is the HEAD of the time,
+    the lines its best guess there, and ``code`` the lines as they were on disk.
+    """
 
     repo_id: str
     path: str
@@ -79,12 +100,24 @@ class NewMarker(TypedDict):
     code: str
     context_before: str
     context_after: str
+    provisional: NotRequired[bool]
+    references: NotRequired[list[MarkerReference]]
 
 
-class Marker(NewMarker):
+class Marker(TypedDict):
     """A code block a codemark is pinned to."""
 
     id: str
+    repo_id: str
+    path: str
+    commit: str
+    start_line: int
+    end_line: int
+    code: str
+    context_before: str
+    context_after: str
+    provisional: bool
+    references: list[MarkerReference]
 
 
 class Codemark(TypedDict):
@@ -136,3 +169,36 @@ class Me(TypedDict):
 
     user: User
     teams: list[Team]
+
+
+class NewLocation(TypedDict):
+    """A marker's location at a commit, to share; a ``deleted`` one has no path or lines."""
+
+    marker_id: str
+    path: str | None
+    start_line: int | None
+    end_line: int | None
+    status: LocationStatus
+    confidence: float
+
+
+class SharedLocation(NewLocation):
+    """A marker's location at a commit as some client of the team computed it."""
+
+    commit: str
+    algorithm: str
+    computed_by: str | None
+    created_at: str
+
+
+class SharedLocations(TypedDict):
+    """The answer to a location query: the known locations (markers without one are left out)."""
+
+    locations: list[SharedLocation]
+
+
+class LocationsStored(TypedDict):
+    """How many locations a store request added, and how many were known already (first write wins)."""
+
+    stored: int
+    already_known: int

@@ -71,3 +71,38 @@ def map_range_through_hunks(hunks: Iterable[Hunk], line_range: LineRange) -> Lin
             elif after_line < line_range.end_line:
                 return None
     return LineRange(line_range.start_line + offset, line_range.end_line + offset)
+
+
+def _nearest_old_line(hunks: Iterable[Hunk], line: int, *, first: bool) -> int:
+    """Return the HEAD line nearest to a working-tree line; inside a hunk, that hunk's first or last."""
+    offset = 0
+    for hunk in hunks:
+        if hunk.new_count > 0:
+            if hunk.new_start + hunk.new_count - 1 < line:
+                offset += hunk.old_count - hunk.new_count
+                continue
+            if hunk.new_start <= line:
+                if hunk.old_count == 0:
+                    # Inserted after HEAD line old_start: between it and the next one.
+                    return hunk.old_start + 1 if first else hunk.old_start
+                return hunk.old_start if first else hunk.old_start + hunk.old_count - 1
+            break
+        if hunk.new_start < line:
+            offset += hunk.old_count
+            continue
+        break
+    return line + offset
+
+
+def map_range_nearest(hunks: Iterable[Hunk], line_range: LineRange, head_line_count: int) -> LineRange:
+    """Return the HEAD range closest to a working-tree range, even one over changed lines.
+
+    Unchanged lines map exactly; a line inside a changed hunk maps to the HEAD lines that hunk
+    replaced, or to the two lines around an insertion. The answer lies within HEAD's lines.
+    """
+    hunk_list = list(hunks)
+    start = _nearest_old_line(hunk_list, line_range.start_line, first=True)
+    end = _nearest_old_line(hunk_list, line_range.end_line, first=False)
+    start, end = min(start, end), max(start, end)
+    last = max(head_line_count, 1)
+    return LineRange(min(max(start, 1), last), min(max(end, 1), last))

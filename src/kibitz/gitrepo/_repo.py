@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from kibitz.gitrepo._hunks import LineRange, map_range_through_hunks, parse_hunks
+from kibitz.gitrepo._hunks import Hunk, LineRange, map_range_through_hunks, parse_hunks
 
 _TEAM_KEY = "kibitz.team"
 _REPO_KEY = "kibitz.repo"
@@ -29,17 +29,30 @@ class RepoLink:
     repo_id: str
 
 
-def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    """Run git in ``cwd`` and return the finished process; raise GitError on failure if ``check``."""
+def git_environment() -> dict[str, str]:
+    """Return the environment every git process of ours runs with."""
     env = dict(os.environ)
     # Never block on a credential prompt or a pager, and keep paths unquoted in any output.
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_PAGER"] = "cat"
     # File names are names, not globs: "a*.py" must not select other files.
     env["GIT_LITERAL_PATHSPECS"] = "1"
-    command = ["git", "-c", "core.quotepath=off", *args]
+    return env
+
+
+def git_command(*args: str) -> list[str]:
+    """Return the argument vector of a git command, with the options every call of ours needs."""
+    return ["git", "-c", "core.quotepath=off", *args]
+
+
+def _git(
+    cwd: Path, *args: str, check: bool = True, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run git in ``cwd`` and return the finished process; raise GitError on failure if ``check``."""
     try:
-        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
+        result = subprocess.run(
+            git_command(*args), cwd=cwd, env=git_environment(), input=stdin, capture_output=True, check=False
+        )
     except FileNotFoundError as exc:
         raise GitError("git is not installed (or not on PATH)") from exc
     except NotADirectoryError as exc:
@@ -108,10 +121,15 @@ def is_tracked(root: Path, path: str) -> bool:
     return result.returncode == 0
 
 
+def hunks_from_head(root: Path, path: str) -> list[Hunk]:
+    """Return the hunks that turn ``path`` at HEAD into the file on disk (``git diff -U0 HEAD``)."""
+    diff = _git(root, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "-U0", "HEAD", "--", path)
+    return parse_hunks(_text(diff))
+
+
 def map_range_to_head(root: Path, path: str, line_range: LineRange) -> LineRange | None:
     """Return the HEAD range of a working-tree range, or None if it touches uncommitted changes."""
-    diff = _git(root, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "-U0", "HEAD", "--", path)
-    return map_range_through_hunks(parse_hunks(_text(diff)), line_range)
+    return map_range_through_hunks(hunks_from_head(root, path), line_range)
 
 
 def read_link(root: Path) -> RepoLink | None:
@@ -137,3 +155,17 @@ def _config_get(root: Path, key: str) -> str | None:
     if result.returncode != 0:
         raise GitError(result.stderr.decode("utf-8", "replace").strip())
     return _text(result).strip() or None
+
+
+# Where a clone keeps the remote's default branch: origin/HEAD when the clone recorded it, else the
+# two usual names.
+_DEFAULT_BRANCH_REFS = ("refs/remotes/origin/HEAD", "refs/remotes/origin/main", "refs/remotes/origin/master")
+
+
+def default_branch_head(root: Path) -> str | None:
+    """Return the commit at the head of the remote's default branch, or None if none is known."""
+    for ref in _DEFAULT_BRANCH_REFS:
+        result = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        if result.returncode == 0:
+            return _text(result).strip()
+    return None
