@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .diff import diff_lines
-from .normalise import PreparedText
-from .similarity import blend, context_similarity, line_similarity
+from .normalise import PreparedText, bigrams
+from .similarity import blend, context_similarity, dice, line_similarity
 
 # A pair must be at least this alike in content: context alone never makes two lines the same.
 CONTENT_MIN = 0.4
@@ -29,6 +29,12 @@ MAX_DP_CELLS = 4_000
 BLOCK_LINE_MIN = 0.5
 
 Pairs = dict[int, tuple[int, float]]
+# An old line's counterpart in a hunk: first and last new line (a line may have been split), score.
+Spans = dict[int, tuple[int, int, float]]
+# Growing a counterpart by one more line must improve the similarity by at least this much.
+SPLIT_GAIN = 0.02
+# The most lines a wrapped line is followed over to close its brackets.
+MAX_WRAP = 40
 
 
 def best_monotone_pairs(
@@ -91,21 +97,67 @@ def hunk_is_small(old_span: range, new_span: range) -> bool:
 
 def align_hunk(
     old: PreparedText, new: PreparedText, old_span: range, new_span: range, wanted: Sequence[int]
-) -> Pairs:
-    """Return the new line (and pair score) of old lines of a hunk that have a good counterpart."""
+) -> Spans:
+    """Return the new lines (and pair score) of old lines of a hunk that have a good counterpart."""
     score = hunk_pair_score(old, new, old_span, new_span)
     if hunk_is_small(old_span, new_span):
-        return best_monotone_pairs(old_span, new_span, score)
-    pairs: Pairs = {}
-    for i in wanted:
-        best_j, best = -1, 0.0
-        for j in new_span:
-            value = score(i, j)
-            if value > best:
-                best_j, best = j, value
-        if best_j >= 0:
-            pairs[i] = (best_j, best)
-    return pairs
+        pairs = best_monotone_pairs(old_span, new_span, score)
+    else:
+        pairs = {}
+        for i in wanted:
+            best_j, best = -1, 0.0
+            for j in new_span:
+                value = score(i, j)
+                if value > best:
+                    best_j, best = j, value
+            if best_j >= 0:
+                pairs[i] = (best_j, best)
+    return _with_splits(old, new, pairs, new_span)
+
+
+def _with_splits(old: PreparedText, new: PreparedText, pairs: Pairs, new_span: range) -> Spans:
+    """Grow each pair over unpaired neighbouring new lines while that makes it more alike.
+
+    A long line wrapped over several lines (a signature reformatted one argument per line) is
+    then followed as a whole, and its first line is where the anchor starts.
+    """
+    taken = {j for j, _ in pairs.values()}
+    spans: Spans = {}
+    for i, (j, score) in pairs.items():
+        low = high = j
+        key = old.keys[i]
+        best = line_similarity(old, i, new, j)
+        while best < 1.0:
+            grown = False
+            for new_low, new_high in ((low - 1, high), (low, high + 1)):
+                added = new_low if new_low < low else new_high
+                if added not in new_span or added in taken or not new.keys[added]:
+                    continue
+                if added < low and _open_brackets(new.keys[added]) <= 0:
+                    # A line before ours is part of it only if it leaves a bracket open for us.
+                    continue
+                joined = "".join(new.keys[new_low : new_high + 1])
+                similarity = 1.0 if joined == key else dice(old.bigrams(i), bigrams(joined))
+                if similarity >= best + SPLIT_GAIN:
+                    best, low, high, grown = similarity, new_low, new_high, True
+                    break
+            if not grown:
+                break
+        # A wrapped call or signature ends where its brackets close, however little its closing
+        # line (a lone ``)``) adds to the similarity.
+        depth = _open_brackets("".join(new.keys[low : high + 1]))
+        while depth > 0 and high + 1 in new_span and high + 1 not in taken and high - low < MAX_WRAP:
+            high += 1
+            depth += _open_brackets(new.keys[high])
+        spans[i] = (low, high, score)
+    return spans
+
+
+def _open_brackets(key: str) -> int:
+    """Return how many more brackets ``key`` opens than it closes (strings are not special-cased)."""
+    opened = sum(map(key.count, "([{"))
+    closed = sum(map(key.count, ")]}"))
+    return opened - closed
 
 
 def align_block(probe: PreparedText, target: PreparedText, low: int, high: int) -> Pairs:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .align import Pairs, align_hunk, hunk_is_small
+from .align import Spans, align_hunk, hunk_is_small
 from .diff import Hunk, LineDiff, diff_lines
 from .location import Anchor, Context, Location, Range, Status
 from .moves import Match, Probe, context_score, find_block, search
@@ -54,10 +54,10 @@ class TextPair:
         self.new: PreparedText = prepare(new_text)
         self.identical = old_text == new_text
         self.diff: LineDiff = diff_lines(self.old.keys, self.new.keys)
-        self._aligned: dict[tuple[Hunk, int], Pairs] = {}
+        self._aligned: dict[tuple[Hunk, int], Spans] = {}
 
-    def aligned(self, hunk: Hunk, line: int) -> tuple[int, float] | None:
-        """Return the new line and pair score that old ``line`` of ``hunk`` aligns with, if any."""
+    def aligned(self, hunk: Hunk, line: int) -> tuple[int, int, float] | None:
+        """Return the new lines and pair score that old ``line`` of ``hunk`` aligns with, if any."""
         old_span = range(hunk.old_start, hunk.old_end)
         new_span = range(hunk.new_start, hunk.new_end)
         if not new_span:
@@ -164,8 +164,11 @@ def _relocate_span(pair: TextPair, start: int, end: int, candidates: _Candidates
     if diff.intact(start, end):
         new_start = diff.old_to_new[start]
         new_end = new_start + end - start
-        if new_end + 1 < len(new) and diff.new_to_old[new_end + 1] < 0:
-            grown = _extend_suite(pair, start, end, new_start, new_end)
+        following = new_end + 1
+        while following < len(new) and not new.keys[following]:
+            following += 1
+        if following < len(new) and diff.new_to_old[following] < 0:
+            grown = _fit_suite(pair, start, end, new_start, new_end)
             if grown > new_end:
                 return Location(Range(new_start + 1, grown + 1), "changed", 1.0)
         status: Status = "unchanged" if new_start == start else "shifted"
@@ -221,22 +224,22 @@ def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _InPlac
         info = old.info(line)
         total += info
         lines += 1
-        target = diff.old_to_new[line]
+        target = last_target = diff.old_to_new[line]
         similarity = 1.0
         if target < 0:
             hunk = diff.hunk_at(line)
             aligned = pair.aligned(hunk, line) if hunk is not None else None
-            if aligned is None:
+            if hunk is None or aligned is None:
                 continue
-            target = aligned[0]
+            target, last_target, _ = aligned
             similarity = line_similarity(old, line, new, target)
-            aligned_hunks.add(hunk)  # type: ignore[arg-type]
+            aligned_hunks.add(hunk)
         if line == start:
             first_score = blend(similarity, context_similarity(old, line, new, target), info)
         kept += info * similarity
         kept_lines += 1
         low = target if low < 0 else min(low, target)
-        high = max(high, target)
+        high = max(high, last_target)
     for hunk in diff.hunks_between(start, end):
         inserted_before_block = hunk.old_start == hunk.old_end == start
         if hunk.old_end - 1 > end or inserted_before_block or hunk.new_start == hunk.new_end:
@@ -247,7 +250,7 @@ def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _InPlac
         high = max(high, hunk.new_end - 1)
     if low < 0:
         return None
-    high = _extend_suite(pair, start, end, low, high)
+    high = _fit_suite(pair, start, end, low, high)
     content = kept / total if total > 0 else kept_lines / lines
     context = context_score(probe, new, low, high)
     score = content if context is None else blend(content, context, total)
@@ -255,27 +258,47 @@ def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _InPlac
     return _InPlace(low, high, "changed", score, first_line_kept=first_score >= ACCEPT)
 
 
-def _extend_suite(pair: TextPair, start: int, end: int, low: int, high: int) -> int:
-    """Return the end of a mapped block, grown over deeper-indented lines added right after it.
-
-    Only for blocks shaped like a header and its indented suite (a def, a class, an if): in
-    indentation-structured code, lines indented deeper than the header that directly follow the
-    block are still inside it, so a function whose body grew at its end keeps all of it.
-    """
-    old, new, diff = pair.old, pair.new, pair.diff
-    if end == start or not old.keys[start] or not new.keys[low]:
-        return high
+def _suite_header(old: PreparedText, start: int, end: int) -> bool:
+    """Return True if old lines ``start..end`` look like a header and its indented suite."""
+    if end == start or not old.keys[start]:
+        return False
     last = end
     while last > start and not old.keys[last]:
         last -= 1
-    header = old.indent(start)
-    if last == start or old.indent(last) <= header:
+    return last > start and old.indent(last) > old.indent(start)
+
+
+_DEFINITION_STARTS = ("def ", "class ", "async def ", "@")
+
+
+def _starts_definition(text: PreparedText, position: int, indent: int) -> bool:
+    """Return True if a line starts a definition (or its decorator) at exactly ``indent``."""
+    return text.lines[position].lstrip().startswith(_DEFINITION_STARTS) and text.indent(position) == indent
+
+
+def _fit_suite(pair: TextPair, start: int, end: int, low: int, high: int) -> int:
+    """Return the end of a mapped block whose new lines follow the indentation of its header.
+
+    Only for blocks shaped like a header and its indented suite (a def, a class, an if): in
+    indentation-structured code, lines indented deeper than the header that directly follow the
+    block are still inside it (a function whose body grew at its end keeps all of it), and an
+    added definition at the header's depth inside the mapped range starts something else (a function
+    split in two keeps only its first part).
+    """
+    old, new, diff = pair.old, pair.new, pair.diff
+    if not new.keys[low] or not _suite_header(old, start, end):
         return high
-    new_header = new.indent(low)
+    header = new.indent(low)
+    for position in range(low + 1, high + 1):
+        if diff.new_to_old[position] < 0 and _starts_definition(new, position, header):
+            high = position - 1
+            while high > low and not new.keys[high]:
+                high -= 1
+            return high
     position = high + 1
-    while position < len(new) and diff.new_to_old[position] < 0:
+    while position < len(new):
         if new.keys[position]:
-            if new.indent(position) <= new_header:
+            if diff.new_to_old[position] >= 0 or new.indent(position) <= header:
                 break
             high = position
         position += 1
