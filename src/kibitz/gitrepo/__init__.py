@@ -30,6 +30,7 @@ from kibitz.gitrepo._repo import (
     read_file_at,
     read_link,
     remote_urls,
+    resolve_commit,
     root_commits,
     write_link,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "read_file_at",
     "read_link",
     "remote_urls",
+    "resolve_commit",
     "root_commits",
     "untracked_files",
     "working_tree_changes",

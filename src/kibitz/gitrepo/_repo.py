@@ -169,3 +169,15 @@ def default_branch_head(root: Path) -> str | None:
         if result.returncode == 0:
             return _text(result).strip()
     return None
+
+
+def resolve_commit(root: Path, revision: str) -> str:
+    """Return the full id of the commit a revision (``HEAD~2``, a branch, a tag, a short id) names."""
+    if revision.startswith("-"):
+        raise GitError(f"{revision!r} is not a revision")
+    result = _git(
+        root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}", check=False
+    )
+    if result.returncode != 0:
+        raise GitError(f"{revision!r} names no commit in {root}")
+    return _text(result).strip()

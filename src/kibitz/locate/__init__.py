@@ -1,0 +1,32 @@
+"""Where codemarks' blocks of code are now: client-side orchestration around ``kibitz.anchoring``.
+
+``locate(reader, markers, target)`` answers for a commit or for the working tree (with unsaved
+buffers). For a commit it asks the team's shared cache first, relocates the rest from the best
+reference the local repository can read (following renames, one diff per file pair, the blob-id
+fast path, other changed files as move candidates, a search by code when no reference is
+readable), shares what it computed and promotes provisional markers. For the working tree it does
+that at HEAD, then relocates only the blocks whose files differ from HEAD — never sharing those.
+
+``pin`` turns a selection in the working tree into a new marker: a normal reference at HEAD when
+the lines are committed, a provisional one carrying the code when they are not.
+"""
+
+from kibitz.locate._blocks import split_lines
+from kibitz.locate._locate import locate, read_block
+from kibitz.locate._model import ALGORITHM, AtCommit, InWorkingTree, PinnedMarker, Placement, Target
+from kibitz.locate._pin import pin
+from kibitz.locate._shared import SharedLocations
+
+__all__ = [
+    "ALGORITHM",
+    "AtCommit",
+    "InWorkingTree",
+    "PinnedMarker",
+    "Placement",
+    "SharedLocations",
+    "Target",
+    "locate",
+    "pin",
+    "read_block",
+    "split_lines",
+]

@@ -1,0 +1,156 @@
+"""Carry placements at HEAD over to the working tree and unsaved buffers.
+
+A file the user did not touch is the same as at HEAD, so a placement at HEAD in such a file is
+final, and placements at HEAD can come from the team's cache. Only the blocks in files that differ
+from HEAD are relocated again, from HEAD's text to the file as the user sees it, with the other
+changed and untracked files as places the block may have moved to. A block gone at HEAD is looked
+for by its code in those files: it may exist only on disk (a provisional marker) or be back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from kibitz.anchoring import Anchor, Location, Range, relocate_many
+from kibitz.client import Marker
+from kibitz.gitrepo import FileChange, ObjectReader, WorkingTree, files_containing
+from kibitz.locate._blocks import block_of, clues, judge, same_code
+from kibitz.locate._candidates import MAX_CANDIDATE_CHARS, MAX_CANDIDATES, candidate_paths, follow
+from kibitz.locate._model import PinnedMarker, Placement
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A block relocated in the working tree: where, and with what the engine said."""
+
+    path: str
+    location: Location
+
+
+def locate_in_worktree(
+    reader: ObjectReader,
+    tree: WorkingTree,
+    head: str | None,
+    changes: Sequence[FileChange],
+    markers: Sequence[PinnedMarker],
+    at_head: Mapping[str, Placement],
+) -> dict[str, Placement]:
+    """Return where each marker is in the working tree, given where it is at ``head``.
+
+    ``changes`` are the working tree's differences from ``head`` (with untracked files and buffers).
+    """
+    dirty = {change.old_path for change in changes if change.old_path is not None}
+    results: dict[str, Placement] = {}
+    by_head_path: dict[str, list[tuple[Marker, Placement]]] = {}
+    for pinned in markers:
+        marker = pinned.marker
+        placement = at_head.get(marker["id"]) or Placement.deleted(marker["id"], 1.0)
+        if placement.path is not None and placement.path in dirty:
+            by_head_path.setdefault(placement.path, []).append((marker, placement))
+        else:
+            results[marker["id"]] = placement
+    for head_path, members in by_head_path.items():
+        old_text = (reader.read_text(head, head_path) if head else None) or ""
+        new_path = follow(changes, head_path)
+        anchors = [Range(p.start_line or 1, p.end_line or 1) for _, p in members]
+        codes = [marker["code"] for marker, _ in members]
+        steps = _relocate(tree, changes, old_text, head_path, new_path, anchors, codes)
+        for (marker, placement), step in zip(members, steps, strict=True):
+            results[marker["id"]] = _compose(tree, marker, placement, step)
+    if any(change.new_path is not None for change in changes):
+        # A block that is not as recorded (gone, edited, or a guess for a provisional marker) may
+        # be, exactly, in a file the user changed: its code found as it is wins over a likeness.
+        for pinned in markers:
+            marker = pinned.marker
+            if not _holds_code(tree, marker, results[marker["id"]]):
+                found = _search_by_code(tree, changes, marker)
+                if found is not None and _holds_code(tree, marker, found):
+                    results[marker["id"]] = found
+    return results
+
+
+def _holds_code(tree: WorkingTree, marker: Marker, placement: Placement) -> bool:
+    """Tell whether a placement in the tree holds the marker's code (whitespace aside)."""
+    if placement.path is None or placement.start_line is None or placement.end_line is None:
+        return False
+    if placement.status in ("unchanged", "shifted"):
+        return True
+    text = tree.read_text(placement.path) or ""
+    return same_code(block_of(text, placement.start_line, placement.end_line), marker["code"])
+
+
+def _relocate(
+    tree: WorkingTree,
+    changes: Sequence[FileChange],
+    old_text: str,
+    near: str,
+    new_path: str | None,
+    anchors: Sequence[Range | Anchor],
+    codes: Sequence[str],
+) -> list[_Step | None]:
+    """Relocate anchors from ``old_text`` to ``new_path`` in the tree; None where they are gone."""
+    clue_lines = [line for code in codes for line in clues(code)]
+    paths = _candidates(tree, changes, near, new_path, clue_lines)
+    texts = [tree.read_text(path) or "" for path in paths]
+    new_text = (tree.read_text(new_path) if new_path else None) or ""
+    steps: list[_Step | None] = []
+    for location in relocate_many(old_text, new_text, anchors, candidates=texts):
+        path = new_path if location.candidate is None else paths[location.candidate]
+        steps.append(None if location.status == "deleted" or path is None else _Step(path, location))
+    return steps
+
+
+def _candidates(
+    tree: WorkingTree, changes: Sequence[FileChange], near: str, exclude: str | None, clue_lines: list[str]
+) -> list[str]:
+    """Return the changed and untracked files to offer as move targets, those holding a clue first."""
+    paths, capped = candidate_paths(changes, near, exclude)
+    if capped:
+        # Untracked files can be many (an unignored build directory); read the likely ones only.
+        found = files_containing(tree.root, clue_lines)
+        holding = {path for hits in found.values() for path in hits}
+        holding.update(path for path, text in tree.buffers.items() if any(c in text for c in clue_lines))
+        paths = sorted(paths, key=lambda path: path not in holding)
+    kept = []
+    for path in paths[:MAX_CANDIDATES]:
+        text = tree.read_text(path)
+        if text is not None and len(text) <= MAX_CANDIDATE_CHARS and "\0" not in text:
+            kept.append(path)
+    return kept
+
+
+def _compose(tree: WorkingTree, marker: Marker, at_head: Placement, step: _Step | None) -> Placement:
+    """Return the working-tree placement of a block placed at HEAD and relocated once more."""
+    if step is None:
+        return Placement.deleted(marker["id"], at_head.confidence)
+    moved = at_head.status == "moved" or step.location.status == "moved"
+    # Two uncertain steps are less certain than either.
+    return _placed(tree, marker, step, moved, at_head.confidence * step.location.confidence)
+
+
+def _search_by_code(tree: WorkingTree, changes: Sequence[FileChange], marker: Marker) -> Placement | None:
+    """Return where a block's code is in the changed files, if anywhere."""
+    touched = {change.new_path for change in changes if change.new_path is not None}
+    first = marker["path"] if marker["path"] in touched else None
+    anchor = Anchor(
+        Range(marker["start_line"], marker["end_line"]),
+        marker["code"],
+        marker["context_before"],
+        marker["context_after"],
+    )
+    # No old text: the engine looks for the code itself, in the recorded file and the changed ones.
+    step = _relocate(tree, changes, "", marker["path"], first, [anchor], [marker["code"]])[0]
+    if step is None:
+        return None
+    moved = step.location.status == "moved" or step.path != marker["path"]
+    return _placed(tree, marker, step, moved, step.location.confidence)
+
+
+def _placed(tree: WorkingTree, marker: Marker, step: _Step, moved: bool, confidence: float) -> Placement:
+    """Return the placement of a block found in the tree, judged against the recorded block."""
+    assert step.location.range is not None
+    start, end = step.location.range.start_line, step.location.range.end_line
+    code = block_of(tree.read_text(step.path) or "", start, end)
+    status = judge(marker, step.path, start, end, code, moved=moved)
+    return Placement(marker["id"], step.path, start, end, status, round(confidence, 4))

@@ -1,0 +1,68 @@
+"""Locate markers in a target: the team's cache first, then the local repository."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kibitz.gitrepo import ObjectReader, WorkingTree, has_commits, head_commit, working_tree_changes
+from kibitz.locate._at_commit import Located, locate_at_commit
+from kibitz.locate._blocks import block_of, split_lines
+from kibitz.locate._in_worktree import locate_in_worktree
+from kibitz.locate._model import AtCommit, PinnedMarker, Placement, Target
+from kibitz.locate._shared import SharedLocations
+
+
+def locate(
+    reader: ObjectReader,
+    markers: Sequence[PinnedMarker],
+    target: Target,
+    *,
+    shared: SharedLocations | None = None,
+) -> dict[str, Placement]:
+    """Return where each marker's block is in ``target``, by marker id.
+
+    At a commit, locations the team already shares are taken as they are; the rest are computed,
+    shared, and provisional markers whose code the commit holds are promoted. In the working tree
+    the same is done at HEAD first, and only blocks in files that differ from HEAD are relocated
+    again; those results stay on this machine.
+    """
+    if isinstance(target, AtCommit):
+        return _at_commit(reader, markers, target.commit, shared)
+    root = reader.root
+    head = head_commit(root) if has_commits(root) else None
+    at_head = _at_commit(reader, markers, head, shared) if head else {}
+    changes = working_tree_changes(root, head, target.buffers)
+    tree = WorkingTree(root, target.buffers)
+    return locate_in_worktree(reader, tree, head, changes, markers, at_head)
+
+
+def _at_commit(
+    reader: ObjectReader, markers: Sequence[PinnedMarker], commit: str, shared: SharedLocations | None
+) -> dict[str, Placement]:
+    """Return the placements at a commit: shared ones, and the rest computed (and then shared)."""
+    known = shared.fetch(commit, [pinned.marker["id"] for pinned in markers]) if shared else {}
+    missing = [pinned for pinned in markers if pinned.marker["id"] not in known]
+    computed = locate_at_commit(reader, missing, commit) if missing else {}
+    if shared is not None and computed:
+        shared.store(commit, [located.placement for located in computed.values()])
+        for pinned in missing:
+            located = computed[pinned.marker["id"]]
+            if pinned.marker["provisional"] and _holds_code(located, pinned.marker["code"]):
+                shared.promote(pinned, commit, located.placement)
+    return {**known, **{marker_id: located.placement for marker_id, located in computed.items()}}
+
+
+def _holds_code(located: Located, code: str) -> bool:
+    """Tell whether a placement holds exactly the given code (line endings aside)."""
+    return located.code is not None and split_lines(located.code) == split_lines(code)
+
+
+def read_block(reader: ObjectReader, target: Target, placement: Placement) -> str | None:
+    """Return the code at a placement in the target (None when the block is deleted)."""
+    if placement.path is None or placement.start_line is None or placement.end_line is None:
+        return None
+    if isinstance(target, AtCommit):
+        text = reader.read_text(target.commit, placement.path)
+    else:
+        text = WorkingTree(reader.root, target.buffers).read_text(placement.path)
+    return None if text is None else block_of(text, placement.start_line, placement.end_line)

@@ -1,0 +1,67 @@
+"""What locating takes and gives: markers, targets and placements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kibitz.anchoring import ALGORITHM_VERSION, Status
+from kibitz.client import Marker
+
+# Bump when this package may place a marker differently for the same inputs (which references it
+# reads, how statuses are judged): a cached location is shared per algorithm name, so the name
+# covers the engine and the orchestration around it.
+LOCATE_VERSION = 1
+ALGORITHM = f"{ALGORITHM_VERSION}.{LOCATE_VERSION}"
+
+Source = Literal["shared", "computed"]
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedMarker:
+    """A marker together with the codemark it belongs to (needed to promote it)."""
+
+    codemark_id: str
+    marker: Marker
+
+
+@dataclass(frozen=True, slots=True)
+class AtCommit:
+    """Locate at a commit: the result is the same for everybody and may be shared."""
+
+    commit: str
+
+
+@dataclass(frozen=True, slots=True)
+class InWorkingTree:
+    """Locate in the files on disk, with unsaved editor ``buffers`` (repo path → text) on top."""
+
+    buffers: Mapping[str, str] = field(default_factory=dict)
+
+
+Target = AtCommit | InWorkingTree
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a marker's block is in a target; ``path`` and lines are None when it is ``deleted``.
+
+    ``status`` compares the block found with the one recorded: ``unchanged`` (same code, same
+    place), ``shifted`` (same code, other lines or a renamed file), ``changed`` (edited in place),
+    ``moved`` (found away from its place, maybe in another file) or ``deleted``. ``source`` says
+    whether the answer came from the team's shared cache or was computed here.
+    """
+
+    marker_id: str
+    path: str | None
+    start_line: int | None
+    end_line: int | None
+    status: Status
+    confidence: float
+    source: Source = "computed"
+
+    @staticmethod
+    def deleted(marker_id: str, confidence: float, source: Source = "computed") -> Placement:
+        """Return the placement of a block that is nowhere to be found."""
+        return Placement(marker_id, None, None, None, "deleted", confidence, source)

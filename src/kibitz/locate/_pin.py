@@ -1,0 +1,118 @@
+"""Pin a selection of the working tree to code: the marker a new codemark is created with.
+
+A selection is in working-tree coordinates. Mapped to HEAD through ``git diff -U0 HEAD``, lines
+that are all committed give a normal marker at HEAD (with HEAD's code and context). Otherwise the
+marker is *provisional*: HEAD's nearest lines, with the code and context as they are on disk, and
+a client that later sees a commit holding that code promotes it. When the remote's default branch
+is elsewhere and holds the block too, that place is kept as an ``upstream`` reference, so that a
+teammate whose clone never had HEAD (it was amended, rebased, never pushed) still finds it.
+"""
+
+from __future__ import annotations
+
+from kibitz.client import Marker, MarkerReference, NewMarker
+from kibitz.gitrepo import (
+    LineRange,
+    ObjectReader,
+    default_branch_head,
+    head_commit,
+    hunks_from_head,
+    map_range_nearest,
+    map_range_through_hunks,
+)
+from kibitz.locate._at_commit import locate_at_commit
+from kibitz.locate._blocks import lines_text, split_lines
+from kibitz.locate._model import PinnedMarker
+
+CONTEXT_LINES = 3
+# Below this the default branch's block is too unsure a match to lead a teammate to.
+UPSTREAM_CONFIDENCE = 0.8
+
+
+def pin(reader: ObjectReader, repo_id: str, path: str, selection: LineRange, working_text: str) -> NewMarker:
+    """Return the marker for lines ``selection`` of ``path``, whose text on disk is ``working_text``."""
+    root = reader.root
+    head = head_commit(root)
+    head_text = reader.read_text(head, path)
+    if head_text is None:
+        # Untracked, or added but not committed: nothing at HEAD to point at but the place.
+        marker = _provisional(repo_id, path, head, selection, working_text, selection)
+    else:
+        head_lines = split_lines(head_text)
+        hunks = hunks_from_head(root, path)
+        exact = map_range_through_hunks(hunks, selection)
+        if exact is not None:
+            marker = _at_head(repo_id, path, head, exact, head_lines)
+        else:
+            nearest = map_range_nearest(hunks, selection, len(head_lines))
+            marker = _provisional(repo_id, path, head, nearest, working_text, selection)
+    upstream = _upstream_reference(reader, marker)
+    if upstream is not None:
+        marker["references"] = [upstream]
+    return marker
+
+
+def _context(lines: list[str], start: int, end: int) -> tuple[str, str]:
+    before = lines_text(lines[max(start - 1 - CONTEXT_LINES, 0) : start - 1])
+    after = lines_text(lines[end : end + CONTEXT_LINES])
+    return before, after
+
+
+def _at_head(repo_id: str, path: str, head: str, lines_at: LineRange, head_lines: list[str]) -> NewMarker:
+    start, end = lines_at.start_line, lines_at.end_line
+    before, after = _context(head_lines, start, end)
+    return {
+        "repo_id": repo_id,
+        "path": path,
+        "commit": head,
+        "start_line": start,
+        "end_line": end,
+        "code": lines_text(head_lines[start - 1 : end]),
+        "context_before": before,
+        "context_after": after,
+    }
+
+
+def _provisional(
+    repo_id: str, path: str, head: str, guess: LineRange, working_text: str, selection: LineRange
+) -> NewMarker:
+    working_lines = split_lines(working_text)
+    start, end = selection.start_line, selection.end_line
+    before, after = _context(working_lines, start, end)
+    return {
+        "repo_id": repo_id,
+        "path": path,
+        "commit": head,
+        "start_line": guess.start_line,
+        "end_line": guess.end_line,
+        "code": lines_text(working_lines[start - 1 : end]),
+        "context_before": before,
+        "context_after": after,
+        "provisional": True,
+    }
+
+
+def _upstream_reference(reader: ObjectReader, marker: NewMarker) -> MarkerReference | None:
+    """Return where the block is at the default branch head, if that is elsewhere and sure enough."""
+    upstream = default_branch_head(reader.root)
+    if upstream is None or upstream == marker["commit"]:
+        return None
+    # Not created yet: locate a stand-in with the same fields.
+    draft: Marker = {
+        "id": "new",
+        "references": [],
+        **marker,
+        "provisional": marker.get("provisional", False),
+    }
+    placement = locate_at_commit(reader, [PinnedMarker("new", draft)], upstream)["new"].placement
+    if placement.path is None or placement.start_line is None or placement.end_line is None:
+        return None
+    if placement.confidence < UPSTREAM_CONFIDENCE:
+        return None
+    return {
+        "kind": "upstream",
+        "commit": upstream,
+        "path": placement.path,
+        "start_line": placement.start_line,
+        "end_line": placement.end_line,
+    }

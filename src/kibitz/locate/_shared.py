@@ -1,0 +1,70 @@
+"""The team's shared locations on the server, and the promotion of provisional markers."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+
+from kibitz.client import Conflict, KibitzClient, NewLocation, NotFound
+from kibitz.locate._model import ALGORITHM, PinnedMarker, Placement
+
+# The server takes at most this many markers per store or query request.
+BATCH = 1000
+
+
+class SharedLocations:
+    """Read and share markers' locations at commits for one team, through the API."""
+
+    def __init__(self, client: KibitzClient, team_id: str) -> None:
+        self.client = client
+        self.team_id = team_id
+
+    def fetch(self, commit: str, marker_ids: Sequence[str]) -> dict[str, Placement]:
+        """Return the locations the team already knows at ``commit``, by marker id."""
+        found: dict[str, Placement] = {}
+        for start in range(0, len(marker_ids), BATCH):
+            batch = marker_ids[start : start + BATCH]
+            answer = self.client.query_locations(self.team_id, commit, ALGORITHM, batch)
+            for known in answer["locations"]:
+                found[known["marker_id"]] = Placement(
+                    known["marker_id"],
+                    known["path"],
+                    known["start_line"],
+                    known["end_line"],
+                    known["status"],
+                    known["confidence"],
+                    source="shared",
+                )
+        return found
+
+    def store(self, commit: str, placements: Iterable[Placement]) -> None:
+        """Share locations computed at ``commit`` (never ones computed on unsaved or uncommitted text)."""
+        body: list[NewLocation] = [
+            {
+                "marker_id": placement.marker_id,
+                "path": placement.path,
+                "start_line": placement.start_line,
+                "end_line": placement.end_line,
+                "status": placement.status,
+                "confidence": placement.confidence,
+            }
+            for placement in placements
+        ]
+        for start in range(0, len(body), BATCH):
+            self.client.store_locations(self.team_id, commit, ALGORITHM, body[start : start + BATCH])
+
+    def promote(self, pinned: PinnedMarker, commit: str, placement: Placement) -> None:
+        """Make ``commit`` the canonical reference of a provisional marker whose code it holds."""
+        assert placement.path is not None
+        assert placement.start_line is not None
+        assert placement.end_line is not None
+        # A conflict means a teammate promoted it meanwhile; not found, that the codemark was deleted.
+        with contextlib.suppress(Conflict, NotFound):
+            self.client.promote_marker(
+                pinned.codemark_id,
+                pinned.marker["id"],
+                commit=commit,
+                path=placement.path,
+                start_line=placement.start_line,
+                end_line=placement.end_line,
+            )

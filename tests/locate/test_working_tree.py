@@ -1,0 +1,69 @@
+"""Markers located in the working tree and unsaved buffers: only files that differ from HEAD are redone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kibitz.gitrepo import LineRange, ObjectReader
+from kibitz.locate import AtCommit, InWorkingTree, PinnedMarker, Placement, locate
+from tests.locate.conftest import APP, RETRY, RETRY_LINES, commit, pinned
+
+
+def _where(placement: Placement) -> tuple[str | None, int | None, int | None, str]:
+    return placement.path, placement.start_line, placement.end_line, placement.status
+
+
+def _here(reader: ObjectReader, marker: PinnedMarker, buffers: dict[str, str] | None = None) -> Placement:
+    return locate(reader, [marker], InWorkingTree(buffers or {}))[marker.marker["id"]]
+
+
+def test_a_clean_tree_is_head(repo: Path, reader: ObjectReader) -> None:
+    marker = pinned(reader, "app.py", RETRY_LINES)
+    (repo / "app.py").write_text("# header\n" + APP, encoding="utf-8")
+    head = commit(repo, "header")
+    assert _here(reader, marker) == locate(reader, [marker], AtCommit(head))["m1"]
+    assert _where(_here(reader, marker)) == ("app.py", 9, 15, "shifted")
+
+
+def test_uncommitted_edits_and_unsaved_buffers(repo: Path, reader: ObjectReader) -> None:
+    marker = pinned(reader, "app.py", RETRY_LINES)
+    (repo / "app.py").write_text("# one\n# two\n" + APP, encoding="utf-8")
+    assert _where(_here(reader, marker)) == ("app.py", 10, 16, "shifted")
+    # The buffer wins over the file on disk.
+    buffer = "# one\n# two\n# three\n" + APP.replace("attempts=3", "attempts=5")
+    place = _here(reader, marker, {"app.py": buffer})
+    assert _where(place) == ("app.py", 11, 17, "changed")
+    assert 0.5 < place.confidence < 1
+
+
+def test_a_block_moved_into_an_untracked_file_or_a_buffer(repo: Path, reader: ObjectReader) -> None:
+    marker = pinned(reader, "app.py", RETRY_LINES)
+    (repo / "app.py").write_text(APP.replace(RETRY, ""), encoding="utf-8")
+    (repo / "net.py").write_text("import socket\n\n\n" + RETRY, encoding="utf-8")
+    assert _where(_here(reader, marker)) == ("net.py", 4, 10, "moved")
+    (repo / "net.py").unlink()
+    assert _here(reader, marker).status == "deleted"
+    assert _where(_here(reader, marker, {"unsaved.py": RETRY})) == ("unsaved.py", 1, 7, "moved")
+
+
+def test_a_block_gone_at_head_is_found_again_in_the_tree(repo: Path, reader: ObjectReader) -> None:
+    marker = pinned(reader, "app.py", RETRY_LINES)
+    (repo / "app.py").write_text(APP.replace(RETRY, ""), encoding="utf-8")
+    commit(repo, "delete")
+    assert _here(reader, marker).status == "deleted"
+    (repo / "app.py").write_text(APP, encoding="utf-8")
+    assert _where(_here(reader, marker)) == ("app.py", 8, 14, "unchanged")
+
+
+def test_a_provisional_marker_is_found_where_it_is_on_disk(repo: Path, reader: ObjectReader) -> None:
+    lines = APP.splitlines(keepends=True)
+    added = "def total_price(order_lines):\n    return sum(line.amount for line in order_lines)\n\n\n"
+    (repo / "app.py").write_text("".join([*lines[:7], added, *lines[7:]]), encoding="utf-8")
+    marker = pinned(reader, "app.py", LineRange(8, 9))
+    assert marker.marker["provisional"]
+    assert _where(_here(reader, marker)) == ("app.py", 8, 9, "unchanged")
+    # Not at HEAD, where its code does not exist.
+    assert locate(reader, [marker], AtCommit(marker.marker["commit"]))["m1"].status == "deleted"
+    (repo / "app.py").write_text("# header\n" + (repo / "app.py").read_text(), encoding="utf-8")
+    head = commit(repo, "commit it")
+    assert _where(locate(reader, [marker], AtCommit(head))["m1"]) == ("app.py", 9, 10, "unchanged")
