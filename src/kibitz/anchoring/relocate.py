@@ -96,7 +96,7 @@ def relocate_many(
 ) -> list[Location]:
     """Return the locations of many ranges of ``old_text`` in ``new_text``, diffing the pair once."""
     pair = text_pair(old_text, new_text)
-    others = _Candidates(candidates)
+    others = CandidateTexts(candidates)
     results = []
     for item in anchors:
         anchor = item if isinstance(item, Anchor) else Anchor(item)
@@ -107,7 +107,7 @@ def relocate_many(
     return results
 
 
-class _Candidates:
+class CandidateTexts:
     """Other files' texts, prepared only if some block has to be looked for in them."""
 
     def __init__(self, texts: Sequence[str]) -> None:
@@ -135,7 +135,7 @@ class _Found:
     candidate: int | None = None
 
 
-def relocate_anchor(pair: TextPair, anchor: Anchor, candidates: _Candidates) -> Location:
+def relocate_anchor(pair: TextPair, anchor: Anchor, candidates: CandidateTexts) -> Location:
     """Return the location of one anchor over a prepared text pair."""
     old = pair.old
     span = _clamp(anchor.range, len(old))
@@ -156,7 +156,7 @@ def relocate_anchor(pair: TextPair, anchor: Anchor, candidates: _Candidates) -> 
     return result
 
 
-def _relocate_span(pair: TextPair, start: int, end: int, candidates: _Candidates) -> Location:
+def _relocate_span(pair: TextPair, start: int, end: int, candidates: CandidateTexts) -> Location:
     """Return the location of old lines ``start..end`` (0-based, valid) in the new text."""
     diff, new = pair.diff, pair.new
     if pair.identical:
@@ -187,7 +187,11 @@ def _relocate_span(pair: TextPair, start: int, end: int, candidates: _Candidates
 
 
 def _relocate_code(
-    pair: TextPair, anchor: Anchor, code: PreparedText, span: tuple[int, int] | None, candidates: _Candidates
+    pair: TextPair,
+    anchor: Anchor,
+    code: PreparedText,
+    span: tuple[int, int] | None,
+    candidates: CandidateTexts,
 ) -> Location:
     """Return where ``code`` is in the new text when the old text does not contain it."""
     new = pair.new
@@ -268,6 +272,14 @@ def _suite_header(old: PreparedText, start: int, end: int) -> bool:
     return last > start and old.indent(last) > old.indent(start)
 
 
+def _whole_suite(old: PreparedText, start: int, end: int) -> bool:
+    """Return True if the suite of the header at ``start`` ends with line ``end`` in the old text."""
+    following = end + 1
+    while following < len(old) and not old.keys[following]:
+        following += 1
+    return following == len(old) or old.indent(following) <= old.indent(start)
+
+
 _DEFINITION_STARTS = ("def ", "class ", "async def ", "@")
 
 
@@ -295,10 +307,13 @@ def _fit_suite(pair: TextPair, start: int, end: int, low: int, high: int) -> int
             while high > low and not new.keys[high]:
                 high -= 1
             return high
+    # A block that was the whole suite takes every deeper line that follows; a block that was only
+    # its beginning takes only lines that did not exist before.
+    whole = _whole_suite(old, start, end)
     position = high + 1
     while position < len(new):
         if new.keys[position]:
-            if diff.new_to_old[position] >= 0 or new.indent(position) <= header:
+            if new.indent(position) <= header or (diff.new_to_old[position] >= 0 and not whole):
                 break
             high = position
         position += 1
@@ -306,7 +321,11 @@ def _fit_suite(pair: TextPair, start: int, end: int, low: int, high: int) -> int
 
 
 def _search_moves(
-    pair: TextPair, probe: Probe, place: tuple[int, int], candidates: _Candidates, in_place: _InPlace | None
+    pair: TextPair,
+    probe: Probe,
+    place: tuple[int, int],
+    candidates: CandidateTexts,
+    in_place: _InPlace | None,
 ) -> list[_Found]:
     """Return where else the block might be: among the new file's added lines, then in candidates."""
     new_to_old = pair.diff.new_to_old
@@ -321,7 +340,7 @@ def _search_moves(
     return found
 
 
-def _search_candidates(probe: Probe, candidates: _Candidates) -> list[_Found]:
+def _search_candidates(probe: Probe, candidates: CandidateTexts) -> list[_Found]:
     """Return the best match of the block in each candidate text that has one."""
     found = []
     for index in range(len(candidates)):
