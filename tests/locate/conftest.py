@@ -10,42 +10,8 @@ import pytest
 from kibitz.client import Marker, NewMarker
 from kibitz.gitrepo import LineRange, ObjectReader
 from kibitz.locate import PinnedMarker, pin
+from tests.code_samples import APP
 from tests.git_helpers import GIT_ENV, git, make_repo
-
-RETRY = """\
-def retry(call, attempts=3):
-    for attempt in range(attempts):
-        try:
-            return call()
-        except ConnectionError:
-            if attempt == attempts - 1:
-                raise
-"""
-
-MAIN = """\
-def main(argv):
-    options = parse_options(argv)
-    connection = open_connection(options.host, options.port)
-    try:
-        for request in read_requests(options.input):
-            answer = retry(lambda: connection.send(request))
-            write_answer(options.output, answer)
-            log_progress(request, answer)
-    finally:
-        connection.close()
-    return 0
-"""
-
-CLEANUP = """\
-def cleanup(paths):
-    for path in paths:
-        remove_quietly(path)
-    report_cleanup(len(paths))
-"""
-
-APP = f"import os\n\n\ndef helper(value):\n    return value + 1\n\n\n{RETRY}\n\n{MAIN}\n\n{CLEANUP}"
-# Lines of RETRY in APP.
-RETRY_LINES = LineRange(8, 14)
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from kibitz.gitrepo import LineRange, ObjectReader
 from kibitz.locate import AtCommit, PinnedMarker, Placement, locate
+from tests.code_samples import APP, RETRY, RETRY_LINES
 from tests.git_helpers import git, make_repo
-from tests.locate.conftest import APP, RETRY, RETRY_LINES, commit, pinned
+from tests.locate.conftest import commit, pinned
 
 
 def _where(placement: Placement) -> tuple[str | None, int | None, int | None, str]:

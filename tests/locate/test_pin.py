@@ -6,8 +6,9 @@ from pathlib import Path
 
 from kibitz.gitrepo import LineRange, ObjectReader
 from kibitz.locate import pin
+from tests.code_samples import APP, RETRY
 from tests.git_helpers import git, make_repo
-from tests.locate.conftest import APP, RETRY, commit
+from tests.locate.conftest import commit
 
 
 def _pin(reader: ObjectReader, path: str, start: int, end: int) -> dict[str, object]:

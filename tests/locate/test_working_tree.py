@@ -6,7 +6,8 @@ from pathlib import Path
 
 from kibitz.gitrepo import LineRange, ObjectReader
 from kibitz.locate import AtCommit, InWorkingTree, PinnedMarker, Placement, locate
-from tests.locate.conftest import APP, RETRY, RETRY_LINES, commit, pinned
+from tests.code_samples import APP, RETRY, RETRY_LINES
+from tests.locate.conftest import commit, pinned
 
 
 def _where(placement: Placement) -> tuple[str | None, int | None, int | None, str]:

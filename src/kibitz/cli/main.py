@@ -15,7 +15,14 @@ import click
 
 from kibitz import __version__
 from kibitz.cli.errors import FAILURE, NOT_FOUND, CliError, describe, exit_code_for
-from kibitz.cli.location import Location, locate, split_lines
+from kibitz.cli.locating import (
+    Current,
+    first_shown_marker,
+    locate_markers,
+    location_json,
+    recorded_json,
+    target_for,
+)
 from kibitz.cli.render import codemark_details, listing_line
 from kibitz.client import (
     CODEMARK_TYPES,
@@ -27,7 +34,6 @@ from kibitz.client import (
     KibitzError,
     LoginResult,
     Marker,
-    NewMarker,
     NotAuthenticated,
     NotLoggedIn,
     delete_credentials,
@@ -41,21 +47,19 @@ from kibitz.client import (
 from kibitz.gitrepo import (
     GitError,
     LineRange,
+    NotARepository,
+    ObjectReader,
     RepoLink,
     find_root,
     has_commits,
-    head_commit,
-    is_tracked,
-    map_range_to_head,
-    read_file_at,
     read_link,
     remote_urls,
     root_commits,
     write_link,
 )
+from kibitz.locate import AtCommit, Target, pin, split_lines
 from kibitz.remotes import normalise_remote
 
-CONTEXT_LINES = 3
 DEBUG_ENV = "KIBITZ_DEBUG"
 
 EXIT_CODES_HELP = """\b
@@ -65,11 +69,6 @@ Exit codes:
   2  usage error (unknown command, bad or missing argument)
   3  not authenticated (log in) or not allowed (your role)
   4  not found"""
-
-NO_ANCHORING_YET = (
-    "pinning a codemark to uncommitted code needs the anchoring engine, which Kibitz does not have yet; "
-    "commit the change first, or choose lines that are unchanged since the last commit"
-)
 
 
 class KibitzGroup(click.Group):
@@ -431,10 +430,6 @@ def _parse_target(target: str) -> tuple[str, LineRange]:
     return path, LineRange(start, end)
 
 
-def _lines_text(lines: list[str]) -> str:
-    return "".join(line + "\n" for line in lines)
-
-
 @cli.command()
 @click.argument("target", metavar="PATH:START[-END]")
 @click.option("-m", "--message", "text", required=True, metavar="TEXT", help="What you want to say.")
@@ -462,7 +457,9 @@ def add(
     """Pin a codemark to lines START to END of PATH and print its id.
 
     PATH is relative to the current directory or to the repository root; the lines are those of
-    the file as it is on disk. For now the lines must be unchanged since the last commit.
+    the file as it is on disk. Lines committed at HEAD are recorded there; lines with uncommitted
+    changes (or in an untracked file) make a provisional codemark that carries the code and is
+    promoted once someone runs `kibitz ls` on a commit that holds it.
     """
     path_arg, wanted = _parse_target(target)
     root, link = _linked_repo()
@@ -479,36 +476,25 @@ def add(
             f"{path} has {line_count} lines; {wanted.start_line}-{wanted.end_line} is past its end"
         )
     if not has_commits(root):
-        raise CliError(f"{root} has no commits yet: {NO_ANCHORING_YET}")
-    if not is_tracked(root, path):
-        raise CliError(f"{path} is not tracked by git: {NO_ANCHORING_YET}")
-    head_range = map_range_to_head(root, path, wanted)
-    if head_range is None:
-        raise CliError(
-            f"{path}:{wanted.start_line}-{wanted.end_line} touches uncommitted changes: {NO_ANCHORING_YET}"
-        )
-    commit = head_commit(root)
-    head_lines = split_lines(read_file_at(root, commit, path))
-    start, end = head_range.start_line, head_range.end_line
-    marker: NewMarker = {
-        "repo_id": link.repo_id,
-        "path": path,
-        "commit": commit,
-        "start_line": start,
-        "end_line": end,
-        "code": _lines_text(head_lines[start - 1 : end]),
-        "context_before": _lines_text(head_lines[max(start - 1 - CONTEXT_LINES, 0) : start - 1]),
-        "context_after": _lines_text(head_lines[end : end + CONTEXT_LINES]),
-    }
+        raise CliError(f"{root} has no commits yet: a codemark is recorded at a commit, so commit first")
+    with ObjectReader(root) as reader:
+        marker = pin(reader, link.repo_id, path, wanted, working_text)
+    provisional = marker.get("provisional", False)
     with _client() as client:
         assignees = _user_ids(client, link.team_id, assign) if assign else []
         codemark = client.create_codemark(
             link.team_id, type=kind, text=text, markers=[marker], title=title, assignees=assignees, tags=tag
         )
     if as_json:
-        _print_json({"id": codemark["id"]})
-    else:
-        click.echo(codemark["id"])
+        _print_json({"id": codemark["id"], "provisional": provisional})
+        return
+    click.echo(codemark["id"])
+    if provisional:
+        click.echo(
+            f"{path}:{wanted.start_line}-{wanted.end_line} is not committed yet: the codemark carries the "
+            "code and becomes a regular one once a commit holds it.",
+            err=True,
+        )
 
 
 def _user_ids(client: KibitzClient, team_id: str, emails: tuple[str, ...]) -> list[str]:
@@ -524,7 +510,7 @@ def _user_ids(client: KibitzClient, team_id: str, emails: tuple[str, ...]) -> li
     return ids
 
 
-def _listing_entry(codemark: Codemark, marker: Marker, location: Location) -> dict[str, Any]:
+def _listing_entry(codemark: Codemark, marker: Marker, current: Current, target: Target) -> dict[str, Any]:
     return {
         "id": codemark["id"],
         "type": codemark["type"],
@@ -537,14 +523,17 @@ def _listing_entry(codemark: Codemark, marker: Marker, location: Location) -> di
         "reply_count": codemark["reply_count"],
         "created_at": codemark["created_at"],
         "updated_at": codemark["updated_at"],
-        "location": {
-            "path": marker["path"],
-            "start_line": location.start_line,
-            "end_line": location.end_line,
-            "status": location.status,
-            "commit": marker["commit"],
-        },
+        "location": location_json(marker, current.placement, target),
+        "recorded": recorded_json(marker),
     }
+
+
+_at_option = click.option(
+    "--at",
+    "revision",
+    metavar="REV",
+    help="Locate the code at this commit (a branch, tag or commit id) instead of in the working tree.",
+)
 
 
 @cli.command("ls")
@@ -557,14 +546,18 @@ def _listing_entry(codemark: Codemark, marker: Marker, location: Location) -> di
     help="Which codemarks to list.",
 )
 @click.option("--type", "kind", type=click.Choice(CODEMARK_TYPES), help="Only codemarks of this type.")
+@_at_option
 @_json_option
-def ls(path: str | None, status: str, kind: str | None, as_json: bool) -> None:
+def ls(path: str | None, status: str, kind: str | None, revision: str | None, as_json: bool) -> None:
     """List the codemarks of this repository, or of one file or directory in it.
 
-    Each is shown where its code is now in your working tree: `unchanged` (still at the recorded
-    lines), `shifted` (found once elsewhere in the file) or `unknown` (the recorded lines).
+    Each is shown where its code is now in your working tree (or at REV with --at), followed by
+    how it got there when it is not exactly where it was recorded: shifted (same code, other lines
+    or a renamed file), changed (edited), moved (elsewhere in the file or in another file) or
+    deleted, with the confidence of that answer. PATH matches where the code is now.
     """
     root, link = _linked_repo()
+    target = target_for(root, revision)
     exact_path: str | None = None
     prefix = ""
     if path is not None:
@@ -574,30 +567,13 @@ def ls(path: str | None, status: str, kind: str | None, as_json: bool) -> None:
         elif relative:
             prefix = f"{relative}/"
     with _client() as client:
-        codemarks = list(
-            client.iter_codemarks(
-                link.team_id, repo_id=link.repo_id, path=exact_path, status=status, type=kind
-            )
-        )
-    texts: dict[str, str | None] = {}
+        codemarks = list(client.iter_codemarks(link.team_id, repo_id=link.repo_id, status=status, type=kind))
+        located = locate_markers(client, root, link, codemarks, target)
     entries = []
     for codemark in codemarks:
-        marker = next(
-            (
-                m
-                for m in codemark["markers"]
-                if m["repo_id"] == link.repo_id
-                and (m["path"] == exact_path if exact_path else m["path"].startswith(prefix))
-            ),
-            None,
-        )
-        if marker is None:
-            continue
-        if marker["path"] not in texts:
-            file = root / marker["path"]
-            texts[marker["path"]] = _read_text(file) if file.is_file() else None
-        location = locate(marker["code"], texts[marker["path"]], marker["start_line"], marker["end_line"])
-        entries.append(_listing_entry(codemark, marker, location))
+        marker = first_shown_marker(codemark, located, exact_path, prefix)
+        if marker is not None:
+            entries.append(_listing_entry(codemark, marker, located[marker["id"]], target))
     if as_json:
         _print_json(entries)
         return
@@ -607,18 +583,61 @@ def ls(path: str | None, status: str, kind: str | None, as_json: bool) -> None:
         click.echo("No codemarks." if status == "all" else f"No {status} codemarks.", err=True)
 
 
+def _locate_for_show(
+    client: KibitzClient, codemark: Codemark, revision: str | None
+) -> tuple[dict[str, Current], Target | None]:
+    """Return where the codemark's markers are, when run in a clone linked to their repo."""
+    try:
+        root = find_root(Path.cwd())
+    except NotARepository:
+        if revision:
+            raise
+        return {}, None
+    link = read_link(root)
+    if link is None or link.team_id != codemark["team_id"]:
+        if revision:
+            raise CliError(f"{root} is not linked to this codemark's team: run `kibitz init` in it first")
+        return {}, None
+    target = target_for(root, revision)
+    return locate_markers(client, root, link, [codemark], target, with_code=True), target
+
+
 @cli.command()
 @click.argument("codemark_id", metavar="ID")
+@_at_option
 @_json_option
-def show(codemark_id: str, as_json: bool) -> None:
-    """Show a codemark: its code with line numbers, its text and its replies."""
+def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
+    """Show a codemark: its code as recorded and as it is now, its text and its replies.
+
+    Inside a clone of its repository, each block is located in the working tree (or at REV with
+    --at); when the code there differs from the recorded code, a unified diff shows how.
+    """
     with _client() as client:
         codemark = client.get_codemark(codemark_id)
         replies = list(client.iter_replies(codemark_id))
+        located, target = _locate_for_show(client, codemark, revision)
     if as_json:
-        _print_json({**codemark, "replies": replies})
+        markers = []
+        for marker in codemark["markers"]:
+            current = located.get(marker["id"])
+            markers.append(
+                {
+                    **marker,
+                    "location": location_json(marker, current.placement, target)
+                    if current is not None and target is not None
+                    else None,
+                    "current_code": current.code if current is not None else None,
+                }
+            )
+        _print_json({**codemark, "markers": markers, "replies": replies})
     else:
-        click.echo(codemark_details(codemark, replies))
+        click.echo(codemark_details(codemark, replies, located, _describe_target(target, revision)))
+
+
+def _describe_target(target: Target | None, revision: str | None) -> str:
+    if isinstance(target, AtCommit):
+        return f"at {revision} ({target.commit[:12]})"
+    return "in the working tree"
 
 
 @cli.command()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kibitz.client import Codemark, Reply, UserRef
+from kibitz.cli.locating import Current
+from kibitz.client import Codemark, Marker, Reply, UserRef
 
 SUMMARY_WIDTH = 72
 
@@ -21,12 +23,29 @@ def person(user: UserRef) -> str:
     return f"{user['name']} <{user['email']}>"
 
 
+def percent(confidence: float) -> str:
+    """Return a confidence as a whole percentage, never rounding a doubt up to 100 %."""
+    whole = int(confidence * 100)
+    return f"{whole}%"
+
+
+def how_found(status: str, confidence: float) -> str:
+    """Return `` (status, NN%)``, or nothing for a block found unchanged and certain."""
+    if status == "unchanged" and confidence >= 1.0:
+        return ""
+    return f" ({status}, {percent(confidence)})"
+
+
 def listing_line(entry: dict[str, Any]) -> str:
     """Return one ``kibitz ls`` line: ``ID  path:start-end  [status/type]  summary  (author)``."""
     location = entry["location"]
-    where = f"{location['path']}:{location['start_line']}-{location['end_line']}"
-    if location["status"] != "unchanged":
-        where += f" ({location['status']})"
+    if location["path"] is None:
+        # Deleted: say where it was recorded, not where it is.
+        recorded = entry["recorded"]
+        where = f"{recorded['path']}:{recorded['start_line']}-{recorded['end_line']}"
+    else:
+        where = f"{location['path']}:{location['start_line']}-{location['end_line']}"
+    where += how_found(location["status"], location["confidence"])
     what = f"[{entry['status']}/{entry['type']}]"
     return f"{entry['id']}  {where}  {what}  {summary(entry['title'], entry['text'])}  ({entry['author']})"
 
@@ -40,8 +59,37 @@ def numbered(code: str, first_line: int) -> list[str]:
     return [f"{first_line + offset:>{width}} │ {line.rstrip()}" for offset, line in enumerate(lines)]
 
 
-def codemark_details(codemark: Codemark, replies: Sequence[Reply]) -> str:
-    """Return a codemark with its code, text and thread, as ``kibitz show`` prints it."""
+def code_diff(recorded: str, current: str) -> list[str]:
+    """Return a unified diff from the recorded code to the current code (empty if they are equal)."""
+    return [
+        line.rstrip("\n")
+        for line in difflib.unified_diff(
+            recorded.splitlines(keepends=True),
+            current.splitlines(keepends=True),
+            "recorded",
+            "now",
+            n=2,
+        )
+    ]
+
+
+def _current_block(marker: Marker, current: Current, where: str) -> list[str]:
+    """Return the lines that say where a marker's block is now and how its code changed."""
+    placement = current.placement
+    found = how_found(placement.status, placement.confidence) or " (unchanged)"
+    if placement.path is None or placement.start_line is None:
+        return [f"now: not found {where}{found}"]
+    out = [f"now at {placement.path}:{placement.start_line}-{placement.end_line} {where}{found}"]
+    if current.code is not None and current.code != marker["code"]:
+        out.extend("  " + line for line in numbered(current.code, placement.start_line))
+        out.extend("  " + line for line in code_diff(marker["code"], current.code))
+    return out
+
+
+def codemark_details(
+    codemark: Codemark, replies: Sequence[Reply], located: Mapping[str, Current], where: str
+) -> str:
+    """Return a codemark with its code (recorded and now), text and thread, as ``kibitz show`` prints it."""
     out = [
         f"{codemark['id']}  [{codemark['status']}/{codemark['type']}]  {codemark.get('title') or ''}".rstrip()
     ]
@@ -52,10 +100,15 @@ def codemark_details(codemark: Codemark, replies: Sequence[Reply]) -> str:
         out.append("tags: " + ", ".join(codemark["tags"]))
     for marker in codemark["markers"]:
         out.append("")
+        provisional = " (provisional: not committed then)" if marker["provisional"] else ""
         out.append(
-            f"{marker['path']}:{marker['start_line']}-{marker['end_line']} at commit {marker['commit'][:12]}"
+            f"{marker['path']}:{marker['start_line']}-{marker['end_line']} "
+            f"at commit {marker['commit'][:12]}{provisional}"
         )
         out.extend("  " + line for line in numbered(marker["code"], marker["start_line"]))
+        current = located.get(marker["id"])
+        if current is not None:
+            out.extend(_current_block(marker, current, where))
     out.append("")
     out.extend(codemark["text"].splitlines() or [""])
     if replies:
