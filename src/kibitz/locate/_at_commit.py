@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from kibitz.anchoring import Anchor, Location, Range, relocate_many
 from kibitz.client import Marker
 from kibitz.gitrepo import FileChange, ObjectReader, changes_between, files_containing
-from kibitz.locate._blocks import block_of, clues, judge
+from kibitz.locate._blocks import Files, clues, judge
 from kibitz.locate._candidates import MAX_CANDIDATE_CHARS, MAX_CANDIDATES, candidate_paths, follow
 from kibitz.locate._model import PinnedMarker, Placement
 from kibitz.locate._references import Reference, references_of
@@ -42,20 +42,12 @@ def anchor_of(marker: Marker, reference: Reference) -> Anchor:
     return Anchor(where, marker["code"], marker["context_before"], marker["context_after"])
 
 
-class _Commit:
+class _Commit(Files):
     """One commit's files, read through the object reader and remembered for the run."""
 
     def __init__(self, reader: ObjectReader, commit: str) -> None:
-        self.reader = reader
+        super().__init__(lambda path: reader.read_text(commit, path))
         self.commit = commit
-        self._texts: dict[str, str | None] = {}
-
-    def text(self, path: str | None) -> str | None:
-        if path is None:
-            return None
-        if path not in self._texts:
-            self._texts[path] = self.reader.read_text(self.commit, path)
-        return self._texts[path]
 
 
 def locate_at_commit(
@@ -182,7 +174,7 @@ def _placed(
     assert location.range is not None
     start, end = location.range.start_line, location.range.end_line
     if code is None:
-        code = block_of(target.text(path) or "", start, end)
+        code = target.block(path, start, end)
     status = judge(marker, path, start, end, code, moved=moved or location.status == "moved")
     return Located(Placement(marker["id"], path, start, end, status, location.confidence), code)
 

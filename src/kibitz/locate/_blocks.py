@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kibitz.anchoring import Status
 from kibitz.client import Marker
 
@@ -29,7 +31,35 @@ def lines_text(lines: list[str]) -> str:
 
 def block_of(text: str, start_line: int, end_line: int) -> str:
     """Return lines ``start_line``–``end_line`` (1-based, inclusive) of a text."""
-    return lines_text(split_lines(text)[max(start_line - 1, 0) : max(end_line, 0)])
+    return block_in(split_lines(text), start_line, end_line)
+
+
+def block_in(lines: list[str], start_line: int, end_line: int) -> str:
+    """Return lines ``start_line``–``end_line`` (1-based, inclusive) of a text already split."""
+    return lines_text(lines[max(start_line - 1, 0) : max(end_line, 0)])
+
+
+class Files:
+    """Texts of one target (a commit, the working tree) by path, read once and split once."""
+
+    def __init__(self, read: Callable[[str], str | None]) -> None:
+        self._read = read
+        self._texts: dict[str, str | None] = {}
+        self._lines: dict[str, list[str]] = {}
+
+    def text(self, path: str | None) -> str | None:
+        """Return the text of ``path``, or None if there is no such file (or no path)."""
+        if path is None:
+            return None
+        if path not in self._texts:
+            self._texts[path] = self._read(path)
+        return self._texts[path]
+
+    def block(self, path: str, start_line: int, end_line: int) -> str:
+        """Return lines ``start_line``–``end_line`` of the file at ``path`` (empty if it is missing)."""
+        if path not in self._lines:
+            self._lines[path] = split_lines(self.text(path) or "")
+        return block_in(self._lines[path], start_line, end_line)
 
 
 def _keys(code: str) -> list[str]:

@@ -15,9 +15,18 @@ from dataclasses import dataclass
 from kibitz.anchoring import Anchor, Location, Range, relocate_many
 from kibitz.client import Marker
 from kibitz.gitrepo import FileChange, ObjectReader, WorkingTree, files_containing
-from kibitz.locate._blocks import block_of, clues, judge, same_code
+from kibitz.locate._blocks import Files, clues, judge, same_code
 from kibitz.locate._candidates import MAX_CANDIDATE_CHARS, MAX_CANDIDATES, candidate_paths, follow
 from kibitz.locate._model import PinnedMarker, Placement
+
+
+class _Tree(Files):
+    """The working tree's files, read and split once for the run."""
+
+    def __init__(self, tree: WorkingTree) -> None:
+        super().__init__(tree.read_text)
+        self.root = tree.root
+        self.buffers = tree.buffers
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +39,7 @@ class _Step:
 
 def locate_in_worktree(
     reader: ObjectReader,
-    tree: WorkingTree,
+    working_tree: WorkingTree,
     head: str | None,
     changes: Sequence[FileChange],
     markers: Sequence[PinnedMarker],
@@ -40,6 +49,7 @@ def locate_in_worktree(
 
     ``changes`` are the working tree's differences from ``head`` (with untracked files and buffers).
     """
+    tree = _Tree(working_tree)
     dirty = {change.old_path for change in changes if change.old_path is not None}
     results: dict[str, Placement] = {}
     by_head_path: dict[str, list[tuple[Marker, Placement]]] = {}
@@ -70,18 +80,17 @@ def locate_in_worktree(
     return results
 
 
-def _holds_code(tree: WorkingTree, marker: Marker, placement: Placement) -> bool:
+def _holds_code(tree: _Tree, marker: Marker, placement: Placement) -> bool:
     """Tell whether a placement in the tree holds the marker's code (whitespace aside)."""
     if placement.path is None or placement.start_line is None or placement.end_line is None:
         return False
     if placement.status in ("unchanged", "shifted"):
         return True
-    text = tree.read_text(placement.path) or ""
-    return same_code(block_of(text, placement.start_line, placement.end_line), marker["code"])
+    return same_code(tree.block(placement.path, placement.start_line, placement.end_line), marker["code"])
 
 
 def _relocate(
-    tree: WorkingTree,
+    tree: _Tree,
     changes: Sequence[FileChange],
     old_text: str,
     near: str,
@@ -92,8 +101,8 @@ def _relocate(
     """Relocate anchors from ``old_text`` to ``new_path`` in the tree; None where they are gone."""
     clue_lines = [line for code in codes for line in clues(code)]
     paths = _candidates(tree, changes, near, new_path, clue_lines)
-    texts = [tree.read_text(path) or "" for path in paths]
-    new_text = (tree.read_text(new_path) if new_path else None) or ""
+    texts = [tree.text(path) or "" for path in paths]
+    new_text = (tree.text(new_path) if new_path else None) or ""
     steps: list[_Step | None] = []
     for location in relocate_many(old_text, new_text, anchors, candidates=texts):
         path = new_path if location.candidate is None else paths[location.candidate]
@@ -102,7 +111,7 @@ def _relocate(
 
 
 def _candidates(
-    tree: WorkingTree, changes: Sequence[FileChange], near: str, exclude: str | None, clue_lines: list[str]
+    tree: _Tree, changes: Sequence[FileChange], near: str, exclude: str | None, clue_lines: list[str]
 ) -> list[str]:
     """Return the changed and untracked files to offer as move targets, those holding a clue first."""
     paths, capped = candidate_paths(changes, near, exclude)
@@ -114,13 +123,13 @@ def _candidates(
         paths = sorted(paths, key=lambda path: path not in holding)
     kept = []
     for path in paths[:MAX_CANDIDATES]:
-        text = tree.read_text(path)
+        text = tree.text(path)
         if text is not None and len(text) <= MAX_CANDIDATE_CHARS and "\0" not in text:
             kept.append(path)
     return kept
 
 
-def _compose(tree: WorkingTree, marker: Marker, at_head: Placement, step: _Step | None) -> Placement:
+def _compose(tree: _Tree, marker: Marker, at_head: Placement, step: _Step | None) -> Placement:
     """Return the working-tree placement of a block placed at HEAD and relocated once more."""
     if step is None:
         return Placement.deleted(marker["id"], at_head.confidence)
@@ -129,7 +138,7 @@ def _compose(tree: WorkingTree, marker: Marker, at_head: Placement, step: _Step 
     return _placed(tree, marker, step, moved, at_head.confidence * step.location.confidence)
 
 
-def _search_by_code(tree: WorkingTree, changes: Sequence[FileChange], marker: Marker) -> Placement | None:
+def _search_by_code(tree: _Tree, changes: Sequence[FileChange], marker: Marker) -> Placement | None:
     """Return where a block's code is in the changed files, if anywhere."""
     touched = {change.new_path for change in changes if change.new_path is not None}
     first = marker["path"] if marker["path"] in touched else None
@@ -147,10 +156,10 @@ def _search_by_code(tree: WorkingTree, changes: Sequence[FileChange], marker: Ma
     return _placed(tree, marker, step, moved, step.location.confidence)
 
 
-def _placed(tree: WorkingTree, marker: Marker, step: _Step, moved: bool, confidence: float) -> Placement:
+def _placed(tree: _Tree, marker: Marker, step: _Step, moved: bool, confidence: float) -> Placement:
     """Return the placement of a block found in the tree, judged against the recorded block."""
     assert step.location.range is not None
     start, end = step.location.range.start_line, step.location.range.end_line
-    code = block_of(tree.read_text(step.path) or "", start, end)
+    code = tree.block(step.path, start, end)
     status = judge(marker, step.path, start, end, code, moved=moved)
     return Placement(marker["id"], step.path, start, end, status, round(confidence, 4))
