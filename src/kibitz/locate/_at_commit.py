@@ -10,7 +10,7 @@ picks the files, and the engine looks for the code in them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kibitz.anchoring import Anchor, Location, Range, relocate_many
@@ -73,8 +73,11 @@ def locate_at_commit(
         changes = changes_since[ref_commit]
         lost = _relocate_group(reader, target, ref_commit, ref_path, members, changes, blob_ids, results)
         searched.extend(lost)
-    for marker in searched:
-        results[marker["id"]] = _search_by_code(reader, target, marker)
+    if searched:
+        # One git grep for every clue of every marker searched for.
+        found = files_containing(reader.root, [c for m in searched for c in clues(m["code"])], commit)
+        for marker in searched:
+            results[marker["id"]] = _search_by_code(target, marker, found)
     return results
 
 
@@ -179,12 +182,11 @@ def _placed(
     return Located(Placement(marker["id"], path, start, end, status, location.confidence), code)
 
 
-def _search_by_code(reader: ObjectReader, target: _Commit, marker: Marker) -> Located:
-    """Return where a marker's code is at the target, found from the code alone."""
-    found = files_containing(reader.root, clues(marker["code"]), target.commit)
+def _search_by_code(target: _Commit, marker: Marker, found: Mapping[str, set[str]]) -> Located:
+    """Return where a marker's code is at the target, from the files holding its clue lines."""
     hits: dict[str, int] = {}
-    for holding in found.values():
-        for path in holding:
+    for clue in clues(marker["code"]):
+        for path in found.get(clue, ()):
             hits[path] = hits.get(path, 0) + 1
     ranked = sorted(hits, key=lambda path: (-hits[path], path))
     # The recorded file comes first even without a clue: the code may be edited there.
