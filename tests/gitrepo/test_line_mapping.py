@@ -10,10 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kibitz.gitrepo import Hunk, LineRange, map_range_through_hunks, map_range_to_head, parse_hunks
+from kibitz.gitrepo import Hunk, LineRange, hunks_from_head, map_range_through_hunks, parse_hunks
 from tests.git_helpers import GIT_ENV, git, make_repo, numbered_lines
 
 TEN = numbered_lines(10)
+
+
+def map_range_to_head(repo: Path, path: str, line_range: LineRange) -> LineRange | None:
+    """Map a working-tree range to HEAD through the file's real `git diff -U0 HEAD`."""
+    return map_range_through_hunks(hunks_from_head(repo, path), line_range)
 
 
 def _lines(text: str) -> list[str]:

@@ -13,10 +13,9 @@ from kibitz.gitrepo import (
     find_root,
     has_commits,
     head_commit,
-    is_tracked,
-    read_file_at,
     read_link,
     remote_urls,
+    resolve_commit,
     root_commits,
     write_link,
 )
@@ -67,21 +66,19 @@ def test_remote_urls_are_distinct_and_raw(repo: Path) -> None:
     )
 
 
-def test_read_file_at_a_commit_ignores_the_working_tree(repo: Path) -> None:
-    commit = head_commit(repo)
-    (repo / "src/app.py").write_text("changed\n", encoding="utf-8")
-    assert read_file_at(repo, commit, "src/app.py") == "print('hi')\n"
-
-
-def test_is_tracked(repo: Path) -> None:
-    (repo / "new.py").write_text("x\n", encoding="utf-8")
-    assert is_tracked(repo, "src/app.py")
-    assert not is_tracked(repo, "new.py")
-    assert not is_tracked(repo, "missing.py")
-
-
 def test_link_round_trip(repo: Path) -> None:
     assert read_link(repo) is None
     write_link(repo, RepoLink(team_id="team0000000000001", repo_id="repo0000000000001"))
     assert read_link(repo) == RepoLink(team_id="team0000000000001", repo_id="repo0000000000001")
     assert git(repo, "config", "--local", "--get", "kibitz.team").strip() == "team0000000000001"
+
+
+def test_resolve_commit(repo: Path) -> None:
+    head = head_commit(repo)
+    git(repo, "tag", "v1")
+    assert resolve_commit(repo, "HEAD") == head
+    assert resolve_commit(repo, "v1") == head
+    assert resolve_commit(repo, head[:10]) == head
+    for unknown in ("no-such-branch", "--all", "HEAD:src/app.py"):
+        with pytest.raises(GitError):
+            resolve_commit(repo, unknown)

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from kibitz.gitrepo._hunks import Hunk, LineRange, map_range_through_hunks, parse_hunks
+from kibitz.gitrepo._hunks import Hunk, parse_hunks
 
 _TEAM_KEY = "kibitz.team"
 _REPO_KEY = "kibitz.repo"
@@ -108,28 +108,10 @@ def remote_urls(root: Path) -> list[str]:
     return urls
 
 
-def read_file_at(root: Path, commit: str, path: str) -> str:
-    """Return the text of ``path`` (repo-root-relative, ``/``-separated) at ``commit``."""
-    # cat-file gives the blob's bytes as committed: no textconv, no smudge filter, no pager.
-    result = _git(root, "cat-file", "blob", f"{commit}:{path}")
-    return _text(result)
-
-
-def is_tracked(root: Path, path: str) -> bool:
-    """Tell whether ``path`` (repo-root-relative) is tracked by git."""
-    result = _git(root, "ls-files", "--error-unmatch", "--", path, check=False)
-    return result.returncode == 0
-
-
 def hunks_from_head(root: Path, path: str) -> list[Hunk]:
     """Return the hunks that turn ``path`` at HEAD into the file on disk (``git diff -U0 HEAD``)."""
     diff = _git(root, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "-U0", "HEAD", "--", path)
     return parse_hunks(_text(diff))
-
-
-def map_range_to_head(root: Path, path: str, line_range: LineRange) -> LineRange | None:
-    """Return the HEAD range of a working-tree range, or None if it touches uncommitted changes."""
-    return map_range_through_hunks(hunks_from_head(root, path), line_range)
 
 
 def read_link(root: Path) -> RepoLink | None:
