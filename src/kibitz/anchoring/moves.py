@@ -16,7 +16,7 @@ the candidate), so that a lone ``def __init__(self):`` needs its surroundings to
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .align import align_block
@@ -63,7 +63,23 @@ class Match:
     exact: bool
 
 
-Allowed = Callable[[int], bool]
+class Allowed:
+    """The lines of a target a match may be seeded on: all of them, or a given (sorted) few."""
+
+    __slots__ = ("_set", "lines")
+
+    def __init__(self, lines: Sequence[int] | None = None) -> None:
+        self.lines = lines
+        self._set = None if lines is None else frozenset(lines)
+
+    def __call__(self, position: int) -> bool:
+        return self._set is None or position in self._set
+
+
+EVERYWHERE = Allowed()
+# Below this many allowed lines, similar lines are found by comparing with each of them rather
+# than through the target's word index (which costs a pass over the whole target to build).
+SCAN_LIMIT = 64
 
 
 def find_block(
@@ -115,7 +131,8 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
         for position in hits:
             if allowed(position):
                 votes[position - r] = votes.get(position - r, 0.0) + probe.infos[r]
-    if len(votes) < 2:
+    if not votes:
+        # No distinctive line survived verbatim: look for lines that are merely alike.
         for r in ranked[:3]:
             for position in _similar_lines(code, r, target, allowed):
                 similarity = line_similarity(code, r, target, position)
@@ -140,16 +157,20 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
 
 
 def _similar_lines(code: PreparedText, r: int, target: PreparedText, allowed: Allowed) -> list[int]:
-    """Return target lines that share the rarest words of probe line ``r`` and are alike enough."""
-    index = target.word_index
-    words = sorted((w for w in code.words(r) if len(w) >= MIN_WORD), key=lambda w: len(index.get(w, ())))
-    found: set[int] = set()
-    for word in words[:2]:
-        hits = index.get(word, ())
-        if len(hits) > MAX_SEED_HITS * 4:
-            break
-        found.update(position for position in hits if allowed(position))
-    return [p for p in sorted(found) if line_similarity(code, r, target, p) >= SEED_SIMILARITY]
+    """Return allowed target lines alike enough to probe line ``r`` to propose a place."""
+    if allowed.lines is not None and len(allowed.lines) <= SCAN_LIMIT:
+        found: Iterable[int] = allowed.lines
+    else:
+        index = target.word_index
+        words = sorted((w for w in code.words(r) if len(w) >= MIN_WORD), key=lambda w: len(index.get(w, ())))
+        hits: set[int] = set()
+        for word in words[:2]:
+            positions = index.get(word, ())
+            if len(positions) > MAX_SEED_HITS * 4:
+                break
+            hits.update(position for position in positions if allowed(position))
+        found = sorted(hits)
+    return [p for p in found if line_similarity(code, r, target, p) >= SEED_SIMILARITY]
 
 
 def context_score(probe: Probe, target: PreparedText, start: int, end: int) -> float | None:
@@ -159,9 +180,13 @@ def context_score(probe: Probe, target: PreparedText, start: int, end: int) -> f
         informative = [i for i in range(len(side)) if side.keys[i]]
         if not informative:
             continue
+        present = {target.keys[j] for j in lines}
         for i in informative:
             line_weight = key_info(side.keys[i], 1)
-            best = max((line_similarity(side, i, target, j) for j in lines), default=0.0)
+            if side.keys[i] in present:
+                best = 1.0
+            else:
+                best = max((line_similarity(side, i, target, j) for j in lines), default=0.0)
             total += line_weight * best
             weight += line_weight
     if weight == 0:

@@ -31,7 +31,7 @@ from functools import lru_cache
 from .align import Spans, align_hunk, hunk_is_small
 from .diff import Hunk, LineDiff, diff_lines
 from .location import Anchor, Context, Location, Range, Status
-from .moves import Match, Probe, context_score, find_block, search
+from .moves import EVERYWHERE, Allowed, Match, Probe, context_score, find_block, search
 from .normalise import CONTEXT_LINES, PreparedText, key_info, prepare
 from .similarity import blend, context_similarity, line_similarity
 
@@ -47,7 +47,7 @@ OTHER_FILE_PENALTY = 0.05
 class TextPair:
     """An old and a new text, prepared and diffed once, with hunk alignments computed on demand."""
 
-    __slots__ = ("_aligned", "diff", "identical", "new", "old")
+    __slots__ = ("_added", "_aligned", "diff", "identical", "new", "old")
 
     def __init__(self, old_text: str, new_text: str) -> None:
         self.old: PreparedText = prepare(old_text)
@@ -55,6 +55,14 @@ class TextPair:
         self.identical = old_text == new_text
         self.diff: LineDiff = diff_lines(self.old.keys, self.new.keys)
         self._aligned: dict[tuple[Hunk, int], Spans] = {}
+        self._added: Allowed | None = None
+
+    @property
+    def added(self) -> Allowed:
+        """Return the new lines the diff matched to no old line: where moved code can have gone."""
+        if self._added is None:
+            self._added = Allowed([j for j, i in enumerate(self.diff.new_to_old) if i < 0])
+        return self._added
 
     def aligned(self, hunk: Hunk, line: int) -> tuple[int, int, float] | None:
         """Return the new lines and pair score that old ``line`` of ``hunk`` aligns with, if any."""
@@ -139,10 +147,10 @@ def relocate_anchor(pair: TextPair, anchor: Anchor, candidates: CandidateTexts) 
     """Return the location of one anchor over a prepared text pair."""
     old = pair.old
     span = _clamp(anchor.range, len(old))
-    code = None if anchor.code is None else prepare(anchor.code)
+    code = None if anchor.code is None else PreparedText(anchor.code)
     if code is not None and len(code) and (span is None or old.keys[span[0] : span[1] + 1] != code.keys):
         # The caller's reference is stale (or provisional): the range does not hold the code.
-        repaired = _nearest(find_block(code, _infos(code, old), old, _anywhere), span)
+        repaired = _nearest(find_block(code, _infos(code, old), old, EVERYWHERE), span)
         if repaired is None:
             return _relocate_code(pair, anchor, code, span, candidates)
         span = (repaired, repaired + len(code) - 1)
@@ -197,10 +205,10 @@ def _relocate_code(
     new = pair.new
     before = anchor.context_before or ""
     after = anchor.context_after or ""
-    probe = Probe(code, _infos(code, code), _tail(prepare(before), -1), _tail(prepare(after), 1))
+    probe = Probe(code, _infos(code, code), _tail(PreparedText(before), -1), _tail(PreparedText(after), 1))
     place = _place(pair.diff, span[0], span[1], len(new)) if span is not None else (0, len(new) - 1)
     found = []
-    for match in search(probe, new, _anywhere):
+    for match in search(probe, new, EVERYWHERE):
         overlaps = match.start <= place[1] and place[0] <= match.end
         status: Status = ("shifted" if match.exact else "changed") if overlaps else "moved"
         found.append(
@@ -328,9 +336,8 @@ def _search_moves(
     in_place: _InPlace | None,
 ) -> list[_Found]:
     """Return where else the block might be: among the new file's added lines, then in candidates."""
-    new_to_old = pair.diff.new_to_old
     found = []
-    for match in search(probe, pair.new, lambda position: new_to_old[position] < 0)[:1]:
+    for match in search(probe, pair.new, pair.added)[:1]:
         inside = place[0] <= match.start and match.end <= place[1]
         if inside and in_place is not None:
             continue
@@ -344,7 +351,7 @@ def _search_candidates(probe: Probe, candidates: CandidateTexts) -> list[_Found]
     """Return the best match of the block in each candidate text that has one."""
     found = []
     for index in range(len(candidates)):
-        matches = search(probe, candidates[index], _anywhere)
+        matches = search(probe, candidates[index], EVERYWHERE)
         if matches:
             best: Match = matches[0]
             found.append(_Found(best.start, best.end, "moved", best.score - OTHER_FILE_PENALTY, index))
@@ -394,7 +401,7 @@ def _last_range(place: tuple[int, int], new_size: int) -> Range | None:
 
 def _probe_from_old(old: PreparedText, start: int, end: int) -> Probe:
     """Return the probe of old lines ``start..end``: their keys, information and surroundings."""
-    code = prepare("\n".join(old.lines[start : end + 1]))
+    code = PreparedText("\n".join(old.lines[start : end + 1]))
     infos = tuple(old.info(line) for line in range(start, end + 1))
     before = _surrounding(old, start, -1)
     after = _surrounding(old, end, 1)
@@ -411,14 +418,14 @@ def _surrounding(text: PreparedText, edge: int, step: int) -> PreparedText:
         position += step
     if step < 0:
         found.reverse()
-    return prepare("\n".join(found))
+    return PreparedText("\n".join(found))
 
 
 def _tail(text: PreparedText, step: int) -> PreparedText:
     """Return the CONTEXT_LINES non-blank lines of a captured context nearest to the code."""
     lines = [line for line, key in zip(text.lines, text.keys, strict=True) if key]
     lines = lines[-CONTEXT_LINES:] if step < 0 else lines[:CONTEXT_LINES]
-    return prepare("\n".join(lines))
+    return PreparedText("\n".join(lines))
 
 
 def _infos(code: PreparedText, reference: PreparedText) -> tuple[float, ...]:
@@ -433,11 +440,6 @@ def _nearest(starts: list[int], span: tuple[int, int] | None) -> int | None:
     if span is None:
         return starts[0]
     return min(starts, key=lambda start: abs(start - span[0]))
-
-
-def _anywhere(position: int) -> bool:
-    """Allow every line of a text to be part of a match."""
-    return True
 
 
 def _clamp(range: Range, size: int) -> tuple[int, int] | None:

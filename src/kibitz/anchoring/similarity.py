@@ -1,11 +1,13 @@
 """How alike two lines, two neighbourhoods and two blocks are, on a 0–1 scale.
 
-Content is compared on the whitespace-free keys by the Dice coefficient of their character pairs:
-cheap (set intersection in C), tolerant of a renamed variable or an added argument, and exact
-lines score 1. Neighbourhoods (context) are compared by the Dice coefficient of their words, as
-LHDiff compares the lines around a line. The two are blended with weights that depend on how
-distinctive the content is: a long unique line speaks for itself, while ``def __init__(self):`` or
-``return None`` says almost nothing and must be recognised by what surrounds it.
+Content is compared on the whitespace-free keys by the Dice coefficient of their character pairs
+(cheap set intersections in C, tolerant of a renamed variable or an added argument), averaged with
+the Dice coefficient of their words weighted by length (so that two lines differing in their one
+long identifier are not taken for each other); exact lines score 1. Neighbourhoods (context) are
+compared by the Dice coefficient of their words, as LHDiff compares the lines around a line. The
+two are blended with weights that depend on how distinctive the content is: a long unique line
+speaks for itself, while ``def __init__(self):`` or ``return None`` says almost nothing and must be
+recognised by what surrounds it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,19 @@ def line_similarity(old: PreparedText, i: int, new: PreparedText, j: int) -> flo
     shorter, longer = sorted((len(key), len(other)))
     if 2 * shorter / (shorter + longer) < 0.3:
         return 0.0
-    return dice(old.bigrams(i), new.bigrams(j))
+    return (dice(old.bigrams(i), new.bigrams(j)) + word_dice(old.words(i), new.words(j))) / 2
+
+
+def word_dice(first: frozenset[str], second: frozenset[str]) -> float:
+    """Return the Dice coefficient of two sets of words, each word weighted by its length.
+
+    Character pairs alone find ``def function_207(value):`` and ``def function_195(value):`` very
+    alike; the words, long identifiers weighing most, say that they name different things.
+    """
+    total = sum(map(len, first)) + sum(map(len, second))
+    if not total:
+        return 0.0
+    return 2 * sum(map(len, first & second)) / total
 
 
 def context_similarity(old: PreparedText, i: int, new: PreparedText, j: int) -> float:
