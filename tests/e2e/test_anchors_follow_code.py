@@ -134,6 +134,16 @@ def test_a_codemark_follows_its_code_and_teammates_share_the_work(
         assert places[traveller]["at"] == commit_id
         assert places[traveller]["source"] == "computed", name
     assert _where(_places(alice, repo)[traveller]) == (None, None, None, "deleted")
+    # `show` puts the code as recorded next to the code at a commit, with a diff.
+    timeouts = steps[1][1]
+    shown = alice.run("show", traveller, "--at", timeouts, cwd=repo).stdout
+    assert f"now at app.py:10-16 at {timeouts[:12]} (changed, " in shown
+    assert "-        except ConnectionError:" in shown
+    assert "+        except (ConnectionError, TimeoutError):" in shown
+    marker = alice.json("show", traveller, "--at", timeouts, cwd=repo)["markers"][0]
+    assert marker["current_code"] == edited_retry
+    assert marker["location"]["status"] == "changed"
+    assert marker["location"]["source"] == "shared"
     human = alice.run("ls", "--status", "all", cwd=repo).stdout
     assert f"{traveller}  app.py:8-14 (deleted, " in human
     assert f"{rider}  core.py:6-7 (shifted, 100%)" in human

@@ -635,9 +635,11 @@ def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
 
 
 def _describe_target(target: Target | None, revision: str | None) -> str:
-    if isinstance(target, AtCommit):
+    if not isinstance(target, AtCommit):
+        return "in the working tree"
+    if revision and not target.commit.startswith(revision.lower()):
         return f"at {revision} ({target.commit[:12]})"
-    return "in the working tree"
+    return f"at {target.commit[:12]}"
 
 
 @cli.command()

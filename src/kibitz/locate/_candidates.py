@@ -26,8 +26,7 @@ def follow(changes: Iterable[FileChange], path: str) -> str | None:
 
 
 def candidate_paths(changes: Iterable[FileChange], near: str, exclude: str | None) -> tuple[list[str], bool]:
-    """Return the changed files a block from ``near`` may have moved to, likeliest first, and
-    whether some were left out because there were too many.
+    """Return the changed files a block from ``near`` may have moved to, and whether some were left out.
 
     Files added come first (code moved out of a file goes to a new one more often than not),
     then renamed, copied and modified ones; within each, those in the same directory first.

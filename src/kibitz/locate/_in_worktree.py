@@ -71,12 +71,10 @@ def locate_in_worktree(
     if any(change.new_path is not None for change in changes):
         # A block that is not as recorded (gone, edited, or a guess for a provisional marker) may
         # be, exactly, in a file the user changed: its code found as it is wins over a likeness.
-        for pinned in markers:
-            marker = pinned.marker
-            if not _holds_code(tree, marker, results[marker["id"]]):
-                found = _search_by_code(tree, changes, marker)
-                if found is not None and _holds_code(tree, marker, found):
-                    results[marker["id"]] = found
+        unsure = [p.marker for p in markers if not _holds_code(tree, p.marker, results[p.marker["id"]])]
+        for marker, found in _search_by_code(tree, changes, unsure):
+            if _holds_code(tree, marker, found):
+                results[marker["id"]] = found
     return results
 
 
@@ -138,22 +136,28 @@ def _compose(tree: _Tree, marker: Marker, at_head: Placement, step: _Step | None
     return _placed(tree, marker, step, moved, at_head.confidence * step.location.confidence)
 
 
-def _search_by_code(tree: _Tree, changes: Sequence[FileChange], marker: Marker) -> Placement | None:
-    """Return where a block's code is in the changed files, if anywhere."""
+def _search_by_code(
+    tree: _Tree, changes: Sequence[FileChange], markers: Sequence[Marker]
+) -> list[tuple[Marker, Placement]]:
+    """Return where blocks' code is in the changed files, for those found."""
     touched = {change.new_path for change in changes if change.new_path is not None}
-    first = marker["path"] if marker["path"] in touched else None
-    anchor = Anchor(
-        Range(marker["start_line"], marker["end_line"]),
-        marker["code"],
-        marker["context_before"],
-        marker["context_after"],
-    )
-    # No old text: the engine looks for the code itself, in the recorded file and the changed ones.
-    step = _relocate(tree, changes, "", marker["path"], first, [anchor], [marker["code"]])[0]
-    if step is None:
-        return None
-    moved = step.location.status == "moved" or step.path != marker["path"]
-    return _placed(tree, marker, step, moved, step.location.confidence)
+    by_path: dict[str, list[Marker]] = {}
+    for marker in markers:
+        by_path.setdefault(marker["path"], []).append(marker)
+    found = []
+    for path, group in by_path.items():
+        anchors = [
+            Anchor(Range(m["start_line"], m["end_line"]), m["code"], m["context_before"], m["context_after"])
+            for m in group
+        ]
+        first = path if path in touched else None
+        # No old text: the engine looks for the code itself, in the recorded file and the changed ones.
+        steps = _relocate(tree, changes, "", path, first, anchors, [m["code"] for m in group])
+        for marker, step in zip(group, steps, strict=True):
+            if step is not None:
+                moved = step.location.status == "moved" or step.path != marker["path"]
+                found.append((marker, _placed(tree, marker, step, moved, step.location.confidence)))
+    return found
 
 
 def _placed(tree: _Tree, marker: Marker, step: _Step, moved: bool, confidence: float) -> Placement:
