@@ -1,0 +1,245 @@
+"""Benchmark the relocation engine on real histories against two baselines, in the same run.
+
+    .venv/bin/python bench/relocation.py                      # every default package, distances 1 and 5
+    .venv/bin/python bench/relocation.py --quick              # three packages, seven versions: ~1 minute
+    .venv/bin/python bench/relocation.py --packages click,attrs --dump-failures 5
+    .venv/bin/python bench/relocation.py --dump-failures 3 --dump-category "edited · moved"
+
+What it does (DESIGN.md §3 "Measuring", issue 3):
+
+1. downloads consecutive released versions of popular pure-Python packages with pip (wheels, cached in
+   ``bench/.cache/``; the version lists are in ``relocbench/fetch.py`` so runs are reproducible);
+2. pairs version i with i+1 (distance 1) and i+5 (distance 5); within a pair matches files by path (and
+   renamed files by content), and takes every file whose text changed;
+3. derives ground truth from the syntax tree (``relocbench/truth.py``): def lines and whole ranges of
+   functions and classes whose qualified name is unique in both versions (also when they moved to
+   another file), simple statements in them whose AST dump is unique in both, and deleted definitions
+   with no similar body left anywhere; each case is categorised as definition line / range / statement
+   × text same / edited × in place / moved, or deleted;
+4. relocates every anchor with the engine (``relocate_many`` per file pair, the files added or changed in
+   the new version as candidates) and with two baselines — same line number, and a plain line diff that
+   reports changed lines as outdated — and scores each answer: correct, wrong place, falsely deleted
+   (``lost``), spuriously mapped (``spur``);
+5. times a latency scenario: 200 codemarks in a 3,000-line file located after 20 commits;
+6. prints a table per distance and the targets, and writes everything (with the engine's failures and
+   snippets) to ``bench/results/relocation.json``.
+
+``--dump-failures N`` prints up to N of the engine's wrong answers per category with the old code, the
+expected place and what it found, to see what to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from kibitz.anchoring import ALGORITHM_VERSION  # noqa: E402
+from relocbench import fetch, report, scenario  # noqa: E402
+from relocbench.history import History, Stats  # noqa: E402
+from relocbench.score import Results, score_pair  # noqa: E402
+
+CACHE = HERE / ".cache" / "wheels"
+RESULTS = HERE / "results" / "relocation.json"
+QUICK_PACKAGES = ("attrs", "click", "requests")
+QUICK_VERSIONS = 7
+SCENARIO_PACKAGE = ("click", "click/core.py")
+# Failures kept per category in the JSON file even when none are printed.
+KEPT_FAILURES = 20
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Return the command line options."""
+    parser = argparse.ArgumentParser(
+        description="Score the relocation engine and two baselines on real package histories.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Packages and versions: "
+        + "; ".join(f"{p} {v[0]}…{v[-1]}" for p, v in fetch.DEFAULT_VERSIONS.items()),
+    )
+    parser.add_argument(
+        "--packages",
+        help="comma-separated packages (default: all of them; PKG=V1,V2,... is not supported, edit fetch.py)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{', '.join(QUICK_PACKAGES)}, {QUICK_VERSIONS} versions"
+    )
+    parser.add_argument("--versions", type=int, help="use only the first N versions of each package")
+    parser.add_argument("--distances", default="1,5", help="version distances to pair (default: 1,5)")
+    parser.add_argument(
+        "--dump-failures", type=int, default=0, metavar="N", help="print N engine failures per category"
+    )
+    parser.add_argument("--dump-category", metavar="TEXT", help="only dump categories containing TEXT")
+    parser.add_argument(
+        "--dump-baselines", action="store_true", help="also keep and dump the baselines' failures"
+    )
+    parser.add_argument("--no-scenario", action="store_true", help="skip the 3,000-line latency scenario")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS,
+        help=f"JSON file (default: {RESULTS.relative_to(HERE.parent)})",
+    )
+    parser.add_argument("--cache", type=Path, default=CACHE, help="where downloaded wheels are kept")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; return 0 (targets are reported, not enforced)."""
+    args = parse_args(argv)
+    started = time.perf_counter()
+    if args.packages:
+        packages = [name.strip() for name in args.packages.split(",") if name.strip()]
+        unknown = [name for name in packages if name not in fetch.DEFAULT_VERSIONS]
+        if unknown:
+            print(f"unknown package(s): {', '.join(unknown)}; known: {', '.join(fetch.DEFAULT_VERSIONS)}")
+            return 2
+    else:
+        packages = list(QUICK_PACKAGES if args.quick else fetch.DEFAULT_VERSIONS)
+    limit = args.versions or (QUICK_VERSIONS if args.quick else None)
+    versions = {name: fetch.DEFAULT_VERSIONS[name][:limit] for name in packages}
+    distances = sorted({int(value) for value in args.distances.split(",") if value.strip()})
+
+    print(
+        f"fetching {sum(len(v) for v in versions.values())} releases of {len(packages)} packages …",
+        flush=True,
+    )
+    wheels = fetch.download_all(
+        args.cache, [(name, version) for name in packages for version in versions[name]]
+    )
+
+    keep = max(args.dump_failures, KEPT_FAILURES)
+    keep_methods = ("engine", "same line", "diff only") if args.dump_baselines else ("engine",)
+    by_distance: dict[int, Results] = {distance: Results() for distance in distances}
+    per_package: dict[str, dict[int, dict[str, Any]]] = {}
+    for name in packages:
+        sources = {version: fetch.read_sources(wheels[name, version]) for version in versions[name]}
+        per_package[name] = {}
+        history = History(name, versions[name], sources)
+        for distance in distances:
+            counted = Stats()
+            package_results = Results()
+            for pair in history.file_pairs(distance, counted):
+                package_results.merge(score_pair(pair, keep, keep_methods), keep)
+            by_distance[distance].merge(package_results, keep)
+            engine = report.overall(package_results, "engine")
+            seconds = package_results.seconds.get("engine", 0.0)
+            speed = package_results.anchors / seconds if seconds else 0.0
+            per_package[name][distance] = {
+                "anchors": package_results.anchors,
+                "engine_correct_percent": engine.percent(engine.correct),
+                "engine_anchors_per_second": round(speed, 1),
+                "stats": vars_of(counted),
+            }
+            print(
+                f"  {name:10} distance {distance}: {counted.version_pairs} version pairs, "
+                f"{counted.file_pairs} file pairs, {package_results.anchors} anchors, "
+                f"engine exact {engine.percent(engine.correct) or 0:.2f} %, {speed:,.0f} anchors/s",
+                flush=True,
+            )
+
+    scenario_result: dict[str, Any] | None = None
+    if not args.no_scenario:
+        scenario_result = run_scenario(args.cache)
+
+    print()
+    for distance in distances:
+        print(report.distance_table(distance, by_distance[distance]))
+        print()
+    print("ok = correct, wrong = wrong place, lost = reported deleted or outdated,")
+    print("spur = deleted code reported found; percentages of the category's anchors")
+    print()
+    if scenario_result is not None:
+        print(scenario.summary(scenario_result))
+        print()
+    found = report.targets(by_distance, scenario_result)
+    print(report.targets_table(found))
+    print()
+    print("Slowest file pairs for the engine:")
+    slowest = sorted((item for results in by_distance.values() for item in results.slowest), reverse=True)
+    for seconds, description in slowest[:5]:
+        print(f"  {seconds * 1000:8.0f} ms  {description}")
+
+    if args.dump_failures:
+        for distance in distances:
+            dump = report.failure_dump(
+                distance, by_distance[distance], args.dump_failures, args.dump_category
+            )
+            if dump:
+                print()
+                print(dump)
+
+    elapsed = time.perf_counter() - started
+    document = {
+        "benchmark": "relocation",
+        "command": " ".join(["bench/relocation.py", *(argv if argv is not None else sys.argv[1:])]),
+        "algorithm_version": ALGORITHM_VERSION,
+        "engine_commit": engine_commit(),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": cpu_count(),
+        },
+        "elapsed_seconds": round(elapsed, 1),
+        "packages": {name: list(versions[name]) for name in packages},
+        "distances": {str(distance): report.results_json(by_distance[distance]) for distance in distances},
+        "per_package": {name: {str(d): v for d, v in values.items()} for name, values in per_package.items()},
+        "scenario": scenario_result,
+        "targets": [target.as_json() for target in found],
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nwrote {args.output} in {elapsed:.0f} s")
+    return 0
+
+
+def run_scenario(cache: Path) -> dict[str, Any]:
+    """Build and time the 3,000-line scenario from the newest fetched release of its package."""
+    name, path = SCENARIO_PACKAGE
+    version = fetch.DEFAULT_VERSIONS[name][-1]
+    sources = fetch.read_sources(fetch.download(cache, name, version))
+    donors = [text for other, text in sources.items() if other != path]
+    built = scenario.build(f"{path} ({name} {version})", sources[path], donors)
+    return scenario.measure(built)
+
+
+def vars_of(stats: Stats) -> dict[str, int]:
+    """Return the counters of a Stats object."""
+    return {name: getattr(stats, name) for name in stats.__dataclass_fields__}
+
+
+def engine_commit() -> str | None:
+    """Return the commit of the working tree and whether the engine's files differ from it."""
+    root = HERE.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src/kibitz/anchoring"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"{head}{' + uncommitted engine changes' if dirty else ''}"
+
+
+def cpu_count() -> int | None:
+    """Return the number of CPUs."""
+    import os
+
+    return os.cpu_count()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,270 @@
+"""Tables, targets and failure dumps of the relocation benchmark, and its JSON form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .score import METHODS, Failure, Results, Tally
+from .truth import categories
+
+DEFAULT_TARGETS = {
+    "exact_d1": 99.5,
+    "exact_d5": 98.0,
+    "edited_moved_def_lines": 95.0,
+    "deleted_reported": 90.0,
+    "anchors_per_second": 5000.0,
+    "scenario_ms": 100.0,
+}
+
+
+def overall(results: Results, method: str) -> Tally:
+    """Return the tally of a method over every category."""
+    total = Tally()
+    for tally in results.tallies.get(method, {}).values():
+        total.merge(tally)
+    return total
+
+
+def combined(by_distance: Mapping[int, Results], method: str, names: Sequence[str]) -> Tally:
+    """Return the tally of a method over some categories at every distance."""
+    total = Tally()
+    for results in by_distance.values():
+        for name in names:
+            tally = results.tallies.get(method, {}).get(name)
+            if tally is not None:
+                total.merge(tally)
+    return total
+
+
+def _cell(tally: Tally, count: int) -> str:
+    value = tally.percent(count)
+    return "-" if value is None else f"{value:.1f}"
+
+
+def distance_table(distance: int, results: Results) -> str:
+    """Return the table of one distance: per category, each method's outcome percentages."""
+    head = f"{'category':31} {'n':>6} |"
+    rule = f"{'':31} {'':>6} |"
+    for method in METHODS:
+        head += f" {method:^27} |"
+        rule += f" {'ok':>6} {'wrong':>6} {'lost':>6} {'spur':>6} |"
+    lines = [f"Distance {distance}", head, rule, "-" * len(rule)]
+    rows = [name for name in categories() if overall_in(results, name)]
+    for name in [*rows, "all"]:
+        if name == "all":
+            lines.append("-" * len(rule))
+        tallies = {
+            method: overall(results, method) if name == "all" else results.tally(method, name)
+            for method in METHODS
+        }
+        line = f"{name:31} {tallies['engine'].total:>6} |"
+        for method in METHODS:
+            tally = tallies[method]
+            cells = [
+                _cell(tally, tally.correct),
+                _cell(tally, tally.wrong_place),
+                _cell(tally, tally.falsely_deleted),
+                _cell(tally, tally.spuriously_mapped),
+            ]
+            line += "".join(f" {cell:>6}" for cell in cells) + " |"
+        lines.append(line)
+    speeds = []
+    for method in METHODS:
+        seconds = results.seconds.get(method, 0.0)
+        speeds.append(f"{method} {results.anchors / seconds:,.0f}/s" if seconds else f"{method} -")
+    cpu = results.seconds.get("engine (cpu)", 0.0)
+    if cpu:
+        speeds.append(f"engine on CPU time {results.anchors / cpu:,.0f}/s")
+    lines.append("anchors per second (wall, one core): " + ", ".join(speeds))
+    return "\n".join(lines)
+
+
+def overall_in(results: Results, name: str) -> bool:
+    """Return True if a category has any anchors."""
+    return results.tally("engine", name).total > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One target of the issue, with the measured value."""
+
+    name: str
+    value: float | None
+    goal: float
+    higher_is_better: bool = True
+    unit: str = "%"
+
+    @property
+    def passed(self) -> bool | None:
+        """Return whether the value meets the goal (None when nothing was measured)."""
+        if self.value is None:
+            return None
+        return self.value >= self.goal if self.higher_is_better else self.value <= self.goal
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the target as a JSON-ready dict."""
+        return {
+            "name": self.name,
+            "value": None if self.value is None else round(self.value, 3),
+            "goal": self.goal,
+            "unit": self.unit,
+            "passed": self.passed,
+        }
+
+
+def targets(by_distance: Mapping[int, Results], scenario: Mapping[str, Any] | None) -> list[Target]:
+    """Return the issue's targets measured on this run."""
+    found = []
+    for distance, goal in ((1, DEFAULT_TARGETS["exact_d1"]), (5, DEFAULT_TARGETS["exact_d5"])):
+        if distance in by_distance:
+            value = overall(by_distance[distance], "engine").percent(
+                overall(by_distance[distance], "engine").correct
+            )
+            found.append(Target(f"exact overall, distance {distance}", value, goal))
+    edited_moved = combined(by_distance, "engine", ["def line · edited · moved"])
+    found.append(
+        Target(
+            "edited-and-moved def lines (all distances)",
+            edited_moved.percent(edited_moved.correct),
+            DEFAULT_TARGETS["edited_moved_def_lines"],
+        )
+    )
+    deleted = combined(by_distance, "engine", ["deleted · def line", "deleted · def range"])
+    found.append(
+        Target(
+            "deleted definitions reported deleted (all distances)",
+            deleted.percent(deleted.correct),
+            DEFAULT_TARGETS["deleted_reported"],
+        )
+    )
+    anchors = sum(results.anchors for results in by_distance.values())
+    seconds = sum(results.seconds.get("engine", 0.0) for results in by_distance.values())
+    found.append(
+        Target(
+            "anchors per second, one core, diffs included",
+            anchors / seconds if seconds else None,
+            DEFAULT_TARGETS["anchors_per_second"],
+            unit="/s",
+        )
+    )
+    if scenario is not None:
+        found.append(
+            Target(
+                "200 codemarks, 3,000 lines, 20 commits (warm median)",
+                float(scenario["head_ms_median"]),
+                DEFAULT_TARGETS["scenario_ms"],
+                higher_is_better=False,
+                unit="ms",
+            )
+        )
+    return found
+
+
+def targets_table(found: Sequence[Target]) -> str:
+    """Return the targets as a pass/fail table."""
+    lines = [f"{'target':56} {'value':>12} {'goal':>12}  result"]
+    for target in found:
+        sign = "≥" if target.higher_is_better else "≤"
+        if target.value is None:
+            value = "-"
+        elif target.unit == "%":
+            value = f"{target.value:.2f} %"
+        else:
+            value = f"{target.value:,.1f} {target.unit}"
+        goal = f"{sign} {target.goal:,.1f}{' %' if target.unit == '%' else ' ' + target.unit}"
+        verdict = {True: "PASS", False: "FAIL", None: "no data"}[target.passed]
+        lines.append(f"{target.name:56} {value:>12} {goal:>12}  {verdict}")
+    return "\n".join(lines)
+
+
+def failure_dump(distance: int, results: Results, limit: int, only: str | None = None) -> str:
+    """Return up to ``limit`` failures per category, with old, expected and found code."""
+    out: list[str] = []
+    order = {name: index for index, name in enumerate(categories())}
+    keys = sorted(results.failures, key=lambda key: (key.count(":"), order.get(key.split(": ")[-1], 99), key))
+    for key in keys:
+        if only is not None and only.lower() not in key.lower():
+            continue
+        failures = results.failures[key][:limit]
+        if not failures:
+            continue
+        total = results.failure_counts.get(key, len(failures))
+        method, _, category = key.rpartition(": ")
+        heading = f"distance {distance} · {method or 'engine'} · {category}"
+        out.append(f"=== {heading}: {total} wrong, showing {len(failures)} ===")
+        for number, failure in enumerate(failures, 1):
+            out.append(_failure_text(number, failure))
+    return "\n".join(out)
+
+
+def _where(found: tuple[str, int, int] | None) -> str:
+    if found is None:
+        return "deleted"
+    path, start, end = found
+    return f"{path}:{start}" if start == end else f"{path}:{start}-{end}"
+
+
+def _failure_text(number: int, failure: Failure) -> str:
+    confidence = "" if failure.confidence is None else f", confidence {failure.confidence:.2f}"
+    start, end = failure.old_range
+    lines = [
+        f"[{number}] {failure.package} {failure.old_version} → {failure.new_version}  {failure.kind} "
+        f"{failure.label}",
+        f"    old {failure.old_path}:{start}-{end}  expected {_where(failure.expected)}  "
+        f"got {_where(failure.got)} ({failure.outcome}; status {failure.status}{confidence})",
+        "  old:",
+        _indent(failure.old_snippet),
+    ]
+    if failure.expected is not None:
+        lines += ["  expected:", _indent(failure.expected_snippet)]
+    if failure.got_snippet:
+        lines += ["  got:", _indent(failure.got_snippet)]
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def results_json(results: Results) -> dict[str, Any]:
+    """Return one distance's counts, percentages, speeds and kept failures as JSON-ready data."""
+    methods: dict[str, Any] = {}
+    for method in METHODS:
+        per_category: dict[str, Any] = {}
+        for name in [*categories(), "all"]:
+            tally = overall(results, method) if name == "all" else results.tally(method, name)
+            if not tally.total:
+                continue
+            per_category[name] = {
+                "n": tally.total,
+                "correct": tally.correct,
+                "wrong_place": tally.wrong_place,
+                "falsely_deleted": tally.falsely_deleted,
+                "spuriously_mapped": tally.spuriously_mapped,
+                "correct_percent": round(tally.percent(tally.correct) or 0.0, 3),
+            }
+        seconds = results.seconds.get(method, 0.0)
+        methods[method] = {
+            "categories": per_category,
+            "seconds": round(seconds, 4),
+            "anchors_per_second": round(results.anchors / seconds, 1) if seconds else None,
+        }
+    cpu = results.seconds.get("engine (cpu)", 0.0)
+    methods["engine"]["cpu_seconds"] = round(cpu, 4)
+    return {
+        "anchors": results.anchors,
+        "methods": methods,
+        "engine_statuses": results.statuses,
+        "engine_slowest_file_pairs": [
+            {"ms": round(seconds * 1000, 1), "file_pair": description}
+            for seconds, description in results.slowest
+        ],
+        "engine_failure_counts": {k: v for k, v in results.failure_counts.items() if ":" not in k},
+        "engine_failures": {
+            key: [failure.as_json() for failure in failures]
+            for key, failures in results.failures.items()
+            if ":" not in key
+        },
+    }
