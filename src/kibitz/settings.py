@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
     token_ttl_days: int = Field(default=90, ge=1, le=3650)
+    # Redis for the event doorbell shared by several server processes; empty means in-process.
+    redis_url: str = ""
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    stream_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    stream_queue_size: int = Field(default=1000, ge=10, le=100_000)
+    ws_max_bytes: int = Field(default=64 * 1024, ge=1024)
     # Lowers argon2 cost for test suites only; never set in production.
     fast_password_hashing: bool = False
     log_level: str = "info"

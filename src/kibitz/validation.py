@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -14,6 +15,7 @@ MAX_LINE = 10_000_000
 _COMMIT_RE = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 _TAG_RE = re.compile(r"[\w.\-/]+")
 _DRIVE_RE = re.compile(r"[A-Za-z]:")
+_HANDLE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,31}")
 
 
 def clean_text(value: str) -> str:
@@ -78,6 +80,33 @@ def check_name(value: str) -> str:
     return value
 
 
+def check_handle(value: str) -> str:
+    """Accept a handle: 2–32 letters, digits, `.`, `_` or `-`, starting with a letter or digit."""
+    if not _HANDLE_RE.fullmatch(value):
+        raise ValueError("must be 2-32 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return value.lower()
+
+
+def check_emoji(value: str) -> str:
+    """Accept an emoji (symbols with their modifiers and joiners), not words or punctuation."""
+    if not value or len(value) > 16:
+        raise ValueError("must be an emoji")
+    symbols = 0
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "So" or 0x1F1E6 <= ord(char) <= 0x1F1FF:  # symbols, regional indicators (flags)
+            symbols += 1
+        elif (
+            category in ("Mn", "Me", "Sk", "Cf") or char in "\ufe0f\u20e3"
+        ):  # variation, keycap, skin tones, ZWJ
+            continue
+        else:
+            raise ValueError("must be an emoji")
+    if symbols == 0:
+        raise ValueError("must be an emoji")
+    return value
+
+
 CleanStr = Annotated[str, AfterValidator(clean_text)]
 CommitId = Annotated[str, AfterValidator(check_commit)]
 RepoPath = Annotated[str, AfterValidator(check_repo_path)]
@@ -87,3 +116,5 @@ Tag = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_ta
 Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_name)]
 Password = Annotated[str, Field(min_length=12, max_length=128), AfterValidator(clean_text)]
 LineNumber = Annotated[int, Field(ge=1, le=MAX_LINE)]
+Handle = Annotated[str, AfterValidator(check_handle)]
+Emoji = Annotated[str, AfterValidator(check_emoji)]

@@ -165,7 +165,11 @@ async def test_reply_edit_and_delete_rights(http: httpx.AsyncClient, api: Api) -
     # The codemark's author is not the reply's author and is no admin: no delete.
     assert (await http.delete(url, headers=bo.headers)).status_code == 403
     assert (await http.delete(url, headers=ada.headers)).status_code == 204
-    assert (await http.get(f"/api/v1/codemarks/{cm['id']}/replies", headers=bo.headers)).json()["items"] == []
+    # A tombstone stays in the thread, with no words left.
+    [tombstone] = (await http.get(f"/api/v1/codemarks/{cm['id']}/replies", headers=bo.headers)).json()[
+        "items"
+    ]
+    assert (tombstone["id"], tombstone["deleted"], tombstone["text"]) == (reply["id"], True, "")
 
 
 async def test_several_markers_keep_their_order(http: httpx.AsyncClient, api: Api) -> None:

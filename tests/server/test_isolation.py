@@ -24,6 +24,7 @@ TEAMLESS = {
     ("GET", "/api/v1/teams"),
     ("POST", "/api/v1/teams/join"),
     ("GET", "/healthz"),
+    ("GET", "/api/v1/stream"),
 }
 
 BODIES: dict[tuple[str, str], Any] = {
@@ -80,6 +81,8 @@ async def test_other_team_gets_not_found_everywhere(http: httpx.AsyncClient, api
 
     marker = cm["markers"][0]["id"]
     ids["marker_id"] = marker
+    ids["other_id"] = (await api.codemark(ada, team, repo))["id"]
+    ids["emoji"] = "%F0%9F%91%8D"
     bodies = {
         **BODIES,
         ("POST", "/api/v1/teams/{team_id}/codemarks"): codemark_body(repo),

@@ -56,24 +56,33 @@ async def access_codemark(
             .where(Codemark.id == codemark_id, Membership.user_id == caller.user.id)
         )
         found = result.one_or_none()
-    if found is None:
+    # Bookmarks are private to their author: to anyone else they do not exist.
+    if found is None or not can_see(found[0], caller.user.id):
         raise NotFound("No such codemark.")
     return found[0], found[1]
 
 
-async def access_reply(session: AsyncSession, caller: Caller, reply_id: str) -> tuple[Reply, Membership]:
-    """Return a reply and the caller's membership of its team."""
+def can_see(codemark: Codemark, user_id: str) -> bool:
+    """Tell whether a member may see a codemark (everyone, except for other people's bookmarks)."""
+    return codemark.type != "bookmark" or codemark.author_id == user_id
+
+
+async def access_reply(
+    session: AsyncSession, caller: Caller, reply_id: str
+) -> tuple[Reply, Codemark, Membership]:
+    """Return a reply, its codemark and the caller's membership of their team."""
     found = None
     if is_id(reply_id):
         result = await session.execute(
-            select(Reply, Membership)
+            select(Reply, Membership, Codemark)
             .join(Membership, Membership.team_id == Reply.team_id)
+            .join(Codemark, Codemark.id == Reply.codemark_id)
             .where(Reply.id == reply_id, Membership.user_id == caller.user.id)
         )
         found = result.one_or_none()
-    if found is None:
+    if found is None or not can_see(found[2], caller.user.id):
         raise NotFound("No such reply.")
-    return found[0], found[1]
+    return found[0], found[2], found[1]
 
 
 def require_author_or_role(

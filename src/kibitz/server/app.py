@@ -10,10 +10,14 @@ from fastapi import APIRouter, FastAPI
 import kibitz
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.routes import router as auth_router
+from kibitz.server.codemarks.routes import permalink_router
 from kibitz.server.codemarks.routes import router as codemarks_router
 from kibitz.server.db import make_engine, make_sessionmaker
 from kibitz.server.deps import AppState
 from kibitz.server.errors import install_error_handlers
+from kibitz.server.events.broker import Broker, InProcessBroker, RedisBroker
+from kibitz.server.events.hub import StreamHub
+from kibitz.server.events.stream import router as stream_router
 from kibitz.server.locations.routes import router as locations_router
 from kibitz.server.middleware import RequestGuard
 from kibitz.server.migrate import upgrade
@@ -27,7 +31,14 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Return the router of every `/api/v1` route."""
     router = APIRouter(prefix=API_PREFIX)
-    for domain in (auth_router, teams_router, repos_router, codemarks_router, locations_router):
+    for domain in (
+        auth_router,
+        teams_router,
+        repos_router,
+        codemarks_router,
+        locations_router,
+        stream_router,
+    ):
         router.include_router(domain)
     return router
 
@@ -35,19 +46,32 @@ def api_router() -> APIRouter:
 def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     """Build the ASGI app; the database is opened (and migrated) when the app starts."""
     engine = make_engine(settings)
+    sessionmaker = make_sessionmaker(engine)
+    broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else InProcessBroker()
+    hub = StreamHub(
+        sessionmaker, queue_size=settings.stream_queue_size, poll_seconds=settings.stream_poll_seconds
+    )
     state = AppState(
         settings=settings,
         engine=engine,
-        sessionmaker=make_sessionmaker(engine),
+        sessionmaker=sessionmaker,
         passwords=Passwords(fast=settings.fast_password_hashing),
+        broker=broker,
+        hub=hub,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await upgrade(engine)
-        yield
-        await engine.dispose()
+        await broker.start(hub.ring)
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await broker.stop()
+            await engine.dispose()
 
     app = FastAPI(
         title="Kibitz",
@@ -61,6 +85,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.state.kibitz = state
     install_error_handlers(app)
     app.include_router(api_router())
+    app.include_router(permalink_router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

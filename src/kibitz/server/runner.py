@@ -27,4 +27,5 @@ def serve(settings: Settings) -> None:
         server_header=False,
         proxy_headers=False,
         access_log=False,
+        ws_max_size=settings.ws_max_bytes,
     )

@@ -18,7 +18,7 @@ router = APIRouter(tags=["accounts"])
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED)
 async def signup(body: SignupIn, session: DbSession, state: State) -> UserOut:
     """Create an account."""
-    user = await service.signup(session, state.passwords, body.email, body.name, body.password)
+    user = await service.signup(session, state.passwords, body.email, body.name, body.password, body.handle)
     return service.user_out(user)
 
 

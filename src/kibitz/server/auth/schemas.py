@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from kibitz.validation import CleanStr, Name, Password
+from kibitz.validation import CleanStr, Handle, Name, Password
 
 
 class Strict(BaseModel):
@@ -20,6 +20,8 @@ class SignupIn(Strict):
     email: EmailStr
     name: Name
     password: Password
+    # What teammates type after `@`; derived from the email address when not given.
+    handle: Handle | None = None
 
 
 class LoginIn(Strict):
@@ -32,6 +34,7 @@ class UserOut(BaseModel):
     id: str
     email: str
     name: str
+    handle: str
     created_at: dt.datetime
 
 
@@ -39,6 +42,7 @@ class UserRef(BaseModel):
     id: str
     email: str
     name: str
+    handle: str
 
 
 class LoginOut(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -46,14 +47,40 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
-async def signup(session: AsyncSession, passwords: Passwords, email: str, name: str, password: str) -> User:
-    """Create an account; an email already in use is a conflict."""
+def handle_from_email(email: str) -> str:
+    """Return a handle suggested by an email address's local part (letters, digits, `.`, `_`, `-`)."""
+    local = re.sub(r"[^a-z0-9._-]", "", email.split("@", 1)[0].lower()).strip("._-")
+    return (local or "user")[:24].ljust(2, "0")
+
+
+async def _free_handle(session: AsyncSession, wanted: str) -> str:
+    taken = set(await session.scalars(select(User.handle).where(User.handle.like(f"{wanted}%"))))
+    if wanted not in taken:
+        return wanted
+    for n in range(2, 10_000):
+        if f"{wanted}{n}" not in taken:
+            return f"{wanted}{n}"
+    return wanted + new_id()[:6]
+
+
+async def signup(
+    session: AsyncSession,
+    passwords: Passwords,
+    email: str,
+    name: str,
+    password: str,
+    handle: str | None = None,
+) -> User:
+    """Create an account; an email or a chosen handle already in use is a conflict."""
     if await find_user_by_email(session, email) is not None:
         raise Conflict("An account with this email already exists.", {"field": "email"})
+    if handle is not None and await session.scalar(select(User.id).where(User.handle == handle)) is not None:
+        raise Conflict("This handle is taken.", {"field": "handle"})
     user = User(
         id=new_id(),
         email=normalise_email(email),
         name=name,
+        handle=handle or await _free_handle(session, handle_from_email(email)),
         password_hash=await passwords.hash(password),
         status="active",
         created_at=utcnow(),
@@ -62,7 +89,7 @@ async def signup(session: AsyncSession, passwords: Passwords, email: str, name: 
     try:
         await session.flush()
     except IntegrityError:
-        raise Conflict("An account with this email already exists.", {"field": "email"}) from None
+        raise Conflict("An account with this email or handle already exists.") from None
     return user
 
 
@@ -121,9 +148,11 @@ async def logout(session: AsyncSession, caller: Caller) -> None:
 
 def user_out(user: User) -> UserOut:
     """Return the wire form of a user."""
-    return UserOut(id=user.id, email=user.email, name=user.name, created_at=user.created_at)
+    return UserOut(
+        id=user.id, email=user.email, name=user.name, handle=user.handle, created_at=user.created_at
+    )
 
 
 def user_ref(user: User) -> UserRef:
     """Return the short wire form of a user used inside other objects."""
-    return UserRef(id=user.id, email=user.email, name=user.name)
+    return UserRef(id=user.id, email=user.email, name=user.name, handle=user.handle)

@@ -30,6 +30,7 @@ class Codemark(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text)
     author_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -112,3 +113,89 @@ class Reply(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A deleted reply stays in the thread as a tombstone: its text, history and reactions are gone.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class CodemarkEdit(Base):
+    """A previous version of a codemark's title and text, kept when it is edited."""
+
+    __tablename__ = "codemark_edit"
+    __table_args__ = (Index("ix_codemark_edit_codemark", "codemark_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    codemark_id: Mapped[str] = mapped_column(ForeignKey("codemark.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    editor_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    # When this version was replaced.
+    replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReplyEdit(Base):
+    """A previous version of a reply's text, kept when it is edited."""
+
+    __tablename__ = "reply_edit"
+    __table_args__ = (Index("ix_reply_edit_reply", "reply_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reply_id: Mapped[str] = mapped_column(ForeignKey("reply.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reaction(Base):
+    """An emoji a member put on a codemark (reply_id null) or on one of its replies."""
+
+    __tablename__ = "reaction"
+    __table_args__ = (
+        UniqueConstraint("codemark_id", "reply_id", "user_id", "emoji"),
+        Index("ix_reaction_reply", "reply_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    codemark_id: Mapped[str] = mapped_column(ForeignKey("codemark.id", ondelete="CASCADE"))
+    # Empty string, not NULL, for the codemark itself: NULLs would defeat the unique constraint.
+    reply_id: Mapped[str] = mapped_column(String(16), default="")
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    emoji: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Mention(Base):
+    """A member mentioned in a codemark's text (reply_id empty) or in a reply."""
+
+    __tablename__ = "mention"
+    __table_args__ = (UniqueConstraint("codemark_id", "reply_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    codemark_id: Mapped[str] = mapped_column(ForeignKey("codemark.id", ondelete="CASCADE"))
+    reply_id: Mapped[str] = mapped_column(String(16), default="")
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+
+
+class Follower(Base):
+    """A member who follows a codemark's thread (and so gets its replies in their inbox)."""
+
+    __tablename__ = "follower"
+
+    codemark_id: Mapped[str] = mapped_column(ForeignKey("codemark.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Relation(Base):
+    """Two related codemarks of one team, stored once with the smaller id first."""
+
+    __tablename__ = "codemark_relation"
+
+    first_id: Mapped[str] = mapped_column(ForeignKey("codemark.id", ondelete="CASCADE"), primary_key=True)
+    second_id: Mapped[str] = mapped_column(
+        ForeignKey("codemark.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))

@@ -1,13 +1,14 @@
-"""HTTP routes of codemarks and replies."""
+"""HTTP routes of codemarks, their threads, reactions, follows, relations and references."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from kibitz.server.access import access_codemark, access_reply, access_team
-from kibitz.server.codemarks import service
+from kibitz.server.codemarks import replies, service
+from kibitz.server.codemarks.render import codemarks_out
 from kibitz.server.codemarks.schemas import (
     BlockAt,
     CodemarkIn,
@@ -15,20 +16,26 @@ from kibitz.server.codemarks.schemas import (
     CodemarkPage,
     CodemarkPatch,
     CodemarkType,
+    CodemarkVersion,
+    ReactionOut,
     ReferenceIn,
     ReplyIn,
     ReplyOut,
     ReplyPage,
+    ReplyVersion,
 )
 from kibitz.server.deps import CurrentCaller, DbSession
 from kibitz.server.pagination import MAX_LIMIT
-from kibitz.validation import RepoPath, Tag
+from kibitz.validation import Emoji, RepoPath, Tag
 
 router = APIRouter(tags=["codemarks"])
+# Outside /api/v1: the short, permanent address of a codemark (`permalink` in every codemark).
+permalink_router = APIRouter(tags=["codemarks"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 IdQuery = Annotated[str | None, Query(max_length=64)]
+EmojiPath = Annotated[Emoji, Path(description="One emoji, URL-encoded.")]
 
 
 @router.post("/teams/{team_id}/codemarks", status_code=status.HTTP_201_CREATED)
@@ -37,8 +44,7 @@ async def create_codemark(
 ) -> CodemarkOut:
     """Create a codemark pinned to one or more blocks of code."""
     await access_team(session, caller, team_id)
-    codemark = await service.create_codemark(session, caller, team_id, body)
-    return (await service.codemarks_out(session, [codemark]))[0]
+    return await service.create_codemark(session, caller, team_id, body)
 
 
 @router.get("/teams/{team_id}/codemarks")
@@ -53,10 +59,11 @@ async def list_codemarks(
     author: IdQuery = None,
     assignee: IdQuery = None,
     tag: Annotated[Tag | None, Query()] = None,
+    pinned: bool | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> CodemarkPage:
-    """List a team's codemarks, newest first, with filters and cursor pagination."""
+    """List the team's codemarks the caller may see, newest first, with filters and cursor pagination."""
     await access_team(session, caller, team_id)
     flt = service.CodemarkFilter(
         repo_id=repo_id,
@@ -66,8 +73,9 @@ async def list_codemarks(
         author_id=author,
         assignee_id=assignee,
         tag=tag,
+        pinned=pinned,
     )
-    items, next_cursor = await service.list_codemarks(session, team_id, flt, limit, cursor)
+    items, next_cursor = await service.list_codemarks(session, caller, team_id, flt, limit, cursor)
     return CodemarkPage(items=items, next_cursor=next_cursor)
 
 
@@ -75,17 +83,22 @@ async def list_codemarks(
 async def get_codemark(codemark_id: str, session: DbSession, caller: CurrentCaller) -> CodemarkOut:
     """Return one codemark."""
     codemark, _ = await access_codemark(session, caller, codemark_id)
-    return (await service.codemarks_out(session, [codemark]))[0]
+    return (await codemarks_out(session, [codemark]))[0]
+
+
+@permalink_router.get("/c/{codemark_id}")
+async def permalink(codemark_id: str, session: DbSession, caller: CurrentCaller) -> CodemarkOut:
+    """Return the codemark of a permalink (the same answer as GET /api/v1/codemarks/{id})."""
+    return await get_codemark(codemark_id, session, caller)
 
 
 @router.patch("/codemarks/{codemark_id}")
 async def update_codemark(
     codemark_id: str, body: CodemarkPatch, session: DbSession, caller: CurrentCaller
 ) -> CodemarkOut:
-    """Change a codemark's title, text, status, tags or assignees."""
+    """Change a codemark's title, text, status (open, resolved, archived), tags, assignees or pin."""
     codemark, membership = await access_codemark(session, caller, codemark_id)
-    await service.update_codemark(session, caller, membership, codemark, body)
-    return (await service.codemarks_out(session, [codemark]))[0]
+    return await service.update_codemark(session, caller, membership, codemark, body)
 
 
 @router.delete("/codemarks/{codemark_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -96,38 +109,116 @@ async def delete_codemark(codemark_id: str, session: DbSession, caller: CurrentC
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.get("/codemarks/{codemark_id}/history")
+async def codemark_history(
+    codemark_id: str, session: DbSession, caller: CurrentCaller
+) -> list[CodemarkVersion]:
+    """Return the previous versions of a codemark's title and text, newest first."""
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    return await service.codemark_history(session, codemark)
+
+
+@router.put("/codemarks/{codemark_id}/follow")
+async def follow(codemark_id: str, session: DbSession, caller: CurrentCaller) -> CodemarkOut:
+    """Follow a codemark: its replies come to your inbox."""
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    return await service.set_following(session, caller, codemark, True)
+
+
+@router.delete("/codemarks/{codemark_id}/follow")
+async def unfollow(codemark_id: str, session: DbSession, caller: CurrentCaller) -> CodemarkOut:
+    """Stop following a codemark."""
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    return await service.set_following(session, caller, codemark, False)
+
+
+@router.put("/codemarks/{codemark_id}/related/{other_id}")
+async def relate(codemark_id: str, other_id: str, session: DbSession, caller: CurrentCaller) -> CodemarkOut:
+    """Mark two codemarks of the team as related."""
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    return await service.relate(session, caller, codemark, other_id)
+
+
+@router.delete("/codemarks/{codemark_id}/related/{other_id}")
+async def unrelate(codemark_id: str, other_id: str, session: DbSession, caller: CurrentCaller) -> CodemarkOut:
+    """Remove the relation between two codemarks."""
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    return await service.unrelate(session, codemark, other_id)
+
+
+@router.put("/codemarks/{codemark_id}/reactions/{emoji}")
+async def react_to_codemark(
+    codemark_id: str, emoji: EmojiPath, session: DbSession, caller: CurrentCaller
+) -> list[ReactionOut]:
+    """Add your emoji to a codemark; returns its reactions."""
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    return await service.react(session, caller, codemark, "", emoji, True)
+
+
+@router.delete("/codemarks/{codemark_id}/reactions/{emoji}")
+async def unreact_to_codemark(
+    codemark_id: str, emoji: EmojiPath, session: DbSession, caller: CurrentCaller
+) -> list[ReactionOut]:
+    """Remove your emoji from a codemark; returns its reactions."""
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    return await service.react(session, caller, codemark, "", emoji, False)
+
+
 @router.post("/codemarks/{codemark_id}/replies", status_code=status.HTTP_201_CREATED)
 async def add_reply(codemark_id: str, body: ReplyIn, session: DbSession, caller: CurrentCaller) -> ReplyOut:
-    """Add a reply to a codemark's thread."""
+    """Add a reply to a codemark's thread (link codemarks have none)."""
     codemark, _ = await access_codemark(session, caller, codemark_id)
-    reply = await service.add_reply(session, caller, codemark, body.text)
-    return (await service.replies_out(session, [reply]))[0]
+    return await replies.add_reply(session, caller, codemark, body.text)
 
 
 @router.get("/codemarks/{codemark_id}/replies")
 async def list_replies(
     codemark_id: str, session: DbSession, caller: CurrentCaller, limit: Limit = 50, cursor: Cursor = None
 ) -> ReplyPage:
-    """List a codemark's replies, oldest first."""
+    """List a codemark's replies, oldest first; deleted ones appear as tombstones."""
     codemark, _ = await access_codemark(session, caller, codemark_id)
-    items, next_cursor = await service.list_replies(session, codemark, limit, cursor)
+    items, next_cursor = await replies.list_replies(session, codemark, limit, cursor)
     return ReplyPage(items=items, next_cursor=next_cursor)
 
 
 @router.patch("/replies/{reply_id}")
 async def edit_reply(reply_id: str, body: ReplyIn, session: DbSession, caller: CurrentCaller) -> ReplyOut:
-    """Change a reply's text (its author only)."""
-    reply, membership = await access_reply(session, caller, reply_id)
-    await service.edit_reply(session, caller, membership, reply, body.text)
-    return (await service.replies_out(session, [reply]))[0]
+    """Change a reply's text (its author only); the previous text stays in its history."""
+    reply, codemark, _ = await access_reply(session, caller, reply_id)
+    return await replies.edit_reply(session, caller, codemark, reply, body.text)
 
 
 @router.delete("/replies/{reply_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_reply(reply_id: str, session: DbSession, caller: CurrentCaller) -> Response:
-    """Delete a reply."""
-    reply, membership = await access_reply(session, caller, reply_id)
-    await service.delete_reply(session, caller, membership, reply)
+    """Delete a reply; a tombstone stays in the thread."""
+    reply, codemark, membership = await access_reply(session, caller, reply_id)
+    await replies.delete_reply(session, caller, membership, codemark, reply)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/replies/{reply_id}/history")
+async def reply_history(reply_id: str, session: DbSession, caller: CurrentCaller) -> list[ReplyVersion]:
+    """Return the previous texts of a reply, newest first."""
+    reply, _, _ = await access_reply(session, caller, reply_id)
+    return await replies.reply_history(session, reply)
+
+
+@router.put("/replies/{reply_id}/reactions/{emoji}")
+async def react_to_reply(
+    reply_id: str, emoji: EmojiPath, session: DbSession, caller: CurrentCaller
+) -> list[ReactionOut]:
+    """Add your emoji to a reply; returns its reactions."""
+    reply, codemark, _ = await access_reply(session, caller, reply_id)
+    return await service.react(session, caller, codemark, reply.id, emoji, True)
+
+
+@router.delete("/replies/{reply_id}/reactions/{emoji}")
+async def unreact_to_reply(
+    reply_id: str, emoji: EmojiPath, session: DbSession, caller: CurrentCaller
+) -> list[ReactionOut]:
+    """Remove your emoji from a reply; returns its reactions."""
+    reply, codemark, _ = await access_reply(session, caller, reply_id)
+    return await service.react(session, caller, codemark, reply.id, emoji, False)
 
 
 @router.post(
@@ -144,9 +235,10 @@ async def add_reference(
 ) -> CodemarkOut:
     """Record where a marker's block is at another commit (201), or nothing if that commit is known (200)."""
     codemark, _ = await access_codemark(session, caller, codemark_id)
-    if await service.add_reference(session, codemark, marker_id, body):
+    out, added = await service.add_reference(session, codemark, marker_id, body)
+    if added:
         response.status_code = status.HTTP_201_CREATED
-    return (await service.codemarks_out(session, [codemark]))[0]
+    return out
 
 
 @router.post("/codemarks/{codemark_id}/markers/{marker_id}/promote")
@@ -155,5 +247,4 @@ async def promote_marker(
 ) -> CodemarkOut:
     """Give a provisional marker a real reference: a commit that contains its code (409 if done already)."""
     codemark, _ = await access_codemark(session, caller, codemark_id)
-    await service.promote_marker(session, codemark, marker_id, body)
-    return (await service.codemarks_out(session, [codemark]))[0]
+    return await service.promote_marker(session, codemark, marker_id, body)

@@ -71,6 +71,7 @@ class CodemarkIn(Strict):
     markers: Annotated[list[MarkerIn], Field(min_length=1, max_length=20)]
     assignees: Annotated[list[IdStr], Field(max_length=50)] = []
     tags: Annotated[list[Tag], Field(max_length=20)] = []
+    related: Annotated[list[IdStr], Field(max_length=50)] = []
 
     @model_validator(mode="after")
     def _says_something(self) -> CodemarkIn:
@@ -85,6 +86,7 @@ class CodemarkPatch(Strict):
     status: CodemarkStatus | None = None
     assignees: Annotated[list[IdStr], Field(max_length=50)] | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
+    pinned: bool | None = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> CodemarkPatch:
@@ -110,6 +112,12 @@ class MarkerOut(BaseModel):
     references: list[ReferenceOut]
 
 
+class ReactionOut(BaseModel):
+    emoji: str
+    count: int
+    users: list[str]
+
+
 class CodemarkOut(BaseModel):
     id: str
     team_id: str
@@ -122,6 +130,14 @@ class CodemarkOut(BaseModel):
     tags: list[str]
     markers: list[MarkerOut]
     reply_count: int
+    pinned: bool
+    # The codemark's permanent address on its server (`/c/<id>`); clients join it with the server URL.
+    permalink: str
+    mentions: list[str]
+    reactions: list[ReactionOut]
+    followers: list[str]
+    related: list[str]
+    edited: bool
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -145,9 +161,26 @@ class ReplyOut(BaseModel):
     id: str
     codemark_id: str
     author: UserRef
+    # Empty for a deleted reply, which stays in the thread as a tombstone.
     text: str
+    deleted: bool
+    edited: bool
+    mentions: list[str]
+    reactions: list[ReactionOut]
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class CodemarkVersion(BaseModel):
+    title: str
+    text: str
+    editor: UserRef
+    replaced_at: dt.datetime
+
+
+class ReplyVersion(BaseModel):
+    text: str
+    replaced_at: dt.datetime
 
 
 class ReplyPage(BaseModel):

@@ -1,47 +1,55 @@
-"""Codemarks and their replies: create, read, list with filters, change, delete.
+"""Codemarks: create, read, list with filters, change, delete; reactions, follows, relations, references.
 
-Only this module reads or writes the content columns (titles, texts, paths, code, context), so that a later
-layer can seal them without touching the routes.
+Only this folder reads or writes the content columns (titles, texts, paths, code, context), so that sealing
+them later changes no route. Every change records an event in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from kibitz.ids import new_id
-from kibitz.server.access import require_author_or_role
+from kibitz.errors import Conflict, NotFound, ValidationFailed
+from kibitz.ids import is_id, new_id
+from kibitz.mentions import find_mentions
+from kibitz.server.access import can_see, require_author_or_role
 from kibitz.server.auth.models import User
 from kibitz.server.auth.service import Caller, user_ref
 from kibitz.server.codemarks.models import (
     Codemark,
     CodemarkAssignee,
+    CodemarkEdit,
     CodemarkTag,
+    Follower,
     Marker,
     MarkerReference,
-    Reply,
+    Mention,
+    Reaction,
+    Relation,
 )
+from kibitz.server.codemarks.render import codemarks_out, reactions_of
 from kibitz.server.codemarks.schemas import (
     BlockAt,
     CodemarkIn,
     CodemarkOut,
     CodemarkPatch,
-    MarkerOut,
+    CodemarkVersion,
+    ReactionOut,
     ReferenceIn,
-    ReferenceOut,
-    ReplyOut,
 )
 from kibitz.server.db import utcnow
+from kibitz.server.events.service import record_event
+from kibitz.server.inbox.service import notify
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.repos.models import Repo
+from kibitz.server.search.index import index_text
 from kibitz.server.teams.models import Membership
 
 MAX_REFERENCES = 20
+MAX_RELATED = 50
 
 
 @dataclass(frozen=True)
@@ -55,9 +63,13 @@ class CodemarkFilter:
     author_id: str | None = None
     assignee_id: str | None = None
     tag: str | None = None
+    pinned: bool | None = None
 
 
-async def _check_members(session: AsyncSession, team_id: str, user_ids: Sequence[str]) -> list[str]:
+async def check_members(
+    session: AsyncSession, team_id: str, user_ids: Sequence[str], field: str
+) -> list[str]:
+    """Return the distinct ids, all of which must be members of the team (else 422 listing the others)."""
     wanted = list(dict.fromkeys(user_ids))
     if not wanted:
         return []
@@ -69,9 +81,34 @@ async def _check_members(session: AsyncSession, team_id: str, user_ids: Sequence
     unknown = [uid for uid in wanted if uid not in found]
     if unknown:
         raise ValidationFailed(
-            "Assignees must be members of the team.", [{"loc": ["body", "assignees"], "unknown": unknown}]
+            f"The {field} must be members of the team.", [{"loc": ["body", field], "unknown": unknown}]
         )
     return wanted
+
+
+async def resolve_mentions(session: AsyncSession, team_id: str, *texts: str) -> list[str]:
+    """Return the ids of the members mentioned (`@handle`, `@email`); unknown names are a 422 listing them."""
+    names: dict[str, None] = {}
+    for text in texts:
+        names.update(dict.fromkeys(find_mentions(text)))
+    if not names:
+        return []
+    members = await session.execute(
+        select(User.id, User.email, User.handle)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.team_id == team_id, or_(User.email.in_(list(names)), User.handle.in_(list(names))))
+    )
+    by_name: dict[str, str] = {}
+    for user_id, email, handle in members:
+        by_name[email] = user_id
+        by_name[handle] = user_id
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise ValidationFailed(
+            "Mentions must name members of the team: " + ", ".join("@" + n for n in unknown) + ".",
+            [{"loc": ["body", "text"], "unknown_mentions": unknown}],
+        )
+    return list(dict.fromkeys(by_name[name] for name in names))
 
 
 async def _check_repos(session: AsyncSession, team_id: str, repo_ids: Sequence[str]) -> None:
@@ -85,10 +122,49 @@ async def _check_repos(session: AsyncSession, team_id: str, repo_ids: Sequence[s
         )
 
 
-async def create_codemark(session: AsyncSession, caller: Caller, team_id: str, data: CodemarkIn) -> Codemark:
-    """Create a codemark with its markers, tags and assignees."""
+async def follow(session: AsyncSession, codemark_id: str, user_ids: Sequence[str]) -> None:
+    """Make people follow a codemark (nothing for those who already do)."""
+    already = set(
+        await session.scalars(
+            select(Follower.user_id).where(
+                Follower.codemark_id == codemark_id, Follower.user_id.in_(user_ids)
+            )
+        )
+    )
+    for user_id in dict.fromkeys(user_ids):
+        if user_id not in already:
+            session.add(Follower(codemark_id=codemark_id, user_id=user_id))
+    await session.flush()
+
+
+async def _set_mentions(
+    session: AsyncSession, codemark: Codemark, reply_id: str, user_ids: Sequence[str]
+) -> None:
+    await session.execute(
+        delete(Mention).where(Mention.codemark_id == codemark.id, Mention.reply_id == reply_id)
+    )
+    for user_id in user_ids:
+        session.add(
+            Mention(team_id=codemark.team_id, codemark_id=codemark.id, reply_id=reply_id, user_id=user_id)
+        )
+
+
+async def publish_codemark(session: AsyncSession, codemark: Codemark, type: str) -> CodemarkOut:
+    """Record a codemark event with the codemark as the API returns it, and return that."""
+    await session.flush()
+    out = (await codemarks_out(session, [codemark]))[0]
+    private = codemark.author_id if codemark.type == "bookmark" else None
+    await record_event(session, codemark.team_id, type, out, visible_to=private)
+    return out
+
+
+async def create_codemark(
+    session: AsyncSession, caller: Caller, team_id: str, data: CodemarkIn
+) -> CodemarkOut:
+    """Create a codemark with its markers, tags, assignees, mentions and related codemarks."""
     await _check_repos(session, team_id, [m.repo_id for m in data.markers])
-    assignees = await _check_members(session, team_id, data.assignees)
+    assignees = await check_members(session, team_id, data.assignees, "assignees")
+    mentioned = await resolve_mentions(session, team_id, data.title, data.text)
     now = utcnow()
     codemark = Codemark(
         id=new_id(),
@@ -98,6 +174,7 @@ async def create_codemark(session: AsyncSession, caller: Caller, team_id: str, d
         title=data.title,
         text=data.text,
         author_id=caller.user.id,
+        pinned=False,
         created_at=now,
         updated_at=now,
     )
@@ -128,8 +205,14 @@ async def create_codemark(session: AsyncSession, caller: Caller, team_id: str, d
         session.add(CodemarkTag(codemark_id=codemark.id, tag=tag, team_id=team_id))
     for user_id in assignees:
         session.add(CodemarkAssignee(codemark_id=codemark.id, user_id=user_id))
-    await session.flush()
-    return codemark
+    await _set_mentions(session, codemark, "", mentioned)
+    for other in dict.fromkeys(data.related):
+        await _relate(session, caller, codemark, other)
+    await follow(session, codemark.id, [caller.user.id, *mentioned, *assignees])
+    await notify(session, codemark, mentioned, "mention", caller.user.id)
+    await notify(session, codemark, assignees, "assignment", caller.user.id)
+    await index_text(session, team_id, codemark.id, codemark.created_at, "", codemark.title, codemark.text)
+    return await publish_codemark(session, codemark, "codemark.created")
 
 
 def _distinct_references(canonical: str, references: Sequence[ReferenceIn]) -> list[ReferenceIn]:
@@ -155,96 +238,23 @@ def _reference_row(marker_id: str, team_id: str, ref: ReferenceIn) -> MarkerRefe
     )
 
 
-async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) -> list[CodemarkOut]:
-    """Return the wire form of codemarks, loading their parts with one query per kind of part."""
-    if not codemarks:
-        return []
-    ids = [c.id for c in codemarks]
-    markers: dict[str, list[Marker]] = defaultdict(list)
-    for marker in await session.scalars(
-        select(Marker).where(Marker.codemark_id.in_(ids)).order_by(Marker.position)
-    ):
-        markers[marker.codemark_id].append(marker)
-    marker_ids = [m.id for ms in markers.values() for m in ms]
-    references: dict[str, list[ReferenceOut]] = defaultdict(list)
-    for ref in await session.scalars(
-        select(MarkerReference).where(MarkerReference.marker_id.in_(marker_ids)).order_by(MarkerReference.id)
-    ):
-        references[ref.marker_id].append(
-            ReferenceOut(
-                kind=ref.kind,
-                commit=ref.commit,
-                path=ref.path,
-                start_line=ref.start_line,
-                end_line=ref.end_line,
-            )
-        )
-    tags: dict[str, list[str]] = defaultdict(list)
-    for cid, tag in await session.execute(
-        select(CodemarkTag.codemark_id, CodemarkTag.tag)
-        .where(CodemarkTag.codemark_id.in_(ids))
-        .order_by(CodemarkTag.tag)
-    ):
-        tags[cid].append(tag)
-    assignee_ids: dict[str, list[str]] = defaultdict(list)
-    for cid, uid in await session.execute(
-        select(CodemarkAssignee.codemark_id, CodemarkAssignee.user_id).where(
-            CodemarkAssignee.codemark_id.in_(ids)
-        )
-    ):
-        assignee_ids[cid].append(uid)
-    counted = await session.execute(
-        select(Reply.codemark_id, func.count()).where(Reply.codemark_id.in_(ids)).group_by(Reply.codemark_id)
-    )
-    replies = {cid: int(n) for cid, n in counted}
-    user_ids = {c.author_id for c in codemarks} | {u for us in assignee_ids.values() for u in us}
-    users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(user_ids)))}
-    return [
-        CodemarkOut.model_validate(
-            {
-                "id": c.id,
-                "team_id": c.team_id,
-                "type": c.type,
-                "status": c.status,
-                "title": c.title,
-                "text": c.text,
-                "author": user_ref(users[c.author_id]),
-                "assignees": sorted((user_ref(users[u]) for u in assignee_ids[c.id]), key=lambda r: r.email),
-                "tags": tags[c.id],
-                "markers": [_marker_out(m, references[m.id]) for m in markers[c.id]],
-                "reply_count": int(replies.get(c.id, 0)),
-                "created_at": c.created_at,
-                "updated_at": c.updated_at,
-            }
-        )
-        for c in codemarks
-    ]
-
-
-def _marker_out(marker: Marker, references: list[ReferenceOut]) -> MarkerOut:
-    return MarkerOut(
-        id=marker.id,
-        repo_id=marker.repo_id,
-        path=marker.path,
-        commit=marker.commit,
-        start_line=marker.start_line,
-        end_line=marker.end_line,
-        code=marker.code,
-        context_before=marker.context_before,
-        context_after=marker.context_after,
-        provisional=marker.provisional,
-        references=references,
+def visible_codemarks(team_id: str, user_id: str) -> Select[Codemark]:
+    """Return the query of the team's codemarks this member may see (others' bookmarks are private)."""
+    return select(Codemark).where(
+        Codemark.team_id == team_id, or_(Codemark.type != "bookmark", Codemark.author_id == user_id)
     )
 
 
-def _filtered(team_id: str, flt: CodemarkFilter) -> Select[Codemark]:
-    query = select(Codemark).where(Codemark.team_id == team_id)
+def apply_filter(query: Select[Codemark], team_id: str, flt: CodemarkFilter) -> Select[Codemark]:
+    """Narrow a codemark query by the listing filters."""
     if flt.status is not None:
         query = query.where(Codemark.status == flt.status)
     if flt.type is not None:
         query = query.where(Codemark.type == flt.type)
     if flt.author_id is not None:
         query = query.where(Codemark.author_id == flt.author_id)
+    if flt.pinned is not None:
+        query = query.where(Codemark.pinned == flt.pinned)
     if flt.repo_id is not None or flt.path is not None:
         markers = select(Marker.codemark_id).where(Marker.team_id == team_id)
         if flt.repo_id is not None:
@@ -270,10 +280,10 @@ def _filtered(team_id: str, flt: CodemarkFilter) -> Select[Codemark]:
 
 
 async def list_codemarks(
-    session: AsyncSession, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None
+    session: AsyncSession, caller: Caller, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None
 ) -> tuple[list[CodemarkOut], str | None]:
-    """Return one page of a team's codemarks, newest first, and the cursor of the next page."""
-    query = _filtered(team_id, flt)
+    """Return one page of the team's codemarks the caller may see, newest first, and the next cursor."""
+    query = apply_filter(visible_codemarks(team_id, caller.user.id), team_id, flt)
     if cursor is not None:
         when, last_id = decode_cursor(cursor)
         query = query.where(
@@ -288,29 +298,78 @@ async def list_codemarks(
 
 async def update_codemark(
     session: AsyncSession, caller: Caller, membership: Membership, codemark: Codemark, patch: CodemarkPatch
-) -> Codemark:
-    """Change a codemark's title, text, status, tags or assignees (its author or an admin)."""
+) -> CodemarkOut:
+    """Change a codemark's title, text, status, tags, assignees or pin (its author or an admin)."""
     require_author_or_role(membership, codemark.author_id, caller)
+    title = codemark.title if patch.title is None else patch.title
+    text = codemark.text if patch.text is None else patch.text
+    if not text.strip() and not title.strip():
+        raise ValidationFailed("A codemark needs a text or a title.", [{"loc": ["body", "text"]}])
+    new_assignees: list[str] = []
     if patch.assignees is not None:
-        assignees = await _check_members(session, codemark.team_id, patch.assignees)
+        assignees = await check_members(session, codemark.team_id, patch.assignees, "assignees")
+        before = set(
+            await session.scalars(
+                select(CodemarkAssignee.user_id).where(CodemarkAssignee.codemark_id == codemark.id)
+            )
+        )
+        new_assignees = [a for a in assignees if a not in before]
         await session.execute(delete(CodemarkAssignee).where(CodemarkAssignee.codemark_id == codemark.id))
         for user_id in assignees:
             session.add(CodemarkAssignee(codemark_id=codemark.id, user_id=user_id))
+    if (title, text) != (codemark.title, codemark.text):
+        mentioned = await resolve_mentions(session, codemark.team_id, title, text)
+        before_mentions = set(
+            await session.scalars(
+                select(Mention.user_id).where(Mention.codemark_id == codemark.id, Mention.reply_id == "")
+            )
+        )
+        session.add(
+            CodemarkEdit(
+                codemark_id=codemark.id,
+                team_id=codemark.team_id,
+                editor_id=caller.user.id,
+                title=codemark.title,
+                text=codemark.text,
+                replaced_at=utcnow(),
+            )
+        )
+        codemark.title, codemark.text = title, text
+        await _set_mentions(session, codemark, "", mentioned)
+        newly = [m for m in mentioned if m not in before_mentions]
+        await follow(session, codemark.id, newly)
+        await notify(session, codemark, newly, "mention", caller.user.id)
+        await index_text(session, codemark.team_id, codemark.id, codemark.created_at, "", title, text)
     if patch.tags is not None:
         await session.execute(delete(CodemarkTag).where(CodemarkTag.codemark_id == codemark.id))
         for tag in dict.fromkeys(patch.tags):
             session.add(CodemarkTag(codemark_id=codemark.id, tag=tag, team_id=codemark.team_id))
-    if patch.title is not None:
-        codemark.title = patch.title
-    if patch.text is not None:
-        codemark.text = patch.text
-    if not codemark.text.strip() and not codemark.title.strip():
-        raise ValidationFailed("A codemark needs a text or a title.", [{"loc": ["body", "text"]}])
     if patch.status is not None:
         codemark.status = patch.status
+    if patch.pinned is not None:
+        codemark.pinned = patch.pinned
+    await follow(session, codemark.id, new_assignees)
+    await notify(session, codemark, new_assignees, "assignment", caller.user.id)
     codemark.updated_at = utcnow()
-    await session.flush()
-    return codemark
+    return await publish_codemark(session, codemark, "codemark.updated")
+
+
+async def codemark_history(session: AsyncSession, codemark: Codemark) -> list[CodemarkVersion]:
+    """Return the previous versions of a codemark's title and text, newest first."""
+    rows = list(
+        await session.execute(
+            select(CodemarkEdit, User)
+            .join(User, User.id == CodemarkEdit.editor_id)
+            .where(CodemarkEdit.codemark_id == codemark.id)
+            .order_by(CodemarkEdit.id.desc())
+        )
+    )
+    return [
+        CodemarkVersion(
+            title=edit.title, text=edit.text, editor=user_ref(editor), replaced_at=edit.replaced_at
+        )
+        for edit, editor in rows
+    ]
 
 
 async def delete_codemark(
@@ -318,128 +377,161 @@ async def delete_codemark(
 ) -> None:
     """Delete a codemark with its markers and thread (its author or an admin)."""
     require_author_or_role(membership, codemark.author_id, caller)
-    # Markers, references, locations, tags, assignees and replies go by ON DELETE CASCADE (SQLite has
-    # foreign keys switched on for every connection, see db.make_engine).
+    private = codemark.author_id if codemark.type == "bookmark" else None
+    data = {"id": codemark.id, "team_id": codemark.team_id}
+    # Markers, references, locations, tags, assignees, replies, reactions and index rows go by ON DELETE
+    # CASCADE (SQLite has foreign keys switched on for every connection, see db.make_engine).
     await session.execute(delete(Codemark).where(Codemark.id == codemark.id))
-    await session.flush()
+    await record_event(session, codemark.team_id, "codemark.deleted", data, visible_to=private)
 
 
-async def add_reply(session: AsyncSession, caller: Caller, codemark: Codemark, text: str) -> Reply:
-    """Add a reply to a codemark's thread."""
-    now = utcnow()
-    reply = Reply(
-        id=new_id(),
-        codemark_id=codemark.id,
-        team_id=codemark.team_id,
-        author_id=caller.user.id,
-        text=text,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(reply)
-    await session.flush()
-    return reply
-
-
-async def replies_out(session: AsyncSession, replies: Sequence[Reply]) -> list[ReplyOut]:
-    """Return the wire form of replies."""
-    users = {
-        u.id: u
-        for u in await session.scalars(select(User).where(User.id.in_({r.author_id for r in replies})))
-    }
-    return [
-        ReplyOut(
-            id=r.id,
-            codemark_id=r.codemark_id,
-            author=user_ref(users[r.author_id]),
-            text=r.text,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
+async def _relate(session: AsyncSession, caller: Caller, codemark: Codemark, other_id: str) -> bool:
+    if other_id == codemark.id:
+        raise ValidationFailed("A codemark cannot be related to itself.", [{"loc": ["related"]}])
+    other = await session.get(Codemark, other_id) if is_id(other_id) else None
+    if other is None or other.team_id != codemark.team_id or not can_see(other, caller.user.id):
+        raise ValidationFailed(
+            "Related codemarks must be codemarks of the team.", [{"loc": ["related"], "unknown": [other_id]}]
         )
-        for r in replies
-    ]
-
-
-async def list_replies(
-    session: AsyncSession, codemark: Codemark, limit: int, cursor: str | None
-) -> tuple[list[ReplyOut], str | None]:
-    """Return one page of a codemark's replies, oldest first, and the cursor of the next page."""
-    query = select(Reply).where(Reply.codemark_id == codemark.id)
-    if cursor is not None:
-        when, last_id = decode_cursor(cursor)
-        query = query.where(or_(Reply.created_at > when, and_(Reply.created_at == when, Reply.id > last_id)))
-    rows = list(await session.scalars(query.order_by(Reply.created_at, Reply.id).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return await replies_out(session, rows[:limit]), next_cursor
-
-
-async def edit_reply(
-    session: AsyncSession, caller: Caller, membership: Membership, reply: Reply, text: str
-) -> Reply:
-    """Change a reply's text (its author only)."""
-    # Editing puts words in someone's mouth, so unlike deletion admins may not do it.
-    if reply.author_id != caller.user.id:
-        raise Forbidden("Only the author can edit a reply.")
-    reply.text = text
-    reply.updated_at = utcnow()
+    first, second = sorted((codemark.id, other.id))
+    if await session.get(Relation, (first, second)) is not None:
+        return False
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Relation)
+        .where(or_(Relation.first_id == codemark.id, Relation.second_id == codemark.id))
+    )
+    if int(count or 0) >= MAX_RELATED:
+        raise Conflict(f"A codemark has at most {MAX_RELATED} related codemarks.")
+    session.add(Relation(first_id=first, second_id=second, team_id=codemark.team_id))
     await session.flush()
-    return reply
+    return True
 
 
-async def delete_reply(session: AsyncSession, caller: Caller, membership: Membership, reply: Reply) -> None:
-    """Delete a reply (its author or an admin)."""
-    require_author_or_role(membership, reply.author_id, caller)
-    await session.delete(reply)
+async def relate(session: AsyncSession, caller: Caller, codemark: Codemark, other_id: str) -> CodemarkOut:
+    """Relate two codemarks of the team (both directions); any member may."""
+    if await _relate(session, caller, codemark, other_id):
+        other = await session.get(Codemark, other_id)
+        assert other is not None
+        await publish_codemark(session, other, "codemark.updated")
+    return await publish_codemark(session, codemark, "codemark.updated")
+
+
+async def unrelate(session: AsyncSession, codemark: Codemark, other_id: str) -> CodemarkOut:
+    """Remove the relation between two codemarks, if there is one."""
+    first, second = sorted((codemark.id, other_id))
+    await session.execute(delete(Relation).where(Relation.first_id == first, Relation.second_id == second))
+    other = await session.get(Codemark, other_id) if is_id(other_id) else None
+    if other is not None and other.team_id == codemark.team_id:
+        await publish_codemark(session, other, "codemark.updated")
+    return await publish_codemark(session, codemark, "codemark.updated")
+
+
+async def set_following(
+    session: AsyncSession, caller: Caller, codemark: Codemark, following: bool
+) -> CodemarkOut:
+    """Follow or unfollow a codemark's thread."""
+    if following:
+        await follow(session, codemark.id, [caller.user.id])
+    else:
+        await session.execute(
+            delete(Follower).where(Follower.codemark_id == codemark.id, Follower.user_id == caller.user.id)
+        )
+    return await publish_codemark(session, codemark, "codemark.updated")
+
+
+async def react(
+    session: AsyncSession, caller: Caller, codemark: Codemark, reply_id: str, emoji: str, on: bool
+) -> list[ReactionOut]:
+    """Add (or remove) the caller's emoji on a codemark (reply_id '') or a reply; return its reactions."""
+    existing = await session.scalar(
+        select(Reaction).where(
+            Reaction.codemark_id == codemark.id,
+            Reaction.reply_id == reply_id,
+            Reaction.user_id == caller.user.id,
+            Reaction.emoji == emoji,
+        )
+    )
+    if on and existing is None:
+        session.add(
+            Reaction(
+                team_id=codemark.team_id,
+                codemark_id=codemark.id,
+                reply_id=reply_id,
+                user_id=caller.user.id,
+                emoji=emoji,
+                created_at=utcnow(),
+            )
+        )
+    elif not on and existing is not None:
+        await session.delete(existing)
     await session.flush()
+    reactions = await reactions_of(session, codemark.id, reply_id)
+    if (existing is None) == on:  # something changed
+        data = {
+            "codemark_id": codemark.id,
+            "reply_id": reply_id or None,
+            "emoji": emoji,
+            "user_id": caller.user.id,
+            "reactions": [r.model_dump() for r in reactions],
+        }
+        private = codemark.author_id if codemark.type == "bookmark" else None
+        kind = "reaction.added" if on else "reaction.removed"
+        await record_event(session, codemark.team_id, kind, data, visible_to=private)
+    return reactions
 
 
 async def _marker_of(session: AsyncSession, codemark: Codemark, marker_id: str) -> Marker:
-    marker = await session.get(Marker, marker_id)
+    marker = await session.get(Marker, marker_id) if is_id(marker_id) else None
     if marker is None or marker.codemark_id != codemark.id:
         raise NotFound("No such marker.")
     return marker
 
 
-async def add_reference(session: AsyncSession, codemark: Codemark, marker_id: str, ref: ReferenceIn) -> bool:
-    """Record where a marker's block is at another commit; return False if that commit was already known."""
+async def add_reference(
+    session: AsyncSession, codemark: Codemark, marker_id: str, ref: ReferenceIn
+) -> tuple[CodemarkOut, bool]:
+    """Record where a marker's block is at another commit; the flag tells whether it was new."""
     marker = await _marker_of(session, codemark, marker_id)
     known = set(
         await session.scalars(select(MarkerReference.commit).where(MarkerReference.marker_id == marker.id))
     )
     if ref.commit in known or ref.commit == marker.commit:
-        return False
+        return (await codemarks_out(session, [codemark]))[0], False
     if len(known) >= MAX_REFERENCES:
         raise Conflict(f"A marker keeps at most {MAX_REFERENCES} references.")
     session.add(_reference_row(marker.id, marker.team_id, ref))
-    await session.flush()
-    return True
+    return await publish_codemark(session, codemark, "codemark.updated"), True
 
 
-async def promote_marker(session: AsyncSession, codemark: Codemark, marker_id: str, block: BlockAt) -> None:
+async def promote_marker(
+    session: AsyncSession, codemark: Codemark, marker_id: str, block: BlockAt
+) -> CodemarkOut:
     """Make a provisional marker's canonical reference a commit that contains its code."""
     marker = await _marker_of(session, codemark, marker_id)
     if not marker.provisional:
         raise Conflict("The marker is not provisional (it was promoted already).")
-    # The provisional place is kept as a reference: it still helps a client that has only that HEAD.
-    session.add(
-        _reference_row(
-            marker.id,
-            marker.team_id,
-            ReferenceIn(
-                kind="other",
-                commit=marker.commit,
-                path=marker.path,
-                start_line=marker.start_line,
-                end_line=marker.end_line,
-            ),
-        )
-    )
     await session.execute(
         delete(MarkerReference).where(
             MarkerReference.marker_id == marker.id, MarkerReference.commit == block.commit
         )
     )
+    # The provisional place is kept as a reference: it still helps a client that has only that HEAD.
+    if marker.commit != block.commit:
+        session.add(
+            _reference_row(
+                marker.id,
+                marker.team_id,
+                ReferenceIn(
+                    kind="other",
+                    commit=marker.commit,
+                    path=marker.path,
+                    start_line=marker.start_line,
+                    end_line=marker.end_line,
+                ),
+            )
+        )
     marker.commit, marker.path = block.commit, block.path
     marker.start_line, marker.end_line = block.start_line, block.end_line
     marker.provisional = False
-    await session.flush()
+    return await publish_codemark(session, codemark, "codemark.updated")

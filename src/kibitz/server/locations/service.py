@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.errors import ValidationFailed
 from kibitz.server.auth.service import Caller
-from kibitz.server.codemarks.models import Marker
+from kibitz.server.codemarks.models import Codemark, Marker
 from kibitz.server.db import utcnow
+from kibitz.server.events.service import record_event
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.locations.schemas import LocationOut, LocationsIn
 
@@ -66,8 +67,24 @@ async def store_locations(
         .on_conflict_do_nothing(index_elements=["marker_id", "commit", "algorithm"])
         .returning(MarkerLocation.marker_id)
     )
-    stored = len(list(await session.scalars(statement)))
-    return stored, len(data.locations) - stored
+    stored = list(await session.scalars(statement))
+    # Bookmarks are private, so where they are is not announced to the team.
+    public = list(
+        await session.scalars(
+            select(Marker.id)
+            .join(Codemark, Codemark.id == Marker.codemark_id)
+            .where(Marker.id.in_(stored), Codemark.type != "bookmark")
+        )
+    )
+    if public:
+        found = await query_locations(session, team_id, data.commit, data.algorithm, public)
+        payload = {
+            "commit": data.commit,
+            "algorithm": data.algorithm,
+            "locations": [f.model_dump(mode="json") for f in found],
+        }
+        await record_event(session, team_id, "location.stored", payload)
+    return len(stored), len(data.locations) - len(stored)
 
 
 async def query_locations(

@@ -14,6 +14,7 @@ from kibitz.server.access import has_role
 from kibitz.server.auth.models import User
 from kibitz.server.auth.service import Caller, hash_token
 from kibitz.server.db import utcnow
+from kibitz.server.events.service import record_event
 from kibitz.server.teams.models import Invite, Membership, Team
 from kibitz.server.teams.schemas import MemberOut, TeamOut
 
@@ -120,6 +121,7 @@ async def join_team(session: AsyncSession, caller: Caller, code: str) -> tuple[T
     membership = Membership(team_id=team.id, user_id=caller.user.id, role=invite.role, created_at=now)
     session.add(membership)
     await session.flush()
+    await record_event(session, team.id, "member.joined", member_out(membership, caller.user))
     return team, membership
 
 
@@ -171,6 +173,8 @@ async def remove_member(session: AsyncSession, actor: Membership, user_id: str) 
         raise Forbidden("Only an owner can remove an owner.")
     if target.role == "owner" and await _owner_count(session, actor.team_id) <= 1:
         raise Conflict("A team needs at least one owner; make someone else owner first.")
-    # Access is checked against membership on every request, so deleting the row revokes everything at once.
+    # Access is checked against membership on every request, so deleting the row revokes everything at once;
+    # the event also closes the person's open streams.
     await session.delete(target)
     await session.flush()
+    await record_event(session, actor.team_id, "member.left", {"team_id": actor.team_id, "user_id": user_id})

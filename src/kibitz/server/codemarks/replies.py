@@ -1,0 +1,131 @@
+"""Replies: the thread of a codemark. Deleting one leaves a tombstone; edits keep the previous text."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kibitz.errors import Conflict, Forbidden
+from kibitz.ids import new_id
+from kibitz.server.access import require_author_or_role
+from kibitz.server.auth.service import Caller
+from kibitz.server.codemarks.models import Codemark, Follower, Mention, Reaction, Reply, ReplyEdit
+from kibitz.server.codemarks.render import replies_out
+from kibitz.server.codemarks.schemas import ReplyOut, ReplyVersion
+from kibitz.server.codemarks.service import follow, resolve_mentions
+from kibitz.server.db import utcnow
+from kibitz.server.events.service import record_event
+from kibitz.server.inbox.service import notify
+from kibitz.server.pagination import decode_cursor, encode_cursor
+from kibitz.server.search.index import index_text, unindex
+from kibitz.server.teams.models import Membership
+
+
+async def _publish(session: AsyncSession, codemark: Codemark, reply: Reply, type: str) -> ReplyOut:
+    await session.flush()
+    out = (await replies_out(session, [reply]))[0]
+    private = codemark.author_id if codemark.type == "bookmark" else None
+    await record_event(session, codemark.team_id, type, out, visible_to=private)
+    return out
+
+
+async def _set_mentions(
+    session: AsyncSession, codemark: Codemark, reply: Reply, user_ids: list[str]
+) -> list[str]:
+    """Store a reply's mentions and return those that are new."""
+    before = set(await session.scalars(select(Mention.user_id).where(Mention.reply_id == reply.id)))
+    await session.execute(delete(Mention).where(Mention.reply_id == reply.id))
+    for user_id in user_ids:
+        session.add(
+            Mention(team_id=codemark.team_id, codemark_id=codemark.id, reply_id=reply.id, user_id=user_id)
+        )
+    return [u for u in user_ids if u not in before]
+
+
+async def add_reply(session: AsyncSession, caller: Caller, codemark: Codemark, text: str) -> ReplyOut:
+    """Add a reply; the replier and the people it mentions follow the codemark, followers are told."""
+    if codemark.type == "link":
+        raise Conflict("A link codemark has no thread.")
+    mentioned = await resolve_mentions(session, codemark.team_id, text)
+    now = utcnow()
+    reply = Reply(
+        id=new_id(),
+        codemark_id=codemark.id,
+        team_id=codemark.team_id,
+        author_id=caller.user.id,
+        text=text,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(reply)
+    await session.flush()
+    await _set_mentions(session, codemark, reply, mentioned)
+    followers = list(
+        await session.scalars(select(Follower.user_id).where(Follower.codemark_id == codemark.id))
+    )
+    await notify(session, codemark, mentioned, "mention", caller.user.id, reply.id)
+    # Someone mentioned here hears of it once, as a mention, not again as a reply.
+    await notify(
+        session, codemark, [f for f in followers if f not in mentioned], "reply", caller.user.id, reply.id
+    )
+    await follow(session, codemark.id, [caller.user.id, *mentioned])
+    await index_text(session, codemark.team_id, codemark.id, codemark.created_at, reply.id, text)
+    return await _publish(session, codemark, reply, "reply.added")
+
+
+async def list_replies(
+    session: AsyncSession, codemark: Codemark, limit: int, cursor: str | None
+) -> tuple[list[ReplyOut], str | None]:
+    """Return one page of a codemark's replies (tombstones included), oldest first, and the next cursor."""
+    query = select(Reply).where(Reply.codemark_id == codemark.id)
+    if cursor is not None:
+        when, last_id = decode_cursor(cursor)
+        query = query.where(or_(Reply.created_at > when, and_(Reply.created_at == when, Reply.id > last_id)))
+    rows = list(await session.scalars(query.order_by(Reply.created_at, Reply.id).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return await replies_out(session, rows[:limit]), next_cursor
+
+
+async def edit_reply(
+    session: AsyncSession, caller: Caller, codemark: Codemark, reply: Reply, text: str
+) -> ReplyOut:
+    """Change a reply's text (its author only), keeping the previous text in its history."""
+    # Editing puts words in someone's mouth, so unlike deletion admins may not do it.
+    if reply.author_id != caller.user.id:
+        raise Forbidden("Only the author can edit a reply.")
+    if reply.deleted_at is not None:
+        raise Conflict("The reply was deleted.")
+    if text == reply.text:
+        return (await replies_out(session, [reply]))[0]
+    mentioned = await resolve_mentions(session, codemark.team_id, text)
+    session.add(ReplyEdit(reply_id=reply.id, team_id=reply.team_id, text=reply.text, replaced_at=utcnow()))
+    reply.text = text
+    reply.updated_at = utcnow()
+    newly = await _set_mentions(session, codemark, reply, mentioned)
+    await follow(session, codemark.id, newly)
+    await notify(session, codemark, newly, "mention", caller.user.id, reply.id)
+    await index_text(session, codemark.team_id, codemark.id, codemark.created_at, reply.id, text)
+    return await _publish(session, codemark, reply, "reply.edited")
+
+
+async def reply_history(session: AsyncSession, reply: Reply) -> list[ReplyVersion]:
+    """Return the previous texts of a reply, newest first."""
+    rows = await session.scalars(
+        select(ReplyEdit).where(ReplyEdit.reply_id == reply.id).order_by(ReplyEdit.id.desc())
+    )
+    return [ReplyVersion(text=r.text, replaced_at=r.replaced_at) for r in rows]
+
+
+async def delete_reply(
+    session: AsyncSession, caller: Caller, membership: Membership, codemark: Codemark, reply: Reply
+) -> ReplyOut:
+    """Delete a reply (its author or an admin): a tombstone stays, its words, history and reactions go."""
+    require_author_or_role(membership, reply.author_id, caller)
+    if reply.deleted_at is not None:
+        return (await replies_out(session, [reply]))[0]
+    for table in (ReplyEdit, Mention, Reaction):
+        await session.execute(delete(table).where(table.reply_id == reply.id))
+    await unindex(session, codemark.id, reply.id)
+    reply.text = ""
+    reply.deleted_at = reply.updated_at = utcnow()
+    return await _publish(session, codemark, reply, "reply.deleted")

@@ -1,0 +1,215 @@
+"""Fan-out of the event log to this process's WebSocket subscribers.
+
+One `TeamFeed` per team with subscribers: when the doorbell rings (or the poll notices a newer head), the
+feed reads the new events from the database once and puts the same serialised message into every
+subscriber's bounded queue. A subscriber that joins replays what it missed straight from the database, and
+switches to the feed under the feed's lock exactly when it has caught up, so it sees every seq once, in
+order. A subscriber whose queue is full is cut off (it resumes later with `after=`) instead of slowing the
+others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kibitz.server.events.models import Event
+from kibitz.server.events.service import head_seq, read_events
+from kibitz.server.teams.models import Team
+
+log = logging.getLogger("kibitz.server.stream")
+
+
+def event_message(event: Event, user_id: str | None = None) -> str:
+    """Return the wire form of an event as `user_id` may see it: seq, type, team, time and the changed object.
+
+    An event the user may not see (someone else's bookmark) keeps its place as `{"seq", "type": "skipped"}`,
+    so that every subscriber sees seq grow by exactly one and can tell a real gap from a private change.
+    """
+    if event.visible_to is not None and user_id is not None and event.visible_to != user_id:
+        return f'{{"seq":{event.seq},"type":"skipped","team_id":{json.dumps(event.team_id)}}}'
+    return (
+        f'{{"seq":{event.seq},"type":{json.dumps(event.type)},"team_id":{json.dumps(event.team_id)},'
+        f'"at":{json.dumps(event.created_at.isoformat())},"data":{event.payload}}}'
+    )
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One WebSocket's place in a team's feed."""
+
+    user_id: str
+    team_id: str
+    queue: asyncio.Queue[tuple[int, str]]
+    # Highest seq handed to this subscriber (sent while replaying, queued once live).
+    delivered: int
+    live: bool = False
+    # Why the hub cut this subscriber off, if it did: "slow" or "removed".
+    cut: str | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(eq=False)
+class TeamFeed:
+    """The subscribers of one team in this process and the newest seq dispatched to them."""
+
+    team_id: str
+    last_seq: int
+    subscribers: set[Subscriber] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The newest seq announced, and the task that reads up to it (one at a time, doorbells coalesce).
+    target: int = 0
+    reader: asyncio.Task[None] | None = None
+
+
+class StreamHub:
+    """Reads each new event once and hands it to every subscriber of its team in this process."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        queue_size: int = 1000,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._queue_size = queue_size
+        self._poll_seconds = poll_seconds
+        self._feeds: dict[str, TeamFeed] = {}
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the poll that covers lost doorbells."""
+        self._poller = asyncio.create_task(self._poll(), name="kibitz-stream-poll")
+
+    async def stop(self) -> None:
+        """Stop polling and cut every subscriber off."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        for feed in self._feeds.values():
+            if feed.reader is not None:
+                feed.reader.cancel()
+            for sub in feed.subscribers:
+                sub.cut = "shutdown"
+                sub.wake.set()
+
+    @property
+    def subscriber_count(self) -> int:
+        """Return how many subscribers this process serves."""
+        return sum(len(feed.subscribers) for feed in self._feeds.values())
+
+    async def ring(self, team_id: str, seq: int) -> None:
+        """Have the team's events up to `seq` delivered, if this process has subscribers for it.
+
+        Returns at once: the reading happens in the feed's reader task, so a writer's request never waits
+        for the fan-out, and many doorbells in a burst cost one read.
+        """
+        feed = self._feeds.get(team_id)
+        if feed is None or seq <= feed.last_seq:
+            return
+        feed.target = max(feed.target, seq)
+        if feed.reader is None or feed.reader.done():
+            feed.reader = asyncio.create_task(self._read(feed), name=f"kibitz-feed-{team_id}")
+
+    async def _read(self, feed: TeamFeed) -> None:
+        try:
+            while feed.last_seq < feed.target:
+                async with feed.lock:
+                    async with self._sessionmaker() as session:
+                        events = await read_events(session, feed.team_id, feed.last_seq, feed.target)
+                    if not events:
+                        # The team was deleted, or the doorbell ran ahead of what this process can see yet;
+                        # the poll will ring again.
+                        feed.target = feed.last_seq
+                        return
+                    for event in events:
+                        self._fan_out(feed, event)
+                        feed.last_seq = event.seq
+        except Exception as exc:  # the poll rings again; a failed read must not kill the feed
+            log.warning("event read failed for a team feed: %s", type(exc).__name__)
+
+    def _fan_out(self, feed: TeamFeed, event: Event) -> None:
+        message = event_message(event)
+        hidden = event_message(event, "") if event.visible_to is not None else message
+        removed = None
+        if event.type == "member.left":
+            removed = json.loads(event.payload).get("user_id")
+        for sub in feed.subscribers:
+            if not sub.live or sub.cut is not None or event.seq <= sub.delivered:
+                continue
+            visible = event.visible_to is None or event.visible_to == sub.user_id
+            try:
+                sub.queue.put_nowait((event.seq, message if visible else hidden))
+            except asyncio.QueueFull:
+                sub.cut = "slow"
+                sub.wake.set()
+                continue
+            sub.delivered = event.seq
+            sub.wake.set()
+            if removed == sub.user_id:
+                sub.cut = "removed"
+                sub.wake.set()
+
+    async def subscribe(self, user_id: str, team_id: str, after: int) -> Subscriber:
+        """Register a subscriber that has seen events up to `after`; it starts in replay mode."""
+        feed = self._feeds.get(team_id)
+        if feed is None:
+            async with self._sessionmaker() as session:
+                head = await head_seq(session, team_id)
+            feed = self._feeds.setdefault(team_id, TeamFeed(team_id=team_id, last_seq=head))
+        sub = Subscriber(
+            user_id=user_id, team_id=team_id, queue=asyncio.Queue(self._queue_size), delivered=after
+        )
+        feed.subscribers.add(sub)
+        return sub
+
+    async def replay_until_live(self, sub: Subscriber, limit: int = 500) -> list[tuple[int, str]] | None:
+        """Return the next page of missed events as messages, or None once the subscriber is live."""
+        feed = self._feeds[sub.team_id]
+        async with feed.lock:
+            if sub.delivered >= feed.last_seq:
+                sub.live = True
+                return None
+            upto = feed.last_seq
+        async with self._sessionmaker() as session:
+            events = list(await read_events(session, sub.team_id, sub.delivered, upto, limit))
+        if events:
+            sub.delivered = events[-1].seq
+        else:  # events up to `upto` were deleted with their team; nothing more to replay
+            sub.delivered = upto
+        return [(e.seq, event_message(e, sub.user_id)) for e in events]
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Forget a subscriber; the last one of a team takes its feed with it."""
+        feed = self._feeds.get(sub.team_id)
+        if feed is None:
+            return
+        feed.subscribers.discard(sub)
+        if not feed.subscribers:
+            del self._feeds[sub.team_id]
+            if feed.reader is not None:
+                feed.reader.cancel()
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_seconds)
+            if not self._feeds:
+                continue
+            try:
+                async with self._sessionmaker() as session:
+                    heads = await session.execute(
+                        select(Team.id, Team.event_seq).where(Team.id.in_(list(self._feeds)))
+                    )
+                    found = [(team_id, int(seq)) for team_id, seq in heads]
+                for team_id, seq in found:
+                    await self.ring(team_id, seq)
+            except Exception as exc:  # a database hiccup must not end the poll
+                log.warning("event poll failed: %s", type(exc).__name__)

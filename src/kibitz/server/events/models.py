@@ -1,0 +1,27 @@
+"""The team's ordered event log: one row per change, numbered without gaps in commit order."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kibitz.server.db import Base, UTCDateTime, utcnow
+
+
+class Event(Base):
+    """A change in a team, numbered by the team's counter in the writing transaction."""
+
+    __tablename__ = "event"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(32))
+    # The changed object as the API returns it (JSON).
+    payload: Mapped[str] = mapped_column(Text)
+    # Set for events only one person may see (their bookmarks); null means every member.
+    visible_to: Mapped[str | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

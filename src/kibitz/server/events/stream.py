@@ -1,0 +1,190 @@
+"""The WebSocket `/api/v1/stream`: replay from `after`, then live events, heartbeats, and honest closes.
+
+Protocol (JSON text frames), documented in docs/realtime.md:
+  client → {"type": "subscribe", "team_id": ID, "after": SEQ, "token": TOKEN?}   (token here or in the
+           Authorization header of the handshake; never in the URL)
+  server → {"type": "subscribed", "team_id": ID, "head": SEQ}, then events {"seq", "type", "team_id", "at",
+           "data"} in seq order, {"type": "heartbeat", "seq": SEQ} when idle
+  client → {"type": "ping"} → {"type": "pong", "seq": SEQ}
+Anything else from the client gets {"type": "error", ...} and the connection stays open; a frame over the
+size limit closes that connection only (1009).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kibitz.errors import KibitzError, NotAuthenticated, NotFound
+from kibitz.ids import is_id
+from kibitz.server.auth.service import authenticate
+from kibitz.server.deps import AppState
+from kibitz.server.events.hub import Subscriber
+from kibitz.server.teams.models import Membership
+
+router = APIRouter(tags=["realtime"])
+
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+CLOSE_BAD_REQUEST = 4400
+CLOSE_TOO_SLOW = 4408
+CLOSE_REMOVED = 4403
+CLOSE_GOING_AWAY = 1001
+CLOSE_TOO_BIG = 1009
+SEND_TIMEOUT_SECONDS = 10.0
+
+
+class SubscribeMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(pattern="^subscribe$")
+    team_id: str = Field(min_length=1, max_length=64)
+    after: int = Field(default=0, ge=0)
+    token: str | None = Field(default=None, max_length=200)
+
+
+def _error(code: str, message: str) -> str:
+    return json.dumps({"type": "error", "code": code, "message": message})
+
+
+async def _receive_json(ws: WebSocket, limit: int) -> Any:
+    text = await ws.receive_text()
+    if len(text.encode("utf-8", "surrogatepass")) > limit:
+        raise OverflowError
+    return json.loads(text)
+
+
+async def _subscribe(ws: WebSocket, state: AppState) -> tuple[Subscriber, int] | None:
+    """Authenticate and subscribe from the first message; close and return None on failure."""
+    limit = state.settings.ws_max_bytes
+    try:
+        first = await asyncio.wait_for(_receive_json(ws, limit), timeout=10)
+        message = SubscribeMessage.model_validate(first)
+    except OverflowError:
+        await ws.close(CLOSE_TOO_BIG, "message too big")
+        return None
+    except (TimeoutError, ValueError, ValidationError, TypeError):
+        await ws.send_text(_error("invalid_request", 'Start with {"type": "subscribe", "team_id": ...}.'))
+        await ws.close(CLOSE_BAD_REQUEST, "expected a subscribe message")
+        return None
+    header = ws.headers.get("authorization", "")
+    token = message.token or (header[7:] if header.lower().startswith("bearer ") else "")
+    try:
+        async with state.sessionmaker() as session:
+            caller = await authenticate(session, token)
+            member = (
+                await session.get(Membership, (message.team_id, caller.user.id))
+                if is_id(message.team_id)
+                else None
+            )
+            if member is None:
+                raise NotFound("No such team.")
+    except KibitzError as exc:
+        await ws.send_text(_error(exc.code, exc.message))
+        close = CLOSE_NOT_AUTHENTICATED if isinstance(exc, NotAuthenticated) else CLOSE_NOT_FOUND
+        await ws.close(close, exc.code)
+        return None
+    sub = await state.hub.subscribe(caller.user.id, message.team_id, message.after)
+    return sub, message.after
+
+
+class Connection:
+    """One subscriber's socket: sends are serialised and time-limited."""
+
+    def __init__(self, ws: WebSocket, sub: Subscriber) -> None:
+        self.ws, self.sub = ws, sub
+        self._lock = asyncio.Lock()
+
+    async def send(self, text: str) -> None:
+        """Send a frame; a client that stops reading must not hold this task forever."""
+        async with self._lock:
+            await asyncio.wait_for(self.ws.send_text(text), timeout=SEND_TIMEOUT_SECONDS)
+
+
+@router.websocket("/stream")
+async def stream(ws: WebSocket) -> None:
+    """Stream a team's events: replay after `after`, then live."""
+    state: AppState = ws.app.state.kibitz
+    await ws.accept()
+    subscribed = await _subscribe(ws, state)
+    if subscribed is None:
+        return
+    conn = Connection(ws, subscribed[0])
+    receiver = asyncio.create_task(_read_client(conn, state.settings.ws_max_bytes))
+    try:
+        sub = conn.sub
+        await conn.send(json.dumps({"type": "subscribed", "team_id": sub.team_id, "head": sub.delivered}))
+        while (page := await state.hub.replay_until_live(sub)) is not None:
+            for _seq, text in page:
+                await conn.send(text)
+        await _pump(conn, state.settings.stream_heartbeat_seconds)
+    except (WebSocketDisconnect, TimeoutError, RuntimeError):
+        pass
+    finally:
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await receiver
+        state.hub.unsubscribe(conn.sub)
+
+
+async def _pump(conn: Connection, heartbeat: float) -> None:
+    """Send live events as the hub queues them, heartbeats when idle, and close when cut off."""
+    sub, last = conn.sub, conn.sub.delivered
+    while True:
+        # Drain first, so that a removed member still receives the event of their own removal.
+        while not sub.queue.empty():
+            last, text = sub.queue.get_nowait()
+            await conn.send(text)
+        if sub.cut is not None:
+            await _close_cut(conn, last)
+            return
+        sub.wake.clear()
+        if not sub.queue.empty() or sub.cut is not None:
+            continue
+        try:
+            await asyncio.wait_for(sub.wake.wait(), timeout=heartbeat)
+        except TimeoutError:
+            await conn.send(json.dumps({"type": "heartbeat", "seq": last}))
+
+
+async def _close_cut(conn: Connection, last: int) -> None:
+    reason = conn.sub.cut
+    if reason == "gone":
+        return
+    if reason == "slow":
+        await conn.ws.close(CLOSE_TOO_SLOW, f"too slow; resume with after={last}")
+    elif reason == "removed":
+        await conn.ws.close(CLOSE_REMOVED, "no longer a member")
+    elif reason == "too_big":
+        await conn.ws.close(CLOSE_TOO_BIG, "message too big")
+    else:
+        await conn.ws.close(CLOSE_GOING_AWAY, "server shutting down")
+
+
+async def _read_client(conn: Connection, limit: int) -> None:
+    """Answer pings and refuse anything else without closing, except frames over the size limit."""
+    sub = conn.sub
+    try:
+        while True:
+            try:
+                message = await _receive_json(conn.ws, limit)
+            except OverflowError:
+                sub.cut = "too_big"
+                return
+            except (ValueError, TypeError, KeyError):
+                await conn.send(_error("invalid_json", "Messages must be JSON objects."))
+                continue
+            if isinstance(message, dict) and message.get("type") == "ping":
+                await conn.send(json.dumps({"type": "pong", "seq": sub.delivered}))
+            else:
+                await conn.send(_error("invalid_request", 'Only {"type": "ping"} is understood here.'))
+    except (WebSocketDisconnect, RuntimeError, TimeoutError):
+        if sub.cut is None:
+            sub.cut = "gone"
+    finally:
+        sub.wake.set()

@@ -1,0 +1,101 @@
+"""Inbox: what a person should look at — mentions, assignments, replies on codemarks they follow."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kibitz.ids import new_id
+from kibitz.server.auth.models import User
+from kibitz.server.auth.service import user_ref
+from kibitz.server.codemarks.models import Codemark
+from kibitz.server.db import utcnow
+from kibitz.server.inbox.models import InboxItem
+from kibitz.server.inbox.schemas import InboxItemOut
+from kibitz.server.pagination import decode_cursor, encode_cursor
+
+
+async def notify(
+    session: AsyncSession,
+    codemark: Codemark,
+    user_ids: Iterable[str],
+    kind: str,
+    actor_id: str,
+    reply_id: str = "",
+) -> None:
+    """Put an item in the inbox of each person, except the one who acted (and, for bookmarks, anyone)."""
+    if codemark.type == "bookmark":
+        return
+    now = utcnow()
+    for user_id in dict.fromkeys(user_ids):
+        if user_id != actor_id:
+            session.add(
+                InboxItem(
+                    id=new_id(),
+                    team_id=codemark.team_id,
+                    user_id=user_id,
+                    kind=kind,
+                    codemark_id=codemark.id,
+                    reply_id=reply_id,
+                    actor_id=actor_id,
+                    created_at=now,
+                )
+            )
+
+
+async def list_inbox(
+    session: AsyncSession, team_id: str, user_id: str, unread_only: bool, limit: int, cursor: str | None
+) -> tuple[list[InboxItemOut], str | None]:
+    """Return one page of a person's inbox in a team, newest first."""
+    query = select(InboxItem, Codemark).join(Codemark, Codemark.id == InboxItem.codemark_id)
+    query = query.where(InboxItem.user_id == user_id, InboxItem.team_id == team_id)
+    if unread_only:
+        query = query.where(InboxItem.read_at.is_(None))
+    if cursor is not None:
+        when, last_id = decode_cursor(cursor)
+        query = query.where(
+            or_(InboxItem.created_at < when, and_(InboxItem.created_at == when, InboxItem.id < last_id))
+        )
+    rows = list(
+        await session.execute(
+            query.order_by(InboxItem.created_at.desc(), InboxItem.id.desc()).limit(limit + 1)
+        )
+    )
+    page = rows[:limit]
+    actors = {
+        u.id: u for u in await session.scalars(select(User).where(User.id.in_({i.actor_id for i, _ in page})))
+    }
+    items = [
+        InboxItemOut(
+            id=item.id,
+            kind=item.kind,
+            codemark_id=item.codemark_id,
+            reply_id=item.reply_id or None,
+            codemark_title=codemark.title or codemark.text.split("\n", 1)[0][:200],
+            actor=user_ref(actors[item.actor_id]),
+            created_at=item.created_at,
+            read_at=item.read_at,
+        )
+        for item, codemark in page
+    ]
+    last = page[-1][0] if page else None
+    next_cursor = encode_cursor(last.created_at, last.id) if last is not None and len(rows) > limit else None
+    return items, next_cursor
+
+
+async def mark_read(
+    session: AsyncSession, team_id: str, user_id: str, ids: list[str] | None, now: dt.datetime | None = None
+) -> int:
+    """Mark some (or, with `ids` None, all) of a person's unread items read; return how many changed."""
+    statement = (
+        update(InboxItem)
+        .where(InboxItem.user_id == user_id, InboxItem.team_id == team_id, InboxItem.read_at.is_(None))
+        .values(read_at=now or utcnow())
+    )
+    if ids is not None:
+        statement = statement.where(InboxItem.id.in_(ids))
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,31 @@
+"""The search index: one row per (word, codemark, source) so that text search needs no plaintext column.
+
+Words are normalised tokens today; sealing content (issue 6) turns them into keyed hashes without changing
+the query, which is why search does not use the databases' own full-text engines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kibitz.server.db import Base, UTCDateTime
+
+
+class SearchToken(Base):
+    """A word of a codemark's title/text (source '') or of one of its replies (source = reply id)."""
+
+    __tablename__ = "search_token"
+    __table_args__ = (
+        Index("ix_search_token_lookup", "team_id", "token", "codemark_created_at", "codemark_id"),
+        Index("ix_search_token_codemark", "codemark_id", "source"),
+    )
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    codemark_id: Mapped[str] = mapped_column(ForeignKey("codemark.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # Copied from the codemark so that newest-first results come straight off the index.
+    codemark_created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
