@@ -80,6 +80,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--dump-baselines", action="store_true", help="also keep and dump the baselines' failures"
     )
+    parser.add_argument(
+        "--ranges-only",
+        action="store_true",
+        help="give the engine bare ranges, without the code and context a codemark carries",
+    )
     parser.add_argument("--no-scenario", action="store_true", help="skip the 3,000-line latency scenario")
     parser.add_argument(
         "--output",
@@ -127,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             counted = Stats()
             package_results = Results()
             for pair in history.file_pairs(distance, counted):
-                package_results.merge(score_pair(pair, keep, keep_methods), keep)
+                scored = score_pair(pair, keep, keep_methods, with_code=not args.ranges_only)
+                package_results.merge(scored, keep)
             by_distance[distance].merge(package_results, keep)
             engine = report.overall(package_results, "engine")
             seconds = package_results.seconds.get("engine", 0.0)
@@ -180,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "benchmark": "relocation",
         "command": " ".join(["bench/relocation.py", *(argv if argv is not None else sys.argv[1:])]),
+        "anchors_carry_code": not args.ranges_only,
         "algorithm_version": ALGORITHM_VERSION,
         "engine_commit": engine_commit(),
         "machine": {

@@ -19,12 +19,25 @@ DEFAULT_TARGETS = {
 }
 
 
-def overall(results: Results, method: str) -> Tally:
-    """Return the tally of a method over every category."""
+HARD = "all but same · in place"
+
+
+def overall(results: Results, method: str, *, hard_only: bool = False) -> Tally:
+    """Return the tally of a method over every category (or all but the unchanged, unmoved code)."""
     total = Tally()
-    for tally in results.tallies.get(method, {}).values():
-        total.merge(tally)
+    for name, tally in results.tallies.get(method, {}).items():
+        if not (hard_only and name.endswith("· same · in place")):
+            total.merge(tally)
     return total
+
+
+def row_tally(results: Results, method: str, name: str) -> Tally:
+    """Return the tally of a table row: a category, ``all`` or the hard subset."""
+    if name == "all":
+        return overall(results, method)
+    if name == HARD:
+        return overall(results, method, hard_only=True)
+    return results.tally(method, name)
 
 
 def combined(by_distance: Mapping[int, Results], method: str, names: Sequence[str]) -> Tally:
@@ -52,13 +65,10 @@ def distance_table(distance: int, results: Results) -> str:
         rule += f" {'ok':>6} {'wrong':>6} {'lost':>6} {'spur':>6} |"
     lines = [f"Distance {distance}", head, rule, "-" * len(rule)]
     rows = [name for name in categories() if overall_in(results, name)]
-    for name in [*rows, "all"]:
-        if name == "all":
+    for name in [*rows, HARD, "all"]:
+        if name == HARD:
             lines.append("-" * len(rule))
-        tallies = {
-            method: overall(results, method) if name == "all" else results.tally(method, name)
-            for method in METHODS
-        }
+        tallies = {method: row_tally(results, method, name) for method in METHODS}
         line = f"{name:31} {tallies['engine'].total:>6} |"
         for method in METHODS:
             tally = tallies[method]
@@ -233,8 +243,8 @@ def results_json(results: Results) -> dict[str, Any]:
     methods: dict[str, Any] = {}
     for method in METHODS:
         per_category: dict[str, Any] = {}
-        for name in [*categories(), "all"]:
-            tally = overall(results, method) if name == "all" else results.tally(method, name)
+        for name in [*categories(), HARD, "all"]:
+            tally = row_tally(results, method, name)
             if not tally.total:
                 continue
             per_category[name] = {

@@ -172,12 +172,19 @@ def anchors_for(lines: Sequence[str], ranges: Sequence[tuple[int, int]]) -> list
     return anchors
 
 
-def engine_answers(pair: FilePair, ranges: Sequence[tuple[int, int]]) -> tuple[list[Location], float, float]:
+def engine_answers(
+    pair: FilePair, ranges: Sequence[tuple[int, int]], *, with_code: bool = True
+) -> tuple[list[Location], float, float]:
     """Return the engine's locations for the ranges of a file pair, and the wall and CPU time it took.
 
-    The anchors carry their code and context as the client's do; building them is not timed.
+    The anchors carry their code and context as the client's do (unless ``with_code`` is False: bare
+    ranges); building them is not timed.
     """
-    anchors = anchors_for(split_lines(pair.old_text), ranges)
+    anchors: list[Anchor] | list[Range]
+    if with_code:
+        anchors = anchors_for(split_lines(pair.old_text), ranges)
+    else:
+        anchors = [Range(start, end) for start, end in ranges]
     clear_engine_caches()
     began, began_cpu = time.perf_counter(), time.process_time()
     locations = relocate_many(pair.old_text, pair.new_text, anchors, candidates=pair.candidate_texts)
@@ -207,11 +214,13 @@ def location_answer(pair: FilePair, location: Location) -> Answer:
     return (path, location.range.start_line, location.range.end_line)
 
 
-def score_pair(pair: FilePair, keep: int, keep_methods: Sequence[str] = ("engine",)) -> Results:
+def score_pair(
+    pair: FilePair, keep: int, keep_methods: Sequence[str] = ("engine",), *, with_code: bool = True
+) -> Results:
     """Relocate every anchor of a file pair with each method and score the answers."""
     results = Results()
     ranges = [(case.start, case.end) for case in pair.cases]
-    locations, seconds, cpu_seconds = engine_answers(pair, ranges)
+    locations, seconds, cpu_seconds = engine_answers(pair, ranges, with_code=with_code)
     results.seconds["engine"] = seconds
     results.seconds["engine (cpu)"] = cpu_seconds
     results.slowest = [(seconds, describe(pair))]

@@ -9,9 +9,10 @@ Which anchors have a known answer, for one old file and its counterpart in the n
 
 * **definitions** whose qualified name occurs exactly once in the old file and exactly once in the new
   file: the ``def``/``class`` line (decorators excluded) and the whole range (that line to the last line
-  of the body). A definition whose name left the file and occurs exactly once in the whole new package,
-  in another file that was added or changed, having been unique in the whole old package and kept a
-  similar body, *moved to another file*;
+  of the body) — unless another file now has a definition of the same name more like the old one (the
+  code moved, the name stayed: ambiguous). A definition whose name left the file and occurs exactly
+  once in the whole new package, in another file that was added or changed, having been unique in the
+  whole old package and kept a similar body, *moved to another file*;
 * **statements** inside such functions whose ``ast.dump`` (no line numbers) occurs exactly once in the
   old file and exactly once in the file the function is in now;
 * **deleted definitions**: the outermost definitions whose name occurs nowhere in the new package and
@@ -341,7 +342,8 @@ def file_cases(
             continue
         here = new.unique(name) if new is not None else None
         if here is not None and new_path is not None:
-            matches.append(_Match(definition, here, new_path, other_file=False))
+            if not _better_elsewhere(definition, here, new_path, new_index):
+                matches.append(_Match(definition, here, new_path, other_file=False))
             continue
         if new is not None and name in new.by_name:
             continue
@@ -378,6 +380,21 @@ def file_cases(
         cases.append(Case("def line", definition.line, definition.line, None, label=label))
         cases.append(Case("def range", definition.line, definition.end, None, label=label))
     return cases
+
+
+def _better_elsewhere(definition: Definition, here: Definition, path: str, new_index: PackageIndex) -> bool:
+    """Return True if another file now has a definition of that name more like the old one.
+
+    Then the code moved while the name stayed behind (a class split into a thin subclass here and the
+    real body elsewhere): either place could be the answer, so the definition gets no ground truth.
+    """
+    others = [
+        other for other_path, other in new_index.by_name.get(definition.qualname, ()) if other_path != path
+    ]
+    if not others or definition.norm == here.norm:
+        return False
+    kept = similarity(definition.norm, here.norm)
+    return any(similarity(definition.norm, other.norm) > kept for other in others)
 
 
 def _moved_definitions(matches: Sequence[_Match]) -> dict[str, bool]:

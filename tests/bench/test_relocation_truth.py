@@ -290,3 +290,22 @@ def test_scenario_is_deterministic_and_stays_python() -> None:
     for version in first.versions:
         assert parse_module(version) is not None
     assert len(first.codemarks) == 200
+
+
+def test_name_left_behind_while_the_code_moved_is_ambiguous() -> None:
+    body = "".join(f"    def method_{i}(self):\n        return self.value_{i} * {i}\n\n" for i in range(6))
+    old_a = "class Blueprint(Base):\n" + body
+    new_a = "class Blueprint(SansioBlueprint):\n    def send(self):\n        return 1\n"
+    new_b = "class Blueprint(Base):\n" + body + "    def extra(self):\n        return 2\n"
+    old_modules = {"a.py": parsed(old_a)}
+    new_modules = {"a.py": parsed(new_a), "b.py": parsed(new_b)}
+    cases = file_cases(
+        old_modules["a.py"],
+        new_modules["a.py"],
+        "a.py",
+        PackageIndex.build(old_modules),
+        PackageIndex.build(new_modules),
+        new_modules,
+        frozenset({"a.py", "b.py"}),
+    )
+    assert "Blueprint" not in by_label(cases, "def range")
