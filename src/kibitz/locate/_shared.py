@@ -8,8 +8,9 @@ from collections.abc import Iterable, Sequence
 from kibitz.client import Conflict, KibitzClient, NewLocation, NotFound
 from kibitz.locate._model import ALGORITHM, PinnedMarker, Placement
 
-# The server takes at most this many markers per store or query request.
+# The server takes at most this many markers per store or query request, and paths this long.
 BATCH = 1000
+MAX_PATH_BYTES = 4096
 
 
 class SharedLocations:
@@ -49,6 +50,7 @@ class SharedLocations:
                 "confidence": placement.confidence,
             }
             for placement in placements
+            if placement.path is None or _api_accepts_path(placement.path)
         ]
         for start in range(0, len(body), BATCH):
             self.client.store_locations(self.team_id, commit, ALGORITHM, body[start : start + BATCH])
@@ -68,3 +70,16 @@ class SharedLocations:
                 start_line=placement.start_line,
                 end_line=placement.end_line,
             )
+
+
+def _api_accepts_path(path: str) -> bool:
+    """Tell whether the API takes a path git allows: no backslash, valid UTF-8, at most 4096 bytes.
+
+    A file name with a backslash, or in another encoding than UTF-8, would make the server refuse
+    the whole batch; its location simply stays unshared.
+    """
+    try:
+        encoded = path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\\" not in path and "\0" not in path and len(encoded) <= MAX_PATH_BYTES
