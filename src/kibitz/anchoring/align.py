@@ -23,8 +23,10 @@ CONTENT_MIN = 0.4
 PAIR_THRESHOLD = 0.5
 # The most that position alone adds to a pair's score: enough to break ties, never to decide.
 POSITION_PRIOR = 0.05
-# Above this many pairs a hunk is aligned line by line instead of as a whole.
+# Above this many pairs a hunk is aligned line by line instead of as a whole...
 MAX_DP_CELLS = 4_000
+# ... each line among this many new lines on either side of its proportional place.
+LARGE_HUNK_WINDOW = 40
 # Lines a fuzzy block match must share at least this much to be paired.
 BLOCK_LINE_MIN = 0.5
 
@@ -103,10 +105,18 @@ def align_hunk(
     if hunk_is_small(old_span, new_span):
         pairs = best_monotone_pairs(old_span, new_span, score)
     else:
+        # Too large to align as a whole: each line asked about looks for its counterpart near its
+        # proportional place only, so a rewritten file costs a window per line, not a file.
         pairs = {}
+        ratio = len(new_span) / len(old_span) if old_span else 0.0
         for i in wanted:
+            middle = new_span.start + int((i - old_span.start) * ratio)
+            window = range(
+                max(middle - LARGE_HUNK_WINDOW, new_span.start),
+                min(middle + LARGE_HUNK_WINDOW, new_span.stop),
+            )
             best_j, best = -1, 0.0
-            for j in new_span:
+            for j in window:
                 value = score(i, j)
                 if value > best:
                     best_j, best = j, value

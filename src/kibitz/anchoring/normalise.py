@@ -14,15 +14,19 @@ import re
 from functools import lru_cache
 
 _BOM = "\ufeff"
-# Whitespace other than the line feed: removing it line by line in one regex pass over the whole
-# text is several times faster than splitting and joining each line.
+# Whitespace other than the line feed, removed from the whole text in one pass (much faster than
+# splitting and joining each line): a translation table for ASCII text, a regex for the rest.
 _INNER_SPACE = re.compile(r"[^\S\n]+")
+_ASCII_SPACE = str.maketrans("", "", " \t\x0b\x0c\r\x1c\x1d\x1e\x1f")
 _WORD = re.compile(r"\w+")
 
 # A line of this many non-blank characters counts as fully distinctive; shorter ones less so.
 FULL_INFO_CHARS = 32
 # How many non-blank lines on each side make up a line's neighbourhood.
 CONTEXT_LINES = 4
+# Only this much of a line is read to judge its likeness: a minified megabyte-long line must not
+# cost a megabyte of set operations per comparison.
+MAX_COMPARED_CHARS = 2_000
 
 
 def normalise_newlines(text: str) -> str:
@@ -52,6 +56,7 @@ def line_key(line: str) -> str:
 
 def bigrams(key: str) -> frozenset[str]:
     """Return the set of adjacent character pairs of a key (a one-character key is its own pair)."""
+    key = key[:MAX_COMPARED_CHARS]
     if len(key) < 2:
         return frozenset((key,)) if key else frozenset()
     return frozenset(map(str.__add__, key, key[1:]))
@@ -59,7 +64,7 @@ def bigrams(key: str) -> frozenset[str]:
 
 def words(line: str) -> frozenset[str]:
     """Return the identifiers, keywords and numbers of a line."""
-    return frozenset(_WORD.findall(line))
+    return frozenset(_WORD.findall(line[:MAX_COMPARED_CHARS]))
 
 
 class PreparedText:
@@ -70,7 +75,7 @@ class PreparedText:
     def __init__(self, text: str) -> None:
         text = normalise_newlines(text)
         self.lines: list[str] = text.split("\n") if text else []
-        self.keys: list[str] = _INNER_SPACE.sub("", text).split("\n") if text else []
+        self.keys: list[str] = _without_spaces(text).split("\n") if text else []
         if self.lines and self.lines[-1] == "":
             # A final newline ends the last line rather than starting an empty one, as in git.
             self.lines.pop()
@@ -80,6 +85,14 @@ class PreparedText:
         self._bigrams: dict[int, frozenset[str]] = {}
         self._words: dict[int, frozenset[str]] = {}
         self._context: dict[int, frozenset[str]] = {}
+
+    @classmethod
+    def from_lines(cls, lines: list[str], keys: list[str]) -> PreparedText:
+        """Return a prepared text made of lines already split and keyed (a slice of another)."""
+        prepared = cls("")
+        prepared.lines = lines
+        prepared.keys = keys
+        return prepared
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -157,6 +170,11 @@ class PreparedText:
         line = self.lines[position]
         stripped = line.lstrip()
         return len(line[: len(line) - len(stripped)].expandtabs(8))
+
+
+def _without_spaces(text: str) -> str:
+    """Return ``text`` with every whitespace character but the line feed removed."""
+    return text.translate(_ASCII_SPACE) if text.isascii() else _INNER_SPACE.sub("", text)
 
 
 def key_info(key: str, count: int) -> float:

@@ -42,6 +42,8 @@ CONFIDENT = 0.8
 # Ties between staying in place and moving go to staying in place, and to the same file.
 IN_PLACE_BONUS = 0.05
 OTHER_FILE_PENALTY = 0.05
+# Lines at each end of a block that are followed through hunks too large to align as a whole.
+EDGE_LINES = 3
 
 
 class TextPair:
@@ -240,8 +242,10 @@ def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _InPlac
         similarity = 1.0
         if target < 0:
             hunk = diff.hunk_at(line)
-            aligned = pair.aligned(hunk, line) if hunk is not None else None
-            if hunk is None or aligned is None:
+            if hunk is None or not _worth_aligning(hunk, line, start, end):
+                continue
+            aligned = pair.aligned(hunk, line)
+            if aligned is None:
                 continue
             target, last_target, _ = aligned
             similarity = line_similarity(old, line, new, target)
@@ -268,6 +272,18 @@ def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _InPlac
     score = content if context is None else blend(content, context, total)
     score = max(score, first_score)
     return _InPlace(low, high, "changed", score, first_line_kept=first_score >= ACCEPT)
+
+
+def _worth_aligning(hunk: Hunk, line: int, start: int, end: int) -> bool:
+    """Return True unless ``line`` is deep inside a block and in a hunk too large to align whole.
+
+    The ends of a block decide where it is; its interior only adds to the confidence. In a
+    rewritten file every line would cost a window of comparisons, so there only the first and last
+    few lines of a block are followed.
+    """
+    if hunk_is_small(range(hunk.old_start, hunk.old_end), range(hunk.new_start, hunk.new_end)):
+        return True
+    return line - start < EDGE_LINES or end - line < EDGE_LINES
 
 
 def _suite_header(old: PreparedText, start: int, end: int) -> bool:
@@ -401,7 +417,7 @@ def _last_range(place: tuple[int, int], new_size: int) -> Range | None:
 
 def _probe_from_old(old: PreparedText, start: int, end: int) -> Probe:
     """Return the probe of old lines ``start..end``: their keys, information and surroundings."""
-    code = PreparedText("\n".join(old.lines[start : end + 1]))
+    code = PreparedText.from_lines(old.lines[start : end + 1], old.keys[start : end + 1])
     infos = tuple(old.info(line) for line in range(start, end + 1))
     before = _surrounding(old, start, -1)
     after = _surrounding(old, end, 1)
@@ -410,15 +426,15 @@ def _probe_from_old(old: PreparedText, start: int, end: int) -> Probe:
 
 def _surrounding(text: PreparedText, edge: int, step: int) -> PreparedText:
     """Return the nearest non-blank lines beyond ``edge`` (in reading order) as a prepared text."""
-    found: list[str] = []
+    found: list[int] = []
     position = edge + step
     while 0 <= position < len(text) and len(found) < CONTEXT_LINES:
         if text.keys[position]:
-            found.append(text.lines[position])
+            found.append(position)
         position += step
     if step < 0:
         found.reverse()
-    return PreparedText("\n".join(found))
+    return PreparedText.from_lines([text.lines[i] for i in found], [text.keys[i] for i in found])
 
 
 def _tail(text: PreparedText, step: int) -> PreparedText:

@@ -45,15 +45,19 @@ def line_similarity(old: PreparedText, i: int, new: PreparedText, j: int) -> flo
 
 
 def word_dice(first: frozenset[str], second: frozenset[str]) -> float:
-    """Return the Dice coefficient of two sets of words, each word weighted by its length.
+    """Return how alike the words of an old line and a new line are, each weighted by its length.
 
     Character pairs alone find ``def function_207(value):`` and ``def function_195(value):`` very
     alike; the words, long identifiers weighing most, say that they name different things.
     """
-    total = sum(map(len, first)) + sum(map(len, second))
-    if not total:
+    size = sum(map(len, first))
+    total = size + sum(map(len, second))
+    if not total or not size:
         return 0.0
-    return 2 * sum(map(len, first & second)) / total
+    common = sum(map(len, first & second))
+    # Half Dice, half containment of the old words in the new line: a signature that gained
+    # parameters keeps all of its words and should stay recognisable however many it gained.
+    return (2 * common / total + common / size) / 2
 
 
 def context_similarity(old: PreparedText, i: int, new: PreparedText, j: int) -> float:
