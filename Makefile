@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CODE   := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest bench clean
+.PHONY: help run test lint typecheck pytest bench bench-relocation clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test: lint typecheck pytest  ## everything CI checks
 
 bench: $(STAMP)  ## the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python bench/api.py
+
+bench-relocation: $(STAMP)  ## the relocation benchmark on real package histories (≈ 4 minutes; --quick: 1)
+	$(BIN)/python bench/relocation.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

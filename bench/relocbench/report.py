@@ -88,6 +88,14 @@ def distance_table(distance: int, results: Results) -> str:
     if cpu:
         speeds.append(f"engine on CPU time {results.anchors / cpu:,.0f}/s")
     lines.append("anchors per second (wall, one core): " + ", ".join(speeds))
+    removed = results.seconds.get("engine (removed files)", 0.0)
+    engine = results.seconds.get("engine", 0.0)
+    if removed and engine > removed:
+        kept = results.anchors - results.removed_file_anchors
+        lines.append(
+            f"  engine without the {results.removed_file_anchors:,} anchors of removed files "
+            f"({removed:.1f} s of {engine:.1f} s): {kept / (engine - removed):,.0f}/s"
+        )
     return "\n".join(lines)
 
 
@@ -263,6 +271,8 @@ def results_json(results: Results) -> dict[str, Any]:
         }
     cpu = results.seconds.get("engine (cpu)", 0.0)
     methods["engine"]["cpu_seconds"] = round(cpu, 4)
+    methods["engine"]["removed_file_anchors"] = results.removed_file_anchors
+    methods["engine"]["removed_file_seconds"] = round(results.seconds.get("engine (removed files)", 0.0), 4)
     return {
         "anchors": results.anchors,
         "methods": methods,

@@ -123,6 +123,8 @@ class Results:
     tallies: dict[str, dict[str, Tally]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     anchors: int = 0
+    # Anchors of files removed in the new version (searched for in the candidates only).
+    removed_file_anchors: int = 0
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     failure_counts: dict[str, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
@@ -141,6 +143,7 @@ class Results:
         for method, seconds in other.seconds.items():
             self.seconds[method] = self.seconds.get(method, 0.0) + seconds
         self.anchors += other.anchors
+        self.removed_file_anchors += other.removed_file_anchors
         for category, failures in other.failures.items():
             kept = self.failures.setdefault(category, [])
             kept.extend(failures[: max(keep - len(kept), 0)])
@@ -223,6 +226,9 @@ def score_pair(
     locations, seconds, cpu_seconds = engine_answers(pair, ranges, with_code=with_code)
     results.seconds["engine"] = seconds
     results.seconds["engine (cpu)"] = cpu_seconds
+    if pair.new_path is None:
+        results.seconds["engine (removed files)"] = seconds
+        results.removed_file_anchors = len(pair.cases)
     results.slowest = [(seconds, describe(pair))]
     answers: dict[str, list[Answer]] = {"engine": [location_answer(pair, loc) for loc in locations]}
     began = time.perf_counter()
