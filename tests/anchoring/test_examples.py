@@ -280,3 +280,15 @@ def test_relocate_many_answers_each_anchor_in_order() -> None:
         Range(TOTAL.start_line + 1, TOTAL.end_line + 1),
     ]
     assert {location.status for location in locations} == {"shifted"}
+
+
+def test_an_insertion_ending_like_the_next_line_does_not_steal_it() -> None:
+    # The inserted function ends with the same `return func` as the function above it: the old
+    # `return func` must stay with its own function (git's indent heuristic), not jump below.
+    old = "def a(func):\n    func = func.inner\n    return func\n\n\nX = 1\n"
+    new = (
+        "def a(func):\n    func = func.inner\n    return func\n\n"
+        "def b(func):\n    func = a(func)\n    return func\n\n\nX = 1\n"
+    )
+    assert relocate(old, new, Range(3, 3)) == Location(Range(3, 3), "unchanged", 1.0)
+    assert relocate(old, new, Range(1, 3)) == Location(Range(1, 3), "unchanged", 1.0)

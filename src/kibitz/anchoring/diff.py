@@ -190,3 +190,139 @@ def _hunks(old_to_new: list[int], new_to_old: list[int]) -> list[Hunk]:
             j += 1
         hunks.append(Hunk(start_i, i, start_j, j))
     return hunks
+
+
+# Git's indent heuristic (xdiff/xdiffi.c): where an inserted or deleted block could equally be
+# placed a few lines higher or lower (it starts and ends with the same line), put it where its
+# edges fall on blank lines and shallow indentation, as a human would cut the text. Without it an
+# insertion that ends with ``return x`` just above an old ``return x`` steals that line's match.
+_MAX_SLIDE = 100
+_MAX_BLANKS = 20
+_START_OF_FILE_PENALTY = 1
+_END_OF_FILE_PENALTY = 21
+_TOTAL_BLANK_WEIGHT = -30
+_POST_BLANK_WEIGHT = 6
+_RELATIVE_INDENT_PENALTY = -4
+_RELATIVE_INDENT_WITH_BLANK_PENALTY = 10
+_RELATIVE_OUTDENT_PENALTY = 24
+_RELATIVE_OUTDENT_WITH_BLANK_PENALTY = 17
+_RELATIVE_DEDENT_PENALTY = 23
+_RELATIVE_DEDENT_WITH_BLANK_PENALTY = 17
+_INDENT_WEIGHT = 60
+
+
+def slide_hunks(
+    matching: LineDiff,
+    old_keys: Sequence[str],
+    new_keys: Sequence[str],
+    old_indents: Sequence[int],
+    new_indents: Sequence[int],
+) -> LineDiff:
+    """Return ``matching`` with each pure insertion and deletion moved to its most natural place.
+
+    ``*_indents`` give each line's indentation, or -1 for a blank line.
+    """
+    old_to_new, new_to_old = list(matching.old_to_new), list(matching.new_to_old)
+    moved = False
+    for hunk in matching.hunks:
+        if hunk.old_start == hunk.old_end:
+            moved |= _slide(new_to_old, old_to_new, new_keys, new_indents, hunk.new_start, hunk.new_end)
+        elif hunk.new_start == hunk.new_end:
+            moved |= _slide(old_to_new, new_to_old, old_keys, old_indents, hunk.old_start, hunk.old_end)
+    return LineDiff(old_to_new, new_to_old) if moved else matching
+
+
+def _slide(
+    side: list[int], other: list[int], keys: Sequence[str], indents: Sequence[int], start: int, end: int
+) -> bool:
+    """Slide the unmatched run ``start:end`` of one side to its best place; True if it moved.
+
+    Sliding down by one line re-matches the counterpart of line ``end`` to the equal line
+    ``start``; sliding up does the reverse. A slide never crosses another unmatched line.
+    """
+    up = 0
+    while (
+        up < _MAX_SLIDE
+        and start - up - 1 >= 0
+        and side[start - up - 1] >= 0
+        and keys[start - up - 1] == keys[end - up - 1]
+    ):
+        up += 1
+    down = 0
+    while (
+        down < _MAX_SLIDE
+        and end + down < len(side)
+        and side[end + down] >= 0
+        and keys[end + down] == keys[start + down]
+    ):
+        down += 1
+    if not up and not down:
+        return False
+    best_shift, best = 0, (0, 0)
+    for shift in range(-up, down + 1):
+        score = _add_split(indents, end + shift, _add_split(indents, start + shift, (0, 0)))
+        # Later (lower) places win ties, as in git.
+        if shift == -up or _compare(score, best) <= 0:
+            best_shift, best = shift, score
+    for k in range(best_shift):
+        counterpart = side[end + k]
+        side[start + k], side[end + k] = counterpart, -1
+        other[counterpart] = start + k
+    for k in range(-best_shift):
+        counterpart = side[start - 1 - k]
+        side[end - 1 - k], side[start - 1 - k] = counterpart, -1
+        other[counterpart] = end - 1 - k
+    return best_shift != 0
+
+
+def _add_split(indents: Sequence[int], split: int, score: tuple[int, int]) -> tuple[int, int]:
+    """Return ``(effective indent, penalty)`` plus the cost of cutting the text before ``split``."""
+    size = len(indents)
+    end_of_file = split >= size
+    indent = -1 if end_of_file else indents[split]
+    pre_blank, pre_indent = 0, -1
+    for position in range(split - 1, -1, -1):
+        pre_indent = indents[position]
+        if pre_indent != -1:
+            break
+        pre_blank += 1
+        if pre_blank == _MAX_BLANKS:
+            pre_indent = 0
+            break
+    post_blank, post_indent = 0, -1
+    for position in range(split + 1, size):
+        post_indent = indents[position]
+        if post_indent != -1:
+            break
+        post_blank += 1
+        if post_blank == _MAX_BLANKS:
+            post_indent = 0
+            break
+
+    effective, penalty = score
+    if pre_indent == -1 and pre_blank == 0:
+        penalty += _START_OF_FILE_PENALTY
+    if end_of_file:
+        penalty += _END_OF_FILE_PENALTY
+    post_blank = 1 + post_blank if indent == -1 else 0
+    total_blank = pre_blank + post_blank
+    penalty += _TOTAL_BLANK_WEIGHT * total_blank + _POST_BLANK_WEIGHT * post_blank
+    if indent == -1:
+        indent = post_indent
+    blanks = total_blank != 0
+    effective += indent
+    if indent == -1 or pre_indent == -1 or indent == pre_indent:
+        pass
+    elif indent > pre_indent:
+        penalty += _RELATIVE_INDENT_WITH_BLANK_PENALTY if blanks else _RELATIVE_INDENT_PENALTY
+    elif post_indent != -1 and post_indent > indent:
+        penalty += _RELATIVE_OUTDENT_WITH_BLANK_PENALTY if blanks else _RELATIVE_OUTDENT_PENALTY
+    else:
+        penalty += _RELATIVE_DEDENT_WITH_BLANK_PENALTY if blanks else _RELATIVE_DEDENT_PENALTY
+    return effective, penalty
+
+
+def _compare(first: tuple[int, int], second: tuple[int, int]) -> int:
+    """Return <0, 0 or >0 as the split score ``first`` is better than, as good as or worse than ``second``."""
+    indent = (first[0] > second[0]) - (first[0] < second[0])
+    return _INDENT_WEIGHT * indent + first[1] - second[1]

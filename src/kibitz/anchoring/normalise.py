@@ -70,7 +70,7 @@ def words(line: str) -> frozenset[str]:
 class PreparedText:
     """A text split into lines with comparison keys; richer per-line facts are computed on demand."""
 
-    __slots__ = ("_bigrams", "_context", "_index", "_word_index", "_words", "keys", "lines")
+    __slots__ = ("_bigrams", "_context", "_indents", "_index", "_word_index", "_words", "keys", "lines")
 
     def __init__(self, text: str) -> None:
         text = normalise_newlines(text)
@@ -82,6 +82,7 @@ class PreparedText:
             self.keys.pop()
         self._index: dict[str, list[int]] | None = None
         self._word_index: dict[str, list[int]] | None = None
+        self._indents: list[int] | None = None
         self._bigrams: dict[int, frozenset[str]] = {}
         self._words: dict[int, frozenset[str]] = {}
         self._context: dict[int, frozenset[str]] = {}
@@ -164,6 +165,13 @@ class PreparedText:
                     other += step
             found = self._context[position] = frozenset(collected)
         return found
+
+    @property
+    def indents(self) -> list[int]:
+        """Return every line's indentation, -1 for blank lines (for the diff's slider heuristic)."""
+        if self._indents is None:
+            self._indents = [self.indent(i) if key else -1 for i, key in enumerate(self.keys)]
+        return self._indents
 
     def indent(self, position: int) -> int:
         """Return the width of a line's leading whitespace (a tab counts as 8)."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .align import Spans, align_hunk, hunk_is_small
-from .diff import Hunk, LineDiff, diff_lines
+from .diff import Hunk, LineDiff, diff_lines, slide_hunks
 from .location import Anchor, Context, Location, Range, Status
 from .moves import EVERYWHERE, Allowed, Match, Probe, context_score, find_block, search
 from .normalise import CONTEXT_LINES, PreparedText, key_info, prepare
@@ -55,7 +55,11 @@ class TextPair:
         self.old: PreparedText = prepare(old_text)
         self.new: PreparedText = prepare(new_text)
         self.identical = old_text == new_text
-        self.diff: LineDiff = diff_lines(self.old.keys, self.new.keys)
+        matching = diff_lines(self.old.keys, self.new.keys)
+        if matching.hunks:
+            old, new = self.old, self.new
+            matching = slide_hunks(matching, old.keys, new.keys, old.indents, new.indents)
+        self.diff: LineDiff = matching
         self._aligned: dict[tuple[Hunk, int], Spans] = {}
         self._added: Allowed | None = None
 
