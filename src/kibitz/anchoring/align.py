@@ -31,7 +31,8 @@ LARGE_HUNK_WINDOW = 40
 BLOCK_LINE_MIN = 0.5
 
 Pairs = dict[int, tuple[int, float]]
-# An old line's counterpart in a hunk: first and last new line (a line may have been split), score.
+# An old line's counterpart in a hunk: first and last new line (a line may have been split), and
+# the content similarity of those lines joined.
 Spans = dict[int, tuple[int, int, float]]
 # Growing a counterpart by one more line must improve the similarity by at least this much.
 SPLIT_GAIN = 0.02
@@ -133,7 +134,7 @@ def _with_splits(old: PreparedText, new: PreparedText, pairs: Pairs, new_span: r
     """
     taken = {j for j, _ in pairs.values()}
     spans: Spans = {}
-    for i, (j, score) in pairs.items():
+    for i, (j, _) in pairs.items():
         low = high = j
         key = old.keys[i]
         best = line_similarity(old, i, new, j)
@@ -159,7 +160,7 @@ def _with_splits(old: PreparedText, new: PreparedText, pairs: Pairs, new_span: r
         while depth > 0 and high + 1 in new_span and high + 1 not in taken and high - low < MAX_WRAP:
             high += 1
             depth += _open_brackets(new.keys[high])
-        spans[i] = (low, high, score)
+        spans[i] = (low, high, best)
     return spans
 
 

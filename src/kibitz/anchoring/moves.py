@@ -44,6 +44,8 @@ class Probe:
     infos: tuple[float, ...]
     before: PreparedText
     after: PreparedText
+    # The block is a header with its whole indented suite (a complete def or class).
+    suite: bool = False
 
     @property
     def info(self) -> float:

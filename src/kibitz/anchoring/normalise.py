@@ -192,7 +192,7 @@ def key_info(key: str, count: int) -> float:
     return min(len(key), FULL_INFO_CHARS) / FULL_INFO_CHARS / math.sqrt(max(count, 1))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def prepare(text: str) -> PreparedText:
     """Return the prepared form of ``text``, reusing it when the same text comes again."""
     return PreparedText(text)

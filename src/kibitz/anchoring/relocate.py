@@ -33,7 +33,7 @@ from .diff import Hunk, LineDiff, diff_lines, slide_hunks
 from .location import Anchor, Context, Location, Range, Status
 from .moves import EVERYWHERE, Allowed, Match, Probe, context_score, find_block, search
 from .normalise import CONTEXT_LINES, PreparedText, key_info, prepare
-from .similarity import blend, context_similarity, line_similarity
+from .similarity import blend, context_similarity
 
 # A candidate location must score at least this to be reported rather than ``deleted``.
 ACCEPT = 0.5
@@ -71,7 +71,7 @@ class TextPair:
         return self._added
 
     def aligned(self, hunk: Hunk, line: int) -> tuple[int, int, float] | None:
-        """Return the new lines and pair score that old ``line`` of ``hunk`` aligns with, if any."""
+        """Return the new lines that old ``line`` of ``hunk`` aligns with and how alike they are."""
         old_span = range(hunk.old_start, hunk.old_end)
         new_span = range(hunk.new_start, hunk.new_end)
         if not new_span:
@@ -214,23 +214,16 @@ def _relocate_code(
     probe = Probe(code, _infos(code, code), _tail(PreparedText(before), -1), _tail(PreparedText(after), 1))
     place = _place(pair.diff, span[0], span[1], len(new)) if span is not None else (0, len(new) - 1)
     found = []
-    for match in search(probe, new, EVERYWHERE):
+    for match in search(probe, new, EVERYWHERE)[:1]:
+        # Found where the reference range maps to: the code is where the caller thought it was.
         overlaps = match.start <= place[1] and place[0] <= match.end
         status: Status = ("shifted" if match.exact else "changed") if overlaps else "moved"
-        found.append(
-            _Found(match.start, match.end, status, match.score + (IN_PLACE_BONUS if overlaps else 0))
-        )
-        break
+        found.append(_Found(match.start, match.end, status, match.score))
     found.extend(_search_candidates(probe, candidates))
     return _decide(found, place, len(new))
 
 
-@dataclass(frozen=True, slots=True)
-class _InPlace(_Found):
-    first_line_kept: bool = False
-
-
-def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _InPlace | None:
+def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _Found | None:
     """Map a block through the diff and the hunk alignments; None if none of it is left."""
     old, new, diff = pair.old, pair.new, pair.diff
     low = high = -1
@@ -251,8 +244,7 @@ def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _InPlac
             aligned = pair.aligned(hunk, line)
             if aligned is None:
                 continue
-            target, last_target, _ = aligned
-            similarity = line_similarity(old, line, new, target)
+            target, last_target, similarity = aligned
             aligned_hunks.add(hunk)
         if line == start:
             first_score = blend(similarity, context_similarity(old, line, new, target), info)
@@ -275,7 +267,7 @@ def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _InPlac
     context = context_score(probe, new, low, high)
     score = content if context is None else blend(content, context, total)
     score = max(score, first_score)
-    return _InPlace(low, high, "changed", score, first_line_kept=first_score >= ACCEPT)
+    return _Found(low, high, "changed", score)
 
 
 def _worth_aligning(hunk: Hunk, line: int, start: int, end: int) -> bool:
@@ -348,12 +340,33 @@ def _fit_suite(pair: TextPair, start: int, end: int, low: int, high: int) -> int
     return high
 
 
+def _shape_suite(target: PreparedText, low: int, high: int) -> int:
+    """Return the end of a whole suite found at ``low..high``, fitted to the target's indentation."""
+    if not target.keys[low]:
+        return high
+    header = target.indent(low)
+    for position in range(low + 1, high + 1):
+        if _starts_definition(target, position, header):
+            high = position - 1
+            while high > low and not target.keys[high]:
+                high -= 1
+            return high
+    position = high + 1
+    while position < len(target):
+        if target.keys[position]:
+            if target.indent(position) <= header:
+                break
+            high = position
+        position += 1
+    return high
+
+
 def _search_moves(
     pair: TextPair,
     probe: Probe,
     place: tuple[int, int],
     candidates: CandidateTexts,
-    in_place: _InPlace | None,
+    in_place: _Found | None,
 ) -> list[_Found]:
     """Return where else the block might be: among the new file's added lines, then in candidates."""
     found = []
@@ -362,7 +375,8 @@ def _search_moves(
         if inside and in_place is not None:
             continue
         status: Status = "changed" if inside else "moved"
-        found.append(_Found(match.start, match.end, status, match.score))
+        end = _shape_suite(pair.new, match.start, match.end) if probe.suite else match.end
+        found.append(_Found(match.start, end, status, match.score))
     found.extend(_search_candidates(probe, candidates))
     return found
 
@@ -374,7 +388,8 @@ def _search_candidates(probe: Probe, candidates: CandidateTexts) -> list[_Found]
         matches = search(probe, candidates[index], EVERYWHERE)
         if matches:
             best: Match = matches[0]
-            found.append(_Found(best.start, best.end, "moved", best.score - OTHER_FILE_PENALTY, index))
+            end = _shape_suite(candidates[index], best.start, best.end) if probe.suite else best.end
+            found.append(_Found(best.start, end, "moved", best.score - OTHER_FILE_PENALTY, index))
     return found
 
 
@@ -425,7 +440,8 @@ def _probe_from_old(old: PreparedText, start: int, end: int) -> Probe:
     infos = tuple(old.info(line) for line in range(start, end + 1))
     before = _surrounding(old, start, -1)
     after = _surrounding(old, end, 1)
-    return Probe(code, infos, before, after)
+    suite = _suite_header(old, start, end) and _whole_suite(old, start, end)
+    return Probe(code, infos, before, after, suite)
 
 
 def _surrounding(text: PreparedText, edge: int, step: int) -> PreparedText:
