@@ -68,14 +68,27 @@ class Match:
 class Allowed:
     """The lines of a target a match may be seeded on: all of them, or a given (sorted) few."""
 
-    __slots__ = ("_set", "lines")
+    __slots__ = ("_set", "_word_index", "lines")
 
     def __init__(self, lines: Sequence[int] | None = None) -> None:
         self.lines = lines
         self._set = None if lines is None else frozenset(lines)
+        self._word_index: dict[str, list[int]] | None = None
 
     def __call__(self, position: int) -> bool:
         return self._set is None or position in self._set
+
+    def word_index(self, target: PreparedText) -> dict[str, list[int]]:
+        """Return the allowed lines of ``target`` on which each word occurs (built once)."""
+        if self.lines is None:
+            return target.word_index
+        if self._word_index is None:
+            index: dict[str, list[int]] = {}
+            for position in self.lines:
+                for word in target.words(position):
+                    index.setdefault(word, []).append(position)
+            self._word_index = index
+        return self._word_index
 
 
 EVERYWHERE = Allowed()
@@ -163,14 +176,14 @@ def _similar_lines(code: PreparedText, r: int, target: PreparedText, allowed: Al
     if allowed.lines is not None and len(allowed.lines) <= SCAN_LIMIT:
         found: Iterable[int] = allowed.lines
     else:
-        index = target.word_index
+        index = allowed.word_index(target)
         words = sorted((w for w in code.words(r) if len(w) >= MIN_WORD), key=lambda w: len(index.get(w, ())))
         hits: set[int] = set()
         for word in words[:2]:
             positions = index.get(word, ())
             if len(positions) > MAX_SEED_HITS * 4:
                 break
-            hits.update(position for position in positions if allowed(position))
+            hits.update(positions)
         found = sorted(hits)
     return [p for p in found if line_similarity(code, r, target, p) >= SEED_SIMILARITY]
 

@@ -49,7 +49,7 @@ EDGE_LINES = 3
 class TextPair:
     """An old and a new text, prepared and diffed once, with hunk alignments computed on demand."""
 
-    __slots__ = ("_added", "_aligned", "diff", "identical", "new", "old")
+    __slots__ = ("_added", "_aligned", "diff", "identical", "new", "old", "results")
 
     def __init__(self, old_text: str, new_text: str) -> None:
         self.old: PreparedText = prepare(old_text)
@@ -62,6 +62,7 @@ class TextPair:
         self.diff: LineDiff = matching
         self._aligned: dict[tuple[Hunk, int], Spans] = {}
         self._added: Allowed | None = None
+        self.results: dict[tuple[int, int], Location] = {}
 
     @property
     def added(self) -> Allowed:
@@ -163,7 +164,15 @@ def relocate_anchor(pair: TextPair, anchor: Anchor, candidates: CandidateTexts) 
     if span is None:
         return Location(None, "deleted", 0.0)
     start, end = span
-    result = _relocate_span(pair, start, end, candidates)
+    if len(candidates):
+        result = _relocate_span(pair, start, end, candidates)
+    else:
+        # The same block over the same pair always gets the same answer: remember it, so that
+        # showing the same codemarks again (another request, another editor view) costs nothing.
+        cached = pair.results.get(span)
+        if cached is None:
+            cached = pair.results[span] = _relocate_span(pair, start, end, candidates)
+        result = cached
     moved_by_repair = (start + 1, end + 1) != (anchor.range.start_line, anchor.range.end_line)
     if result.status == "unchanged" and moved_by_repair:
         return Location(result.range, "shifted", result.confidence)
