@@ -85,6 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="give the engine bare ranges, without the code and context a codemark carries",
     )
+    parser.add_argument("--markdown", action="store_true", help="also print the tables in Markdown")
     parser.add_argument("--no-scenario", action="store_true", help="skip the 3,000-line latency scenario")
     parser.add_argument(
         "--output",
@@ -173,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     for seconds, description in slowest[:5]:
         print(f"  {seconds * 1000:8.0f} ms  {description}")
 
+    if args.markdown:
+        for distance in distances:
+            print(f"\nDistance {distance} (Markdown)\n")
+            print(report.markdown_table(by_distance[distance]))
     if args.dump_failures:
         for distance in distances:
             dump = report.failure_dump(

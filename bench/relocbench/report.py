@@ -99,6 +99,30 @@ def distance_table(distance: int, results: Results) -> str:
     return "\n".join(lines)
 
 
+def markdown_table(results: Results) -> str:
+    """Return one distance's table in Markdown, for docs/benchmarks.md."""
+    head = "| category | n |"
+    rule = "|---|--:|"
+    for method in METHODS:
+        head += f" {method} ok | wrong | lost | spur |"
+        rule += "--:|--:|--:|--:|"
+    lines = [head, rule]
+    rows = [name for name in categories() if overall_in(results, name)]
+    for name in [*rows, HARD, "all"]:
+        tallies = {method: row_tally(results, method, name) for method in METHODS}
+        label = f"**{name}**" if name in (HARD, "all") else name
+        line = f"| {label} | {tallies['engine'].total:,} |"
+        for method in METHODS:
+            tally = tallies[method]
+            counts = (tally.correct, tally.wrong_place, tally.falsely_deleted, tally.spuriously_mapped)
+            cells = [_cell(tally, count) for count in counts]
+            if method == "engine":
+                cells[0] = f"**{cells[0]}**"
+            line += "".join(f" {cell} |" for cell in cells)
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def overall_in(results: Results, name: str) -> bool:
     """Return True if a category has any anchors."""
     return results.tally("engine", name).total > 0

@@ -106,6 +106,7 @@ class Failure:
     got: tuple[str, int, int] | None
     status: str
     confidence: float | None
+    last_range: tuple[int, int] | None
     outcome: str
     old_snippet: str
     expected_snippet: str
@@ -285,6 +286,7 @@ def _failure(
         got=answer,
         status=status,
         confidence=location.confidence if location is not None else None,
+        last_range=None if last is None else (last.start_line, last.end_line),
         outcome=result,
         old_snippet=snippet(pair.old_text, case.start, case.end),
         expected_snippet=(
