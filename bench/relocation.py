@@ -4,6 +4,7 @@
     .venv/bin/python bench/relocation.py --quick              # three packages, seven versions: ~1 minute
     .venv/bin/python bench/relocation.py --packages click,attrs --dump-failures 5
     .venv/bin/python bench/relocation.py --dump-failures 3 --dump-category "edited · moved"
+    .venv/bin/python bench/relocation.py --shrink "deleted · def line" --shrink-index 2   # from the last JSON
 
 What it does (DESIGN.md §3 "Measuring", issue 3):
 
@@ -25,7 +26,9 @@ What it does (DESIGN.md §3 "Measuring", issue 3):
    snippets) to ``bench/results/relocation.json``.
 
 ``--dump-failures N`` prints up to N of the engine's wrong answers per category with the old code, the
-expected place and what it found, to see what to fix.
+expected place and what it found, to see what to fix. ``--shrink CATEGORY`` takes one of the failures
+recorded in the last JSON and removes lines from the texts while the engine keeps failing the same way,
+leaving a small case to turn into a test.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from kibitz.anchoring import ALGORITHM_VERSION  # noqa: E402
-from relocbench import fetch, report, scenario  # noqa: E402
+from relocbench import fetch, report, scenario, shrink  # noqa: E402
 from relocbench.history import History, Stats  # noqa: E402
 from relocbench.score import Results, score_pair  # noqa: E402
 
@@ -85,6 +88,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="give the engine bare ranges, without the code and context a codemark carries",
     )
+    parser.add_argument(
+        "--shrink",
+        metavar="CATEGORY",
+        help="do not run: shrink a failure of CATEGORY recorded in the last JSON to a small case",
+    )
+    parser.add_argument("--shrink-index", type=int, default=1, metavar="N", help="which failure (1 = first)")
+    parser.add_argument("--shrink-distance", type=int, default=1, metavar="D", help="from which distance")
     parser.add_argument("--markdown", action="store_true", help="also print the tables in Markdown")
     parser.add_argument("--no-scenario", action="store_true", help="skip the 3,000-line latency scenario")
     parser.add_argument(
@@ -100,6 +110,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return 0 (targets are reported, not enforced)."""
     args = parse_args(argv)
+    if args.shrink:
+        return shrink_main(args)
     started = time.perf_counter()
     if args.packages:
         packages = [name.strip() for name in args.packages.split(",") if name.strip()]
@@ -209,6 +221,39 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nwrote {args.output} in {elapsed:.0f} s")
+    return 0
+
+
+def shrink_main(args: argparse.Namespace) -> int:
+    """Shrink one recorded engine failure and print the small case."""
+    document = json.loads(args.output.read_text(encoding="utf-8"))
+    failures = document["distances"][str(args.shrink_distance)]["engine_failures"]
+    matching = [key for key in failures if args.shrink.lower() in key.lower()]
+    if not matching:
+        print(
+            f"no recorded failures in a category matching {args.shrink!r}; categories: {', '.join(failures)}"
+        )
+        return 2
+    recorded = failures[matching[0]]
+    if not 1 <= args.shrink_index <= len(recorded):
+        print(f"{matching[0]}: {len(recorded)} failures recorded; --shrink-index must be 1–{len(recorded)}")
+        return 2
+    failure = recorded[args.shrink_index - 1]
+    versions = (failure["old_version"], failure["new_version"])
+    sources = {
+        version: fetch.read_sources(fetch.download(args.cache, failure["package"], version))
+        for version in versions
+    }
+    print(
+        f"{matching[0]} #{args.shrink_index}: {failure['package']} {versions[0]} → {versions[1]} "
+        f"{failure['old_path']}:{failure['old_range'][0]}-{failure['old_range'][1]} {failure['label']}"
+    )
+    try:
+        small = shrink.shrink_failure(sources, failure)
+    except (LookupError, ValueError) as error:
+        print(f"cannot shrink: {error}")
+        return 1
+    print(small.render())
     return 0
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from relocbench.baselines import diff_only, line_map, same_line
 from relocbench.history import History, Stats
 from relocbench.scenario import build
@@ -309,3 +311,26 @@ def test_name_left_behind_while_the_code_moved_is_ambiguous() -> None:
         frozenset({"a.py", "b.py"}),
     )
     assert "Blueprint" not in by_label(cases, "def range")
+
+
+def test_shrinker_keeps_the_anchor_and_the_expected_lines() -> None:
+    from relocbench.history import FilePair
+    from relocbench.shrink import _Shrinker
+
+    old = "".join(f"line {i}\n" for i in range(1, 11))
+    new = "".join(f"line {i}\n" for i in range(1, 11))
+    case = Case("statement", 5, 6, Expected("f.py", 5, 6, 6))
+    pair = FilePair("p", "1", "2", 1, "f.py", "f.py", old, new + "x\n", (), (), (case,))
+    shrinker = _Shrinker(pair, case)
+    assert shrinker._without("old", 4, 6) is None  # the anchor's lines stay
+    trimmed = shrinker._without("old", 0, 2)
+    assert trimmed is not None
+    assert (trimmed[3].start, trimmed[3].end) == (3, 4)
+    assert trimmed[3].expected == case.expected
+    assert shrinker._without("new", 5, 7) is None  # the expected lines stay
+    moved = shrinker._without("new", 1, 3)
+    assert moved is not None
+    assert moved[3].expected == Expected("f.py", 3, 4, 4)
+    assert shrinker._without("new", 7, 9) is not None
+    with pytest.raises(ValueError, match="correctly"):
+        shrinker.shrink()  # the engine answers this trivial case right: nothing to shrink
