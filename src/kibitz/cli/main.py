@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from kibitz import __version__
+from kibitz.cli.context import current_team as _current_team
+from kibitz.cli.context import id_or_permalink
+from kibitz.cli.context import json_option as _json_option
+from kibitz.cli.context import member_ids as _user_ids
+from kibitz.cli.context import open_client as _client
+from kibitz.cli.context import print_json as _print_json
 from kibitz.cli.errors import FAILURE, NOT_FOUND, CliError, describe, exit_code_for
 from kibitz.cli.locating import (
     Current,
@@ -35,7 +38,6 @@ from kibitz.client import (
     LoginResult,
     Marker,
     NotAuthenticated,
-    NotLoggedIn,
     delete_credentials,
     load_credentials,
     load_current_team,
@@ -95,38 +97,6 @@ class KibitzGroup(click.Group):
 def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
     click.echo(f"kibitz: {message}", err=True)
     ctx.exit(code)
-
-
-def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
-
-
-@contextmanager
-def _client(*, login_required: bool = True) -> Iterator[KibitzClient]:
-    """Yield a client for the configured server, with the configured token."""
-    server = resolve_server()
-    if not server:
-        raise NotLoggedIn("not logged in: run `kibitz login --server URL --email EMAIL` first")
-    token = resolve_token()
-    if login_required and not token:
-        raise NotLoggedIn("not logged in: run `kibitz login --server URL --email EMAIL` first")
-    with KibitzClient(server, token) as client:
-        yield client
-
-
-def _current_team(client: KibitzClient) -> CurrentTeam:
-    """Return the current team; if none is chosen and the user is in exactly one, choose that one."""
-    team = load_current_team()
-    if team is not None:
-        return team
-    teams = client.me()["teams"]
-    if len(teams) == 1:
-        team = CurrentTeam(id=teams[0]["id"], name=teams[0]["name"])
-        save_current_team(team)
-        return team
-    raise CliError(
-        "no current team: run `kibitz team use NAME`, `kibitz team create NAME` or `kibitz team join CODE`"
-    )
 
 
 def _linked_repo() -> tuple[Path, RepoLink]:
@@ -215,7 +185,6 @@ _server_option = click.option(
 _password_stdin_option = click.option(
     "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
 )
-_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
 @cli.command()
@@ -497,19 +466,6 @@ def add(
         )
 
 
-def _user_ids(client: KibitzClient, team_id: str, emails: tuple[str, ...]) -> list[str]:
-    """Return the user ids of team members by email (emails compare case-insensitively)."""
-    by_email = {member["email"].lower(): member["user_id"] for member in client.list_members(team_id)}
-    ids = []
-    for email in emails:
-        user_id = by_email.get(email.strip().lower())
-        if user_id is None:
-            raise CliError(f"no member of this team has the email {email!r}")
-        if user_id not in ids:
-            ids.append(user_id)
-    return ids
-
-
 def _listing_entry(codemark: Codemark, marker: Marker, current: Current, target: Target) -> dict[str, Any]:
     return {
         "id": codemark["id"],
@@ -603,7 +559,7 @@ def _locate_for_show(
 
 
 @cli.command()
-@click.argument("codemark_id", metavar="ID")
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
 @_at_option
 @_json_option
 def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
@@ -643,7 +599,7 @@ def _describe_target(target: Target | None, revision: str | None) -> str:
 
 
 @cli.command()
-@click.argument("codemark_id", metavar="ID")
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
 @click.option("-m", "--message", "text", required=True, metavar="TEXT", help="Your answer.")
 def reply(codemark_id: str, text: str) -> None:
     """Answer in a codemark's thread and print the reply's id."""
@@ -653,7 +609,7 @@ def reply(codemark_id: str, text: str) -> None:
 
 
 @cli.command()
-@click.argument("codemark_id", metavar="ID")
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
 def resolve(codemark_id: str) -> None:
     """Mark a codemark resolved."""
     with _client() as client:
@@ -662,7 +618,7 @@ def resolve(codemark_id: str) -> None:
 
 
 @cli.command()
-@click.argument("codemark_id", metavar="ID")
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
 def reopen(codemark_id: str) -> None:
     """Open a resolved codemark again."""
     with _client() as client:
@@ -671,7 +627,7 @@ def reopen(codemark_id: str) -> None:
 
 
 @cli.command()
-@click.argument("codemark_id", metavar="ID")
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
 def rm(codemark_id: str) -> None:
     """Delete a codemark and its replies."""
     with _client() as client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import quote
 
 import httpx
@@ -13,6 +13,8 @@ from kibitz import __version__
 from kibitz.client._errors import ApiError, ConnectionFailed, KibitzError, NotLoggedIn, error_from_response
 from kibitz.client._types import (
     Codemark,
+    CodemarkVersion,
+    InboxPage,
     Invite,
     LocationsStored,
     LoginResult,
@@ -21,9 +23,12 @@ from kibitz.client._types import (
     NewLocation,
     NewMarker,
     Page,
+    Reaction,
     ReferenceKind,
     Reply,
+    ReplyVersion,
     Repo,
+    SearchHit,
     SharedLocations,
     Team,
     User,
@@ -364,3 +369,90 @@ class KibitzClient:
     def delete_reply(self, reply_id: str) -> None:
         """Delete a reply."""
         self._request("DELETE", f"/replies/{_seg(reply_id)}")
+
+    # -- conversations: reactions, history, follows, relations ------------------------------
+
+    def react(self, kind: Literal["codemarks", "replies"], object_id: str, emoji: str) -> list[Reaction]:
+        """Put your emoji on a codemark or a reply (nothing changes if it is there); return its reactions."""
+        path = f"/{kind}/{_seg(object_id)}/reactions/{_seg(emoji)}"
+        return cast(list[Reaction], self._request("PUT", path))
+
+    def unreact(self, kind: Literal["codemarks", "replies"], object_id: str, emoji: str) -> list[Reaction]:
+        """Take your emoji back from a codemark or a reply; return its reactions."""
+        path = f"/{kind}/{_seg(object_id)}/reactions/{_seg(emoji)}"
+        return cast(list[Reaction], self._request("DELETE", path))
+
+    def codemark_history(self, codemark_id: str) -> list[CodemarkVersion]:
+        """Return the previous titles and texts of a codemark, newest first."""
+        return cast(list[CodemarkVersion], self._request("GET", f"/codemarks/{_seg(codemark_id)}/history"))
+
+    def reply_history(self, reply_id: str) -> list[ReplyVersion]:
+        """Return the previous texts of a reply, newest first."""
+        return cast(list[ReplyVersion], self._request("GET", f"/replies/{_seg(reply_id)}/history"))
+
+    def follow(self, codemark_id: str) -> Codemark:
+        """Follow a codemark: its replies come to your inbox."""
+        return cast(Codemark, self._request("PUT", f"/codemarks/{_seg(codemark_id)}/follow"))
+
+    def unfollow(self, codemark_id: str) -> Codemark:
+        """Stop following a codemark."""
+        return cast(Codemark, self._request("DELETE", f"/codemarks/{_seg(codemark_id)}/follow"))
+
+    def relate(self, codemark_id: str, other_id: str) -> Codemark:
+        """Mark two codemarks of a team as related."""
+        path = f"/codemarks/{_seg(codemark_id)}/related/{_seg(other_id)}"
+        return cast(Codemark, self._request("PUT", path))
+
+    def unrelate(self, codemark_id: str, other_id: str) -> Codemark:
+        """Remove the relation between two codemarks."""
+        path = f"/codemarks/{_seg(codemark_id)}/related/{_seg(other_id)}"
+        return cast(Codemark, self._request("DELETE", path))
+
+    # -- search and inbox -----------------------------------------------------------------------
+
+    def search(
+        self,
+        team_id: str,
+        query: str,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        author: str | None = None,
+        assignee: str | None = None,
+        tag: str | None = None,
+        repo_id: str | None = None,
+        path: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[SearchHit]:
+        """Return one page of the team's codemarks whose words or replies hold every word of ``query``."""
+        params = {
+            "q": query,
+            "status": status,
+            "type": type,
+            "author": author,
+            "assignee": assignee,
+            "tag": tag,
+            "repo_id": repo_id,
+            "path": path,
+            "since": since,
+            "until": until,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return cast(Page[SearchHit], self._request("GET", f"/teams/{_seg(team_id)}/search", params=params))
+
+    def inbox(
+        self, team_id: str, *, unread: bool = False, limit: int | None = None, cursor: str | None = None
+    ) -> InboxPage:
+        """Return one page of your inbox in a team, newest first, and its unread count."""
+        params = {"unread": "true" if unread else None, "limit": limit, "cursor": cursor}
+        return cast(InboxPage, self._request("GET", f"/teams/{_seg(team_id)}/inbox", params=params))
+
+    def mark_inbox_read(self, team_id: str, ids: Sequence[str] | None = None) -> int:
+        """Mark inbox items read (all of them when ``ids`` is None); return how many were unread."""
+        body: dict[str, Any] = {"all": True} if ids is None else {"ids": list(ids)}
+        answer = self._request("POST", f"/teams/{_seg(team_id)}/inbox/read", json=body)
+        return int(answer["marked"])

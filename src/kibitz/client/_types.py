@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, Literal, NotRequired, TypedDict, TypeVar
+from typing import Any, Generic, Literal, NotRequired, TypedDict, TypeVar
 
 T = TypeVar("T")
 
@@ -30,6 +30,8 @@ class UserRef(TypedDict):
     id: str
     email: str
     name: str
+    # What teammates type after `@` to mention them (servers before handles existed leave it out).
+    handle: NotRequired[str]
 
 
 class Team(TypedDict):
@@ -136,10 +138,18 @@ class Codemark(TypedDict):
     reply_count: int
     created_at: str
     updated_at: str
+    pinned: NotRequired[bool]
+    # The codemark's path on its server (`/c/<id>`); join it with the server URL to share it.
+    permalink: NotRequired[str]
+    mentions: NotRequired[list[str]]
+    reactions: NotRequired[list[Reaction]]
+    followers: NotRequired[list[str]]
+    related: NotRequired[list[str]]
+    edited: NotRequired[bool]
 
 
 class Reply(TypedDict):
-    """An answer in a codemark's thread."""
+    """An answer in a codemark's thread; a deleted one stays as a tombstone with no text."""
 
     id: str
     codemark_id: str
@@ -147,6 +157,18 @@ class Reply(TypedDict):
     text: str
     created_at: str
     updated_at: str
+    deleted: NotRequired[bool]
+    edited: NotRequired[bool]
+    mentions: NotRequired[list[str]]
+    reactions: NotRequired[list[Reaction]]
+
+
+class Reaction(TypedDict):
+    """One emoji on a codemark or a reply: how many put it there, and who (user ids)."""
+
+    emoji: str
+    count: int
+    users: list[str]
 
 
 class Page(TypedDict, Generic[T]):
@@ -202,3 +224,66 @@ class LocationsStored(TypedDict):
 
     stored: int
     already_known: int
+
+
+class CodemarkVersion(TypedDict):
+    """A previous title and text of a codemark, and who replaced them when."""
+
+    title: str
+    text: str
+    editor: UserRef
+    replaced_at: str
+
+
+class ReplyVersion(TypedDict):
+    """A previous text of a reply, and when it was replaced."""
+
+    text: str
+    replaced_at: str
+
+
+class SearchMatch(TypedDict):
+    """Where every searched word was found: the codemark's own words, or one of its replies."""
+
+    kind: Literal["codemark", "reply"]
+    id: str
+
+
+class SearchHit(TypedDict):
+    """A codemark found by a search, with where the words were found."""
+
+    codemark: Codemark
+    matches: list[SearchMatch]
+
+
+class InboxItem(TypedDict):
+    """Something for you to look at: a mention, an assignment, or a reply on a codemark you follow."""
+
+    id: str
+    kind: Literal["mention", "assignment", "reply"]
+    codemark_id: str
+    reply_id: str | None
+    codemark_title: str
+    actor: UserRef
+    created_at: str
+    read_at: str | None
+
+
+class InboxPage(Page[InboxItem]):
+    """One page of an inbox, and how many of all its items are unread."""
+
+    unread: int
+
+
+class StreamEvent(TypedDict):
+    """One event of a team's log as the stream sends it (docs/realtime.md).
+
+    A ``skipped`` event stands for a change you may not see (someone's bookmark); it has no ``at`` or
+    ``data`` and only keeps the numbering gap-free.
+    """
+
+    seq: int
+    type: str
+    team_id: str
+    at: NotRequired[str]
+    data: NotRequired[dict[str, Any]]

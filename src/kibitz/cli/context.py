@@ -1,0 +1,95 @@
+"""What every command needs: a client for the configured server, the current team, JSON output, and ids.
+
+Shared by ``kibitz.cli.main`` and the command modules beside it, so that none imports another's commands.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from kibitz.cli.errors import CliError
+from kibitz.client import (
+    CurrentTeam,
+    KibitzClient,
+    NotLoggedIn,
+    load_current_team,
+    resolve_server,
+    resolve_token,
+    save_current_team,
+)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+# Ids are 16 characters of Crockford base32; anything else cannot name an object on any server.
+_ID = re.compile(r"[0-9a-z]{16}")
+
+
+def print_json(value: Any) -> None:
+    """Print one JSON document on stdout."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@contextmanager
+def open_client(*, login_required: bool = True) -> Iterator[KibitzClient]:
+    """Yield a client for the configured server, with the configured token."""
+    server = resolve_server()
+    if not server:
+        raise NotLoggedIn("not logged in: run `kibitz login --server URL --email EMAIL` first")
+    token = resolve_token()
+    if login_required and not token:
+        raise NotLoggedIn("not logged in: run `kibitz login --server URL --email EMAIL` first")
+    with KibitzClient(server, token) as client:
+        yield client
+
+
+def current_team(client: KibitzClient) -> CurrentTeam:
+    """Return the current team; if none is chosen and the user is in exactly one, choose that one."""
+    team = load_current_team()
+    if team is not None:
+        return team
+    teams = client.me()["teams"]
+    if len(teams) == 1:
+        team = CurrentTeam(id=teams[0]["id"], name=teams[0]["name"])
+        save_current_team(team)
+        return team
+    raise CliError(
+        "no current team: run `kibitz team use NAME`, `kibitz team create NAME` or `kibitz team join CODE`"
+    )
+
+
+def member_ids(client: KibitzClient, team_id: str, emails: tuple[str, ...]) -> list[str]:
+    """Return the user ids of team members by email (emails compare case-insensitively)."""
+    by_email = {member["email"].lower(): member["user_id"] for member in client.list_members(team_id)}
+    ids = []
+    for email in emails:
+        user_id = by_email.get(email.strip().lower())
+        if user_id is None:
+            raise CliError(f"no member of this team has the email {email!r}")
+        if user_id not in ids:
+            ids.append(user_id)
+    return ids
+
+
+def object_id(value: str) -> str:
+    """Return the id in ``value``: an id, or a codemark's permalink (``https://host/c/ID``, ``/c/ID``)."""
+    text = value.strip()
+    if "/" in text:
+        # The host is not checked: one server is often reached by several names (a proxy, a VPN).
+        segments = [s for s in urlsplit(text).path.split("/") if s]
+        if len(segments) >= 2 and segments[-2] == "c":
+            text = segments[-1]
+        else:
+            raise click.BadParameter(f"{value!r} is neither an id nor a permalink (…/c/ID)")
+    return text.lower() if _ID.fullmatch(text.lower()) else text
+
+
+def id_or_permalink(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Click callback: return the id that an argument names, by id or by permalink."""
+    return object_id(value)
