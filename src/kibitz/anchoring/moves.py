@@ -34,6 +34,12 @@ MAX_WINDOWS = 8
 SEED_SIMILARITY = 0.6
 # Words shorter than this are too common in code to find lines by.
 MIN_WORD = 3
+# Lines with less information than this (short or repeated ones) propose no places.
+MIN_SEED_INFO = 0.2
+# A place is aligned only if its proposing lines carry this share of the block's information, or
+# this much information in absolute terms (one long unique line), whichever is less.
+MIN_VOTE_SHARE = 0.25
+MIN_VOTE = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +124,8 @@ def find_block(
     return hits
 
 
-def search(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
-    """Return the places in ``target`` that look like ``probe``, best first."""
+def search(probe: Probe, target: PreparedText, allowed: Allowed, *, fuzzy: bool = True) -> list[Match]:
+    """Return the places in ``target`` that look like ``probe``, best first (only copies if not fuzzy)."""
     code = probe.code
     if not len(code) or probe.info <= 0:
         return []
@@ -127,7 +133,7 @@ def search(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
         _score(probe, target, start, start + len(code) - 1, 1.0, exact=True)
         for start in find_block(code, probe.infos, target, allowed)
     ]
-    if not matches:
+    if not matches and fuzzy:
         matches = _fuzzy(probe, target, allowed)
     matches.sort(key=lambda match: match.score, reverse=True)
     return matches
@@ -137,7 +143,9 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
     """Return candidate places proposed by seed lines, each aligned and scored."""
     code = probe.code
     size = len(code)
-    ranked = sorted((r for r in range(size) if probe.infos[r] > 0), key=lambda r: -probe.infos[r])
+    ranked = sorted(
+        (r for r in range(size) if probe.infos[r] >= MIN_SEED_INFO), key=lambda r: -probe.infos[r]
+    )
     votes: dict[int, float] = {}
     for r in ranked[:SEED_LINES]:
         hits = target.index.get(code.keys[r], ())
@@ -152,8 +160,16 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
             for position in _similar_lines(code, r, target, allowed):
                 similarity = line_similarity(code, r, target, position)
                 votes[position - r] = votes.get(position - r, 0.0) + probe.infos[r] * similarity
-    offsets = sorted(votes, key=lambda offset: -votes[offset])[:MAX_WINDOWS]
+    # A place proposed by a single weak line is not worth aligning a block for; nor is one that
+    # a better proposal's window already covers.
+    enough = min(MIN_VOTE_SHARE * probe.info, MIN_VOTE)
     slack = max(4, size // 2)
+    offsets: list[int] = []
+    for offset in sorted(votes, key=lambda offset: -votes[offset]):
+        if votes[offset] < enough or len(offsets) == MAX_WINDOWS:
+            break
+        if all(abs(offset - taken) > slack // 2 for taken in offsets):
+            offsets.append(offset)
     matches: dict[tuple[int, int], Match] = {}
     for offset in offsets:
         low = max(offset - slack, 0)

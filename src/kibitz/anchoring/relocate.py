@@ -201,10 +201,8 @@ def _relocate_span(pair: TextPair, start: int, end: int, candidates: CandidateTe
     place = _place(diff, start, end, len(new))
     found: list[_Found] = []
     in_place = _map_in_place(pair, start, end, probe)
-    if in_place is not None:
-        if in_place.score >= CONFIDENT:
-            return _location(in_place)
-        found.append(in_place)
+    if in_place is not None and in_place.score >= CONFIDENT:
+        return _location(in_place)
     found.extend(_search_moves(pair, probe, place, candidates, in_place))
     return _decide(found, place, len(new))
 
@@ -386,15 +384,32 @@ def _search_moves(
         status: Status = "changed" if inside else "moved"
         end = _shape_suite(pair.new, match.start, match.end) if probe.suite else match.end
         found.append(_Found(match.start, end, status, match.score))
-    found.extend(_search_candidates(probe, candidates))
+    if in_place is not None:
+        found.append(in_place)
+    if max((item.score for item in found), default=0.0) < CONFIDENT:
+        found.extend(_search_candidates(probe, candidates))
     return found
 
 
 def _search_candidates(probe: Probe, candidates: CandidateTexts) -> list[_Found]:
-    """Return the best match of the block in each candidate text that has one."""
+    """Return the best match of the block in each candidate text that has one.
+
+    Exact copies are looked for in every candidate first; only if none is convincing is each
+    candidate searched fuzzily.
+    """
+    found = []
+    for fuzzy in (False, True):
+        found = _candidate_matches(probe, candidates, fuzzy=fuzzy)
+        if any(item.score >= CONFIDENT for item in found):
+            break
+    return found
+
+
+def _candidate_matches(probe: Probe, candidates: CandidateTexts, *, fuzzy: bool) -> list[_Found]:
+    """Return the best match of the block in each candidate text, exact only unless ``fuzzy``."""
     found = []
     for index in range(len(candidates)):
-        matches = search(probe, candidates[index], EVERYWHERE)
+        matches = search(probe, candidates[index], EVERYWHERE, fuzzy=fuzzy)
         if matches:
             best: Match = matches[0]
             end = _shape_suite(candidates[index], best.start, best.end) if probe.suite else best.end
