@@ -35,7 +35,7 @@ test: lint typecheck pytest  ## everything CI checks
 bench: $(STAMP)  ## the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python bench/api.py
 
-bench-relocation: $(STAMP)  ## the relocation benchmark on real package histories (≈ 4 minutes; --quick: 1)
+bench-relocation: $(STAMP)  ## the relocation benchmark on real package histories (1.5–4 minutes)
 	$(BIN)/python bench/relocation.py
 
 clean:  ## remove the virtual environment and caches
