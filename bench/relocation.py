@@ -1,7 +1,7 @@
 """Benchmark the relocation engine on real histories against two baselines, in the same run.
 
     .venv/bin/python bench/relocation.py                      # every default package, distances 1 and 5
-    .venv/bin/python bench/relocation.py --quick              # three packages, seven versions: ~1 minute
+    .venv/bin/python bench/relocation.py --quick              # three packages, seven versions: ~15 s
     .venv/bin/python bench/relocation.py --packages click,attrs --dump-failures 5
     .venv/bin/python bench/relocation.py --dump-failures 3 --dump-category "edited · moved"
     .venv/bin/python bench/relocation.py --shrink "deleted · def line" --shrink-index 2   # from the last JSON
