@@ -292,3 +292,26 @@ def test_an_insertion_ending_like_the_next_line_does_not_steal_it() -> None:
     )
     assert relocate(old, new, Range(3, 3)) == Location(Range(3, 3), "unchanged", 1.0)
     assert relocate(old, new, Range(1, 3)) == Location(Range(1, 3), "unchanged", 1.0)
+
+
+def test_a_statement_wrapped_into_brackets_is_followed_to_its_closing_line() -> None:
+    message = 'f"takes 1 argument, but {len(args)} were given"'
+    old = f"def check(args):\n    if args:\n        msg = {message}\n        raise TypeError(msg)\n"
+    new = (
+        "def check(args):\n    if args:\n        msg = (\n"
+        f"            {message}\n        )\n        raise TypeError(msg)\n"
+    )
+    location = relocate(old, new, Range(3, 3))
+    assert location.status == "changed"
+    assert location.range == Range(3, 5)
+
+
+def test_lines_joined_into_one_lead_to_it() -> None:
+    old = (
+        "def init(args, kw):\n    args += (\n"
+        '        ", " if args else ""\n    )  # only keywords\n    args += kw\n    return args\n'
+    )
+    new = 'def init(args, kw):\n    args += ", " if args else ""\n    args += kw\n    return args\n'
+    location = relocate(old, new, Range(2, 4))
+    assert location.status == "changed"
+    assert location.range == Range(2, 2)

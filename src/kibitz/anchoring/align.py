@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .diff import diff_lines
-from .normalise import PreparedText, bigrams
-from .similarity import blend, context_similarity, dice, line_similarity
+from .normalise import PreparedText
+from .similarity import blend, context_similarity, joined_similarity, line_similarity
 
 # A pair must be at least this alike in content: context alone never makes two lines the same.
 CONTENT_MIN = 0.4
@@ -36,6 +36,8 @@ Pairs = dict[int, tuple[int, float]]
 Spans = dict[int, tuple[int, int, float]]
 # Growing a counterpart by one more line must improve the similarity by at least this much.
 SPLIT_GAIN = 0.02
+# ... but a line that opens a bracket is taken in front of its continuation if it costs no more.
+WRAP_TOLERANCE = 0.05
 # The most lines a wrapped line is followed over to close its brackets.
 MAX_WRAP = 40
 
@@ -123,48 +125,72 @@ def align_hunk(
                     best_j, best = j, value
             if best_j >= 0:
                 pairs[i] = (best_j, best)
-    return _with_splits(old, new, pairs, new_span)
+    return _with_wraps(old, new, pairs, old_span, new_span)
 
 
-def _with_splits(old: PreparedText, new: PreparedText, pairs: Pairs, new_span: range) -> Spans:
-    """Grow each pair over unpaired neighbouring new lines while that makes it more alike.
+def _with_wraps(
+    old: PreparedText, new: PreparedText, pairs: Pairs, old_span: range, new_span: range
+) -> Spans:
+    """Grow each pair over unpaired neighbouring lines, on either side, while that makes it more alike.
 
-    A long line wrapped over several lines (a signature reformatted one argument per line) is
-    then followed as a whole, and its first line is where the anchor starts.
+    A long line wrapped over several (a signature reformatted one argument per line) is followed
+    as a whole, and its first line is where the anchor starts; several lines joined into one all
+    lead to it. A neighbour before the pair joins it only if it leaves a bracket open (it starts a
+    construct the pair continues), and then even at a small cost in similarity.
     """
     taken = {j for j, _ in pairs.values()}
+    paired = set(pairs)
     spans: Spans = {}
-    for i, (j, _) in pairs.items():
-        low = high = j
-        key = old.keys[i]
+    for i, (j, _) in sorted(pairs.items()):
+        if i in spans:
+            continue
+        lines, targets = range(i, i + 1), range(j, j + 1)
         best = line_similarity(old, i, new, j)
-        while best < 1.0:
+        while best < 1.0 and len(lines) + len(targets) < MAX_WRAP:
             grown = False
-            for new_low, new_high in ((low - 1, high), (low, high + 1)):
-                added = new_low if new_low < low else new_high
-                if added not in new_span or added in taken or not new.keys[added]:
-                    continue
-                if added < low and _open_brackets(new.keys[added]) <= 0:
-                    # A line before ours is part of it only if it leaves a bracket open for us.
-                    continue
-                joined = "".join(new.keys[new_low : new_high + 1])
-                similarity = 1.0 if joined == key else dice(old.bigrams(i), bigrams(joined))
-                if similarity >= best + SPLIT_GAIN:
-                    best, low, high, grown = similarity, new_low, new_high, True
+            for side, text, span, used in ((1, new, new_span, taken), (0, old, old_span, paired)):
+                current = targets if side else lines
+                for candidate in (
+                    range(current.start - 1, current.stop),
+                    range(current.start, current.stop + 1),
+                ):
+                    added = candidate.start if candidate.start < current.start else candidate.stop - 1
+                    if added not in span or added in used or not text.keys[added]:
+                        continue
+                    opens = added < current.start and open_brackets(text.keys[added]) > 0
+                    if added < current.start and not opens:
+                        continue
+                    if side:
+                        similarity = joined_similarity(old, lines, new, candidate)
+                    else:
+                        similarity = joined_similarity(old, candidate, new, targets)
+                    if similarity >= best + (-WRAP_TOLERANCE if opens else SPLIT_GAIN):
+                        best, grown = max(best, similarity), True
+                        if side:
+                            targets = candidate
+                        else:
+                            lines = candidate
+                        used.add(added)
+                        break
+                if grown:
                     break
             if not grown:
                 break
         # A wrapped call or signature ends where its brackets close, however little its closing
         # line (a lone ``)``) adds to the similarity.
-        depth = _open_brackets("".join(new.keys[low : high + 1]))
-        while depth > 0 and high + 1 in new_span and high + 1 not in taken and high - low < MAX_WRAP:
+        high = targets.stop - 1
+        depth = open_brackets("".join(new.keys[targets.start : high + 1]))
+        while (
+            depth > 0 and high + 1 in new_span and high + 1 not in taken and high - targets.start < MAX_WRAP
+        ):
             high += 1
-            depth += _open_brackets(new.keys[high])
-        spans[i] = (low, high, best)
+            depth += open_brackets(new.keys[high])
+        for line in lines:
+            spans[line] = (targets.start, high, best)
     return spans
 
 
-def _open_brackets(key: str) -> int:
+def open_brackets(key: str) -> int:
     """Return how many more brackets ``key`` opens than it closes (strings are not special-cased)."""
     opened = sum(map(key.count, "([{"))
     closed = sum(map(key.count, ")]}"))

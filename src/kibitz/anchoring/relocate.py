@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .align import Spans, align_hunk, hunk_is_small
+from .align import MAX_WRAP, Spans, align_hunk, hunk_is_small, open_brackets
 from .diff import Hunk, LineDiff, diff_lines, slide_hunks
 from .location import Anchor, Context, Location, Range, Status
 from .moves import EVERYWHERE, Allowed, Match, Probe, context_score, find_block, search
@@ -270,11 +270,29 @@ def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _Found 
     if low < 0:
         return None
     high = _fit_suite(pair, start, end, low, high)
+    high = _close_brackets(pair, start, end, low, high)
     content = kept / total if total > 0 else kept_lines / lines
     context = context_score(probe, new, low, high)
     score = content if context is None else blend(content, context, total)
     score = max(score, first_score)
     return _Found(low, high, "changed", score)
+
+
+def _close_brackets(pair: TextPair, start: int, end: int, low: int, high: int) -> int:
+    """Return the end of a mapped block grown until it closes the brackets it opens.
+
+    A balanced statement whose last line was rewrapped (``f(a,\n  b)`` became ``f(\n  a, b\n)``)
+    ends on the new closing line, not on the line its old last line resembles most.
+    """
+    if open_brackets("".join(pair.old.keys[start : end + 1])) != 0:
+        return high
+    new = pair.new
+    depth = open_brackets("".join(new.keys[low : high + 1]))
+    position = high
+    while depth > 0 and position + 1 < len(new) and position - high < MAX_WRAP:
+        position += 1
+        depth += open_brackets(new.keys[position])
+    return position if depth == 0 else high
 
 
 def _worth_aligning(hunk: Hunk, line: int, start: int, end: int) -> bool:

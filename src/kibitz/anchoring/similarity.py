@@ -12,7 +12,7 @@ recognised by what surrounds it.
 
 from __future__ import annotations
 
-from .normalise import PreparedText
+from .normalise import PreparedText, bigrams
 
 # LHDiff's split between content and context for a single, fully distinctive line.
 CONTENT_WEIGHT = 0.6
@@ -42,6 +42,19 @@ def line_similarity(old: PreparedText, i: int, new: PreparedText, j: int) -> flo
     if 2 * shorter / (shorter + longer) < 0.3:
         return 0.0
     return (dice(old.bigrams(i), new.bigrams(j)) + word_dice(old.words(i), new.words(j))) / 2
+
+
+def joined_similarity(old: PreparedText, old_lines: range, new: PreparedText, new_lines: range) -> float:
+    """Return how alike some consecutive old lines and some consecutive new lines are, each joined."""
+    if len(old_lines) == 1 and len(new_lines) == 1:
+        return line_similarity(old, old_lines[0], new, new_lines[0])
+    key = "".join(old.keys[old_lines.start : old_lines.stop])
+    other = "".join(new.keys[new_lines.start : new_lines.stop])
+    if key == other:
+        return 1.0
+    old_words = frozenset().union(*(old.words(i) for i in old_lines))
+    new_words = frozenset().union(*(new.words(j) for j in new_lines))
+    return (dice(bigrams(key), bigrams(other)) + word_dice(old_words, new_words)) / 2
 
 
 def word_dice(first: frozenset[str], second: frozenset[str]) -> float:
