@@ -17,6 +17,7 @@ from kibitz.cli.context import json_option as _json_option
 from kibitz.cli.context import member_ids as _user_ids
 from kibitz.cli.context import open_client as _client
 from kibitz.cli.context import print_json as _print_json
+from kibitz.cli.conversation import COMMANDS as CONVERSATION_COMMANDS
 from kibitz.cli.errors import FAILURE, NOT_FOUND, CliError, describe, exit_code_for
 from kibitz.cli.locating import (
     Current,
@@ -692,6 +693,12 @@ def server_migrate(data_dir: Path | None) -> None:
         raise CliError(_settings_problem(error)) from None
     upgrade_database(settings)
     click.echo("The database is up to date.")
+
+
+# -- conversations (kibitz/cli/conversation.py) -------------------------------------------------
+
+for _command in CONVERSATION_COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:
