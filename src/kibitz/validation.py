@@ -15,6 +15,7 @@ MAX_LINE = 10_000_000
 _COMMIT_RE = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 _TAG_RE = re.compile(r"[\w.\-/]+")
 _DRIVE_RE = re.compile(r"[A-Za-z]:")
+_KEYCAP_RE = re.compile("[0-9#*]\ufe0f?\u20e3")
 _HANDLE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,31}")
 
 
@@ -91,6 +92,8 @@ def check_emoji(value: str) -> str:
     """Accept an emoji (symbols with their modifiers and joiners), not words or punctuation."""
     if not value or len(value) > 16:
         raise ValueError("must be an emoji")
+    if _KEYCAP_RE.fullmatch(value):  # 1️⃣, #️⃣: a digit or sign made an emoji by the keycap mark
+        return value
     symbols = 0
     for char in value:
         category = unicodedata.category(char)

@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from tests.server.conftest import PASSWORD, Api, Person, codemark_body
@@ -178,7 +177,6 @@ async def test_emoji_forms_are_accepted(http: httpx.AsyncClient, api: Api) -> No
     assert r.json() == [{"emoji": e, "count": 1, "users": [ada.id]} for e in accepted]
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: keycap emoji (1️⃣, #️⃣) are refused as 'not an emoji'")
 async def test_keycap_emoji_are_accepted(http: httpx.AsyncClient, api: Api) -> None:
     ada = await api.person()
     team = await api.team(ada)
@@ -330,11 +328,6 @@ async def test_deleted_reply_leaves_a_tombstone(http: httpx.AsyncClient, api: Ap
     assert r.status_code == 409
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: PUT /replies/{id}/reactions/{emoji} accepts reactions on a deleted reply "
-    "(tombstones keep no reactions, so it should be 409 like an edit)",
-)
 async def test_tombstones_take_no_reactions(http: httpx.AsyncClient, api: Api) -> None:
     c = await make_crew(api)
     cm = await api.codemark(c.ada, c.team, c.repo)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 import kibitz
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.routes import router as auth_router
+from kibitz.server.caches import Caches
 from kibitz.server.codemarks.routes import permalink_router
 from kibitz.server.codemarks.routes import router as codemarks_router
 from kibitz.server.db import make_engine, make_sessionmaker
@@ -58,13 +59,18 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         passwords=Passwords(fast=settings.fast_password_hashing),
         broker=broker,
         hub=hub,
+        caches=Caches(heads_are_exact=not settings.redis_url),
     )
+
+    async def ring(team_id: str, seq: int) -> None:
+        state.caches.heard(team_id, seq)
+        await hub.ring(team_id, seq)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await upgrade(engine)
-        await broker.start(hub.ring)
+        await broker.start(ring)
         await hub.start()
         try:
             yield

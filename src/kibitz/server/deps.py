@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kibitz.errors import NotAuthenticated
 from kibitz.server.auth.passwords import Passwords
-from kibitz.server.auth.service import Caller, authenticate
+from kibitz.server.auth.service import Caller, authenticate, hash_token
+from kibitz.server.caches import Caches
+from kibitz.server.db import utcnow
 from kibitz.server.events.broker import Broker
 from kibitz.server.events.hub import StreamHub
 from kibitz.server.events.service import forget_pending, take_pending
@@ -29,12 +33,27 @@ class AppState:
     passwords: Passwords
     broker: Broker
     hub: StreamHub
+    caches: Caches
+    # SQLite allows one writer at a time; queueing writers here, in order, replaces SQLite's busy-wait
+    # (sleeps of up to 100 ms) and so removes the long tail of write latency under concurrency.
+    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-def get_state(request: Request) -> AppState:
+def app_state(request: Request) -> AppState:
     """Return the app's state."""
     state: AppState = request.app.state.kibitz
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    """Return the app's state (async, so FastAPI does not hand it to a worker thread)."""
+    return app_state(request)
+
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Hashing a password takes tens of milliseconds on purpose; holding the write lock meanwhile would make every
+# writer wait for every login, so these write without it (SQLite's busy timeout still orders them).
+_SLOW_AUTH_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/signup"})
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -42,8 +61,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
     Events recorded in the transaction are announced to the broker only after the commit succeeded.
     """
-    state = get_state(request)
-    async with state.sessionmaker() as session:
+    state = app_state(request)
+    serialise = (
+        state.settings.is_sqlite
+        and request.method in _WRITE_METHODS
+        and request.url.path not in _SLOW_AUTH_PATHS
+    )
+    async with state.write_lock if serialise else contextlib.nullcontext(), state.sessionmaker() as session:
         try:
             yield session
         except BaseException:
@@ -64,12 +88,19 @@ DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_caller(
-    session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    session: DbSession,
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """Authenticate the request's bearer token."""
+    """Authenticate the bearer token (a token seen in the last half second is not looked up again)."""
     if credentials is None:
         raise NotAuthenticated()
-    return await authenticate(session, credentials.credentials)
+    cached = state.caches.callers.get(hash_token(credentials.credentials))
+    if cached is not None and cached.expires_at > utcnow():
+        return cached
+    caller = await authenticate(session, credentials.credentials)
+    state.caches.callers[caller.token_hash] = caller
+    return caller
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

@@ -31,9 +31,10 @@ async def login(body: LoginIn, session: DbSession, state: State) -> LoginOut:
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(session: DbSession, caller: CurrentCaller) -> Response:
+async def logout(session: DbSession, caller: CurrentCaller, state: State) -> Response:
     """Revoke the token used for this request."""
     await service.logout(session, caller)
+    state.caches.forget_token(caller.token_hash)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

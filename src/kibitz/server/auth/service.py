@@ -8,6 +8,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -23,12 +24,47 @@ from kibitz.server.db import utcnow
 TOKEN_PREFIX = "kbz_"  # noqa: S105 - a public prefix that makes leaked tokens easy to spot
 
 
+class UserLike(Protocol):
+    """What the wire forms of a person read: a `User` row or a `Person` snapshot."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def handle(self) -> str: ...
+    @property
+    def created_at(self) -> dt.datetime: ...
+
+
+@dataclass(frozen=True)
+class Person:
+    """A snapshot of a user, safe to keep beyond the session that loaded it (unlike an ORM row)."""
+
+    id: str
+    email: str
+    name: str
+    handle: str
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, user: User) -> Person:
+        """Return the snapshot of a user row."""
+        return cls(
+            id=user.id, email=user.email, name=user.name, handle=user.handle, created_at=user.created_at
+        )
+
+
 @dataclass(frozen=True)
 class Caller:
     """The authenticated person behind a request and the token they used."""
 
-    user: User
+    user: Person
     token_id: str
+    token_hash: str
+    expires_at: dt.datetime
 
 
 def hash_token(token: str) -> str:
@@ -136,7 +172,7 @@ async def authenticate(session: AsyncSession, token: str) -> Caller:
         raise NotAuthenticated()
     if row.revoked_at is not None or row.expires_at <= utcnow() or user.status != "active":
         raise NotAuthenticated()
-    return Caller(user=user, token_id=row.id)
+    return Caller(user=Person.of(user), token_id=row.id, token_hash=digest, expires_at=row.expires_at)
 
 
 async def logout(session: AsyncSession, caller: Caller) -> None:
@@ -146,13 +182,13 @@ async def logout(session: AsyncSession, caller: Caller) -> None:
         row.revoked_at = utcnow()
 
 
-def user_out(user: User) -> UserOut:
+def user_out(user: UserLike) -> UserOut:
     """Return the wire form of a user."""
     return UserOut(
         id=user.id, email=user.email, name=user.name, handle=user.handle, created_at=user.created_at
     )
 
 
-def user_ref(user: User) -> UserRef:
+def user_ref(user: UserLike) -> UserRef:
     """Return the short wire form of a user used inside other objects."""
     return UserRef(id=user.id, email=user.email, name=user.name, handle=user.handle)

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from kibitz.errors import Conflict
 from kibitz.server.access import access_codemark, access_reply, access_team
 from kibitz.server.codemarks import replies, service
 from kibitz.server.codemarks.render import codemarks_out
@@ -24,7 +25,8 @@ from kibitz.server.codemarks.schemas import (
     ReplyPage,
     ReplyVersion,
 )
-from kibitz.server.deps import CurrentCaller, DbSession
+from kibitz.server.deps import CurrentCaller, DbSession, State
+from kibitz.server.events.service import head_seq
 from kibitz.server.pagination import MAX_LIMIT
 from kibitz.validation import Emoji, RepoPath, Tag
 
@@ -47,11 +49,12 @@ async def create_codemark(
     return await service.create_codemark(session, caller, team_id, body)
 
 
-@router.get("/teams/{team_id}/codemarks")
+@router.get("/teams/{team_id}/codemarks", response_model=CodemarkPage)
 async def list_codemarks(
     team_id: str,
     session: DbSession,
     caller: CurrentCaller,
+    state: State,
     repo_id: IdQuery = None,
     path: Annotated[RepoPath | None, Query()] = None,
     status: Literal["open", "resolved", "archived", "all"] = "all",
@@ -62,9 +65,18 @@ async def list_codemarks(
     pinned: bool | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> CodemarkPage:
+) -> Response:
     """List the team's codemarks the caller may see, newest first, with filters and cursor pagination."""
-    await access_team(session, caller, team_id)
+    # The hot path of every editor opening a file: answers are cached under the team's event seq (see
+    # caches.py), so a repeated listing costs neither queries nor serialisation until the team changes.
+    caches = state.caches
+    if (team_id, caller.user.id) not in caches.roles:
+        caches.roles[(team_id, caller.user.id)] = (await access_team(session, caller, team_id)).role
+    head = caches.heads.get(team_id) if caches.heads_are_exact else None
+    if head is None:
+        head = await head_seq(session, team_id)
+        if caches.heads_are_exact:
+            caches.heard(team_id, head)
     flt = service.CodemarkFilter(
         repo_id=repo_id,
         path=path,
@@ -75,8 +87,13 @@ async def list_codemarks(
         tag=tag,
         pinned=pinned,
     )
-    items, next_cursor = await service.list_codemarks(session, caller, team_id, flt, limit, cursor)
-    return CodemarkPage(items=items, next_cursor=next_cursor)
+    key = (team_id, head, caller.user.id, flt, limit, cursor)
+    body = caches.listings.get(key)
+    if body is None:
+        items, next_cursor = await service.list_codemarks(session, caller, team_id, flt, limit, cursor)
+        body = CodemarkPage(items=items, next_cursor=next_cursor).model_dump_json().encode()
+        caches.listings[key] = body
+    return Response(body, media_type="application/json")
 
 
 @router.get("/codemarks/{codemark_id}")
@@ -209,6 +226,8 @@ async def react_to_reply(
 ) -> list[ReactionOut]:
     """Add your emoji to a reply; returns its reactions."""
     reply, codemark, _ = await access_reply(session, caller, reply_id)
+    if reply.deleted_at is not None:
+        raise Conflict("The reply was deleted.")
     return await service.react(session, caller, codemark, reply.id, emoji, True)
 
 
@@ -218,6 +237,8 @@ async def unreact_to_reply(
 ) -> list[ReactionOut]:
     """Remove your emoji from a reply; returns its reactions."""
     reply, codemark, _ = await access_reply(session, caller, reply_id)
+    if reply.deleted_at is not None:
+        raise Conflict("The reply was deleted.")
     return await service.react(session, caller, codemark, reply.id, emoji, False)
 
 

@@ -255,13 +255,19 @@ def apply_filter(query: Select[Codemark], team_id: str, flt: CodemarkFilter) -> 
         query = query.where(Codemark.author_id == flt.author_id)
     if flt.pinned is not None:
         query = query.where(Codemark.pinned == flt.pinned)
-    if flt.repo_id is not None or flt.path is not None:
-        markers = select(Marker.codemark_id).where(Marker.team_id == team_id)
+    if flt.path is not None:
+        # Start from the file's markers (a few rows by index) rather than filter the whole team's codemarks.
+        on_path = select(Marker.codemark_id).where(Marker.team_id == team_id, Marker.path == flt.path)
         if flt.repo_id is not None:
-            markers = markers.where(Marker.repo_id == flt.repo_id)
-        if flt.path is not None:
-            markers = markers.where(Marker.path == flt.path)
-        query = query.where(Codemark.id.in_(markers))
+            on_path = on_path.where(Marker.repo_id == flt.repo_id)
+        found = on_path.distinct().subquery()
+        query = query.join(found, found.c.codemark_id == Codemark.id)
+    elif flt.repo_id is not None:
+        query = query.where(
+            Codemark.id.in_(
+                select(Marker.codemark_id).where(Marker.team_id == team_id, Marker.repo_id == flt.repo_id)
+            )
+        )
     if flt.tag is not None:
         query = query.where(
             Codemark.id.in_(

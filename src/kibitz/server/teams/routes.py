@@ -54,17 +54,21 @@ async def create_invite(
 
 @router.patch("/teams/{team_id}/members/{user_id}")
 async def change_role(
-    team_id: str, user_id: str, body: RoleIn, session: DbSession, caller: CurrentCaller
+    team_id: str, user_id: str, body: RoleIn, session: DbSession, caller: CurrentCaller, state: State
 ) -> MemberOut:
     """Change a member's role."""
     actor = await access_team(session, caller, team_id, "admin")
+    state.caches.forget_member(team_id, user_id)
     membership, user = await service.change_role(session, actor, user_id, body.role)
     return service.member_out(membership, user)
 
 
 @router.delete("/teams/{team_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_member(team_id: str, user_id: str, session: DbSession, caller: CurrentCaller) -> Response:
+async def remove_member(
+    team_id: str, user_id: str, session: DbSession, caller: CurrentCaller, state: State
+) -> Response:
     """Remove a member from the team, or leave it."""
     actor = await access_team(session, caller, team_id)
+    state.caches.forget_member(team_id, user_id)
     await service.remove_member(session, actor, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -12,7 +12,7 @@ from kibitz.errors import Conflict, Forbidden, InviteInvalid, NotFound
 from kibitz.ids import new_id
 from kibitz.server.access import has_role
 from kibitz.server.auth.models import User
-from kibitz.server.auth.service import Caller, hash_token
+from kibitz.server.auth.service import Caller, UserLike, hash_token
 from kibitz.server.db import utcnow
 from kibitz.server.events.service import record_event
 from kibitz.server.teams.models import Invite, Membership, Team
@@ -28,7 +28,7 @@ def team_out(team: Team, role: str) -> TeamOut:
     )
 
 
-def member_out(membership: Membership, user: User) -> MemberOut:
+def member_out(membership: Membership, user: UserLike) -> MemberOut:
     """Return the wire form of a membership."""
     return MemberOut.model_validate(
         {

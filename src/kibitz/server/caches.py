@@ -1,0 +1,53 @@
+"""Short-lived, in-process caches for the hot read path (an editor listing a file's codemarks).
+
+- Callers: a token's owner, kept for half a second, so a burst of requests authenticates once. A revoked
+  token or removed member is refused by every process within that half second (in this process at once).
+- Roles: a member's role in a team, likewise.
+- Listings: whole answers, keyed by the team's event seq. Every change in a team records an event in the
+  same transaction, so a newer seq means a different key and a cached answer can never be stale. The seq
+  comes from the doorbells this process hears; with the in-process broker those ring before the writer's
+  answer is sent, so a client always reads its own writes. With Redis (several processes) a doorbell may
+  lag by milliseconds, so there the seq is read from the database instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+from cachetools import LRUCache, TTLCache
+
+from kibitz.server.auth.service import Caller
+
+AUTH_TTL_SECONDS = 0.5
+
+
+@dataclass
+class Caches:
+    """The caches of one app instance."""
+
+    # Doorbells heard by this process are exact only with the in-process broker.
+    heads_are_exact: bool
+    callers: TTLCache[str, Caller] = field(
+        default_factory=lambda: TTLCache(maxsize=10_000, ttl=AUTH_TTL_SECONDS)
+    )
+    roles: TTLCache[tuple[str, str], str] = field(
+        default_factory=lambda: TTLCache(maxsize=10_000, ttl=AUTH_TTL_SECONDS)
+    )
+    listings: LRUCache[Hashable, bytes] = field(
+        default_factory=lambda: LRUCache(maxsize=64 * 1024 * 1024, getsizeof=len)
+    )
+    heads: dict[str, int] = field(default_factory=dict)
+
+    def heard(self, team_id: str, seq: int) -> None:
+        """Remember the newest seq of a team this process has heard of."""
+        if seq > self.heads.get(team_id, 0):
+            self.heads[team_id] = seq
+
+    def forget_token(self, token_hash: str) -> None:
+        """Drop a token at once (logout, revocation) in this process."""
+        self.callers.pop(token_hash, None)
+
+    def forget_member(self, team_id: str, user_id: str) -> None:
+        """Drop a member's role at once (removal, role change) in this process."""
+        self.roles.pop((team_id, user_id), None)
