@@ -244,11 +244,6 @@ async def test_concurrent_writers_get_distinct_gap_free_seqs(
     assert len(others) == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: on PostgreSQL, concurrent first replies of one person to a codemark race to insert "
-    "the same follower row; the losers get 409 conflict (follow() should INSERT … ON CONFLICT DO NOTHING)",
-)
 async def test_concurrent_replies_by_one_person(
     http: httpx.AsyncClient, api: Api, app: FastAPI, settings: Settings
 ) -> None:
@@ -263,11 +258,6 @@ async def test_concurrent_replies_by_one_person(
     assert [r.status_code for r in answers] == [201] * 12
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a reply makes the replier (and people it mentions) follow the codemark, but no "
-    "codemark.updated event carries the new followers",
-)
 async def test_auto_follow_by_replying_is_announced(http: httpx.AsyncClient, api: Api, app: FastAPI) -> None:
     c = await make_crew(api)
     state = ClientState()
@@ -277,11 +267,6 @@ async def test_auto_follow_by_replying_is_announced(http: httpx.AsyncClient, api
     await check_state(http, c, state)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: creating a codemark with `related` changes the other codemark's `related` list, but "
-    "no codemark.updated event carries it",
-)
 async def test_relations_made_at_creation_are_announced(
     http: httpx.AsyncClient, api: Api, app: FastAPI
 ) -> None:
@@ -293,11 +278,6 @@ async def test_relations_made_at_creation_are_announced(
     await check_state(http, c, state)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: deleting a codemark drops it from its related codemarks' `related` lists, but no "
-    "codemark.updated event carries them",
-)
 async def test_relations_dropped_by_a_deletion_are_announced(
     http: httpx.AsyncClient, api: Api, app: FastAPI
 ) -> None:

@@ -5,14 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.server.conftest import Api, Person
 from tests.server.test_conversation import get, handle_of, make_crew, reply
-
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="server bug: the inbox router is not registered in app.api_router (404 No such route)"
-)
 
 
 async def inbox(http: httpx.AsyncClient, person: Person, team: str, **params: Any) -> dict[str, Any]:

@@ -6,15 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.server.conftest import Api, Person
 from tests.server.test_conversation import Crew, get, make_crew, reply
-
-pytestmark = pytest.mark.xfail(
-    strict=True,
-    reason="server bug: the search router is not registered in app.api_router (404 No such route)",
-)
 
 
 async def search(http: httpx.AsyncClient, person: Person, team: str, **params: Any) -> dict[str, Any]:

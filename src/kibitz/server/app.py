@@ -19,10 +19,12 @@ from kibitz.server.errors import install_error_handlers
 from kibitz.server.events.broker import Broker, InProcessBroker, RedisBroker
 from kibitz.server.events.hub import StreamHub
 from kibitz.server.events.stream import router as stream_router
+from kibitz.server.inbox.routes import router as inbox_router
 from kibitz.server.locations.routes import router as locations_router
 from kibitz.server.middleware import RequestGuard
 from kibitz.server.migrate import upgrade
 from kibitz.server.repos.routes import router as repos_router
+from kibitz.server.search.routes import router as search_router
 from kibitz.server.teams.routes import router as teams_router
 from kibitz.settings import Settings
 
@@ -38,6 +40,8 @@ def api_router() -> APIRouter:
         repos_router,
         codemarks_router,
         locations_router,
+        inbox_router,
+        search_router,
         stream_router,
     ):
         router.include_router(domain)

@@ -12,7 +12,7 @@ from kibitz.server.auth.service import Caller
 from kibitz.server.codemarks.models import Codemark, Follower, Mention, Reaction, Reply, ReplyEdit
 from kibitz.server.codemarks.render import replies_out
 from kibitz.server.codemarks.schemas import ReplyOut, ReplyVersion
-from kibitz.server.codemarks.service import follow, resolve_mentions
+from kibitz.server.codemarks.service import follow, publish_codemark, resolve_mentions
 from kibitz.server.db import utcnow
 from kibitz.server.events.service import record_event
 from kibitz.server.inbox.service import notify
@@ -68,9 +68,12 @@ async def add_reply(session: AsyncSession, caller: Caller, codemark: Codemark, t
     await notify(
         session, codemark, [f for f in followers if f not in mentioned], "reply", caller.user.id, reply.id
     )
-    await follow(session, codemark.id, [caller.user.id, *mentioned])
+    new_followers = await follow(session, codemark.id, [caller.user.id, *mentioned])
     await index_text(session, codemark.team_id, codemark.id, codemark.created_at, reply.id, text)
-    return await _publish(session, codemark, reply, "reply.added")
+    out = await _publish(session, codemark, reply, "reply.added")
+    if new_followers:
+        await publish_codemark(session, codemark, "codemark.updated")
+    return out
 
 
 async def list_replies(
@@ -102,10 +105,13 @@ async def edit_reply(
     reply.text = text
     reply.updated_at = utcnow()
     newly = await _set_mentions(session, codemark, reply, mentioned)
-    await follow(session, codemark.id, newly)
+    new_followers = await follow(session, codemark.id, newly)
     await notify(session, codemark, newly, "mention", caller.user.id, reply.id)
     await index_text(session, codemark.team_id, codemark.id, codemark.created_at, reply.id, text)
-    return await _publish(session, codemark, reply, "reply.edited")
+    out = await _publish(session, codemark, reply, "reply.edited")
+    if new_followers:
+        await publish_codemark(session, codemark, "codemark.updated")
+    return out
 
 
 async def reply_history(session: AsyncSession, reply: Reply) -> list[ReplyVersion]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.errors import Conflict, NotFound, ValidationFailed
@@ -122,19 +123,19 @@ async def _check_repos(session: AsyncSession, team_id: str, repo_ids: Sequence[s
         )
 
 
-async def follow(session: AsyncSession, codemark_id: str, user_ids: Sequence[str]) -> None:
-    """Make people follow a codemark (nothing for those who already do)."""
-    already = set(
-        await session.scalars(
-            select(Follower.user_id).where(
-                Follower.codemark_id == codemark_id, Follower.user_id.in_(user_ids)
-            )
-        )
+async def follow(session: AsyncSession, codemark_id: str, user_ids: Sequence[str]) -> list[str]:
+    """Make people follow a codemark; return those who did not already (concurrent requests may race)."""
+    wanted = list(dict.fromkeys(user_ids))
+    if not wanted:
+        return []
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    added = await session.scalars(
+        insert(Follower)
+        .values([{"codemark_id": codemark_id, "user_id": user_id} for user_id in wanted])
+        .on_conflict_do_nothing(index_elements=["codemark_id", "user_id"])
+        .returning(Follower.user_id)
     )
-    for user_id in dict.fromkeys(user_ids):
-        if user_id not in already:
-            session.add(Follower(codemark_id=codemark_id, user_id=user_id))
-    await session.flush()
+    return list(added)
 
 
 async def _set_mentions(
@@ -206,13 +207,24 @@ async def create_codemark(
     for user_id in assignees:
         session.add(CodemarkAssignee(codemark_id=codemark.id, user_id=user_id))
     await _set_mentions(session, codemark, "", mentioned)
-    for other in dict.fromkeys(data.related):
-        await _relate(session, caller, codemark, other)
+    related = [
+        other for other in dict.fromkeys(data.related) if await _relate(session, caller, codemark, other)
+    ]
     await follow(session, codemark.id, [caller.user.id, *mentioned, *assignees])
     await notify(session, codemark, mentioned, "mention", caller.user.id)
     await notify(session, codemark, assignees, "assignment", caller.user.id)
     await index_text(session, team_id, codemark.id, codemark.created_at, "", codemark.title, codemark.text)
-    return await publish_codemark(session, codemark, "codemark.created")
+    out = await publish_codemark(session, codemark, "codemark.created")
+    await _announce_related(session, related)
+    return out
+
+
+async def _announce_related(session: AsyncSession, codemark_ids: Sequence[str]) -> None:
+    """Publish the codemarks whose `related` lists changed as a side effect."""
+    for other_id in codemark_ids:
+        other = await session.get(Codemark, other_id)
+        if other is not None:
+            await publish_codemark(session, other, "codemark.updated")
 
 
 def _distinct_references(canonical: str, references: Sequence[ReferenceIn]) -> list[ReferenceIn]:
@@ -385,10 +397,19 @@ async def delete_codemark(
     require_author_or_role(membership, codemark.author_id, caller)
     private = codemark.author_id if codemark.type == "bookmark" else None
     data = {"id": codemark.id, "team_id": codemark.team_id}
+    related = [
+        first if second == codemark.id else second
+        for first, second in await session.execute(
+            select(Relation.first_id, Relation.second_id).where(
+                or_(Relation.first_id == codemark.id, Relation.second_id == codemark.id)
+            )
+        )
+    ]
     # Markers, references, locations, tags, assignees, replies, reactions and index rows go by ON DELETE
     # CASCADE (SQLite has foreign keys switched on for every connection, see db.make_engine).
     await session.execute(delete(Codemark).where(Codemark.id == codemark.id))
     await record_event(session, codemark.team_id, "codemark.deleted", data, visible_to=private)
+    await _announce_related(session, related)
 
 
 async def _relate(session: AsyncSession, caller: Caller, codemark: Codemark, other_id: str) -> bool:
