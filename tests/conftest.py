@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: fresh databases on SQLite and on the local PostgreSQL."""
+"""Fixtures shared by every test: fresh SQLite and PostgreSQL databases, and the local Redis."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import asyncio
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def postgres_admin_url() -> str:
@@ -52,6 +54,13 @@ def postgres_url(postgres_available: bool) -> Iterator[str]:
     """Create a fresh PostgreSQL database for one test and drop it afterwards."""
     if not postgres_available:
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (set KIBITZ_REQUIRE_POSTGRES=1 to fail)")
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """Create a fresh PostgreSQL database, yield its URL and drop it (for fixtures of any scope)."""
     name = "kibitz_test_" + secrets.token_hex(6)
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     base = postgres_admin_url().rsplit("/", 1)[0]
@@ -67,4 +76,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return ""
     url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Return the URL of the local Redis (KIBITZ_TEST_REDIS_URL overrides it).
+
+    Skips when Redis is unreachable, or fails instead when KIBITZ_REQUIRE_REDIS is set. Tests share its
+    pub/sub channel with whatever else runs, so they must only look at traffic of teams they created.
+    """
+    import redis
+
+    url = os.environ.get("KIBITZ_TEST_REDIS_URL", REDIS_URL)
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("KIBITZ_REQUIRE_REDIS"):
+            pytest.fail(f"Redis is required (KIBITZ_REQUIRE_REDIS) but unreachable at {url}: {exc}")
+        pytest.skip(f"Redis is not reachable at {url} (set KIBITZ_REQUIRE_REDIS=1 to fail): {exc}")
+    finally:
+        client.close()
     return url
