@@ -1,0 +1,1359 @@
+"""Benchmark text search (issue 4): p95 ≤ 100 ms over 100,000 codemarks with 300,000 replies.
+
+    .venv/bin/python bench/search.py                  # SQLite, 100,000 codemarks, 300,000 replies
+    .venv/bin/python bench/search.py --quick          # 10,000 codemarks, 30,000 replies, shorter runs
+    .venv/bin/python bench/search.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+
+What it does:
+
+1. seeds one team with N codemarks and M replies of generated text (a fixed vocabulary of a few thousand
+   English, technical and code-ish words, e.g. `fetchUrl_retry`, drawn with a Zipf-like distribution from a
+   seeded RNG) and realistic filter data (types, statuses, 12 authors, assignees, tags, 10 repos with 50
+   paths, dates over two years), plus a second team a tenth that size with the same vocabulary, to show that
+   isolation costs nothing. People, teams and repos are created with the server's service functions; the
+   codemarks, markers, tags, assignees, followers, replies and search-index rows are bulk-inserted with
+   SQLAlchemy Core into the server's tables, the index rows with the server's own tokenizer. Before that,
+   a sample of codemarks and replies is created both ways and the rows compared (they must be identical but
+   for ids and times). Events and inbox items are not bulk-written: search reads neither. A SQLite database
+   is cached under `bench/.cache/` keyed by the parameters and the server's tokenizer and migrations, so
+   reruns start at once; PostgreSQL is seeded into a scratch database that is dropped afterwards;
+2. starts the server as a real process (uvicorn, one worker, pinned to the first CPU; the load generator
+   runs on the others) and measures, one request at a time for a fixed time, each query kind: one common
+   word, a very common (stop) word, one rare word, two and three words, a word combined with each filter,
+   a word that matches nothing, page 2 via the cursor; then a mix of them over several connections;
+3. baselines in the same run: the codemark listing with the same filters and no `q` (its answer cache
+   bypassed with a different cursor on every request), and a naive `LIKE '%word%'` scan over codemark and
+   reply texts measured in-process with SQLAlchemy;
+4. prints a table (p50/p95/p99, req/s, matches) and writes JSON to `bench/results/search.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import random
+import resource
+import shutil
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from api import (
+    API,
+    HOST,
+    RawSender,
+    ServerProcess,
+    Terminated,
+    _check,
+    _drive,
+    _on_sigterm,
+    _percentile,
+    _pg_execute,
+    cpu_seconds,
+    free_port,
+    log,
+    machine_busy,
+    machine_info,
+    scratch_database,
+)
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CACHE = HERE / ".cache"
+TARGET_P95_MS = 100.0
+# Bump when the generated data changes, so that cached databases are rebuilt.
+GENERATOR_VERSION = 1
+PASSWORD = "bench-password-123"
+PAGE = 20
+END = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+SPAN = dt.timedelta(days=730)
+ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+# ----------------------------------------------------------------------------------------------------
+# Vocabulary: a fixed list of words, ranked, drawn with Zipf-like weights.
+
+
+def _words(text: str) -> list[str]:
+    """Return the words of a space-separated list."""
+    return text.split()
+
+
+STOPWORDS = _words(
+    "the to is it this of and in we that for not be on when should can if with as but or so are do at an "
+    "by from have was does why what need here there all now only just one"
+)
+_ENGLISH = _words(
+    "think looks like because still again maybe better worse already never always before after instead "
+    "check change move remove keep add fix break broke works working fails failing failed wrong right "
+    "simple clear confusing readable ugly nice thanks agree disagree question answer issue problem idea "
+    "reason case edge corner value values empty missing extra old new first last next previous same "
+    "different other every each some many few more less most least small large huge slow fast faster "
+    "slower safe unsafe easy hard later soon today release version branch merge review comment comments "
+    "test tests testing coverage docs document documented example examples behaviour behavior expected "
+    "unexpected actually probably definitely really quite rather enough too very much also either neither "
+    "understand explain mean means meant sure unsure ok okay good bad great wait blocked blocking done "
+    "pending follow owner team everyone someone nobody customer customers user users client clients "
+    "server servers production staging local remote upstream downstream legacy migration migrate schema "
+    "column table row rows index indexes query queries database transaction lock locks deadlock race "
+    "thread threads worker workers job jobs queue queues message messages event events stream streams "
+    "socket connection connections pool timeout timeouts retry retries backoff error errors exception "
+    "exceptions warning warnings log logs logging metric metrics trace tracing debug release deploy "
+    "deployment config configuration setting settings flag flags feature features option options default "
+    "defaults limit limits offset cursor page pages batch batches chunk chunks buffer buffers cache "
+    "caches caching memory leak leaks cpu disk network latency throughput request requests response "
+    "responses header headers payload body status code codes token tokens session sessions auth "
+    "permission permissions role roles admin account accounts password secret key keys hash signature "
+    "certificate encryption"
+)
+_VERBS = _words(
+    "get set load save fetch parse render flush resolve update lookup encode decode build make create "
+    "delete read write open close start stop send receive handle validate normalize convert serialize "
+    "compute merge split sort filter apply emit publish subscribe retry"
+)
+_NOUNS = _words(
+    "url user request session payload token repo config result items cursor buffer offset limit timeout "
+    "handler record entry parent context response headers path commit marker codemark reply team member "
+    "invite event stream socket pool cache index query row column schema batch chunk page file line block "
+    "range diff patch branch remote root tree blob hash key value queue worker job task lock state"
+)
+_SUFFIXES = ["", "", "", "_retry", "_async", "_v2", "_impl", "_safe", "_fast", "_legacy", "_cached", "_all"]
+_SYLLABLES = _words(
+    "ka lo mi ru te vo sa ne di pa zu fe go hi ja ko lu ma ni po qu ri so ta ve wi xa yo ze bra cli dro "
+    "fla gre plo stri tra"
+)
+
+
+def vocabulary(rng: random.Random) -> list[str]:
+    """Return the ranked vocabulary: stop words first, then English, code identifiers and rare coinages.
+
+    About 4,000 words. Identifiers come as camelCase (`fetchUrl`), snake_case (`parse_cursor`) or both with
+    a suffix (`fetchUrl_retry`), so that the tokenizer's identifier splitting is exercised.
+    """
+    words: list[str] = list(STOPWORDS)
+    identifiers: set[str] = set()
+    while len(identifiers) < 2000:
+        verb, noun = rng.choice(_VERBS), rng.choice(_NOUNS)
+        style = rng.random()
+        base = f"{verb}{noun.capitalize()}" if style < 0.6 else f"{verb}_{noun}"
+        identifiers.add(base + rng.choice(_SUFFIXES))
+    coinages: set[str] = set()
+    while len(coinages) < 1500:
+        coinages.add("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(3, 4))))
+    rest = list(dict.fromkeys(_ENGLISH)) + sorted(identifiers)
+    rng.shuffle(rest)
+    # English and identifiers share the head and the middle of the distribution; coinages form the tail.
+    return words + rest + sorted(coinages)
+
+
+class Words:
+    """Draw words with Zipf-like weights (weight of rank r ∝ 1 / (r + 2.7) ** 1.07)."""
+
+    def __init__(self, ranked: list[str]) -> None:
+        self.ranked = ranked
+        weights = [1 / (rank + 2.7) ** 1.07 for rank in range(len(ranked))]
+        self.cumulative: list[float] = []
+        total = 0.0
+        for w in weights:
+            total += w
+            self.cumulative.append(total)
+
+    def draw(self, rng: random.Random, count: int) -> list[str]:
+        """Return `count` words drawn independently."""
+        return rng.choices(self.ranked, cum_weights=self.cumulative, k=count)
+
+    def sentence(self, rng: random.Random) -> str:
+        """Return a sentence of 4 to 10 words, capitalised, with a final mark."""
+        words = self.draw(rng, rng.randint(4, 10))
+        first = words[0]
+        words[0] = first[:1].upper() + first[1:] if first.isalpha() else first
+        return " ".join(words) + rng.choice([".", ".", ".", "?", "!"])
+
+    def text(self, rng: random.Random, low: int, high: int) -> str:
+        """Return `low` to `high` sentences."""
+        return " ".join(self.sentence(rng) for _ in range(rng.randint(low, high)))
+
+    def title(self, rng: random.Random) -> str:
+        """Return a title of 3 to 7 words, or (one time in ten) none."""
+        if rng.random() < 0.1:
+            return ""
+        words = self.draw(rng, rng.randint(3, 7))
+        return " ".join(words).capitalize() if words[0].isalpha() else " ".join(words)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The data set.
+
+TYPES = ["comment"] * 50 + ["question"] * 20 + ["issue"] * 20 + ["bookmark"] * 7 + ["link"] * 3
+STATUSES = ["open"] * 60 + ["resolved"] * 30 + ["archived"] * 10
+TAGS = _words(
+    "perf bug security refactor docs tests ux api/v2 flaky oncall infra db frontend backend tech-debt"
+)
+TEAM_PEOPLE = 12
+OTHER_PEOPLE = 3
+REPOS = 10
+PATHS_PER_REPO = 5
+
+
+@dataclass(frozen=True)
+class Params:
+    """What the seeded data depends on (the cache key)."""
+
+    codemarks: int
+    replies: int
+    seed: int
+
+
+@dataclass
+class Seeded:
+    """What the seeding produced and what the measurements need (stored next to a cached database)."""
+
+    token: str
+    team_id: str
+    other_team_id: str
+    user_ids: list[str]
+    repo_ids: list[str]
+    paths: list[str]
+    codemarks: int
+    replies: int
+    other_codemarks: int
+    other_replies: int
+    index_rows: int
+    seconds: float
+    verified_samples: int
+    # Per token: in how many of the main team's codemarks (title, text or replies) it appears.
+    document_frequency: dict[str, int] = field(default_factory=dict)
+
+
+def _id(rng: random.Random) -> str:
+    return "".join(rng.choices(ID_ALPHABET, k=16))
+
+
+def _code(rng: random.Random, lines: int) -> str:
+    names = ["user", "request", "session", "payload", "token", "cursor", "buffer", "handler", "result"]
+    out = []
+    for _ in range(lines):
+        a, b = rng.sample(names, 2)
+        out.append("    " * rng.randint(1, 3) + f"{a} = {b}.{rng.choice(_VERBS)}({rng.choice(names)})")
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class Team:
+    """A seeded team: its id, members' ids, repos and (repo, path) pairs."""
+
+    id: str
+    user_ids: list[str]
+    repo_ids: list[str]
+    places: list[tuple[str, str]]
+
+
+def codemark_spec(rng: random.Random, words: Words, team: Team) -> dict[str, Any]:
+    """Return the content of one generated codemark, as the API would receive it plus its status."""
+    repo_id, path = rng.choice(team.places)
+    start = rng.randint(1, 2000)
+    lines = rng.randint(2, 8)
+    author = rng.choice(team.user_ids)
+    others = [u for u in team.user_ids if u != author]
+    assignees = rng.sample(others, rng.choice([1, 1, 2])) if rng.random() < 0.25 else []
+    tag_count = rng.choice([0, 0, 1, 1, 1, 2, 3])
+    tags: list[str] = []
+    while len(tags) < tag_count:
+        tag = TAGS[min(len(TAGS) - 1, int(rng.paretovariate(1.2)) - 1)]
+        if tag not in tags:
+            tags.append(tag)
+    return {
+        "author": author,
+        "status": rng.choice(STATUSES),
+        "body": {
+            "type": rng.choice(TYPES),
+            "title": words.title(rng),
+            "text": words.text(rng, 1, 3),
+            "tags": tags,
+            "assignees": assignees,
+            "markers": [
+                {
+                    "repo_id": repo_id,
+                    "path": path,
+                    "commit": rng.randbytes(20).hex(),
+                    "start_line": start,
+                    "end_line": start + lines - 1,
+                    "code": _code(rng, lines),
+                    "context_before": _code(rng, 2),
+                    "context_after": _code(rng, 2),
+                }
+            ],
+        },
+    }
+
+
+def index_rows(
+    team_id: str, codemark_id: str, created_at: dt.datetime, source: str, *texts: str
+) -> list[dict[str, Any]]:
+    """Return the `search_token` rows that `kibitz.server.search.index.index_text` writes for these texts."""
+    from kibitz.server.search.tokens import tokens
+
+    words: set[str] = set()
+    for text in texts:
+        words |= tokens(text)
+    return [
+        {
+            "team_id": team_id,
+            "token": word,
+            "codemark_id": codemark_id,
+            "source": source,
+            "codemark_created_at": created_at,
+        }
+        for word in sorted(words)
+    ]
+
+
+class Rows:
+    """Rows to insert, per table, as SQLAlchemy Core parameter dictionaries."""
+
+    TABLES = (
+        "codemark",
+        "marker",
+        "codemark_tag",
+        "codemark_assignee",
+        "follower",
+        "reply",
+        "search_token",
+    )
+
+    def __init__(self) -> None:
+        self.by_table: dict[str, list[dict[str, Any]]] = {name: [] for name in self.TABLES}
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self.by_table.values())
+
+    def add_codemark(
+        self, rng: random.Random, team_id: str, spec: dict[str, Any], created_at: dt.datetime
+    ) -> str:
+        """Add the rows `create_codemark` (and a status change) writes; return the codemark's id."""
+        from kibitz.validation import clean_text
+
+        body = spec["body"]
+        codemark_id = _id(rng)
+        title, text = clean_text(body["title"]), clean_text(body["text"])
+        status = spec["status"]
+        # A status change (resolve, archive) comes later and moves updated_at.
+        updated = created_at if status == "open" else created_at + dt.timedelta(hours=rng.randint(1, 400))
+        self.by_table["codemark"].append(
+            {
+                "id": codemark_id,
+                "team_id": team_id,
+                "type": body["type"],
+                "status": status,
+                "title": title,
+                "text": text,
+                "author_id": spec["author"],
+                "pinned": False,
+                "created_at": created_at,
+                "updated_at": updated,
+            }
+        )
+        for position, m in enumerate(body["markers"]):
+            self.by_table["marker"].append(
+                {
+                    "id": _id(rng),
+                    "codemark_id": codemark_id,
+                    "team_id": team_id,
+                    "position": position,
+                    "provisional": False,
+                    **m,
+                }
+            )
+        for tag in dict.fromkeys(body["tags"]):
+            self.by_table["codemark_tag"].append({"codemark_id": codemark_id, "tag": tag, "team_id": team_id})
+        for user_id in body["assignees"]:
+            self.by_table["codemark_assignee"].append({"codemark_id": codemark_id, "user_id": user_id})
+        for user_id in dict.fromkeys([spec["author"], *body["assignees"]]):
+            self.by_table["follower"].append({"codemark_id": codemark_id, "user_id": user_id})
+        self.by_table["search_token"] += index_rows(team_id, codemark_id, created_at, "", title, text)
+        return codemark_id
+
+    def add_reply(
+        self,
+        rng: random.Random,
+        team_id: str,
+        codemark_id: str,
+        codemark_created_at: dt.datetime,
+        author_id: str,
+        text: str,
+        created_at: dt.datetime,
+        followers: set[str],
+    ) -> str:
+        """Add the rows `add_reply` writes (the replier follows); return the reply's id."""
+        from kibitz.validation import clean_text
+
+        reply_id = _id(rng)
+        text = clean_text(text)
+        self.by_table["reply"].append(
+            {
+                "id": reply_id,
+                "codemark_id": codemark_id,
+                "team_id": team_id,
+                "author_id": author_id,
+                "text": text,
+                "created_at": created_at,
+                "updated_at": created_at,
+                "deleted_at": None,
+            }
+        )
+        if author_id not in followers:
+            followers.add(author_id)
+            self.by_table["follower"].append({"codemark_id": codemark_id, "user_id": author_id})
+        self.by_table["search_token"] += index_rows(team_id, codemark_id, codemark_created_at, reply_id, text)
+        return reply_id
+
+
+async def insert_rows(conn: Any, rows: Rows) -> None:
+    """Insert the rows, parents first, with SQLAlchemy Core executemany."""
+    from sqlalchemy import insert
+
+    from kibitz.server.models import Base
+
+    for name in Rows.TABLES:
+        batch = rows.by_table[name]
+        if batch:
+            await conn.execute(insert(Base.metadata.tables[name]), batch)
+
+
+def _times(rng: random.Random, count: int) -> list[dt.datetime]:
+    """Return `count` creation times over the two years before END, oldest first, busier lately."""
+    seconds = SPAN.total_seconds()
+    return sorted(END - dt.timedelta(seconds=seconds * rng.random() ** 1.3) for _ in range(count))
+
+
+def generate_team(
+    rng: random.Random, words: Words, team: Team, codemarks: int, replies: int, batch: int
+) -> Iterable[Rows]:
+    """Yield batches of rows for `codemarks` codemarks and `replies` replies spread over their threads."""
+    times = _times(rng, codemarks)
+    specs_types: list[str] = []
+    # Replies land on threads with skewed weights (a few long threads, many short ones); links have none.
+    thread_weight = [rng.expovariate(1.0) for _ in range(codemarks)]
+    per_codemark = [0] * codemarks
+    # Decide the codemarks' types first so that links get no replies.
+    for _ in range(codemarks):
+        specs_types.append(rng.choice(TYPES))
+    candidates = [i for i, t in enumerate(specs_types) if t != "link"]
+    weights = [thread_weight[i] for i in candidates]
+    for i in rng.choices(candidates, weights=weights, k=replies) if candidates else []:
+        per_codemark[i] += 1
+    rows = Rows()
+    for i in range(codemarks):
+        spec = codemark_spec(rng, words, team)
+        spec["body"]["type"] = specs_types[i]
+        created = times[i]
+        codemark_id = rows.add_codemark(rng, team.id, spec, created)
+        followers = {spec["author"], *spec["body"]["assignees"]}
+        when = created
+        for _ in range(per_codemark[i]):
+            when = when + dt.timedelta(minutes=rng.expovariate(1 / 600))
+            rows.add_reply(
+                rng,
+                team.id,
+                codemark_id,
+                created,
+                rng.choice(team.user_ids),
+                words.text(rng, 1, 3),
+                when,
+                followers,
+            )
+        if (i + 1) % batch == 0:
+            yield rows
+            rows = Rows()
+    if len(rows):
+        yield rows
+
+
+# ----------------------------------------------------------------------------------------------------
+# Seeding.
+
+
+async def _people(session: Any, prefix: str, count: int) -> list[Any]:
+    """Sign up `count` people and return their callers, with the first one's long-lived token."""
+    from kibitz.server.auth.passwords import Passwords
+    from kibitz.server.auth.service import authenticate, login, signup
+
+    passwords = Passwords(fast=True)
+    callers = []
+    for n in range(count):
+        email = f"{prefix}{n}@example.org"
+        await signup(session, passwords, email, f"{prefix.title()} Person {n}", PASSWORD)
+        token, _row, _user = await login(session, passwords, email, PASSWORD, dt.timedelta(days=3650))
+        callers.append((token, await authenticate(session, token)))
+    return callers
+
+
+async def _team(session: Any, rng: random.Random, callers: list[Any], name: str, repos: int) -> Team:
+    from kibitz.server.repos.service import match_repo
+    from kibitz.server.teams.service import create_invite, create_team, join_team
+
+    owner_caller = callers[0][1]
+    team, owner = await create_team(session, owner_caller, name)
+    for _token, caller in callers[1:]:
+        code, _ = await create_invite(session, owner_caller, owner, "member", dt.timedelta(hours=1))
+        await join_team(session, caller, code)
+    repo_ids = []
+    places = []
+    dirs = ["api", "core", "storage", "auth", "jobs", "web", "cli", "sync", "search", "billing"]
+    stems = ["models", "service", "routes", "utils", "client", "cache", "schema", "tasks", "views"]
+    for r in range(repos):
+        remote = f"git@example.org:{name.lower().replace(' ', '-')}/repo{r}.git"
+        repo, _ = await match_repo(session, team.id, [rng.randbytes(20).hex()], [remote], f"repo{r}")
+        repo_ids.append(repo.id)
+        for stem in rng.sample(stems, PATHS_PER_REPO):
+            places.append((repo.id, f"src/{rng.choice(dirs)}/{stem}.py"))
+    return Team(team.id, [c.user.id for _t, c in callers], repo_ids, places)
+
+
+_COMPARED: dict[str, tuple[str, ...]] = {
+    # Columns compared between a service-created and a bulk-created codemark (not ids and times).
+    "codemark": ("team_id", "type", "status", "title", "text", "author_id", "pinned"),
+    "marker": (
+        "team_id",
+        "repo_id",
+        "position",
+        "path",
+        "commit",
+        "start_line",
+        "end_line",
+        "code",
+        "context_before",
+        "context_after",
+        "provisional",
+    ),
+    "codemark_tag": ("tag", "team_id"),
+    "codemark_assignee": ("user_id",),
+    "follower": ("user_id",),
+    "reply": ("team_id", "author_id", "text", "deleted_at"),
+}
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"'
+
+
+async def _rows_of(session: Any, codemark_id: str) -> dict[str, Any]:
+    """Return a codemark's rows in every bulk-written table, ids and times left out, in a stable order."""
+    from sqlalchemy import text
+
+    out: dict[str, Any] = {}
+    for table, columns in _COMPARED.items():
+        key = "id" if table == "codemark" else "codemark_id"
+        found = await session.execute(
+            # Table and column names are this module's constants, never input.
+            text(f"SELECT {', '.join(map(_quoted, columns))} FROM {table} WHERE {key} = :id"),  # noqa: S608
+            {"id": codemark_id},
+        )
+        out[table] = sorted(tuple(str(v) for v in row) for row in found)
+    reply_order = {
+        rid: n
+        for n, (rid,) in enumerate(
+            await session.execute(
+                text("SELECT id FROM reply WHERE codemark_id = :id ORDER BY created_at, id"),
+                {"id": codemark_id},
+            )
+        )
+    }
+    tokens = await session.execute(
+        text("SELECT token, source FROM search_token WHERE codemark_id = :id"), {"id": codemark_id}
+    )
+    # A reply's index rows are compared by the reply's position in the thread instead of its id.
+    out["search_token"] = sorted((tok, "" if not src else f"reply#{reply_order[src]}") for tok, src in tokens)
+    created = await session.execute(
+        text(
+            "SELECT COUNT(*) FROM search_token s JOIN codemark c ON c.id = s.codemark_id "
+            "WHERE s.codemark_id = :id AND s.codemark_created_at = c.created_at"
+        ),
+        {"id": codemark_id},
+    )
+    out["index_rows_with_codemark_time"] = created.scalar_one()
+    return out
+
+
+async def verify_bulk(
+    sessions: Any, rng: random.Random, words: Words, team: Team, callers: list[Any], samples: int
+) -> int:
+    """Create sample codemarks with replies through the services and again in bulk; fail on any difference."""
+    from sqlalchemy import select
+
+    from kibitz.server.codemarks.models import Codemark
+    from kibitz.server.codemarks.replies import add_reply
+    from kibitz.server.codemarks.schemas import CodemarkIn, CodemarkPatch
+    from kibitz.server.codemarks.service import create_codemark, update_codemark
+    from kibitz.server.teams.models import Membership
+
+    by_user = {c.user.id: c for _t, c in callers}
+    for n in range(samples):
+        spec = codemark_spec(rng, words, team)
+        if spec["body"]["type"] == "link":
+            spec["body"]["type"] = "comment"
+        reply_texts = [(rng.choice(team.user_ids), words.text(rng, 1, 3)) for _ in range(n % 4)]
+        async with sessions() as session:
+            caller = by_user[spec["author"]]
+            out = await create_codemark(session, caller, team.id, CodemarkIn.model_validate(spec["body"]))
+            codemark = await session.scalar(select(Codemark).where(Codemark.id == out.id))
+            assert codemark is not None
+            for author, text in reply_texts:
+                await add_reply(session, by_user[author], codemark, text)
+            if spec["status"] != "open":
+                membership = await session.get(Membership, (team.id, team.user_ids[0]))
+                patch = CodemarkPatch(status=spec["status"])
+                await update_codemark(session, by_user[team.user_ids[0]], membership, codemark, patch)
+            await session.commit()
+            via_service = await _rows_of(session, out.id)
+        rows = Rows()
+        created = dt.datetime.now(dt.UTC)
+        bulk_id = rows.add_codemark(rng, team.id, spec, created)
+        followers = {spec["author"], *spec["body"]["assignees"]}
+        for k, (author, text) in enumerate(reply_texts):
+            when = created + dt.timedelta(seconds=k + 1)
+            rows.add_reply(rng, team.id, bulk_id, created, author, text, when, followers)
+        async with sessions() as session:
+            await insert_rows(await session.connection(), rows)
+            await session.commit()
+            via_bulk = await _rows_of(session, bulk_id)
+        if via_service != via_bulk:
+            diff = {k: (via_service[k], via_bulk[k]) for k in via_service if via_service[k] != via_bulk[k]}
+            raise SeedingError(
+                f"bulk rows differ from the service's rows: {json.dumps(diff, default=str)[:2000]}"
+            )
+    return samples
+
+
+class SeedingError(RuntimeError):
+    """The bulk seeding no longer writes what the server's services write."""
+
+
+async def seed(settings: Any, params: Params, is_sqlite: bool) -> Seeded:
+    """Create people, teams and repos through the services, verify the bulk path, then bulk-insert."""
+    from sqlalchemy import text
+
+    from kibitz.server.db import make_engine, make_sessionmaker
+    from kibitz.server.migrate import upgrade
+
+    started = time.perf_counter()
+    rng = random.Random(params.seed)
+    words = Words(vocabulary(random.Random(params.seed)))
+    engine = make_engine(settings)
+    try:
+        await upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        async with sessions() as session:
+            main_people = await _people(session, "member", TEAM_PEOPLE)
+            other_people = await _people(session, "other", OTHER_PEOPLE)
+            main = await _team(session, rng, main_people, "Acme Widgets", REPOS)
+            other = await _team(session, rng, other_people, "Other Corp", 2)
+            await session.commit()
+        verified = await verify_bulk(sessions, rng, words, other, other_people, 24)
+        log(f"  {verified} sample codemarks with replies: service rows == bulk rows")
+        other_codemarks, other_replies = max(1, params.codemarks // 10), params.replies // 10
+        total = 0
+        for team, codemarks, replies in [
+            (main, params.codemarks, params.replies),
+            (other, other_codemarks, other_replies),
+        ]:
+            done = 0
+            for rows in generate_team(rng, words, team, codemarks, replies, 2000):
+                async with engine.begin() as conn:
+                    if is_sqlite:
+                        # Only for the bulk load of a database that is thrown away if it fails.
+                        await conn.execute(text("PRAGMA synchronous=OFF"))
+                        await conn.execute(text("PRAGMA cache_size=-1000000"))
+                    await insert_rows(conn, rows)
+                total += len(rows.by_table["search_token"])
+                done += len(rows.by_table["codemark"])
+                if done % 20000 == 0 or done == codemarks:
+                    log(f"  {team.id}: {done:,}/{codemarks:,} codemarks, {total:,} index rows so far")
+        async with engine.begin() as conn:
+            if is_sqlite:
+                await conn.execute(text("ANALYZE"))
+            else:
+                await conn.execute(text("ANALYZE"))
+            df_rows = await conn.execute(
+                text(
+                    "SELECT token, COUNT(DISTINCT codemark_id) FROM search_token "
+                    "WHERE team_id = :t GROUP BY token"
+                ),
+                {"t": main.id},
+            )
+            frequency = {tok: int(n) for tok, n in df_rows}
+    finally:
+        await engine.dispose()
+    return Seeded(
+        token=main_people[0][0],
+        team_id=main.id,
+        other_team_id=other.id,
+        user_ids=main.user_ids,
+        repo_ids=main.repo_ids,
+        paths=[p for _r, p in main.places],
+        codemarks=params.codemarks,
+        replies=params.replies,
+        other_codemarks=other_codemarks,
+        other_replies=other_replies,
+        index_rows=total,
+        seconds=round(time.perf_counter() - started, 1),
+        verified_samples=verified,
+        document_frequency=frequency,
+    )
+
+
+def cache_key(params: Params) -> str:
+    """Return the cache key: the parameters, the generator and the server code the rows depend on."""
+    src = ROOT / "src" / "kibitz" / "server"
+    digest = hashlib.sha256(json.dumps([asdict(params), GENERATOR_VERSION]).encode())
+    for path in [src / "search" / "tokens.py", *sorted((src / "migrations").rglob("*.py"))]:
+        digest.update(path.read_bytes())
+    return f"search-{params.codemarks}-{params.replies}-{params.seed}-{digest.hexdigest()[:12]}"
+
+
+def cached_sqlite(params: Params, rebuild: bool) -> tuple[Path, Seeded, bool]:
+    """Return the data directory of a seeded SQLite database, seeding it first unless it is cached."""
+    from kibitz.settings import Settings
+
+    key = cache_key(params)
+    final = CACHE / key
+    meta = final / "seeded.json"
+    if rebuild and final.exists():
+        shutil.rmtree(final)
+    if meta.exists():
+        return final, Seeded(**json.loads(meta.read_text(encoding="utf-8"))), True
+    CACHE.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=key + ".building-", dir=CACHE))
+    try:
+        settings = Settings.load(data_dir=building, database_url="", fast_password_hashing=True)
+        seeded = asyncio.run(seed(settings, params, is_sqlite=True))
+        with contextlib.closing(sqlite3.connect(building / "kibitz.db")) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (building / "seeded.json").write_text(json.dumps(asdict(seeded)), encoding="utf-8")
+        building.rename(final)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return final, seeded, False
+
+
+# ----------------------------------------------------------------------------------------------------
+# Queries.
+
+
+@dataclass
+class Kind:
+    """One kind of request, with the variants it rotates over."""
+
+    name: str
+    label: str
+    targets: list[str]
+    baseline: bool = False
+
+
+def _pick(frequency: dict[str, int], low: int, high: int, count: int, rng: random.Random) -> list[str]:
+    """Return up to `count` words whose document frequency is in [low, high], stop words excluded."""
+    found = sorted(w for w, n in frequency.items() if low <= n <= high and w not in STOPWORDS and w.isalpha())
+    rng.shuffle(found)
+    return found[:count]
+
+
+def plan_queries(seeded: Seeded, rng: random.Random) -> tuple[list[Kind], dict[str, Any]]:
+    """Choose words by their measured frequency and return the query kinds and what was chosen."""
+    df = seeded.document_frequency
+    n = max(1, seeded.codemarks)
+    ranked = sorted((w for w in df if w not in STOPWORDS), key=lambda w: -df[w])
+    common = ranked[:8]
+    stop = sorted((w for w in STOPWORDS if w in df), key=lambda w: -df[w])[:3]
+    rare = _pick(df, 3, 30, 8, rng)
+    mid = _pick(df, n // 100, n // 20, 40, rng)
+    pairs = [f"{a} {b}" for a, b in zip(mid[0:16:2], mid[1:16:2], strict=True)]
+    triples = [" ".join(mid[i : i + 3]) for i in range(16, 40, 3)][:8]
+    team = seeded.team_id
+    search = f"{API}/teams/{team}/search?"
+    listing = f"{API}/teams/{team}/codemarks?"
+
+    def url(base: str, **query: str | int) -> str:
+        return base + urlencode({k: v for k, v in query.items()})
+
+    def each(words: Sequence[str], **extra: str | int) -> list[str]:
+        return [url(search, q=w, limit=PAGE, **extra) for w in words]
+
+    authors = seeded.user_ids[:4]
+    tags = ["perf", "bug", "security", "docs"]
+    paths = seeded.paths[:4]
+    windows = []
+    for k in range(4):
+        since = END - dt.timedelta(days=60 + 150 * k)
+        windows.append({"since": since.isoformat(), "until": (since + dt.timedelta(days=30)).isoformat()})
+    kinds = [
+        Kind("common", "one common word", each(common)),
+        Kind("stopword", "one very common (stop) word", each(stop)),
+        Kind("rare", "one rare word (3–30 codemarks)", each(rare)),
+        Kind("two_words", "two words", each(pairs)),
+        Kind("three_words", "three words", each(triples)),
+        Kind("status", "common word + status=resolved", each(common, status="resolved")),
+        Kind(
+            "author",
+            "common word + author",
+            [url(search, q=w, author=a, limit=PAGE) for w in common for a in authors],
+        ),
+        Kind("tag", "common word + tag", [url(search, q=w, tag=t, limit=PAGE) for w in common for t in tags]),
+        Kind(
+            "path",
+            "common word + path",
+            [url(search, q=w, path=p, limit=PAGE) for w in common for p in paths],
+        ),
+        Kind(
+            "date_range",
+            "common word + 30-day range",
+            [url(search, q=w, limit=PAGE, **win) for w in common for win in windows],
+        ),
+        Kind("nothing", "a word that matches nothing", each(["zqxjvnothing", "fetchurl_nowhere_xyz"])),
+        Kind("page2", "common word, page 2 (cursor)", []),
+        Kind("mid_word", "one mid-frequency word (1–5 %)", each(mid[:8])),
+    ]
+    # Listings with the same filters and no `q`. Their answers are cached by the server under the team's
+    # event seq; a cursor at a random time on every request makes each one a fresh query of the same shape.
+    filters: list[tuple[str, str, list[dict[str, str]]]] = [
+        ("list_all", "listing, no filter", [{}]),
+        ("list_status", "listing, status=resolved", [{"status": "resolved"}]),
+        ("list_author", "listing, author", [{"author": a} for a in authors]),
+        ("list_tag", "listing, tag", [{"tag": t} for t in tags]),
+        ("list_path", "listing, path", [{"path": p} for p in paths]),
+    ]
+    for name, label, variants in filters:
+        kinds.append(
+            Kind(name, label + " (baseline, no q)", [url(listing, limit=PAGE, **v) for v in variants], True)
+        )
+    chosen = {
+        "common": common,
+        "stop": stop,
+        "rare": rare,
+        "pairs": pairs,
+        "triples": triples,
+        "mid": mid[:8],
+    }
+    chosen["frequency"] = {w: df.get(w, 0) for w in [*common, *stop, *rare, *mid[:8]]}
+    return kinds, chosen
+
+
+def _random_cursor(rng: random.Random) -> str:
+    from kibitz.server.pagination import encode_cursor
+
+    when = END - dt.timedelta(seconds=SPAN.total_seconds() * rng.random() ** 3)
+    return encode_cursor(when, "zzzzzzzzzzzzzzzz")
+
+
+def page2_targets(base_url: str, headers: dict[str, str], kind: Kind) -> list[str]:
+    """Return page-2 URLs: each common-word query with the cursor its first page returned."""
+    out = []
+    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
+        for target in kind.targets:
+            body = _check(client.get(target), 200)
+            if body["next_cursor"]:
+                out.append(target + "&" + urlencode({"cursor": body["next_cursor"]}))
+    return out
+
+
+@dataclass
+class Result:
+    """Latency and throughput of one kind of request."""
+
+    name: str
+    label: str
+    concurrency: int
+    requests: int
+    errors: int
+    requests_per_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    server_cpu_ms_per_request: float
+    mean_items: float
+    # What other processes (a database server, anything else on the machine) used, in % of one CPU.
+    other_cpu_percent: float
+    first_error: str | None = None
+
+
+async def _items(base_url: str, headers: dict[str, str], targets: list[str]) -> float:
+    sender = RawSender(base_url, headers)
+    try:
+        counts = []
+        for target in targets[:8]:
+            status, content = await sender.request("GET", target, None)
+            counts.append(len(json.loads(content)["items"]) if status == 200 else 0)
+        return statistics.fmean(counts) if counts else 0.0
+    finally:
+        await sender.aclose()
+
+
+async def measure_kind(
+    kind: Kind,
+    base_url: str,
+    pid: int,
+    headers: dict[str, str],
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    seed: int,
+) -> Result:
+    """Drive one kind over `concurrency` connections for `duration` s after a warm-up; return the stats."""
+    rng = random.Random(seed)
+
+    def make(i: int) -> tuple[str, str, bytes | None]:
+        target = kind.targets[i % len(kind.targets)]
+        if kind.baseline:
+            target += "&" + urlencode({"cursor": _random_cursor(rng)})
+        return "GET", target, None
+
+    senders = [RawSender(base_url, headers) for _ in range(concurrency)]
+    try:
+        if warmup > 0:
+            await _drive(senders, make, warmup)
+        cpu0 = cpu_seconds(pid)
+        busy0, total0 = machine_busy()
+        usage0 = resource.getrusage(resource.RUSAGE_SELF)
+        t0 = time.perf_counter()
+        latencies, statuses, failures, first_error, _size = await _drive(senders, make, duration)
+        elapsed = time.perf_counter() - t0
+        usage1 = resource.getrusage(resource.RUSAGE_SELF)
+        busy1, total1 = machine_busy()
+        cpu = cpu_seconds(pid) - cpu0
+    finally:
+        for sender in senders:
+            await sender.aclose()
+    ordered = sorted(latencies)
+    ok = sum(n for status, n in statuses.items() if 200 <= status < 300)
+    items = await _items(base_url, headers, kind.targets)
+    client = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
+    machine = 100 * (busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1)
+    other = max(0.0, machine - 100 * (cpu + client) / elapsed)
+    return Result(
+        name=kind.name,
+        label=kind.label,
+        concurrency=concurrency,
+        requests=len(ordered),
+        errors=failures + len(ordered) - ok,
+        requests_per_s=round(ok / elapsed, 1),
+        p50_ms=round(_percentile(ordered, 0.50) * 1000, 2),
+        p95_ms=round(_percentile(ordered, 0.95) * 1000, 2),
+        p99_ms=round(_percentile(ordered, 0.99) * 1000, 2),
+        max_ms=round((ordered[-1] if ordered else math.nan) * 1000, 2),
+        server_cpu_ms_per_request=round(cpu / max(1, len(ordered)) * 1000, 2),
+        mean_items=round(items, 1),
+        other_cpu_percent=round(other, 1),
+        first_error=first_error,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# In-process: the naive LIKE scan, and the server's query plans.
+
+
+async def like_scan(
+    settings: Any, seeded: Seeded, words: dict[str, str], repeat: int
+) -> list[dict[str, Any]]:
+    """Time a naive `LIKE '%word%'` search over codemark titles, texts and reply texts, newest first."""
+    from sqlalchemy import exists, or_, select
+
+    from kibitz.server.codemarks.models import Codemark, Reply
+    from kibitz.server.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings)
+    out = []
+    try:
+        sessions = make_sessionmaker(engine)
+        async with sessions() as session:
+            for label, word in words.items():
+                pattern = f"%{word}%"
+                query = (
+                    select(Codemark.id)
+                    .where(
+                        Codemark.team_id == seeded.team_id,
+                        or_(
+                            Codemark.title.ilike(pattern),
+                            Codemark.text.ilike(pattern),
+                            exists().where(Reply.codemark_id == Codemark.id, Reply.text.ilike(pattern)),
+                        ),
+                    )
+                    .order_by(Codemark.created_at.desc(), Codemark.id.desc())
+                    .limit(PAGE + 1)
+                )
+                times = []
+                found = 0
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    found = len(list(await session.scalars(query)))
+                    times.append((time.perf_counter() - t0) * 1000)
+                out.append(
+                    {
+                        "name": f"like_{label}",
+                        "label": f"naive LIKE scan, {label} word {word!r} (in-process)",
+                        "runs": repeat,
+                        "median_ms": round(statistics.median(times), 2),
+                        "max_ms": round(max(times), 2),
+                        "rows": found,
+                    }
+                )
+    finally:
+        await engine.dispose()
+    return out
+
+
+def _search_args(target: str) -> dict[str, Any]:
+    """Return the arguments of `kibitz.server.search.service.search` that a search URL asks for."""
+    from urllib.parse import parse_qs
+
+    from kibitz.server.codemarks.service import CodemarkFilter
+
+    query = {k: v[0] for k, v in parse_qs(urlsplit(target).query).items()}
+    status = query.get("status")
+    return {
+        "query_text": query["q"],
+        "flt": CodemarkFilter(
+            repo_id=query.get("repo_id"),
+            path=query.get("path"),
+            status=None if status in (None, "all") else status,
+            type=query.get("type"),
+            author_id=query.get("author"),
+            assignee_id=query.get("assignee"),
+            tag=query.get("tag"),
+        ),
+        "since": dt.datetime.fromisoformat(query["since"]) if "since" in query else None,
+        "until": dt.datetime.fromisoformat(query["until"]) if "until" in query else None,
+        "limit": int(query.get("limit", PAGE)),
+        "cursor": query.get("cursor"),
+    }
+
+
+async def explain(settings: Any, seeded: Seeded, kinds: list[Kind], is_sqlite: bool) -> list[dict[str, Any]]:
+    """Run each search kind's first query in-process; return its statements' times and the slowest's plan.
+
+    The server's own service function runs against the same database; every SQL statement it sends is
+    timed at the cursor, so the table says which statement of which query shape takes the time.
+    """
+    from sqlalchemy import event
+
+    from kibitz.server.db import make_engine, make_sessionmaker
+    from kibitz.server.search import service
+
+    engine = make_engine(settings)
+    statements: list[tuple[str, Any, float]] = []
+    started: list[float] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        started.append(time.perf_counter())
+
+    def after(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        statements.append((statement, parameters, (time.perf_counter() - started.pop()) * 1000))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    event.listen(engine.sync_engine, "after_cursor_execute", after)
+    out = []
+    try:
+        sessions = make_sessionmaker(engine)
+        for kind in kinds:
+            if kind.baseline or not kind.targets:
+                continue
+            args = _search_args(kind.targets[0])
+            async with sessions() as session:
+                await service.search(session, seeded.user_ids[0], seeded.team_id, **args)  # warm the cache
+                statements.clear()
+                t0 = time.perf_counter()
+                await service.search(session, seeded.user_ids[0], seeded.team_id, **args)
+                total = (time.perf_counter() - t0) * 1000
+                timed = list(statements)
+                slowest = max(timed, key=lambda s: s[2])
+                prefix = "EXPLAIN QUERY PLAN " if is_sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
+                conn = await session.connection()
+                raw = await conn.exec_driver_sql(prefix + slowest[0], slowest[1])
+                plan = [" | ".join(str(c) for c in row) for row in raw]
+            out.append(
+                {
+                    "name": kind.name,
+                    "target": kind.targets[0],
+                    "service_ms": round(total, 2),
+                    "statements_ms": [round(ms, 2) for _s, _p, ms in timed],
+                    "slowest_sql": " ".join(slowest[0].split()),
+                    "slowest_ms": round(slowest[2], 2),
+                    "plan": plan,
+                }
+            )
+    finally:
+        await engine.dispose()
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# Report.
+
+
+def render_table(results: list[Result], like: list[dict[str, Any]]) -> str:
+    """Return the results as a Markdown table."""
+    lines = [
+        "| query | conn | req/s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | items "
+        "| other CPU % "
+        "| errors |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in results:
+        flag = " ⚠" if r.p95_ms > TARGET_P95_MS and not r.name.startswith("list_") else ""
+        lines.append(
+            f"| {r.label}{flag} | {r.concurrency} | {r.requests_per_s:,.0f} | {r.p50_ms:.1f} "
+            f"| {r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.max_ms:.1f} | {r.server_cpu_ms_per_request:.2f} "
+            f"| {r.mean_items:g} | {r.other_cpu_percent:.0f} | {r.errors} |"
+        )
+    for row in like:
+        lines.append(
+            f"| {row['label']} | 1 | {1000 / row['median_ms']:,.1f} | {row['median_ms']:.1f} | – | – "
+            f"| {row['max_ms']:.1f} | – | {row['rows']} | – | 0 |"
+        )
+    return "\n".join(lines)
+
+
+def report_text(report: dict[str, Any]) -> str:
+    """Return the human-readable report."""
+    p, m, s = report["parameters"], report["machine"], report["seeding"]
+    results = [Result(**r) for r in report["results"]]
+    search_rows = [r for r in results if not r.name.startswith("list_") and r.name != "mix"]
+    worst = max(search_rows, key=lambda r: r.p95_ms)
+    seeding = "from the cache" if s["cached"] else f"{s['seconds']:g} s"
+    lines = [
+        f"Kibitz search benchmark: {m['db_kind']} ({m['db_version']}), {s['codemarks']:,} codemarks and "
+        f"{s['replies']:,} replies in the searched team (+ {s['other_codemarks']:,} / {s['other_replies']:,} "
+        f"in another team), {s['index_rows']:,} index rows; {p['duration_s']:g} s per query kind after "
+        f"{p['warmup_s']:g} s warm-up, one request at a time unless `conn` says otherwise.",
+        f"{m['cpu_count']} CPUs ({m['cpu_model']}), Python {m['python']}, uvicorn {m['uvicorn']}, 1 worker; "
+        f"seeding: {seeding}.",
+        "",
+        render_table(results, report["like_scan"]),
+        "",
+        f"worst search p95: {worst.label} {worst.p95_ms:.1f} ms (target ≤ {TARGET_P95_MS:g} ms: "
+        f"{'met' if report['target']['met'] else 'NOT met'})",
+    ]
+    lines += ["", "In-process (the service function alone; statement times at the cursor, in ms):"]
+    for row in report["in_process"]:
+        lines.append(
+            f"- {row['name']}: {row['service_ms']:.1f} ms; statements {row['statements_ms']}; "
+            f"slowest {row['slowest_ms']:.1f} ms"
+        )
+    slow = set(report["target"]["slow"])
+    for row in report["in_process"]:
+        if row["name"] in slow:
+            lines += [f"  plan of the slowest statement of {row['name']}: {row['slowest_sql']}"]
+            lines += [f"    {step}" for step in row["plan"]]
+    errors = [f"{r.label}: {r.first_error}" for r in results if r.errors]
+    if errors:
+        lines.append("errors: " + " | ".join(errors))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Main.
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(
+        description="Benchmark Kibitz text search (GET /teams/{id}/search) over a large seeded team.",
+        epilog="See docs/benchmarks.md for recorded results.",
+    )
+    parser.add_argument(
+        "--codemarks", type=int, default=100_000, help="codemarks in the searched team (100000)"
+    )
+    parser.add_argument("--replies", type=int, default=300_000, help="replies in the searched team (300000)")
+    parser.add_argument("--quick", action="store_true", help="10,000 codemarks, 30,000 replies, 2 s per kind")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per query kind (default 5)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per kind (default 1)")
+    parser.add_argument("--concurrency", type=int, default=4, help="connections of the final mix (default 4)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL URL; a scratch database is created next to it, seeded and dropped afterwards",
+    )
+    parser.add_argument("--rebuild", action="store_true", help="reseed the cached SQLite database")
+    parser.add_argument("--like-repeat", type=int, default=5, help="runs of each in-process LIKE scan (5)")
+    parser.add_argument(
+        "--json-out", type=Path, default=HERE / "results" / "search.json", help="bench/results/search.json"
+    )
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the server and the load generator")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the generated data (default 1)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.codemarks, args.replies = 10_000, 30_000
+        args.duration = min(args.duration, 2.0)
+    if args.codemarks < 100 or args.replies < 0 or args.duration <= 0:
+        parser.error("need --codemarks >= 100, --replies >= 0 and --duration > 0")
+    return args
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Seed (or reuse the cache), start the server, measure, stop it; return the report."""
+    from kibitz.settings import Settings
+
+    params = Params(args.codemarks, args.replies, args.seed)
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = not args.no_pin and len(cpus) >= 2
+    server_cpus, client_cpus = (cpus[:1], cpus[1:]) if pin else ([], cpus)
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kibitz-search-bench-")))
+        database_url = ""
+        db_kind, db_version = "sqlite", sqlite3.sqlite_version
+        if args.database_url:
+            database_url = stack.enter_context(scratch_database(args.database_url))
+            db_kind = urlsplit(database_url).scheme.split("+")[0]
+            db_version = asyncio.run(_pg_execute(database_url, "SELECT version()")).split(" on ")[0]
+            data_dir = tmp / "data"
+            settings = Settings.load(data_dir=data_dir, database_url=database_url, fast_password_hashing=True)
+            log(f"seeding {params.codemarks:,} codemarks and {params.replies:,} replies ({db_kind})...")
+            seeded, cached = asyncio.run(seed(settings, params, is_sqlite=False)), False
+        else:
+            log(f"seeding {params.codemarks:,} codemarks and {params.replies:,} replies (sqlite, cached)...")
+            data_dir, seeded, cached = cached_sqlite(params, args.rebuild)
+            settings = Settings.load(data_dir=data_dir, database_url="", fast_password_hashing=True)
+        log(
+            f"seeded ({'from the cache' if cached else f'{seeded.seconds:g} s'}): "
+            f"{seeded.index_rows:,} index rows"
+        )
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("KIBITZ_")},
+            "KIBITZ_DATA_DIR": str(data_dir),
+            "KIBITZ_DATABASE_URL": database_url,
+            "KIBITZ_FAST_PASSWORD_HASHING": "1",
+            "KIBITZ_LOG_LEVEL": "warning",
+            "PYTHONUNBUFFERED": "1",
+        }
+        port = free_port()
+        cpu_arg = ",".join(map(str, server_cpus)) if pin else "-"
+        server = stack.enter_context(
+            ServerProcess("kibitz", ["kibitz", HOST, str(port), cpu_arg], env, tmp, port)
+        )
+        server.wait_ready()
+        if pin:
+            os.sched_setaffinity(0, set(client_cpus))
+        headers = {"Authorization": f"Bearer {seeded.token}"}
+        kinds, chosen = plan_queries(seeded, random.Random(args.seed))
+        by_name = {k.name: k for k in kinds}
+        by_name["page2"].targets = page2_targets(server.base_url, headers, by_name["common"])
+        results: list[Result] = []
+        for n, kind in enumerate(kinds):
+            if not kind.targets:
+                continue
+            log(f"{kind.label}: {args.warmup:g} s warm-up, {args.duration:g} s...")
+            result = asyncio.run(
+                measure_kind(kind, server.base_url, server.pid, headers, 1, args.duration, args.warmup, n)
+            )
+            log(
+                f"  p50 {result.p50_ms} ms, p95 {result.p95_ms} ms, p99 {result.p99_ms} ms, "
+                f"{result.mean_items} items"
+            )
+            results.append(result)
+        mix = Kind(
+            "mix",
+            "mix of every search kind above",
+            [t for k in kinds if not k.baseline for t in k.targets],
+        )
+        random.Random(args.seed).shuffle(mix.targets)
+        log(f"{mix.label}, {args.concurrency} connections...")
+        results.append(
+            asyncio.run(
+                measure_kind(
+                    mix,
+                    server.base_url,
+                    server.pid,
+                    headers,
+                    args.concurrency,
+                    args.duration,
+                    args.warmup,
+                    99,
+                )
+            )
+        )
+        log("naive LIKE scan in-process...")
+        like = asyncio.run(
+            like_scan(
+                settings, seeded, {"common": chosen["common"][0], "rare": chosen["rare"][0]}, args.like_repeat
+            )
+        )
+        log("the search service in-process: statement times and query plans...")
+        plans = asyncio.run(explain(settings, seeded, kinds, is_sqlite=not database_url))
+    searched = [r for r in results if not r.name.startswith("list_") and r.name != "mix"]
+    return {
+        "benchmark": "search",
+        "parameters": {
+            "codemarks": params.codemarks,
+            "replies": params.replies,
+            "seed": params.seed,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "mix_concurrency": args.concurrency,
+            "page_size": PAGE,
+        },
+        "machine": machine_info(
+            db_kind,
+            db_version,
+            {"enabled": pin, "server_cpus": server_cpus, "load_generator_cpus": client_cpus},
+        ),
+        "seeding": {
+            "cached": cached,
+            "seconds": seeded.seconds,
+            "codemarks": seeded.codemarks,
+            "replies": seeded.replies,
+            "other_codemarks": seeded.other_codemarks,
+            "other_replies": seeded.other_replies,
+            "index_rows": seeded.index_rows,
+            "verified_samples": seeded.verified_samples,
+            "vocabulary_in_index": len(seeded.document_frequency),
+        },
+        "chosen": chosen,
+        "results": [asdict(r) for r in results],
+        "like_scan": like,
+        "in_process": plans,
+        "target": {
+            "p95_ms": TARGET_P95_MS,
+            "met": all(r.p95_ms <= TARGET_P95_MS for r in searched),
+            "slow": [r.name for r in searched if r.p95_ms > TARGET_P95_MS],
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print the table and write the JSON."""
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        report = run(args)
+    except SeedingError as exc:
+        log(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt as exc:
+        log("interrupted; every process the benchmark started was stopped")
+        return 143 if isinstance(exc, Terminated) else 130
+    print(report_text(report))
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    args.json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {args.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
