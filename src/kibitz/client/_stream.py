@@ -12,11 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, cast
-
-from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
-from websockets.sync.client import ClientConnection
-from websockets.sync.client import connect as ws_connect
+from typing import TYPE_CHECKING, Any, cast
 
 from kibitz import __version__
 from kibitz.client._errors import (
@@ -29,6 +25,9 @@ from kibitz.client._errors import (
 )
 from kibitz.client._feed import Backoff, FeedPosition, Verdict
 from kibitz.client._types import StreamEvent
+
+if TYPE_CHECKING:
+    from websockets.sync.client import ClientConnection
 
 STREAM_PATH = "/api/v1/stream"
 # An event carries whole codemarks, whose code may reach 64 KiB per marker and 20 markers.
@@ -50,7 +49,7 @@ _REASONS = {
     4408: "the server dropped us for reading too slowly",
 }
 
-Connect = Callable[..., ClientConnection]
+Connect = Callable[..., "ClientConnection"]
 
 
 def stream_url(server_url: str) -> str:
@@ -84,7 +83,7 @@ class EventStream:
         *,
         on_status: Callable[[str], None] | None = None,
         backoff: Backoff | None = None,
-        connect: Connect = ws_connect,
+        connect: Connect | None = None,
         sleep: Callable[[float], None] = time.sleep,
         open_timeout: float = 10.0,
     ) -> None:
@@ -102,6 +101,9 @@ class EventStream:
 
     def __iter__(self) -> Iterator[StreamEvent]:
         """Yield events forever; raise ApiError when the server refuses us for good."""
+        # Imported here: every other command of the CLI starts faster without the WebSocket library.
+        from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
+
         stuck_at: int | None = None
         while True:
             try:
@@ -128,6 +130,10 @@ class EventStream:
             self._sleep(delay)
 
     def _open(self) -> ClientConnection:
+        if self._connect is None:
+            from websockets.sync.client import connect
+
+            self._connect = connect
         return self._connect(
             self.url,
             additional_headers={"Authorization": f"Bearer {self._token}"},
