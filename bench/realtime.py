@@ -131,6 +131,8 @@ def percentile(ordered: list[float] | array.array[float], q: float) -> float:
 def baseline_app() -> Any:
     """Return a Starlette app that broadcasts each POSTed message to every subscribed WebSocket in turn.
 
+    The message's `{seq}` placeholder is replaced by the next number in broadcast order.
+
     It speaks the first step of the Kibitz protocol (a `subscribe` message answered by `subscribed`) and
     nothing else: no authentication, no database, no per-subscriber queue.
     """
@@ -145,8 +147,11 @@ def baseline_app() -> Any:
     broadcaster: list[asyncio.Task[None]] = []
 
     async def broadcast() -> None:
+        seq = 0
         while True:
-            text = await outbox.get()
+            # The seq is given here, in broadcast order, as the Kibitz server gives it in commit order.
+            seq += 1
+            text = (await outbox.get()).replace("{seq}", str(seq), 1)
             for ws in list(sockets):
                 try:
                     await ws.send_text(text)
@@ -817,16 +822,11 @@ def kibitz_target(server: ServerProcess, seeded: Seeded) -> Target:
 
 def baseline_target(server: ServerProcess, seeded: Seeded) -> Target:
     """The bare broadcast server: the writer posts the same message a Kibitz subscriber receives."""
-    seq = 0
     marker = json.dumps(seeded.sample_text)[1:-1]
     sample = seeded.sample_event
 
     async def send(http: httpx.AsyncClient, phase: int, index: int) -> None:
-        nonlocal seq
-        seq += 1
-        text = sample.replace("{seq}", str(seq), 1).replace(
-            marker, json.dumps(reply_text(phase, index))[1:-1], 1
-        )
+        text = sample.replace(marker, json.dumps(reply_text(phase, index))[1:-1], 1)
         r = await http.post("/publish", content=text.encode())
         _ok(r, 204)
 
