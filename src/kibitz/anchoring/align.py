@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .diff import diff_lines
-from .normalise import PreparedText
+from .normalise import MAX_WRAP, PreparedText, open_brackets
 from .similarity import blend, context_similarity, joined_similarity, line_similarity
 
 # A pair must be at least this alike in content: context alone never makes two lines the same.
@@ -24,7 +24,7 @@ PAIR_THRESHOLD = 0.5
 # The most that position alone adds to a pair's score: enough to break ties, never to decide.
 POSITION_PRIOR = 0.05
 # Above this many pairs a hunk is aligned line by line instead of as a whole...
-MAX_DP_CELLS = 4_000
+MAX_DP_CELLS = 1_600
 # ... each line among this many new lines on either side of its proportional place.
 LARGE_HUNK_WINDOW = 40
 # Lines a fuzzy block match must share at least this much to be paired.
@@ -38,8 +38,6 @@ Spans = dict[int, tuple[int, int, float]]
 SPLIT_GAIN = 0.02
 # ... but a line that opens a bracket is taken in front of its continuation if it costs no more.
 WRAP_TOLERANCE = 0.05
-# The most lines a wrapped line is followed over to close its brackets.
-MAX_WRAP = 40
 
 
 def best_monotone_pairs(
@@ -188,13 +186,6 @@ def _with_wraps(
         for line in lines:
             spans[line] = (targets.start, high, best)
     return spans
-
-
-def open_brackets(key: str) -> int:
-    """Return how many more brackets ``key`` opens than it closes (strings are not special-cased)."""
-    opened = sum(map(key.count, "([{"))
-    closed = sum(map(key.count, ")]}"))
-    return opened - closed
 
 
 def align_block(probe: PreparedText, target: PreparedText, low: int, high: int) -> Pairs:

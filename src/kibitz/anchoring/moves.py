@@ -130,7 +130,7 @@ def search(probe: Probe, target: PreparedText, allowed: Allowed, *, fuzzy: bool 
     if not len(code) or probe.info <= 0:
         return []
     matches = [
-        _score(probe, target, start, start + len(code) - 1, 1.0, exact=True)
+        score_place(probe, target, start, start + len(code) - 1, 1.0, exact=True)
         for start in find_block(code, probe.infos, target, allowed)
     ]
     if not matches and fuzzy:
@@ -183,7 +183,7 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
         columns = [j for j, _ in pairs.values()]
         start, end = min(columns), max(columns)
         if (start, end) not in matches:
-            matches[start, end] = _score(probe, target, start, end, found / probe.info, exact=False)
+            matches[start, end] = score_place(probe, target, start, end, found / probe.info, exact=False)
     return list(matches.values())
 
 
@@ -236,8 +236,10 @@ def _nearby(target: PreparedText, edge: int, step: int) -> list[int]:
     return found
 
 
-def _score(probe: Probe, target: PreparedText, start: int, end: int, content: float, *, exact: bool) -> Match:
-    """Return a scored match of the probe at target lines ``start..end``."""
+def score_place(
+    probe: Probe, target: PreparedText, start: int, end: int, content: float, *, exact: bool
+) -> Match:
+    """Return the probe scored as found at target lines ``start..end`` with the given content."""
     context = context_score(probe, target, start, end)
     if context is None:
         score = content

@@ -18,15 +18,23 @@ _BOM = "\ufeff"
 # splitting and joining each line): a translation table for ASCII text, a regex for the rest.
 _INNER_SPACE = re.compile(r"[^\S\n]+")
 _ASCII_SPACE = str.maketrans("", "", " \t\x0b\x0c\r\x1c\x1d\x1e\x1f")
-_WORD = re.compile(r"\w+")
+WORD = re.compile(r"\w+")
 
 # A line of this many non-blank characters counts as fully distinctive; shorter ones less so.
 FULL_INFO_CHARS = 32
 # How many non-blank lines on each side make up a line's neighbourhood.
 CONTEXT_LINES = 4
+# The most lines a wrapped line (a call or signature split over several) is followed over.
+MAX_WRAP = 40
 # Only this much of a line is read to judge its likeness: a minified megabyte-long line must not
 # cost a megabyte of set operations per comparison.
 MAX_COMPARED_CHARS = 2_000
+
+
+# A logical line: its last line, character pairs and words, and the words before its first bracket
+# (what it is: ``def name``, ``self.call``), or None for a line complete by itself.
+Logical = tuple[int, frozenset[str], frozenset[str], frozenset[str]] | None
+_HEAD = re.compile(r"[(\[{]")
 
 
 def normalise_newlines(text: str) -> str:
@@ -64,13 +72,56 @@ def bigrams(key: str) -> frozenset[str]:
 
 def words(line: str) -> frozenset[str]:
     """Return the identifiers, keywords and numbers of a line."""
-    return frozenset(_WORD.findall(line[:MAX_COMPARED_CHARS]))
+    return frozenset(WORD.findall(line[:MAX_COMPARED_CHARS]))
+
+
+def without_comment(line: str) -> str:
+    """Return ``line`` without a trailing ``#`` comment, unless that would leave nothing.
+
+    Likeness is judged on code: a ``# type: ignore`` or ``# noqa`` added to a line does not make it
+    another line. A ``#`` inside a string literal is not a comment.
+    """
+    if "#" not in line:
+        return line
+    quote = ""
+    escaped = False
+    for index, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            code = line[:index]
+            return code if code.strip() else line
+    return line
+
+
+def open_brackets(key: str) -> int:
+    """Return how many more brackets ``key`` opens than it closes (strings are not special-cased)."""
+    return sum(map(key.count, "([{")) - sum(map(key.count, ")]}"))
 
 
 class PreparedText:
     """A text split into lines with comparison keys; richer per-line facts are computed on demand."""
 
-    __slots__ = ("_bigrams", "_context", "_indents", "_index", "_word_index", "_words", "keys", "lines")
+    __slots__ = (
+        "_bigrams",
+        "_code",
+        "_context",
+        "_head",
+        "_indents",
+        "_index",
+        "_logical",
+        "_word_index",
+        "_words",
+        "keys",
+        "lines",
+    )
 
     def __init__(self, text: str) -> None:
         text = normalise_newlines(text)
@@ -84,6 +135,9 @@ class PreparedText:
         self._word_index: dict[str, list[int]] | None = None
         self._indents: list[int] | None = None
         self._bigrams: dict[int, frozenset[str]] = {}
+        self._code: dict[int, str] = {}
+        self._head: dict[int, frozenset[str]] = {}
+        self._logical: dict[int, Logical] = {}
         self._words: dict[int, frozenset[str]] = {}
         self._context: dict[int, frozenset[str]] = {}
 
@@ -117,8 +171,9 @@ class PreparedText:
         """Map each word to the 0-based positions of the lines it occurs on, in order."""
         if self._word_index is None:
             index: dict[str, list[int]] = {}
-            for position in range(len(self.lines)):
-                for word in self.words(position):
+            findall = WORD.findall
+            for position, line in enumerate(self.lines):
+                for word in set(findall(line[:MAX_COMPARED_CHARS])):
                     found = index.get(word)
                     if found is None:
                         index[word] = [position]
@@ -136,18 +191,60 @@ class PreparedText:
         """Return how much a line says about where it is: long and rare lines say most, blanks nothing."""
         return key_info(self.keys[position], self.count(self.keys[position]))
 
+    def code(self, position: int) -> str:
+        """Return a line's key without its trailing comment (cached)."""
+        found = self._code.get(position)
+        if found is None:
+            found = self._code[position] = line_key(without_comment(self.lines[position]))
+        return found
+
     def bigrams(self, position: int) -> frozenset[str]:
-        """Return the character pairs of a line's key (cached)."""
+        """Return the character pairs of a line's code (cached)."""
         found = self._bigrams.get(position)
         if found is None:
-            found = self._bigrams[position] = bigrams(self.keys[position])
+            found = self._bigrams[position] = bigrams(self.code(position))
         return found
 
     def words(self, position: int) -> frozenset[str]:
-        """Return the words of a line (cached)."""
+        """Return the words of a line's code (cached)."""
         found = self._words.get(position)
         if found is None:
-            found = self._words[position] = words(self.lines[position])
+            line = self.lines[position]
+            found = self._words[position] = words(without_comment(line) if "#" in line else line)
+        return found
+
+    def head(self, position: int) -> frozenset[str]:
+        """Return the words of a line before its first bracket (cached)."""
+        found = self._head.get(position)
+        if found is None:
+            found = self._head[position] = words(_HEAD.split(self.lines[position], maxsplit=1)[0])
+        return found
+
+    def logical(self, position: int) -> Logical:
+        """Return the logical line starting here (None if the line is complete by itself).
+
+        A line that opens brackets it does not close continues on the following lines until they
+        are closed (at most MAX_WRAP lines; otherwise the line stands alone).
+        """
+        if position in self._logical:
+            return self._logical[position]
+        found: Logical = None
+        code = self.code(position)
+        depth = open_brackets(code)
+        end = position
+        while depth > 0 and end + 1 < len(self.keys) and end - position < MAX_WRAP:
+            end += 1
+            depth += open_brackets(self.code(end))
+        if end > position and depth == 0:
+            span = range(position, end + 1)
+            joined = bigrams("".join(self.code(line) for line in span))
+            found = (
+                end,
+                joined,
+                frozenset().union(*(self.words(line) for line in span)),
+                self.head(position),
+            )
+        self._logical[position] = found
         return found
 
     def context_words(self, position: int) -> frozenset[str]:

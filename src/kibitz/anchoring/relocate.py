@@ -1,16 +1,20 @@
 """Relocate ranges of an old text in a new text: the engine's entry points.
 
 For each text pair the engine prepares both texts (lines, whitespace-free keys) and diffs them
-once; every range is then answered from that diff, cheapest evidence first:
+once (histogram diff, then git's indent heuristic to place ambiguous insertions); every range is
+then answered from that diff, cheapest evidence first:
 
 1. **Identical text** — the range is ``unchanged``.
 2. **Intact** — every line of the range survived the diff, adjacent and in order: the range moves
    by the number of lines added or removed above it (``shifted``, or ``unchanged`` in place).
 3. **In place** — some lines of the range sit in changed hunks. Start and end are mapped through
-   the surviving lines and, inside hunks, through the LHDiff-style alignment of ``align``; hunks
-   wholly inside the range count as part of it, and a block shaped like an indented suite keeps the
-   deeper-indented lines added right after it (a function whose body grew at the end). The result
-   is ``changed`` if enough of the block's information is still there, or its first line is.
+   the surviving lines and, inside hunks, through the LHDiff-style alignment of ``align`` (which
+   also follows a line wrapped over several, or several joined into one); hunks wholly inside the
+   range count as part of it. The block is then fitted to the code's structure: a header with its
+   indented suite keeps the deeper lines added right after it (a function whose body grew at the
+   end) and stops before a definition added at its own depth (a function split in two), and a
+   balanced statement ends where its brackets close. The result is ``changed`` if enough of the
+   block's information is still there, or its first line is.
 4. **Moved** — otherwise the block is searched for by its code (``moves``), first among the lines
    the diff reports as added in the new text, then in each of the ``candidates`` (other files,
    e.g. added or renamed in the same commit). A good enough match elsewhere is ``moved``.
@@ -28,11 +32,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .align import MAX_WRAP, Spans, align_hunk, hunk_is_small, open_brackets
+from .align import Spans, align_hunk, hunk_is_small
 from .diff import Hunk, LineDiff, diff_lines, slide_hunks
 from .location import Anchor, Context, Location, Range, Status
-from .moves import EVERYWHERE, Allowed, Match, Probe, context_score, find_block, search
-from .normalise import CONTEXT_LINES, PreparedText, key_info, prepare
+from .moves import (
+    EVERYWHERE,
+    MIN_WORD,
+    Allowed,
+    Match,
+    Probe,
+    context_score,
+    find_block,
+    score_place,
+    search,
+)
+from .normalise import CONTEXT_LINES, MAX_WRAP, WORD, PreparedText, key_info, open_brackets, prepare
 from .similarity import blend, context_similarity
 
 # A candidate location must score at least this to be reported rather than ``deleted``.
@@ -44,6 +58,10 @@ IN_PLACE_BONUS = 0.05
 OTHER_FILE_PENALTY = 0.05
 # Lines at each end of a block that are followed through hunks too large to align as a whole.
 EDGE_LINES = 3
+# How many candidate files are searched fuzzily (those sharing most of a block's words), and how
+# many of the block's lines make up its vocabulary for choosing them.
+FUZZY_CANDIDATES = 4
+MAX_VOCABULARY_LINES = 30
 
 
 class TextPair:
@@ -128,6 +146,8 @@ class CandidateTexts:
     def __init__(self, texts: Sequence[str]) -> None:
         self._texts = list(texts)
         self._prepared: dict[int, PreparedText] = {}
+        self._vocabularies: dict[int, frozenset[str]] = {}
+        self._lines: dict[str, list[tuple[int, int]]] | None = None
 
     def __len__(self) -> int:
         return len(self._texts)
@@ -136,6 +156,54 @@ class CandidateTexts:
         found = self._prepared.get(index)
         if found is None:
             found = self._prepared[index] = prepare(self._texts[index])
+        return found
+
+    def copies(self, probe: Probe) -> list[tuple[int, int]]:
+        """Return ``(candidate, start line)`` of every exact copy of the block in the candidates.
+
+        One index of every candidate's lines answers all blocks: the block's rarest line is looked
+        up once, not once per file.
+        """
+        lines = self._lines
+        if lines is None:
+            lines = self._lines = {}
+            for index in range(len(self)):
+                for position, key in enumerate(self[index].keys):
+                    lines.setdefault(key, []).append((index, position))
+        keys = probe.code.keys
+        informative = [r for r in range(len(keys)) if probe.infos[r] > 0]
+        if not informative:
+            return []
+        seed = min(informative, key=lambda r: (len(lines.get(keys[r], ())), -probe.infos[r]))
+        found = []
+        for index, position in lines.get(keys[seed], ()):
+            start = position - seed
+            if start >= 0 and self[index].keys[start : start + len(keys)] == keys:
+                found.append((index, start))
+        return found
+
+    def likely(self, probe: Probe) -> list[int]:
+        """Return the few candidates sharing most of the block's words, the likeliest first.
+
+        A fuzzy search costs an alignment per proposed place; among dozens of files (a package
+        split into modules) only those that share the block's vocabulary are worth it.
+        """
+        code = probe.code
+        vocabulary = frozenset().union(*(code.words(i) for i in range(min(len(code), MAX_VOCABULARY_LINES))))
+        vocabulary = frozenset(word for word in vocabulary if len(word) >= MIN_WORD)
+        shares = []
+        for index in range(len(self)):
+            shared = sum(len(word) for word in vocabulary & self._vocabulary(index))
+            if shared:
+                shares.append((shared, index))
+        shares.sort(key=lambda share: (-share[0], share[1]))
+        return [index for _, index in shares[:FUZZY_CANDIDATES]]
+
+    def _vocabulary(self, index: int) -> frozenset[str]:
+        """Return every word of a candidate (one regex pass over its text)."""
+        found = self._vocabularies.get(index)
+        if found is None:
+            found = self._vocabularies[index] = frozenset(WORD.findall(self._texts[index]))
         return found
 
 
@@ -425,13 +493,22 @@ def _search_candidates(probe: Probe, candidates: CandidateTexts) -> list[_Found]
 
 def _candidate_matches(probe: Probe, candidates: CandidateTexts, *, fuzzy: bool) -> list[_Found]:
     """Return the best match of the block in each candidate text, exact only unless ``fuzzy``."""
+    best: dict[int, Match] = {}
+    if fuzzy:
+        for index in candidates.likely(probe):
+            matches = search(probe, candidates[index], EVERYWHERE)
+            if matches:
+                best[index] = matches[0]
+    else:
+        size = len(probe.code)
+        for index, start in candidates.copies(probe):
+            match = score_place(probe, candidates[index], start, start + size - 1, 1.0, exact=True)
+            if index not in best or match.score > best[index].score:
+                best[index] = match
     found = []
-    for index in range(len(candidates)):
-        matches = search(probe, candidates[index], EVERYWHERE, fuzzy=fuzzy)
-        if matches:
-            best: Match = matches[0]
-            end = _shape_suite(candidates[index], best.start, best.end) if probe.suite else best.end
-            found.append(_Found(best.start, end, "moved", best.score - OTHER_FILE_PENALTY, index))
+    for index, match in best.items():
+        end = _shape_suite(candidates[index], match.start, match.end) if probe.suite else match.end
+        found.append(_Found(match.start, end, "moved", match.score - OTHER_FILE_PENALTY, index))
     return found
 
 
@@ -456,12 +533,15 @@ def _location(found: _Found) -> Location:
 
 def _place(diff: LineDiff, start: int, end: int, new_size: int) -> tuple[int, int]:
     """Return the new lines between the survivors just before and just after old ``start..end``."""
+    # Unmatched old lines form hunks, and the lines just outside a hunk are matched.
     before = start - 1
-    while before >= 0 and diff.old_to_new[before] < 0:
-        before -= 1
+    if before >= 0 and diff.old_to_new[before] < 0:
+        hunk = diff.hunk_at(before)
+        before = hunk.old_start - 1 if hunk is not None else -1
     after = end + 1
-    while after < len(diff.old_to_new) and diff.old_to_new[after] < 0:
-        after += 1
+    if after < len(diff.old_to_new) and diff.old_to_new[after] < 0:
+        hunk = diff.hunk_at(after)
+        after = hunk.old_end if hunk is not None else len(diff.old_to_new)
     low = diff.old_to_new[before] + 1 if before >= 0 else 0
     high = diff.old_to_new[after] - 1 if after < len(diff.old_to_new) else new_size - 1
     return low, high

@@ -29,29 +29,61 @@ def dice(first: frozenset[str], second: frozenset[str]) -> float:
 
 
 def line_similarity(old: PreparedText, i: int, new: PreparedText, j: int) -> float:
-    """Return how alike old line ``i`` and new line ``j`` are by content (1 for equal keys)."""
+    """Return how alike old line ``i`` and new line ``j`` are by content (1 for equal keys).
+
+    A line that opens a bracket is also compared as the whole logical line it starts, so that a
+    signature wrapped over several lines is still like its one-line former self.
+    """
     key = old.keys[i]
     other = new.keys[j]
     if key == other:
         return 1.0
     if not key or not other:
         return 0.0
-    # Dice of pair sets can exceed this length bound only for keys of similar lengths: a quick
-    # upper bound avoids building pair sets for hopeless comparisons.
-    shorter, longer = sorted((len(key), len(other)))
-    if 2 * shorter / (shorter + longer) < 0.3:
-        return 0.0
-    return (dice(old.bigrams(i), new.bigrams(j)) + word_dice(old.words(i), new.words(j))) / 2
+    similarity = _alike(key, old.bigrams(i), old.words(i), other, new.bigrams(j), new.words(j))
+    old_logical, new_logical = old.logical(i), new.logical(j)
+    if old_logical is None and new_logical is None:
+        return similarity
+    if old_logical is None:
+        old_logical = (i, old.bigrams(i), old.words(i), old.head(i))
+    if new_logical is None:
+        new_logical = (j, new.bigrams(j), new.words(j), new.head(j))
+    # Only the same construct (the same words before its first bracket: ``def name``, ``x = f``)
+    # may be recognised by its whole logical line: two signatures share many parameter names.
+    if old_logical[3] == new_logical[3]:
+        whole = _alike(None, old_logical[1], old_logical[2], None, new_logical[1], new_logical[2])
+        similarity = max(similarity, whole)
+    return similarity
+
+
+def _alike(
+    key: str | None,
+    pairs: frozenset[str],
+    words: frozenset[str],
+    other: str | None,
+    other_pairs: frozenset[str],
+    other_words: frozenset[str],
+) -> float:
+    """Return the content similarity of two (logical) lines from their pairs and words."""
+    if key is not None and other is not None:
+        # Dice of pair sets can exceed this length bound only for keys of similar lengths: a quick
+        # upper bound avoids comparing hopeless pairs.
+        shorter, longer = sorted((len(key), len(other)))
+        if 2 * shorter / (shorter + longer) < 0.3:
+            return 0.0
+    return (dice(pairs, other_pairs) + word_dice(words, other_words)) / 2
 
 
 def joined_similarity(old: PreparedText, old_lines: range, new: PreparedText, new_lines: range) -> float:
     """Return how alike some consecutive old lines and some consecutive new lines are, each joined."""
     if len(old_lines) == 1 and len(new_lines) == 1:
         return line_similarity(old, old_lines[0], new, new_lines[0])
-    key = "".join(old.keys[old_lines.start : old_lines.stop])
-    other = "".join(new.keys[new_lines.start : new_lines.stop])
-    if key == other:
+    if "".join(old.keys[old_lines.start : old_lines.stop]) == "".join(
+        new.keys[new_lines.start : new_lines.stop]
+    ):
         return 1.0
+    key = "".join(old.code(i) for i in old_lines)
+    other = "".join(new.code(j) for j in new_lines)
     old_words = frozenset().union(*(old.words(i) for i in old_lines))
     new_words = frozenset().union(*(new.words(j) for j in new_lines))
     return (dice(bigrams(key), bigrams(other)) + word_dice(old_words, new_words)) / 2
