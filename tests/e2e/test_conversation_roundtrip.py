@@ -138,7 +138,22 @@ def team(server_url: str, alice: Person, bob: Person, tmp_path: Path) -> Path:
     alice.run(*signup, "--email", alice.email, "--name", alice.name, cwd=tmp_path, stdin=PASSWORD + "\n")
     alice.run("team", "create", "Acme", cwd=tmp_path)
     code = alice.run("team", "invite", cwd=tmp_path).stdout.strip()
-    bob.run(*signup, "--email", bob.email, "--name", bob.name, cwd=tmp_path, stdin=PASSWORD + "\n")
+    # Bob chooses his handle; Alice's is derived from her email.
+    chosen = "the-" + bob.email.split("@")[0]
+    said = bob.run(
+        *signup,
+        "--email",
+        bob.email,
+        "--name",
+        bob.name,
+        "--handle",
+        chosen,
+        cwd=tmp_path,
+        stdin=PASSWORD + "\n",
+    )
+    assert f"(mention: @{chosen})" in said.stdout
+    assert handle(bob, tmp_path) == chosen
+    assert handle(alice, tmp_path) == alice.email.split("@")[0]
     bob.run("team", "join", code, cwd=tmp_path)
     repo = make_repo(tmp_path / "alice-repo", {"src/net.py": APP})
     alice.run("init", cwd=repo)

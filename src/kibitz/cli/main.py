@@ -192,18 +192,20 @@ _password_stdin_option = click.option(
 @_server_option
 @click.option("--email", required=True, help="Your email address (your login).")
 @click.option("--name", required=True, help="Your display name.")
+@click.option("--handle", help="What teammates type after @ to mention you [default: from your email].")
 @_password_stdin_option
-def signup(server: str, email: str, name: str, password_stdin: bool) -> None:
+def signup(server: str, email: str, name: str, handle: str | None, password_stdin: bool) -> None:
     """Create an account on a server and log in to it.
 
     Asks for a password (12–128 characters) twice unless --password-stdin is given.
     """
     password = _read_password(password_stdin, confirm=True)
     with KibitzClient(server) as client:
-        client.signup(email, name, password)
+        user = client.signup(email, name, password, handle=handle)
         result = client.login(email, password)
     _store_login(server, result)
-    click.echo(f"Signed up and logged in as {result['user']['email']} on {client.server_url}.")
+    mention = f" (mention: @{user['handle']})" if user.get("handle") else ""
+    click.echo(f"Signed up and logged in as {result['user']['email']}{mention} on {client.server_url}.")
 
 
 @cli.command()

@@ -22,6 +22,8 @@ class User(TypedDict):
     email: str
     name: str
     created_at: str
+    # What teammates type after `@` to mention them (servers before handles existed leave it out).
+    handle: NotRequired[str]
 
 
 class UserRef(TypedDict):
