@@ -46,6 +46,11 @@ BODIES: dict[tuple[str, str], Any] = {
         "start_line": 1,
         "end_line": 2,
     },
+    ("POST", "/api/v1/teams/{team_id}/inbox/read"): {"all": True},
+}
+# Required query parameters, so that the request reaches the access check instead of failing validation.
+QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/api/v1/teams/{team_id}/search"): {"q": "sneaky"},
 }
 
 
@@ -106,11 +111,12 @@ async def test_other_team_gets_not_found_everywhere(http: httpx.AsyncClient, api
         )
         assert all(n in ids for n in names), f"no object for {names} of {method} {template}: extend this test"
         path = template.format(**ids)
-        r = await http.request(method, path, json=bodies.get((method, template)), headers=eve.headers)
+        body, query = bodies.get((method, template)), QUERIES.get((method, template))
+        r = await http.request(method, path, json=body, params=query, headers=eve.headers)
         assert r.status_code == 404, (method, path, r.text)
         assert r.json()["error"]["code"] == "not_found"
         # Anonymous callers are told to sign in, before anything about the object.
-        r = await http.request(method, path, json=bodies.get((method, template)))
+        r = await http.request(method, path, json=body, params=query)
         assert r.status_code == 401, (method, path)
 
     # Nothing changed for the first team.
