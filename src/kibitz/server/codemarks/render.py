@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import CompoundSelect, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.models import User
@@ -64,76 +65,91 @@ async def reactions_of(session: AsyncSession, codemark_id: str, reply_id: str) -
     return found.get((codemark_id, reply_id), [])
 
 
+def _parts_query(ids: Sequence[str]) -> CompoundSelect[Any]:
+    """Return one query for every small part of these codemarks, as rows (kind, codemark id, a, b, order).
+
+    One round trip instead of eight: each statement costs far more in the async driver than in SQL.
+    """
+    return union_all(
+        select(literal("tag"), CodemarkTag.codemark_id, CodemarkTag.tag, literal(""), literal(0)).where(
+            CodemarkTag.codemark_id.in_(ids)
+        ),
+        select(
+            literal("assignee"),
+            CodemarkAssignee.codemark_id,
+            CodemarkAssignee.user_id,
+            literal(""),
+            literal(0),
+        ).where(CodemarkAssignee.codemark_id.in_(ids)),
+        select(literal("mention"), Mention.codemark_id, Mention.user_id, literal(""), Mention.id).where(
+            Mention.codemark_id.in_(ids), Mention.reply_id == ""
+        ),
+        select(literal("follower"), Follower.codemark_id, Follower.user_id, literal(""), literal(0)).where(
+            Follower.codemark_id.in_(ids)
+        ),
+        select(literal("related"), Relation.first_id, Relation.second_id, literal(""), literal(0)).where(
+            Relation.first_id.in_(ids)
+        ),
+        select(literal("related"), Relation.second_id, Relation.first_id, literal(""), literal(0)).where(
+            Relation.second_id.in_(ids)
+        ),
+        select(literal("replies"), Reply.codemark_id, literal(""), literal(""), func.count())
+        .where(Reply.codemark_id.in_(ids), Reply.deleted_at.is_(None))
+        .group_by(Reply.codemark_id),
+        select(literal("edited"), CodemarkEdit.codemark_id, literal(""), literal(""), func.count())
+        .where(CodemarkEdit.codemark_id.in_(ids))
+        .group_by(CodemarkEdit.codemark_id),
+        select(
+            literal("reaction"), Reaction.codemark_id, Reaction.emoji, Reaction.user_id, Reaction.id
+        ).where(Reaction.codemark_id.in_(ids), Reaction.reply_id == ""),
+    )
+
+
 async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) -> list[CodemarkOut]:
     """Return the wire form of codemarks."""
     if not codemarks:
         return []
     ids = [c.id for c in codemarks]
     markers: dict[str, list[Marker]] = defaultdict(list)
-    for marker in await session.scalars(
-        select(Marker).where(Marker.codemark_id.in_(ids)).order_by(Marker.position)
-    ):
-        markers[marker.codemark_id].append(marker)
     references: dict[str, list[ReferenceOut]] = defaultdict(list)
-    marker_ids = [m.id for ms in markers.values() for m in ms]
-    for ref in await session.scalars(
-        select(MarkerReference).where(MarkerReference.marker_id.in_(marker_ids)).order_by(MarkerReference.id)
+    seen: set[str] = set()
+    for marker, ref in await session.execute(
+        select(Marker, MarkerReference)
+        .outerjoin(MarkerReference, MarkerReference.marker_id == Marker.id)
+        .where(Marker.codemark_id.in_(ids))
+        .order_by(Marker.position, MarkerReference.id)
     ):
-        references[ref.marker_id].append(
-            ReferenceOut(
-                kind=ref.kind,
-                commit=ref.commit,
-                path=ref.path,
-                start_line=ref.start_line,
-                end_line=ref.end_line,
+        if marker.id not in seen:
+            seen.add(marker.id)
+            markers[marker.codemark_id].append(marker)
+        if ref is not None:
+            references[marker.id].append(
+                ReferenceOut(
+                    kind=ref.kind,
+                    commit=ref.commit,
+                    path=ref.path,
+                    start_line=ref.start_line,
+                    end_line=ref.end_line,
+                )
             )
-        )
-    tags: dict[str, list[str]] = defaultdict(list)
-    for cid, tag in await session.execute(
-        select(CodemarkTag.codemark_id, CodemarkTag.tag)
-        .where(CodemarkTag.codemark_id.in_(ids))
-        .order_by(CodemarkTag.tag)
-    ):
-        tags[cid].append(tag)
-    assignees: dict[str, list[str]] = defaultdict(list)
-    for cid, uid in await session.execute(
-        select(CodemarkAssignee.codemark_id, CodemarkAssignee.user_id).where(
-            CodemarkAssignee.codemark_id.in_(ids)
-        )
-    ):
-        assignees[cid].append(uid)
-    mentions: dict[str, list[str]] = defaultdict(list)
-    for cid, uid in await session.execute(
-        select(Mention.codemark_id, Mention.user_id)
-        .where(Mention.codemark_id.in_(ids), Mention.reply_id == "")
-        .order_by(Mention.id)
-    ):
-        mentions[cid].append(uid)
-    followers: dict[str, list[str]] = defaultdict(list)
-    for cid, uid in await session.execute(
-        select(Follower.codemark_id, Follower.user_id)
-        .where(Follower.codemark_id.in_(ids))
-        .order_by(Follower.user_id)
-    ):
-        followers[cid].append(uid)
-    related: dict[str, list[str]] = defaultdict(list)
-    for first, second in await session.execute(
-        select(Relation.first_id, Relation.second_id).where(
-            or_(Relation.first_id.in_(ids), Relation.second_id.in_(ids))
-        )
-    ):
-        related[first].append(second)
-        related[second].append(first)
-    counted = await session.execute(
-        select(Reply.codemark_id, func.count())
-        .where(Reply.codemark_id.in_(ids), Reply.deleted_at.is_(None))
-        .group_by(Reply.codemark_id)
-    )
-    replies = {cid: int(n) for cid, n in counted}
-    edited = set(
-        await session.scalars(select(CodemarkEdit.codemark_id).where(CodemarkEdit.codemark_id.in_(ids)))
-    )
-    reactions = await _reactions(session, ids, None)
+    parts: dict[str, dict[str, list[tuple[str, str, int]]]] = defaultdict(lambda: defaultdict(list))
+    rows: Any = await session.execute(_parts_query(ids))
+    for kind, codemark_id, a, b, order in rows:
+        parts[kind][codemark_id].append((a, b, int(order)))
+    tags = {cid: sorted(a for a, _, _ in rows) for cid, rows in parts["tag"].items()}
+    assignees = {cid: [a for a, _, _ in rows] for cid, rows in parts["assignee"].items()}
+    mentions = {
+        cid: [a for a, _, _ in sorted(rows, key=lambda r: r[2])] for cid, rows in parts["mention"].items()
+    }
+    followers = {cid: sorted(a for a, _, _ in rows) for cid, rows in parts["follower"].items()}
+    related = {cid: sorted(a for a, _, _ in rows) for cid, rows in parts["related"].items()}
+    replies = {cid: rows[0][2] for cid, rows in parts["replies"].items()}
+    reactions: dict[str, list[ReactionOut]] = {}
+    for cid, rows in parts["reaction"].items():
+        by_emoji: dict[str, list[str]] = {}
+        for emoji, user_id, _ in sorted(rows, key=lambda r: r[2]):
+            by_emoji.setdefault(emoji, []).append(user_id)
+        reactions[cid] = [ReactionOut(emoji=e, count=len(us), users=us) for e, us in by_emoji.items()]
     users = await _users(
         session, {c.author_id for c in codemarks} | {u for us in assignees.values() for u in us}
     )
@@ -147,17 +163,19 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
                 "title": c.title,
                 "text": c.text,
                 "author": user_ref(users[c.author_id]),
-                "assignees": sorted((user_ref(users[u]) for u in assignees[c.id]), key=lambda r: r.email),
-                "tags": tags[c.id],
+                "assignees": sorted(
+                    (user_ref(users[u]) for u in assignees.get(c.id, [])), key=lambda r: r.email
+                ),
+                "tags": tags.get(c.id, []),
                 "markers": [marker_out(m, references[m.id]) for m in markers[c.id]],
                 "reply_count": replies.get(c.id, 0),
                 "pinned": c.pinned,
                 "permalink": permalink(c.id),
-                "mentions": mentions[c.id],
-                "reactions": reactions.get((c.id, ""), []),
-                "followers": followers[c.id],
-                "related": sorted(related[c.id]),
-                "edited": c.id in edited,
+                "mentions": mentions.get(c.id, []),
+                "reactions": reactions.get(c.id, []),
+                "followers": followers.get(c.id, []),
+                "related": related.get(c.id, []),
+                "edited": c.id in parts["edited"],
                 "created_at": c.created_at,
                 "updated_at": c.updated_at,
             }

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kibitz.errors import Conflict, Forbidden
 from kibitz.ids import new_id
 from kibitz.server.access import require_author_or_role
-from kibitz.server.auth.service import Caller
+from kibitz.server.auth.service import Caller, user_ref
 from kibitz.server.codemarks.models import Codemark, Follower, Mention, Reaction, Reply, ReplyEdit
 from kibitz.server.codemarks.render import replies_out
 from kibitz.server.codemarks.schemas import ReplyOut, ReplyVersion
@@ -21,9 +21,11 @@ from kibitz.server.search.index import index_text, unindex
 from kibitz.server.teams.models import Membership
 
 
-async def _publish(session: AsyncSession, codemark: Codemark, reply: Reply, type: str) -> ReplyOut:
+async def _publish(
+    session: AsyncSession, codemark: Codemark, reply: Reply, type: str, out: ReplyOut | None = None
+) -> ReplyOut:
     await session.flush()
-    out = (await replies_out(session, [reply]))[0]
+    out = out or (await replies_out(session, [reply]))[0]
     private = codemark.author_id if codemark.type == "bookmark" else None
     await record_event(session, codemark.team_id, type, out, visible_to=private)
     return out
@@ -58,8 +60,10 @@ async def add_reply(session: AsyncSession, caller: Caller, codemark: Codemark, t
         updated_at=now,
     )
     session.add(reply)
-    await session.flush()
-    await _set_mentions(session, codemark, reply, mentioned)
+    for user_id in mentioned:
+        session.add(
+            Mention(team_id=codemark.team_id, codemark_id=codemark.id, reply_id=reply.id, user_id=user_id)
+        )
     followers = list(
         await session.scalars(select(Follower.user_id).where(Follower.codemark_id == codemark.id))
     )
@@ -69,8 +73,21 @@ async def add_reply(session: AsyncSession, caller: Caller, codemark: Codemark, t
         session, codemark, [f for f in followers if f not in mentioned], "reply", caller.user.id, reply.id
     )
     new_followers = await follow(session, codemark.id, [caller.user.id, *mentioned])
-    await index_text(session, codemark.team_id, codemark.id, codemark.created_at, reply.id, text)
-    out = await _publish(session, codemark, reply, "reply.added")
+    await index_text(session, codemark.team_id, codemark.id, codemark.created_at, reply.id, text, fresh=True)
+    # A new reply has no edits or reactions yet: its wire form needs no queries.
+    fresh = ReplyOut(
+        id=reply.id,
+        codemark_id=codemark.id,
+        author=user_ref(caller.user),
+        text=text,
+        deleted=False,
+        edited=False,
+        mentions=mentioned,
+        reactions=[],
+        created_at=now,
+        updated_at=now,
+    )
+    out = await _publish(session, codemark, reply, "reply.added", fresh)
     if new_followers:
         await publish_codemark(session, codemark, "codemark.updated")
     return out

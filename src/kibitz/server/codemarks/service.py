@@ -213,7 +213,9 @@ async def create_codemark(
     await follow(session, codemark.id, [caller.user.id, *mentioned, *assignees])
     await notify(session, codemark, mentioned, "mention", caller.user.id)
     await notify(session, codemark, assignees, "assignment", caller.user.id)
-    await index_text(session, team_id, codemark.id, codemark.created_at, "", codemark.title, codemark.text)
+    await index_text(
+        session, team_id, codemark.id, codemark.created_at, "", codemark.title, codemark.text, fresh=True
+    )
     out = await publish_codemark(session, codemark, "codemark.created")
     await _announce_related(session, related)
     return out

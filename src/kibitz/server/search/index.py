@@ -12,10 +12,17 @@ from kibitz.server.search.tokens import tokens
 
 
 async def index_text(
-    session: AsyncSession, team_id: str, codemark_id: str, created_at: dt.datetime, source: str, *texts: str
+    session: AsyncSession,
+    team_id: str,
+    codemark_id: str,
+    created_at: dt.datetime,
+    source: str,
+    *texts: str,
+    fresh: bool = False,
 ) -> None:
-    """(Re)index the words of a codemark (source '') or of a reply (source = reply id)."""
-    await unindex(session, codemark_id, source)
+    """(Re)index the words of a codemark (source '') or a reply (source = its id); `fresh`: new text."""
+    if not fresh:
+        await unindex(session, codemark_id, source)
     words: set[str] = set()
     for text in texts:
         words |= tokens(text)
