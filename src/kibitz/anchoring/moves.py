@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .align import align_block
-from .normalise import PreparedText, key_info
+from .normalise import PreparedText, key_info, open_brackets
 from .similarity import blend, line_similarity
 
 # How many target lines around a candidate are read to recognise each side of its context.
@@ -143,9 +143,9 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
     """Return candidate places proposed by seed lines, each aligned and scored."""
     code = probe.code
     size = len(code)
-    ranked = sorted(
-        (r for r in range(size) if probe.infos[r] >= MIN_SEED_INFO), key=lambda r: -probe.infos[r]
-    )
+    ranked = sorted((r for r in range(size) if probe.infos[r] > 0), key=lambda r: -probe.infos[r])
+    # Weak lines propose no places, unless the block has nothing better (a lone common header).
+    ranked = [r for r in ranked if probe.infos[r] >= MIN_SEED_INFO] or ranked[:1]
     votes: dict[int, float] = {}
     for r in ranked[:SEED_LINES]:
         hits = target.index.get(code.keys[r], ())
@@ -182,6 +182,11 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
         found = sum(probe.infos[i] * similarity for i, (_, similarity) in pairs.items())
         columns = [j for j, _ in pairs.values()]
         start, end = min(columns), max(columns)
+        # A balanced block found on a line that now opens brackets (a signature rewrapped) ends
+        # where they close.
+        wrapped = target.logical(end)
+        if wrapped is not None and open_brackets(code.code(len(code) - 1)) <= 0:
+            end = wrapped[0]
         if (start, end) not in matches:
             matches[start, end] = score_place(probe, target, start, end, found / probe.info, exact=False)
     return list(matches.values())

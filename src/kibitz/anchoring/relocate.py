@@ -188,12 +188,21 @@ class CandidateTexts:
         A fuzzy search costs an alignment per proposed place; among dozens of files (a package
         split into modules) only those that share the block's vocabulary are worth it.
         """
-        code = probe.code
-        vocabulary = frozenset().union(*(code.words(i) for i in range(min(len(code), MAX_VOCABULARY_LINES))))
+        code, after = probe.code, probe.after
+        vocabulary = frozenset().union(
+            *(code.words(i) for i in range(min(len(code), MAX_VOCABULARY_LINES))),
+            *(after.words(i) for i in range(len(after))),
+        )
         vocabulary = frozenset(word for word in vocabulary if len(word) >= MIN_WORD)
+        found_in = {index: vocabulary & self._vocabulary(index) for index in range(len(self))}
+        # A word every candidate has (``self``, ``return``) says nothing; a rare one says much.
+        spread: dict[str, int] = {}
+        for words in found_in.values():
+            for word in words:
+                spread[word] = spread.get(word, 0) + 1
         shares = []
-        for index in range(len(self)):
-            shared = sum(len(word) for word in vocabulary & self._vocabulary(index))
+        for index, words in found_in.items():
+            shared = sum(len(word) / spread[word] for word in words)
             if shared:
                 shares.append((shared, index))
         shares.sort(key=lambda share: (-share[0], share[1]))
