@@ -604,6 +604,8 @@ class Phase:
     cut_off: int = 0
     open_subscribers: int = 0
     server_cpu_percent: float = 0.0
+    # Server CPU time per event written (HTTP write, read from the log, fan-out to every subscriber).
+    server_cpu_ms_per_event: float = math.nan
     client_cpu_percent: float = 0.0
 
 
@@ -672,7 +674,10 @@ async def run_phase(
             break
         await asyncio.sleep(0.1)
     wall = time.monotonic() - wall0
-    result.server_cpu_percent = round(100 * (cpu_seconds(target.server.pid) - cpu0) / wall, 1)
+    server_cpu = cpu_seconds(target.server.pid) - cpu0
+    result.server_cpu_percent = round(100 * server_cpu / wall, 1)
+    if result.written:
+        result.server_cpu_ms_per_event = round(1000 * server_cpu / result.written, 1)
     client_cpu = sum(cpu_seconds(c.proc.pid) for c in clients) - client_cpu0
     result.client_cpu_percent = round(100 * client_cpu / wall, 1)
     reports = await asyncio.gather(*(c.ask(f"report {phase_no}", "report") for c in clients))
@@ -842,14 +847,16 @@ def render_table(phases: list[Phase]) -> str:
     """Return the measurements as a fixed-width table."""
     head = (
         f"{'server':<9} {'rate/s':>7} {'written/s':>9} {'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'max ms':>8} {'lost':>6} {'gaps':>5} {'cut':>4} {'write p99':>9} {'srv CPU%':>8} {'cli CPU%':>8}"
+        f"{'max ms':>8} {'lost':>6} {'gaps':>5} {'cut':>4} {'write p99':>9} {'srv CPU%':>8} "
+        f"{'srv ms/ev':>9} {'cli CPU%':>8}"
     )
     lines = [head, "-" * len(head)]
     for p in phases:
         lines.append(
             f"{p.server:<9} {p.rate:>7g} {p.written / p.seconds:>9.1f} {p.deliveries_per_second:>9.0f} "
             f"{p.p50_ms:>8.1f} {p.p99_ms:>8.1f} {p.max_ms:>8.1f} {p.lost:>6} {p.gaps:>5} {p.cut_off:>4} "
-            f"{p.write_p99_ms:>9.1f} {p.server_cpu_percent:>8.1f} {p.client_cpu_percent:>8.1f}"
+            f"{p.write_p99_ms:>9.1f} {p.server_cpu_percent:>8.1f} {p.server_cpu_ms_per_event:>9.1f} "
+            f"{p.client_cpu_percent:>8.1f}"
         )
     return "\n".join(lines)
 
@@ -913,6 +920,7 @@ def scratch_database(admin_url: str) -> Iterator[str]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run the baseline and the Kibitz schedules and return the report."""
     deadline = time.monotonic() + args.max_seconds
+    load_at_start = os.getloadavg()
     raise_fd_limit(args.subscribers * 2 + 1024)
     cpus = sorted(os.sched_getaffinity(0))
     if args.no_pin or len(cpus) < 2:
@@ -964,7 +972,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "pinning": {"server": server_cpus, "clients_and_writer": client_cpus},
             "target_p99_ms": args.target_p99_ms,
         },
-        "machine": machine(),
+        "machine": {**machine(), "load_average_at_start": load_at_start},
         "subscribe_seconds": subscribe_seconds,
         "phases": [asdict(p) for p in phases],
         "sustained_events_per_second": {k: sustained(v, args.target_p99_ms) for k, v in by_server.items()},
