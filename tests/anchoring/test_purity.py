@@ -15,6 +15,7 @@ ALLOWED = {
     "dataclasses",
     "difflib",
     "functools",
+    "itertools",
     "math",
     "re",
     "typing",

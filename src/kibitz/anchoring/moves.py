@@ -194,14 +194,19 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
 
 def _similar_lines(code: PreparedText, r: int, target: PreparedText, allowed: Allowed) -> list[int]:
     """Return allowed target lines alike enough to probe line ``r`` to propose a place."""
+    words = [word for word in code.words(r) if len(word) >= MIN_WORD]
+    hits: set[int] = set()
     if allowed.lines is not None and len(allowed.lines) <= SCAN_LIMIT:
         found: Iterable[int] = allowed.lines
+    elif allowed.lines is None:
+        # A whole other file: look up only the two longest (likely rarest) words, line by line.
+        for word in sorted(words, key=len, reverse=True)[:2]:
+            hits.update(target.lines_with(word, MAX_SEED_HITS * 4) or ())
+        found = sorted(hits)
     else:
         index = allowed.word_index(target)
-        words = sorted((w for w in code.words(r) if len(w) >= MIN_WORD), key=lambda w: len(index.get(w, ())))
-        hits: set[int] = set()
-        for word in words[:2]:
-            positions = index.get(word, ())
+        for word in sorted(words, key=lambda word: len(index.get(word, [])))[:2]:
+            positions = index.get(word, [])
             if len(positions) > MAX_SEED_HITS * 4:
                 break
             hits.update(positions)

@@ -9,6 +9,8 @@ neighbourhood) is computed lazily, because most anchors only ever need the keys.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 from functools import lru_cache
@@ -116,7 +118,11 @@ class PreparedText:
         "_head",
         "_indents",
         "_index",
+        "_info",
+        "_joined",
+        "_lines_with",
         "_logical",
+        "_starts",
         "_word_index",
         "_words",
         "keys",
@@ -137,6 +143,10 @@ class PreparedText:
         self._bigrams: dict[int, frozenset[str]] = {}
         self._code: dict[int, str] = {}
         self._head: dict[int, frozenset[str]] = {}
+        self._info: dict[int, float] = {}
+        self._lines_with: dict[str, list[int] | None] = {}
+        self._joined: str | None = None
+        self._starts: list[int] = []
         self._logical: dict[int, Logical] = {}
         self._words: dict[int, frozenset[str]] = {}
         self._context: dict[int, frozenset[str]] = {}
@@ -189,7 +199,35 @@ class PreparedText:
 
     def info(self, position: int) -> float:
         """Return how much a line says about where it is: long and rare lines say most, blanks nothing."""
-        return key_info(self.keys[position], self.count(self.keys[position]))
+        found = self._info.get(position)
+        if found is None:
+            key = self.keys[position]
+            found = self._info[position] = key_info(key, self.count(key))
+        return found
+
+    def lines_with(self, word: str, limit: int) -> list[int] | None:
+        """Return the lines on which ``word`` occurs, or None if on more than ``limit`` of them.
+
+        Found with ``str.find`` over the whole text, cached per word: much cheaper than an index of
+        every word when only a block's rarest words are ever looked up.
+        """
+        if word in self._lines_with:
+            return self._lines_with[word]
+        if self._joined is None:
+            self._joined = "\n".join(self.lines)
+            self._starts = [0, *itertools.accumulate(len(line) + 1 for line in self.lines)]
+        text, starts = self._joined, self._starts
+        found: list[int] | None = []
+        at = text.find(word)
+        while at >= 0 and found is not None:
+            line = bisect.bisect_right(starts, at) - 1
+            if (not found or found[-1] != line) and word in self.words(line):
+                found.append(line)
+                if len(found) > limit:
+                    found = None
+            at = text.find(word, at + len(word))
+        self._lines_with[word] = found
+        return found
 
     def code(self, position: int) -> str:
         """Return a line's key without its trailing comment (cached)."""

@@ -61,6 +61,8 @@ EDGE_LINES = 3
 # How many candidate files are searched fuzzily (those sharing most of a block's words), and how
 # many of the block's lines make up its vocabulary for choosing them.
 FUZZY_CANDIDATES = 4
+# A block whose rarest line occurs more often than this in the candidates is not looked for there.
+MAX_COPIES = 50
 MAX_VOCABULARY_LINES = 30
 
 
@@ -175,8 +177,12 @@ class CandidateTexts:
         if not informative:
             return []
         seed = min(informative, key=lambda r: (len(lines.get(keys[r], ())), -probe.infos[r]))
+        hits = lines.get(keys[seed], ())
+        if len(hits) > MAX_COPIES:
+            # Every line of the block is commonplace there: a copy would prove nothing.
+            return []
         found = []
-        for index, position in lines.get(keys[seed], ()):
+        for index, position in hits:
             start = position - seed
             if start >= 0 and self[index].keys[start : start + len(keys)] == keys:
                 found.append((index, start))
