@@ -16,6 +16,7 @@ import bisect
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 # Lines occurring more often than this in a region are too common to anchor on (jgit's limit).
 MAX_CHAIN = 64
@@ -211,12 +212,20 @@ _RELATIVE_DEDENT_WITH_BLANK_PENALTY = 17
 _INDENT_WEIGHT = 60
 
 
+class Indentation(Protocol):
+    """Each line's indentation, -1 for a blank line."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, position: int) -> int: ...
+
+
 def slide_hunks(
     matching: LineDiff,
     old_keys: Sequence[str],
     new_keys: Sequence[str],
-    old_indents: Sequence[int],
-    new_indents: Sequence[int],
+    old_indents: Indentation,
+    new_indents: Indentation,
 ) -> LineDiff:
     """Return ``matching`` with each pure insertion and deletion moved to its most natural place.
 
@@ -233,7 +242,7 @@ def slide_hunks(
 
 
 def _slide(
-    side: list[int], other: list[int], keys: Sequence[str], indents: Sequence[int], start: int, end: int
+    side: list[int], other: list[int], keys: Sequence[str], indents: Indentation, start: int, end: int
 ) -> bool:
     """Slide the unmatched run ``start:end`` of one side to its best place; True if it moved.
 
@@ -275,7 +284,7 @@ def _slide(
     return best_shift != 0
 
 
-def _add_split(indents: Sequence[int], split: int, score: tuple[int, int]) -> tuple[int, int]:
+def _add_split(indents: Indentation, split: int, score: tuple[int, int]) -> tuple[int, int]:
     """Return ``(effective indent, penalty)`` plus the cost of cutting the text before ``split``."""
     size = len(indents)
     end_of_file = split >= size

@@ -139,7 +139,7 @@ class PreparedText:
             self.keys.pop()
         self._index: dict[str, list[int]] | None = None
         self._word_index: dict[str, list[int]] | None = None
-        self._indents: list[int] | None = None
+        self._indents: Indents | None = None
         self._bigrams: dict[int, frozenset[str]] = {}
         self._code: dict[int, str] = {}
         self._head: dict[int, frozenset[str]] = {}
@@ -302,10 +302,10 @@ class PreparedText:
         return found
 
     @property
-    def indents(self) -> list[int]:
-        """Return every line's indentation, -1 for blank lines (for the diff's slider heuristic)."""
+    def indents(self) -> Indents:
+        """Return the lines' indentations, -1 for blank lines (for the diff's slider heuristic)."""
         if self._indents is None:
-            self._indents = [self.indent(i) if key else -1 for i, key in enumerate(self.keys)]
+            self._indents = Indents(self)
         return self._indents
 
     def indent(self, position: int) -> int:
@@ -313,6 +313,26 @@ class PreparedText:
         line = self.lines[position]
         stripped = line.lstrip()
         return len(line[: len(line) - len(stripped)].expandtabs(8))
+
+
+class Indents:
+    """Each line's indentation (-1 for a blank line), computed only for the lines asked about."""
+
+    __slots__ = ("_found", "_text")
+
+    def __init__(self, text: PreparedText) -> None:
+        self._text = text
+        self._found: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._text)
+
+    def __getitem__(self, position: int) -> int:
+        found = self._found.get(position)
+        if found is None:
+            text = self._text
+            found = self._found[position] = text.indent(position) if text.keys[position] else -1
+        return found
 
 
 def _without_spaces(text: str) -> str:
