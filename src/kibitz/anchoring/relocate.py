@@ -24,6 +24,12 @@ then answered from that diff, cheapest evidence first:
 Every candidate is scored the same way (content blended with context, weighted by how distinctive
 the code is), so an in-place edit, a move and a deletion compete on one scale and a weak match
 comes back with a low confidence or as ``deleted`` instead of being snapped to a nearby line.
+
+The ``code`` and ``context`` a caller passes matter when the range does not hold that code in the
+old text (a stale or provisional reference): the code is then looked for in the old text (the range
+is repaired, and the result is at least ``shifted``), or else directly in the new text and the
+candidates, with the captured context telling copies apart. Answers are cached per text pair, so
+asking again about the same ranges of the same texts costs almost nothing.
 """
 
 from __future__ import annotations
