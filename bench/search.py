@@ -60,6 +60,7 @@ from api import (
     API,
     HOST,
     RawSender,
+    Sender,
     ServerProcess,
     Terminated,
     _check,
@@ -864,7 +865,7 @@ def plan_queries(seeded: Seeded, rng: random.Random) -> tuple[list[Kind], dict[s
         kinds.append(
             Kind(name, label + " (baseline, no q)", [url(listing, limit=PAGE, **v) for v in variants], True)
         )
-    chosen = {
+    chosen: dict[str, Any] = {
         "common": common,
         "very_common": stop,
         "rare": rare,
@@ -946,7 +947,7 @@ async def measure_kind(
             target += "&" + urlencode({"cursor": _random_cursor(rng)})
         return "GET", target, None
 
-    senders = [RawSender(base_url, headers) for _ in range(concurrency)]
+    senders: list[Sender] = [RawSender(base_url, headers) for _ in range(concurrency)]
     try:
         if warmup > 0:
             await _drive(senders, make, warmup)
