@@ -8,9 +8,10 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from kibitz.anchoring import STATUSES, Anchor, Location, Range, relocate, relocate_many
+from kibitz.anchoring.candidates import CandidateTexts
 from kibitz.anchoring.diff import diff_lines
 from kibitz.anchoring.normalise import split_lines
-from kibitz.anchoring.relocate import CandidateTexts, relocate_anchor, text_pair
+from kibitz.anchoring.relocate import relocate_anchor, text_pair
 
 # Texts full of the characters that break line handling: every kind of line break, BOMs, tabs.
 awkward_text = st.text(alphabet=st.sampled_from("ab \t\n\r\ufeff(){}:x\u2028\x0c"), max_size=80) | st.text(

@@ -39,11 +39,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .align import Spans, align_hunk, hunk_is_small
+from .candidates import CandidateTexts
 from .diff import Hunk, LineDiff, diff_lines, slide_hunks
 from .location import Anchor, Context, Location, Range, Status
 from .moves import (
     EVERYWHERE,
-    MIN_WORD,
     Allowed,
     Match,
     Probe,
@@ -52,7 +52,8 @@ from .moves import (
     score_place,
     search,
 )
-from .normalise import CONTEXT_LINES, MAX_WRAP, WORD, PreparedText, key_info, open_brackets, prepare
+from .normalise import CONTEXT_LINES, PreparedText, key_info, prepare
+from .shape import close_brackets, fit_suite, is_suite, is_whole_suite, shape_suite
 from .similarity import blend, context_similarity
 
 # A candidate location must score at least this to be reported rather than ``deleted``.
@@ -64,12 +65,6 @@ IN_PLACE_BONUS = 0.05
 OTHER_FILE_PENALTY = 0.05
 # Lines at each end of a block that are followed through hunks too large to align as a whole.
 EDGE_LINES = 3
-# How many candidate files are searched fuzzily (those sharing most of a block's words), and how
-# many of the block's lines make up its vocabulary for choosing them.
-FUZZY_CANDIDATES = 4
-# A block whose rarest line occurs more often than this in the candidates is not looked for there.
-MAX_COPIES = 50
-MAX_VOCABULARY_LINES = 30
 
 
 class TextPair:
@@ -148,86 +143,6 @@ def relocate_many(
     return results
 
 
-class CandidateTexts:
-    """Other files' texts, prepared only if some block has to be looked for in them."""
-
-    def __init__(self, texts: Sequence[str]) -> None:
-        self._texts = list(texts)
-        self._prepared: dict[int, PreparedText] = {}
-        self._vocabularies: dict[int, frozenset[str]] = {}
-        self._lines: dict[str, list[tuple[int, int]]] | None = None
-
-    def __len__(self) -> int:
-        return len(self._texts)
-
-    def __getitem__(self, index: int) -> PreparedText:
-        found = self._prepared.get(index)
-        if found is None:
-            found = self._prepared[index] = prepare(self._texts[index])
-        return found
-
-    def copies(self, probe: Probe) -> list[tuple[int, int]]:
-        """Return ``(candidate, start line)`` of every exact copy of the block in the candidates.
-
-        One index of every candidate's lines answers all blocks: the block's rarest line is looked
-        up once, not once per file.
-        """
-        lines = self._lines
-        if lines is None:
-            lines = self._lines = {}
-            for index in range(len(self)):
-                for position, key in enumerate(self[index].keys):
-                    lines.setdefault(key, []).append((index, position))
-        keys = probe.code.keys
-        informative = [r for r in range(len(keys)) if probe.infos[r] > 0]
-        if not informative:
-            return []
-        seed = min(informative, key=lambda r: (len(lines.get(keys[r], ())), -probe.infos[r]))
-        hits = lines.get(keys[seed], ())
-        if len(hits) > MAX_COPIES:
-            # Every line of the block is commonplace there: a copy would prove nothing.
-            return []
-        found = []
-        for index, position in hits:
-            start = position - seed
-            if start >= 0 and self[index].keys[start : start + len(keys)] == keys:
-                found.append((index, start))
-        return found
-
-    def likely(self, probe: Probe) -> list[int]:
-        """Return the few candidates sharing most of the block's words, the likeliest first.
-
-        A fuzzy search costs an alignment per proposed place; among dozens of files (a package
-        split into modules) only those that share the block's vocabulary are worth it.
-        """
-        code, after = probe.code, probe.after
-        vocabulary = frozenset().union(
-            *(code.words(i) for i in range(min(len(code), MAX_VOCABULARY_LINES))),
-            *(after.words(i) for i in range(len(after))),
-        )
-        vocabulary = frozenset(word for word in vocabulary if len(word) >= MIN_WORD)
-        found_in = {index: vocabulary & self._vocabulary(index) for index in range(len(self))}
-        # A word every candidate has (``self``, ``return``) says nothing; a rare one says much.
-        spread: dict[str, int] = {}
-        for words in found_in.values():
-            for word in words:
-                spread[word] = spread.get(word, 0) + 1
-        shares = []
-        for index, words in found_in.items():
-            shared = sum(len(word) / spread[word] for word in words)
-            if shared:
-                shares.append((shared, index))
-        shares.sort(key=lambda share: (-share[0], share[1]))
-        return [index for _, index in shares[:FUZZY_CANDIDATES]]
-
-    def _vocabulary(self, index: int) -> frozenset[str]:
-        """Return every word of a candidate (one regex pass over its text)."""
-        found = self._vocabularies.get(index)
-        if found is None:
-            found = self._vocabularies[index] = frozenset(WORD.findall(self._texts[index]))
-        return found
-
-
 @dataclass(frozen=True, slots=True)
 class _Found:
     """A scored answer before it becomes a Location."""
@@ -280,7 +195,7 @@ def _relocate_span(pair: TextPair, start: int, end: int, candidates: CandidateTe
         while following < len(new) and not new.keys[following]:
             following += 1
         if following < len(new) and diff.new_to_old[following] < 0:
-            grown = _fit_suite(pair, start, end, new_start, new_end)
+            grown = fit_suite(pair.old, new, diff.new_to_old, start, end, new_start, new_end)
             if grown > new_end:
                 return Location(Range(new_start + 1, grown + 1), "changed", 1.0)
         status: Status = "unchanged" if new_start == start else "shifted"
@@ -358,30 +273,13 @@ def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _Found 
         high = max(high, hunk.new_end - 1)
     if low < 0:
         return None
-    high = _fit_suite(pair, start, end, low, high)
-    high = _close_brackets(pair, start, end, low, high)
+    high = fit_suite(old, new, diff.new_to_old, start, end, low, high)
+    high = close_brackets(old, new, start, end, low, high)
     content = kept / total if total > 0 else kept_lines / lines
     context = context_score(probe, new, low, high)
     score = content if context is None else blend(content, context, total)
     score = max(score, first_score)
     return _Found(low, high, "changed", score)
-
-
-def _close_brackets(pair: TextPair, start: int, end: int, low: int, high: int) -> int:
-    """Return the end of a mapped block grown until it closes the brackets it opens.
-
-    A balanced statement whose last line was rewrapped (``f(a,\n  b)`` became ``f(\n  a, b\n)``)
-    ends on the new closing line, not on the line its old last line resembles most.
-    """
-    if open_brackets("".join(pair.old.keys[start : end + 1])) != 0:
-        return high
-    new = pair.new
-    depth = open_brackets("".join(new.keys[low : high + 1]))
-    position = high
-    while depth > 0 and position + 1 < len(new) and position - high < MAX_WRAP:
-        position += 1
-        depth += open_brackets(new.keys[position])
-    return position if depth == 0 else high
 
 
 def _worth_aligning(hunk: Hunk, line: int, start: int, end: int) -> bool:
@@ -394,85 +292,6 @@ def _worth_aligning(hunk: Hunk, line: int, start: int, end: int) -> bool:
     if hunk_is_small(range(hunk.old_start, hunk.old_end), range(hunk.new_start, hunk.new_end)):
         return True
     return line - start < EDGE_LINES or end - line < EDGE_LINES
-
-
-def _suite_header(old: PreparedText, start: int, end: int) -> bool:
-    """Return True if old lines ``start..end`` look like a header and its indented suite."""
-    if end == start or not old.keys[start]:
-        return False
-    last = end
-    while last > start and not old.keys[last]:
-        last -= 1
-    return last > start and old.indent(last) > old.indent(start)
-
-
-def _whole_suite(old: PreparedText, start: int, end: int) -> bool:
-    """Return True if the suite of the header at ``start`` ends with line ``end`` in the old text."""
-    following = end + 1
-    while following < len(old) and not old.keys[following]:
-        following += 1
-    return following == len(old) or old.indent(following) <= old.indent(start)
-
-
-_DEFINITION_STARTS = ("def ", "class ", "async def ", "@")
-
-
-def _starts_definition(text: PreparedText, position: int, indent: int) -> bool:
-    """Return True if a line starts a definition (or its decorator) at exactly ``indent``."""
-    return text.lines[position].lstrip().startswith(_DEFINITION_STARTS) and text.indent(position) == indent
-
-
-def _fit_suite(pair: TextPair, start: int, end: int, low: int, high: int) -> int:
-    """Return the end of a mapped block whose new lines follow the indentation of its header.
-
-    Only for blocks shaped like a header and its indented suite (a def, a class, an if): in
-    indentation-structured code, lines indented deeper than the header that directly follow the
-    block are still inside it (a function whose body grew at its end keeps all of it), and an
-    added definition at the header's depth inside the mapped range starts something else (a function
-    split in two keeps only its first part).
-    """
-    old, new, diff = pair.old, pair.new, pair.diff
-    if not new.keys[low] or not _suite_header(old, start, end):
-        return high
-    header = new.indent(low)
-    for position in range(low + 1, high + 1):
-        if diff.new_to_old[position] < 0 and _starts_definition(new, position, header):
-            high = position - 1
-            while high > low and not new.keys[high]:
-                high -= 1
-            return high
-    # A block that was the whole suite takes every deeper line that follows; a block that was only
-    # its beginning takes only lines that did not exist before.
-    whole = _whole_suite(old, start, end)
-    position = high + 1
-    while position < len(new):
-        if new.keys[position]:
-            if new.indent(position) <= header or (diff.new_to_old[position] >= 0 and not whole):
-                break
-            high = position
-        position += 1
-    return high
-
-
-def _shape_suite(target: PreparedText, low: int, high: int) -> int:
-    """Return the end of a whole suite found at ``low..high``, fitted to the target's indentation."""
-    if not target.keys[low]:
-        return high
-    header = target.indent(low)
-    for position in range(low + 1, high + 1):
-        if _starts_definition(target, position, header):
-            high = position - 1
-            while high > low and not target.keys[high]:
-                high -= 1
-            return high
-    position = high + 1
-    while position < len(target):
-        if target.keys[position]:
-            if target.indent(position) <= header:
-                break
-            high = position
-        position += 1
-    return high
 
 
 def _search_moves(
@@ -489,7 +308,7 @@ def _search_moves(
         if inside and in_place is not None:
             continue
         status: Status = "changed" if inside else "moved"
-        end = _shape_suite(pair.new, match.start, match.end) if probe.suite else match.end
+        end = shape_suite(pair.new, match.start, match.end) if probe.suite else match.end
         found.append(_Found(match.start, end, status, match.score))
     if in_place is not None:
         found.append(in_place)
@@ -528,7 +347,7 @@ def _candidate_matches(probe: Probe, candidates: CandidateTexts, *, fuzzy: bool)
                 best[index] = match
     found = []
     for index, match in best.items():
-        end = _shape_suite(candidates[index], match.start, match.end) if probe.suite else match.end
+        end = shape_suite(candidates[index], match.start, match.end) if probe.suite else match.end
         found.append(_Found(match.start, end, "moved", match.score - OTHER_FILE_PENALTY, index))
     return found
 
@@ -583,7 +402,7 @@ def _probe_from_old(old: PreparedText, start: int, end: int) -> Probe:
     infos = tuple(old.info(line) for line in range(start, end + 1))
     before = _surrounding(old, start, -1)
     after = _surrounding(old, end, 1)
-    suite = _suite_header(old, start, end) and _whole_suite(old, start, end)
+    suite = is_suite(old, start, end) and is_whole_suite(old, start, end)
     return Probe(code, infos, before, after, suite)
 
 

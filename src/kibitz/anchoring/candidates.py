@@ -1,0 +1,102 @@
+"""Other files a block may have moved into: prepared lazily, searched through shared indexes.
+
+A caller offers the texts of files that appeared or changed in the same commit (a module split in
+two, a file renamed and edited). Dozens of them may come with one file pair, so nothing is done to
+a candidate until some block has to be looked for there, and then as little as possible: exact
+copies are found through one index of every candidate's lines, and only the few candidates that
+share a block's rarer words are searched fuzzily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .moves import MIN_WORD, Probe
+from .normalise import WORD, PreparedText, prepare
+
+# How many candidate files are searched fuzzily (those sharing most of a block's words), and how
+# many of the block's lines make up its vocabulary for choosing them.
+FUZZY_CANDIDATES = 4
+MAX_VOCABULARY_LINES = 30
+# A block whose rarest line occurs more often than this in the candidates is not looked for there.
+MAX_COPIES = 50
+
+
+class CandidateTexts:
+    """Other files' texts, prepared only if some block has to be looked for in them."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._texts = list(texts)
+        self._prepared: dict[int, PreparedText] = {}
+        self._vocabularies: dict[int, frozenset[str]] = {}
+        self._lines: dict[str, list[tuple[int, int]]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, index: int) -> PreparedText:
+        found = self._prepared.get(index)
+        if found is None:
+            found = self._prepared[index] = prepare(self._texts[index])
+        return found
+
+    def copies(self, probe: Probe) -> list[tuple[int, int]]:
+        """Return ``(candidate, start line)`` of every exact copy of the block in the candidates.
+
+        One index of every candidate's lines answers all blocks: the block's rarest line is looked
+        up once, not once per file.
+        """
+        lines = self._lines
+        if lines is None:
+            lines = self._lines = {}
+            for index in range(len(self)):
+                for position, key in enumerate(self[index].keys):
+                    lines.setdefault(key, []).append((index, position))
+        keys = probe.code.keys
+        informative = [r for r in range(len(keys)) if probe.infos[r] > 0]
+        if not informative:
+            return []
+        seed = min(informative, key=lambda r: (len(lines.get(keys[r], ())), -probe.infos[r]))
+        hits = lines.get(keys[seed], ())
+        if len(hits) > MAX_COPIES:
+            # Every line of the block is commonplace there: a copy would prove nothing.
+            return []
+        found = []
+        for index, position in hits:
+            start = position - seed
+            if start >= 0 and self[index].keys[start : start + len(keys)] == keys:
+                found.append((index, start))
+        return found
+
+    def likely(self, probe: Probe) -> list[int]:
+        """Return the few candidates sharing most of the block's words, the likeliest first.
+
+        A fuzzy search costs an alignment per proposed place; among dozens of files (a package
+        split into modules) only those that share the block's vocabulary are worth it.
+        """
+        code, after = probe.code, probe.after
+        vocabulary = frozenset().union(
+            *(code.words(i) for i in range(min(len(code), MAX_VOCABULARY_LINES))),
+            *(after.words(i) for i in range(len(after))),
+        )
+        vocabulary = frozenset(word for word in vocabulary if len(word) >= MIN_WORD)
+        found_in = {index: vocabulary & self._vocabulary(index) for index in range(len(self))}
+        # A word every candidate has (``self``, ``return``) says nothing; a rare one says much.
+        spread: dict[str, int] = {}
+        for words in found_in.values():
+            for word in words:
+                spread[word] = spread.get(word, 0) + 1
+        shares = []
+        for index, words in found_in.items():
+            shared = sum(len(word) / spread[word] for word in words)
+            if shared:
+                shares.append((shared, index))
+        shares.sort(key=lambda share: (-share[0], share[1]))
+        return [index for _, index in shares[:FUZZY_CANDIDATES]]
+
+    def _vocabulary(self, index: int) -> frozenset[str]:
+        """Return every word of a candidate (one regex pass over its text)."""
+        found = self._vocabularies.get(index)
+        if found is None:
+            found = self._vocabularies[index] = frozenset(WORD.findall(self._texts[index]))
+        return found
