@@ -25,6 +25,7 @@ from kibitz.ids import is_id
 from kibitz.server.auth.service import authenticate
 from kibitz.server.deps import AppState
 from kibitz.server.events.hub import Subscriber
+from kibitz.server.events.service import head_seq
 from kibitz.server.teams.models import Membership
 
 router = APIRouter(tags=["realtime"])
@@ -84,13 +85,14 @@ async def _subscribe(ws: WebSocket, state: AppState) -> tuple[Subscriber, int] |
             )
             if member is None:
                 raise NotFound("No such team.")
+            head = await head_seq(session, message.team_id)
     except KibitzError as exc:
         await ws.send_text(_error(exc.code, exc.message))
         close = CLOSE_NOT_AUTHENTICATED if isinstance(exc, NotAuthenticated) else CLOSE_NOT_FOUND
         await ws.close(close, exc.code)
         return None
     sub = await state.hub.subscribe(caller.user.id, message.team_id, message.after)
-    return sub, message.after
+    return sub, head
 
 
 class Connection:
@@ -102,8 +104,9 @@ class Connection:
 
     async def send(self, text: str) -> None:
         """Send a frame; a client that stops reading must not hold this task forever."""
-        async with self._lock:
-            await asyncio.wait_for(self.ws.send_text(text), timeout=SEND_TIMEOUT_SECONDS)
+        # asyncio.timeout, unlike wait_for, makes no task per call: this runs once per event per subscriber.
+        async with self._lock, asyncio.timeout(SEND_TIMEOUT_SECONDS):
+            await self.ws.send_text(text)
 
 
 @router.websocket("/stream")
@@ -114,11 +117,11 @@ async def stream(ws: WebSocket) -> None:
     subscribed = await _subscribe(ws, state)
     if subscribed is None:
         return
-    conn = Connection(ws, subscribed[0])
+    conn, head = Connection(ws, subscribed[0]), subscribed[1]
     receiver = asyncio.create_task(_read_client(conn, state.settings.ws_max_bytes))
     try:
         sub = conn.sub
-        await conn.send(json.dumps({"type": "subscribed", "team_id": sub.team_id, "head": sub.delivered}))
+        await conn.send(json.dumps({"type": "subscribed", "team_id": sub.team_id, "head": head}))
         while (page := await state.hub.replay_until_live(sub)) is not None:
             for _seq, text in page:
                 await conn.send(text)
@@ -147,7 +150,8 @@ async def _pump(conn: Connection, heartbeat: float) -> None:
         if not sub.queue.empty() or sub.cut is not None:
             continue
         try:
-            await asyncio.wait_for(sub.wake.wait(), timeout=heartbeat)
+            async with asyncio.timeout(heartbeat):
+                await sub.wake.wait()
         except TimeoutError:
             await conn.send(json.dumps({"type": "heartbeat", "seq": last}))
 
