@@ -5,21 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from kibitz.errors import ValidationFailed
-from kibitz.server.codemarks.models import Codemark
+from kibitz.server.codemarks.models import Codemark, CodemarkAssignee, CodemarkTag, Marker
 from kibitz.server.codemarks.render import codemarks_out
-from kibitz.server.codemarks.service import CodemarkFilter, apply_filter, visible_codemarks
+from kibitz.server.codemarks.service import CodemarkFilter
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.search.models import SearchToken
 from kibitz.server.search.schemas import SearchHit, SearchMatch
 from kibitz.server.search.tokens import tokens
 
 
-async def _posting_size(session: AsyncSession, team_id: str, token: str, cap: int = 20_000) -> int:
+async def _posting_size(session: AsyncSession, team_id: str, token: str, cap: int = 5_000) -> int:
     capped = select(SearchToken.codemark_id).where(SearchToken.team_id == team_id, SearchToken.token == token)
     return int(await session.scalar(select(func.count()).select_from(capped.limit(cap).subquery())) or 0)
 
@@ -44,43 +44,78 @@ async def search(
     sizes = {term: await _posting_size(session, team_id, term) for term in terms}
     if min(sizes.values()) == 0:
         return [], None
-    # Walk the rarest word's postings newest first; the other words are index probes per candidate.
+    # Walk the rarest word's postings newest first straight off ix_search_token_lookup and stop after one
+    # page; the other words and every filter are per-codemark probes. Joining a DISTINCT list of all the
+    # word's codemarks and sorting it instead cost time in proportion to how common the word is.
     driver, *others = sorted(terms, key=lambda t: (sizes[t], t))
     posting = aliased(SearchToken)
-    candidates = (
+    query = (
         select(posting.codemark_id, posting.codemark_created_at)
+        .join(Codemark, Codemark.id == posting.codemark_id)
         .where(posting.team_id == team_id, posting.token == driver)
-        .distinct()
+        .where(or_(Codemark.type != "bookmark", Codemark.author_id == caller_id))
+        .where(*filter_conditions(team_id, flt))
     )
     for term in others:
         other = aliased(SearchToken)
-        candidates = candidates.where(
+        query = query.where(
             exists().where(
                 other.team_id == team_id, other.token == term, other.codemark_id == posting.codemark_id
             )
         )
     if since is not None:
-        candidates = candidates.where(posting.codemark_created_at >= since)
+        query = query.where(posting.codemark_created_at >= since)
     if until is not None:
-        candidates = candidates.where(posting.codemark_created_at < until)
+        query = query.where(posting.codemark_created_at < until)
     if cursor is not None:
         when, last_id = decode_cursor(cursor)
-        candidates = candidates.where(
+        query = query.where(
             or_(
                 posting.codemark_created_at < when,
                 and_(posting.codemark_created_at == when, posting.codemark_id < last_id),
             )
         )
-    found = candidates.subquery()
-    query = apply_filter(visible_codemarks(team_id, caller_id), team_id, flt).join(
-        found, found.c.codemark_id == Codemark.id
+    found = list(
+        await session.execute(
+            query.distinct()
+            .order_by(posting.codemark_created_at.desc(), posting.codemark_id.desc())
+            .limit(limit + 1)
+        )
     )
-    rows = list(
-        await session.scalars(query.order_by(Codemark.created_at.desc(), Codemark.id.desc()).limit(limit + 1))
-    )
-    page = rows[:limit]
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    ids = [codemark_id for codemark_id, _ in found[:limit]]
+    loaded = {c.id: c for c in await session.scalars(select(Codemark).where(Codemark.id.in_(ids)))}
+    page = [loaded[i] for i in ids if i in loaded]
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(found) > limit and page else None
     return await _hits(session, page, terms), next_cursor
+
+
+def filter_conditions(team_id: str, flt: CodemarkFilter) -> list[ColumnElement[bool]]:
+    """Return the listing filters as conditions on one codemark row (probes, so a scan can stop early)."""
+    conditions: list[ColumnElement[bool]] = []
+    if flt.status is not None:
+        conditions.append(Codemark.status == flt.status)
+    if flt.type is not None:
+        conditions.append(Codemark.type == flt.type)
+    if flt.author_id is not None:
+        conditions.append(Codemark.author_id == flt.author_id)
+    if flt.pinned is not None:
+        conditions.append(Codemark.pinned == flt.pinned)
+    if flt.path is not None or flt.repo_id is not None:
+        on_marker = exists().where(Marker.codemark_id == Codemark.id, Marker.team_id == team_id)
+        if flt.path is not None:
+            on_marker = on_marker.where(Marker.path == flt.path)
+        if flt.repo_id is not None:
+            on_marker = on_marker.where(Marker.repo_id == flt.repo_id)
+        conditions.append(on_marker)
+    if flt.tag is not None:
+        conditions.append(exists().where(CodemarkTag.codemark_id == Codemark.id, CodemarkTag.tag == flt.tag))
+    if flt.assignee_id is not None:
+        conditions.append(
+            exists().where(
+                CodemarkAssignee.codemark_id == Codemark.id, CodemarkAssignee.user_id == flt.assignee_id
+            )
+        )
+    return conditions
 
 
 async def _hits(session: AsyncSession, codemarks: list[Codemark], terms: list[str]) -> list[SearchHit]:
