@@ -7,9 +7,9 @@ them later changes no route. Every change records an event in the same transacti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -252,51 +252,57 @@ def _reference_row(marker_id: str, team_id: str, ref: ReferenceIn) -> MarkerRefe
     )
 
 
+def visible_to(user_id: str) -> ColumnElement[bool]:
+    """Return the condition that a codemark is visible to a member (others' bookmarks are private)."""
+    return or_(Codemark.type != "bookmark", Codemark.author_id == user_id)
+
+
 def visible_codemarks(team_id: str, user_id: str) -> Select[Codemark]:
-    """Return the query of the team's codemarks this member may see (others' bookmarks are private)."""
-    return select(Codemark).where(
-        Codemark.team_id == team_id, or_(Codemark.type != "bookmark", Codemark.author_id == user_id)
-    )
+    """Return the query of the team's codemarks this member may see."""
+    return select(Codemark).where(Codemark.team_id == team_id, visible_to(user_id))
+
+
+def filter_conditions(team_id: str, flt: CodemarkFilter) -> list[ColumnElement[bool]]:
+    """Return the listing filters as conditions on one codemark row (probes, so a scan can stop early)."""
+    conditions: list[ColumnElement[bool]] = []
+    if flt.status is not None:
+        conditions.append(Codemark.status == flt.status)
+    if flt.type is not None:
+        conditions.append(Codemark.type == flt.type)
+    if flt.author_id is not None:
+        conditions.append(Codemark.author_id == flt.author_id)
+    if flt.pinned is not None:
+        conditions.append(Codemark.pinned == flt.pinned)
+    if flt.path is not None or flt.repo_id is not None:
+        on_marker = exists().where(Marker.codemark_id == Codemark.id, Marker.team_id == team_id)
+        if flt.path is not None:
+            on_marker = on_marker.where(Marker.path == flt.path)
+        if flt.repo_id is not None:
+            on_marker = on_marker.where(Marker.repo_id == flt.repo_id)
+        conditions.append(on_marker)
+    if flt.tag is not None:
+        conditions.append(exists().where(CodemarkTag.codemark_id == Codemark.id, CodemarkTag.tag == flt.tag))
+    if flt.assignee_id is not None:
+        conditions.append(
+            exists().where(
+                CodemarkAssignee.codemark_id == Codemark.id, CodemarkAssignee.user_id == flt.assignee_id
+            )
+        )
+    return conditions
 
 
 def apply_filter(query: Select[Codemark], team_id: str, flt: CodemarkFilter) -> Select[Codemark]:
     """Narrow a codemark query by the listing filters."""
-    if flt.status is not None:
-        query = query.where(Codemark.status == flt.status)
-    if flt.type is not None:
-        query = query.where(Codemark.type == flt.type)
-    if flt.author_id is not None:
-        query = query.where(Codemark.author_id == flt.author_id)
-    if flt.pinned is not None:
-        query = query.where(Codemark.pinned == flt.pinned)
     if flt.path is not None:
-        # Start from the file's markers (a few rows by index) rather than filter the whole team's codemarks.
+        # Start from the file's markers (a few rows by index) rather than probe the whole team's codemarks:
+        # this is the listing every editor makes when it opens a file.
         on_path = select(Marker.codemark_id).where(Marker.team_id == team_id, Marker.path == flt.path)
         if flt.repo_id is not None:
             on_path = on_path.where(Marker.repo_id == flt.repo_id)
         found = on_path.distinct().subquery()
         query = query.join(found, found.c.codemark_id == Codemark.id)
-    elif flt.repo_id is not None:
-        query = query.where(
-            Codemark.id.in_(
-                select(Marker.codemark_id).where(Marker.team_id == team_id, Marker.repo_id == flt.repo_id)
-            )
-        )
-    if flt.tag is not None:
-        query = query.where(
-            Codemark.id.in_(
-                select(CodemarkTag.codemark_id).where(
-                    CodemarkTag.team_id == team_id, CodemarkTag.tag == flt.tag
-                )
-            )
-        )
-    if flt.assignee_id is not None:
-        query = query.where(
-            Codemark.id.in_(
-                select(CodemarkAssignee.codemark_id).where(CodemarkAssignee.user_id == flt.assignee_id)
-            )
-        )
-    return query
+        flt = replace(flt, path=None, repo_id=None)
+    return query.where(*filter_conditions(team_id, flt))
 
 
 async def list_codemarks(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from kibitz.errors import ValidationFailed
-from kibitz.server.codemarks.models import Codemark, CodemarkAssignee, CodemarkTag, Marker
+from kibitz.server.codemarks.models import Codemark
 from kibitz.server.codemarks.render import codemarks_out
-from kibitz.server.codemarks.service import CodemarkFilter
+from kibitz.server.codemarks.service import CodemarkFilter, filter_conditions, visible_to
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.search.models import SearchToken
 from kibitz.server.search.schemas import SearchHit, SearchMatch
@@ -53,8 +53,7 @@ async def search(
         select(posting.codemark_id, posting.codemark_created_at)
         .join(Codemark, Codemark.id == posting.codemark_id)
         .where(posting.team_id == team_id, posting.token == driver)
-        .where(or_(Codemark.type != "bookmark", Codemark.author_id == caller_id))
-        .where(*filter_conditions(team_id, flt))
+        .where(visible_to(caller_id), *filter_conditions(team_id, flt))
     )
     for term in others:
         other = aliased(SearchToken)
@@ -87,35 +86,6 @@ async def search(
     page = [loaded[i] for i in ids if i in loaded]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(found) > limit and page else None
     return await _hits(session, page, terms), next_cursor
-
-
-def filter_conditions(team_id: str, flt: CodemarkFilter) -> list[ColumnElement[bool]]:
-    """Return the listing filters as conditions on one codemark row (probes, so a scan can stop early)."""
-    conditions: list[ColumnElement[bool]] = []
-    if flt.status is not None:
-        conditions.append(Codemark.status == flt.status)
-    if flt.type is not None:
-        conditions.append(Codemark.type == flt.type)
-    if flt.author_id is not None:
-        conditions.append(Codemark.author_id == flt.author_id)
-    if flt.pinned is not None:
-        conditions.append(Codemark.pinned == flt.pinned)
-    if flt.path is not None or flt.repo_id is not None:
-        on_marker = exists().where(Marker.codemark_id == Codemark.id, Marker.team_id == team_id)
-        if flt.path is not None:
-            on_marker = on_marker.where(Marker.path == flt.path)
-        if flt.repo_id is not None:
-            on_marker = on_marker.where(Marker.repo_id == flt.repo_id)
-        conditions.append(on_marker)
-    if flt.tag is not None:
-        conditions.append(exists().where(CodemarkTag.codemark_id == Codemark.id, CodemarkTag.tag == flt.tag))
-    if flt.assignee_id is not None:
-        conditions.append(
-            exists().where(
-                CodemarkAssignee.codemark_id == Codemark.id, CodemarkAssignee.user_id == flt.assignee_id
-            )
-        )
-    return conditions
 
 
 async def _hits(session: AsyncSession, codemarks: list[Codemark], terms: list[str]) -> list[SearchHit]:
