@@ -214,6 +214,7 @@ def serve_child(argv: list[str]) -> None:
         proxy_headers=False,
         access_log=False,
         ws_max_size=max_size,
+        ws_per_message_deflate=False,
         backlog=4096,
     )
 

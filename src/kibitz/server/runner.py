@@ -28,4 +28,8 @@ def serve(settings: Settings) -> None:
         proxy_headers=False,
         access_log=False,
         ws_max_size=settings.ws_max_bytes,
+        # No permessage-deflate: the feed writes every frame to every subscriber, and compressing it once per
+        # subscriber would cost more than the frame (events are ≈ 0.5 KB); nor should a compression context
+        # mix text an attacker may write with what a victim reads (the CRIME/BREACH length oracle).
+        ws_per_message_deflate=False,
     )

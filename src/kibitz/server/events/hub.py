@@ -1,8 +1,10 @@
 """Fan-out of the event log to this process's WebSocket subscribers.
 
 One `TeamFeed` per team with subscribers: when the doorbell rings (or the poll notices a newer head), the
-feed reads the new events from the database once and puts the same serialised message into every
-subscriber's bounded queue. A subscriber that joins replays what it missed straight from the database, and
+feed reads the new events from the database once and hands the same serialised message to every
+subscriber: straight onto the socket when the subscriber is idle and its socket takes the frame at once (no
+task switch per subscriber; see `eager.py`), otherwise into the subscriber's bounded queue, which the
+subscriber's own task drains. A subscriber that joins replays what it missed straight from the database, and
 switches to the feed under the feed's lock exactly when it has caught up, so it sees every seq once, in
 order. A subscriber whose queue is full is cut off (it resumes later with `after=`) instead of slowing the
 others.
@@ -14,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -53,6 +56,8 @@ class Subscriber:
     # Why the hub cut this subscriber off, if it did: "slow" or "removed".
     cut: str | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # Sends a frame now if the socket is idle and returns True, or returns False (then queue it); never waits.
+    send_now: Callable[[str], bool] | None = None
 
 
 @dataclass(eq=False)
@@ -146,14 +151,17 @@ class StreamHub:
             if not sub.live or sub.cut is not None or event.seq <= sub.delivered:
                 continue
             visible = event.visible_to is None or event.visible_to == sub.user_id
-            try:
-                sub.queue.put_nowait((event.seq, message if visible else hidden))
-            except asyncio.QueueFull:
-                sub.cut = "slow"
+            text = message if visible else hidden
+            # Straight to the socket only when nothing is queued before it, so the order stays seq order.
+            if sub.send_now is None or not sub.queue.empty() or not sub.send_now(text):
+                try:
+                    sub.queue.put_nowait((event.seq, text))
+                except asyncio.QueueFull:
+                    sub.cut = "slow"
+                    sub.wake.set()
+                    continue
                 sub.wake.set()
-                continue
             sub.delivered = event.seq
-            sub.wake.set()
             if removed == sub.user_id:
                 sub.cut = "removed"
                 sub.wake.set()

@@ -24,6 +24,7 @@ from kibitz.errors import KibitzError, NotAuthenticated, NotFound
 from kibitz.ids import is_id
 from kibitz.server.auth.service import authenticate
 from kibitz.server.deps import AppState
+from kibitz.server.events.eager import Suspended, finish, step
 from kibitz.server.events.hub import Subscriber
 from kibitz.server.events.service import head_seq
 from kibitz.server.teams.models import Membership
@@ -96,17 +97,62 @@ async def _subscribe(ws: WebSocket, state: AppState) -> tuple[Subscriber, int] |
 
 
 class Connection:
-    """One subscriber's socket: sends are serialised and time-limited."""
+    """One subscriber's socket: frames go out one at a time, in order, and a send is time-limited."""
 
     def __init__(self, ws: WebSocket, sub: Subscriber) -> None:
         self.ws, self.sub = ws, sub
         self._lock = asyncio.Lock()
+        # A frame `send_now` started that had to wait for the socket; it goes out before any other frame.
+        self._stalled: Suspended | None = None
+
+    @property
+    def stalled(self) -> bool:
+        """Return whether a frame handed over by `send_now` still waits for the socket."""
+        return self._stalled is not None
+
+    def send_now(self, text: str) -> bool:
+        """Send a frame without waiting if no other send is under way; False means queue it instead.
+
+        Called by the hub's reader for every idle subscriber, so it must never block it: a socket that cannot
+        take the frame now keeps it here, and the subscriber's task (`flush`) finishes the send.
+        """
+        if self._lock.locked() or self._stalled is not None:
+            return False
+        try:
+            self._stalled = step(self.ws.send_text(text))
+        except Exception:  # the peer is gone; the receiver notices too, this only makes it prompt
+            self.sub.cut = self.sub.cut or "gone"
+        if self._stalled is not None or self.sub.cut is not None:
+            self.sub.wake.set()
+        return True
+
+    async def flush(self) -> None:
+        """Finish the frame `send_now` left waiting, if any."""
+        if self._stalled is not None:
+            async with self._lock, asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                await self._finish()
 
     async def send(self, text: str) -> None:
-        """Send a frame; a client that stops reading must not hold this task forever."""
-        # asyncio.timeout, unlike wait_for, makes no task per call: this runs once per event per subscriber.
+        """Send a frame after any waiting one; a client that stops reading must not hold this task forever."""
+        # asyncio.timeout, unlike wait_for, makes no task per call.
         async with self._lock, asyncio.timeout(SEND_TIMEOUT_SECONDS):
+            await self._finish()
             await self.ws.send_text(text)
+
+    async def _finish(self) -> None:
+        stalled, self._stalled = self._stalled, None
+        if stalled is not None:
+            try:
+                await finish(stalled)
+            except BaseException:
+                stalled.coro.close()
+                raise
+
+    def close(self) -> None:
+        """Drop a frame still waiting for a socket that is going away."""
+        if self._stalled is not None:
+            self._stalled.coro.close()
+            self._stalled = None
 
 
 @router.websocket("/stream")
@@ -118,6 +164,7 @@ async def stream(ws: WebSocket) -> None:
     if subscribed is None:
         return
     conn, head = Connection(ws, subscribed[0]), subscribed[1]
+    conn.sub.send_now = conn.send_now
     receiver = asyncio.create_task(_read_client(conn, state.settings.ws_max_bytes))
     try:
         sub = conn.sub
@@ -133,27 +180,30 @@ async def stream(ws: WebSocket) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await receiver
         state.hub.unsubscribe(conn.sub)
+        conn.close()
 
 
 async def _pump(conn: Connection, heartbeat: float) -> None:
-    """Send live events as the hub queues them, heartbeats when idle, and close when cut off."""
-    sub, last = conn.sub, conn.sub.delivered
+    """Send what the hub queued or left waiting, heartbeats when idle, and close when cut off."""
+    sub = conn.sub
     while True:
         # Drain first, so that a removed member still receives the event of their own removal.
+        await conn.flush()
         while not sub.queue.empty():
-            last, text = sub.queue.get_nowait()
+            _seq, text = sub.queue.get_nowait()
             await conn.send(text)
         if sub.cut is not None:
-            await _close_cut(conn, last)
+            await _close_cut(conn, sub.delivered)
             return
         sub.wake.clear()
-        if not sub.queue.empty() or sub.cut is not None:
+        if not sub.queue.empty() or sub.cut is not None or conn.stalled:
             continue
         try:
             async with asyncio.timeout(heartbeat):
                 await sub.wake.wait()
         except TimeoutError:
-            await conn.send(json.dumps({"type": "heartbeat", "seq": last}))
+            # Everything up to `delivered` has gone out: the queue is empty and nothing is left waiting.
+            await conn.send(json.dumps({"type": "heartbeat", "seq": sub.delivered}))
 
 
 async def _close_cut(conn: Connection, last: int) -> None:
