@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     stream_poll_seconds: float = Field(default=2.0, gt=0, le=60)
     stream_queue_size: int = Field(default=1000, ge=10, le=100_000)
     ws_max_bytes: int = Field(default=64 * 1024, ge=1024)
+    # TLS (docs/security.md): HTTPS and WSS when both are set.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Plain HTTP on a non-loopback address is refused unless the server sits behind a TLS-terminating proxy:
+    # then `behind_proxy` is set and `trusted_proxies` lists the proxies' addresses (CIDRs, comma-separated),
+    # the only peers whose X-Forwarded-For / X-Forwarded-Proto headers count.
+    behind_proxy: bool = False
+    trusted_proxies: str = ""
+    hsts_seconds: int = Field(default=31_536_000, ge=0)
+    # Login attempts per account and per address, in the `limits` library's notation.
+    login_rate_limit: str = "10/minute"
+    # "json" (one object per line, for an aggregator) or "text" (for a terminal).
+    log_format: str = Field(default="json", pattern="^(json|text)$")
     # Lowers argon2 cost for test suites only; never set in production.
     fast_password_hashing: bool = False
     log_level: str = "info"

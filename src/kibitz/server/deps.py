@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from kibitz.errors import NotAuthenticated
+from kibitz.errors import Forbidden, NotAuthenticated
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.service import Caller, authenticate, hash_token
 from kibitz.server.caches import Caches
@@ -20,6 +20,7 @@ from kibitz.server.db import utcnow
 from kibitz.server.events.broker import Broker
 from kibitz.server.events.hub import StreamHub
 from kibitz.server.events.service import forget_pending, take_pending
+from kibitz.server.permissions import allows, rule_for_request
 from kibitz.settings import Settings
 
 
@@ -87,19 +88,33 @@ State = Annotated[AppState, Depends(get_state)]
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+def required_scope(request: Request) -> str:
+    """Return the token scope the matched route needs (docs/security.md); a route not in the table needs one
+    no token has, so a route added without a rule is refused rather than open."""
+    route = request.scope.get("route")
+    rule = rule_for_request(request.method, request.url.path, getattr(route, "path", ""))
+    return rule.scope if rule is not None else "unlisted"
+
+
 async def get_caller(
+    request: Request,
     session: DbSession,
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """Authenticate the bearer token (a token seen in the last half second is not looked up again)."""
+    """Authenticate the bearer token and check its scope against the route's rule.
+
+    A token seen in the last half second is not looked up again.
+    """
     if credentials is None:
         raise NotAuthenticated()
-    cached = state.caches.callers.get(hash_token(credentials.credentials))
-    if cached is not None and cached.expires_at > utcnow():
-        return cached
-    caller = await authenticate(session, credentials.credentials)
-    state.caches.callers[caller.token_hash] = caller
+    caller = state.caches.callers.get(hash_token(credentials.credentials))
+    if caller is None or caller.expires_at <= utcnow():
+        caller = await authenticate(session, credentials.credentials)
+        state.caches.callers[caller.token_hash] = caller
+    needed = required_scope(request)
+    if not allows(caller.scopes, needed):
+        raise Forbidden(f"This token lacks the {needed} scope.", {"needed_scope": needed})
     return caller
 
 

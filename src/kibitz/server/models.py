@@ -1,5 +1,6 @@
 """Every table, imported in one place so metadata is complete for migrations."""
 
+from kibitz.server.audit.models import AuditEvent
 from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.codemarks.models import (
     Codemark,
@@ -25,6 +26,7 @@ from kibitz.server.teams.models import Invite, Membership, Team
 
 __all__ = [
     "ApiToken",
+    "AuditEvent",
     "Base",
     "Codemark",
     "CodemarkAssignee",

@@ -33,6 +33,13 @@ class ApiToken(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(Text)
+    # "session" for a login's token, "token" for a named token a person created; a password change ends the
+    # sessions, a named token lives until it expires or is revoked.
+    kind: Mapped[str] = mapped_column(String(16), default="session", server_default="session")
+    # Space-separated subset of "read write admin"; a login's session has all three.
+    scopes: Mapped[str] = mapped_column(
+        String(64), default="read write admin", server_default="read write admin"
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -65,6 +65,8 @@ class Caller:
     token_id: str
     token_hash: str
     expires_at: dt.datetime
+    # Space-separated subset of "read write admin" (docs/security.md); a login session has all three.
+    scopes: str = "read write admin"
 
 
 def hash_token(token: str) -> str:
@@ -172,7 +174,13 @@ async def authenticate(session: AsyncSession, token: str) -> Caller:
         raise NotAuthenticated()
     if row.revoked_at is not None or row.expires_at <= utcnow() or user.status != "active":
         raise NotAuthenticated()
-    return Caller(user=Person.of(user), token_id=row.id, token_hash=digest, expires_at=row.expires_at)
+    return Caller(
+        user=Person.of(user),
+        token_id=row.id,
+        token_hash=digest,
+        expires_at=row.expires_at,
+        scopes=row.scopes,
+    )
 
 
 async def logout(session: AsyncSession, caller: Caller) -> None:

@@ -20,6 +20,8 @@ class Team(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The team's IP allowlist: CIDRs separated by spaces; empty means every address may connect.
+    allowlist: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,0 +1,160 @@
+"""The permission matrix: who may call each route, and which token scope it needs.
+
+One table for every route of the app. `deps.get_caller` enforces the scope column on every authenticated
+request (a route missing here is refused: fail closed); the roles are enforced by the access layer
+(`access.py`) that every route goes through. tests/server/test_authz_matrix.py calls every route as every
+kind of caller and checks that exactly the cells this table allows succeed, and fails when a route has no
+entry; docs/security.md shows the same table.
+
+`who`:
+- `anyone`: no token needed;
+- `user`: any signed-in person (the route is about their own account, or creates something new);
+- `member`, `admin`, `owner`: at least that role in the team the object belongs to; everyone else gets 404
+  for another team's objects and 403 for too weak a role;
+- `author-or-admin`: a member who wrote the object, or an admin (the matrix acts on an object the owner
+  wrote, so a plain member is refused);
+- `self-or-admin`: a member acting on their own membership (leaving), or an admin acting on someone else's.
+
+`scope`: what a named token must carry (`read` < `write` < `admin`; a login session has all three), or
+`none` for routes that take no token.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Who = Literal["anyone", "user", "member", "author-or-admin", "self-or-admin", "admin", "owner"]
+Scope = Literal["none", "read", "write", "admin"]
+
+SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call a route, and the token scope it needs."""
+
+    who: Who
+    scope: Scope
+    note: str = ""
+
+
+def scopes_up_to(scope: Scope) -> str:
+    """Return the stored form of a token's scopes: `scope` and every weaker one, space-separated."""
+    return " ".join(SCOPES[: SCOPES.index(scope) + 1])
+
+
+def allows(token_scopes: str, needed: str) -> bool:
+    """Tell whether a token with `token_scopes` (space-separated) may call a route that needs `needed`."""
+    return needed == "none" or needed in token_scopes.split()
+
+
+API = "/api/v1"
+
+ROUTES: dict[tuple[str, str], Rule] = {
+    # Operations and disclosure: no token.
+    ("GET", "/healthz"): Rule("anyone", "none"),
+    ("GET", "/readyz"): Rule("anyone", "none", "says whether the database answers"),
+    ("GET", "/metrics"): Rule("anyone", "none", "loopback or trusted proxies only (see docs/security.md)"),
+    ("GET", "/.well-known/security.txt"): Rule("anyone", "none"),
+    # Accounts.
+    ("POST", f"{API}/auth/signup"): Rule("anyone", "none"),
+    ("POST", f"{API}/auth/login"): Rule("anyone", "none", "throttled per account and per address"),
+    ("POST", f"{API}/auth/logout"): Rule("user", "read", "revokes the token it is called with"),
+    ("POST", f"{API}/auth/password"): Rule("user", "admin", "ends every other session"),
+    ("GET", f"{API}/me"): Rule("user", "read"),
+    ("GET", f"{API}/tokens"): Rule("user", "read", "your own tokens"),
+    ("POST", f"{API}/tokens"): Rule("user", "admin", "a token cannot mint one with more scopes than it has"),
+    ("DELETE", f"{API}/tokens/{{token_id}}"): Rule("user", "read", "your own tokens only"),
+    # Teams.
+    ("POST", f"{API}/teams"): Rule("user", "write"),
+    ("GET", f"{API}/teams"): Rule("user", "read"),
+    ("POST", f"{API}/teams/join"): Rule("user", "write"),
+    ("GET", f"{API}/teams/{{team_id}}/members"): Rule("member", "read"),
+    ("POST", f"{API}/teams/{{team_id}}/invites"): Rule("admin", "admin", "only an owner invites admins"),
+    ("PATCH", f"{API}/teams/{{team_id}}/members/{{user_id}}"): Rule(
+        "admin", "admin", "only an owner changes an owner's role or makes owners"
+    ),
+    ("DELETE", f"{API}/teams/{{team_id}}/members/{{user_id}}"): Rule(
+        "self-or-admin", "admin", "only an owner removes an owner; the last owner cannot leave"
+    ),
+    ("DELETE", f"{API}/teams/{{team_id}}/members/{{user_id}}/tokens"): Rule(
+        "admin", "admin", "revokes every token and session of that member; an owner's only by an owner"
+    ),
+    ("POST", f"{API}/teams/{{team_id}}/transfer"): Rule("owner", "admin", "the new owner must be a member"),
+    ("GET", f"{API}/teams/{{team_id}}/allowlist"): Rule("admin", "admin"),
+    ("PUT", f"{API}/teams/{{team_id}}/allowlist"): Rule(
+        "admin", "admin", "refused if it would exclude the address of the request"
+    ),
+    ("GET", f"{API}/teams/{{team_id}}/audit"): Rule("admin", "admin"),
+    # Repos.
+    ("POST", f"{API}/teams/{{team_id}}/repos/match"): Rule("member", "write"),
+    ("GET", f"{API}/teams/{{team_id}}/repos"): Rule("member", "read"),
+    ("GET", f"{API}/teams/{{team_id}}/repos/{{repo_id}}"): Rule("member", "read"),
+    # Codemarks and their threads.
+    ("POST", f"{API}/teams/{{team_id}}/codemarks"): Rule("member", "write"),
+    ("GET", f"{API}/teams/{{team_id}}/codemarks"): Rule("member", "read"),
+    ("GET", f"{API}/codemarks/{{codemark_id}}"): Rule("member", "read"),
+    ("GET", "/c/{codemark_id}"): Rule("member", "read", "the permalink"),
+    ("PATCH", f"{API}/codemarks/{{codemark_id}}"): Rule("author-or-admin", "write"),
+    ("DELETE", f"{API}/codemarks/{{codemark_id}}"): Rule("author-or-admin", "write"),
+    ("GET", f"{API}/codemarks/{{codemark_id}}/history"): Rule("member", "read"),
+    ("PUT", f"{API}/codemarks/{{codemark_id}}/follow"): Rule("member", "write"),
+    ("DELETE", f"{API}/codemarks/{{codemark_id}}/follow"): Rule("member", "write"),
+    ("PUT", f"{API}/codemarks/{{codemark_id}}/related/{{other_id}}"): Rule("member", "write"),
+    ("DELETE", f"{API}/codemarks/{{codemark_id}}/related/{{other_id}}"): Rule("member", "write"),
+    ("PUT", f"{API}/codemarks/{{codemark_id}}/reactions/{{emoji}}"): Rule("member", "write"),
+    ("DELETE", f"{API}/codemarks/{{codemark_id}}/reactions/{{emoji}}"): Rule("member", "write"),
+    ("POST", f"{API}/codemarks/{{codemark_id}}/replies"): Rule("member", "write"),
+    ("GET", f"{API}/codemarks/{{codemark_id}}/replies"): Rule("member", "read"),
+    ("PATCH", f"{API}/replies/{{reply_id}}"): Rule("author-or-admin", "write"),
+    ("DELETE", f"{API}/replies/{{reply_id}}"): Rule("author-or-admin", "write"),
+    ("GET", f"{API}/replies/{{reply_id}}/history"): Rule("member", "read"),
+    ("PUT", f"{API}/replies/{{reply_id}}/reactions/{{emoji}}"): Rule("member", "write"),
+    ("DELETE", f"{API}/replies/{{reply_id}}/reactions/{{emoji}}"): Rule("member", "write"),
+    ("POST", f"{API}/codemarks/{{codemark_id}}/markers/{{marker_id}}/references"): Rule("member", "write"),
+    ("POST", f"{API}/codemarks/{{codemark_id}}/markers/{{marker_id}}/promote"): Rule(
+        "author-or-admin", "write"
+    ),
+    # Shared locations, inbox, search, stream.
+    ("POST", f"{API}/teams/{{team_id}}/locations"): Rule("member", "write"),
+    ("POST", f"{API}/teams/{{team_id}}/locations/query"): Rule("member", "read"),
+    ("GET", f"{API}/teams/{{team_id}}/inbox"): Rule("member", "read"),
+    ("POST", f"{API}/teams/{{team_id}}/inbox/read"): Rule("member", "read", "marks your own items read"),
+    ("GET", f"{API}/teams/{{team_id}}/search"): Rule("member", "read"),
+    ("GET", f"{API}/stream"): Rule("member", "read", "WebSocket; the team is named in the first message"),
+}
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    return re.compile(
+        "".join(r"[^/]+" if part.startswith("{") else re.escape(part) for part in _PARTS(template))
+    )
+
+
+_PARTS = re.compile(r"\{[^}]+\}|[^{]+").findall
+# By method and number of segments: a request is matched against a handful of templates at most.
+_BY_SHAPE: dict[tuple[str, int], list[tuple[re.Pattern[str], str, Rule]]] = {}
+for (_method, _template), _rule in ROUTES.items():
+    _BY_SHAPE.setdefault((_method, _template.count("/")), []).append((_pattern(_template), _template, _rule))
+
+
+def rule_for(method: str, path_template: str) -> Rule | None:
+    """Return the rule of a route by its method and full path template, or None if it has none."""
+    return ROUTES.get((method.upper(), path_template))
+
+
+def rule_for_request(method: str, path: str, route_path: str) -> Rule | None:
+    """Return the rule of the route that served `path`; `route_path` is the matched route's own template.
+
+    (Included routers keep their own, shorter templates, so the full one is found by matching the path.)
+    """
+    found = [
+        (template, rule)
+        for pattern, template, rule in _BY_SHAPE.get((method.upper(), path.count("/")), ())
+        if pattern.fullmatch(path)
+    ]
+    if len(found) > 1:  # `/teams/join` also matches `/teams/{team_id}`: the route's own template decides
+        found = [(template, rule) for template, rule in found if template.endswith(route_path)]
+    return found[0][1] if len(found) == 1 else None
