@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kibitz.server.addresses import Network, parse_networks
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8383
@@ -54,6 +56,18 @@ class Settings(BaseSettings):
     fast_password_hashing: bool = False
     log_level: str = "info"
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @model_validator(mode="after")
+    def _tls_needs_both(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("TLS needs both a certificate (KIBITZ_TLS_CERT) and a key (KIBITZ_TLS_KEY)")
+        return self
+
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
         """Read `KIBITZ_*` variables now, letting explicit (non-None) overrides win."""
@@ -71,6 +85,10 @@ class Settings(BaseSettings):
         if url.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
         return url
+
+    def trusted_proxy_networks(self) -> list[Network]:
+        """Return the trusted proxies as networks (raises ValueError on a bad entry)."""
+        return parse_networks(self.trusted_proxies)
 
     @property
     def is_sqlite(self) -> bool:
