@@ -11,6 +11,7 @@ entry; docs/security.md shows the same table.
 - `user`: any signed-in person (the route is about their own account, or creates something new);
 - `member`, `admin`, `owner`: at least that role in the team the object belongs to; everyone else gets 404
   for another team's objects and 403 for too weak a role;
+- `author`: only the member who wrote the object, whatever their role (nobody edits someone else's words);
 - `author-or-admin`: a member who wrote the object, or an admin (the matrix acts on an object the owner
   wrote, so a plain member is refused);
 - `self-or-admin`: a member acting on their own membership (leaving), or an admin acting on someone else's.
@@ -25,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Who = Literal["anyone", "user", "member", "author-or-admin", "self-or-admin", "admin", "owner"]
+Who = Literal["anyone", "user", "member", "author", "author-or-admin", "self-or-admin", "admin", "owner"]
 Scope = Literal["none", "read", "write", "admin"]
 
 SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
@@ -108,15 +109,14 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("DELETE", f"{API}/codemarks/{{codemark_id}}/reactions/{{emoji}}"): Rule("member", "write"),
     ("POST", f"{API}/codemarks/{{codemark_id}}/replies"): Rule("member", "write"),
     ("GET", f"{API}/codemarks/{{codemark_id}}/replies"): Rule("member", "read"),
-    ("PATCH", f"{API}/replies/{{reply_id}}"): Rule("author-or-admin", "write"),
+    ("PATCH", f"{API}/replies/{{reply_id}}"): Rule("author", "write", "only its author edits a reply"),
     ("DELETE", f"{API}/replies/{{reply_id}}"): Rule("author-or-admin", "write"),
     ("GET", f"{API}/replies/{{reply_id}}/history"): Rule("member", "read"),
     ("PUT", f"{API}/replies/{{reply_id}}/reactions/{{emoji}}"): Rule("member", "write"),
     ("DELETE", f"{API}/replies/{{reply_id}}/reactions/{{emoji}}"): Rule("member", "write"),
     ("POST", f"{API}/codemarks/{{codemark_id}}/markers/{{marker_id}}/references"): Rule("member", "write"),
-    ("POST", f"{API}/codemarks/{{codemark_id}}/markers/{{marker_id}}/promote"): Rule(
-        "author-or-admin", "write"
-    ),
+    # Any member's client promotes a provisional marker once it sees a commit holding its code.
+    ("POST", f"{API}/codemarks/{{codemark_id}}/markers/{{marker_id}}/promote"): Rule("member", "write"),
     # Shared locations, inbox, search, stream.
     ("POST", f"{API}/teams/{{team_id}}/locations"): Rule("member", "write"),
     ("POST", f"{API}/teams/{{team_id}}/locations/query"): Rule("member", "read"),
@@ -158,3 +158,43 @@ def rule_for_request(method: str, path: str, route_path: str) -> Rule | None:
     if len(found) > 1:  # `/teams/join` also matches `/teams/{team_id}`: the route's own template decides
         found = [(template, rule) for template, rule in found if template.endswith(route_path)]
     return found[0][1] if len(found) == 1 else None
+
+
+# -- the table in docs/security.md -----------------------------------------------------------------------
+
+PERSONAS = ("anonymous", "another team", "member", "admin", "owner")
+_TEAM_ROLES = {"member": 0, "admin": 1, "owner": 2}
+_NEEDS_ROLE: dict[Who, str] = {"member": "member", "admin": "admin", "owner": "owner"}
+
+
+def cell(who: Who, persona: str) -> str:
+    """Say what `persona` (one of PERSONAS) may do on a route open to `who`, as docs/security.md words it."""
+    if who == "anyone":
+        return "yes"
+    if persona == "anonymous":
+        return "no (401)"
+    if who == "user":
+        return "yes"
+    if persona == "another team":
+        return "no (404)"
+    if who == "author":
+        return "own only"
+    if who == "author-or-admin":
+        return "yes" if _TEAM_ROLES[persona] >= _TEAM_ROLES["admin"] else "own only (else 403)"
+    if who == "self-or-admin":
+        return "yes" if _TEAM_ROLES[persona] >= _TEAM_ROLES["admin"] else "self only (else 403)"
+    return "yes" if _TEAM_ROLES[persona] >= _TEAM_ROLES[_NEEDS_ROLE[who]] else "no (403)"
+
+
+def markdown_table() -> str:
+    """Return the permission matrix as the Markdown table docs/security.md shows (generated, never edited)."""
+    header = ["route", *PERSONAS, "token scope", "note"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for (method, path), rule in ROUTES.items():
+        cells = [f"`{method} {path}`", *(cell(rule.who, p) for p in PERSONAS), rule.scope, rule.note]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m kibitz.server.permissions: print the table for docs/security.md
+    print(markdown_table(), end="")

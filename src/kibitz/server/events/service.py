@@ -36,6 +36,7 @@ EVENT_TYPES = (
     "location.stored",
     "member.joined",
     "member.left",
+    "member.updated",
 )
 
 

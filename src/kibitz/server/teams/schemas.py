@@ -50,6 +50,11 @@ class RoleIn(Strict):
     role: Role
 
 
+class TransferIn(Strict):
+    # The member who becomes owner; the caller becomes an admin.
+    user_id: Annotated[CleanStr, Field(min_length=1, max_length=64)]
+
+
 class MeOut(BaseModel):
     user: UserOut
     teams: list[TeamOut]

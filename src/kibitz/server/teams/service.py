@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kibitz.errors import Conflict, Forbidden, InviteInvalid, NotFound
 from kibitz.ids import new_id
 from kibitz.server.access import has_role
+from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import User
 from kibitz.server.auth.service import Caller, UserLike, hash_token
 from kibitz.server.db import utcnow
@@ -148,7 +149,7 @@ async def _target(session: AsyncSession, team_id: str, user_id: str) -> tuple[Me
 
 
 async def change_role(
-    session: AsyncSession, actor: Membership, user_id: str, role: str
+    session: AsyncSession, actor: Membership, user_id: str, role: str, address: str | None = None
 ) -> tuple[Membership, User]:
     """Set a member's role: admins manage members and admins, only owners touch owners."""
     await _lock_team(session, actor.team_id)
@@ -157,12 +158,60 @@ async def change_role(
         raise Forbidden("Only an owner can grant or take away the owner role.")
     if target.role == "owner" and role != "owner" and await _owner_count(session, actor.team_id) <= 1:
         raise Conflict("A team needs at least one owner; make someone else owner first.")
-    target.role = role
-    await session.flush()
+    if target.role != role:
+        await _set_role(session, actor, target, user, role, address)
     return target, user
 
 
-async def remove_member(session: AsyncSession, actor: Membership, user_id: str) -> None:
+async def _set_role(
+    session: AsyncSession, actor: Membership, target: Membership, user: User, role: str, address: str | None
+) -> None:
+    """Change a role, announce it to the team and leave it in the audit trail."""
+    old, target.role = target.role, role
+    await session.flush()
+    await record_event(session, target.team_id, "member.updated", member_out(target, user))
+    record_audit(
+        session,
+        "member.role_changed",
+        team_id=target.team_id,
+        actor_id=actor.user_id,
+        target_id=target.user_id,
+        address=address,
+        old_role=old,
+        new_role=role,
+    )
+
+
+async def transfer_ownership(
+    session: AsyncSession, actor: Membership, user_id: str, address: str | None = None
+) -> tuple[Membership, User]:
+    """Make a member the owner and the calling owner an admin; return the new owner's membership."""
+    await _lock_team(session, actor.team_id)
+    if not has_role(actor, "owner"):
+        raise Forbidden("Only an owner can hand over the team.")
+    target, user = await _target(session, actor.team_id, user_id)
+    if target.user_id == actor.user_id:
+        raise Conflict("You own this team already; name the member who should own it.")
+    if target.role != "owner":
+        await _set_role(session, actor, target, user, "owner", address)
+    # The target is an owner now, so the caller is never the last one when stepping down.
+    caller = await session.get(User, actor.user_id)
+    assert caller is not None  # the caller's membership row references it
+    await _set_role(session, actor, actor, caller, "admin", address)
+    record_audit(
+        session,
+        "team.ownership_transferred",
+        team_id=actor.team_id,
+        actor_id=actor.user_id,
+        target_id=target.user_id,
+        address=address,
+    )
+    return target, user
+
+
+async def remove_member(
+    session: AsyncSession, actor: Membership, user_id: str, address: str | None = None
+) -> None:
     """Remove a member (or let a member leave); their tokens stop working for the team at once."""
     await _lock_team(session, actor.team_id)
     target, _user = await _target(session, actor.team_id, user_id)
@@ -173,8 +222,18 @@ async def remove_member(session: AsyncSession, actor: Membership, user_id: str) 
         raise Forbidden("Only an owner can remove an owner.")
     if target.role == "owner" and await _owner_count(session, actor.team_id) <= 1:
         raise Conflict("A team needs at least one owner; make someone else owner first.")
+    role = target.role
     # Access is checked against membership on every request, so deleting the row revokes everything at once;
     # the event also closes the person's open streams.
     await session.delete(target)
     await session.flush()
     await record_event(session, actor.team_id, "member.left", {"team_id": actor.team_id, "user_id": user_id})
+    record_audit(
+        session,
+        "member.left" if leaving else "member.removed",
+        team_id=actor.team_id,
+        actor_id=actor.user_id,
+        target_id=user_id,
+        address=address,
+        role=role,
+    )
