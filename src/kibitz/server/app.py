@@ -8,8 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 import kibitz
+from kibitz.server.audit.routes import router as audit_router
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.routes import router as auth_router
+from kibitz.server.auth.throttle import LoginThrottle
+from kibitz.server.auth.token_routes import router as tokens_router
 from kibitz.server.caches import Caches
 from kibitz.server.codemarks.routes import permalink_router
 from kibitz.server.codemarks.routes import router as codemarks_router
@@ -25,6 +28,7 @@ from kibitz.server.middleware import RequestGuard
 from kibitz.server.migrate import upgrade
 from kibitz.server.repos.routes import router as repos_router
 from kibitz.server.search.routes import router as search_router
+from kibitz.server.teams.allowlist_routes import router as allowlist_router
 from kibitz.server.teams.routes import router as teams_router
 from kibitz.settings import Settings
 
@@ -36,7 +40,10 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for domain in (
         auth_router,
+        tokens_router,
         teams_router,
+        allowlist_router,
+        audit_router,
         repos_router,
         codemarks_router,
         locations_router,
@@ -64,6 +71,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         broker=broker,
         hub=hub,
         caches=Caches(heads_are_exact=not settings.redis_url),
+        trusted_proxies=settings.trusted_proxy_networks(),
+        login_throttle=LoginThrottle(settings.login_rate_limit, settings.redis_url),
     )
 
     async def ring(team_id: str, seq: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -49,3 +49,42 @@ class LoginOut(BaseModel):
     token: str
     expires_at: dt.datetime
     user: UserOut
+
+
+class TokenCreateIn(Strict):
+    name: Name
+    # A token carries its scope and every weaker one (docs/security.md).
+    scope: Literal["read", "write", "admin"]
+    expires_days: int = Field(default=90, ge=1, le=3650)
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    kind: Literal["session", "token"]
+    scopes: list[str]
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    # Whether this is the token the listing request was made with.
+    current: bool
+
+
+class TokenCreatedOut(TokenOut):
+    # Shown once: only its hash is kept.
+    token: str
+
+
+class PasswordChangeIn(Strict):
+    current_password: Annotated[CleanStr, Field(max_length=1024)]
+    new_password: Password
+
+
+class PasswordChangedOut(BaseModel):
+    # How many other login sessions the change ended.
+    sessions_ended: int
+
+
+class TokensRevokedOut(BaseModel):
+    # How many live tokens and sessions were revoked.
+    revoked: int

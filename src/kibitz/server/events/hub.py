@@ -8,25 +8,36 @@ subscriber's own task drains. A subscriber that joins replays what it missed str
 switches to the feed under the feed's lock exactly when it has caught up, so it sees every seq once, in
 order. A subscriber whose queue is full is cut off (it resumes later with `after=`) instead of slowing the
 others.
+
+Revocation reaches open sockets through a sweep, not through the fan-out (which stays free of checks): twice a
+second, one query per team feed looks up the tokens of its subscribers, and a subscriber whose token was
+revoked or expired, whose account was disabled, or who is no longer a member is cut off. The sweep reads the
+shared database, so a revocation made by any process (or by `kibitz server user disable`) is felt by all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kibitz.server.auth.models import ApiToken, User
+from kibitz.server.db import utcnow
 from kibitz.server.events.models import Event
 from kibitz.server.events.service import head_seq, read_events
-from kibitz.server.teams.models import Team
+from kibitz.server.teams.models import Membership, Team
 
 log = logging.getLogger("kibitz.server.stream")
+
+# Tokens looked up per statement by the sweep, well below the bound-parameter limits of SQLite and PostgreSQL.
+_SWEEP_BATCH = 500
 
 
 def event_message(event: Event, user_id: str | None = None) -> str:
@@ -53,11 +64,14 @@ class Subscriber:
     # Highest seq handed to this subscriber (sent while replaying, queued once live).
     delivered: int
     live: bool = False
-    # Why the hub cut this subscriber off, if it did: "slow" or "removed".
+    # Why the hub cut this subscriber off, if it did: "slow", "removed" (no longer a member) or "revoked"
+    # (the token was revoked or expired, or the account disabled).
     cut: str | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     # Sends a frame now if the socket is idle and returns True, or returns False (then queue it); never waits.
     send_now: Callable[[str], bool] | None = None
+    # The API token the socket authenticated with, checked by the revocation sweep.
+    token_id: str = ""
 
 
 @dataclass(eq=False)
@@ -82,23 +96,28 @@ class StreamHub:
         *,
         queue_size: int = 1000,
         poll_seconds: float = 2.0,
+        sweep_seconds: float = 0.5,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._queue_size = queue_size
         self._poll_seconds = poll_seconds
+        self._sweep_seconds = sweep_seconds
         self._feeds: dict[str, TeamFeed] = {}
         self._poller: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start the poll that covers lost doorbells."""
+        """Start the poll that covers lost doorbells and the sweep that cuts revoked subscribers."""
         self._poller = asyncio.create_task(self._poll(), name="kibitz-stream-poll")
+        self._sweeper = asyncio.create_task(self._sweep_loop(), name="kibitz-stream-sweep")
 
     async def stop(self) -> None:
-        """Stop polling and cut every subscriber off."""
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        """Stop polling and sweeping, and cut every subscriber off."""
+        for task in (self._poller, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for feed in self._feeds.values():
             if feed.reader is not None:
                 feed.reader.cancel()
@@ -166,15 +185,23 @@ class StreamHub:
                 sub.cut = "removed"
                 sub.wake.set()
 
-    async def subscribe(self, user_id: str, team_id: str, after: int) -> Subscriber:
-        """Register a subscriber that has seen events up to `after`; it starts in replay mode."""
+    async def subscribe(self, user_id: str, team_id: str, after: int, *, token_id: str) -> Subscriber:
+        """Register a subscriber that has seen events up to `after`; it starts in replay mode.
+
+        `token_id` is the token the socket authenticated with; the sweep cuts the subscriber once it stops
+        working.
+        """
         feed = self._feeds.get(team_id)
         if feed is None:
             async with self._sessionmaker() as session:
                 head = await head_seq(session, team_id)
             feed = self._feeds.setdefault(team_id, TeamFeed(team_id=team_id, last_seq=head))
         sub = Subscriber(
-            user_id=user_id, team_id=team_id, queue=asyncio.Queue(self._queue_size), delivered=after
+            user_id=user_id,
+            team_id=team_id,
+            queue=asyncio.Queue(self._queue_size),
+            delivered=after,
+            token_id=token_id,
         )
         feed.subscribers.add(sub)
         return sub
@@ -221,3 +248,63 @@ class StreamHub:
                     await self.ring(team_id, seq)
             except Exception as exc:  # a database hiccup must not end the poll
                 log.warning("event poll failed: %s", type(exc).__name__)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_seconds)
+            if not self._feeds:
+                continue
+            try:
+                await self.sweep()
+            except Exception as exc:  # a database hiccup must not end the sweep; the next one retries
+                log.warning("revocation sweep failed: %s", type(exc).__name__)
+
+    async def sweep(self) -> int:
+        """Cut every subscriber whose token stopped working or who left the team; return how many were cut.
+
+        One query per team feed with subscribers (per batch of tokens): the tokens, their owners' status and
+        their memberships of that team. A token that is gone altogether (its owner erased) counts as revoked.
+        """
+        cut = 0
+        async with self._sessionmaker() as session:
+            for feed in list(self._feeds.values()):
+                subscribers = [s for s in feed.subscribers if s.cut is None]
+                token_ids = sorted({s.token_id for s in subscribers})
+                verdicts: dict[str, str | None] = {}
+                for start in range(0, len(token_ids), _SWEEP_BATCH):
+                    rows = await session.execute(
+                        select(
+                            ApiToken.id,
+                            ApiToken.revoked_at,
+                            ApiToken.expires_at,
+                            User.status,
+                            Membership.role,
+                        )
+                        .join(User, User.id == ApiToken.user_id)
+                        .outerjoin(
+                            Membership,
+                            and_(Membership.team_id == feed.team_id, Membership.user_id == ApiToken.user_id),
+                        )
+                        .where(ApiToken.id.in_(token_ids[start : start + _SWEEP_BATCH]))
+                    )
+                    now = utcnow()
+                    for token_id, revoked_at, expires_at, status, role in rows:
+                        verdicts[token_id] = revocation(revoked_at, expires_at, status, role, now)
+                for sub in subscribers:
+                    reason = verdicts.get(sub.token_id, "revoked")
+                    if reason is not None and sub.cut is None:
+                        sub.cut = reason
+                        sub.wake.set()
+                        cut += 1
+        return cut
+
+
+def revocation(
+    revoked_at: dt.datetime | None, expires_at: dt.datetime, status: str, role: str | None, now: dt.datetime
+) -> str | None:
+    """Return why a subscriber must be cut ("revoked" or "removed"), or None if its token still admits it."""
+    if revoked_at is not None or expires_at <= now or status != "active":
+        return "revoked"
+    if role is None:
+        return "removed"
+    return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from typing import Any
 
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kibitz.errors import KibitzError, NotAuthenticated, NotFound
 from kibitz.ids import is_id
+from kibitz.server.access import AddressDenied, check_address, record_denial, team_allowlist
 from kibitz.server.auth.service import authenticate
 from kibitz.server.deps import AppState
 from kibitz.server.events.eager import Suspended, finish, step
@@ -36,6 +38,8 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 CLOSE_TOO_SLOW = 4408
 CLOSE_REMOVED = 4403
+# The team's IP allowlist does not include the client's address (an `address_not_allowed` error frame first).
+CLOSE_ADDRESS_NOT_ALLOWED = 4403
 CLOSE_GOING_AWAY = 1001
 CLOSE_TOO_BIG = 1009
 SEND_TIMEOUT_SECONDS = 10.0
@@ -86,13 +90,18 @@ async def _subscribe(ws: WebSocket, state: AppState) -> tuple[Subscriber, int] |
             )
             if member is None:
                 raise NotFound("No such team.")
+            address = state.client_address(ws.client.host if ws.client else None, ws.headers)
+            allowlist = await team_allowlist(session, message.team_id)
+            check_address(message.team_id, allowlist, dataclasses.replace(caller, address=address))
             head = await head_seq(session, message.team_id)
     except KibitzError as exc:
+        if isinstance(exc, AddressDenied):
+            await record_denial(state.sessionmaker, exc, "websocket")
         await ws.send_text(_error(exc.code, exc.message))
         close = CLOSE_NOT_AUTHENTICATED if isinstance(exc, NotAuthenticated) else CLOSE_NOT_FOUND
-        await ws.close(close, exc.code)
+        await ws.close(CLOSE_ADDRESS_NOT_ALLOWED if isinstance(exc, AddressDenied) else close, exc.code)
         return None
-    sub = await state.hub.subscribe(caller.user.id, message.team_id, message.after)
+    sub = await state.hub.subscribe(caller.user.id, message.team_id, message.after, token_id=caller.token_id)
     return sub, head
 
 
@@ -169,7 +178,7 @@ async def stream(ws: WebSocket) -> None:
     try:
         sub = conn.sub
         await conn.send(json.dumps({"type": "subscribed", "team_id": sub.team_id, "head": head}))
-        while (page := await state.hub.replay_until_live(sub)) is not None:
+        while sub.cut is None and (page := await state.hub.replay_until_live(sub)) is not None:
             for _seq, text in page:
                 await conn.send(text)
         await _pump(conn, state.settings.stream_heartbeat_seconds)
@@ -214,6 +223,11 @@ async def _close_cut(conn: Connection, last: int) -> None:
         await conn.ws.close(CLOSE_TOO_SLOW, f"too slow; resume with after={last}")
     elif reason == "removed":
         await conn.ws.close(CLOSE_REMOVED, "no longer a member")
+    elif reason == "revoked":
+        await conn.send(
+            _error(NotAuthenticated.code, "The token was revoked or expired, or the account disabled.")
+        )
+        await conn.ws.close(CLOSE_NOT_AUTHENTICATED, "token revoked")
     elif reason == "too_big":
         await conn.ws.close(CLOSE_TOO_BIG, "message too big")
     else:

@@ -1,0 +1,96 @@
+"""HTTP routes of named tokens and sessions, revoking a member's tokens, and changing a password."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from kibitz.server.access import access_team
+from kibitz.server.addresses import client_address
+from kibitz.server.auth import tokens
+from kibitz.server.auth.models import ApiToken
+from kibitz.server.auth.schemas import (
+    PasswordChangedOut,
+    PasswordChangeIn,
+    TokenCreatedOut,
+    TokenCreateIn,
+    TokenOut,
+    TokensRevokedOut,
+)
+from kibitz.server.deps import AppState, CurrentCaller, DbSession, State
+
+router = APIRouter(tags=["tokens"])
+
+
+def _address(request: Request, state: AppState) -> str | None:
+    """Return the client's address for the audit trail (forwarded headers only from trusted proxies)."""
+    peer = request.client.host if request.client else None
+    address = client_address(peer, request.headers, state.settings.trusted_proxy_networks())
+    return str(address) if address is not None else None
+
+
+def _forget(state: AppState, rows: list[ApiToken]) -> None:
+    # This process stops honouring them at once; the others within the cache's half second.
+    for row in rows:
+        state.caches.forget_token(row.token_hash)
+
+
+@router.get("/tokens")
+async def list_tokens(
+    session: DbSession,
+    caller: CurrentCaller,
+    include_inactive: Annotated[bool, Query(alias="all")] = False,
+) -> list[TokenOut]:
+    """List your own tokens and login sessions (`all=true`: revoked and expired ones too), newest first."""
+    rows = await tokens.list_tokens(session, caller, include_inactive=include_inactive)
+    return [tokens.token_out(row, caller) for row in rows]
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED)
+async def create_token(
+    body: TokenCreateIn, request: Request, session: DbSession, caller: CurrentCaller, state: State
+) -> TokenCreatedOut:
+    """Create a named token with a scope and an expiry; the token is shown only in this answer."""
+    token, row = await tokens.create_token(
+        session, caller, body.name, body.scope, body.expires_days, address=_address(request, state)
+    )
+    return TokenCreatedOut(token=token, **tokens.token_out(row, caller).model_dump())
+
+
+@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_token(
+    token_id: str, request: Request, session: DbSession, caller: CurrentCaller, state: State
+) -> Response:
+    """Revoke one of your own tokens or sessions."""
+    row = await tokens.revoke_token(session, caller, token_id, address=_address(request, state))
+    _forget(state, [row])
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("/teams/{team_id}/members/{user_id}/tokens")
+async def revoke_member_tokens(
+    team_id: str, user_id: str, request: Request, session: DbSession, caller: CurrentCaller, state: State
+) -> TokensRevokedOut:
+    """Revoke every token and session of a member of your team; an owner's only by an owner."""
+    actor = await access_team(session, caller, team_id, "admin")
+    rows = await tokens.revoke_member_tokens(session, actor, user_id, address=_address(request, state))
+    _forget(state, rows)
+    return TokensRevokedOut(revoked=len(rows))
+
+
+@router.post("/auth/password")
+async def change_password(
+    body: PasswordChangeIn, request: Request, session: DbSession, caller: CurrentCaller, state: State
+) -> PasswordChangedOut:
+    """Change your password; every other login session ends, this one and named tokens stay."""
+    ended = await tokens.change_password(
+        session,
+        state.passwords,
+        caller,
+        body.current_password,
+        body.new_password,
+        address=_address(request, state),
+    )
+    _forget(state, ended)
+    return PasswordChangedOut(sessions_ended=len(ended))
