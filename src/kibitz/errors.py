@@ -7,12 +7,14 @@
     ├── NotAuthenticated (401 not_authenticated)
     │   └── InvalidCredentials (401 invalid_credentials)
     ├── Forbidden (403 forbidden)
+    │   └── AddressNotAllowed (403 address_not_allowed)
     ├── NotFound (404 not_found)
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── Conflict (409 conflict)
     ├── InviteInvalid (410 invite_invalid)
     ├── PayloadTooLarge (413 payload_too_large)
-    └── UnsupportedMediaType (415 unsupported_media_type)
+    ├── UnsupportedMediaType (415 unsupported_media_type)
+    └── TooManyAttempts (429 too_many_attempts)
 
 One handler renders them as `{"error": {"code", "message", "details"}}`; the CLI maps codes to exit codes.
 """
@@ -37,6 +39,10 @@ class KibitzError(Exception):
     def to_body(self) -> dict[str, Any]:
         """Return the JSON body for this error."""
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+    def http_headers(self) -> dict[str, str] | None:
+        """Return extra response headers for this error (e.g. Retry-After), if any."""
+        return None
 
 
 class InvalidRequest(KibitzError):
@@ -73,6 +79,11 @@ class Forbidden(KibitzError):
     default_message = "Your role does not allow this."
 
 
+class AddressNotAllowed(Forbidden):
+    code = "address_not_allowed"
+    default_message = "This team does not accept requests from your network address."
+
+
 class NotFound(KibitzError):
     code = "not_found"
     status = 404
@@ -107,3 +118,17 @@ class UnsupportedMediaType(KibitzError):
     code = "unsupported_media_type"
     status = 415
     default_message = "Send the body as application/json."
+
+
+class TooManyAttempts(KibitzError):
+    code = "too_many_attempts"
+    status = 429
+    default_message = "Too many attempts; wait before trying again."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message, {"retry_after": retry_after})
+        self.retry_after = retry_after
+
+    def http_headers(self) -> dict[str, str] | None:
+        """Return the Retry-After header (seconds)."""
+        return {"Retry-After": str(self.retry_after)}

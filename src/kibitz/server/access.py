@@ -1,19 +1,26 @@
 """The one door to team-owned objects: every load checks the caller's membership and role.
 
 Objects of a team the caller is not in are reported exactly like missing ones (404), so ids reveal nothing.
+A team's IP allowlist is checked in the same breath (the team row is joined into the membership query, so
+it costs no extra query): a member calling from outside it gets 403 `address_not_allowed`.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+import functools
 
-from kibitz.errors import Forbidden, NotFound
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kibitz.errors import AddressNotAllowed, Forbidden, NotFound
 from kibitz.ids import is_id
+from kibitz.server.addresses import Network, parse_address, parse_networks, within
+from kibitz.server.audit.service import record_audit_apart
 from kibitz.server.auth.service import Caller
+from kibitz.server.caches import Caches
 from kibitz.server.codemarks.models import Codemark, Reply
 from kibitz.server.repos.models import Repo
-from kibitz.server.teams.models import Membership
+from kibitz.server.teams.models import Membership, Team
 
 _RANK = {"member": 0, "admin": 1, "owner": 2}
 
@@ -23,16 +30,91 @@ def has_role(membership: Membership, role: str) -> bool:
     return _RANK[membership.role] >= _RANK[role]
 
 
+class AddressDenied(AddressNotAllowed):
+    """A member's request from outside their team's allowlist; the error handler records it in the audit trail
+    in a transaction of its own (the request's rolls back)."""
+
+    def __init__(self, team_id: str, actor_id: str, address: str | None) -> None:
+        super().__init__(details={"team_id": team_id, "address": address})
+        self.team_id, self.actor_id, self.address = team_id, actor_id, address
+
+
+@functools.lru_cache(maxsize=4096)
+def allowlist_networks(allowlist: str) -> tuple[Network, ...]:
+    """Return the networks of a stored allowlist (space-separated CIDRs); parsed once per distinct list."""
+    return tuple(parse_networks(allowlist))
+
+
+def address_allowed(allowlist: str, address: str | None) -> bool:
+    """Tell whether a team with this stored allowlist accepts requests from `address` (empty: everyone)."""
+    return not allowlist or within(parse_address(address), allowlist_networks(allowlist))
+
+
+def check_address(team_id: str, allowlist: str, caller: Caller) -> None:
+    """Raise AddressDenied if the caller's address is outside the team's allowlist."""
+    if not address_allowed(allowlist, caller.address):
+        raise AddressDenied(team_id, caller.user.id, caller.address)
+
+
+async def record_denial(
+    sessionmaker: async_sessionmaker[AsyncSession], denied: AddressDenied, via: str, **details: str
+) -> None:
+    """Record a denied address in the audit trail, in a transaction of its own."""
+    await record_audit_apart(
+        sessionmaker,
+        "address.denied",
+        team_id=denied.team_id,
+        actor_id=denied.actor_id,
+        address=denied.address,
+        via=via,
+        **details,
+    )
+
+
+async def team_allowlist(session: AsyncSession, team_id: str) -> str:
+    """Return a team's stored allowlist ("" if none or no such team)."""
+    allowlist = await session.scalar(select(Team.allowlist).where(Team.id == team_id))
+    return allowlist or ""
+
+
+async def _membership(session: AsyncSession, caller: Caller, team_id: str) -> tuple[Membership, str]:
+    found = None
+    if is_id(team_id):
+        result = await session.execute(
+            select(Membership, Team.allowlist)
+            .join(Team, Team.id == Membership.team_id)
+            .where(Membership.team_id == team_id, Membership.user_id == caller.user.id)
+        )
+        found = result.one_or_none()
+    if found is None:
+        raise NotFound("No such team.")
+    return found[0], found[1]
+
+
 async def access_team(
     session: AsyncSession, caller: Caller, team_id: str, role: str = "member"
 ) -> Membership:
-    """Return the caller's membership of the team; 404 if none, 403 if the role is too weak."""
-    membership = await session.get(Membership, (team_id, caller.user.id)) if is_id(team_id) else None
-    if membership is None:
-        raise NotFound("No such team.")
+    """Return the caller's membership of the team; 404 if none, 403 if the address is outside the team's
+    allowlist or the role is too weak."""
+    membership, allowlist = await _membership(session, caller, team_id)
+    check_address(team_id, allowlist, caller)
     if not has_role(membership, role):
         raise Forbidden(f"This needs the {role} role.")
     return membership
+
+
+async def access_team_cached(session: AsyncSession, caller: Caller, team_id: str, caches: Caches) -> str:
+    """Return the caller's role in the team like `access_team`, from the caches when they were seen in the
+    last half second (the hot listing path); the allowlist is checked either way."""
+    role = caches.roles.get((team_id, caller.user.id))
+    allowlist = caches.allowlists.get(team_id)
+    if role is None or allowlist is None:
+        membership, allowlist = await _membership(session, caller, team_id)
+        role = membership.role
+        caches.roles[(team_id, caller.user.id)] = role
+        caches.allowlists[team_id] = allowlist
+    check_address(team_id, allowlist, caller)
+    return role
 
 
 async def access_repo(session: AsyncSession, caller: Caller, team_id: str, repo_id: str) -> Repo:
@@ -51,14 +133,16 @@ async def access_codemark(
     found = None
     if is_id(codemark_id):
         result = await session.execute(
-            select(Codemark, Membership)
+            select(Codemark, Membership, Team.allowlist)
             .join(Membership, Membership.team_id == Codemark.team_id)
+            .join(Team, Team.id == Codemark.team_id)
             .where(Codemark.id == codemark_id, Membership.user_id == caller.user.id)
         )
         found = result.one_or_none()
     # Bookmarks are private to their author: to anyone else they do not exist.
     if found is None or not can_see(found[0], caller.user.id):
         raise NotFound("No such codemark.")
+    check_address(found[0].team_id, found[2], caller)
     return found[0], found[1]
 
 
@@ -74,14 +158,16 @@ async def access_reply(
     found = None
     if is_id(reply_id):
         result = await session.execute(
-            select(Reply, Membership, Codemark)
+            select(Reply, Membership, Codemark, Team.allowlist)
             .join(Membership, Membership.team_id == Reply.team_id)
             .join(Codemark, Codemark.id == Reply.codemark_id)
+            .join(Team, Team.id == Reply.team_id)
             .where(Reply.id == reply_id, Membership.user_id == caller.user.id)
         )
         found = result.one_or_none()
     if found is None or not can_see(found[2], caller.user.id):
         raise NotFound("No such reply.")
+    check_address(found[0].team_id, found[3], caller)
     return found[0], found[2], found[1]
 
 

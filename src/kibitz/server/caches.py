@@ -3,6 +3,8 @@
 - Callers: a token's owner, kept for half a second, so a burst of requests authenticates once. A revoked
   token or removed member is refused by every process within that half second (in this process at once).
 - Roles: a member's role in a team, likewise.
+- Allowlists: a team's stored IP allowlist, likewise; a change is seen by every process within half a second
+  (at once in the process that saved it).
 - Listings: whole answers, keyed by the team's event seq. Every change in a team records an event in the
   same transaction, so a newer seq means a different key and a cached answer can never be stale. The seq
   comes from the doorbells this process hears; with the in-process broker those ring before the writer's
@@ -34,6 +36,9 @@ class Caches:
     roles: TTLCache[tuple[str, str], str] = field(
         default_factory=lambda: TTLCache(maxsize=10_000, ttl=AUTH_TTL_SECONDS)
     )
+    allowlists: TTLCache[str, str] = field(
+        default_factory=lambda: TTLCache(maxsize=10_000, ttl=AUTH_TTL_SECONDS)
+    )
     listings: LRUCache[Hashable, bytes] = field(
         default_factory=lambda: LRUCache(maxsize=64 * 1024 * 1024, getsizeof=len)
     )
@@ -47,6 +52,10 @@ class Caches:
     def forget_token(self, token_hash: str) -> None:
         """Drop a token at once (logout, revocation) in this process."""
         self.callers.pop(token_hash, None)
+
+    def forget_allowlist(self, team_id: str) -> None:
+        """Drop a team's allowlist at once (it changed) in this process."""
+        self.allowlists.pop(team_id, None)
 
     def forget_member(self, team_id: str, user_id: str) -> None:
         """Drop a member's role at once (removal, role change) in this process."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import dataclasses
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -13,8 +14,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kibitz.errors import Forbidden, NotAuthenticated
+from kibitz.server.addresses import Network, client_address
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.service import Caller, authenticate, hash_token
+from kibitz.server.auth.throttle import LoginThrottle
 from kibitz.server.caches import Caches
 from kibitz.server.db import utcnow
 from kibitz.server.events.broker import Broker
@@ -38,6 +41,14 @@ class AppState:
     # SQLite allows one writer at a time; queueing writers here, in order, replaces SQLite's busy-wait
     # (sleeps of up to 100 ms) and so removes the long tail of write latency under concurrency.
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Parsed once per app: the proxies whose X-Forwarded-For counts (settings.trusted_proxy_networks()).
+    trusted_proxies: list[Network] = field(default_factory=list)
+    login_throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle("10/minute"))
+
+    def client_address(self, peer: str | None, headers: Mapping[str, str]) -> str | None:
+        """Return the address a request comes from (forwarded headers count only from trusted proxies)."""
+        address = client_address(peer, headers, self.trusted_proxies)
+        return str(address) if address is not None else None
 
 
 def app_state(request: Request) -> AppState:
@@ -115,7 +126,9 @@ async def get_caller(
     needed = required_scope(request)
     if not allows(caller.scopes, needed):
         raise Forbidden(f"This token lacks the {needed} scope.", {"needed_scope": needed})
-    return caller
+    # The address belongs to this request, not to the token: it is added after the cache, never stored in it.
+    peer = request.client.host if request.client else None
+    return dataclasses.replace(caller, address=state.client_address(peer, request.headers))
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

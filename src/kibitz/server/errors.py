@@ -19,6 +19,7 @@ from kibitz.errors import (
     NotFound,
     ValidationFailed,
 )
+from kibitz.server.access import AddressDenied, record_denial
 
 log = logging.getLogger("kibitz.server")
 
@@ -36,9 +37,12 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
     ]
 
 
-async def _on_kibitz_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_kibitz_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KibitzError)
-    return error_response(exc)
+    if isinstance(exc, AddressDenied):
+        # Here, after the request's transaction has rolled back (and let go of SQLite's write lock).
+        await record_denial(request.app.state.kibitz.sessionmaker, exc, "api", method=request.method)
+    return error_response(exc, exc.http_headers())
 
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:

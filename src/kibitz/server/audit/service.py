@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kibitz.errors import ValidationFailed
 from kibitz.ids import new_id
 from kibitz.server.audit.models import AuditEvent
+from kibitz.server.audit.schemas import AuditActor, AuditEventOut
+from kibitz.server.auth.models import User
 from kibitz.server.db import utcnow
+from kibitz.server.pagination import decode_cursor, encode_cursor
+from kibitz.server.teams.models import Membership
 
 ACTIONS = frozenset(
     {
@@ -77,3 +83,62 @@ async def record_audit_apart(
     async with sessionmaker() as session:
         record_audit(session, action, **fields)
         await session.commit()
+
+
+def action_condition(action: str) -> ColumnElement[bool]:
+    """Return the filter for `?action=`: an action (`login.failed`) or a family (`login`: every `login.*`)."""
+    if action in ACTIONS:
+        return AuditEvent.action == action
+    if any(name.startswith(action + ".") for name in ACTIONS):
+        return AuditEvent.action.startswith(action + ".", autoescape=True)
+    raise ValidationFailed(
+        f"Unknown action {action!r}.",
+        [{"loc": ["query", "action"], "msg": "one of " + ", ".join(sorted(ACTIONS))}],
+    )
+
+
+def team_trail(team_id: str) -> ColumnElement[bool]:
+    """Return the condition for what a team's admins see: the team's events, and the account events (logins,
+    tokens, password changes) of its current members."""
+    members = select(Membership.user_id).where(Membership.team_id == team_id).scalar_subquery()
+    return or_(
+        AuditEvent.team_id == team_id,
+        and_(
+            AuditEvent.team_id.is_(None),
+            or_(AuditEvent.actor_id.in_(members), AuditEvent.target_id.in_(members)),
+        ),
+    )
+
+
+async def list_audit(
+    session: AsyncSession, team_id: str, action: str | None, limit: int, cursor: str | None
+) -> tuple[list[AuditEventOut], str | None]:
+    """Return one page of a team's audit trail, newest first, and the cursor of the next page."""
+    query = (
+        select(AuditEvent, User.handle)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(team_trail(team_id))
+    )
+    if action:
+        query = query.where(action_condition(action))
+    if cursor is not None:
+        when, last_id = decode_cursor(cursor)
+        query = query.where(or_(AuditEvent.at < when, and_(AuditEvent.at == when, AuditEvent.id < last_id)))
+    rows = list(
+        await session.execute(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit + 1))
+    )
+    next_cursor = encode_cursor(rows[limit - 1][0].at, rows[limit - 1][0].id) if len(rows) > limit else None
+    return [audit_out(event, handle) for event, handle in rows[:limit]], next_cursor
+
+
+def audit_out(event: AuditEvent, handle: str | None) -> AuditEventOut:
+    """Return the wire form of an audit event; `handle` is its actor's, if the account still exists."""
+    return AuditEventOut(
+        id=event.id,
+        at=event.at,
+        action=event.action,
+        actor=AuditActor(id=event.actor_id, handle=handle) if event.actor_id else None,
+        target_id=event.target_id,
+        address=event.address,
+        details=json.loads(event.details or "{}"),
+    )

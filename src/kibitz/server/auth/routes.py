@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
+from kibitz.errors import InvalidCredentials, TooManyAttempts
+from kibitz.server.audit.service import record_audit, record_audit_apart
 from kibitz.server.auth import service
 from kibitz.server.auth.schemas import LoginIn, LoginOut, SignupIn, UserOut
 from kibitz.server.deps import CurrentCaller, DbSession, State
@@ -23,10 +25,43 @@ async def signup(body: SignupIn, session: DbSession, state: State) -> UserOut:
 
 
 @router.post("/auth/login")
-async def login(body: LoginIn, session: DbSession, state: State) -> LoginOut:
-    """Exchange email and password for an API token (shown once)."""
+async def login(body: LoginIn, request: Request, session: DbSession, state: State) -> LoginOut:
+    """Exchange email and password for an API token (shown once); attempts are throttled per account and per
+    address, and every outcome is audited (refusals in a transaction of their own, as this one rolls back)."""
+    email = service.normalise_email(body.email)
+    address = state.client_address(request.client.host if request.client else None, request.headers)
+    try:
+        # Before the password is looked at: a throttled guess costs no hashing and reveals nothing.
+        await state.login_throttle.attempt(email, address)
+    except TooManyAttempts as exc:
+        known = await service.find_user_by_email(session, email)
+        await record_audit_apart(
+            state.sessionmaker,
+            "login.throttled",
+            actor_id=known.id if known else None,
+            address=address,
+            retry_after=exc.retry_after,
+            limit=state.settings.login_rate_limit,
+        )
+        raise
     ttl = dt.timedelta(days=state.settings.token_ttl_days)
-    token, row, user = await service.login(session, state.passwords, body.email, body.password, ttl)
+    try:
+        token, row, user = await service.login(session, state.passwords, email, body.password, ttl)
+    except InvalidCredentials:
+        known = await service.find_user_by_email(session, email)
+        if known is None:
+            reason = "unknown_account"
+        else:
+            reason = "wrong_password" if known.status == "active" else "account_disabled"
+        await record_audit_apart(
+            state.sessionmaker,
+            "login.failed",
+            actor_id=known.id if known else None,
+            address=address,
+            reason=reason,
+        )
+        raise
+    record_audit(session, "login.succeeded", actor_id=user.id, target_id=row.id, address=address)
     return LoginOut(token=token, expires_at=row.expires_at, user=service.user_out(user))
 
 

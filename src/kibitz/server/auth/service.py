@@ -67,6 +67,8 @@ class Caller:
     expires_at: dt.datetime
     # Space-separated subset of "read write admin" (docs/security.md); a login session has all three.
     scopes: str = "read write admin"
+    # The request's client address (addresses.client_address); set per request, never cached with the token.
+    address: str | None = None
 
 
 def hash_token(token: str) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response, status
 
 from kibitz.errors import Conflict
-from kibitz.server.access import access_codemark, access_reply, access_team
+from kibitz.server.access import access_codemark, access_reply, access_team, access_team_cached
 from kibitz.server.codemarks import replies, service
 from kibitz.server.codemarks.render import codemarks_out
 from kibitz.server.codemarks.schemas import (
@@ -70,8 +70,7 @@ async def list_codemarks(
     # The hot path of every editor opening a file: answers are cached under the team's event seq (see
     # caches.py), so a repeated listing costs neither queries nor serialisation until the team changes.
     caches = state.caches
-    if (team_id, caller.user.id) not in caches.roles:
-        caches.roles[(team_id, caller.user.id)] = (await access_team(session, caller, team_id)).role
+    await access_team_cached(session, caller, team_id, caches)
     head = caches.heads.get(team_id) if caches.heads_are_exact else None
     if head is None:
         head = await head_seq(session, team_id)

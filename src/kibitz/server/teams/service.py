@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.errors import Conflict, Forbidden, InviteInvalid, NotFound
 from kibitz.ids import new_id
-from kibitz.server.access import has_role
+from kibitz.server.access import check_address, has_role
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import User
 from kibitz.server.auth.service import Caller, UserLike, hash_token
@@ -108,6 +108,8 @@ async def join_team(session: AsyncSession, caller: Caller, code: str) -> tuple[T
     team = await session.get(Team, invite.team_id)
     if team is None:
         raise InviteInvalid()
+    # A team's allowlist holds for joining too: an invite code used from outside it stays unused.
+    check_address(team.id, team.allowlist, caller)
     existing = await session.get(Membership, (team.id, caller.user.id))
     if existing is not None:
         return team, existing
@@ -123,6 +125,17 @@ async def join_team(session: AsyncSession, caller: Caller, code: str) -> tuple[T
     session.add(membership)
     await session.flush()
     await record_event(session, team.id, "member.joined", member_out(membership, caller.user))
+    record_audit(
+        session,
+        "member.joined",
+        team_id=team.id,
+        actor_id=caller.user.id,
+        target_id=caller.user.id,
+        address=caller.address,
+        role=invite.role,
+        invite_id=invite.id,
+        invited_by=invite.created_by,
+    )
     return team, membership
 
 

@@ -1,0 +1,64 @@
+"""Login throttling: at most N attempts per account and per client address in a moving window.
+
+Built on the `limits` library. The counters live in this process's memory by default, or in Redis when
+`KIBITZ_REDIS_URL` is set, so that every server process behind a load balancer shares them. The moving window
+(not a fixed one) is used because a fixed window lets an attacker spend the limit twice around a window's
+boundary (10 attempts at 12:00:59 and 10 more at 12:01:00); the moving window counts the last 60 seconds
+exactly, and its cost (one timestamp per attempt, at most N per key) is small at login rates.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from kibitz.errors import TooManyAttempts
+
+KEY_PREFIX = "kibitz-login"
+
+
+class LoginThrottle:
+    """Counts login attempts per account (normalised email) and per client address."""
+
+    def __init__(self, limit: str, redis_url: str = "") -> None:
+        self.limit: RateLimitItem = parse(limit)
+        # redis-py is already a dependency (the event broker); limits would otherwise pick coredis.
+        self.storage: Storage = (
+            RedisStorage("async+" + redis_url, implementation="redispy", key_prefix=KEY_PREFIX)
+            if redis_url
+            else MemoryStorage()
+        )
+        self._limiter = MovingWindowRateLimiter(self.storage)
+
+    def _keys(self, email: str, address: str | None) -> list[tuple[str, str]]:
+        # An unknown address (a Unix socket, say) is not counted: every such request would share one bucket.
+        keys = [("account", email)]
+        if address:
+            keys.append(("address", address))
+        return keys
+
+    async def attempt(self, email: str, address: str | None) -> None:
+        """Count one attempt, or raise TooManyAttempts (with the seconds to wait) if either limit is spent.
+
+        A refused attempt is not counted, so the wait ends when the oldest counted attempt leaves the window.
+        """
+        keys = self._keys(email, address)
+        for kind, value in keys:
+            if not await self._limiter.test(self.limit, kind, value):
+                raise TooManyAttempts(await self._retry_after(kind, value), self._message(kind))
+        for kind, value in keys:
+            # `hit` checks and counts atomically: a concurrent attempt may have spent the last slot.
+            if not await self._limiter.hit(self.limit, kind, value):
+                raise TooManyAttempts(await self._retry_after(kind, value), self._message(kind))
+
+    async def _retry_after(self, kind: str, value: str) -> int:
+        stats = await self._limiter.get_window_stats(self.limit, kind, value)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    def _message(self, kind: str) -> str:
+        what = "this account" if kind == "account" else "your address"
+        return f"Too many login attempts for {what}; wait before trying again."
