@@ -14,7 +14,8 @@
     ├── InviteInvalid (410 invite_invalid)
     ├── PayloadTooLarge (413 payload_too_large)
     ├── UnsupportedMediaType (415 unsupported_media_type)
-    └── TooManyAttempts (429 too_many_attempts)
+    ├── TooManyAttempts (429 too_many_attempts)
+    └── NotReady (503 not_ready)
 
 One handler renders them as `{"error": {"code", "message", "details"}}`; the CLI maps codes to exit codes.
 """
@@ -132,3 +133,9 @@ class TooManyAttempts(KibitzError):
     def http_headers(self) -> dict[str, str] | None:
         """Return the Retry-After header (seconds)."""
         return {"Retry-After": str(self.retry_after)}
+
+
+class NotReady(KibitzError):
+    code = "not_ready"
+    status = 503
+    default_message = "The server cannot serve requests now: its database does not answer."

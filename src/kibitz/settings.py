@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     login_rate_limit: str = "10/minute"
     # "json" (one object per line, for an aggregator) or "text" (for a terminal).
     log_format: str = Field(default="json", pattern="^(json|text)$")
+    # Where vulnerabilities in this deployment are reported (the Contact of /.well-known/security.txt): a
+    # mailto:, https:// or tel: URI. Empty means no security.txt (404) and a warning at startup.
+    security_contact: str = Field(default="", pattern=r"^((mailto:|https://|tel:)\S+)?$")
     # Lowers argon2 cost for test suites only; never set in production.
     fast_password_hashing: bool = False
     log_level: str = "info"

@@ -22,10 +22,13 @@ from kibitz.server.errors import install_error_handlers
 from kibitz.server.events.broker import Broker, InProcessBroker, RedisBroker
 from kibitz.server.events.hub import StreamHub
 from kibitz.server.events.stream import router as stream_router
+from kibitz.server.headers import SecurityHeaders
 from kibitz.server.inbox.routes import router as inbox_router
 from kibitz.server.locations.routes import router as locations_router
+from kibitz.server.logs import AccessLog
 from kibitz.server.middleware import RequestGuard
 from kibitz.server.migrate import upgrade
+from kibitz.server.operations import router as operations_router
 from kibitz.server.repos.routes import router as repos_router
 from kibitz.server.search.routes import router as search_router
 from kibitz.server.teams.allowlist_routes import router as allowlist_router
@@ -106,10 +109,11 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.include_router(api_router())
     app.include_router(permalink_router)
 
-    @app.get("/healthz", tags=["operations"])
-    async def healthz() -> dict[str, str]:
-        """Tell that the process is up."""
-        return {"status": "ok"}
+    app.include_router(operations_router)
 
+    state.metrics.watch_hub(hub)
+    # Outermost last: SecurityHeaders sees every answer, AccessLog every request, RequestGuard the rest.
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog, metrics=state.metrics, trusted=state.trusted_proxies)
+    app.add_middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds, trusted=state.trusted_proxies)
     return app

@@ -23,6 +23,7 @@ from kibitz.server.db import utcnow
 from kibitz.server.events.broker import Broker
 from kibitz.server.events.hub import StreamHub
 from kibitz.server.events.service import forget_pending, take_pending
+from kibitz.server.metrics import Metrics
 from kibitz.server.permissions import allows, rule_for_request
 from kibitz.settings import Settings
 
@@ -44,6 +45,7 @@ class AppState:
     # Parsed once per app: the proxies whose X-Forwarded-For counts (settings.trusted_proxy_networks()).
     trusted_proxies: list[Network] = field(default_factory=list)
     login_throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle("10/minute"))
+    metrics: Metrics = field(default_factory=Metrics)
 
     def client_address(self, peer: str | None, headers: Mapping[str, str]) -> str | None:
         """Return the address a request comes from (forwarded headers count only from trusted proxies)."""
@@ -90,6 +92,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
             for team_id, seq in take_pending(session).items():
                 await state.broker.publish(team_id, seq)
+                state.metrics.events.inc()
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/v1/auth/login.")

@@ -20,6 +20,7 @@ from kibitz.errors import (
     ValidationFailed,
 )
 from kibitz.server.access import AddressDenied, record_denial
+from kibitz.server.headers import security_headers
 
 log = logging.getLogger("kibitz.server")
 
@@ -75,9 +76,15 @@ async def _on_integrity_error(_request: Request, _exc: Exception) -> JSONRespons
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", "")
     log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
-    # This answer is sent by the outermost middleware, past RequestGuard, so it sets the header itself.
+    # This answer is sent by the outermost middleware, past RequestGuard and SecurityHeaders, so it sets
+    # their headers itself.
+    settings = request.app.state.kibitz.settings
+    added = security_headers(
+        request.scope, hsts_seconds=settings.hsts_seconds, trusted=settings.trusted_proxy_networks()
+    )
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in added}
     return error_response(
-        KibitzError("Internal error.", {"request_id": request_id}), {"x-request-id": request_id}
+        KibitzError("Internal error.", {"request_id": request_id}), {**headers, "x-request-id": request_id}
     )
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import secrets
+from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kibitz.errors import KibitzError, PayloadTooLarge, UnsupportedMediaType
 
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"}
+
+# The id of the request being served, for every log record written while serving it (kibitz.server.logs).
+request_id_var: ContextVar[str | None] = ContextVar("kibitz_request_id", default=None)
 
 
 async def _send_error(send: Send, error: KibitzError, request_id: str) -> None:
@@ -46,6 +50,13 @@ class RequestGuard:
             return
         request_id = secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
+        reset = request_id_var.set(request_id)
+        await self._guard(scope, receive, send, request_id)
+        # Reset only when the request ended well: after an exception the id must stay for the server's own
+        # report of it (uvicorn logs it in this task; each request runs in a task of its own).
+        request_id_var.reset(reset)
+
+    async def _guard(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

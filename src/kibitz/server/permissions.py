@@ -59,6 +59,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/readyz"): Rule("anyone", "none", "says whether the database answers"),
     ("GET", "/metrics"): Rule("anyone", "none", "loopback or trusted proxies only (see docs/security.md)"),
     ("GET", "/.well-known/security.txt"): Rule("anyone", "none"),
+    ("GET", f"{API}/openapi.json"): Rule("anyone", "none", "the API's OpenAPI document"),
     # Accounts.
     ("POST", f"{API}/auth/signup"): Rule("anyone", "none"),
     ("POST", f"{API}/auth/login"): Rule("anyone", "none", "throttled per account and per address"),
@@ -160,6 +161,18 @@ def rule_for_request(method: str, path: str, route_path: str) -> Rule | None:
     return found[0][1] if len(found) == 1 else None
 
 
+def template_for_request(method: str, path: str, route_path: str) -> str | None:
+    """Return the full template of the route that served `path` (as in ROUTES), or None if it has none."""
+    found = [
+        template
+        for pattern, template, _rule in _BY_SHAPE.get((method.upper(), path.count("/")), ())
+        if pattern.fullmatch(path)
+    ]
+    if len(found) > 1:
+        found = [template for template in found if template.endswith(route_path)]
+    return found[0] if len(found) == 1 else None
+
+
 # -- the table in docs/security.md -----------------------------------------------------------------------
 
 PERSONAS = ("anonymous", "another team", "member", "admin", "owner")
@@ -178,7 +191,7 @@ def cell(who: Who, persona: str) -> str:
     if persona == "another team":
         return "no (404)"
     if who == "author":
-        return "own only"
+        return "own only (else 403)"
     if who == "author-or-admin":
         return "yes" if _TEAM_ROLES[persona] >= _TEAM_ROLES["admin"] else "own only (else 403)"
     if who == "self-or-admin":
