@@ -28,6 +28,7 @@ from kibitz.cli.locating import (
     target_for,
 )
 from kibitz.cli.render import codemark_details, listing_line
+from kibitz.cli.tokens import COMMANDS as TOKEN_COMMANDS
 from kibitz.client import (
     CODEMARK_TYPES,
     Codemark,
@@ -697,9 +698,58 @@ def server_migrate(data_dir: Path | None) -> None:
     click.echo("The database is up to date.")
 
 
+@server.group("user")
+def server_user() -> None:
+    """Disable or enable accounts, working directly on the configured database (for operators)."""
+
+
+def _set_user_status(email: str, status: str, data_dir: Path | None) -> None:
+    from kibitz.errors import NotFound as NoSuchUser
+    from kibitz.server.auth.tokens import set_user_status_in_database
+    from kibitz.settings import Settings
+
+    try:
+        settings = Settings.load(data_dir=data_dir)
+    except ValueError as error:
+        raise CliError(_settings_problem(error)) from None
+    try:
+        changed, revoked = set_user_status_in_database(settings, email, status)
+    except NoSuchUser:
+        raise CliError(f"no account has the email {email!r}", NOT_FOUND) from None
+    if not changed:
+        click.echo(f"{email} is already {status}.")
+    elif status == "disabled":
+        click.echo(
+            f"Disabled {email}; {revoked} tokens and sessions revoked, open streams close within a second."
+        )
+    else:
+        click.echo(f"Enabled {email}; they can log in again.")
+
+
+@server_user.command("disable")
+@click.argument("email")
+@_data_dir_option
+def server_user_disable(email: str, data_dir: Path | None) -> None:
+    """Disable the account with EMAIL: it cannot log in, and its tokens and sessions are revoked."""
+    _set_user_status(email, "disabled", data_dir)
+
+
+@server_user.command("enable")
+@click.argument("email")
+@_data_dir_option
+def server_user_enable(email: str, data_dir: Path | None) -> None:
+    """Enable the account with EMAIL again (its old tokens stay revoked: the person logs in afresh)."""
+    _set_user_status(email, "active", data_dir)
+
+
 # -- conversations (kibitz/cli/conversation.py) -------------------------------------------------
 
 for _command in CONVERSATION_COMMANDS:
+    cli.add_command(_command)
+
+# -- tokens and password (kibitz/cli/tokens.py) -------------------------------------------------
+
+for _command in TOKEN_COMMANDS:
     cli.add_command(_command)
 
 

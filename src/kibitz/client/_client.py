@@ -22,6 +22,7 @@ from kibitz.client._types import (
     Member,
     NewLocation,
     NewMarker,
+    NewToken,
     Page,
     Reaction,
     ReferenceKind,
@@ -31,6 +32,7 @@ from kibitz.client._types import (
     SearchHit,
     SharedLocations,
     Team,
+    Token,
     User,
 )
 
@@ -458,3 +460,31 @@ class KibitzClient:
         body: dict[str, Any] = {"all": True} if ids is None else {"ids": list(ids)}
         answer = self._request("POST", f"/teams/{_seg(team_id)}/inbox/read", json=body)
         return int(answer["marked"])
+
+    # -- tokens and sessions ----------------------------------------------------------------
+
+    def list_tokens(self, *, include_inactive: bool = False) -> list[Token]:
+        """Return your tokens and login sessions, newest first (revoked and expired ones only if asked)."""
+        params = {"all": "true" if include_inactive else None}
+        return cast(list[Token], self._request("GET", "/tokens", params=params))
+
+    def create_token(self, name: str, scope: str = "read", *, expires_days: int | None = None) -> NewToken:
+        """Create a named token with ``scope`` (read, write or admin); the answer holds the token, once."""
+        body: dict[str, Any] = {"name": name, "scope": scope}
+        if expires_days is not None:
+            body["expires_days"] = expires_days
+        return cast(NewToken, self._request("POST", "/tokens", json=body))
+
+    def revoke_token(self, token_id: str) -> None:
+        """Revoke one of your tokens or sessions."""
+        self._request("DELETE", f"/tokens/{_seg(token_id)}")
+
+    def revoke_member_tokens(self, team_id: str, user_id: str) -> int:
+        """Revoke every token and session of a member of your team (admins); return how many."""
+        answer = self._request("DELETE", f"/teams/{_seg(team_id)}/members/{_seg(user_id)}/tokens")
+        return int(answer["revoked"])
+
+    def change_password(self, current_password: str, new_password: str) -> int:
+        """Change your password; return how many other login sessions it ended."""
+        body = {"current_password": current_password, "new_password": new_password}
+        return int(self._request("POST", "/auth/password", json=body)["sessions_ended"])

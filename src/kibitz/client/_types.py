@@ -289,3 +289,28 @@ class StreamEvent(TypedDict):
     team_id: str
     at: NotRequired[str]
     data: NotRequired[dict[str, Any]]
+
+
+TokenKind = Literal["session", "token"]
+TokenScope = Literal["read", "write", "admin"]
+
+
+class Token(TypedDict):
+    """One of your API tokens: a login ``session`` or a named ``token`` (never the token itself)."""
+
+    id: str
+    name: str
+    kind: TokenKind
+    # The scope and every weaker one: ["read"], ["read", "write"] or ["read", "write", "admin"].
+    scopes: list[TokenScope]
+    created_at: str
+    expires_at: str
+    revoked_at: str | None
+    # Whether this is the token the request was made with.
+    current: bool
+
+
+class NewToken(Token):
+    """A named token just created: the only answer that carries the token."""
+
+    token: str
