@@ -20,9 +20,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## start the server on 127.0.0.1:8383 with SQLite in ./.kibitz-data
 	$(BIN)/kibitz server run --data-dir $${KIBITZ_DATA_DIR:-.kibitz-data}
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP)  ## ruff, and bandit (high-severity findings fail; see docs/security.md)
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/bandit -q -r src/kibitz --severity-level high
 
 typecheck: $(STAMP)  ## mypy --strict on the package
 	$(BIN)/mypy src/kibitz
