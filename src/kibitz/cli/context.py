@@ -9,6 +9,8 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +22,8 @@ from kibitz.client import (
     KibitzClient,
     NotLoggedIn,
     load_current_team,
+    resolve_ca_file,
+    resolve_cert_sha256,
     resolve_server,
     resolve_token,
     save_current_team,
@@ -36,6 +40,34 @@ def print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+# Where the root group keeps --ca-file / --cert-sha256 for the command it runs (click's shared ctx.meta).
+TRUST_META = "kibitz.trust"
+
+
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """Which server certificates the command trusts beyond the usual CAs (docs/security.md, TLS)."""
+
+    ca_file: Path | None = None
+    cert_sha256: str | None = None
+
+
+def trust() -> Trust:
+    """Return the --ca-file / --cert-sha256 given to `kibitz`, else KIBITZ_CA_FILE / KIBITZ_CERT_SHA256."""
+    context = click.get_current_context(silent=True)
+    chosen = context.meta.get(TRUST_META) if context is not None else None
+    if isinstance(chosen, Trust):
+        return chosen
+    ca_file = resolve_ca_file()
+    return Trust(ca_file=Path(ca_file) if ca_file else None, cert_sha256=resolve_cert_sha256())
+
+
+def client_for(server: str, token: str | None = None) -> KibitzClient:
+    """Return a client for ``server`` that verifies its certificate as the command line asks."""
+    chosen = trust()
+    return KibitzClient(server, token, ca_file=chosen.ca_file, cert_sha256=chosen.cert_sha256)
+
+
 @contextmanager
 def open_client(*, login_required: bool = True) -> Iterator[KibitzClient]:
     """Yield a client for the configured server, with the configured token."""
@@ -45,7 +77,7 @@ def open_client(*, login_required: bool = True) -> Iterator[KibitzClient]:
     token = resolve_token()
     if login_required and not token:
         raise NotLoggedIn("not logged in: run `kibitz login --server URL --email EMAIL` first")
-    with KibitzClient(server, token) as client:
+    with client_for(server, token) as client:
         yield client
 
 

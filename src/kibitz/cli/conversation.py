@@ -10,7 +10,15 @@ from typing import Any, Literal, TypeVar
 
 import click
 
-from kibitz.cli.context import current_team, id_or_permalink, json_option, member_ids, open_client, print_json
+from kibitz.cli.context import (
+    current_team,
+    id_or_permalink,
+    json_option,
+    member_ids,
+    open_client,
+    print_json,
+    trust,
+)
 from kibitz.cli.conversation_text import (
     emoji_for,
     event_line,
@@ -297,7 +305,16 @@ def watch(after: int | None, as_json: bool) -> None:
         server, token = client.server_url, client.token
     assert token is not None  # open_client requires one
     start = after if after is not None else load_position(server, email, team.id)
-    stream = EventStream(server, token, team.id, start, on_status=lambda message: _note(message))
+    chosen = trust()
+    stream = EventStream(
+        server,
+        token,
+        team.id,
+        start,
+        on_status=lambda message: _note(message),
+        ca_file=chosen.ca_file,
+        cert_sha256=chosen.cert_sha256,
+    )
     try:
         for event in stream:
             _show(event, emails, as_json)

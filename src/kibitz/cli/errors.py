@@ -1,23 +1,25 @@
 """The CLI's exit codes, and the one place that maps errors to them and words them.
 
-====  =====================================================
+====  =================================================================================
  0    success
  1    failure (anything not listed below)
  2    usage error: unknown command, missing or bad argument
  3    not authenticated (log in) or not allowed (your role)
  4    not found (or in a team you are not in)
-====  =====================================================
+ 5    the server's TLS certificate is not trusted (unverifiable or not the pinned one)
+====  =================================================================================
 """
 
 from __future__ import annotations
 
-from kibitz.client import ApiError, NotLoggedIn
+from kibitz.client import ApiError, CertificateRejected, NotLoggedIn
 
 OK = 0
 FAILURE = 1
 USAGE = 2
 NOT_ALLOWED = 3
 NOT_FOUND = 4
+UNTRUSTED_CERTIFICATE = 5
 
 # Keyed by the API's stable error codes (docs/api.md), not by message text.
 _EXIT_BY_API_CODE: dict[str, int] = {
@@ -45,6 +47,8 @@ def exit_code_for(error: BaseException) -> int:
         return error.exit_code
     if isinstance(error, NotLoggedIn):
         return NOT_ALLOWED
+    if isinstance(error, CertificateRejected):
+        return UNTRUSTED_CERTIFICATE
     if isinstance(error, ApiError):
         return _EXIT_BY_API_CODE.get(error.code) or _EXIT_BY_STATUS.get(error.status, FAILURE)
     return FAILURE

@@ -11,8 +11,9 @@ from typing import Any, NoReturn
 import click
 
 from kibitz import __version__
+from kibitz.cli.context import TRUST_META, Trust, id_or_permalink
+from kibitz.cli.context import client_for as _client_for
 from kibitz.cli.context import current_team as _current_team
-from kibitz.cli.context import id_or_permalink
 from kibitz.cli.context import json_option as _json_option
 from kibitz.cli.context import member_ids as _user_ids
 from kibitz.cli.context import open_client as _client
@@ -43,6 +44,7 @@ from kibitz.client import (
     delete_credentials,
     load_credentials,
     load_current_team,
+    parse_fingerprint,
     resolve_server,
     resolve_token,
     save_credentials,
@@ -72,7 +74,8 @@ Exit codes:
   1  failure
   2  usage error (unknown command, bad or missing argument)
   3  not authenticated (log in) or not allowed (your role)
-  4  not found"""
+  4  not found
+  5  the server's TLS certificate is not trusted (unverifiable, or not the pinned one)"""
 
 
 class KibitzGroup(click.Group):
@@ -153,6 +156,17 @@ def _store_login(server: str, result: LoginResult) -> None:
     save_credentials(Credentials(server=server, token=result["token"], email=email))
 
 
+def _check_fingerprint(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: refuse a malformed fingerprint as a usage error, before anything connects."""
+    if not value:
+        return None
+    try:
+        parse_fingerprint(value)
+    except KibitzError as error:
+        raise click.BadParameter(error.message) from None
+    return value
+
+
 # -- the commands -------------------------------------------------------------------------------
 
 
@@ -160,7 +174,23 @@ def _store_login(server: str, result: LoginResult) -> None:
     cls=KibitzGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]}
 )
 @click.version_option(__version__, "--version", prog_name="kibitz", message="%(prog)s %(version)s")
-def cli() -> None:
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="KIBITZ_CA_FILE",
+    show_envvar=True,
+    help="Verify the server's certificate with the CA certificate(s) in this PEM file.",
+)
+@click.option(
+    "--cert-sha256",
+    envvar="KIBITZ_CERT_SHA256",
+    show_envvar=True,
+    metavar="FINGERPRINT",
+    callback=_check_fingerprint,
+    help="Trust only the server certificate with this SHA-256 fingerprint (for self-signed servers).",
+)
+@click.pass_context
+def cli(ctx: click.Context, ca_file: Path | None, cert_sha256: str | None) -> None:
     """Kibitz: code discussions pinned to lines of code.
 
     \b
@@ -173,7 +203,9 @@ def cli() -> None:
 
     Configuration lives in $KIBITZ_CONFIG_DIR (default: your user config directory);
     KIBITZ_SERVER and KIBITZ_TOKEN override the stored server and token.
+    --ca-file and --cert-sha256 go before the command: kibitz --ca-file ca.pem whoami.
     """
+    ctx.meta[TRUST_META] = Trust(ca_file=ca_file, cert_sha256=cert_sha256)
 
 
 _server_option = click.option(
@@ -201,7 +233,7 @@ def signup(server: str, email: str, name: str, handle: str | None, password_stdi
     Asks for a password (12–128 characters) twice unless --password-stdin is given.
     """
     password = _read_password(password_stdin, confirm=True)
-    with KibitzClient(server) as client:
+    with _client_for(server) as client:
         user = client.signup(email, name, password, handle=handle)
         result = client.login(email, password)
     _store_login(server, result)
@@ -216,7 +248,7 @@ def signup(server: str, email: str, name: str, handle: str | None, password_stdi
 def login(server: str, email: str, password_stdin: bool) -> None:
     """Log in to a server and store the API token (in a file only you can read)."""
     password = _read_password(password_stdin, confirm=False)
-    with KibitzClient(server) as client:
+    with _client_for(server) as client:
         result = client.login(email, password)
     _store_login(server, result)
     click.echo(f"Logged in as {result['user']['email']} on {client.server_url}.")
@@ -236,7 +268,7 @@ def logout() -> None:
         click.echo("Not logged in.")
         return
     try:
-        with KibitzClient(server, token) as client:
+        with _client_for(server, token) as client:
             client.logout()
     except NotAuthenticated:
         pass  # Already expired or revoked: forgetting it is all that is left to do.
@@ -670,17 +702,102 @@ def _settings_problem(error: ValueError) -> str:
 @click.option("--host", help="Address to listen on [default: 127.0.0.1].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on [default: 8383].")
 @_data_dir_option
-def server_run(host: str | None, port: int | None, data_dir: Path | None) -> None:
-    """Serve the API, applying database migrations first."""
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Serve HTTPS and WSS with this PEM certificate (chain) [env: KIBITZ_TLS_CERT].",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The certificate's PEM private key [env: KIBITZ_TLS_KEY].",
+)
+def server_run(
+    host: str | None, port: int | None, data_dir: Path | None, tls_cert: Path | None, tls_key: Path | None
+) -> None:
+    """Serve the API, applying database migrations first.
+
+    Plain HTTP is served only on a loopback address, or with KIBITZ_BEHIND_PROXY=1 and
+    KIBITZ_TRUSTED_PROXIES naming the TLS-terminating proxies; anywhere else give --tls-cert and
+    --tls-key (`kibitz server gen-cert` makes a self-signed pair for trials).
+    """
     # Imported here so that the client commands start without loading the server stack.
     from kibitz.server.runner import serve
+    from kibitz.server.tls import TlsSetupError
     from kibitz.settings import Settings
 
     try:
-        settings = Settings.load(host=host, port=port, data_dir=data_dir)
+        settings = Settings.load(host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key)
     except ValueError as error:
         raise CliError(_settings_problem(error)) from None
-    serve(settings)
+    try:
+        serve(settings)
+    except TlsSetupError as error:
+        raise CliError(str(error)) from None
+
+
+@server.command("gen-cert")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for cert.pem and key.pem [default: tls/ in the data directory].",
+)
+@click.option(
+    "--host",
+    "hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name or IP address clients use to reach the server (repeatable) "
+    "[default: localhost, 127.0.0.1, ::1].",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=365,
+    show_default=True,
+    help="Days the certificate is valid.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing cert.pem and key.pem.")
+@_data_dir_option
+def server_gen_cert(
+    out_dir: Path | None, hosts: tuple[str, ...], days: int, force: bool, data_dir: Path | None
+) -> None:
+    """Make a self-signed certificate and key for trials, and print its SHA-256 fingerprint.
+
+    The key file is created readable by you alone (0600). Clients trust the certificate by its
+    fingerprint (--cert-sha256 / KIBITZ_CERT_SHA256) or by the certificate itself (--ca-file).
+    """
+    from kibitz.server.tls import DEFAULT_HOSTS, fingerprint, generate_certificate, write_certificate
+    from kibitz.settings import Settings
+
+    if out_dir is None:
+        try:
+            out_dir = Settings.load(data_dir=data_dir).data_dir / "tls"
+        except ValueError as error:
+            raise CliError(_settings_problem(error)) from None
+    try:
+        pair = generate_certificate(hosts or DEFAULT_HOSTS, days)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--host'") from None
+    try:
+        cert_path, key_path = write_certificate(pair, out_dir, overwrite=force)
+    except FileExistsError as error:
+        raise CliError(str(error)) from None
+    digest = fingerprint(pair.cert_pem)
+    cert, key = cert_path.resolve(), key_path.resolve()
+    click.echo(f"Wrote a self-signed certificate for {', '.join(hosts or DEFAULT_HOSTS)}, valid {days} days:")
+    click.echo(f"  certificate: {cert}")
+    click.echo(f"  private key: {key}  (mode 0600: keep it secret, never copy it to clients)")
+    click.echo(f"SHA-256 fingerprint: {digest}")
+    click.echo("\nServe with:")
+    click.echo(f"  kibitz server run --host ADDRESS --tls-cert {cert} --tls-key {key}")
+    click.echo("Clients trust it by its fingerprint (or set KIBITZ_CERT_SHA256):")
+    click.echo(f"  kibitz --cert-sha256 {digest} login --server https://HOST:PORT --email EMAIL")
+    click.echo("or by the certificate itself, copied to them (or set KIBITZ_CA_FILE):")
+    click.echo(f"  kibitz --ca-file {cert.name} login --server https://HOST:PORT --email EMAIL")
 
 
 @server.command("migrate")

@@ -11,6 +11,8 @@ from kibitz.client._config import (
     delete_credentials,
     load_credentials,
     load_current_team,
+    resolve_ca_file,
+    resolve_cert_sha256,
     resolve_server,
     resolve_token,
     save_credentials,
@@ -18,6 +20,8 @@ from kibitz.client._config import (
 )
 from kibitz.client._errors import (
     ApiError,
+    CertificateMismatch,
+    CertificateRejected,
     Conflict,
     ConnectionFailed,
     Forbidden,
@@ -32,6 +36,7 @@ from kibitz.client._errors import (
 from kibitz.client._feed import Backoff, FeedPosition, Verdict
 from kibitz.client._positions import load_position, save_position
 from kibitz.client._stream import EventStream, stream_url
+from kibitz.client._tls import ENV_CA_FILE, ENV_CERT_SHA256, TlsOptions, format_fingerprint, parse_fingerprint
 from kibitz.client._types import (
     CODEMARK_TYPES,
     BlockAt,
@@ -71,12 +76,16 @@ from kibitz.client._types import (
 
 __all__ = [
     "CODEMARK_TYPES",
+    "ENV_CA_FILE",
+    "ENV_CERT_SHA256",
     "ENV_CONFIG_DIR",
     "ENV_SERVER",
     "ENV_TOKEN",
     "ApiError",
     "Backoff",
     "BlockAt",
+    "CertificateMismatch",
+    "CertificateRejected",
     "Codemark",
     "CodemarkVersion",
     "Conflict",
@@ -117,6 +126,7 @@ __all__ = [
     "SharedLocations",
     "StreamEvent",
     "Team",
+    "TlsOptions",
     "Token",
     "TokenKind",
     "TokenScope",
@@ -127,9 +137,13 @@ __all__ = [
     "config_dir",
     "delete_credentials",
     "error_from_response",
+    "format_fingerprint",
     "load_credentials",
     "load_current_team",
     "load_position",
+    "parse_fingerprint",
+    "resolve_ca_file",
+    "resolve_cert_sha256",
     "resolve_server",
     "resolve_token",
     "save_credentials",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
 from urllib.parse import quote
@@ -10,7 +12,8 @@ from urllib.parse import quote
 import httpx
 
 from kibitz import __version__
-from kibitz.client._errors import ApiError, ConnectionFailed, KibitzError, NotLoggedIn, error_from_response
+from kibitz.client._errors import ApiError, KibitzError, NotLoggedIn, error_from_response
+from kibitz.client._tls import TlsOptions, connection_failed
 from kibitz.client._types import (
     Codemark,
     CodemarkVersion,
@@ -56,14 +59,23 @@ class KibitzClient:
         *,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        ca_file: str | Path | None = None,
+        cert_sha256: str | None = None,
     ) -> None:
+        """Prepare a client; ``ca_file`` and ``cert_sha256`` (a pinned fingerprint) say whom to trust."""
         server_url = server_url.strip().rstrip("/")
         if not server_url.startswith(("http://", "https://")):
             raise KibitzError(f"server URL {server_url!r} must start with http:// or https://")
+        self.tls = TlsOptions.from_values(ca_file, cert_sha256)
+        self.tls.check_url(server_url)
         self.server_url = server_url
         self.token = token
         headers = {"User-Agent": f"kibitz/{__version__}", "Accept": "application/json"}
-        self._http = httpx.Client(base_url=server_url, headers=headers, timeout=timeout, transport=transport)
+        # The pin is checked inside the TLS layer (kibitz.client._tls), before any request leaves.
+        verify: ssl.SSLContext | bool = self.tls.ssl_context() or True
+        self._http = httpx.Client(
+            base_url=server_url, headers=headers, timeout=timeout, transport=transport, verify=verify
+        )
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -117,7 +129,7 @@ class KibitzClient:
                 method, prefix + path, json=json, params=query or None, headers=headers
             )
         except httpx.TransportError as exc:
-            raise ConnectionFailed(f"cannot reach {self.server_url}: {exc or type(exc).__name__}") from exc
+            raise connection_failed(self.server_url, exc) from exc
         if response.is_error:
             raise error_from_response(response)
         if response.status_code == 204 or not response.content:

@@ -4,6 +4,7 @@ Two files in the configuration directory (``$KIBITZ_CONFIG_DIR``, else the platf
 config directory): ``credentials.json`` (server URL, API token, email) and ``config.json`` (the
 current team). ``KIBITZ_SERVER`` and ``KIBITZ_TOKEN`` override the stored server and token; every
 variable is read when asked, never at import time, so a process can change them between calls.
+``KIBITZ_CA_FILE`` and ``KIBITZ_CERT_SHA256`` say which server certificates to trust (kibitz.client._tls).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import platformdirs
 
 from kibitz.client._errors import KibitzError
+from kibitz.client._tls import ENV_CA_FILE, ENV_CERT_SHA256
 
 ENV_CONFIG_DIR = "KIBITZ_CONFIG_DIR"
 ENV_SERVER = "KIBITZ_SERVER"
@@ -109,6 +111,16 @@ def resolve_token() -> str | None:
         return from_env
     credentials = load_credentials()
     return credentials.token if credentials else None
+
+
+def resolve_ca_file() -> str | None:
+    """Return the CA file to verify servers with: ``$KIBITZ_CA_FILE``, else None (the usual CAs)."""
+    return os.environ.get(ENV_CA_FILE) or None
+
+
+def resolve_cert_sha256() -> str | None:
+    """Return the pinned server certificate fingerprint: ``$KIBITZ_CERT_SHA256``, else None."""
+    return os.environ.get(ENV_CERT_SHA256) or None
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -4,6 +4,8 @@
 
     KibitzError                  anything the client library raises on purpose
     ├── ConnectionFailed         the server cannot be reached (refused, DNS, TLS, timeout)
+    │   └── CertificateRejected  its TLS certificate cannot be verified (unknown CA, wrong name, expired)
+    │       └── CertificateMismatch  its certificate is not the pinned one (KIBITZ_CERT_SHA256)
     ├── NotLoggedIn              no server or token is configured
     └── ApiError                 the server answered with an error body (status, code, message, details)
         ├── NotAuthenticated     401: no, unknown, expired or revoked token; wrong email or password
@@ -34,6 +36,14 @@ class KibitzError(Exception):
 
 class ConnectionFailed(KibitzError):
     """The server could not be reached."""
+
+
+class CertificateRejected(ConnectionFailed):
+    """The server's TLS certificate could not be verified; nothing was sent to it."""
+
+
+class CertificateMismatch(CertificateRejected):
+    """The server's TLS certificate is not the pinned one; nothing was sent to it."""
 
 
 class NotLoggedIn(KibitzError):

@@ -1,22 +1,28 @@
 """Follow a team's event log over the WebSocket ``/api/v1/stream`` without losing or repeating an event.
 
 The token travels in the ``Authorization`` header of the handshake, never in the URL (URLs end up in proxy
-and server logs). The stream subscribes ``after`` the last seq it handled; when the connection drops, the
-server restarts, or a seq is missing, it subscribes again from there, waiting longer after each failed
-attempt. Only what the server says is final ends the iteration: a refused token, an unknown team, or the
-caller's removal from the team (close codes 4401, 4404, 4403, 4400; docs/realtime.md).
+and server logs); with a pinned certificate the pin is checked inside the TLS layer before that header is
+sent (kibitz.client._tls).
+
+The stream subscribes ``after`` the last seq it handled; when the connection drops, the server restarts, or
+a seq is missing, it subscribes again from there, waiting longer after each failed attempt. Only what is
+final ends the iteration: a refused token, an unknown team, or the caller's removal from the team (close
+codes 4401, 4404, 4403, 4400; docs/realtime.md), and a server certificate that fails its check.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from kibitz import __version__
 from kibitz.client._errors import (
     ApiError,
+    CertificateRejected,
     Forbidden,
     KibitzError,
     NotAuthenticated,
@@ -24,6 +30,7 @@ from kibitz.client._errors import (
     ValidationFailed,
 )
 from kibitz.client._feed import Backoff, FeedPosition, Verdict
+from kibitz.client._tls import TlsOptions, connection_failed
 from kibitz.client._types import StreamEvent
 
 if TYPE_CHECKING:
@@ -86,8 +93,15 @@ class EventStream:
         connect: Connect | None = None,
         sleep: Callable[[float], None] = time.sleep,
         open_timeout: float = 10.0,
+        ca_file: str | Path | None = None,
+        cert_sha256: str | None = None,
     ) -> None:
+        """Prepare to follow; ``ca_file`` and ``cert_sha256`` (a pinned fingerprint) say whom to trust."""
         self.url = stream_url(server_url)
+        tls = TlsOptions.from_values(ca_file, cert_sha256)
+        tls.check_url(server_url)
+        # Built once: a CA file that cannot be read is an error now, not at every reconnection.
+        self._ssl = tls.ssl_context() if self.url.startswith("wss://") else None
         self.team_id = team_id
         self.position = FeedPosition(after or 0)
         self._start_now = after is None
@@ -123,6 +137,11 @@ class EventStream:
                 reason = self._refused_reason(refused.response.status_code)
             except InvalidURI as bad:
                 raise KibitzError(f"cannot use {self.url}: {bad}") from bad
+            except CertificateRejected:
+                raise  # the pinned certificate does not match: reconnecting cannot make it
+            except ssl.SSLCertVerificationError as failure:
+                # Final too: retrying would only knock on the same untrusted door forever.
+                raise connection_failed(self.url, failure) from failure
             except (OSError, TimeoutError, WebSocketException) as failure:
                 reason = f"cannot reach {self.url}: {failure or type(failure).__name__}"
             delay = self._backoff.next_delay()
@@ -134,12 +153,14 @@ class EventStream:
             from websockets.sync.client import connect
 
             self._connect = connect
+        options: dict[str, Any] = {} if self._ssl is None else {"ssl": self._ssl}
         return self._connect(
             self.url,
             additional_headers={"Authorization": f"Bearer {self._token}"},
             user_agent_header=f"kibitz/{__version__}",
             open_timeout=self._open_timeout,
             max_size=MAX_MESSAGE_BYTES,
+            **options,
         )
 
     def _follow(self, ws: ClientConnection) -> Iterator[StreamEvent]:
