@@ -29,6 +29,7 @@ from kibitz.cli.locating import (
     target_for,
 )
 from kibitz.cli.render import codemark_details, listing_line
+from kibitz.cli.team_admin import COMMANDS as TEAM_ADMIN_COMMANDS
 from kibitz.cli.tokens import COMMANDS as TOKEN_COMMANDS
 from kibitz.client import (
     CODEMARK_TYPES,
@@ -389,6 +390,11 @@ def team_use(name: str) -> None:
     chosen = matches[0]
     save_current_team(CurrentTeam(id=chosen["id"], name=chosen["name"]))
     click.echo(f"Current team: {chosen['name']} ({chosen['id']}).")
+
+
+# kibitz team remove|role|transfer (kibitz/cli/team_admin.py)
+for _command in TEAM_ADMIN_COMMANDS:
+    team.add_command(_command)
 
 
 # -- repositories and codemarks -----------------------------------------------------------------

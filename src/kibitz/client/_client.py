@@ -500,3 +500,10 @@ class KibitzClient:
         """Change your password; return how many other login sessions it ended."""
         body = {"current_password": current_password, "new_password": new_password}
         return int(self._request("POST", "/auth/password", json=body)["sessions_ended"])
+
+    # -- team administration ----------------------------------------------------------------
+
+    def transfer_ownership(self, team_id: str, user_id: str) -> Member:
+        """Make a member the team's owner (owners only); you become an admin. Return the new owner."""
+        body = {"user_id": user_id}
+        return cast(Member, self._request("POST", f"/teams/{_seg(team_id)}/transfer", json=body))

@@ -1,0 +1,88 @@
+"""Team administration: `kibitz team remove EMAIL`, `team role EMAIL ROLE`, `team transfer EMAIL`.
+
+Attached to the `team` group by ``kibitz.cli.main``; the server decides who may do what (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import click
+
+from kibitz.cli.context import current_team, open_client
+from kibitz.cli.errors import NOT_FOUND, CliError
+from kibitz.client import KibitzClient, Member, load_current_team, save_current_team
+
+ROLES = ("member", "admin", "owner")
+
+yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+
+
+def find_member(client: KibitzClient, team_id: str, email: str) -> Member:
+    """Return the team's member with this email (compared case-insensitively); exit 4 if there is none."""
+    wanted = email.strip().lower()
+    for member in client.list_members(team_id):
+        if member["email"].lower() == wanted:
+            return member
+    raise CliError(f"no member of this team has the email {email!r}", NOT_FOUND)
+
+
+@click.command("remove")
+@click.argument("email")
+@yes_option
+def team_remove(email: str, yes: bool) -> None:
+    """Remove the member with EMAIL from the current team (your own email: leave the team)."""
+    with open_client() as client:
+        team = current_team(client)
+        member = find_member(client, team.id, email)
+        leaving = member["user_id"] == client.me()["user"]["id"]
+        question = (
+            f"Leave team {team.name}? You lose access at once; rejoining needs a new invite."
+            if leaving
+            else f"Remove {member['email']} ({member['role']}) from team {team.name}? "
+            "Their access ends at once."
+        )
+        if not yes:
+            click.confirm(question, abort=True, err=True)
+        client.remove_member(team.id, member["user_id"])
+    if leaving:
+        current = load_current_team()
+        if current is not None and current.id == team.id:
+            save_current_team(None)
+        click.echo(f"You left team {team.name}; you have no current team now.")
+    else:
+        click.echo(f"Removed {member['email']} from team {team.name}.")
+
+
+@click.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+def team_role(email: str, role: str) -> None:
+    """Give the member with EMAIL the ROLE member, admin or owner in the current team."""
+    with open_client() as client:
+        team = current_team(client)
+        member = find_member(client, team.id, email)
+        changed = client.update_member(team.id, member["user_id"], role)
+    if changed["role"] == member["role"]:
+        click.echo(f"{changed['email']} is already {changed['role']} in team {team.name}.")
+    else:
+        click.echo(f"{changed['email']} is now {changed['role']} in team {team.name} (was {member['role']}).")
+
+
+@click.command("transfer")
+@click.argument("email")
+@yes_option
+def team_transfer(email: str, yes: bool) -> None:
+    """Make the member with EMAIL the owner of the current team; you become an admin."""
+    with open_client() as client:
+        team = current_team(client)
+        member = find_member(client, team.id, email)
+        if not yes:
+            click.confirm(
+                f"Make {member['email']} the owner of team {team.name}? You become an admin.",
+                abort=True,
+                err=True,
+            )
+        client.transfer_ownership(team.id, member["user_id"])
+    click.echo(f"{member['email']} now owns team {team.name}; you are an admin.")
+
+
+COMMANDS: tuple[click.Command, ...] = (team_remove, team_role, team_transfer)
