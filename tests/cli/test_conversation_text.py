@@ -113,6 +113,10 @@ def test_event_lines() -> None:
         ),
         (_event(10, "member.joined", {"email": "cy@example.com", "role": "member"}), "cy@example.com joined"),
         (_event(11, "member.left", {"team_id": "t", "user_id": "u9"}), "u9 left the team"),
+        (
+            _event(11, "member.updated", {"email": "cy@example.com", "role": "admin"}),
+            "cy@example.com is now admin",
+        ),
         (_event(12, "something.new", {}), "something.new"),
     ]
     for event, expected in cases:

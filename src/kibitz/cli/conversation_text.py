@@ -130,6 +130,8 @@ def event_line(event: StreamEvent, emails: Mapping[str, str]) -> str | None:
     elif kind == "member.left":
         user = emails.get(str(data.get("user_id")), str(data.get("user_id")))
         what = f"{user} left the team"
+    elif kind == "member.updated":
+        what = f"{data.get('email')} is now {data.get('role')}"
     else:
         what = kind  # a newer server's event: still worth a line
     return f"#{event['seq']} {_clock(event.get('at'))} {what}"
