@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import limits
 import platformdirs
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,15 @@ class Settings(BaseSettings):
     @classmethod
     def _proxies_are_networks(cls, value: str) -> str:
         parse_networks(value)
+        return value
+
+    @field_validator("login_rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit such as '10/minute'") from None
         return value
 
     @model_validator(mode="after")

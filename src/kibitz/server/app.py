@@ -93,6 +93,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         finally:
             await hub.stop()
             await broker.stop()
+            await state.login_throttle.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -9,12 +9,16 @@ exactly, and its cost (one timestamp per attempt, at most N per key) is small at
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import ConnectionPool
 
 from kibitz.errors import TooManyAttempts
 
@@ -26,13 +30,28 @@ class LoginThrottle:
 
     def __init__(self, limit: str, redis_url: str = "") -> None:
         self.limit: RateLimitItem = parse(limit)
-        # redis-py is already a dependency (the event broker); limits would otherwise pick coredis.
-        self.storage: Storage = (
-            RedisStorage("async+" + redis_url, implementation="redispy", key_prefix=KEY_PREFIX)
-            if redis_url
-            else MemoryStorage()
-        )
+        self._pool: ConnectionPool | None = None
+        self.storage: Storage
+        if redis_url:
+            # Our own pool, so that `close` can let go of its connections; redis-py is already a dependency
+            # (the event broker), and limits would otherwise want coredis.
+            self._pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=5)
+            options: dict[str, Any] = {"connection_pool": self._pool}
+            self.storage = RedisStorage(
+                "async+" + redis_url, implementation="redispy", key_prefix=KEY_PREFIX, **options
+            )
+        else:
+            self.storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self.storage)
+
+    async def close(self) -> None:
+        """Let go of the Redis connections, or stop the in-memory storage's expiry task."""
+        if self._pool is not None:
+            await self._pool.aclose()
+        elif isinstance(self.storage, MemoryStorage) and self.storage.timer is not None:
+            self.storage.timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.storage.timer
 
     def _keys(self, email: str, address: str | None) -> list[tuple[str, str]]:
         # An unknown address (a Unix socket, say) is not counted: every such request would share one bucket.
