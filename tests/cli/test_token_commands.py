@@ -31,7 +31,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     data_dir = tmp_path_factory.mktemp("token-server")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**clean_environment(), "KIBITZ_FAST_PASSWORD_HASHING": "1"}
+    # Logins from one address in a row; throttling is tested elsewhere.
+    env = {
+        **clean_environment(),
+        "KIBITZ_FAST_PASSWORD_HASHING": "1",
+        "KIBITZ_LOGIN_RATE_LIMIT": "1000/minute",
+    }
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -50,6 +50,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory, postgres_available: bool) -> 
         env = {
             **clean_environment(),
             "KIBITZ_FAST_PASSWORD_HASHING": "1",
+            # Many people log in from one address here; throttling is tested elsewhere.
+            "KIBITZ_LOGIN_RATE_LIMIT": "1000/minute",
             "KIBITZ_DATABASE_URL": database_url,
             # Doorbells would close a removed member's stream too; make them too slow to matter.
             "KIBITZ_STREAM_POLL_SECONDS": "30",
