@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from kibitz.server.access import access_team
-from kibitz.server.addresses import client_address
-from kibitz.server.deps import AppState, CurrentCaller, DbSession, State
+from kibitz.server.deps import CurrentCaller, DbSession, State
 from kibitz.server.teams import service
 from kibitz.server.teams.schemas import (
     InviteIn,
@@ -22,13 +21,6 @@ from kibitz.server.teams.schemas import (
 )
 
 router = APIRouter(tags=["teams"])
-
-
-def _address(request: Request, state: AppState) -> str | None:
-    """Return the client's address for the audit trail (forwarded ones only from trusted proxies)."""
-    peer = request.client.host if request.client else None
-    address = client_address(peer, request.headers, state.settings.trusted_proxy_networks())
-    return str(address) if address is not None else None
 
 
 @router.post("/teams", status_code=status.HTTP_201_CREATED)
@@ -74,7 +66,6 @@ async def change_role(
     team_id: str,
     user_id: str,
     body: RoleIn,
-    request: Request,
     session: DbSession,
     caller: CurrentCaller,
     state: State,
@@ -82,30 +73,28 @@ async def change_role(
     """Change a member's role."""
     actor = await access_team(session, caller, team_id, "admin")
     state.caches.forget_member(team_id, user_id)
-    membership, user = await service.change_role(session, actor, user_id, body.role, _address(request, state))
+    membership, user = await service.change_role(session, actor, user_id, body.role, caller.address)
     return service.member_out(membership, user)
 
 
 @router.delete("/teams/{team_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(
-    team_id: str, user_id: str, request: Request, session: DbSession, caller: CurrentCaller, state: State
+    team_id: str, user_id: str, session: DbSession, caller: CurrentCaller, state: State
 ) -> Response:
     """Remove a member from the team, or leave it."""
     actor = await access_team(session, caller, team_id)
     state.caches.forget_member(team_id, user_id)
-    await service.remove_member(session, actor, user_id, _address(request, state))
+    await service.remove_member(session, actor, user_id, caller.address)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/teams/{team_id}/transfer")
 async def transfer_ownership(
-    team_id: str, body: TransferIn, request: Request, session: DbSession, caller: CurrentCaller, state: State
+    team_id: str, body: TransferIn, session: DbSession, caller: CurrentCaller, state: State
 ) -> MemberOut:
     """Make another member the owner; the caller becomes an admin. Returns the new owner."""
     actor = await access_team(session, caller, team_id, "owner")
     state.caches.forget_member(team_id, caller.user.id)
     state.caches.forget_member(team_id, body.user_id)
-    membership, user = await service.transfer_ownership(
-        session, actor, body.user_id, _address(request, state)
-    )
+    membership, user = await service.transfer_ownership(session, actor, body.user_id, caller.address)
     return service.member_out(membership, user)
