@@ -30,6 +30,7 @@ from kibitz.cli.locating import (
 )
 from kibitz.cli.render import codemark_details, listing_line
 from kibitz.cli.team_admin import COMMANDS as TEAM_ADMIN_COMMANDS
+from kibitz.cli.team_security import COMMANDS as TEAM_SECURITY_COMMANDS
 from kibitz.cli.tokens import COMMANDS as TOKEN_COMMANDS
 from kibitz.client import (
     CODEMARK_TYPES,
@@ -394,6 +395,9 @@ def team_use(name: str) -> None:
 
 # kibitz team remove|role|transfer (kibitz/cli/team_admin.py)
 for _command in TEAM_ADMIN_COMMANDS:
+    team.add_command(_command)
+# kibitz team allowlist [set|clear] and kibitz team audit (kibitz/cli/team_security.py)
+for _command in TEAM_SECURITY_COMMANDS:
     team.add_command(_command)
 
 

@@ -39,6 +39,9 @@ from kibitz.client._stream import EventStream, stream_url
 from kibitz.client._tls import ENV_CA_FILE, ENV_CERT_SHA256, TlsOptions, format_fingerprint, parse_fingerprint
 from kibitz.client._types import (
     CODEMARK_TYPES,
+    Allowlist,
+    AuditActor,
+    AuditEvent,
     BlockAt,
     Codemark,
     CodemarkVersion,
@@ -81,7 +84,10 @@ __all__ = [
     "ENV_CONFIG_DIR",
     "ENV_SERVER",
     "ENV_TOKEN",
+    "Allowlist",
     "ApiError",
+    "AuditActor",
+    "AuditEvent",
     "Backoff",
     "BlockAt",
     "CertificateMismatch",

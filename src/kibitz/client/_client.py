@@ -15,6 +15,8 @@ from kibitz import __version__
 from kibitz.client._errors import ApiError, KibitzError, NotLoggedIn, error_from_response
 from kibitz.client._tls import TlsOptions, connection_failed
 from kibitz.client._types import (
+    Allowlist,
+    AuditEvent,
     Codemark,
     CodemarkVersion,
     InboxPage,
@@ -507,3 +509,21 @@ class KibitzClient:
         """Make a member the team's owner (owners only); you become an admin. Return the new owner."""
         body = {"user_id": user_id}
         return cast(Member, self._request("POST", f"/teams/{_seg(team_id)}/transfer", json=body))
+
+    # -- network allowlist and audit trail ----------------------------------------------------
+
+    def get_allowlist(self, team_id: str) -> Allowlist:
+        """Return the team's IP allowlist (admins) and the address the server sees for you."""
+        return cast(Allowlist, self._request("GET", f"/teams/{_seg(team_id)}/allowlist"))
+
+    def set_allowlist(self, team_id: str, cidrs: Sequence[str]) -> Allowlist:
+        """Replace the team's IP allowlist (admins; an empty list clears it); return it normalised."""
+        body = {"cidrs": list(cidrs)}
+        return cast(Allowlist, self._request("PUT", f"/teams/{_seg(team_id)}/allowlist", json=body))
+
+    def audit(
+        self, team_id: str, *, action: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> Page[AuditEvent]:
+        """Return one page of the team's audit trail (admins), newest first; ``action`` may be a family."""
+        params = {"action": action, "limit": limit, "cursor": cursor}
+        return cast(Page[AuditEvent], self._request("GET", f"/teams/{_seg(team_id)}/audit", params=params))

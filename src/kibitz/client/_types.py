@@ -314,3 +314,29 @@ class NewToken(Token):
     """A named token just created: the only answer that carries the token."""
 
     token: str
+
+
+class Allowlist(TypedDict):
+    """A team's IP allowlist (empty: every address may connect) and the address the server sees for you."""
+
+    cidrs: list[str]
+    your_address: str | None
+
+
+class AuditActor(TypedDict):
+    """Who did it: an account id, and its handle unless the account is gone."""
+
+    id: str
+    handle: str | None
+
+
+class AuditEvent(TypedDict):
+    """One event of a team's audit trail (docs/security.md lists the actions and their details)."""
+
+    id: str
+    at: str
+    action: str
+    actor: AuditActor | None
+    target_id: str | None
+    address: str | None
+    details: dict[str, Any]
