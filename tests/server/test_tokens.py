@@ -418,3 +418,24 @@ async def test_the_sweep_cuts_revoked_subscribers(http: httpx.AsyncClient, api: 
     finally:
         for sub in subs.values():
             hub.unsubscribe(sub)
+
+
+async def test_password_guesses_are_throttled(http: httpx.AsyncClient, api: Api, app: FastAPI) -> None:
+    ada = await api.person("Ada")
+    other = (await login(http, ada.email)).json()["token"]
+    wrong = {"current_password": "not my password", "new_password": NEW_PASSWORD}
+    answers = []
+    for _ in range(12):
+        r = await http.post("/api/v1/auth/password", json=wrong, headers=ada.headers)
+        answers.append(r.status_code)
+        if r.status_code == 429:
+            break
+    # The account's budget (10 a minute) is shared with its two logins.
+    assert answers == [403] * 8 + [429], answers
+    assert int(r.headers["Retry-After"]) > 0
+    right = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    r = await http.post("/api/v1/auth/password", json=right, headers=ada.headers)
+    assert r.status_code == 429, r.text
+    r = await http.get("/api/v1/me", headers=bearer(other))
+    assert r.status_code == 200, r.text
+    assert await audit(app, "password.changed") == []

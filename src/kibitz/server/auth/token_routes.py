@@ -84,13 +84,11 @@ async def change_password(
     body: PasswordChangeIn, request: Request, session: DbSession, caller: CurrentCaller, state: State
 ) -> PasswordChangedOut:
     """Change your password; every other login session ends, this one and named tokens stay."""
+    address = _address(request, state)
+    # Guessing the current password with a stolen session spends the same budget as guessing at login.
+    await state.login_throttle.attempt(caller.user.email, address)
     ended = await tokens.change_password(
-        session,
-        state.passwords,
-        caller,
-        body.current_password,
-        body.new_password,
-        address=_address(request, state),
+        session, state.passwords, caller, body.current_password, body.new_password, address=address
     )
     _forget(state, ended)
     return PasswordChangedOut(sessions_ended=len(ended))
