@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from kibitz.errors import Forbidden
 from kibitz.server.audit.models import AuditEvent
+from kibitz.server.teams import service
+from kibitz.server.teams.models import Membership
 from tests.server.conftest import Api, Person
 from tests.server.event_log import head, team_events
 
@@ -231,3 +236,51 @@ async def test_audit_address_comes_from_trusted_proxies_only(
     assert r.status_code == 200
     [changed] = await audit_trail(app, team)
     assert changed["address"] == "127.0.0.1"
+
+
+async def test_two_owners_demoting_each_other_leave_one_owner(
+    http: httpx.AsyncClient, api: Api, app: FastAPI
+) -> None:
+    ada, bo = await api.person("Ada"), await api.person("Bo")
+    team = await api.team(ada)
+    await api.join(ada, team, bo)
+    members = f"/api/v1/teams/{team}/members"
+    assert (
+        await http.patch(f"{members}/{bo.id}", json={"role": "owner"}, headers=ada.headers)
+    ).status_code == 200
+    # At the same time (truly so on PostgreSQL): whoever waits for the other's lock acts with the role they
+    # have once it is theirs, so the second is no owner any more and is refused.
+    answers = await asyncio.gather(
+        http.patch(f"{members}/{bo.id}", json={"role": "admin"}, headers=ada.headers),
+        http.patch(f"{members}/{ada.id}", json={"role": "admin"}, headers=bo.headers),
+    )
+    assert sorted(r.status_code for r in answers) == [200, 403], [r.text for r in answers]
+    assert sorted((await roles(http, team, ada)).values()) == ["admin", "owner"]
+
+
+async def test_an_actor_demoted_meanwhile_acts_with_the_new_role(
+    http: httpx.AsyncClient, api: Api, app: FastAPI
+) -> None:
+    ada, bo, cy = [await api.person(n) for n in ("Ada", "Bo", "Cy")]
+    team = await api.team(ada)
+    await api.join(ada, team, bo)
+    await api.join(ada, team, cy)
+    members = f"/api/v1/teams/{team}/members"
+    assert (
+        await http.patch(f"{members}/{bo.id}", json={"role": "owner"}, headers=ada.headers)
+    ).status_code == 200
+    sessionmaker = app.state.kibitz.sessionmaker
+    async with sessionmaker() as session:
+        # Bo's request has read Bo's membership (an owner) ...
+        actor = await session.get(Membership, (team, bo.id))
+        assert actor is not None
+        assert actor.role == "owner"
+        # ... when Ada makes Bo a plain member and that commits first.
+        r = await http.patch(f"{members}/{bo.id}", json={"role": "member"}, headers=ada.headers)
+        assert r.status_code == 200
+        with pytest.raises(Forbidden):
+            await service.transfer_ownership(session, actor, cy.id)
+        with pytest.raises(Forbidden):
+            await service.change_role(session, actor, cy.id, "admin")
+        await session.rollback()
+    assert await roles(http, team, ada) == {ada.id: "owner", bo.id: "member", cy.id: "member"}

@@ -139,9 +139,17 @@ async def join_team(session: AsyncSession, caller: Caller, code: str) -> tuple[T
     return team, membership
 
 
-async def _lock_team(session: AsyncSession, team_id: str) -> None:
+async def _lock_team(session: AsyncSession, actor: Membership) -> None:
+    """Lock the team's row, then re-read the actor's role (a change made while waiting is what counts)."""
     # Serialises role changes per team on PostgreSQL so two owners cannot demote each other at once.
-    await session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
+    await session.execute(select(Team.id).where(Team.id == actor.team_id).with_for_update())
+    fresh = await session.scalar(
+        select(Membership)
+        .where(Membership.team_id == actor.team_id, Membership.user_id == actor.user_id)
+        .execution_options(populate_existing=True)
+    )
+    if fresh is None:  # removed meanwhile: the team is gone for them, as for anyone outside it
+        raise NotFound("No such team.")
 
 
 async def _owner_count(session: AsyncSession, team_id: str) -> int:
@@ -165,7 +173,9 @@ async def change_role(
     session: AsyncSession, actor: Membership, user_id: str, role: str, address: str | None = None
 ) -> tuple[Membership, User]:
     """Set a member's role: admins manage members and admins, only owners touch owners."""
-    await _lock_team(session, actor.team_id)
+    await _lock_team(session, actor)
+    if not has_role(actor, "admin"):
+        raise Forbidden("This needs the admin role.")
     target, user = await _target(session, actor.team_id, user_id)
     if (target.role == "owner" or role == "owner") and not has_role(actor, "owner"):
         raise Forbidden("Only an owner can grant or take away the owner role.")
@@ -199,7 +209,7 @@ async def transfer_ownership(
     session: AsyncSession, actor: Membership, user_id: str, address: str | None = None
 ) -> tuple[Membership, User]:
     """Make a member the owner and the calling owner an admin; return the new owner's membership."""
-    await _lock_team(session, actor.team_id)
+    await _lock_team(session, actor)
     if not has_role(actor, "owner"):
         raise Forbidden("Only an owner can hand over the team.")
     target, user = await _target(session, actor.team_id, user_id)
@@ -226,7 +236,7 @@ async def remove_member(
     session: AsyncSession, actor: Membership, user_id: str, address: str | None = None
 ) -> None:
     """Remove a member (or let a member leave); their tokens stop working for the team at once."""
-    await _lock_team(session, actor.team_id)
+    await _lock_team(session, actor)
     target, _user = await _target(session, actor.team_id, user_id)
     leaving = target.user_id == actor.user_id
     if not leaving and not has_role(actor, "admin"):
