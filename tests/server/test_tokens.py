@@ -394,8 +394,9 @@ async def test_the_sweep_cuts_revoked_subscribers(http: httpx.AsyncClient, api: 
         "leaver": await hub.subscribe(leaver.id, team_id, 0, token_id=await token_id(leaver)),
         "unknown": await hub.subscribe(owner.id, team_id, 0, token_id="0" * 16),
     }
+    # The app's own sweep runs in the background too: whichever gets there first, these are the verdicts.
     try:
-        assert await hub.sweep() == 1
+        await hub.sweep()
         assert {name: sub.cut for name, sub in subs.items()} == {
             "owner": None,
             "session": None,
@@ -407,12 +408,12 @@ async def test_the_sweep_cuts_revoked_subscribers(http: httpx.AsyncClient, api: 
         assert r.status_code == 204, r.text
         r = await http.delete(f"/api/v1/teams/{team_id}/members/{leaver.id}", headers=owner.headers)
         assert r.status_code == 204, r.text
-        assert await hub.sweep() == 2
+        await hub.sweep()
         assert (subs["named"].cut, subs["leaver"].cut, subs["session"].cut) == ("revoked", "removed", None)
         assert subs["named"].wake.is_set()
         r = await http.delete(f"/api/v1/teams/{team_id}/members/{member.id}/tokens", headers=owner.headers)
         assert r.status_code == 200, r.text
-        assert await hub.sweep() == 1
+        await hub.sweep()
         assert (subs["session"].cut, subs["owner"].cut) == ("revoked", None)
         assert await hub.sweep() == 0
     finally:
