@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 
 def signed_up(name: str, server_url: str, tmp_path: Path) -> Person:
-    """Return a person at a terminal who has signed up (emails are unique on the module's server: one test here)."""
+    """Return a person at a terminal who has signed up (emails are unique on the module's server)."""
     person = Person(f"{name.lower()}@team-admin.example.com", name, tmp_path / f"{name}-config")
     person.run(
         *("signup", "--server", server_url, "--password-stdin", "--email", person.email, "--name", name),
