@@ -169,7 +169,7 @@ async def test_list_and_revoke_your_own(http: httpx.AsyncClient, api: Api, app: 
     assert revoked[0]["revoked_at"] is not None
 
     [created] = await audit(app, "token.created")
-    assert (created.actor_id, created.target_id) == (ada.id, made["id"])
+    assert (created.actor_id, created.target_id, created.address) == (ada.id, made["id"], "127.0.0.1")
     assert json.loads(created.details)["scopes"] == "read"
     [gone] = await audit(app, "token.revoked")
     assert (gone.actor_id, gone.target_id) == (ada.id, made["id"])

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from kibitz.server.access import access_team
-from kibitz.server.addresses import client_address
 from kibitz.server.auth import tokens
 from kibitz.server.auth.models import ApiToken
 from kibitz.server.auth.schemas import (
@@ -21,13 +20,6 @@ from kibitz.server.auth.schemas import (
 from kibitz.server.deps import AppState, CurrentCaller, DbSession, State
 
 router = APIRouter(tags=["tokens"])
-
-
-def _address(request: Request, state: AppState) -> str | None:
-    """Return the client's address for the audit trail (forwarded headers only from trusted proxies)."""
-    peer = request.client.host if request.client else None
-    address = client_address(peer, request.headers, state.settings.trusted_proxy_networks())
-    return str(address) if address is not None else None
 
 
 def _forget(state: AppState, rows: list[ApiToken]) -> None:
@@ -49,46 +41,43 @@ async def list_tokens(
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)
 async def create_token(
-    body: TokenCreateIn, request: Request, session: DbSession, caller: CurrentCaller, state: State
+    body: TokenCreateIn, session: DbSession, caller: CurrentCaller, state: State
 ) -> TokenCreatedOut:
     """Create a named token with a scope and an expiry; the token is shown only in this answer."""
     token, row = await tokens.create_token(
-        session, caller, body.name, body.scope, body.expires_days, address=_address(request, state)
+        session, caller, body.name, body.scope, body.expires_days, address=caller.address
     )
     return TokenCreatedOut(token=token, **tokens.token_out(row, caller).model_dump())
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_token(
-    token_id: str, request: Request, session: DbSession, caller: CurrentCaller, state: State
-) -> Response:
+async def revoke_token(token_id: str, session: DbSession, caller: CurrentCaller, state: State) -> Response:
     """Revoke one of your own tokens or sessions."""
-    row = await tokens.revoke_token(session, caller, token_id, address=_address(request, state))
+    row = await tokens.revoke_token(session, caller, token_id, address=caller.address)
     _forget(state, [row])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("/teams/{team_id}/members/{user_id}/tokens")
 async def revoke_member_tokens(
-    team_id: str, user_id: str, request: Request, session: DbSession, caller: CurrentCaller, state: State
+    team_id: str, user_id: str, session: DbSession, caller: CurrentCaller, state: State
 ) -> TokensRevokedOut:
     """Revoke every token and session of a member of your team; an owner's only by an owner."""
     actor = await access_team(session, caller, team_id, "admin")
-    rows = await tokens.revoke_member_tokens(session, actor, user_id, address=_address(request, state))
+    rows = await tokens.revoke_member_tokens(session, actor, user_id, address=caller.address)
     _forget(state, rows)
     return TokensRevokedOut(revoked=len(rows))
 
 
 @router.post("/auth/password")
 async def change_password(
-    body: PasswordChangeIn, request: Request, session: DbSession, caller: CurrentCaller, state: State
+    body: PasswordChangeIn, session: DbSession, caller: CurrentCaller, state: State
 ) -> PasswordChangedOut:
     """Change your password; every other login session ends, this one and named tokens stay."""
-    address = _address(request, state)
     # Guessing the current password with a stolen session spends the same budget as guessing at login.
-    await state.login_throttle.attempt(caller.user.email, address)
+    await state.login_throttle.attempt(caller.user.email, caller.address)
     ended = await tokens.change_password(
-        session, state.passwords, caller, body.current_password, body.new_password, address=address
+        session, state.passwords, caller, body.current_password, body.new_password, address=caller.address
     )
     _forget(state, ended)
     return PasswordChangedOut(sessions_ended=len(ended))
