@@ -8,8 +8,10 @@ it costs no extra query): a member calling from outside it gets 403 `address_not
 from __future__ import annotations
 
 import functools
+import logging
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kibitz.errors import AddressNotAllowed, Forbidden, NotFound
@@ -21,6 +23,8 @@ from kibitz.server.caches import Caches
 from kibitz.server.codemarks.models import Codemark, Reply
 from kibitz.server.repos.models import Repo
 from kibitz.server.teams.models import Membership, Team
+
+log = logging.getLogger("kibitz.server")
 
 _RANK = {"member": 0, "admin": 1, "owner": 2}
 
@@ -60,15 +64,19 @@ async def record_denial(
     sessionmaker: async_sessionmaker[AsyncSession], denied: AddressDenied, via: str, **details: str
 ) -> None:
     """Record a denied address in the audit trail, in a transaction of its own."""
-    await record_audit_apart(
-        sessionmaker,
-        "address.denied",
-        team_id=denied.team_id,
-        actor_id=denied.actor_id,
-        address=denied.address,
-        via=via,
-        **details,
-    )
+    try:
+        await record_audit_apart(
+            sessionmaker,
+            "address.denied",
+            team_id=denied.team_id,
+            actor_id=denied.actor_id,
+            address=denied.address,
+            via=via,
+            **details,
+        )
+    except SQLAlchemyError as exc:
+        # The refusal stands either way; a database that cannot take the record must not turn it into a 500.
+        log.warning("could not record a denied address: %s", type(exc).__name__)
 
 
 async def team_allowlist(session: AsyncSession, team_id: str) -> str:
