@@ -271,3 +271,26 @@ async def test_random_bodies_never_fail_the_server(
     headers = {**ready.person.headers, "content-type": "application/json"}
     r = await http.patch(f"/api/v1/codemarks/{'a' * 16}", content=raw, headers=headers)
     assert r.status_code in (404, 422), r.text
+
+
+async def test_nul_characters_are_refused_everywhere(
+    http: httpx.AsyncClient, app: FastAPI, ready: Setup
+) -> None:
+    # Found by Schemathesis: a NUL in an id list reached PostgreSQL, which cannot store it (a 500 there).
+    h = ready.person.headers
+    before = await row_counts(app)
+    for url, body in (
+        (f"/api/v1/teams/{ready.team}/inbox/read", {"ids": ["a\x00b"]}),
+        (f"/api/v1/teams/{ready.team}/inbox/read", {"ids": ["\\\x00"]}),
+        ("/api/v1/teams", {"name": "nul\x00team"}),
+    ):
+        r = await post_json(http, url, body, h)
+        assert_error(r, 422, "validation_failed")
+        assert r.json()["error"]["details"][0]["type"] == "nul_character"
+    r = await http.get(f"/api/v1/teams/{ready.team}/search", params={"q": "a\x00b"}, headers=h)
+    assert_error(r, 422, "validation_failed")
+    assert await row_counts(app) == before
+    # An escaped backslash followed by `u0000` is ordinary text, not a NUL.
+    r = await post_json(http, "/api/v1/teams", {"name": "\\u0000 team"}, h)
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "\\u0000 team"

@@ -149,10 +149,8 @@ def configure_logging(settings: Settings) -> None:
 
 def route_template(scope: Scope) -> str:
     """Return the template of the route that served the request (`unmatched` when none did)."""
-    route = scope.get("route")
-    if route is None:
-        return "unmatched"
-    route_path = str(getattr(route, "path", ""))
+    # Starlette's own routes (the OpenAPI document) leave no `route` in the scope; the table still knows them.
+    route_path = str(getattr(scope.get("route"), "path", ""))
     return template_for_request(scope["method"], scope["path"], route_path) or route_path or "unmatched"
 
 

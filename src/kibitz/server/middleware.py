@@ -1,19 +1,32 @@
-"""ASGI middleware at the edge: request ids, and bodies that are too large or not JSON."""
+"""ASGI middleware at the edge: request ids; bodies too large, not JSON or holding NUL characters."""
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kibitz.errors import KibitzError, PayloadTooLarge, UnsupportedMediaType
+from kibitz.errors import KibitzError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"}
 
 # The id of the request being served, for every log record written while serving it (kibitz.server.logs).
 request_id_var: ContextVar[str | None] = ContextVar("kibitz_request_id", default=None)
+
+
+# A NUL character escaped in a JSON string (`\u0000` after an even number of backslashes). PostgreSQL
+# cannot store NUL in text, so one would fail deep in a transaction; it is refused here, on every database.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _nul_refused(where: str) -> ValidationFailed:
+    return ValidationFailed(
+        "Text may not contain NUL characters.",
+        [{"loc": [where], "msg": "NUL characters are not accepted", "type": "nul_character"}],
+    )
 
 
 async def _send_error(send: Send, error: KibitzError, request_id: str) -> None:
@@ -64,6 +77,10 @@ class RequestGuard:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        # (A NUL in the path only makes an id that names nothing: the route answers 404 as for any other.)
+        if b"%00" in scope.get("query_string", b""):
+            await _send_error(send, _nul_refused("query"), request_id)
+            return
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send_with_id)
             return
@@ -94,6 +111,9 @@ class RequestGuard:
             and not (content_type == b"application/json" or content_type.endswith(b"+json"))
         ):
             await _send_error(send, UnsupportedMediaType(), request_id)
+            return
+        if _JSON_NUL.search(body):
+            await _send_error(send, _nul_refused("body"), request_id)
             return
         replayed = False
 
