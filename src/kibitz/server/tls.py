@@ -77,10 +77,12 @@ def server_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
     context.minimum_version = MIN_VERSION
     context.set_ciphers(CIPHERS_TLS12)
     context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    for path in (cert_file, key_file):
+        # OpenSSL's own error would not say which file is missing.
+        if not path.is_file():
+            raise TlsSetupError(f"no such file: {path}")
     try:
         context.load_cert_chain(certfile=str(cert_file), keyfile=str(key_file))
-    except FileNotFoundError as exc:
-        raise TlsSetupError(f"no such file: {exc.filename}") from exc
     except (OSError, ssl.SSLError) as exc:
         raise TlsSetupError(
             f"cannot use the TLS certificate {cert_file} with the key {key_file}: "
