@@ -12,10 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import logging.config
+import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import websockets
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +30,7 @@ from kibitz.server.permissions import template_for_request
 from kibitz.settings import Settings
 
 access_log = logging.getLogger("kibitz.access")
+_WEBSOCKETS_DIR = str(Path(websockets.__file__).parent) + os.sep
 # uvicorn's own line for each WebSocket handshake (its access log is off; this one comes on uvicorn.error).
 _WEBSOCKET_LINE = '%s - "WebSocket %s"'
 # uvicorn adds a coloured copy of some messages; it is noise in JSON.
@@ -74,6 +78,18 @@ class QueryStringFilter(logging.Filter):
         return True
 
 
+class LibraryDebugFilter(logging.Filter):
+    """Drop the websockets library's debug records, whichever logger they use.
+
+    uvicorn hands that library its own `uvicorn.error` logger, so the per-logger floor cannot reach them,
+    and at DEBUG they print the request line (query string included), headers and every frame.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record except a websockets debug one."""
+        return record.levelno >= logging.INFO or not record.pathname.startswith(_WEBSOCKETS_DIR)
+
+
 class JsonLines(JsonFormatter):
     """One JSON object per line: time (UTC, ISO 8601), level, logger, message, and the record's extras."""
 
@@ -118,14 +134,18 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}, "query_string": {"()": QueryStringFilter}},
+        "filters": {
+            "request_id": {"()": RequestIdFilter},
+            "query_string": {"()": QueryStringFilter},
+            "library_debug": {"()": LibraryDebugFilter},
+        },
         "formatters": {"default": {"()": formatter}},
         "handlers": {
             "default": {
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": "default",
-                "filters": ["request_id", "query_string"],
+                "filters": ["library_debug", "request_id", "query_string"],
             },
             "null": {"class": "logging.NullHandler"},
         },
