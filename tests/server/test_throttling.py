@@ -4,6 +4,7 @@ Retry-After, before the password is looked at; every outcome is audited (docs/se
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import itertools
 import json
 import secrets
@@ -55,7 +56,12 @@ async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 def random_address() -> str:
     """Return an address no other test (nor an earlier run sharing Redis) uses."""
-    return f"2001:db8:{secrets.token_hex(2)}:{secrets.token_hex(2)}::{secrets.token_hex(2)}"
+    # In the canonical form the server records (no leading zeros).
+    return str(
+        ipaddress.ip_address(
+            f"2001:db8:{secrets.token_hex(2)}:{secrets.token_hex(2)}::{secrets.token_hex(2)}"
+        )
+    )
 
 
 async def signup(http: httpx.AsyncClient) -> tuple[str, str]:
@@ -111,13 +117,15 @@ async def test_the_eleventh_attempt_in_a_minute_is_refused(http: httpx.AsyncClie
 
     # The right password does not help: the attempt is refused before the password is checked.
     assert_throttled(await login(http, email, here))
-    assert_throttled(await login(http, email, here, "wrong password"))
+    for _ in range(20):
+        assert_throttled(await login(http, email, here, "wrong password"))
     assert await tokens_of(app, user_id) == 5
 
     failed = await audit(app, "login.failed")
     succeeded = await audit(app, "login.succeeded")
     throttled = await audit(app, "login.throttled")
-    assert (len(failed), len(succeeded), len(throttled)) == (5, 5, 2)
+    # A flood of refusals leaves one record per account and address and window, not one per attempt.
+    assert (len(failed), len(succeeded), len(throttled)) == (5, 5, 1)
     assert {(e.actor_id, e.address) for e in failed + succeeded + throttled} == {(user_id, here)}
     assert {json.loads(e.details)["reason"] for e in failed} == {"wrong_password"}
     assert json.loads(throttled[0].details)["limit"] == "10/minute"
@@ -138,6 +146,20 @@ async def test_accounts_and_addresses_are_counted_apart(http: httpx.AsyncClient)
     assert_throttled(await login(http, other_account, here))
     # ... but another account from another address is unaffected.
     assert (await login(http, other_account, there)).status_code == 200
+
+
+async def test_an_ipv6_client_is_counted_by_its_slash_64(http: httpx.AsyncClient, app: FastAPI) -> None:
+    network = f"2001:db8:{secrets.randbelow(0xFFFF) + 1:x}:{secrets.randbelow(0xFFFF) + 1:x}"
+    for n in range(10):
+        _id, email = await signup(http)
+        # A fresh address and account for every guess: only the /64 ties them together.
+        assert (await login(http, email, f"{network}::{n + 1:x}", "nope")).status_code == 401
+    _id, email = await signup(http)
+    assert_throttled(await login(http, email, f"{network}:ffff:ffff:ffff:ffff"))
+    assert (await login(http, email, random_address())).status_code == 200
+    # Each refused pair of account and address is on record once, with the address as it was.
+    [throttled] = await audit(app, "login.throttled")
+    assert throttled.address == f"{network}:ffff:ffff:ffff:ffff"
 
 
 async def test_unknown_accounts_are_counted_and_audited_without_the_email(

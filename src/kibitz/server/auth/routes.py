@@ -34,15 +34,17 @@ async def login(body: LoginIn, request: Request, session: DbSession, state: Stat
         # Before the password is looked at: a throttled guess costs no hashing and reveals nothing.
         await state.login_throttle.attempt(email, address)
     except TooManyAttempts as exc:
-        known = await service.find_user_by_email(session, email)
-        await record_audit_apart(
-            state.sessionmaker,
-            "login.throttled",
-            actor_id=known.id if known else None,
-            address=address,
-            retry_after=exc.retry_after,
-            limit=state.settings.login_rate_limit,
-        )
+        # Refusals cost the attacker nothing, so only the first of a window is written down.
+        if state.login_throttle.first_refusal(email, address):
+            known = await service.find_user_by_email(session, email)
+            await record_audit_apart(
+                state.sessionmaker,
+                "login.throttled",
+                actor_id=known.id if known else None,
+                address=address,
+                retry_after=exc.retry_after,
+                limit=state.settings.login_rate_limit,
+            )
         raise
     ttl = dt.timedelta(days=state.settings.token_ttl_days)
     try:

@@ -5,16 +5,21 @@ Built on the `limits` library. The counters live in this process's memory by def
 (not a fixed one) is used because a fixed window lets an attacker spend the limit twice around a window's
 boundary (10 attempts at 12:00:59 and 10 more at 12:01:00); the moving window counts the last 60 seconds
 exactly, and its cost (one timestamp per attempt, at most N per key) is small at login rates.
+
+An IPv6 client is counted by its /64 network: one subscriber or host usually holds a whole /64, so counting
+single IPv6 addresses would let it take a fresh one for every guess.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import math
 import time
 from typing import Any
 
+from cachetools import TTLCache
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -23,6 +28,18 @@ from redis.asyncio import ConnectionPool
 from kibitz.errors import TooManyAttempts
 
 KEY_PREFIX = "kibitz-login"
+IPV6_PREFIX = 64
+
+
+def address_key(address: str) -> str:
+    """Return what an address is counted as: itself for IPv4, its /64 network for IPv6."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((parsed, IPV6_PREFIX), strict=False))
+    return address
 
 
 class LoginThrottle:
@@ -43,6 +60,10 @@ class LoginThrottle:
         else:
             self.storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self.storage)
+        # Which (account, address) pairs this process has reported throttled in the current window.
+        self._reported: TTLCache[tuple[str, str | None], bool] = TTLCache(
+            maxsize=100_000, ttl=self.limit.get_expiry()
+        )
 
     async def close(self) -> None:
         """Let go of the Redis connections, or stop the in-memory storage's expiry task."""
@@ -57,7 +78,7 @@ class LoginThrottle:
         # An unknown address (a Unix socket, say) is not counted: every such request would share one bucket.
         keys = [("account", email)]
         if address:
-            keys.append(("address", address))
+            keys.append(("address", address_key(address)))
         return keys
 
     async def attempt(self, email: str, address: str | None) -> None:
@@ -81,3 +102,11 @@ class LoginThrottle:
     def _message(self, kind: str) -> str:
         what = "this account" if kind == "account" else "your address"
         return f"Too many login attempts for {what}; wait before trying again."
+
+    def first_refusal(self, email: str, address: str | None) -> bool:
+        """Tell whether this is this process's first refusal of this account and address in this window."""
+        # So that a flood of refused attempts leaves one audit record, not thousands.
+        if (email, address) in self._reported:
+            return False
+        self._reported[(email, address)] = True
+        return True
