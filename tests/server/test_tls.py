@@ -266,7 +266,10 @@ def test_tls_1_2_and_1_3_succeed(tls_server: TlsServer, version: ssl.TLSVersion,
         assert cipher[0].startswith("ECDHE-")
         assert "GCM" in cipher[0] or "CHACHA20" in cipher[0]
     with httpx.Client(verify=context) as http:
-        assert http.get(f"{tls_server.url}/healthz").json() == {"status": "ok"}
+        answer = http.get(f"{tls_server.url}/healthz")
+    assert answer.json() == {"status": "ok"}
+    # uvicorn tells the app the scheme is https, so the headers middleware sends HSTS.
+    assert answer.headers["strict-transport-security"].startswith("max-age=")
 
 
 def test_tls_1_2_without_forward_secret_aead_suites_is_refused(tls_server: TlsServer) -> None:
@@ -516,6 +519,7 @@ def test_plain_http_behind_trusted_proxies_starts(tmp_path: Path) -> None:
         )
     try:
         _wait_until_healthy(f"http://127.0.0.1:{port}", True, process, log_path)
+        assert "strict-transport-security" not in httpx.get(f"http://127.0.0.1:{port}/healthz").headers
     finally:
         _stop(process)
 

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import httpx
+
 from kibitz import __version__
 from kibitz.client._errors import (
     ApiError,
@@ -100,8 +102,11 @@ class EventStream:
         self.url = stream_url(server_url)
         tls = TlsOptions.from_values(ca_file, cert_sha256)
         tls.check_url(server_url)
-        # Built once: a CA file that cannot be read is an error now, not at every reconnection.
-        self._ssl = tls.ssl_context() if self.url.startswith("wss://") else None
+        # Built once: a CA file that cannot be read is an error now, not at every reconnection. Without
+        # options the stream trusts exactly what the API client (httpx) trusts.
+        self._ssl: ssl.SSLContext | None = None
+        if self.url.startswith("wss://"):
+            self._ssl = tls.ssl_context() or httpx.create_ssl_context()
         self.team_id = team_id
         self.position = FeedPosition(after or 0)
         self._start_now = after is None
