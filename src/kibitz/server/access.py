@@ -35,8 +35,7 @@ def has_role(membership: Membership, role: str) -> bool:
 
 
 class AddressDenied(AddressNotAllowed):
-    """A member's request from outside their team's allowlist; the error handler records it in the audit trail
-    in a transaction of its own (the request's rolls back)."""
+    """A member's request from outside their team's allowlist (the error handler audits it)."""
 
     def __init__(self, team_id: str, actor_id: str, address: str | None) -> None:
         super().__init__(details={"team_id": team_id, "address": address})
@@ -102,8 +101,7 @@ async def _membership(session: AsyncSession, caller: Caller, team_id: str) -> tu
 async def access_team(
     session: AsyncSession, caller: Caller, team_id: str, role: str = "member"
 ) -> Membership:
-    """Return the caller's membership of the team; 404 if none, 403 if the address is outside the team's
-    allowlist or the role is too weak."""
+    """Return the caller's membership of the team; 404 if none, 403 outside its allowlist or below `role`."""
     membership, allowlist = await _membership(session, caller, team_id)
     check_address(team_id, allowlist, caller)
     if not has_role(membership, role):
@@ -112,8 +110,8 @@ async def access_team(
 
 
 async def access_team_cached(session: AsyncSession, caller: Caller, team_id: str, caches: Caches) -> str:
-    """Return the caller's role in the team like `access_team`, from the caches when they were seen in the
-    last half second (the hot listing path); the allowlist is checked either way."""
+    """Return the caller's role like `access_team`, from half-second caches (for the hot listing path)."""
+    # Only the lookups are cached: the caller's address is checked against the allowlist every time.
     role = caches.roles.get((team_id, caller.user.id))
     allowlist = caches.allowlists.get(team_id)
     if role is None or allowlist is None:

@@ -26,8 +26,8 @@ async def signup(body: SignupIn, session: DbSession, state: State) -> UserOut:
 
 @router.post("/auth/login")
 async def login(body: LoginIn, request: Request, session: DbSession, state: State) -> LoginOut:
-    """Exchange email and password for an API token (shown once); attempts are throttled per account and per
-    address, and every outcome is audited (refusals in a transaction of their own, as this one rolls back)."""
+    """Exchange email and password for an API token (shown once), throttled per account and per address."""
+    # Every outcome is audited; refusals in a transaction of their own, as this one rolls back.
     email = service.normalise_email(body.email)
     address = state.client_address(request.client.host if request.client else None, request.headers)
     try:

@@ -20,8 +20,8 @@ _IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 
 
 def normalise_cidrs(entries: Sequence[str]) -> list[str]:
-    """Return the entries as normalised CIDRs (host bits cleared, a bare address a /32 or /128), without
-    repeats, in the given order; raise ValidationFailed naming every entry that is not a network."""
+    """Return the entries as normalised CIDRs, repeats dropped; ValidationFailed names each bad one."""
+    # Normalised: host bits cleared, a bare address becomes a /32 or /128.
     problems = []
     networks: list[str] = []
     for index, entry in enumerate(entries):
@@ -62,12 +62,9 @@ async def get_team(session: AsyncSession, team_id: str) -> Team:
 async def set_allowlist(
     session: AsyncSession, caller: Caller, team: Team, entries: Sequence[str]
 ) -> list[str]:
-    """Replace the team's allowlist (an empty list clears it) and return the normalised list.
-
-    Refused (409) if the new list would not include the address this request comes from: an admin cannot
-    lock themselves out by mistake.
-    """
+    """Replace the team's allowlist (empty clears it) and return it normalised; 409 if it locks you out."""
     cidrs = normalise_cidrs(entries)
+    # An admin cannot save a list that leaves out the address this very request comes from.
     stored = " ".join(cidrs)
     if not address_allowed(stored, caller.address):
         where = caller.address or "unknown"
