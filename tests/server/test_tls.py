@@ -411,6 +411,16 @@ def test_the_cli_honours_ca_file_and_pin(tls_server: TlsServer, tmp_path: Path) 
     assert unverified.returncode == 5
     assert "--ca-file" in unverified.stderr
 
+    # Logging out through an untrusted certificate forgets the token here, says it was not revoked, and
+    # indeed sent nothing: the token still works.
+    token = json.loads((tmp_path / "config" / "credentials.json").read_text())["token"]
+    logout = _run("logout", env={**env, "KIBITZ_CERT_SHA256": WRONG_PIN})
+    assert logout.returncode == 5
+    assert "NOT revoked" in logout.stderr
+    assert not (tmp_path / "config" / "credentials.json").exists()
+    with KibitzClient(tls_server.url, token, ca_file=tls_server.cert) as client:
+        assert client.me()["user"]["email"] == email
+
 
 def test_the_cli_watch_follows_events_over_wss(tls_server: TlsServer, tmp_path: Path) -> None:
     env = {

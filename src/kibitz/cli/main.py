@@ -277,7 +277,8 @@ def logout() -> None:
     except ConnectionFailed as error:
         # Forget the token anyway, but say plainly that it still works on the server.
         _forget_login()
-        raise CliError(f"{describe(error)}; the token was forgotten here but NOT revoked") from None
+        message = f"{describe(error)}; the token was forgotten here but NOT revoked"
+        raise CliError(message, exit_code_for(error)) from None
     _forget_login()
     click.echo("Logged out.")
 
