@@ -314,3 +314,26 @@ async def test_another_process_sees_a_change_within_a_second(
                 assert time.monotonic() - changed < 1.0, "the other process still lets the outsider in"
                 await asyncio.sleep(0.02)
             assert (await there.get(listing, headers=at(member, INSIDE))).status_code == 200
+
+
+async def test_open_streams_outside_a_new_allowlist_are_cut(
+    http: httpx.AsyncClient, api: Api, app: FastAPI
+) -> None:
+    owner, _member, team, _repo, _cm = await setup_team(api)
+    hub = app.state.kibitz.hub
+    r = await http.get("/api/v1/tokens", headers=at(owner, INSIDE))
+    assert r.status_code == 200, r.text
+    token_id = next(t["id"] for t in r.json() if t["current"])
+    inside = await hub.subscribe(owner.id, team, 0, token_id=token_id, address=INSIDE)
+    outside = await hub.subscribe(owner.id, team, 0, token_id=token_id, address=OUTSIDE)
+    try:
+        await hub.sweep()
+        assert (inside.cut, outside.cut) == (None, None)
+        r = await put_allowlist(http, team, owner, [OFFICE])
+        assert r.status_code == 200, r.text
+        await hub.sweep()
+        assert (inside.cut, outside.cut) == (None, "address")
+        assert outside.wake.is_set()
+    finally:
+        hub.unsubscribe(inside)
+        hub.unsubscribe(outside)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kibitz.server.access import address_allowed
 from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.db import utcnow
 from kibitz.server.events.models import Event
@@ -72,6 +73,8 @@ class Subscriber:
     send_now: Callable[[str], bool] | None = None
     # The API token the socket authenticated with, checked by the revocation sweep.
     token_id: str = ""
+    # The client's address, checked by the sweep against the team's allowlist (which may change meanwhile).
+    address: str | None = None
 
 
 @dataclass(eq=False)
@@ -185,7 +188,9 @@ class StreamHub:
                 sub.cut = "removed"
                 sub.wake.set()
 
-    async def subscribe(self, user_id: str, team_id: str, after: int, *, token_id: str) -> Subscriber:
+    async def subscribe(
+        self, user_id: str, team_id: str, after: int, *, token_id: str, address: str | None = None
+    ) -> Subscriber:
         """Register a subscriber that has seen events up to `after`; it starts in replay mode.
 
         `token_id` is the token the socket authenticated with; the sweep cuts the subscriber once it stops
@@ -202,6 +207,7 @@ class StreamHub:
             queue=asyncio.Queue(self._queue_size),
             delivered=after,
             token_id=token_id,
+            address=address,
         )
         feed.subscribers.add(sub)
         return sub
@@ -260,10 +266,12 @@ class StreamHub:
                 log.warning("revocation sweep failed: %s", type(exc).__name__)
 
     async def sweep(self) -> int:
-        """Cut every subscriber whose token stopped working or who left the team; return how many were cut.
+        """Cut every subscriber whose token stopped working, who left the team, or whose address the team's
+        allowlist no longer admits; return how many were cut.
 
         One query per team feed with subscribers (per batch of tokens): the tokens, their owners' status and
-        their memberships of that team. A token that is gone altogether (its owner erased) counts as revoked.
+        their memberships of that team, and one for the team's allowlist. A token that is gone altogether (its
+        owner erased) counts as revoked.
         """
         cut = 0
         async with self._sessionmaker() as session:
@@ -290,8 +298,11 @@ class StreamHub:
                     now = utcnow()
                     for token_id, revoked_at, expires_at, status, role in rows:
                         verdicts[token_id] = revocation(revoked_at, expires_at, status, role, now)
+                allowlist = await session.scalar(select(Team.allowlist).where(Team.id == feed.team_id)) or ""
                 for sub in subscribers:
                     reason = verdicts.get(sub.token_id, "revoked")
+                    if reason is None and not address_allowed(allowlist, sub.address):
+                        reason = "address"
                     if reason is not None and sub.cut is None:
                         sub.cut = reason
                         sub.wake.set()

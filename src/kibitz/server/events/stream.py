@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kibitz.errors import KibitzError, NotAuthenticated, NotFound
+from kibitz.errors import AddressNotAllowed, KibitzError, NotAuthenticated, NotFound
 from kibitz.ids import is_id
 from kibitz.server.access import AddressDenied, check_address, record_denial, team_allowlist
 from kibitz.server.auth.service import authenticate
@@ -101,7 +101,9 @@ async def _subscribe(ws: WebSocket, state: AppState) -> tuple[Subscriber, int] |
         close = CLOSE_NOT_AUTHENTICATED if isinstance(exc, NotAuthenticated) else CLOSE_NOT_FOUND
         await ws.close(CLOSE_ADDRESS_NOT_ALLOWED if isinstance(exc, AddressDenied) else close, exc.code)
         return None
-    sub = await state.hub.subscribe(caller.user.id, message.team_id, message.after, token_id=caller.token_id)
+    sub = await state.hub.subscribe(
+        caller.user.id, message.team_id, message.after, token_id=caller.token_id, address=address
+    )
     return sub, head
 
 
@@ -228,6 +230,11 @@ async def _close_cut(conn: Connection, last: int) -> None:
             _error(NotAuthenticated.code, "The token was revoked or expired, or the account disabled.")
         )
         await conn.ws.close(CLOSE_NOT_AUTHENTICATED, "token revoked")
+    elif reason == "address":
+        await conn.send(
+            _error(AddressNotAllowed.code, "The team's IP allowlist no longer admits this address.")
+        )
+        await conn.ws.close(CLOSE_ADDRESS_NOT_ALLOWED, "address not allowed")
     elif reason == "too_big":
         await conn.ws.close(CLOSE_TOO_BIG, "message too big")
     else:
