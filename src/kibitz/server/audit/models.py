@@ -21,7 +21,7 @@ class AuditEvent(Base):
     team_id: Mapped[str | None] = mapped_column(String(16), default=None)
     actor_id: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
     action: Mapped[str] = mapped_column(String(48))
-    target_id: Mapped[str | None] = mapped_column(String(16), default=None)
+    target_id: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
     # The client address as the server determined it (forwarded headers only from trusted proxies).
     address: Mapped[str | None] = mapped_column(String(64), default=None)
     # JSON object with ids, roles, scopes, CIDRs, reasons — never passwords, tokens, text, code or paths.

@@ -34,6 +34,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_event_actor_id"), ["actor_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_event_target_id"), ["target_id"], unique=False)
         batch_op.create_index("ix_audit_event_team_at", ["team_id", "at"], unique=False)
 
     with op.batch_alter_table("api_token", schema=None) as batch_op:
@@ -59,6 +60,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_event_team_at")
+        batch_op.drop_index(batch_op.f("ix_audit_event_target_id"))
         batch_op.drop_index(batch_op.f("ix_audit_event_actor_id"))
 
     op.drop_table("audit_event")
