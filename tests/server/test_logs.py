@@ -15,6 +15,7 @@ from kibitz.server.logs import (
     QueryStringFilter,
     RequestIdFilter,
     TextLines,
+    describe_exception,
     logging_config,
 )
 from kibitz.server.middleware import request_id_var
@@ -106,3 +107,29 @@ def test_the_format_is_chosen_by_the_settings(tmp_path: Path) -> None:
     assert as_text["formatters"]["default"]["()"] is TextLines
     with pytest.raises(ValueError, match="log_format"):
         Settings.load(data_dir=tmp_path, log_format="xml")
+
+
+def test_exceptions_are_logged_without_their_messages() -> None:
+    secret = "canary-key-2c1d"
+
+    def fail() -> None:
+        try:
+            {}[secret]
+        except KeyError as exc:
+            raise ValueError(secret.upper()) from exc
+
+    try:
+        fail()
+    except ValueError as exc:
+        described = describe_exception(exc)
+        record = logging.LogRecord(
+            "kibitz.server", logging.ERROR, __file__, 1, "failed", (), (type(exc), exc, None)
+        )
+    assert "builtins.KeyError (message withheld)" in described
+    assert "builtins.ValueError (message withheld)" in described
+    assert described.index("KeyError") < described.index("ValueError")  # the cause first, as Python prints
+    assert "in fail" in described
+    for line in (JsonLines().format(record), TextLines().format(record)):
+        assert secret not in line
+        assert secret.upper() not in line
+        assert "ValueError (message withheld)" in line

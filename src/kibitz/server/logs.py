@@ -3,8 +3,9 @@
 What a log may hold is narrow on purpose (docs/security.md): times, levels, logger names, messages written
 by us or by uvicorn, request ids, methods, route templates, statuses, durations and client addresses. It
 never holds request bodies, query strings, headers, tokens, passwords, text, code or file paths: the access
-line names the route by its template (`/api/v1/codemarks/{codemark_id}`), and third-party loggers whose
-debug output carries content (WebSocket frames, SQL calls) are held at INFO or above whatever the level.
+line names the route by its template (`/api/v1/codemarks/{codemark_id}`), third-party loggers whose
+chatter carries content (WebSocket frames, SQL statements) are held above a floor whatever the level, and
+tracebacks keep their frames and exception types but not the exception messages.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import logging.config
 import os
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,27 @@ _CONTENT_LOGGERS = {
 
 def _utc_time(record: logging.LogRecord) -> str:
     return dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds")
+
+
+def describe_exception(exc: BaseException) -> str:
+    """Return the traceback of `exc` and of its causes, with each exception's type but not its message.
+
+    A message may quote what the request carried (a validation error shows the input, a driver error the
+    statement or the database URL), so logs get where and what kind, never the words.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind = f"{type(current).__module__}.{type(current).__qualname__}"
+        parts.append("".join(traceback.format_tb(current.__traceback__)) + f"{kind} (message withheld)")
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return "\nwhile handling it, or caused by:\n".join(reversed(parts))
+
+
+def _format_exception(ei: Any) -> str:
+    return describe_exception(ei[1]) if ei and ei[1] is not None else ""
 
 
 class RequestIdFilter(logging.Filter):
@@ -104,6 +127,10 @@ class JsonLines(JsonFormatter):
         """Return the record's time in UTC, to the millisecond."""
         return _utc_time(record)
 
+    def formatException(self, ei: Any) -> str:
+        """Return the traceback without exception messages (see `describe_exception`)."""
+        return _format_exception(ei)
+
 
 class TextLines(logging.Formatter):
     """A line for a terminal: time, level, logger, request id (when there is one) and message."""
@@ -115,8 +142,13 @@ class TextLines(logging.Formatter):
         """Return the record's time in UTC, to the millisecond."""
         return _utc_time(record)
 
+    def formatException(self, ei: Any) -> str:
+        """Return the traceback without exception messages (see `describe_exception`)."""
+        return _format_exception(ei)
+
     def format(self, record: logging.LogRecord) -> str:
         """Return the line, with `[request id]` after the logger name when there is one."""
+        record.exc_text = None  # another handler's formatter may have cached a traceback with messages
         line = super().format(record)
         request_id = getattr(record, "request_id", None)
         if request_id:
