@@ -18,7 +18,7 @@ from kibitz.server.codemarks.routes import permalink_router
 from kibitz.server.codemarks.routes import router as codemarks_router
 from kibitz.server.db import make_engine, make_sessionmaker
 from kibitz.server.deps import AppState
-from kibitz.server.errors import install_error_handlers
+from kibitz.server.errors import ERROR_RESPONSES, install_error_handlers
 from kibitz.server.events.broker import Broker, InProcessBroker, RedisBroker
 from kibitz.server.events.hub import StreamHub
 from kibitz.server.events.stream import router as stream_router
@@ -104,6 +104,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.kibitz = state
     install_error_handlers(app)

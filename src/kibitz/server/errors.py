@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,6 +24,43 @@ from kibitz.server.access import AddressDenied, record_denial
 from kibitz.server.headers import security_headers
 
 log = logging.getLogger("kibitz.server")
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable code, a sentence, and details that depend on the code."""
+
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+# Documented on every operation (the OpenAPI document promises no answer it does not describe); which of
+# them a route can give is in docs/api.md.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "The body is not valid JSON, or the request is not valid (`invalid_json`, `invalid_request`)."),
+        (401, "No token, or an unknown, expired or revoked one; or wrong credentials at login."),
+        (403, "The role, the token's scope or the team's IP allowlist does not allow this."),
+        (404, "No such object, or it belongs to a team the caller is not in."),
+        (409, "The request conflicts with the current state."),
+        (410, "The invite code is unknown, used or expired."),
+        (413, "The body is too large."),
+        (415, "The body is not JSON."),
+        (
+            422,
+            "A field is missing, malformed, too long or unknown (`details`: a list of `{loc, msg, type}`).",
+        ),
+        (429, "Too many login attempts; the Retry-After header says how many seconds to wait."),
+        (500, "A bug; `details.request_id` names the request in the server's logs."),
+    )
+}
 
 
 def error_response(error: KibitzError, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from kibitz.errors import NotFound, NotReady
 from kibitz.server.addresses import Network, client_address, within
 from kibitz.server.deps import State
+from kibitz.server.errors import ErrorBody
 from kibitz.settings import Settings
 
 router = APIRouter(tags=["operations"])
@@ -44,7 +45,7 @@ async def healthz() -> Status:
     return Status(status="ok")
 
 
-@router.get("/readyz", responses={503: {"description": "The database does not answer."}})
+@router.get("/readyz", responses={503: {"model": ErrorBody, "description": "The database does not answer."}})
 async def readyz(state: State) -> Status:
     """Tell whether the server can serve requests: its database answers `SELECT 1`."""
     try:
