@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import ipaddress
 import logging
+from collections.abc import Sequence
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -58,9 +59,8 @@ async def readyz(state: State) -> Status:
     return Status(status="ready")
 
 
-def may_read_metrics(request: Request, settings: Settings) -> bool:
+def may_read_metrics(request: Request, trusted: Sequence[Network]) -> bool:
     """Tell whether the request comes from the loopback interface or from a trusted proxy's network."""
-    trusted = settings.trusted_proxy_networks()
     peer = request.client.host if request.client else None
     address = client_address(peer, request.headers, trusted)
     return within(address, [*_LOOPBACK, *trusted])
@@ -69,7 +69,7 @@ def may_read_metrics(request: Request, settings: Settings) -> bool:
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request, state: State) -> Response:
     """Return the Prometheus metrics of this process (loopback and trusted proxies only)."""
-    if not may_read_metrics(request, state.settings):
+    if not may_read_metrics(request, state.trusted_proxies):
         raise NotFound("No such route.")
     body, content_type = state.metrics.render()
     return Response(body, media_type=content_type)
