@@ -66,7 +66,7 @@ def with_security_headers(
 
 
 class SecurityHeaders:
-    """Add the security headers to every HTTP answer, and to WebSocket handshakes that are refused."""
+    """Add the security headers to every HTTP answer."""
 
     def __init__(self, app: ASGIApp, *, hsts_seconds: int, trusted: Sequence[Network]) -> None:
         self.app = app
@@ -74,13 +74,15 @@ class SecurityHeaders:
         self.trusted = list(trusted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] != "http":
+            # WebSockets pass through untouched: the stream accepts every handshake and refuses in band
+            # (close codes), and a wrapper here would cost a call on every frame to every subscriber.
             await self.app(scope, receive, send)
             return
         added = security_headers(scope, hsts_seconds=self.hsts_seconds, trusted=self.trusted)
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] in ("http.response.start", "websocket.http.response.start"):
+            if message["type"] == "http.response.start":
                 message["headers"] = with_security_headers(message.get("headers", ()), added)
             await send(message)
 
