@@ -15,7 +15,10 @@
     ├── PayloadTooLarge (413 payload_too_large)
     ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── TooManyAttempts (429 too_many_attempts)
-    └── NotReady (503 not_ready)
+    ├── NotReady (503 not_ready)
+    ├── SealBroken (500 seal_broken)
+    ├── KeyUnavailable (500 key_unavailable)
+    └── KekUnusable (500 kek_unusable)
 
 One handler renders them as `{"error": {"code", "message", "details"}}`; the CLI maps codes to exit codes.
 """
@@ -139,3 +142,23 @@ class NotReady(KibitzError):
     code = "not_ready"
     status = 503
     default_message = "The server cannot serve requests now: its database does not answer."
+
+
+class SealBroken(KibitzError):
+    code = "seal_broken"
+    status = 500
+    default_message = (
+        "A sealed value failed its integrity check (tampered, moved, or opened with the wrong key)."
+    )
+
+
+class KeyUnavailable(KibitzError):
+    code = "key_unavailable"
+    status = 500
+    default_message = "The data key is unknown or has been destroyed."
+
+
+class KekUnusable(KibitzError):
+    code = "kek_unusable"
+    status = 500
+    default_message = "The key-encryption key is missing, malformed or not protected."

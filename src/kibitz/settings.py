@@ -7,7 +7,7 @@ from typing import Any
 
 import limits
 import platformdirs
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kibitz.server.addresses import Network, parse_networks
@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # Where vulnerabilities in this deployment are reported (the Contact of /.well-known/security.txt): a
     # mailto:, https:// or tel: URI. Empty means no security.txt (404) and a warning at startup.
     security_contact: str = Field(default="", pattern=r"^((mailto:|https://|tel:)\S+)?$")
+    # Encryption at rest (docs/security.md): the key-encryption key comes from KIBITZ_KEK (base64 of 32
+    # bytes; SecretStr keeps it out of reprs and logs) or else from a file (default <data_dir>/kek.key).
+    kek_file: Path | None = None
+    kek: SecretStr | None = None
+    # Empty means SQLite at <data_dir>/keystore.db: the wrapped data keys, apart from the data.
+    keystore_url: str = ""
     # Lowers argon2 cost for test suites only; never set in production.
     fast_password_hashing: bool = False
     log_level: str = "info"
