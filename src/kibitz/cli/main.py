@@ -826,6 +826,82 @@ def server_migrate(data_dir: Path | None) -> None:
     click.echo("The database is up to date.")
 
 
+@server.command("rotate-kek")
+@click.option(
+    "--new-kek-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    metavar="FILE",
+    help="Use the key in FILE (base64 of 32 bytes, mode 0600) as the new key-encryption key.",
+)
+@click.option("--generate", is_flag=True, help="Generate a new random key-encryption key.")
+@_data_dir_option
+def server_rotate_kek(new_kek_file: Path | None, generate: bool, data_dir: Path | None) -> None:
+    """Rewrap every data key in the keystore with a new key-encryption key, then make it the KEK file.
+
+    Safe while servers run and safe to interrupt: the new key waits beside the KEK file (.next) until
+    every data key is rewrapped, and running the command again resumes an interrupted rotation.
+    """
+    from kibitz.errors import KibitzError as ServerError
+    from kibitz.server.crypto.kek import kek_file_path, next_kek_path
+    from kibitz.server.crypto.rotation import rotate_kek
+    from kibitz.settings import Settings
+
+    try:
+        settings = Settings.load(data_dir=data_dir)
+    except ValueError as error:
+        raise CliError(_settings_problem(error)) from None
+    resuming = next_kek_path(kek_file_path(settings)).exists()
+    if new_kek_file is not None and generate:
+        raise click.UsageError("give --new-kek-file or --generate, not both")
+    if new_kek_file is None and not generate and not resuming:
+        raise click.UsageError("give --new-kek-file FILE or --generate")
+    try:
+        result = rotate_kek(settings, new_kek_file=new_kek_file)
+    except ServerError as error:
+        raise CliError(error.message) from None
+    if result.resumed:
+        click.echo(f"Resumed the interrupted rotation to {result.new_kek}.")
+    click.echo(
+        f"Rewrapped {result.rewrapped} data keys with the key-encryption key {result.new_kek}; "
+        f"{result.old_kek} is no longer used and its file is replaced: {kek_file_path(settings)}"
+    )
+
+
+@server.command("keystore-info")
+@_json_option
+@_data_dir_option
+def server_keystore_info(as_json: bool, data_dir: Path | None) -> None:
+    """Show the keystore's key counts and active key-encryption key id (never key material)."""
+    import dataclasses
+
+    from kibitz.errors import KibitzError as ServerError
+    from kibitz.server.crypto.keystore import keystore_file
+    from kibitz.server.crypto.rotation import keystore_info
+    from kibitz.settings import Settings
+
+    try:
+        settings = Settings.load(data_dir=data_dir)
+    except ValueError as error:
+        raise CliError(_settings_problem(error)) from None
+    try:
+        info = keystore_info(settings)
+    except ServerError as error:
+        raise CliError(error.message) from None
+    location = keystore_file(settings)
+    if as_json:
+        where = str(location) if location else "database server"
+        _print_json({"keystore": where, **dataclasses.asdict(info)})
+        return
+    click.echo(f"keystore: {location or 'KIBITZ_KEYSTORE_URL (database server)'}")
+    click.echo(f"active key-encryption key: {info.active_kek}")
+    for kek_id, count in sorted(info.keys_by_kek.items()):
+        click.echo(f"  data keys wrapped by {kek_id}: {count}")
+    for kind, count in sorted(info.active_keys_by_kind.items()):
+        click.echo(f"  active {kind} keys: {count}")
+    click.echo(f"  retired keys (kept for reading): {info.retired_keys}")
+    click.echo(f"  destroyed owners: {info.destroyed_owners}")
+
+
 @server.group("user")
 def server_user() -> None:
     """Disable or enable accounts, working directly on the configured database (for operators)."""

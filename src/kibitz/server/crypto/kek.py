@@ -96,13 +96,17 @@ def encode_kek(key: bytes) -> str:
 
 def decode_kek(text: str, where: str) -> LocalKek:
     """Read a KEK from its base64 text form; `where` names the source in the error."""
+    return LocalKek(_decode_key(text, where))
+
+
+def _decode_key(text: str, where: str) -> bytes:
     try:
         key = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise KekUnusable(f"{where} is not base64 of {KEK_BYTES} bytes") from None
     if len(key) != KEK_BYTES:
         raise KekUnusable(f"{where} holds {len(key)} bytes, a key-encryption key has {KEK_BYTES}")
-    return LocalKek(key)
+    return key
 
 
 def kek_file_path(settings: Settings) -> Path:
@@ -138,6 +142,11 @@ def sync_directory(directory: Path) -> None:
 
 def read_kek_file(path: Path) -> LocalKek:
     """Read a KEK file, refusing one that group or others may read or write."""
+    return LocalKek(read_kek_bytes(path))
+
+
+def read_kek_bytes(path: Path) -> bytes:
+    """Return the 32 bytes of a KEK file, refusing one that group or others may read or write."""
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -149,7 +158,7 @@ def read_kek_file(path: Path) -> LocalKek:
             f"{path} is accessible to group or others (mode {stat.S_IMODE(mode):04o}): "
             f"run `chmod 600 {path}`, and if others may have read it, rotate it (kibitz server rotate-kek)"
         )
-    return decode_kek(path.read_text("ascii", errors="replace"), str(path))
+    return _decode_key(path.read_text("ascii", errors="replace"), str(path))
 
 
 def kek_from_file(path: Path, *, create: bool) -> LocalKek:

@@ -13,6 +13,7 @@ tables do not need an Alembic line, and a keystore must never be migrated by the
 from __future__ import annotations
 
 import enum
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -172,8 +173,11 @@ class Keystore:
     ) -> Keystore:
         """Open (creating if missing) the configured keystore with the configured KEK, or the given ones."""
         url = keystore_url(settings)
-        if url.startswith("sqlite"):
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path = keystore_file(settings)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Readable by the server's user alone (SQLite gives its journal the same mode).
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
             engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         else:
