@@ -22,6 +22,7 @@ from kibitz.server.errors import ERROR_RESPONSES, install_error_handlers
 from kibitz.server.events.broker import Broker, InProcessBroker, RedisBroker
 from kibitz.server.events.hub import StreamHub
 from kibitz.server.events.stream import router as stream_router
+from kibitz.server.export.routes import router as export_router
 from kibitz.server.headers import SecurityHeaders
 from kibitz.server.inbox.routes import router as inbox_router
 from kibitz.server.locations.routes import router as locations_router
@@ -53,6 +54,7 @@ def api_router() -> APIRouter:
         inbox_router,
         search_router,
         stream_router,
+        export_router,
     ):
         router.include_router(domain)
     return router

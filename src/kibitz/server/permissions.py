@@ -66,6 +66,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/auth/logout"): Rule("user", "read", "revokes the token it is called with"),
     ("POST", f"{API}/auth/password"): Rule("user", "admin", "ends every other session"),
     ("GET", f"{API}/me"): Rule("user", "read"),
+    ("GET", f"{API}/me/export"): Rule("user", "read", "your profile, memberships and everything you wrote"),
     ("GET", f"{API}/tokens"): Rule("user", "read", "your own tokens"),
     ("POST", f"{API}/tokens"): Rule("user", "admin", "a token cannot mint one with more scopes than it has"),
     ("DELETE", f"{API}/tokens/{{token_id}}"): Rule("user", "read", "your own tokens only"),
@@ -90,6 +91,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
         "admin", "admin", "refused if it would exclude the address of the request"
     ),
     ("GET", f"{API}/teams/{{team_id}}/audit"): Rule("admin", "admin"),
+    ("GET", f"{API}/teams/{{team_id}}/export"): Rule(
+        "owner", "admin", "the whole team, to move it to another server"
+    ),
     # Repos.
     ("POST", f"{API}/teams/{{team_id}}/repos/match"): Rule("member", "write"),
     ("GET", f"{API}/teams/{{team_id}}/repos"): Rule("member", "read"),

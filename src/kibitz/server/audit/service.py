@@ -36,6 +36,7 @@ ACTIONS = frozenset(
         "user.disabled",
         "user.enabled",
         "export.made",
+        "team.imported",
         "erasure.requested",
         "erasure.completed",
     }

@@ -1,0 +1,451 @@
+"""Load a team export into this server (`kibitz server import`), all or nothing.
+
+The team keeps every id it had (team, repos, codemarks, markers, replies, people), so permalinks and the ids
+in clients' configuration stay valid. People are matched by email: an account that exists here is used
+(its id replaces the archive's one everywhere); any other is created with the archive's id, an unusable
+password and the status `imported`, which cannot log in until an operator sets a password
+(`kibitz server user set-password`). Nothing is written unless everything is: an id already in use, a
+malformed or inconsistent archive, or a database error leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kibitz.errors import Conflict, InvalidRequest
+from kibitz.ids import is_id
+from kibitz.server.audit.service import record_audit
+from kibitz.server.auth.models import User
+from kibitz.server.auth.service import find_user_by_email, normalise_email
+from kibitz.server.codemarks.models import (
+    Codemark,
+    CodemarkAssignee,
+    CodemarkEdit,
+    CodemarkTag,
+    Follower,
+    Marker,
+    MarkerReference,
+    Mention,
+    Reaction,
+    Relation,
+    Reply,
+    ReplyEdit,
+)
+from kibitz.server.db import make_engine, make_sessionmaker
+from kibitz.server.export.schemas import FORMAT, VERSION, TeamExport
+from kibitz.server.locations.models import MarkerLocation
+from kibitz.server.migrate import upgrade
+from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
+from kibitz.server.search.index import index_text
+from kibitz.server.teams.models import Membership, Team
+from kibitz.settings import Settings
+
+# Not an argon2 hash, so no password ever verifies against it (Passwords.verify answers False).
+UNUSABLE_PASSWORD = "!imported"  # noqa: S105 - a marker that is no hash, not a password
+# Accounts created by an import: they cannot log in (only `active` accounts can) until a password is set.
+IMPORTED_STATUS = "imported"
+_MAX_PROBLEMS = 10
+
+
+@dataclass
+class ImportSummary:
+    """What an import did: the team, how many records of each kind, and the accounts it created or matched."""
+
+    team_id: str
+    team_name: str
+    counts: dict[str, int]
+    created_accounts: list[str] = field(default_factory=list)
+    matched_accounts: list[str] = field(default_factory=list)
+
+
+def parse_archive(data: bytes) -> TeamExport:
+    """Return the team archive in `data`; InvalidRequest says plainly what is wrong with it. Pure."""
+    try:
+        raw = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRequest(f"The file is not JSON ({error}).") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise InvalidRequest(f'This is not a Kibitz export archive (it has no "format": "{FORMAT}").')
+    if raw.get("version") != VERSION:
+        raise InvalidRequest(
+            f"This archive has format version {raw.get('version')!r}; this server reads version {VERSION}.",
+            {"version": raw.get("version"), "supported": [VERSION]},
+        )
+    if raw.get("kind") != "team":
+        raise InvalidRequest(
+            f"This is a {raw.get('kind')!r} export; only a team export (kibitz export --team) "
+            "can be imported."
+        )
+    try:
+        archive = TeamExport.model_validate(raw)
+    except ValidationError as error:
+        # Locations and messages only: the rejected values may be anyone's text.
+        errors = error.errors(include_input=False)[:_MAX_PROBLEMS]
+        problems = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in errors]
+        where = "; ".join(".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in errors)
+        raise InvalidRequest(f"The archive is not valid: {where}.", problems) from None
+    problems_found = archive_problems(archive)
+    if problems_found:
+        raise InvalidRequest(
+            "The archive is inconsistent: " + "; ".join(problems_found) + ".", {"problems": problems_found}
+        )
+    return archive
+
+
+def archive_problems(archive: TeamExport) -> list[str]:
+    """Return what is inconsistent in an archive (references to records it lacks, repeated ids). Pure."""
+    problems: list[str] = []
+
+    def check(ok: bool, message: str) -> None:
+        if not ok and len(problems) < _MAX_PROBLEMS:
+            problems.append(message)
+
+    team = archive.team.id
+    people = {p.id for p in archive.people}
+    repos = {r.id for r in archive.repos}
+    codemarks = {c.id for c in archive.codemarks}
+    markers = {m.id for c in archive.codemarks for m in c.markers}
+    replies = {r.id for r in archive.replies}
+    check(is_id(team), "the team id is not an id")
+    for kind, ids in (
+        ("people", [p.id for p in archive.people]),
+        ("repos", [r.id for r in archive.repos]),
+        ("codemarks", [c.id for c in archive.codemarks]),
+        ("markers", [m.id for c in archive.codemarks for m in c.markers]),
+        ("replies", [r.id for r in archive.replies]),
+    ):
+        check(len(set(ids)) == len(ids), f"{kind} repeat an id")
+        check(all(is_id(i) for i in ids), f"{kind} have malformed ids")
+    emails = [normalise_email(p.email) for p in archive.people]
+    check(len(set(emails)) == len(emails), "people repeat an email address")
+    check(all(m.user_id in people for m in archive.members), "a member is not among people")
+    check(any(m.role == "owner" for m in archive.members), "the team has no owner")
+    for c in archive.codemarks:
+        check(c.team_id == team, f"codemark {c.id} belongs to another team")
+        check(c.author_id in people, f"codemark {c.id}'s author is not among people")
+        check(set(c.assignees) | set(c.mentions) <= people, f"codemark {c.id} names someone not among people")
+        check(all(v.editor_id in people for v in c.history), f"codemark {c.id}'s editor is not among people")
+        check(all(m.repo_id in repos for m in c.markers), f"codemark {c.id} has a marker in an unknown repo")
+    for r in archive.replies:
+        check(r.team_id == team and r.codemark_id in codemarks, f"reply {r.id} is on an unknown codemark")
+        check(r.author_id in people and set(r.mentions) <= people, f"reply {r.id} names someone unknown")
+    for reaction in archive.reactions:
+        check(
+            reaction.team_id == team
+            and reaction.codemark_id in codemarks
+            and (reaction.reply_id == "" or reaction.reply_id in replies)
+            and reaction.user_id in people,
+            "a reaction refers to an unknown codemark, reply or person",
+        )
+    for follow in archive.follows:
+        check(
+            follow.codemark_id in codemarks and follow.user_id in people, "a follow refers to unknown records"
+        )
+    for relation in archive.relations:
+        check(
+            relation.first_id in codemarks
+            and relation.second_id in codemarks
+            and relation.first_id < relation.second_id,
+            "a relation refers to unknown codemarks or is not in order",
+        )
+    for location in archive.locations:
+        check(
+            location.marker_id in markers
+            and (location.computed_by is None or location.computed_by in people),
+            "a shared location refers to an unknown marker or person",
+        )
+    return problems
+
+
+async def _taken(session: AsyncSession, column: Any, ids: Sequence[str]) -> int:
+    count = 0
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        count += int(await session.scalar(select(func.count()).where(column.in_(chunk))) or 0)
+    return count
+
+
+async def _refuse_taken_ids(session: AsyncSession, archive: TeamExport) -> None:
+    if await session.get(Team, archive.team.id) is not None:
+        raise Conflict(
+            f"A team with the id {archive.team.id} exists on this server already; nothing was imported.",
+            {"team_id": archive.team.id},
+        )
+    taken = {
+        kind: await _taken(session, column, ids)
+        for kind, column, ids in (
+            ("repos", Repo.id, [r.id for r in archive.repos]),
+            ("codemarks", Codemark.id, [c.id for c in archive.codemarks]),
+            ("markers", Marker.id, [m.id for c in archive.codemarks for m in c.markers]),
+            ("replies", Reply.id, [r.id for r in archive.replies]),
+        )
+    }
+    taken = {kind: n for kind, n in taken.items() if n}
+    if taken:
+        listed = ", ".join(f"{n} {kind}" for kind, n in taken.items())
+        raise Conflict(
+            f"Ids of the archive are in use on this server ({listed}); nothing was imported.", taken
+        )
+
+
+async def _free_handle(session: AsyncSession, wanted: str) -> str:
+    candidate, number = wanted, 2
+    while await session.scalar(select(User.id).where(User.handle == candidate)) is not None:
+        suffix = str(number)
+        candidate, number = wanted[: 32 - len(suffix)] + suffix, number + 1
+    return candidate
+
+
+async def _accounts(session: AsyncSession, archive: TeamExport, summary: ImportSummary) -> dict[str, str]:
+    """Match or create the archive's people; return archive user id → this server's user id."""
+    mapping: dict[str, str] = {}
+    for person in archive.people:
+        existing = await find_user_by_email(session, person.email)
+        if existing is not None:
+            mapping[person.id] = existing.id
+            summary.matched_accounts.append(existing.email)
+            continue
+        if await session.get(User, person.id) is not None:
+            raise Conflict(
+                f"The account id {person.id} is in use here by another email address; nothing was imported.",
+                {"user_id": person.id},
+            )
+        session.add(
+            User(
+                id=person.id,
+                email=normalise_email(person.email),
+                name=person.name,
+                handle=await _free_handle(session, person.handle),
+                password_hash=UNUSABLE_PASSWORD,
+                status=IMPORTED_STATUS,
+                created_at=person.created_at,
+            )
+        )
+        mapping[person.id] = person.id
+        summary.created_accounts.append(normalise_email(person.email))
+        await session.flush()
+    return mapping
+
+
+async def import_team(session: AsyncSession, archive: TeamExport) -> ImportSummary:
+    """Write the archive's team into this database (the caller commits); Conflict if any id is in use."""
+    await _refuse_taken_ids(session, archive)
+    summary = ImportSummary(
+        team_id=archive.team.id,
+        team_name=archive.team.name,
+        counts={name: len(value) for name, value in archive if isinstance(value, list)},
+    )
+    mapping = await _accounts(session, archive, summary)
+
+    def uid(user_id: str) -> str:
+        return mapping.get(user_id, user_id)
+
+    team_id = archive.team.id
+    session.add(
+        Team(
+            id=team_id,
+            name=archive.team.name,
+            # No events come along (docs/api.md): numbering continues after the exporting server's last one.
+            event_seq=archive.team.event_seq,
+            allowlist=" ".join(archive.team.allowlist),
+            created_at=archive.team.created_at,
+        )
+    )
+    await session.flush()
+    for member in archive.members:
+        session.add(
+            Membership(
+                team_id=team_id, user_id=uid(member.user_id), role=member.role, created_at=member.joined_at
+            )
+        )
+    for repo in archive.repos:
+        session.add(Repo(id=repo.id, team_id=team_id, name=repo.name, created_at=repo.created_at))
+    await session.flush()
+    for repo in archive.repos:
+        for commit in repo.root_commits:
+            session.add(RepoRootCommit(team_id=team_id, repo_id=repo.id, commit=commit))
+        for url in repo.remotes:
+            session.add(RepoRemote(team_id=team_id, repo_id=repo.id, url=url))
+    for c in archive.codemarks:
+        session.add(
+            Codemark(
+                id=c.id,
+                team_id=team_id,
+                type=c.type,
+                status=c.status,
+                title=c.title,
+                text=c.text,
+                author_id=uid(c.author_id),
+                pinned=c.pinned,
+                created_at=c.created_at,
+                updated_at=c.updated_at,
+            )
+        )
+    await session.flush()
+    for c in archive.codemarks:
+        for m in c.markers:
+            session.add(
+                Marker(
+                    id=m.id,
+                    codemark_id=c.id,
+                    team_id=team_id,
+                    repo_id=m.repo_id,
+                    position=m.position,
+                    path=m.path,
+                    commit=m.commit,
+                    start_line=m.start_line,
+                    end_line=m.end_line,
+                    code=m.code,
+                    context_before=m.context_before,
+                    context_after=m.context_after,
+                    provisional=m.provisional,
+                )
+            )
+        for tag in c.tags:
+            session.add(CodemarkTag(codemark_id=c.id, tag=tag, team_id=team_id))
+        for user_id in c.assignees:
+            session.add(CodemarkAssignee(codemark_id=c.id, user_id=uid(user_id)))
+        for user_id in c.mentions:
+            session.add(Mention(team_id=team_id, codemark_id=c.id, reply_id="", user_id=uid(user_id)))
+        for version in c.history:
+            session.add(
+                CodemarkEdit(
+                    codemark_id=c.id,
+                    team_id=team_id,
+                    editor_id=uid(version.editor_id),
+                    title=version.title,
+                    text=version.text,
+                    replaced_at=version.replaced_at,
+                )
+            )
+        await index_text(session, team_id, c.id, c.created_at, "", c.title, c.text, fresh=True)
+    await session.flush()
+    for c in archive.codemarks:
+        for m in c.markers:
+            for ref in m.references:
+                session.add(
+                    MarkerReference(
+                        marker_id=m.id,
+                        team_id=team_id,
+                        kind=ref.kind,
+                        commit=ref.commit,
+                        path=ref.path,
+                        start_line=ref.start_line,
+                        end_line=ref.end_line,
+                        created_at=ref.created_at,
+                    )
+                )
+    created = {c.id: c.created_at for c in archive.codemarks}
+    for r in archive.replies:
+        session.add(
+            Reply(
+                id=r.id,
+                codemark_id=r.codemark_id,
+                team_id=team_id,
+                author_id=uid(r.author_id),
+                text=r.text,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                deleted_at=r.deleted_at,
+            )
+        )
+    await session.flush()
+    for r in archive.replies:
+        for user_id in r.mentions:
+            session.add(
+                Mention(team_id=team_id, codemark_id=r.codemark_id, reply_id=r.id, user_id=uid(user_id))
+            )
+        for reply_version in r.history:
+            session.add(
+                ReplyEdit(
+                    reply_id=r.id,
+                    team_id=team_id,
+                    text=reply_version.text,
+                    replaced_at=reply_version.replaced_at,
+                )
+            )
+        if r.deleted_at is None:
+            await index_text(
+                session, team_id, r.codemark_id, created[r.codemark_id], r.id, r.text, fresh=True
+            )
+    for reaction in archive.reactions:
+        session.add(
+            Reaction(
+                team_id=team_id,
+                codemark_id=reaction.codemark_id,
+                reply_id=reaction.reply_id,
+                user_id=uid(reaction.user_id),
+                emoji=reaction.emoji,
+                created_at=reaction.created_at,
+            )
+        )
+    for follow in archive.follows:
+        session.add(Follower(codemark_id=follow.codemark_id, user_id=uid(follow.user_id)))
+    for relation in archive.relations:
+        session.add(Relation(first_id=relation.first_id, second_id=relation.second_id, team_id=team_id))
+    for loc in archive.locations:
+        session.add(
+            MarkerLocation(
+                team_id=team_id,
+                marker_id=loc.marker_id,
+                commit=loc.commit,
+                algorithm=loc.algorithm,
+                path=loc.path,
+                start_line=loc.start_line,
+                end_line=loc.end_line,
+                status=loc.status,
+                confidence=loc.confidence,
+                computed_by=uid(loc.computed_by) if loc.computed_by is not None else None,
+                created_at=loc.created_at,
+            )
+        )
+    try:
+        await session.flush()
+    except IntegrityError:
+        # archive_problems names what it can; whatever else the database refuses is refused whole.
+        raise InvalidRequest("The archive is inconsistent: the database refused its records.") from None
+    record_audit(
+        session,
+        "team.imported",
+        team_id=team_id,
+        target_id=team_id,
+        by="operator",
+        counts=summary.counts,
+        accounts_created=len(summary.created_accounts),
+        accounts_matched=len(summary.matched_accounts),
+    )
+    return summary
+
+
+def import_team_file(settings: Settings, data: bytes) -> ImportSummary:
+    """Import a team archive into the configured database (migrated first), in one transaction.
+
+    The operator's command is the edge here, so this is where the transaction commits.
+    """
+    archive = parse_archive(data)
+
+    async def run() -> ImportSummary:
+        engine = make_engine(settings)
+        try:
+            await upgrade(engine)
+            async with make_sessionmaker(engine)() as session:
+                try:
+                    summary = await import_team(session, archive)
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
+                return summary
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
