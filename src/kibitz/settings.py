@@ -87,6 +87,12 @@ class Settings(BaseSettings):
             raise ValueError("TLS needs both a certificate (KIBITZ_TLS_CERT) and a key (KIBITZ_TLS_KEY)")
         return self
 
+    @model_validator(mode="after")
+    def _one_kek_source(self) -> Settings:
+        if self.kek is not None and self.kek.get_secret_value() and self.kek_file is not None:
+            raise ValueError("give the key-encryption key by KIBITZ_KEK or KIBITZ_KEK_FILE, not both")
+        return self
+
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
         """Read `KIBITZ_*` variables now, letting explicit (non-None) overrides win."""

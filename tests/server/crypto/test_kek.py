@@ -114,3 +114,8 @@ async def test_wrapping_binds_the_context_and_the_kek() -> None:
         await kek.unwrap(flipped, b"owner A")
     with pytest.raises(KekUnusable):
         await kek.unwrap(b"", b"owner A")
+
+
+def test_two_kek_sources_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not both"):
+        _settings(tmp_path, kek=base64.b64encode(os.urandom(32)).decode(), kek_file=tmp_path / "k")

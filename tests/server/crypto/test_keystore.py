@@ -215,3 +215,20 @@ async def test_concurrent_first_uses_make_one_key(settings: Settings) -> None:
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_index_keys_serve_blind_indexes_and_are_not_rotated(settings: Settings) -> None:
+    from kibitz.server.crypto.blind_index import blind_index
+
+    store = await Keystore.open(settings)
+    try:
+        _, global_key = await store.data_key(OwnerKind.INDEX, "global")
+        _, team_key = await store.data_key(OwnerKind.INDEX, "t1")
+        assert blind_index(global_key, "user.email", "a@example.com") != blind_index(
+            team_key, "user.email", "a@example.com"
+        )
+        with pytest.raises(ValueError, match="not rotated"):
+            await store.rotate(OwnerKind.INDEX, "t1")
+        assert (await store.data_key(OwnerKind.INDEX, "t1"))[1] == team_key
+    finally:
+        await store.close()

@@ -318,6 +318,11 @@ class Keystore:
 
     async def rotate(self, owner_kind: OwnerKind, owner_id: str) -> str:
         """Retire the owner's active key (kept for reading) and make a new active one; return its id."""
+        if owner_kind == OwnerKind.INDEX:
+            # Stored blind indexes are digests under the index key: a new key would orphan every one of them.
+            raise ValueError(
+                "index keys are not rotated: every stored blind index would have to be recomputed"
+            )
         owner = (str(owner_kind), owner_id)
         async with self.engine.begin() as connection:
             await self._lock_and_active_kek(connection)
@@ -447,6 +452,9 @@ def _active_row(owner: tuple[str, str]) -> Any:
 async def _create_schema(engine: AsyncEngine) -> bool:
     """Create the keystore's tables if missing and check its schema version; tell whether it was empty."""
     async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Several processes may start at once; create_all is not atomic on its own.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(5264912001)"))
         await connection.run_sync(metadata.create_all)
         version = await connection.scalar(
             select(keystore_meta.c.value).where(keystore_meta.c.name == "schema_version")
