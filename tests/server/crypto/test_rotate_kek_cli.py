@@ -61,9 +61,18 @@ def _kek_text(data_dir: Path) -> str:
     return (data_dir / "kek.key").read_text().strip()
 
 
-async def test_rotate_kek_generates_rewraps_and_replaces_the_kek_file(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def keystore_url(request: pytest.FixtureRequest) -> str:
+    """The keystore in the data directory's SQLite file, then in a fresh PostgreSQL database."""
+    return "" if request.param == "sqlite" else str(request.getfixturevalue("postgres_url"))
+
+
+async def test_rotate_kek_generates_rewraps_and_replaces_the_kek_file(
+    tmp_path: Path, keystore_url: str
+) -> None:
     data_dir = tmp_path / "data"
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=data_dir, keystore_url=keystore_url)
+    env = {"KIBITZ_KEYSTORE_URL": keystore_url}
     values = await _seal_some(settings, ["t1", "t2", "t3"])
     old_text = _kek_text(data_dir)
     old_kek = LocalKek(base64.b64decode(old_text))
@@ -71,7 +80,7 @@ async def test_rotate_kek_generates_rewraps_and_replaces_the_kek_file(tmp_path: 
     running = await Keystore.open(settings)
     cached_id, _ = await running.data_key(OwnerKind.TEAM, "t1")
 
-    result = operator("rotate-kek", "--generate", data_dir=data_dir)
+    result = operator("rotate-kek", "--generate", data_dir=data_dir, **env)
 
     new_text = _kek_text(data_dir)
     new_kek = LocalKek(base64.b64decode(new_text))
@@ -93,12 +102,13 @@ async def test_rotate_kek_generates_rewraps_and_replaces_the_kek_file(tmp_path: 
     finally:
         await running.close()
 
-    info = json.loads(operator("keystore-info", "--json", data_dir=data_dir).stdout)
+    info = json.loads(operator("keystore-info", "--json", data_dir=data_dir, **env).stdout)
     assert info["active_kek"] == new_kek.key_id
     assert info["keys_by_kek"] == {new_kek.key_id: 4}
     assert info["active_keys_by_kind"] == {"team": 4}
-    assert info["keystore"] == str(data_dir / "keystore.db")
-    text = operator("keystore-info", data_dir=data_dir).stdout
+    assert info["keystore"] == (str(data_dir / "keystore.db") if not keystore_url else "database server")
+    assert (data_dir / "keystore.db").exists() == (not keystore_url)
+    text = operator("keystore-info", data_dir=data_dir, **env).stdout
     assert f"active key-encryption key: {new_kek.key_id}" in text
     assert new_text not in text
 
