@@ -142,3 +142,14 @@ def test_any_bytes_round_trip(data: bytes) -> None:
 @given(st.lists(st.text(max_size=4), max_size=4), st.lists(st.text(max_size=4), max_size=4))
 def test_framing_is_unambiguous(first: list[str], second: list[str]) -> None:
     assert (frame(*first) == frame(*second)) == (first == second)
+
+
+@given(
+    garbage=st.text()
+    | st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_").map(
+        lambda body: PREFIX + body
+    )
+)
+def test_any_string_that_is_not_a_sealed_value_gives_seal_broken(garbage: str) -> None:
+    with pytest.raises(SealBroken):
+        open_sealed(KEY, KEY_ID, garbage, **CELL)
