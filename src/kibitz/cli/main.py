@@ -20,6 +20,7 @@ from kibitz.cli.context import open_client as _client
 from kibitz.cli.context import print_json as _print_json
 from kibitz.cli.conversation import COMMANDS as CONVERSATION_COMMANDS
 from kibitz.cli.errors import FAILURE, NOT_FOUND, CliError, describe, exit_code_for
+from kibitz.cli.export import COMMANDS as EXPORT_COMMANDS
 from kibitz.cli.locating import (
     Current,
     first_shown_marker,
@@ -904,7 +905,7 @@ def server_keystore_info(as_json: bool, data_dir: Path | None) -> None:
 
 @server.group("user")
 def server_user() -> None:
-    """Disable or enable accounts, working directly on the configured database (for operators)."""
+    """Disable or enable accounts, or set a password, directly on the configured database (operators)."""
 
 
 def _set_user_status(email: str, status: str, data_dir: Path | None) -> None:
@@ -946,6 +947,71 @@ def server_user_enable(email: str, data_dir: Path | None) -> None:
     _set_user_status(email, "active", data_dir)
 
 
+@server_user.command("set-password")
+@click.argument("email")
+@_password_stdin_option
+@_data_dir_option
+def server_user_set_password(email: str, password_stdin: bool, data_dir: Path | None) -> None:
+    """Set the password of the account with EMAIL; an account made by `server import` becomes active.
+
+    Its login sessions end; a disabled account stays disabled. Tell the person the password and ask them
+    to change it with `kibitz password`.
+    """
+    from kibitz.errors import NotFound as NoSuchUser
+    from kibitz.errors import ValidationFailed
+    from kibitz.server.export.accounts import set_password_in_database
+    from kibitz.settings import Settings
+
+    try:
+        settings = Settings.load(data_dir=data_dir)
+    except ValueError as error:
+        raise CliError(_settings_problem(error)) from None
+    password = _read_password(password_stdin, confirm=True)
+    try:
+        activated, ended = set_password_in_database(settings, email, password)
+    except NoSuchUser:
+        raise CliError(f"no account has the email {email!r}", NOT_FOUND) from None
+    except ValidationFailed as error:
+        raise CliError(error.message) from None
+    state = "; the imported account is active now" if activated else ""
+    click.echo(f"Set the password of {email}{state}; {ended} login sessions ended.")
+
+
+@server.command("import")
+@click.argument("archive", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_data_dir_option
+@_json_option
+def server_import(archive: Path, data_dir: Path | None, as_json: bool) -> None:
+    """Load a team export (`kibitz export --team`) into this server's database, all or nothing.
+
+    The team keeps its ids. Members are matched to existing accounts by email; the others get accounts
+    that cannot log in until `kibitz server user set-password EMAIL` gives them a password.
+    """
+    import dataclasses
+
+    from kibitz.errors import Conflict, InvalidRequest
+    from kibitz.server.export.importer import import_team_file
+    from kibitz.settings import Settings
+
+    try:
+        settings = Settings.load(data_dir=data_dir)
+    except ValueError as error:
+        raise CliError(_settings_problem(error)) from None
+    try:
+        summary = import_team_file(settings, archive.read_bytes())
+    except (InvalidRequest, Conflict) as error:
+        raise CliError(f"{archive}: {error.message}") from None
+    if as_json:
+        _print_json(dataclasses.asdict(summary))
+        return
+    counts = ", ".join(f"{n} {name}" for name, n in summary.counts.items())
+    click.echo(f"Imported team {summary.team_name} ({summary.team_id}): {counts}.")
+    for email in summary.matched_accounts:
+        click.echo(f"  {email}: existing account")
+    for email in summary.created_accounts:
+        click.echo(f"  {email}: new account, cannot log in yet: kibitz server user set-password {email}")
+
+
 # -- conversations (kibitz/cli/conversation.py) -------------------------------------------------
 
 for _command in CONVERSATION_COMMANDS:
@@ -954,6 +1020,11 @@ for _command in CONVERSATION_COMMANDS:
 # -- tokens and password (kibitz/cli/tokens.py) -------------------------------------------------
 
 for _command in TOKEN_COMMANDS:
+    cli.add_command(_command)
+
+# -- export archives (kibitz/cli/export.py) -----------------------------------------------------
+
+for _command in EXPORT_COMMANDS:
     cli.add_command(_command)
 
 

@@ -527,3 +527,28 @@ class KibitzClient:
         """Return one page of the team's audit trail (admins), newest first; ``action`` may be a family."""
         params = {"action": action, "limit": limit, "cursor": cursor}
         return cast(Page[AuditEvent], self._request("GET", f"/teams/{_seg(team_id)}/audit", params=params))
+
+    # -- export archives ----------------------------------------------------------------------
+
+    def export_me(self) -> bytes:
+        """Return the archive of your own data (profile, memberships, what you wrote), as sent."""
+        return self._download("/me/export")
+
+    def export_team(self, team_id: str) -> bytes:
+        """Return the archive of a whole team (owners only), for `kibitz server import` elsewhere."""
+        return self._download(f"/teams/{_seg(team_id)}/export")
+
+    def _download(self, path: str) -> bytes:
+        """GET an archive and return its bytes unchanged (two exports compare byte for byte)."""
+        if not self.token:
+            raise NotLoggedIn("not logged in: run `kibitz login` first")
+        try:
+            # A large team's archive takes a while to build: allow more than the usual request timeout.
+            response = self._http.get(
+                API_PREFIX + path, headers={"Authorization": f"Bearer {self.token}"}, timeout=600.0
+            )
+        except httpx.TransportError as exc:
+            raise connection_failed(self.server_url, exc) from exc
+        if response.is_error:
+            raise error_from_response(response)
+        return response.content
