@@ -232,3 +232,17 @@ async def test_index_keys_serve_blind_indexes_and_are_not_rotated(settings: Sett
         assert (await store.data_key(OwnerKind.INDEX, "t1"))[1] == team_key
     finally:
         await store.close()
+
+
+async def test_unknown_owner_kinds_and_empty_owners_are_refused(settings: Settings) -> None:
+    store = await Keystore.open(settings)
+    try:
+        with pytest.raises(ValueError, match="teams"):
+            await store.data_key("teams", "t1")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="owner needs an id"):
+            await store.destroy(OwnerKind.TEAM, "")
+        assert (await store.info()).active_keys_by_kind == {}
+    finally:
+        await store.close()
+    with pytest.raises(ValueError, match="at least one"):
+        await Keystore.open(settings, keks=[])

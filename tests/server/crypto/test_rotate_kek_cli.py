@@ -20,11 +20,13 @@ from tests.e2e.conftest import COMMAND_SECONDS, KIBITZ, clean_environment
 CELL = {"table": "reply", "column": "text", "row": "r000000000000001"}
 
 
-def operator(*args: str, data_dir: Path, expect: int = 0, **env: str) -> subprocess.CompletedProcess[str]:
+def operator(
+    *args: str, data_dir: Path, expect: int = 0, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `kibitz server ARGS --data-dir DIR` as an operator would."""
     result = subprocess.run(
         [str(KIBITZ), "server", *args, "--data-dir", str(data_dir)],
-        env={**clean_environment(), **env},
+        env={**clean_environment(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=COMMAND_SECONDS,
@@ -80,7 +82,7 @@ async def test_rotate_kek_generates_rewraps_and_replaces_the_kek_file(
     running = await Keystore.open(settings)
     cached_id, _ = await running.data_key(OwnerKind.TEAM, "t1")
 
-    result = operator("rotate-kek", "--generate", data_dir=data_dir, **env)
+    result = operator("rotate-kek", "--generate", data_dir=data_dir, env=env)
 
     new_text = _kek_text(data_dir)
     new_kek = LocalKek(base64.b64decode(new_text))
@@ -102,13 +104,13 @@ async def test_rotate_kek_generates_rewraps_and_replaces_the_kek_file(
     finally:
         await running.close()
 
-    info = json.loads(operator("keystore-info", "--json", data_dir=data_dir, **env).stdout)
+    info = json.loads(operator("keystore-info", "--json", data_dir=data_dir, env=env).stdout)
     assert info["active_kek"] == new_kek.key_id
     assert info["keys_by_kek"] == {new_kek.key_id: 4}
     assert info["active_keys_by_kind"] == {"team": 4}
     assert info["keystore"] == (str(data_dir / "keystore.db") if not keystore_url else "database server")
     assert (data_dir / "keystore.db").exists() == (not keystore_url)
-    text = operator("keystore-info", data_dir=data_dir, **env).stdout
+    text = operator("keystore-info", data_dir=data_dir, env=env).stdout
     assert f"active key-encryption key: {new_kek.key_id}" in text
     assert new_text not in text
 
@@ -143,7 +145,7 @@ def test_rotate_kek_usage_errors(tmp_path: Path) -> None:
     missing = operator("rotate-kek", "--generate", data_dir=data_dir, expect=1)
     assert "no key-encryption key file" in missing.stderr
     env_kek = base64.b64encode(os.urandom(32)).decode()
-    from_env = operator("rotate-kek", "--generate", data_dir=data_dir, expect=1, KIBITZ_KEK=env_kek)
+    from_env = operator("rotate-kek", "--generate", data_dir=data_dir, expect=1, env={"KIBITZ_KEK": env_kek})
     assert "KIBITZ_KEK" in from_env.stderr
 
 

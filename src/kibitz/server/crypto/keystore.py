@@ -192,8 +192,10 @@ class Keystore:
                     return keks_on_disk(settings)
 
                 store = cls(engine, {kek.key_id: kek for kek in keks}, reload, cache_seconds)
-            else:
+            elif keks:
                 store = cls(engine, {kek.key_id: kek for kek in keks}, None, cache_seconds)
+            else:
+                raise ValueError("a keystore needs at least one key-encryption key")
             await store._adopt_active_kek(keks[0])
         except BaseException:
             await engine.dispose()
@@ -246,7 +248,7 @@ class Keystore:
         self, owner_kind: OwnerKind, owner_id: str, *, create: bool = True
     ) -> tuple[str, bytes]:
         """Return the owner's active data key (id, 32 bytes), making one if there is none and `create`."""
-        owner = (str(owner_kind), owner_id)
+        owner = _owner(owner_kind, owner_id)
         key_id = self._active.get(owner)
         if key_id is not None and (cached := self._fresh(key_id)) is not None:
             return key_id, cached.key
@@ -323,7 +325,7 @@ class Keystore:
             raise ValueError(
                 "index keys are not rotated: every stored blind index would have to be recomputed"
             )
-        owner = (str(owner_kind), owner_id)
+        owner = _owner(owner_kind, owner_id)
         async with self.engine.begin() as connection:
             await self._lock_and_active_kek(connection)
             await connection.execute(
@@ -341,7 +343,7 @@ class Keystore:
 
     async def destroy(self, owner_kind: OwnerKind, owner_id: str) -> int:
         """Destroy every data key of an owner for good (rows deleted, cache evicted); return how many."""
-        owner = (str(owner_kind), owner_id)
+        owner = _owner(owner_kind, owner_id)
         async with self.engine.begin() as connection:
             result = await connection.execute(
                 delete(data_key_table).where(
@@ -439,6 +441,13 @@ class Keystore:
             destroyed_owners=int(destroyed or 0),
             schema_version=int(version or 0),
         )
+
+
+def _owner(owner_kind: OwnerKind | str, owner_id: str) -> tuple[str, str]:
+    # OwnerKind() refuses a misspelt kind, which would otherwise make keys nobody ever finds or destroys.
+    if not owner_id:
+        raise ValueError("a data key's owner needs an id")
+    return str(OwnerKind(owner_kind)), owner_id
 
 
 def _active_row(owner: tuple[str, str]) -> Any:
