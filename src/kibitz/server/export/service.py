@@ -3,8 +3,7 @@
 Rows are loaded as ORM objects, never as bare text columns, so the content goes through the same models the
 other services read (and so through whatever opens sealed columns there). Child rows are listed in the
 order they were stored (their autoincrement id), which an import reproduces, so an export of an imported
-team equals the original export. The archive is built in memory: a team of 10,000 codemarks with their
-threads is a few tens of megabytes, held about three times over while it is serialised.
+team equals the original export. The archive is built in memory, not streamed (docs/api.md, "Size").
 """
 
 from __future__ import annotations
