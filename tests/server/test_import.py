@@ -243,6 +243,10 @@ async def test_an_account_id_in_use_by_another_email_is_refused(
         (lambda a: json.dumps({**a, "people": []}).encode(), "inconsistent"),
         (lambda a: json.dumps({**a, "repos": []}).encode(), "unknown repo"),
         (
+            lambda a: json.dumps({**a, "codemarks": [{**a["codemarks"][0], "type": "rant"}]}).encode(),
+            "unknown type",
+        ),
+        (
             lambda a: json.dumps(
                 {**a, "members": [m for m in a["members"] if m["role"] != "owner"]}
             ).encode(),
@@ -264,13 +268,22 @@ async def test_malformed_archives_are_refused_clearly(
     assert await row_counts(app_b) == before
 
 
+def _same_reaction_twice(archive: dict[str, Any]) -> None:
+    archive["reactions"].append(archive["reactions"][0])
+
+
+def _same_tag_twice(archive: dict[str, Any]) -> None:
+    archive["codemarks"][0]["tags"].append(archive["codemarks"][0]["tags"][0])
+
+
+@pytest.mark.parametrize("spoil", [_same_reaction_twice, _same_tag_twice])
 async def test_what_the_database_refuses_is_refused_whole(
-    http: httpx.AsyncClient, api: Api, app_b: FastAPI
+    http: httpx.AsyncClient, api: Api, app_b: FastAPI, spoil: Any
 ) -> None:
     s = await seed_team(http, api)
     archive = json.loads(await team_archive(http, s.team, s.ada.headers))
-    # The same person's same emoji twice on one codemark: the archive checks pass, the database refuses.
-    archive["reactions"].append(archive["reactions"][0])
+    # The archive checks pass; the database refuses a row (at the end, or midway), and nothing stays.
+    spoil(archive)
     before = await row_counts(app_b)
     with pytest.raises(InvalidRequest, match="database refused"):
         await load(app_b, json.dumps(archive).encode())

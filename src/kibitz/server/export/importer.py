@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.errors import Conflict, InvalidRequest
@@ -27,6 +27,8 @@ from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import User
 from kibitz.server.auth.service import find_user_by_email, normalise_email
 from kibitz.server.codemarks.models import (
+    CODEMARK_STATUSES,
+    CODEMARK_TYPES,
     Codemark,
     CodemarkAssignee,
     CodemarkEdit,
@@ -131,6 +133,10 @@ def archive_problems(archive: TeamExport) -> list[str]:
     check(any(m.role == "owner" for m in archive.members), "the team has no owner")
     for c in archive.codemarks:
         check(c.team_id == team, f"codemark {c.id} belongs to another team")
+        check(
+            c.type in CODEMARK_TYPES and c.status in CODEMARK_STATUSES,
+            f"codemark {c.id} has an unknown type or status",
+        )
         check(c.author_id in people, f"codemark {c.id}'s author is not among people")
         check(set(c.assignees) | set(c.mentions) <= people, f"codemark {c.id} names someone not among people")
         check(all(v.editor_id in people for v in c.history), f"codemark {c.id}'s editor is not among people")
@@ -244,7 +250,27 @@ async def import_team(session: AsyncSession, archive: TeamExport) -> ImportSumma
         team_name=archive.team.name,
         counts={name: len(value) for name, value in archive if isinstance(value, list)},
     )
-    mapping = await _accounts(session, archive, summary)
+    try:
+        mapping = await _accounts(session, archive, summary)
+        await _write_team(session, archive, mapping)
+    except (IntegrityError, DataError):
+        # archive_problems names what it can; whatever else the database refuses is refused whole.
+        raise InvalidRequest("The archive is inconsistent: the database refused its records.") from None
+    record_audit(
+        session,
+        "team.imported",
+        team_id=archive.team.id,
+        target_id=archive.team.id,
+        by="operator",
+        counts=summary.counts,
+        accounts_created=len(summary.created_accounts),
+        accounts_matched=len(summary.matched_accounts),
+    )
+    return summary
+
+
+async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[str, str]) -> None:
+    """Add every record of the archive; `mapping` turns the archive's user ids into this server's."""
 
     def uid(user_id: str) -> str:
         return mapping.get(user_id, user_id)
@@ -408,22 +434,7 @@ async def import_team(session: AsyncSession, archive: TeamExport) -> ImportSumma
                 created_at=loc.created_at,
             )
         )
-    try:
-        await session.flush()
-    except IntegrityError:
-        # archive_problems names what it can; whatever else the database refuses is refused whole.
-        raise InvalidRequest("The archive is inconsistent: the database refused its records.") from None
-    record_audit(
-        session,
-        "team.imported",
-        team_id=team_id,
-        target_id=team_id,
-        by="operator",
-        counts=summary.counts,
-        accounts_created=len(summary.created_accounts),
-        accounts_matched=len(summary.matched_accounts),
-    )
-    return summary
+    await session.flush()
 
 
 def import_team_file(settings: Settings, data: bytes) -> ImportSummary:
