@@ -119,3 +119,13 @@ async def test_wrapping_binds_the_context_and_the_kek() -> None:
 def test_two_kek_sources_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not both"):
         _settings(tmp_path, kek=base64.b64encode(os.urandom(32)).decode(), kek_file=tmp_path / "k")
+
+
+def test_processes_creating_the_kek_file_at_once_get_one_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "data" / "kek.key"
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(lambda _: kek_from_file(path, create=True).key_id, range(32)))
+    assert len(ids) == 1
+    assert [p.name for p in path.parent.iterdir()] == ["kek.key"]

@@ -246,3 +246,16 @@ async def test_unknown_owner_kinds_and_empty_owners_are_refused(settings: Settin
         await store.close()
     with pytest.raises(ValueError, match="at least one"):
         await Keystore.open(settings, keks=[])
+
+
+async def test_processes_opening_a_fresh_keystore_at_once_agree(settings: Settings) -> None:
+    stores = await asyncio.gather(*(Keystore.open(settings) for _ in range(4)))
+    try:
+        kek_ids = {(await store.info()).active_kek for store in stores}
+        assert len(kek_ids) == 1
+        key_ids = {(await store.data_key(OwnerKind.TEAM, "t1"))[0] for store in stores}
+        assert len(key_ids) == 1
+    finally:
+        for store in stores:
+            await store.close()
+    assert [p.name for p in settings.data_dir.iterdir() if "kek" in p.name] == ["kek.key"]

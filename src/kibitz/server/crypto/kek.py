@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import hmac
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -120,14 +121,21 @@ def next_kek_path(path: Path) -> Path:
 
 
 def write_kek_file(path: Path, key: bytes) -> None:
-    """Create a KEK file with mode 0600 (never replacing one) and flush it to disk."""
+    """Create a KEK file with mode 0600 (never replacing one; FileExistsError) and flush it to disk."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written whole under a private name, then linked into place: a process starting at the same moment
+    # sees either no file or the complete one, and link() fails rather than replace a KEK.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(descriptor, (encode_kek(key) + "\n").encode("ascii"))
-        os.fsync(descriptor)
+        try:
+            os.write(descriptor, (encode_kek(key) + "\n").encode("ascii"))
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.link(draft, path)
     finally:
-        os.close(descriptor)
+        draft.unlink(missing_ok=True)
     sync_directory(path.parent)
 
 

@@ -35,6 +35,9 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from kibitz.errors import KekUnusable, KeyUnavailable, KibitzError
@@ -214,10 +217,13 @@ class Keystore:
                 select(keystore_meta.c.value).where(keystore_meta.c.name == "kek")
             )
             if active is None:
-                await connection.execute(insert(keystore_meta).values(name="kek", value=configured.key_id))
-                return
+                # Another process opening a fresh keystore at the same moment may win; its KEK counts then.
+                await _insert_if_missing(connection, "kek", configured.key_id)
+                active = await connection.scalar(
+                    select(keystore_meta.c.value).where(keystore_meta.c.name == "kek")
+                )
         # A rotation may be under way (the new KEK waits beside the file) or done by another process.
-        self._kek(active)
+        self._kek(str(active))
 
     def _kek(self, kek_id: str) -> KeyEncryptionKey:
         kek = self.keks.get(kek_id)
@@ -458,7 +464,23 @@ def _active_row(owner: tuple[str, str]) -> Any:
     )
 
 
+async def _insert_if_missing(connection: AsyncConnection, name: str, value: str) -> None:
+    dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    await connection.execute(
+        dialect_insert(keystore_meta).values(name=name, value=value).on_conflict_do_nothing()
+    )
+
+
 async def _create_schema(engine: AsyncEngine) -> bool:
+    """Create the keystore's tables if missing (retrying once if another process raced us to it)."""
+    try:
+        return await _create_schema_once(engine)
+    except DBAPIError:
+        # Two processes opening a fresh SQLite keystore both see no table; the second CREATE fails.
+        return await _create_schema_once(engine)
+
+
+async def _create_schema_once(engine: AsyncEngine) -> bool:
     """Create the keystore's tables if missing and check its schema version; tell whether it was empty."""
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -469,9 +491,7 @@ async def _create_schema(engine: AsyncEngine) -> bool:
             select(keystore_meta.c.value).where(keystore_meta.c.name == "schema_version")
         )
         if version is None:
-            await connection.execute(
-                insert(keystore_meta).values(name="schema_version", value=str(SCHEMA_VERSION))
-            )
+            await _insert_if_missing(connection, "schema_version", str(SCHEMA_VERSION))
         elif int(version) > SCHEMA_VERSION:
             raise KibitzError(
                 f"the keystore has schema version {version}; this Kibitz knows {SCHEMA_VERSION}"
