@@ -6,6 +6,10 @@ in clients' configuration stay valid. People are matched by email: an account th
 password and the status `imported`, which cannot log in until an operator sets a password
 (`kibitz server user set-password`). Nothing is written unless everything is: an id already in use, a
 malformed or inconsistent archive, or a database error leaves the database as it was.
+
+Content is written in `_accounts` (emails, names; the lookup by email goes through `find_user_by_email`) and
+`_write_team` (titles, texts, markers' paths, code and context, references' and locations' paths, remotes),
+with the search index rebuilt from the plain texts there: the places to seal values once the services do.
 """
 
 from __future__ import annotations

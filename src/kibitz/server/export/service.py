@@ -4,6 +4,9 @@ Rows are loaded as ORM objects, never as bare text columns, so the content goes 
 other services read (and so through whatever opens sealed columns there). Child rows are listed in the
 order they were stored (their autoincrement id), which an import reproduces, so an export of an imported
 team equals the original export. The archive is built in memory, not streamed (docs/api.md, "Size").
+
+Content columns are read in `profile_record`, `codemark_records`, `reply_records` and, for remote URLs and
+shared locations' paths, `export_team`: the places to open sealed values once the services seal them.
 """
 
 from __future__ import annotations
