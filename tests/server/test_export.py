@@ -7,8 +7,11 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
+from kibitz.server.codemarks.models import Codemark
 from kibitz.server.export.schemas import TeamExport, UserExport
+from kibitz.server.export.service import snapshot
 from kibitz.server.teams.models import Team
 from tests.server.conftest import Api
 from tests.server.export_seed import ADA_BOOKMARK, CY_BOOKMARK, seed_team
@@ -233,3 +236,18 @@ async def _set_allowlist_directly(app: FastAPI, team_id: str, cidr: str) -> None
         team.allowlist = cidr
         await session.commit()
     state.caches.allowlists.clear()
+
+
+async def test_an_export_reads_one_snapshot(http: httpx.AsyncClient, api: Api, app: FastAPI) -> None:
+    ada = await api.person("Ada")
+    team = await api.team(ada)
+    repo = await api.repo(ada, team)
+    await api.codemark(ada, team, repo)
+    count = select(func.count()).select_from(Codemark).where(Codemark.team_id == team)
+    async with snapshot(app.state.kibitz.sessionmaker) as reader:
+        assert await reader.scalar(count) == 1
+        # Written and committed by another request while the export reads: not seen by it.
+        await api.codemark(ada, team, repo)
+        assert await reader.scalar(count) == 1
+    async with snapshot(app.state.kibitz.sessionmaker) as reader:
+        assert await reader.scalar(count) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from kibitz.server.access import access_team
-from kibitz.server.deps import CurrentCaller, DbSession
+from kibitz.server.deps import CurrentCaller, DbSession, State
 from kibitz.server.export import service
 from kibitz.server.export.schemas import TeamExport, UserExport, archive_bytes, export_filename
 
@@ -23,13 +23,17 @@ def _download(archive: UserExport | TeamExport, subject_id: str) -> Response:
 
 
 @router.get("/me/export", response_model=None, responses={200: {"model": UserExport}})
-async def export_me(session: DbSession, caller: CurrentCaller) -> Response:
+async def export_me(session: DbSession, caller: CurrentCaller, state: State) -> Response:
     """Download your profile, memberships, tokens' metadata and everything you wrote, as one JSON archive."""
-    return _download(await service.export_user(session, caller), caller.user.id)
+    async with service.snapshot(state.sessionmaker) as reader:
+        archive = await service.export_user(session, caller, reader)
+    return _download(archive, caller.user.id)
 
 
 @router.get("/teams/{team_id}/export", response_model=None, responses={200: {"model": TeamExport}})
-async def export_team(team_id: str, session: DbSession, caller: CurrentCaller) -> Response:
+async def export_team(team_id: str, session: DbSession, caller: CurrentCaller, state: State) -> Response:
     """Download the whole team (owners only), to import it into another server."""
     await access_team(session, caller, team_id, "owner")
-    return _download(await service.export_team(session, caller, team_id), team_id)
+    async with service.snapshot(state.sessionmaker) as reader:
+        archive = await service.export_team(session, caller, team_id, reader)
+    return _download(archive, team_id)

@@ -12,11 +12,12 @@ shared locations' paths, `export_team`: the places to open sealed values once th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import kibitz
 from kibitz.errors import NotFound
@@ -82,6 +83,26 @@ async def _rows(session: AsyncSession, query: Select[T], column: Any, ids: Seque
     for chunk in _chunks(ids):
         found.extend(await session.scalars(query.where(column.in_(chunk))))
     return found
+
+
+@asynccontextmanager
+async def snapshot(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """Yield a session whose reads all see one state of the database, then roll it back.
+
+    An archive is read in dozens of statements; without one snapshot a reply written meanwhile could name a
+    codemark the archive lacks. PostgreSQL gets a read-only REPEATABLE READ transaction; SQLite an explicit
+    BEGIN, since its driver starts transactions only before writes (each SELECT would be its own snapshot).
+    """
+    async with sessionmaker() as session:
+        connection = await session.connection()
+        if connection.dialect.name == "postgresql":
+            await connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        else:
+            await connection.exec_driver_sql("BEGIN")
+        try:
+            yield session
+        finally:
+            await session.rollback()
 
 
 def profile_record(user: User) -> ProfileRecord:
@@ -217,18 +238,22 @@ def _counted(archive: UserExport | TeamExport) -> dict[str, int]:
     return {name: len(value) for name, value in archive if isinstance(value, list)}
 
 
-async def export_user(session: AsyncSession, caller: Caller) -> UserExport:
+async def export_user(
+    session: AsyncSession, caller: Caller, reader: AsyncSession | None = None
+) -> UserExport:
     """Return the caller's archive and audit it: profile, memberships, tokens' metadata, what they wrote.
 
     Content comes only from teams the caller is still a member of and whose allowlist admits the address of
     the request (the API would refuse to show it otherwise); other memberships are listed without content.
+    Reads go through `reader` (a `snapshot`) when given; the audit event goes into `session`.
     """
-    user = await session.get(User, caller.user.id)
+    db = reader or session
+    user = await db.get(User, caller.user.id)
     if user is None:  # the account went away after authentication
         raise NotFound("No such account.")
     memberships = []
     teams: list[str] = []
-    for membership, team in await session.execute(
+    for membership, team in await db.execute(
         select(Membership, Team)
         .join(Team, Team.id == Membership.team_id)
         .where(Membership.user_id == user.id)
@@ -256,12 +281,12 @@ async def export_user(session: AsyncSession, caller: Caller) -> UserExport:
             expires_at=t.expires_at,
             revoked_at=t.revoked_at,
         )
-        for t in await session.scalars(
+        for t in await db.scalars(
             select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at, ApiToken.id)
         )
     ]
     codemarks = await _rows(
-        session,
+        db,
         select(Codemark).where(Codemark.author_id == user.id).order_by(Codemark.created_at, Codemark.id),
         Codemark.team_id,
         teams,
@@ -269,7 +294,7 @@ async def export_user(session: AsyncSession, caller: Caller) -> UserExport:
     codemarks.sort(key=lambda c: (c.created_at, c.id))
     # Replies on anyone's codemark (someone else's bookmark can hold none of theirs).
     replies = await _rows(
-        session,
+        db,
         select(Reply)
         .join(Codemark, Codemark.id == Reply.codemark_id)
         .where(Reply.author_id == user.id, visible_to(user.id))
@@ -279,7 +304,7 @@ async def export_user(session: AsyncSession, caller: Caller) -> UserExport:
     )
     replies.sort(key=lambda r: (r.created_at, r.id))
     reactions = await _rows(
-        session,
+        db,
         select(Reaction)
         .join(Codemark, Codemark.id == Reaction.codemark_id)
         .where(Reaction.user_id == user.id, visible_to(user.id))
@@ -289,7 +314,7 @@ async def export_user(session: AsyncSession, caller: Caller) -> UserExport:
     )
     reactions.sort(key=lambda r: r.id)
     follows = await _rows(
-        session,
+        db,
         select(Follower)
         .join(Codemark, Codemark.id == Follower.codemark_id)
         .where(Follower.user_id == user.id, visible_to(user.id)),
@@ -297,7 +322,7 @@ async def export_user(session: AsyncSession, caller: Caller) -> UserExport:
         teams,
     )
     inbox = await _rows(
-        session,
+        db,
         select(InboxItem)
         .join(Codemark, Codemark.id == InboxItem.codemark_id)
         .where(InboxItem.user_id == user.id, visible_to(user.id)),
@@ -311,8 +336,8 @@ async def export_user(session: AsyncSession, caller: Caller) -> UserExport:
         user=profile_record(user),
         memberships=memberships,
         tokens=tokens,
-        codemarks=await codemark_records(session, codemarks),
-        replies=await reply_records(session, replies),
+        codemarks=await codemark_records(db, codemarks),
+        replies=await reply_records(db, replies),
         reactions=[reaction_record(r) for r in reactions],
         follows=sorted(
             (FollowRecord(codemark_id=f.codemark_id, user_id=f.user_id) for f in follows),
@@ -365,38 +390,42 @@ def _people_of(records: Iterable[Any]) -> set[str]:
     return ids
 
 
-async def export_team(session: AsyncSession, caller: Caller, team_id: str) -> TeamExport:
-    """Return a whole team's archive and audit it (the caller must be its owner: checked by the route)."""
-    team = await session.get(Team, team_id)
+async def export_team(
+    session: AsyncSession, caller: Caller, team_id: str, reader: AsyncSession | None = None
+) -> TeamExport:
+    """Return a whole team's archive and audit it (the caller must be its owner: checked by the route).
+
+    Reads go through `reader` (a `snapshot`) when given; the audit event goes into `session`.
+    """
+    db = reader or session
+    team = await db.get(Team, team_id)
     if team is None:
         raise NotFound("No such team.")
     members = list(
-        await session.scalars(
-            select(Membership).where(Membership.team_id == team_id).order_by(Membership.user_id)
-        )
+        await db.scalars(select(Membership).where(Membership.team_id == team_id).order_by(Membership.user_id))
     )
     repos = list(
-        await session.scalars(select(Repo).where(Repo.team_id == team_id).order_by(Repo.created_at, Repo.id))
+        await db.scalars(select(Repo).where(Repo.team_id == team_id).order_by(Repo.created_at, Repo.id))
     )
     commits: dict[str, list[str]] = defaultdict(list)
-    for root in await session.scalars(
+    for root in await db.scalars(
         select(RepoRootCommit).where(RepoRootCommit.team_id == team_id).order_by(RepoRootCommit.id)
     ):
         commits[root.repo_id].append(root.commit)
     remotes: dict[str, list[str]] = defaultdict(list)
-    for remote in await session.scalars(
+    for remote in await db.scalars(
         select(RepoRemote).where(RepoRemote.team_id == team_id).order_by(RepoRemote.id)
     ):
         remotes[remote.repo_id].append(remote.url)
     codemarks = list(
-        await session.scalars(
+        await db.scalars(
             select(Codemark)
             .where(Codemark.team_id == team_id, _shared())
             .order_by(Codemark.created_at, Codemark.id)
         )
     )
     replies = list(
-        await session.scalars(
+        await db.scalars(
             select(Reply)
             .join(Codemark, Codemark.id == Reply.codemark_id)
             .where(Reply.team_id == team_id, _shared())
@@ -404,7 +433,7 @@ async def export_team(session: AsyncSession, caller: Caller, team_id: str) -> Te
         )
     )
     reactions = list(
-        await session.scalars(
+        await db.scalars(
             select(Reaction)
             .join(Codemark, Codemark.id == Reaction.codemark_id)
             .where(Reaction.team_id == team_id, _shared())
@@ -412,7 +441,7 @@ async def export_team(session: AsyncSession, caller: Caller, team_id: str) -> Te
         )
     )
     follows = list(
-        await session.scalars(
+        await db.scalars(
             select(Follower)
             .join(Codemark, Codemark.id == Follower.codemark_id)
             .where(Codemark.team_id == team_id, _shared())
@@ -422,7 +451,7 @@ async def export_team(session: AsyncSession, caller: Caller, team_id: str) -> Te
     shared_ids = {c.id for c in codemarks}
     relations = [
         r
-        for r in await session.scalars(
+        for r in await db.scalars(
             select(Relation)
             .where(Relation.team_id == team_id)
             .order_by(Relation.first_id, Relation.second_id)
@@ -430,7 +459,7 @@ async def export_team(session: AsyncSession, caller: Caller, team_id: str) -> Te
         if r.first_id in shared_ids and r.second_id in shared_ids
     ]
     locations = list(
-        await session.scalars(
+        await db.scalars(
             select(MarkerLocation)
             .join(Marker, Marker.id == MarkerLocation.marker_id)
             .join(Codemark, Codemark.id == Marker.codemark_id)
@@ -438,8 +467,8 @@ async def export_team(session: AsyncSession, caller: Caller, team_id: str) -> Te
             .order_by(MarkerLocation.id)
         )
     )
-    codemark_out = await codemark_records(session, codemarks)
-    reply_out = await reply_records(session, replies)
+    codemark_out = await codemark_records(db, codemarks)
+    reply_out = await reply_records(db, replies)
     reaction_out = [reaction_record(r) for r in reactions]
     location_out = [
         LocationRecord(
@@ -460,7 +489,7 @@ async def export_team(session: AsyncSession, caller: Caller, team_id: str) -> Te
     person_ids = {m.user_id for m in members} | _people_of(
         [*codemark_out, *reply_out, *reaction_out, *location_out, *follow_out]
     )
-    people = await _rows(session, select(User).order_by(User.id), User.id, sorted(person_ids))
+    people = await _rows(db, select(User).order_by(User.id), User.id, sorted(person_ids))
     people.sort(key=lambda u: u.id)
     archive = TeamExport(
         exported_at=utcnow(),
