@@ -103,8 +103,10 @@ DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def required_scope(request: Request) -> str:
-    """Return the token scope the matched route needs (docs/security.md); a route not in the table needs one
-    no token has, so a route added without a rule is refused rather than open."""
+    """Return the token scope the matched route needs (docs/security.md's permission matrix).
+
+    A route not in the table needs a scope no token has, so a route added without a rule is refused, not open.
+    """
     route = request.scope.get("route")
     rule = rule_for_request(request.method, request.url.path, getattr(route, "path", ""))
     return rule.scope if rule is not None else "unlisted"
