@@ -140,14 +140,21 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 _PARTS = re.compile(r"\{[^}]+\}|[^{]+").findall
 # By method and number of segments: a request is matched against a handful of templates at most.
-_BY_SHAPE: dict[tuple[str, int], list[tuple[re.Pattern[str], str, Rule]]] = {}
-for (_method, _template), _rule in ROUTES.items():
-    _BY_SHAPE.setdefault((_method, _template.count("/")), []).append((_pattern(_template), _template, _rule))
+_BY_SHAPE: dict[tuple[str, int], list[tuple[re.Pattern[str], str]]] = {}
+for _method, _template in ROUTES:
+    _BY_SHAPE.setdefault((_method, _template.count("/")), []).append((_pattern(_template), _template))
 
 
-def rule_for(method: str, path_template: str) -> Rule | None:
-    """Return the rule of a route by its method and full path template, or None if it has none."""
-    return ROUTES.get((method.upper(), path_template))
+def template_for_request(method: str, path: str, route_path: str) -> str | None:
+    """Return the full template of the route that served `path` (as in ROUTES), or None if it has none."""
+    found = [
+        template
+        for pattern, template in _BY_SHAPE.get((method.upper(), path.count("/")), ())
+        if pattern.fullmatch(path)
+    ]
+    if len(found) > 1:  # `/teams/join` also matches `/teams/{team_id}`: the route's own template decides
+        found = [template for template in found if template.endswith(route_path)]
+    return found[0] if len(found) == 1 else None
 
 
 def rule_for_request(method: str, path: str, route_path: str) -> Rule | None:
@@ -155,26 +162,8 @@ def rule_for_request(method: str, path: str, route_path: str) -> Rule | None:
 
     (Included routers keep their own, shorter templates, so the full one is found by matching the path.)
     """
-    found = [
-        (template, rule)
-        for pattern, template, rule in _BY_SHAPE.get((method.upper(), path.count("/")), ())
-        if pattern.fullmatch(path)
-    ]
-    if len(found) > 1:  # `/teams/join` also matches `/teams/{team_id}`: the route's own template decides
-        found = [(template, rule) for template, rule in found if template.endswith(route_path)]
-    return found[0][1] if len(found) == 1 else None
-
-
-def template_for_request(method: str, path: str, route_path: str) -> str | None:
-    """Return the full template of the route that served `path` (as in ROUTES), or None if it has none."""
-    found = [
-        template
-        for pattern, template, _rule in _BY_SHAPE.get((method.upper(), path.count("/")), ())
-        if pattern.fullmatch(path)
-    ]
-    if len(found) > 1:
-        found = [template for template in found if template.endswith(route_path)]
-    return found[0] if len(found) == 1 else None
+    template = template_for_request(method, path, route_path)
+    return ROUTES.get((method.upper(), template)) if template is not None else None
 
 
 # -- the table in docs/security.md -----------------------------------------------------------------------

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kibitz.server.access import address_allowed
+from kibitz.server.access import address_allowed, team_allowlist
 from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.db import utcnow
 from kibitz.server.events.models import Event
@@ -298,7 +298,7 @@ class StreamHub:
                     now = utcnow()
                     for token_id, revoked_at, expires_at, status, role in rows:
                         verdicts[token_id] = revocation(revoked_at, expires_at, status, role, now)
-                allowlist = await session.scalar(select(Team.allowlist).where(Team.id == feed.team_id)) or ""
+                allowlist = await team_allowlist(session, feed.team_id)
                 for sub in subscribers:
                     reason = verdicts.get(sub.token_id, "revoked")
                     if reason is None and not address_allowed(allowlist, sub.address):

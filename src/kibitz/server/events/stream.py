@@ -21,15 +21,13 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kibitz.errors import AddressNotAllowed, KibitzError, NotAuthenticated, NotFound
-from kibitz.ids import is_id
-from kibitz.server.access import AddressDenied, check_address, record_denial, team_allowlist
+from kibitz.errors import AddressNotAllowed, KibitzError, NotAuthenticated
+from kibitz.server.access import AddressDenied, access_team, record_denial
 from kibitz.server.auth.service import authenticate
 from kibitz.server.deps import AppState
 from kibitz.server.events.eager import Suspended, finish, step
 from kibitz.server.events.hub import Subscriber
 from kibitz.server.events.service import head_seq
-from kibitz.server.teams.models import Membership
 
 router = APIRouter(tags=["realtime"])
 
@@ -83,16 +81,9 @@ async def _subscribe(ws: WebSocket, state: AppState) -> tuple[Subscriber, int] |
     try:
         async with state.sessionmaker() as session:
             caller = await authenticate(session, token)
-            member = (
-                await session.get(Membership, (message.team_id, caller.user.id))
-                if is_id(message.team_id)
-                else None
-            )
-            if member is None:
-                raise NotFound("No such team.")
             address = state.client_address(ws.client.host if ws.client else None, ws.headers)
-            allowlist = await team_allowlist(session, message.team_id)
-            check_address(message.team_id, allowlist, dataclasses.replace(caller, address=address))
+            # The access layer's door, as for every HTTP route: 404 for non-members, then the allowlist.
+            await access_team(session, dataclasses.replace(caller, address=address), message.team_id)
             head = await head_seq(session, message.team_id)
     except KibitzError as exc:
         if isinstance(exc, AddressDenied):
