@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     kek: SecretStr | None = None
     # Empty means SQLite at <data_dir>/keystore.db: the wrapped data keys, apart from the data.
     keystore_url: str = ""
+    # Off only to measure what encryption costs (bench/privacy.py): values are then stored in the clear.
+    encrypt_at_rest: bool = True
+    # Where `kibitz server backup` writes by default, and where an erasure looks for keystore backups to
+    # purge (empty: <data_dir>/backups).
+    backup_dir: Path | None = None
+    # Keystore backups older than this are deleted; the policy maximum is 7 days (erasure must reach every
+    # copy of a key within that time even if a backup location were unreachable), so more is refused.
+    keystore_backup_days: int = Field(default=6, ge=1, le=7)
     # Lowers argon2 cost for test suites only; never set in production.
     fast_password_hashing: bool = False
     log_level: str = "info"
@@ -97,6 +105,10 @@ class Settings(BaseSettings):
     def load(cls, **overrides: Any) -> Settings:
         """Read `KIBITZ_*` variables now, letting explicit (non-None) overrides win."""
         return cls(**{k: v for k, v in overrides.items() if v is not None})
+
+    def backup_location(self) -> Path:
+        """Return the configured backup directory (default <data_dir>/backups)."""
+        return self.backup_dir if self.backup_dir is not None else self.data_dir / "backups"
 
     def sqlalchemy_url(self) -> str:
         """Return the async SQLAlchemy URL: the configured one, or SQLite in the data directory."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from kibitz.server.auth.token_routes import router as tokens_router
 from kibitz.server.caches import Caches
 from kibitz.server.codemarks.routes import permalink_router
 from kibitz.server.codemarks.routes import router as codemarks_router
+from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import make_engine, make_sessionmaker
 from kibitz.server.deps import AppState
 from kibitz.server.errors import ERROR_RESPONSES, install_error_handlers
@@ -29,6 +31,7 @@ from kibitz.server.locations.routes import router as locations_router
 from kibitz.server.logs import AccessLog
 from kibitz.server.middleware import RequestGuard
 from kibitz.server.migrate import upgrade
+from kibitz.server.offline import open_sealer
 from kibitz.server.operations import router as operations_router
 from kibitz.server.repos.routes import router as repos_router
 from kibitz.server.search.routes import router as search_router
@@ -37,6 +40,8 @@ from kibitz.server.teams.routes import router as teams_router
 from kibitz.settings import Settings
 
 API_PREFIX = "/api/v1"
+
+log = logging.getLogger(__name__)
 
 
 def api_router() -> APIRouter:
@@ -63,7 +68,8 @@ def api_router() -> APIRouter:
 def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     """Build the ASGI app; the database is opened (and migrated) when the app starts."""
     engine = make_engine(settings)
-    sessionmaker = make_sessionmaker(engine)
+    sealer = Sealer(enabled=settings.encrypt_at_rest)
+    sessionmaker = make_sessionmaker(engine, sealer)
     broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else InProcessBroker()
     hub = StreamHub(
         sessionmaker, queue_size=settings.stream_queue_size, poll_seconds=settings.stream_poll_seconds
@@ -72,6 +78,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
+        sealer=sealer,
         passwords=Passwords(fast=settings.fast_password_hashing),
         broker=broker,
         hub=hub,
@@ -88,6 +95,11 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await upgrade(engine)
+        _sealer, keystore = await open_sealer(settings)
+        if keystore is not None:
+            sealer.attach(keystore)
+        else:
+            log.warning("encryption at rest is off: content is stored in the clear (benchmarks only)")
         await broker.start(ring)
         await hub.start()
         try:
@@ -96,6 +108,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             await hub.stop()
             await broker.stop()
             await state.login_throttle.close()
+            sealer.detach()
+            if keystore is not None:
+                await keystore.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -19,6 +19,7 @@ from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.service import Caller, authenticate, hash_token
 from kibitz.server.auth.throttle import LoginThrottle
 from kibitz.server.caches import Caches
+from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import utcnow
 from kibitz.server.events.broker import Broker
 from kibitz.server.events.hub import StreamHub
@@ -35,6 +36,7 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    sealer: Sealer
     passwords: Passwords
     broker: Broker
     hub: StreamHub

@@ -17,6 +17,7 @@ from kibitz.server.codemarks.models import (
     ReplyEdit,
 )
 from kibitz.server.db import Base
+from kibitz.server.erasure.models import ErasureRequest
 from kibitz.server.events.models import Event
 from kibitz.server.inbox.models import InboxItem
 from kibitz.server.locations.models import MarkerLocation
@@ -32,6 +33,7 @@ __all__ = [
     "CodemarkAssignee",
     "CodemarkEdit",
     "CodemarkTag",
+    "ErasureRequest",
     "Event",
     "Follower",
     "InboxItem",

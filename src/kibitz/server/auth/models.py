@@ -11,15 +11,21 @@ from kibitz.server.db import Base, UTCDateTime, utcnow
 
 
 class User(Base):
-    """A person who can sign in. `email` and `name` are personal data, reached only through services."""
+    """A person who can sign in. `email`, `name` and `handle` are sealed with the user's key.
+
+    Lookups by email (login) and by handle (mentions) use the keyed blind indexes, which are also what
+    makes each unique.
+    """
 
     __tablename__ = "user_account"
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(Text)
+    email_index: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(Text)
     # The name people write after `@` to mention someone.
-    handle: Mapped[str] = mapped_column(String(32), unique=True)
+    handle: Mapped[str] = mapped_column(Text)
+    handle_index: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

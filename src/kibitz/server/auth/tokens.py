@@ -24,7 +24,8 @@ from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.schemas import TokenOut
 from kibitz.server.auth.service import TOKEN_PREFIX, Caller, find_user_by_email, hash_token
-from kibitz.server.db import make_engine, make_sessionmaker, utcnow
+from kibitz.server.db import utcnow
+from kibitz.server.offline import opened
 from kibitz.server.permissions import Scope, scopes_up_to
 from kibitz.server.teams.models import Membership
 from kibitz.settings import Settings
@@ -248,15 +249,11 @@ def set_user_status_in_database(settings: Settings, email: str, status: str) -> 
     """
 
     async def run() -> tuple[bool, int]:
-        engine = make_engine(settings)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                before = await find_user_by_email(session, email)
-                changed = before is not None and before.status != status
-                _user, revoked = await set_user_status(session, email, status)
-                await session.commit()
-                return changed, len(revoked)
-        finally:
-            await engine.dispose()
+        async with opened(settings, migrate=False) as db, db.sessions() as session:
+            before = await find_user_by_email(session, email)
+            changed = before is not None and before.status != status
+            _user, revoked = await set_user_status(session, email, status)
+            await session.commit()
+            return changed, len(revoked)
 
     return asyncio.run(run())

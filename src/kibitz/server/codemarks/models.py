@@ -1,7 +1,9 @@
 """Tables of codemarks, their markers (code blocks), tags, assignees and replies.
 
-Content columns (`title`, `text`, `path`, `code`, `context_before`, `context_after`) are read and written only
-by the services of this folder, so that sealing them later changes no route.
+Content columns (`title`, `text`, `path`, `code`, `context_before`, `context_after`, edits' texts, reply
+texts) are sealed with the author's membership key and read and written only by the services of this
+folder; reference paths are sealed with the team's key. `path_index` is the path's blind index (team scope)
+for listings by file.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class Marker(Base):
 
     __tablename__ = "marker"
     __table_args__ = (
-        Index("ix_marker_team_path", "team_id", "path"),
+        Index("ix_marker_team_path_index", "team_id", "path_index"),
         Index("ix_marker_repo", "repo_id"),
     )
 
@@ -50,10 +52,13 @@ class Marker(Base):
     repo_id: Mapped[str] = mapped_column(ForeignKey("repo.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     path: Mapped[str] = mapped_column(Text)
+    path_index: Mapped[str] = mapped_column(String(64), default="", server_default="")
     commit: Mapped[str] = mapped_column(String(64))
     start_line: Mapped[int] = mapped_column(Integer)
     end_line: Mapped[int] = mapped_column(Integer)
+    # Empty in a code-free team, which keeps only `code_fingerprint` (keyed, team scope) of the code.
     code: Mapped[str] = mapped_column(Text)
+    code_fingerprint: Mapped[str] = mapped_column(String(64), default="", server_default="")
     context_before: Mapped[str] = mapped_column(Text, default="")
     context_after: Mapped[str] = mapped_column(Text, default="")
     # True while the code exists only in someone's working tree: `commit` is their HEAD and the lines are the

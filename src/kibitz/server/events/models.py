@@ -18,8 +18,12 @@ class Event(Base):
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(32))
-    # The changed object as the API returns it (JSON).
+    # The changed object as the API returns it (JSON), sealed with `author_id`'s membership key when it
+    # carries what that person wrote, else with the team's key; user references inside keep only ids (names
+    # and emails are filled in when read), so an erased person's data is in no other person's event.
     payload: Mapped[str] = mapped_column(Text)
+    # Whose membership key sealed the payload (null: the team's key); an erasure redacts these events.
+    author_id: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
     # Set for events only one person may see (their bookmarks); null means every member.
     visible_to: Mapped[str | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), default=None

@@ -20,8 +20,9 @@ from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import ApiToken
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.service import find_user_by_email
-from kibitz.server.db import make_engine, make_sessionmaker, utcnow
+from kibitz.server.db import utcnow
 from kibitz.server.export.importer import IMPORTED_STATUS
+from kibitz.server.offline import opened
 from kibitz.settings import Settings
 from kibitz.validation import Password
 
@@ -71,14 +72,10 @@ def set_password_in_database(settings: Settings, email: str, password: str) -> t
     """Set an account's password directly on the configured database (`kibitz server user set-password`)."""
 
     async def run() -> tuple[bool, int]:
-        engine = make_engine(settings)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                passwords = Passwords(fast=settings.fast_password_hashing)
-                result = await set_password(session, passwords, email, password)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
+        async with opened(settings, migrate=False) as db, db.sessions() as session:
+            passwords = Passwords(fast=settings.fast_password_hashing)
+            result = await set_password(session, passwords, email, password)
+            await session.commit()
+            return result
 
     return asyncio.run(run())

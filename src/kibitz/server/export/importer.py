@@ -46,10 +46,9 @@ from kibitz.server.codemarks.models import (
     Reply,
     ReplyEdit,
 )
-from kibitz.server.db import make_engine, make_sessionmaker
 from kibitz.server.export.schemas import FORMAT, VERSION, TeamExport
 from kibitz.server.locations.models import MarkerLocation
-from kibitz.server.migrate import upgrade
+from kibitz.server.offline import opened
 from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.search.index import index_text
 from kibitz.server.teams.models import Membership, Team
@@ -449,18 +448,13 @@ def import_team_file(settings: Settings, data: bytes) -> ImportSummary:
     archive = parse_archive(data)
 
     async def run() -> ImportSummary:
-        engine = make_engine(settings)
-        try:
-            await upgrade(engine)
-            async with make_sessionmaker(engine)() as session:
-                try:
-                    summary = await import_team(session, archive)
-                    await session.commit()
-                except BaseException:
-                    await session.rollback()
-                    raise
-                return summary
-        finally:
-            await engine.dispose()
+        async with opened(settings) as db, db.sessions() as session:
+            try:
+                summary = await import_team(session, archive)
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            return summary
 
     return asyncio.run(run())

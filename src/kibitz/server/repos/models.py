@@ -37,9 +37,11 @@ class RepoRemote(Base):
     """One normalised remote URL of a repo (personal data of a kind: reached only through services)."""
 
     __tablename__ = "repo_remote"
-    __table_args__ = (UniqueConstraint("team_id", "url"),)
+    __table_args__ = (UniqueConstraint("team_id", "url_index"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
     repo_id: Mapped[str] = mapped_column(ForeignKey("repo.id", ondelete="CASCADE"), index=True)
-    url: Mapped[str] = mapped_column(String(2048))
+    # Sealed with the team's key; `url_index`, its blind index (team scope), serves lookups and uniqueness.
+    url: Mapped[str] = mapped_column(Text)
+    url_index: Mapped[str] = mapped_column(String(64))

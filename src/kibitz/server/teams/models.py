@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kibitz.server.db import Base, UTCDateTime, utcnow
@@ -22,6 +22,9 @@ class Team(Base):
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     # The team's IP allowlist: CIDRs separated by spaces; empty means every address may connect.
     allowlist: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Code-free mode: markers keep no code or context, only a keyed fingerprint; clients rebuild the code
+    # from git.
+    code_free: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,0 +1,139 @@
+"""The one object services seal, open and index through: the keystore's keys, reached from the session.
+
+Every session made by the app's session factory carries the app's `Sealer` in `session.info`, so services
+keep their signatures: `sealer_of(session).seal(owner, value, table=…, column=…, row=…)`.
+
+Whose key seals what (docs/security.md, "Encryption at rest"):
+- a user's email, name and handle: the user's key (`user_owner`);
+- what a member wrote in a team (codemark titles and texts, their edits, reply texts, marker code, context
+  and paths, and the events that carry them): that membership's key (`member_owner`), so erasing the person
+  destroys every copy, in every backup, at once;
+- what belongs to the team rather than to one author (repo names and remotes, reference and shared-location
+  paths): the team's key (`team_owner`);
+- blind indexes and search words: the index key of a scope (`"global"` for emails and handles, a team id
+  for paths, remotes and search words).
+
+With encryption switched off (`KIBITZ_ENCRYPT_AT_REST=false`, for the benchmark that prices it) values are
+stored as they are and blind indexes use a fixed public key: no protection at all, and said so at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kibitz.errors import KeyUnavailable
+from kibitz.server.crypto.blind_index import blind_index
+from kibitz.server.crypto.envelope import PREFIX, key_id_of, open_sealed, seal
+from kibitz.server.crypto.keystore import Keystore, OwnerKind
+from kibitz.server.db import SESSION_KEY
+
+GLOBAL_SCOPE = "global"
+# Used only with encryption off: an index "key" anyone can know, so equal values still match.
+_PUBLIC_INDEX_KEY = bytes(32)
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose data key seals a value."""
+
+    kind: OwnerKind
+    id: str
+
+
+def user_owner(user_id: str) -> Owner:
+    """The owner of a person's profile (email, name, handle)."""
+    return Owner(OwnerKind.USER, user_id)
+
+
+def member_owner(team_id: str, user_id: str) -> Owner:
+    """The owner of what a person wrote in one team."""
+    return Owner(OwnerKind.MEMBERSHIP, f"{team_id}:{user_id}")
+
+
+def team_owner(team_id: str) -> Owner:
+    """The owner of what belongs to a team as a whole."""
+    return Owner(OwnerKind.TEAM, team_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A sealed value and the cell it belongs to (what its associated data binds it to)."""
+
+    sealed: str
+    table: str
+    column: str
+    row: str
+
+
+@dataclass
+class Sealer:
+    """Seals, opens and indexes values with the keystore's data keys (or stores them as is when off)."""
+
+    enabled: bool = True
+    keystore: Keystore | None = None
+    _index_keys: dict[str, bytes] = field(default_factory=dict)
+
+    def attach(self, keystore: Keystore) -> None:
+        """Use this keystore from now on (the app opens it when it starts)."""
+        self.keystore = keystore
+
+    def detach(self) -> None:
+        """Forget the keystore (the app closes it when it stops)."""
+        self.keystore = None
+        self._index_keys.clear()
+
+    def _store(self) -> Keystore:
+        if self.keystore is None:
+            raise KeyUnavailable("the keystore is not open")
+        return self.keystore
+
+    async def seal(self, owner: Owner, value: str, *, table: str, column: str, row: str) -> str:
+        """Seal a text value of one cell with the owner's active data key ("" stays "": nothing to hide)."""
+        if not self.enabled or not value:
+            return value
+        key_id, key = await self._store().data_key(owner.kind, owner.id)
+        return seal(key, key_id, value, table=table, column=column, row=row)
+
+    async def open(self, sealed: str, *, table: str, column: str, row: str) -> str:
+        """Open a sealed text value of one cell (SealBroken or KeyUnavailable when it cannot be)."""
+        if not self.enabled or not sealed:
+            return sealed
+        key_id = key_id_of(sealed)
+        key = await self._store().key_by_id(key_id)
+        return open_sealed(key, key_id, sealed, table=table, column=column, row=row)
+
+    async def open_many(self, cells: Sequence[Cell]) -> list[str]:
+        """Open many cells, in order (keys are cached, so a page of rows costs one keystore read per key)."""
+        return [await self.open(c.sealed, table=c.table, column=c.column, row=c.row) for c in cells]
+
+    async def index(self, scope: str, purpose: str, normalised: str) -> str:
+        """Return the blind index of an already normalised value for a purpose under a scope's index key."""
+        key = self._index_keys.get(scope)
+        if key is None:
+            if not self.enabled:
+                key = _PUBLIC_INDEX_KEY
+            else:
+                # Index keys are never rotated (that would need re-indexing), so they can stay in memory.
+                _key_id, key = await self._store().data_key(OwnerKind.INDEX, scope)
+            self._index_keys[scope] = key
+        return blind_index(key, purpose, normalised)
+
+    def forget_index_key(self, scope: str) -> None:
+        """Drop a scope's index key from memory (its team was erased)."""
+        self._index_keys.pop(scope, None)
+
+
+def is_sealed(value: str) -> bool:
+    """Tell whether a stored value is a sealed envelope (by its prefix; nothing is opened)."""
+    return value.startswith(PREFIX)
+
+
+def sealer_of(session: AsyncSession) -> Sealer:
+    """Return the sealer of the app that made this session."""
+    sealer = session.info.get(SESSION_KEY)
+    if not isinstance(sealer, Sealer):
+        raise KeyUnavailable("this database session has no sealer (it was not made by the app)")
+    return sealer

@@ -1,0 +1,55 @@
+"""The database, keystore and sealer for operator commands that work without a running server.
+
+`kibitz server user …`, `import`, `backup`, `restore` and the benchmarks open the configured database the
+way the server does: migrated, with the keystore attached to the sessions' sealer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from kibitz.server.crypto.keystore import Keystore
+from kibitz.server.crypto.sealer import Sealer
+from kibitz.server.db import make_engine, make_sessionmaker
+from kibitz.server.migrate import upgrade
+from kibitz.settings import Settings
+
+
+@dataclass
+class Opened:
+    """An open database with its keystore: what an operator command works on."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    sealer: Sealer
+    keystore: Keystore | None
+
+
+async def open_sealer(settings: Settings) -> tuple[Sealer, Keystore | None]:
+    """Return a sealer for the settings, with the keystore opened when encryption is on."""
+    sealer = Sealer(enabled=settings.encrypt_at_rest)
+    keystore = None
+    if settings.encrypt_at_rest:
+        keystore = await Keystore.open(settings)
+        sealer.attach(keystore)
+    return sealer, keystore
+
+
+@asynccontextmanager
+async def opened(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Opened]:
+    """Open (and migrate) the configured database and keystore for one operator command."""
+    engine = make_engine(settings)
+    keystore: Keystore | None = None
+    try:
+        if migrate:
+            await upgrade(engine)
+        sealer, keystore = await open_sealer(settings)
+        yield Opened(engine, make_sessionmaker(engine, sealer), sealer, keystore)
+    finally:
+        if keystore is not None:
+            await keystore.close()
+        await engine.dispose()
