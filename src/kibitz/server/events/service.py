@@ -47,8 +47,13 @@ async def record_event(
     data: BaseModel | dict[str, Any],
     *,
     visible_to: str | None = None,
+    author_id: str | None = None,
 ) -> int:
-    """Append an event to the team's log in the current transaction and return its seq."""
+    """Append an event to the team's log in the current transaction and return its seq.
+
+    `author_id` names the person whose writing the payload carries (a codemark's author for codemark
+    events, a reply's author for reply events): their membership key seals it, so erasing them redacts it.
+    """
     assert type in EVENT_TYPES, type
     result = await session.execute(
         update(Team).where(Team.id == team_id).values(event_seq=Team.event_seq + 1).returning(Team.event_seq)
@@ -62,6 +67,7 @@ async def record_event(
             type=type,
             payload=json.dumps(payload, separators=(",", ":")),
             visible_to=visible_to,
+            author_id=author_id,
             created_at=utcnow(),
         )
     )
