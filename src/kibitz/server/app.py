@@ -17,6 +17,7 @@ from kibitz.server.auth.token_routes import router as tokens_router
 from kibitz.server.caches import Caches
 from kibitz.server.codemarks.routes import permalink_router
 from kibitz.server.codemarks.routes import router as codemarks_router
+from kibitz.server.crypto.legacy import seal_legacy_rows
 from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import make_engine, make_sessionmaker
 from kibitz.server.deps import AppState
@@ -98,6 +99,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         _sealer, keystore = await open_sealer(settings)
         if keystore is not None:
             sealer.attach(keystore)
+            async with sessionmaker() as session:
+                if await seal_legacy_rows(session, sealer):
+                    await session.commit()
         else:
             log.warning("encryption at rest is off: content is stored in the clear (benchmarks only)")
         await broker.start(ring)

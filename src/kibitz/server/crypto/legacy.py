@@ -1,0 +1,250 @@
+"""Sealing what was written before encryption at rest: run once, at start-up, after migration 0005.
+
+Migration 0005 cannot seal (only the running server holds the keys), so it gives every user row a
+placeholder blind index (`legacy:<id>`). When the server starts and finds such rows, this module seals every
+plaintext cell listed in `crypto.registry` with the key its writer would have used, computes the real blind
+indexes, and rebuilds the search index with keyed words — in one transaction, so a crash leaves the
+database as it was and the next start does it again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kibitz.server.auth.models import User
+from kibitz.server.auth.people import email_index, handle_index
+from kibitz.server.codemarks.models import Codemark, CodemarkEdit, Marker, MarkerReference, Reply, ReplyEdit
+from kibitz.server.crypto.blind_index import normalise_exact
+from kibitz.server.crypto.sealer import (
+    Owner,
+    Sealer,
+    is_sealed,
+    member_owner,
+    team_owner,
+    user_owner,
+)
+from kibitz.server.events.models import Event
+from kibitz.server.events.service import strip_people
+from kibitz.server.locations.models import MarkerLocation
+from kibitz.server.repos.models import Repo, RepoRemote
+from kibitz.server.search.index import index_text
+from kibitz.server.search.models import SearchToken
+
+log = logging.getLogger(__name__)
+
+LEGACY_PREFIX = "legacy:"
+PATH_PURPOSE = "marker.path"
+REMOTE_PURPOSE = "repo.remote"
+
+
+async def needs_sealing(session: AsyncSession) -> bool:
+    """Tell whether rows from before encryption at rest are waiting to be sealed."""
+    found = await session.scalar(
+        select(User.id).where(User.email_index.startswith(LEGACY_PREFIX, autoescape=True)).limit(1)
+    )
+    return found is not None
+
+
+async def _seal(sealer: Sealer, owner: Owner, value: str | None, table: str, column: str, row: str) -> Any:
+    if value is None or not value or is_sealed(value):
+        return value
+    return await sealer.seal(owner, value, table=table, column=column, row=row)
+
+
+async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
+    """Seal every plaintext cell and compute blind indexes and keyed search words; return cells sealed."""
+    if not sealer.enabled or not await needs_sealing(session):
+        return 0
+    sealed = 0
+
+    async def put(model: Any, key: dict[str, Any], values: dict[str, Any]) -> None:
+        nonlocal sealed
+        changed = {k: v for k, v in values.items() if v is not None}
+        if changed:
+            conditions = [getattr(model, k) == v for k, v in key.items()]
+            await session.execute(update(model).where(*conditions).values(**changed))
+            sealed += len(changed)
+
+    for user in (await session.execute(select(User.id, User.email, User.name, User.handle))).all():
+        owner = user_owner(user.id)
+        plain_email = user.email if not is_sealed(user.email) else None
+        values: dict[str, Any] = {
+            "email": await _seal(sealer, owner, user.email, "user_account", "email", user.id),
+            "name": await _seal(sealer, owner, user.name, "user_account", "name", user.id),
+            "handle": await _seal(sealer, owner, user.handle, "user_account", "handle", user.id),
+        }
+        if plain_email is not None:
+            values["email_index"] = await email_index(session, plain_email)
+            values["handle_index"] = await handle_index(session, user.handle)
+        await put(User, {"id": user.id}, values)
+
+    authors: dict[str, tuple[str, str]] = {}
+    for cm in (
+        await session.execute(
+            select(
+                Codemark.id,
+                Codemark.team_id,
+                Codemark.author_id,
+                Codemark.title,
+                Codemark.text,
+                Codemark.created_at,
+            )
+        )
+    ).all():
+        authors[cm.id] = (cm.team_id, cm.author_id)
+        owner = member_owner(cm.team_id, cm.author_id)
+        await put(
+            Codemark,
+            {"id": cm.id},
+            {
+                "title": await _seal(sealer, owner, cm.title, "codemark", "title", cm.id),
+                "text": await _seal(sealer, owner, cm.text, "codemark", "text", cm.id),
+            },
+        )
+        if not is_sealed(cm.text):
+            await session.execute(delete(SearchToken).where(SearchToken.codemark_id == cm.id))
+            await index_text(session, cm.team_id, cm.id, cm.created_at, "", cm.title, cm.text, fresh=True)
+    for edit in (
+        await session.execute(
+            select(CodemarkEdit.id, CodemarkEdit.codemark_id, CodemarkEdit.title, CodemarkEdit.text)
+        )
+    ).all():
+        team_id, author_id = authors[edit.codemark_id]
+        owner = member_owner(team_id, author_id)
+        await put(
+            CodemarkEdit,
+            {"id": edit.id},
+            {
+                "title": await _seal(sealer, owner, edit.title, "codemark_edit", "title", edit.codemark_id),
+                "text": await _seal(sealer, owner, edit.text, "codemark_edit", "text", edit.codemark_id),
+            },
+        )
+    for marker in (
+        await session.execute(
+            select(
+                Marker.id,
+                Marker.codemark_id,
+                Marker.path,
+                Marker.code,
+                Marker.context_before,
+                Marker.context_after,
+            )
+        )
+    ).all():
+        team_id, author_id = authors[marker.codemark_id]
+        owner = member_owner(team_id, author_id)
+        values = {
+            column: await _seal(sealer, owner, getattr(marker, column), "marker", column, marker.id)
+            for column in ("path", "code", "context_before", "context_after")
+        }
+        if not is_sealed(marker.path):
+            values["path_index"] = await sealer.index(team_id, PATH_PURPOSE, normalise_exact(marker.path))
+        await put(Marker, {"id": marker.id}, values)
+    for ref in (
+        await session.execute(
+            select(
+                MarkerReference.id, MarkerReference.team_id, MarkerReference.marker_id, MarkerReference.path
+            )
+        )
+    ).all():
+        await put(
+            MarkerReference,
+            {"id": ref.id},
+            {
+                "path": await _seal(
+                    sealer, team_owner(ref.team_id), ref.path, "marker_reference", "path", ref.marker_id
+                )
+            },
+        )
+    for loc in (
+        await session.execute(
+            select(MarkerLocation.id, MarkerLocation.team_id, MarkerLocation.marker_id, MarkerLocation.path)
+        )
+    ).all():
+        await put(
+            MarkerLocation,
+            {"id": loc.id},
+            {
+                "path": await _seal(
+                    sealer, team_owner(loc.team_id), loc.path, "marker_location", "path", loc.marker_id
+                )
+            },
+        )
+
+    reply_authors: dict[str, tuple[str, str]] = {}
+    for reply in (
+        await session.execute(
+            select(Reply.id, Reply.codemark_id, Reply.team_id, Reply.author_id, Reply.text, Reply.created_at)
+        )
+    ).all():
+        reply_authors[reply.id] = (reply.team_id, reply.author_id)
+        owner = member_owner(reply.team_id, reply.author_id)
+        await put(
+            Reply,
+            {"id": reply.id},
+            {"text": await _seal(sealer, owner, reply.text, "reply", "text", reply.id)},
+        )
+        if reply.text and not is_sealed(reply.text):
+            created = await session.scalar(
+                select(Codemark.created_at).where(Codemark.id == reply.codemark_id)
+            )
+            assert created is not None  # a reply's codemark exists (foreign key)
+            await index_text(session, reply.team_id, reply.codemark_id, created, reply.id, reply.text)
+    for redit in (await session.execute(select(ReplyEdit.id, ReplyEdit.reply_id, ReplyEdit.text))).all():
+        team_id, author_id = reply_authors[redit.reply_id]
+        await put(
+            ReplyEdit,
+            {"id": redit.id},
+            {
+                "text": await _seal(
+                    sealer, member_owner(team_id, author_id), redit.text, "reply_edit", "text", redit.reply_id
+                )
+            },
+        )
+
+    for repo in (await session.execute(select(Repo.id, Repo.team_id, Repo.name))).all():
+        await put(
+            Repo,
+            {"id": repo.id},
+            {"name": await _seal(sealer, team_owner(repo.team_id), repo.name, "repo", "name", repo.id)},
+        )
+    for remote in (
+        await session.execute(select(RepoRemote.id, RepoRemote.team_id, RepoRemote.repo_id, RepoRemote.url))
+    ).all():
+        if is_sealed(remote.url):
+            continue
+        await put(
+            RepoRemote,
+            {"id": remote.id},
+            {
+                "url": await _seal(
+                    sealer, team_owner(remote.team_id), remote.url, "repo_remote", "url", remote.repo_id
+                ),
+                "url_index": await sealer.index(remote.team_id, REMOTE_PURPOSE, remote.url),
+            },
+        )
+
+    for event in (await session.execute(select(Event.team_id, Event.seq, Event.payload))).all():
+        if is_sealed(event.payload):
+            continue
+        payload = json.dumps(strip_people(json.loads(event.payload)), separators=(",", ":"))
+        await put(
+            Event,
+            {"team_id": event.team_id, "seq": event.seq},
+            {
+                "payload": await sealer.seal(
+                    team_owner(event.team_id),
+                    payload,
+                    table="event",
+                    column="payload",
+                    row=f"{event.team_id}/{event.seq}",
+                )
+            },
+        )
+    log.warning("sealed %d cells written before encryption at rest", sealed)
+    return sealed

@@ -1,0 +1,111 @@
+"""Rows written before encryption at rest are sealed when the server first starts after migration 0005."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+from alembic import command
+from sqlalchemy import Connection, text
+
+from kibitz.server.app import create_app
+from kibitz.server.auth.passwords import Passwords
+from kibitz.server.db import make_engine
+from kibitz.server.migrate import alembic_config
+from kibitz.settings import Settings
+from tests.server.conftest import PASSWORD
+
+NOW = dt.datetime(2026, 1, 2, 3, 4, 5)
+PLAIN = {
+    "email": "legacy.person@example.com",
+    "name": "Legacy Person",
+    "handle": "legacyhandle",
+    "title": "legacytitle about parsing",
+    "text": "legacytext mentions zebrafish",
+    "path": "src/legacypath.py",
+    "code": "def legacycode():\n    pass\n",
+    "before": "legacybefore = 1\n",
+    "after": "legacyafter = 2\n",
+    "reply": "legacyreply with walrus",
+    "remote": "example.com/legacy/legacyremote",
+}
+
+
+def _old_schema_and_rows(connection: Connection, password_hash: str) -> None:
+    command.upgrade(alembic_config(connection), "0004")
+    rows = [
+        (
+            "INSERT INTO user_account (id, email, name, handle, password_hash, status, created_at) "
+            "VALUES ('u1', :email, :name, :handle, :hash, 'active', :now)"
+        ),
+        "INSERT INTO team (id, name, event_seq, allowlist, created_at) VALUES ('t1', 'core', 1, '', :now)",
+        "INSERT INTO membership (team_id, user_id, role, created_at) VALUES ('t1', 'u1', 'owner', :now)",
+        "INSERT INTO repo (id, team_id, name, created_at) VALUES ('r1', 't1', 'legacyremote', :now)",
+        "INSERT INTO repo_remote (team_id, repo_id, url) VALUES ('t1', 'r1', :remote)",
+        (
+            "INSERT INTO codemark (id, team_id, type, status, title, text, author_id, pinned, created_at, "
+            "updated_at) VALUES ('c1', 't1', 'comment', 'open', :title, :text, 'u1', false, :now, :now)"
+        ),
+        (
+            'INSERT INTO marker (id, codemark_id, team_id, repo_id, position, path, "commit", start_line, '
+            "end_line, code, context_before, context_after, provisional) VALUES ('m1', 'c1', 't1', 'r1', 0, "
+            ":path, :commit, 3, 4, :code, :before, :after, false)"
+        ),
+        (
+            "INSERT INTO reply (id, codemark_id, team_id, author_id, text, created_at, updated_at) "
+            "VALUES ('p1', 'c1', 't1', 'u1', :reply, :now, :now)"
+        ),
+        (
+            "INSERT INTO event (team_id, seq, type, payload, created_at) VALUES ('t1', 1, 'reply.added', "
+            ":payload, :now)"
+        ),
+    ]
+    params = {
+        **PLAIN,
+        "hash": password_hash,
+        "now": NOW,
+        "commit": "a" * 40,
+        "payload": '{"id":"p1","text":"legacyreply with walrus","author":{"id":"u1","email":'
+        '"legacy.person@example.com","name":"Legacy Person","handle":"legacyhandle"}}',
+    }
+    for statement in rows:
+        connection.execute(text(statement), params)
+
+
+async def test_rows_from_before_sealing_are_sealed_at_start(settings: Settings) -> None:
+    engine = make_engine(settings)
+    password_hash = await Passwords(fast=True).hash(PASSWORD)
+    async with engine.begin() as connection:
+        await connection.run_sync(_old_schema_and_rows, password_hash)
+    await engine.dispose()
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://kibitz.test") as http:
+            r = await http.post(
+                "/api/v1/auth/login", json={"email": "Legacy.Person@example.com", "password": PASSWORD}
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["user"]["name"] == PLAIN["name"]
+            headers = {"Authorization": f"Bearer {r.json()['token']}"}
+            r = await http.get("/api/v1/teams/t1/codemarks", params={"path": PLAIN["path"]}, headers=headers)
+            assert r.status_code == 200, r.text
+            [codemark] = r.json()["items"]
+            assert codemark["text"] == PLAIN["text"]
+            assert codemark["markers"][0]["code"] == PLAIN["code"]
+            r = await http.get("/api/v1/teams/t1/search", params={"q": "walrus"}, headers=headers)
+            assert r.status_code == 200, r.text
+            assert [hit["codemark"]["id"] for hit in r.json()["items"]] == ["c1"]
+            r = await http.get("/api/v1/teams/t1/repos", headers=headers)
+            assert r.status_code == 200, r.text
+
+        async with app.state.kibitz.engine.connect() as connection:
+            dump = " ".join(
+                str(value)
+                for table in ("user_account", "codemark", "marker", "reply", "repo", "repo_remote", "event")
+                for row in (await connection.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608
+                for value in row
+            )
+    for value in PLAIN.values():
+        assert value not in dump
