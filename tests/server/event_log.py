@@ -1,4 +1,4 @@
-"""Read a team's event log straight from the database, and fold it into the state a client would hold."""
+"""Read a team's event log from the database (opened, people filled in), and fold it into a client's state."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import select
 
-from kibitz.server.events.models import Event
+from kibitz.server.events.service import head_seq, read_events
 
 
 @dataclass(frozen=True)
@@ -25,9 +24,8 @@ class LoggedEvent:
 async def team_events(app: FastAPI, team_id: str, after: int = 0) -> list[LoggedEvent]:
     """Return the team's events after `after`, in seq order."""
     async with app.state.kibitz.sessionmaker() as session:
-        rows = await session.scalars(
-            select(Event).where(Event.team_id == team_id, Event.seq > after).order_by(Event.seq)
-        )
+        upto = await head_seq(session, team_id)
+        rows = await read_events(session, team_id, after, upto, limit=1_000_000)
         return [LoggedEvent(e.seq, e.type, json.loads(e.payload), e.visible_to) for e in rows]
 
 

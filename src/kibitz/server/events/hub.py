@@ -31,8 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from kibitz.server.access import address_allowed, team_allowlist
 from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.db import utcnow
-from kibitz.server.events.models import Event
-from kibitz.server.events.service import head_seq, read_events
+from kibitz.server.events.service import LoggedEvent, head_seq, read_events
 from kibitz.server.teams.models import Membership, Team
 
 log = logging.getLogger("kibitz.server.stream")
@@ -41,7 +40,7 @@ log = logging.getLogger("kibitz.server.stream")
 _SWEEP_BATCH = 500
 
 
-def event_message(event: Event, user_id: str | None = None) -> str:
+def event_message(event: LoggedEvent, user_id: str | None = None) -> str:
     """Return the wire form of an event as `user_id` may see it: seq, type, team, time and the changed object.
 
     An event the user may not see (someone else's bookmark) keeps its place as `{"seq", "type": "skipped"}`,
@@ -163,12 +162,14 @@ class StreamHub:
         except Exception as exc:  # the poll rings again; a failed read must not kill the feed
             log.warning("event read failed for a team feed: %s", type(exc).__name__)
 
-    def _fan_out(self, feed: TeamFeed, event: Event) -> None:
+    def _fan_out(self, feed: TeamFeed, event: LoggedEvent) -> None:
+        # The event was opened and its people filled in once, by `read_events`; every subscriber gets the same
+        # text.
         message = event_message(event)
         hidden = event_message(event, "") if event.visible_to is not None else message
         removed = None
-        if event.type == "member.left":
-            removed = json.loads(event.payload).get("user_id")
+        if event.type == "member.left" and isinstance(event.data, dict):
+            removed = event.data.get("user_id")
         for sub in feed.subscribers:
             if not sub.live or sub.cut is not None or event.seq <= sub.delivered:
                 continue
@@ -221,7 +222,7 @@ class StreamHub:
                 return None
             upto = feed.last_seq
         async with self._sessionmaker() as session:
-            events = list(await read_events(session, sub.team_id, sub.delivered, upto, limit))
+            events = await read_events(session, sub.team_id, sub.delivered, upto, limit)
         if events:
             sub.delivered = events[-1].seq
         else:  # events up to `upto` were deleted with their team; nothing more to replay

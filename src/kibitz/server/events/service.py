@@ -6,23 +6,39 @@ seq order is commit order and a rolled-back change leaves no gap. The session re
 team; after the commit `publish_after_commit` rings the broker's doorbell. The broker carries only "team T
 has events up to N": readers always take the events themselves from this table, so a lost doorbell delays
 an event but never loses it.
+
+At rest a payload is sealed (table "event", column "payload", row "<team_id>/<seq>") with the membership key
+of the person whose writing it carries (`author_id`), else with the team's key. People inside it (user
+references, members) keep their ids but not their emails, names and handles: those are filled in when the
+event is read, from the people as they are now, so an erased person's data is in nobody else's event. An
+event whose key was destroyed, or which an erasure replaced by `REDACTED`, reads as `{"redacted": true}`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kibitz.errors import KeyUnavailable
+from kibitz.server.auth.people import people_by_id
+from kibitz.server.crypto.sealer import member_owner, sealer_of, team_owner
 from kibitz.server.db import utcnow
 from kibitz.server.events.models import Event
 from kibitz.server.teams.models import Team
 
 _PENDING = "kibitz.events.pending"
+TABLE, COLUMN = "event", "payload"
+# What an erased or otherwise unreadable payload reads as (and what an erasure may store in its place).
+REDACTED = '{"redacted":true}'
+# The personal fields of a person inside a payload, stored as null and filled in when read.
+_PERSONAL = ("email", "name", "handle")
 
 EVENT_TYPES = (
     "codemark.created",
@@ -60,12 +76,16 @@ async def record_event(
     )
     seq = int(result.scalar_one())
     payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    owner = member_owner(team_id, author_id) if author_id is not None else team_owner(team_id)
+    sealed = await sealer_of(session).seal(
+        owner, _dumps(strip_people(payload)), table=TABLE, column=COLUMN, row=f"{team_id}/{seq}"
+    )
     session.add(
         Event(
             team_id=team_id,
             seq=seq,
             type=type,
-            payload=json.dumps(payload, separators=(",", ":")),
+            payload=sealed,
             visible_to=visible_to,
             author_id=author_id,
             created_at=utcnow(),
@@ -93,14 +113,108 @@ async def head_seq(session: AsyncSession, team_id: str) -> int:
     return int(value or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event as read from the log: its payload opened, people filled in (never an ORM row)."""
+
+    team_id: str
+    seq: int
+    type: str
+    # The changed object, and the same as JSON text exactly as it goes on the wire.
+    data: Any
+    payload: str
+    visible_to: str | None
+    author_id: str | None
+    created_at: dt.datetime
+
+    @property
+    def redacted(self) -> bool:
+        """Tell whether the payload was erased (or its key destroyed)."""
+        return self.payload == REDACTED
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _is_person(value: dict[str, Any]) -> bool:
+    # A user reference {id, email, name, handle} or a member {user_id, email, name, role, joined_at}.
+    return "email" in value and "name" in value and ("id" in value or "user_id" in value)
+
+
+def _people(value: Any) -> Iterator[dict[str, Any]]:
+    """Yield every person object inside a JSON value."""
+    if isinstance(value, dict):
+        if _is_person(value):
+            yield value
+        for item in value.values():
+            yield from _people(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _people(item)
+
+
+def strip_people(payload: Any) -> Any:
+    """Return a copy of a JSON payload whose people keep their ids but have null emails, names and handles.
+
+    The keys stay (as null) so that a payload read back has its keys in the order the API wrote them.
+    """
+    copy = json.loads(_dumps(payload))
+    for person in _people(copy):
+        for key in _PERSONAL:
+            if key in person:
+                person[key] = None
+    return copy
+
+
+def _person_id(person: dict[str, Any]) -> str:
+    return str(person["id"] if "id" in person else person["user_id"])
+
+
 async def read_events(
     session: AsyncSession, team_id: str, after: int, upto: int, limit: int = 500
-) -> Sequence[Event]:
-    """Return the team's events with after < seq <= upto, in order, at most `limit`."""
-    rows = await session.scalars(
-        select(Event)
-        .where(Event.team_id == team_id, Event.seq > after, Event.seq <= upto)
-        .order_by(Event.seq)
-        .limit(limit)
-    )
-    return list(rows)
+) -> list[LoggedEvent]:
+    """Return the team's events with after < seq <= upto, in order, at most `limit`, opened and filled in.
+
+    People are loaded once for the whole page; a person who no longer exists reads as "" everywhere.
+    """
+    rows = (
+        await session.execute(
+            select(Event.seq, Event.type, Event.payload, Event.visible_to, Event.author_id, Event.created_at)
+            .where(Event.team_id == team_id, Event.seq > after, Event.seq <= upto)
+            .order_by(Event.seq)
+            .limit(limit)
+        )
+    ).all()
+    sealer = sealer_of(session)
+    opened: list[Any] = []
+    for seq, _type, payload, *_rest in rows:
+        if payload == REDACTED:
+            opened.append(None)
+            continue
+        try:
+            text = await sealer.open(payload, table=TABLE, column=COLUMN, row=f"{team_id}/{seq}")
+        except KeyUnavailable:  # the author (or the team) was erased: the event keeps its place, not its data
+            opened.append(None)
+            continue
+        opened.append(json.loads(text))
+    found = [person for data in opened for person in _people(data)]
+    people = await people_by_id(session, {_person_id(person) for person in found})
+    for person in found:
+        known = people.get(_person_id(person))
+        for key in _PERSONAL:
+            if key in person:
+                person[key] = getattr(known, key) if known is not None else ""
+    return [
+        LoggedEvent(
+            team_id=team_id,
+            seq=seq,
+            type=type_,
+            data={"redacted": True} if data is None else data,
+            payload=REDACTED if data is None else _dumps(data),
+            visible_to=visible_to,
+            author_id=author_id,
+            created_at=created_at,
+        )
+        for (seq, type_, _payload, visible_to, author_id, created_at), data in zip(rows, opened, strict=True)
+    ]

@@ -1,4 +1,7 @@
-"""Shared locations: store what clients computed at commits (first write wins) and hand it to teammates."""
+"""Shared locations: store what clients computed at commits (first write wins) and hand it to teammates.
+
+A location's path is sealed with the team's key (row: the marker's id) and opened when queried.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kibitz.errors import ValidationFailed
 from kibitz.server.auth.service import Caller
 from kibitz.server.codemarks.models import Codemark, Marker
+from kibitz.server.crypto.sealer import sealer_of, team_owner
 from kibitz.server.db import utcnow
 from kibitz.server.events.service import record_event
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.locations.schemas import LocationOut, LocationsIn
+
+TABLE = "marker_location"
 
 
 async def _check_markers(session: AsyncSession, team_id: str, marker_ids: Sequence[str]) -> None:
@@ -39,24 +45,27 @@ async def store_locations(
     """
     first: dict[str, dict[str, object]] = {}
     now = utcnow()
+    sealer, owner = sealer_of(session), team_owner(team_id)
     for loc in data.locations:
         # Within one batch too, the first location given for a marker wins.
-        first.setdefault(
-            loc.marker_id,
-            {
-                "team_id": team_id,
-                "marker_id": loc.marker_id,
-                "commit": data.commit,
-                "algorithm": data.algorithm,
-                "path": loc.path,
-                "start_line": loc.start_line,
-                "end_line": loc.end_line,
-                "status": loc.status,
-                "confidence": loc.confidence,
-                "computed_by": caller.user.id,
-                "created_at": now,
-            },
-        )
+        if loc.marker_id in first:
+            continue
+        path = None
+        if loc.path is not None:
+            path = await sealer.seal(owner, loc.path, table=TABLE, column="path", row=loc.marker_id)
+        first[loc.marker_id] = {
+            "team_id": team_id,
+            "marker_id": loc.marker_id,
+            "commit": data.commit,
+            "algorithm": data.algorithm,
+            "path": path,
+            "start_line": loc.start_line,
+            "end_line": loc.end_line,
+            "status": loc.status,
+            "confidence": loc.confidence,
+            "computed_by": caller.user.id,
+            "created_at": now,
+        }
     await _check_markers(session, team_id, list(first))
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -101,13 +110,16 @@ async def query_locations(
         )
         .order_by(MarkerLocation.marker_id)
     )
+    sealer = sealer_of(session)
     return [
         LocationOut.model_validate(
             {
                 "marker_id": row.marker_id,
                 "commit": row.commit,
                 "algorithm": row.algorithm,
-                "path": row.path,
+                "path": None
+                if row.path is None
+                else await sealer.open(row.path, table=TABLE, column="path", row=row.marker_id),
                 "start_line": row.start_line,
                 "end_line": row.end_line,
                 "status": row.status,

@@ -1,4 +1,8 @@
-"""Repositories: find a team's repo by any root commit or normalised remote, or create it."""
+"""Repositories: find a team's repo by any root commit or normalised remote, or create it.
+
+Names and remotes are sealed with the team's key; a remote is found by its blind index (team scope), which
+also keeps it unique in the team.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kibitz.errors import ValidationFailed
 from kibitz.ids import new_id
 from kibitz.remotes import normalise_remote
+from kibitz.server.crypto.sealer import sealer_of, team_owner
 from kibitz.server.db import utcnow
 from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.repos.schemas import RepoOut
+
+REMOTE_PURPOSE = "repo.remote"
+
+
+async def remote_index(session: AsyncSession, team_id: str, url: str) -> str:
+    """Return the blind index of an already normalised remote URL in a team."""
+    return await sealer_of(session).index(team_id, REMOTE_PURPOSE, url)
 
 
 async def repo_out(session: AsyncSession, repo: Repo) -> RepoOut:
@@ -21,12 +33,13 @@ async def repo_out(session: AsyncSession, repo: Repo) -> RepoOut:
     remotes = await session.scalars(
         select(RepoRemote.url).where(RepoRemote.repo_id == repo.id).order_by(RepoRemote.id)
     )
+    sealer = sealer_of(session)
     return RepoOut(
         id=repo.id,
         team_id=repo.team_id,
-        name=repo.name,
+        name=await sealer.open(repo.name, table="repo", column="name", row=repo.id),
         root_commits=list(commits),
-        remotes=list(remotes),
+        remotes=[await sealer.open(url, table="repo_remote", column="url", row=repo.id) for url in remotes],
         created_at=repo.created_at,
     )
 
@@ -52,6 +65,8 @@ async def match_repo(
         if clean not in normalised:
             normalised.append(clean)
     commits = list(dict.fromkeys(root_commits))
+    sealer, owner = sealer_of(session), team_owner(team_id)
+    indexes = {url: await remote_index(session, team_id, url) for url in normalised}
 
     commit_rows = await session.execute(
         select(RepoRootCommit.commit, RepoRootCommit.repo_id).where(
@@ -60,11 +75,11 @@ async def match_repo(
     )
     known_commits = {commit: repo_id for commit, repo_id in commit_rows}
     remote_rows = await session.execute(
-        select(RepoRemote.url, RepoRemote.repo_id).where(
-            RepoRemote.team_id == team_id, RepoRemote.url.in_(normalised)
+        select(RepoRemote.url_index, RepoRemote.repo_id).where(
+            RepoRemote.team_id == team_id, RepoRemote.url_index.in_(list(indexes.values()))
         )
     )
-    known_remotes = {url: repo_id for url, repo_id in remote_rows}
+    known_remotes = {index: repo_id for index, repo_id in remote_rows}
     candidate_ids = set(known_commits.values()) | set(known_remotes.values())
     created = False
     if candidate_ids:
@@ -75,9 +90,10 @@ async def match_repo(
         repo = candidates.first()
         assert repo is not None
     else:
-        repo = Repo(
-            id=new_id(), team_id=team_id, name=name or _default_name(normalised, commits), created_at=utcnow()
-        )
+        repo_id = new_id()
+        default = name or _default_name(normalised, commits)
+        sealed_name = await sealer.seal(owner, default, table="repo", column="name", row=repo_id)
+        repo = Repo(id=repo_id, team_id=team_id, name=sealed_name, created_at=utcnow())
         session.add(repo)
         await session.flush()
         created = True
@@ -85,9 +101,10 @@ async def match_repo(
     for commit in commits:
         if commit not in known_commits:
             session.add(RepoRootCommit(team_id=team_id, repo_id=repo.id, commit=commit))
-    for url in normalised:
-        if url not in known_remotes:
-            session.add(RepoRemote(team_id=team_id, repo_id=repo.id, url=url))
+    for url, index in indexes.items():
+        if index not in known_remotes:
+            sealed = await sealer.seal(owner, url, table="repo_remote", column="url", row=repo.id)
+            session.add(RepoRemote(team_id=team_id, repo_id=repo.id, url=sealed, url_index=index))
     await session.flush()
     return repo, created
 
