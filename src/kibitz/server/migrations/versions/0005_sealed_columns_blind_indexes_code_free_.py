@@ -64,7 +64,7 @@ def upgrade() -> None:
         batch_op.create_unique_constraint(batch_op.f("uq_repo_remote_team_id"), ["team_id", "url_index"])
 
     with op.batch_alter_table("team", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("code_free", sa.Boolean(), server_default=sa.text("0"), nullable=False))
+        batch_op.add_column(sa.Column("code_free", sa.Boolean(), server_default=sa.false(), nullable=False))
 
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.add_column(sa.Column("email_index", sa.String(length=64), server_default="", nullable=False))
