@@ -28,6 +28,7 @@ from kibitz.cli.locating import (
     location_json,
     recorded_json,
     target_for,
+    with_code,
 )
 from kibitz.cli.render import codemark_details, listing_line
 from kibitz.cli.team_admin import COMMANDS as TEAM_ADMIN_COMMANDS
@@ -589,21 +590,25 @@ def ls(path: str | None, status: str, kind: str | None, revision: str | None, as
 
 def _locate_for_show(
     client: KibitzClient, codemark: Codemark, revision: str | None
-) -> tuple[dict[str, Current], Target | None]:
-    """Return where the codemark's markers are, when run in a clone linked to their repo."""
+) -> tuple[dict[str, Current], Target | None, Codemark]:
+    """Return where the codemark's markers are, when run in a clone linked to their repo.
+
+    The codemark comes back with the code a code-free team's server does not keep, read from the clone.
+    """
     try:
         root = find_root(Path.cwd())
     except NotARepository:
         if revision:
             raise
-        return {}, None
+        return {}, None, codemark
     link = read_link(root)
     if link is None or link.team_id != codemark["team_id"]:
         if revision:
             raise CliError(f"{root} is not linked to this codemark's team: run `kibitz init` in it first")
-        return {}, None
+        return {}, None, codemark
     target = target_for(root, revision)
-    return locate_markers(client, root, link, [codemark], target, with_code=True), target
+    codemark = with_code(root, link, codemark)
+    return locate_markers(client, root, link, [codemark], target, with_code=True), target, codemark
 
 
 @cli.command()
@@ -619,7 +624,7 @@ def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
     with _client() as client:
         codemark = client.get_codemark(codemark_id)
         replies = list(client.iter_replies(codemark_id))
-        located, target = _locate_for_show(client, codemark, revision)
+        located, target, codemark = _locate_for_show(client, codemark, revision)
     if as_json:
         markers = []
         for marker in codemark["markers"]:
@@ -866,6 +871,41 @@ def server_rotate_kek(new_kek_file: Path | None, generate: bool, data_dir: Path 
         f"Rewrapped {result.rewrapped} data keys with the key-encryption key {result.new_kek}; "
         f"{result.old_kek} is no longer used and its file is replaced: {kek_file_path(settings)}"
     )
+
+
+@server.command("rotate-team-keys")
+@click.argument("team_id")
+@click.option(
+    "--reseal", is_flag=True, help="Also rewrite every sealed value of the team under the new keys."
+)
+@_json_option
+@_data_dir_option
+def server_rotate_team_keys(team_id: str, reseal: bool, as_json: bool, data_dir: Path | None) -> None:
+    """Give a team's data key and its members' data keys new keys for everything written from now on.
+
+    Older keys stay for reading what they sealed; with --reseal every value sealed with them is rewritten
+    under the new keys (safe while servers run: a value edited meanwhile is left as its writer left it).
+    """
+    import dataclasses
+
+    from kibitz.errors import KibitzError as ServerError
+    from kibitz.server.crypto.rotation import rotate_team_keys
+    from kibitz.settings import Settings
+
+    try:
+        settings = Settings.load(data_dir=data_dir)
+    except ValueError as error:
+        raise CliError(_settings_problem(error)) from None
+    try:
+        result = rotate_team_keys(settings, team_id, reseal=reseal)
+    except ServerError as error:
+        raise CliError(error.message, NOT_FOUND if error.status == 404 else FAILURE) from None
+    if as_json:
+        _print_json(dataclasses.asdict(result))
+        return
+    click.echo(f"Rotated {result.rotated_keys} data keys of team {team_id}.")
+    if reseal:
+        click.echo(f"Resealed {result.resealed} values under the new keys.")
 
 
 @server.command("keystore-info")

@@ -1,4 +1,4 @@
-"""Rotating the KEK file while servers run (`kibitz server rotate-kek`).
+"""Rotating the KEK file while servers run (`kibitz server rotate-kek`), and a team's data keys.
 
 Steps, each safe to be interrupted:
 
@@ -22,7 +22,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kibitz.errors import KekUnusable
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kibitz.errors import KekUnusable, NotFound
+from kibitz.server.crypto.envelope import key_id_of
 from kibitz.server.crypto.kek import (
     LocalKek,
     generate_kek,
@@ -34,7 +38,11 @@ from kibitz.server.crypto.kek import (
     sync_directory,
     write_kek_file,
 )
-from kibitz.server.crypto.keystore import Keystore, KeystoreInfo
+from kibitz.server.crypto.keystore import Keystore, KeystoreInfo, OwnerKind, data_key_table
+from kibitz.server.crypto.registry import SEALED_TABLES
+from kibitz.server.crypto.sealer import Owner, is_sealed, sealer_of
+from kibitz.server.models import Base
+from kibitz.server.teams.models import Team
 from kibitz.settings import Settings
 
 
@@ -98,5 +106,130 @@ def keystore_info(settings: Settings) -> KeystoreInfo:
             return await keystore.info()
         finally:
             await keystore.close()
+
+    return asyncio.run(run())
+
+
+@dataclass(frozen=True)
+class TeamRotation:
+    """What a team's data-key rotation did."""
+
+    team_id: str
+    # The team key and the membership keys of the team that got a new active key.
+    rotated_keys: int
+    # Sealed cells rewritten under the new keys (only with reseal).
+    resealed: int
+
+
+async def _team_owners(keystore: Keystore, team_id: str) -> list[tuple[OwnerKind, str]]:
+    table = data_key_table
+    async with keystore.engine.connect() as connection:
+        rows = await connection.execute(
+            select(table.c.owner_kind, table.c.owner_id)
+            .where(
+                table.c.retired_at.is_(None),
+                or_(
+                    and_(table.c.owner_kind == OwnerKind.TEAM.value, table.c.owner_id == team_id),
+                    and_(
+                        table.c.owner_kind == OwnerKind.MEMBERSHIP.value,
+                        table.c.owner_id.startswith(f"{team_id}:", autoescape=True),
+                    ),
+                ),
+            )
+            .order_by(table.c.owner_kind, table.c.owner_id)
+        )
+        return [(OwnerKind(kind), owner_id) for kind, owner_id in rows]
+
+
+async def _key_owners(keystore: Keystore, key_ids: set[str]) -> dict[str, tuple[OwnerKind, str]]:
+    table = data_key_table
+    async with keystore.engine.connect() as connection:
+        rows = await connection.execute(
+            select(table.c.key_id, table.c.owner_kind, table.c.owner_id).where(table.c.key_id.in_(key_ids))
+        )
+        return {key_id: (OwnerKind(kind), owner_id) for key_id, kind, owner_id in rows}
+
+
+async def reseal_team(sessions: async_sessionmaker[AsyncSession], keystore: Keystore, team_id: str) -> int:
+    """Rewrite every sealed cell of a team that is sealed with a retired key under its owner's active key.
+
+    Each cell is rewritten with a compare-and-set (`WHERE column = old value`), so a concurrent edit is never
+    overwritten; one transaction per table keeps the work resumable (run it again after an interruption).
+    """
+    resealed = 0
+    for entry in SEALED_TABLES:
+        if entry.table == "user_account":
+            continue  # a person's profile belongs to no team
+        table = Base.metadata.tables[entry.table]
+        async with sessions() as session:
+            sealer = sealer_of(session)
+            rows = (
+                (
+                    await session.execute(
+                        select(
+                            *table.primary_key.columns,
+                            *(table.c[c] for c in {*entry.row_columns}),
+                            *(table.c[c] for c in entry.columns),
+                        ).where(table.c.team_id == team_id)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            key_ids = {
+                key_id_of(row[c]) for row in rows for c in entry.columns if row[c] and is_sealed(row[c])
+            }
+            owners = await _key_owners(keystore, key_ids) if key_ids else {}
+            for row in rows:
+                cell_row = entry.row_of(dict(row))
+                for column in entry.columns:
+                    old = row[column]
+                    if not old or not is_sealed(old) or key_id_of(old) not in owners:
+                        continue
+                    kind, owner_id = owners[key_id_of(old)]
+                    active_id, _key = await keystore.data_key(kind, owner_id)
+                    if active_id == key_id_of(old):
+                        continue
+                    plain = await sealer.open(old, table=entry.table, column=column, row=cell_row)
+                    new = await sealer.seal(
+                        Owner(kind, owner_id), plain, table=entry.table, column=column, row=cell_row
+                    )
+                    keys = [table.c[c] == row[c] for c in (col.name for col in table.primary_key.columns)]
+                    result = await session.execute(
+                        update(table).where(*keys, table.c[column] == old).values({column: new})
+                    )
+                    resealed += int(getattr(result, "rowcount", 0) or 0)
+            await session.commit()
+    return resealed
+
+
+async def rotate_team(
+    sessions: async_sessionmaker[AsyncSession], keystore: Keystore, team_id: str, *, reseal: bool = False
+) -> TeamRotation:
+    """Give a team's key and its memberships' keys new active keys; with `reseal`, rewrite old cells too.
+
+    Retired keys stay in the keystore (what they sealed stays readable) until an erasure destroys them.
+    """
+    async with sessions() as session:
+        if await session.scalar(select(Team.id).where(Team.id == team_id)) is None:
+            raise NotFound(f"There is no team {team_id}.")
+    owners = await _team_owners(keystore, team_id)
+    for kind, owner_id in owners:
+        await keystore.rotate(kind, owner_id)
+    resealed = await reseal_team(sessions, keystore, team_id) if reseal else 0
+    return TeamRotation(team_id, len(owners), resealed)
+
+
+def rotate_team_keys(settings: Settings, team_id: str, *, reseal: bool = False) -> TeamRotation:
+    """Rotate a team's data keys in the configured database and keystore (`server rotate-team-keys`)."""
+    from kibitz.server.offline import opened  # the offline module imports the app's database layer
+
+    async def run() -> TeamRotation:
+        async with opened(settings) as db:
+            if db.keystore is None:
+                raise KekUnusable(
+                    "encryption at rest is off (KIBITZ_ENCRYPT_AT_REST=false): no keys to rotate"
+                )
+            return await rotate_team(db.sessions, db.keystore, team_id, reseal=reseal)
 
     return asyncio.run(run())
