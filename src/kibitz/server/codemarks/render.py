@@ -9,8 +9,17 @@ from typing import Any
 from sqlalchemy import CompoundSelect, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.server.auth.models import User
+from kibitz.server.auth.people import people_by_id
 from kibitz.server.auth.service import user_ref
+from kibitz.server.codemarks.content import (
+    CODEMARK,
+    MARKER,
+    MARKER_COLUMNS,
+    REFERENCE,
+    REPLY,
+    MarkerContent,
+    Opener,
+)
 from kibitz.server.codemarks.models import (
     Codemark,
     CodemarkAssignee,
@@ -31,12 +40,6 @@ from kibitz.server.codemarks.schemas import CodemarkOut, MarkerOut, ReactionOut,
 def permalink(codemark_id: str) -> str:
     """Return the permanent path of a codemark on its server."""
     return f"/c/{codemark_id}"
-
-
-async def _users(session: AsyncSession, ids: set[str]) -> dict[str, User]:
-    if not ids:
-        return {}
-    return {u.id: u for u in await session.scalars(select(User).where(User.id.in_(ids)))}
 
 
 async def _reactions(
@@ -111,8 +114,13 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
         return []
     ids = [c.id for c in codemarks]
     markers: dict[str, list[Marker]] = defaultdict(list)
-    references: dict[str, list[ReferenceOut]] = defaultdict(list)
+    references: dict[str, list[MarkerReference]] = defaultdict(list)
     seen: set[str] = set()
+    # Every sealed cell of the page is opened in one pass once the rows are in.
+    opener = Opener()
+    for c in codemarks:
+        opener.add((CODEMARK, c.id, "title"), c.title, table=CODEMARK, column="title", row=c.id)
+        opener.add((CODEMARK, c.id, "text"), c.text, table=CODEMARK, column="text", row=c.id)
     for marker, ref in await session.execute(
         select(Marker, MarkerReference)
         .outerjoin(MarkerReference, MarkerReference.marker_id == Marker.id)
@@ -122,16 +130,12 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
         if marker.id not in seen:
             seen.add(marker.id)
             markers[marker.codemark_id].append(marker)
+            for column in MARKER_COLUMNS:
+                sealed = getattr(marker, column)
+                opener.add((MARKER, marker.id, column), sealed, table=MARKER, column=column, row=marker.id)
         if ref is not None:
-            references[marker.id].append(
-                ReferenceOut(
-                    kind=ref.kind,
-                    commit=ref.commit,
-                    path=ref.path,
-                    start_line=ref.start_line,
-                    end_line=ref.end_line,
-                )
-            )
+            references[marker.id].append(ref)
+            opener.add((REFERENCE, ref.id), ref.path, table=REFERENCE, column="path", row=marker.id)
     parts: dict[str, dict[str, list[tuple[str, str, int]]]] = defaultdict(lambda: defaultdict(list))
     rows: Any = await session.execute(_parts_query(ids))
     for kind, codemark_id, a, b, order in rows:
@@ -150,9 +154,25 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
         for emoji, user_id, _ in sorted(rows, key=lambda r: r[2]):
             by_emoji.setdefault(emoji, []).append(user_id)
         reactions[cid] = [ReactionOut(emoji=e, count=len(us), users=us) for e, us in by_emoji.items()]
-    users = await _users(
-        session, {c.author_id for c in codemarks} | {u for us in assignees.values() for u in us}
+    opened = await opener.open(session)
+    people = await people_by_id(
+        session, [c.author_id for c in codemarks] + [u for us in assignees.values() for u in us]
     )
+
+    def marker_of(marker: Marker) -> MarkerOut:
+        content = MarkerContent(*(opened[(MARKER, marker.id, column)] for column in MARKER_COLUMNS))
+        refs = [
+            ReferenceOut(
+                kind=ref.kind,
+                commit=ref.commit,
+                path=opened[(REFERENCE, ref.id)],
+                start_line=ref.start_line,
+                end_line=ref.end_line,
+            )
+            for ref in references[marker.id]
+        ]
+        return marker_out(marker, content, refs)
+
     return [
         CodemarkOut.model_validate(
             {
@@ -160,14 +180,14 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
                 "team_id": c.team_id,
                 "type": c.type,
                 "status": c.status,
-                "title": c.title,
-                "text": c.text,
-                "author": user_ref(users[c.author_id]),
+                "title": opened[(CODEMARK, c.id, "title")],
+                "text": opened[(CODEMARK, c.id, "text")],
+                "author": user_ref(people[c.author_id]),
                 "assignees": sorted(
-                    (user_ref(users[u]) for u in assignees.get(c.id, [])), key=lambda r: r.email
+                    (user_ref(people[u]) for u in assignees.get(c.id, [])), key=lambda r: r.email
                 ),
                 "tags": tags.get(c.id, []),
-                "markers": [marker_out(m, references[m.id]) for m in markers[c.id]],
+                "markers": [marker_of(m) for m in markers[c.id]],
                 "reply_count": replies.get(c.id, 0),
                 "pinned": c.pinned,
                 "permalink": permalink(c.id),
@@ -184,18 +204,20 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
     ]
 
 
-def marker_out(marker: Marker, references: list[ReferenceOut]) -> MarkerOut:
-    """Return the wire form of a marker."""
+def marker_out(marker: Marker, content: MarkerContent, references: list[ReferenceOut]) -> MarkerOut:
+    """Return the wire form of a marker from its row and its opened content."""
     return MarkerOut(
         id=marker.id,
         repo_id=marker.repo_id,
-        path=marker.path,
+        path=content.path,
         commit=marker.commit,
         start_line=marker.start_line,
         end_line=marker.end_line,
-        code=marker.code,
-        context_before=marker.context_before,
-        context_after=marker.context_after,
+        code=content.code,
+        context_before=content.context_before,
+        context_after=content.context_after,
+        # A code-free team's markers keep only the code's fingerprint: the client rebuilds the code from git.
+        code_free=not marker.code and bool(marker.code_fingerprint),
         provisional=marker.provisional,
         references=references,
     )
@@ -206,7 +228,11 @@ async def replies_out(session: AsyncSession, replies: Sequence[Reply]) -> list[R
     if not replies:
         return []
     ids = [r.id for r in replies]
-    users = await _users(session, {r.author_id for r in replies})
+    people = await people_by_id(session, [r.author_id for r in replies])
+    opener = Opener()
+    for r in replies:
+        opener.add(r.id, r.text, table=REPLY, column="text", row=r.id)
+    texts = await opener.open(session)
     mentions: dict[str, list[str]] = defaultdict(list)
     for rid, uid in await session.execute(
         select(Mention.reply_id, Mention.user_id).where(Mention.reply_id.in_(ids)).order_by(Mention.id)
@@ -218,8 +244,8 @@ async def replies_out(session: AsyncSession, replies: Sequence[Reply]) -> list[R
         ReplyOut(
             id=r.id,
             codemark_id=r.codemark_id,
-            author=user_ref(users[r.author_id]),
-            text=r.text,
+            author=user_ref(people[r.author_id]),
+            text=texts[r.id],
             deleted=r.deleted_at is not None,
             edited=r.id in edited,
             mentions=mentions[r.id],

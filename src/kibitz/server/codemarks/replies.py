@@ -9,6 +9,8 @@ from kibitz.errors import Conflict, Forbidden
 from kibitz.ids import new_id
 from kibitz.server.access import require_author_or_role
 from kibitz.server.auth.service import Caller, user_ref
+from kibitz.server.codemarks import content
+from kibitz.server.codemarks.content import REPLY, REPLY_EDIT
 from kibitz.server.codemarks.models import Codemark, Follower, Mention, Reaction, Reply, ReplyEdit
 from kibitz.server.codemarks.render import replies_out
 from kibitz.server.codemarks.schemas import ReplyOut, ReplyVersion
@@ -27,7 +29,7 @@ async def _publish(
     await session.flush()
     out = out or (await replies_out(session, [reply]))[0]
     private = codemark.author_id if codemark.type == "bookmark" else None
-    await record_event(session, codemark.team_id, type, out, visible_to=private)
+    await record_event(session, codemark.team_id, type, out, visible_to=private, author_id=reply.author_id)
     return out
 
 
@@ -50,12 +52,13 @@ async def add_reply(session: AsyncSession, caller: Caller, codemark: Codemark, t
         raise Conflict("A link codemark has no thread.")
     mentioned = await resolve_mentions(session, codemark.team_id, text)
     now = utcnow()
+    reply_id = new_id()
     reply = Reply(
-        id=new_id(),
+        id=reply_id,
         codemark_id=codemark.id,
         team_id=codemark.team_id,
         author_id=caller.user.id,
-        text=text,
+        text=await content.seal_reply_text(session, REPLY, reply_id, codemark.team_id, caller.user.id, text),
         created_at=now,
         updated_at=now,
     )
@@ -115,11 +118,15 @@ async def edit_reply(
         raise Forbidden("Only the author can edit a reply.")
     if reply.deleted_at is not None:
         raise Conflict("The reply was deleted.")
-    if text == reply.text:
+    old_text = await content.open_reply_text(session, REPLY, reply.id, reply.text)
+    if text == old_text:
         return (await replies_out(session, [reply]))[0]
     mentioned = await resolve_mentions(session, codemark.team_id, text)
-    session.add(ReplyEdit(reply_id=reply.id, team_id=reply.team_id, text=reply.text, replaced_at=utcnow()))
-    reply.text = text
+    kept = await content.seal_reply_text(
+        session, REPLY_EDIT, reply.id, reply.team_id, reply.author_id, old_text
+    )
+    session.add(ReplyEdit(reply_id=reply.id, team_id=reply.team_id, text=kept, replaced_at=utcnow()))
+    reply.text = await content.seal_reply_text(session, REPLY, reply.id, reply.team_id, reply.author_id, text)
     reply.updated_at = utcnow()
     newly = await _set_mentions(session, codemark, reply, mentioned)
     new_followers = await follow(session, codemark.id, newly)
@@ -136,7 +143,13 @@ async def reply_history(session: AsyncSession, reply: Reply) -> list[ReplyVersio
     rows = await session.scalars(
         select(ReplyEdit).where(ReplyEdit.reply_id == reply.id).order_by(ReplyEdit.id.desc())
     )
-    return [ReplyVersion(text=r.text, replaced_at=r.replaced_at) for r in rows]
+    return [
+        ReplyVersion(
+            text=await content.open_reply_text(session, REPLY_EDIT, reply.id, r.text),
+            replaced_at=r.replaced_at,
+        )
+        for r in rows
+    ]
 
 
 async def delete_reply(

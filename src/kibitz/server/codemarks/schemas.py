@@ -108,6 +108,9 @@ class MarkerOut(BaseModel):
     code: str
     context_before: str
     context_after: str
+    # True when the server holds no code for this marker (its team is code-free): `code` and the context
+    # are empty and the client rebuilds them from git at `commit`.
+    code_free: bool
     provisional: bool
     references: list[ReferenceOut]
 

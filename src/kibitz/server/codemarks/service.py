@@ -1,7 +1,8 @@
 """Codemarks: create, read, list with filters, change, delete; reactions, follows, relations, references.
 
-Only this folder reads or writes the content columns (titles, texts, paths, code, context), so that sealing
-them later changes no route. Every change records an event in the same transaction.
+Only this folder reads or writes the content columns (titles, texts, paths, code, context); they are sealed
+(content.py) and listings by file use the path's blind index. Every change records an event in the same
+transaction, naming the author whose writing its payload carries.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from kibitz.errors import Conflict, NotFound, ValidationFailed
 from kibitz.ids import is_id, new_id
 from kibitz.mentions import find_mentions
 from kibitz.server.access import can_see, require_author_or_role
-from kibitz.server.auth.models import User
+from kibitz.server.auth.people import members_by_mention, people_by_id
 from kibitz.server.auth.service import Caller, user_ref
+from kibitz.server.codemarks import content
+from kibitz.server.codemarks.content import CODEMARK, CODEMARK_EDIT, MarkerContent
 from kibitz.server.codemarks.models import (
     Codemark,
     CodemarkAssignee,
@@ -30,6 +33,7 @@ from kibitz.server.codemarks.models import (
     Mention,
     Reaction,
     Relation,
+    Reply,
 )
 from kibitz.server.codemarks.render import codemarks_out, reactions_of
 from kibitz.server.codemarks.schemas import (
@@ -38,19 +42,25 @@ from kibitz.server.codemarks.schemas import (
     CodemarkOut,
     CodemarkPatch,
     CodemarkVersion,
+    MarkerIn,
     ReactionOut,
     ReferenceIn,
 )
+from kibitz.server.crypto.blind_index import normalise_exact
+from kibitz.server.crypto.sealer import sealer_of
 from kibitz.server.db import utcnow
 from kibitz.server.events.service import record_event
 from kibitz.server.inbox.service import notify
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.repos.models import Repo
 from kibitz.server.search.index import index_text
-from kibitz.server.teams.models import Membership
+from kibitz.server.teams.models import Membership, Team
 
 MAX_REFERENCES = 20
 MAX_RELATED = 50
+# Blind-index purposes (team scope): listings by file, and the fingerprint a code-free team keeps of code.
+PATH_PURPOSE = "marker.path"
+CODE_PURPOSE = "marker.code"
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,26 @@ class CodemarkFilter:
     assignee_id: str | None = None
     tag: str | None = None
     pinned: bool | None = None
+    # The blind index of `path` (`with_path_index`): the queries compare it, never the path.
+    path_index: str | None = None
+
+
+async def path_index(session: AsyncSession, team_id: str, path: str) -> str:
+    """Return the blind index of a marker path in a team (what listings by file look up)."""
+    return await sealer_of(session).index(team_id, PATH_PURPOSE, normalise_exact(path))
+
+
+async def with_path_index(session: AsyncSession, team_id: str, flt: CodemarkFilter) -> CodemarkFilter:
+    """Return the filter with its path's blind index filled in (the queries need it to filter by path)."""
+    if flt.path is None:
+        return replace(flt, path_index=None)
+    return replace(flt, path_index=await path_index(session, team_id, flt.path))
+
+
+def _path_index_of(flt: CodemarkFilter) -> str:
+    if flt.path_index is None:
+        raise ValueError("a filter by path needs its blind index (with_path_index)")
+    return flt.path_index
 
 
 async def check_members(
@@ -94,15 +124,7 @@ async def resolve_mentions(session: AsyncSession, team_id: str, *texts: str) -> 
         names.update(dict.fromkeys(find_mentions(text)))
     if not names:
         return []
-    members = await session.execute(
-        select(User.id, User.email, User.handle)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.team_id == team_id, or_(User.email.in_(list(names)), User.handle.in_(list(names))))
-    )
-    by_name: dict[str, str] = {}
-    for user_id, email, handle in members:
-        by_name[email] = user_id
-        by_name[handle] = user_id
+    by_name = await members_by_mention(session, team_id, list(names))
     unknown = [name for name in names if name not in by_name]
     if unknown:
         raise ValidationFailed(
@@ -155,7 +177,7 @@ async def publish_codemark(session: AsyncSession, codemark: Codemark, type: str)
     await session.flush()
     out = (await codemarks_out(session, [codemark]))[0]
     private = codemark.author_id if codemark.type == "bookmark" else None
-    await record_event(session, codemark.team_id, type, out, visible_to=private)
+    await record_event(session, codemark.team_id, type, out, visible_to=private, author_id=codemark.author_id)
     return out
 
 
@@ -166,14 +188,19 @@ async def create_codemark(
     await _check_repos(session, team_id, [m.repo_id for m in data.markers])
     assignees = await check_members(session, team_id, data.assignees, "assignees")
     mentioned = await resolve_mentions(session, team_id, data.title, data.text)
+    code_free = bool(await session.scalar(select(Team.code_free).where(Team.id == team_id)))
     now = utcnow()
+    codemark_id = new_id()
+    title, text = await content.seal_texts(
+        session, CODEMARK, codemark_id, team_id, caller.user.id, data.title, data.text
+    )
     codemark = Codemark(
-        id=new_id(),
+        id=codemark_id,
         team_id=team_id,
         type=data.type,
         status="open",
-        title=data.title,
-        text=data.text,
+        title=title,
+        text=text,
         author_id=caller.user.id,
         pinned=False,
         created_at=now,
@@ -182,26 +209,10 @@ async def create_codemark(
     session.add(codemark)
     await session.flush()
     for position, m in enumerate(data.markers):
-        marker_id = new_id()
-        session.add(
-            Marker(
-                id=marker_id,
-                codemark_id=codemark.id,
-                team_id=team_id,
-                repo_id=m.repo_id,
-                position=position,
-                path=m.path,
-                commit=m.commit,
-                start_line=m.start_line,
-                end_line=m.end_line,
-                code=m.code,
-                context_before=m.context_before,
-                context_after=m.context_after,
-                provisional=m.provisional,
-            )
-        )
+        marker = await _marker_row(session, codemark, position, m, code_free)
+        session.add(marker)
         for ref in _distinct_references(m.commit, m.references):
-            session.add(_reference_row(marker_id, team_id, ref))
+            session.add(await _reference_row(session, marker.id, team_id, ref))
     for tag in dict.fromkeys(data.tags):
         session.add(CodemarkTag(codemark_id=codemark.id, tag=tag, team_id=team_id))
     for user_id in assignees:
@@ -214,7 +225,7 @@ async def create_codemark(
     await notify(session, codemark, mentioned, "mention", caller.user.id)
     await notify(session, codemark, assignees, "assignment", caller.user.id)
     await index_text(
-        session, team_id, codemark.id, codemark.created_at, "", codemark.title, codemark.text, fresh=True
+        session, team_id, codemark.id, codemark.created_at, "", data.title, data.text, fresh=True
     )
     out = await publish_codemark(session, codemark, "codemark.created")
     await _announce_related(session, related)
@@ -239,13 +250,48 @@ def _distinct_references(canonical: str, references: Sequence[ReferenceIn]) -> l
     return distinct
 
 
-def _reference_row(marker_id: str, team_id: str, ref: ReferenceIn) -> MarkerReference:
+async def _marker_row(
+    session: AsyncSession, codemark: Codemark, position: int, m: MarkerIn, code_free: bool
+) -> Marker:
+    """Return a new marker row with its content sealed (and, in a code-free team, no code at all)."""
+    marker_id = new_id()
+    fingerprint = ""
+    if code_free:
+        # The code is validated like any other but only its keyed fingerprint stays: the client that
+        # needs the code rebuilds it from git at the marker's commit.
+        fingerprint = await sealer_of(session).index(codemark.team_id, CODE_PURPOSE, m.code)
+        plain = MarkerContent(m.path, "", "", "")
+    else:
+        plain = MarkerContent(m.path, m.code, m.context_before, m.context_after)
+    sealed = await content.seal_marker(session, marker_id, codemark.team_id, codemark.author_id, plain)
+    return Marker(
+        id=marker_id,
+        codemark_id=codemark.id,
+        team_id=codemark.team_id,
+        repo_id=m.repo_id,
+        position=position,
+        path=sealed.path,
+        path_index=await path_index(session, codemark.team_id, m.path),
+        commit=m.commit,
+        start_line=m.start_line,
+        end_line=m.end_line,
+        code=sealed.code,
+        code_fingerprint=fingerprint,
+        context_before=sealed.context_before,
+        context_after=sealed.context_after,
+        provisional=m.provisional,
+    )
+
+
+async def _reference_row(
+    session: AsyncSession, marker_id: str, team_id: str, ref: ReferenceIn
+) -> MarkerReference:
     return MarkerReference(
         marker_id=marker_id,
         team_id=team_id,
         kind=ref.kind,
         commit=ref.commit,
-        path=ref.path,
+        path=await content.seal_reference_path(session, marker_id, team_id, ref.path),
         start_line=ref.start_line,
         end_line=ref.end_line,
         created_at=utcnow(),
@@ -276,7 +322,7 @@ def filter_conditions(team_id: str, flt: CodemarkFilter) -> list[ColumnElement[b
     if flt.path is not None or flt.repo_id is not None:
         on_marker = exists().where(Marker.codemark_id == Codemark.id, Marker.team_id == team_id)
         if flt.path is not None:
-            on_marker = on_marker.where(Marker.path == flt.path)
+            on_marker = on_marker.where(Marker.path_index == _path_index_of(flt))
         if flt.repo_id is not None:
             on_marker = on_marker.where(Marker.repo_id == flt.repo_id)
         conditions.append(on_marker)
@@ -296,12 +342,14 @@ def apply_filter(query: Select[Codemark], team_id: str, flt: CodemarkFilter) -> 
     if flt.path is not None:
         # Start from the file's markers (a few rows by index) rather than probe the whole team's codemarks:
         # this is the listing every editor makes when it opens a file.
-        on_path = select(Marker.codemark_id).where(Marker.team_id == team_id, Marker.path == flt.path)
+        on_path = select(Marker.codemark_id).where(
+            Marker.team_id == team_id, Marker.path_index == _path_index_of(flt)
+        )
         if flt.repo_id is not None:
             on_path = on_path.where(Marker.repo_id == flt.repo_id)
         found = on_path.distinct().subquery()
         query = query.join(found, found.c.codemark_id == Codemark.id)
-        flt = replace(flt, path=None, repo_id=None)
+        flt = replace(flt, path=None, path_index=None, repo_id=None)
     return query.where(*filter_conditions(team_id, flt))
 
 
@@ -309,6 +357,7 @@ async def list_codemarks(
     session: AsyncSession, caller: Caller, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None
 ) -> tuple[list[CodemarkOut], str | None]:
     """Return one page of the team's codemarks the caller may see, newest first, and the next cursor."""
+    flt = await with_path_index(session, team_id, flt)
     query = apply_filter(visible_codemarks(team_id, caller.user.id), team_id, flt)
     if cursor is not None:
         when, last_id = decode_cursor(cursor)
@@ -327,8 +376,11 @@ async def update_codemark(
 ) -> CodemarkOut:
     """Change a codemark's title, text, status, tags, assignees or pin (its author or an admin)."""
     require_author_or_role(membership, codemark.author_id, caller)
-    title = codemark.title if patch.title is None else patch.title
-    text = codemark.text if patch.text is None else patch.text
+    old_title, old_text = await content.open_texts(
+        session, CODEMARK, codemark.id, codemark.title, codemark.text
+    )
+    title = old_title if patch.title is None else patch.title
+    text = old_text if patch.text is None else patch.text
     if not text.strip() and not title.strip():
         raise ValidationFailed("A codemark needs a text or a title.", [{"loc": ["body", "text"]}])
     new_assignees: list[str] = []
@@ -343,24 +395,30 @@ async def update_codemark(
         await session.execute(delete(CodemarkAssignee).where(CodemarkAssignee.codemark_id == codemark.id))
         for user_id in assignees:
             session.add(CodemarkAssignee(codemark_id=codemark.id, user_id=user_id))
-    if (title, text) != (codemark.title, codemark.text):
+    if (title, text) != (old_title, old_text):
         mentioned = await resolve_mentions(session, codemark.team_id, title, text)
         before_mentions = set(
             await session.scalars(
                 select(Mention.user_id).where(Mention.codemark_id == codemark.id, Mention.reply_id == "")
             )
         )
+        # Whoever edits, the versions are the codemark author's writing and sealed with their key.
+        kept_title, kept_text = await content.seal_texts(
+            session, CODEMARK_EDIT, codemark.id, codemark.team_id, codemark.author_id, old_title, old_text
+        )
         session.add(
             CodemarkEdit(
                 codemark_id=codemark.id,
                 team_id=codemark.team_id,
                 editor_id=caller.user.id,
-                title=codemark.title,
-                text=codemark.text,
+                title=kept_title,
+                text=kept_text,
                 replaced_at=utcnow(),
             )
         )
-        codemark.title, codemark.text = title, text
+        codemark.title, codemark.text = await content.seal_texts(
+            session, CODEMARK, codemark.id, codemark.team_id, codemark.author_id, title, text
+        )
         await _set_mentions(session, codemark, "", mentioned)
         newly = [m for m in mentioned if m not in before_mentions]
         await follow(session, codemark.id, newly)
@@ -382,20 +440,23 @@ async def update_codemark(
 
 async def codemark_history(session: AsyncSession, codemark: Codemark) -> list[CodemarkVersion]:
     """Return the previous versions of a codemark's title and text, newest first."""
-    rows = list(
-        await session.execute(
-            select(CodemarkEdit, User)
-            .join(User, User.id == CodemarkEdit.editor_id)
+    edits = list(
+        await session.scalars(
+            select(CodemarkEdit)
             .where(CodemarkEdit.codemark_id == codemark.id)
             .order_by(CodemarkEdit.id.desc())
         )
     )
-    return [
-        CodemarkVersion(
-            title=edit.title, text=edit.text, editor=user_ref(editor), replaced_at=edit.replaced_at
+    editors = await people_by_id(session, [edit.editor_id for edit in edits])
+    versions = []
+    for edit in edits:
+        title, text = await content.open_texts(session, CODEMARK_EDIT, codemark.id, edit.title, edit.text)
+        versions.append(
+            CodemarkVersion(
+                title=title, text=text, editor=user_ref(editors[edit.editor_id]), replaced_at=edit.replaced_at
+            )
         )
-        for edit, editor in rows
-    ]
+    return versions
 
 
 async def delete_codemark(
@@ -512,7 +573,11 @@ async def react(
         }
         private = codemark.author_id if codemark.type == "bookmark" else None
         kind = "reaction.added" if on else "reaction.removed"
-        await record_event(session, codemark.team_id, kind, data, visible_to=private)
+        # The event is about the codemark's (or the reply's) writing: its author's key seals it.
+        author_id = codemark.author_id
+        if reply_id:
+            author_id = await session.scalar(select(Reply.author_id).where(Reply.id == reply_id)) or author_id
+        await record_event(session, codemark.team_id, kind, data, visible_to=private, author_id=author_id)
     return reactions
 
 
@@ -535,7 +600,7 @@ async def add_reference(
         return (await codemarks_out(session, [codemark]))[0], False
     if len(known) >= MAX_REFERENCES:
         raise Conflict(f"A marker keeps at most {MAX_REFERENCES} references.")
-    session.add(_reference_row(marker.id, marker.team_id, ref))
+    session.add(await _reference_row(session, marker.id, marker.team_id, ref))
     return await publish_codemark(session, codemark, "codemark.updated"), True
 
 
@@ -553,20 +618,27 @@ async def promote_marker(
     )
     # The provisional place is kept as a reference: it still helps a client that has only that HEAD.
     if marker.commit != block.commit:
+        old_path = await content.open_marker_path(session, marker.id, marker.path)
         session.add(
-            _reference_row(
+            await _reference_row(
+                session,
                 marker.id,
                 marker.team_id,
                 ReferenceIn(
                     kind="other",
                     commit=marker.commit,
-                    path=marker.path,
+                    path=old_path,
                     start_line=marker.start_line,
                     end_line=marker.end_line,
                 ),
             )
         )
-    marker.commit, marker.path = block.commit, block.path
+    # Only the place changes: the code (or, in a code-free team, its fingerprint) stays as it was.
+    marker.commit = block.commit
+    marker.path = await content.seal_marker_path(
+        session, marker.id, marker.team_id, codemark.author_id, block.path
+    )
+    marker.path_index = await path_index(session, marker.team_id, block.path)
     marker.start_line, marker.end_line = block.start_line, block.end_line
     marker.provisional = False
     return await publish_codemark(session, codemark, "codemark.updated")

@@ -1,4 +1,8 @@
-"""Keep the search index in step with codemarks and replies."""
+"""Keep the search index in step with codemarks and replies.
+
+The index holds no words: each word is stored as its keyed blind index under the team's index key
+(`SEARCH_PURPOSE`), and a query hashes its words the same way, so equality is all search needs.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,17 @@ import datetime as dt
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kibitz.server.crypto.sealer import sealer_of
 from kibitz.server.search.models import SearchToken
 from kibitz.server.search.tokens import tokens
+
+SEARCH_PURPOSE = "search.word"
+
+
+async def word_indexes(session: AsyncSession, team_id: str, words: set[str]) -> dict[str, str]:
+    """Return the keyed index of each word (what `search_token.token` holds), by word."""
+    sealer = sealer_of(session)
+    return {word: await sealer.index(team_id, SEARCH_PURPOSE, word) for word in sorted(words)}
 
 
 async def index_text(
@@ -27,17 +40,18 @@ async def index_text(
     for text in texts:
         words |= tokens(text)
     if words:
+        keyed = sorted(set((await word_indexes(session, team_id, words)).values()))
         await session.execute(
             insert(SearchToken),
             [
                 {
                     "team_id": team_id,
-                    "token": word,
+                    "token": token,
                     "codemark_id": codemark_id,
                     "source": source,
                     "codemark_created_at": created_at,
                 }
-                for word in sorted(words)
+                for token in keyed
             ],
         )
 

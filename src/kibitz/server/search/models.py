@@ -1,7 +1,9 @@
 """The search index: one row per (word, codemark, source) so that text search needs no plaintext column.
 
-Words are normalised tokens today; sealing content (issue 6) turns them into keyed hashes without changing
-the query, which is why search does not use the databases' own full-text engines.
+`token` is not the word but its keyed blind index (HMAC-SHA256 under the team's index key, purpose
+"search.word", 64 hex digits): a dump shows which rows share a word, never the word. Queries hash their
+words the same way and match by equality, which is why search does not use the databases' own full-text
+engines, and why there is no prefix search (words and identifier parts are indexed whole instead).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from kibitz.server.db import Base, UTCDateTime
 
 
 class SearchToken(Base):
-    """A word of a codemark's title/text (source '') or of one of its replies (source = reply id)."""
+    """A keyed word of a codemark's title/text (source '') or of one of its replies (source = reply id)."""
 
     __tablename__ = "search_token"
     __table_args__ = (

@@ -12,8 +12,9 @@ from sqlalchemy.orm import aliased
 from kibitz.errors import ValidationFailed
 from kibitz.server.codemarks.models import Codemark
 from kibitz.server.codemarks.render import codemarks_out
-from kibitz.server.codemarks.service import CodemarkFilter, filter_conditions, visible_to
+from kibitz.server.codemarks.service import CodemarkFilter, filter_conditions, visible_to, with_path_index
 from kibitz.server.pagination import decode_cursor, encode_cursor
+from kibitz.server.search.index import word_indexes
 from kibitz.server.search.models import SearchToken
 from kibitz.server.search.schemas import SearchHit, SearchMatch
 from kibitz.server.search.tokens import tokens
@@ -36,11 +37,14 @@ async def search(
     cursor: str | None,
 ) -> tuple[list[SearchHit], str | None]:
     """Return codemarks whose title, text or replies contain every word of the query, newest first."""
-    terms = sorted(tokens(query_text))
-    if not terms:
+    words = tokens(query_text)
+    if not words:
         raise ValidationFailed(
             "Search for at least one word of two or more letters or digits.", [{"loc": ["query", "q"]}]
         )
+    # The index holds keyed words: the query's words are keyed the same way (distinct words, distinct keys).
+    terms = sorted((await word_indexes(session, team_id, words)).values())
+    flt = await with_path_index(session, team_id, flt)
     sizes = {term: await _posting_size(session, team_id, term) for term in terms}
     if min(sizes.values()) == 0:
         return [], None

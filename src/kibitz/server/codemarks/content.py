@@ -1,0 +1,121 @@
+"""The sealed content of codemarks, markers and replies: which cell each value is bound to, and whose key.
+
+Following crypto/registry.py: a codemark's title and text, its markers' path, code and context, and the
+versions its edits keep are sealed with the codemark author's membership key (`member_owner`), a reply's
+text and its versions with the reply author's; reference paths belong to the team (`team_owner`). The
+`row` of an edit is its codemark's (or reply's) id, of a reference its marker's id.
+
+Values are sealed just before they are put on a row and opened into wire objects, never back onto a row:
+an ORM row holding plaintext would be flushed with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kibitz.server.crypto.sealer import Cell, member_owner, sealer_of, team_owner
+
+CODEMARK = "codemark"
+CODEMARK_EDIT = "codemark_edit"
+MARKER = "marker"
+REFERENCE = "marker_reference"
+REPLY = "reply"
+REPLY_EDIT = "reply_edit"
+MARKER_COLUMNS = ("path", "code", "context_before", "context_after")
+
+
+@dataclass(frozen=True, slots=True)
+class MarkerContent:
+    """A marker's opened path, code and context."""
+
+    path: str
+    code: str
+    context_before: str
+    context_after: str
+
+
+async def seal_texts(
+    session: AsyncSession, table: str, row: str, team_id: str, author_id: str, title: str, text: str
+) -> tuple[str, str]:
+    """Seal a codemark's (or a codemark edit's) title and text with the codemark author's key."""
+    sealer = sealer_of(session)
+    owner = member_owner(team_id, author_id)
+    return (
+        await sealer.seal(owner, title, table=table, column="title", row=row),
+        await sealer.seal(owner, text, table=table, column="text", row=row),
+    )
+
+
+async def open_texts(session: AsyncSession, table: str, row: str, title: str, text: str) -> tuple[str, str]:
+    """Open a codemark's (or a codemark edit's) sealed title and text."""
+    sealer = sealer_of(session)
+    return (
+        await sealer.open(title, table=table, column="title", row=row),
+        await sealer.open(text, table=table, column="text", row=row),
+    )
+
+
+async def seal_reply_text(
+    session: AsyncSession, table: str, row: str, team_id: str, author_id: str, text: str
+) -> str:
+    """Seal a reply's (or a reply edit's) text with the reply author's key."""
+    owner = member_owner(team_id, author_id)
+    return await sealer_of(session).seal(owner, text, table=table, column="text", row=row)
+
+
+async def open_reply_text(session: AsyncSession, table: str, row: str, text: str) -> str:
+    """Open a reply's (or a reply edit's) sealed text."""
+    return await sealer_of(session).open(text, table=table, column="text", row=row)
+
+
+async def seal_marker(
+    session: AsyncSession, marker_id: str, team_id: str, author_id: str, content: MarkerContent
+) -> MarkerContent:
+    """Seal a marker's path, code and context with the codemark author's key."""
+    sealer = sealer_of(session)
+    owner = member_owner(team_id, author_id)
+    sealed = [
+        await sealer.seal(owner, getattr(content, column), table=MARKER, column=column, row=marker_id)
+        for column in MARKER_COLUMNS
+    ]
+    return MarkerContent(*sealed)
+
+
+async def seal_marker_path(
+    session: AsyncSession, marker_id: str, team_id: str, author_id: str, path: str
+) -> str:
+    """Seal a marker's new path (a promotion moves it) with the codemark author's key."""
+    owner = member_owner(team_id, author_id)
+    return await sealer_of(session).seal(owner, path, table=MARKER, column="path", row=marker_id)
+
+
+async def open_marker_path(session: AsyncSession, marker_id: str, path: str) -> str:
+    """Open a marker's sealed path."""
+    return await sealer_of(session).open(path, table=MARKER, column="path", row=marker_id)
+
+
+async def seal_reference_path(session: AsyncSession, marker_id: str, team_id: str, path: str) -> str:
+    """Seal a reference's path with the team's key (a reference is where the team found the block)."""
+    return await sealer_of(session).seal(
+        team_owner(team_id), path, table=REFERENCE, column="path", row=marker_id
+    )
+
+
+class Opener:
+    """Gathers the sealed cells of a page, then opens them in one pass (the keystore caches the keys)."""
+
+    def __init__(self) -> None:
+        self._keys: list[Hashable] = []
+        self._cells: list[Cell] = []
+
+    def add(self, key: Hashable, sealed: str, *, table: str, column: str, row: str) -> None:
+        """Ask for a cell to be opened; its plaintext will be found under `key`."""
+        self._keys.append(key)
+        self._cells.append(Cell(sealed, table, column, row))
+
+    async def open(self, session: AsyncSession) -> dict[Hashable, str]:
+        """Open every cell asked for and return the plaintexts by key."""
+        return dict(zip(self._keys, await sealer_of(session).open_many(self._cells), strict=True))
