@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from kibitz.ids import new_id
@@ -106,6 +107,17 @@ class World:
             await session.commit()
         return row.id, token
 
+    async def stand_in(self, token: str) -> str:
+        """Sign up a new person and give them a token with the scopes of `token`; return it (for routes that
+        erase the caller's own account)."""
+        async with self.app.state.kibitz.sessionmaker() as session:
+            scopes = await session.scalar(
+                select(ApiToken.scopes).where(ApiToken.token_hash == hash_token(token))
+            )
+        person = await self.api.person("Leaving")
+        _, fresh = await self.token(person.id, scopes or "")
+        return fresh
+
     async def member(self, role: str = "member") -> Person:
         """Sign up a new person and let them join T with `role`."""
         person = await self.api.person("Extra")
@@ -172,6 +184,8 @@ class Recipe:
     query: dict[str, str] | None = None
     fresh: Fresh | None = None
     after: After | None = None
+    # The call erases the caller's account: a new person stands in, with a token of the same scopes.
+    stand_in: bool = False
 
 
 async def _fresh_codemark(world: World, persona: str) -> Ids:
@@ -218,6 +232,15 @@ async def _invite_code(world: World, persona: str) -> Ids:
     )
     assert r.status_code == 201, r.text
     return {"code": r.json()["code"]}
+
+
+async def _fresh_team(world: World, persona: str) -> Ids:
+    # A team of its own per call (the owner erases it), where the admin and member personas have their roles.
+    name = f"doomed {next(_numbers)}"
+    team_id = await world.api.team(world.people["owner"], name)
+    await world.api.join(world.people["owner"], team_id, world.people["admin"], "admin")
+    await world.api.join(world.people["owner"], team_id, world.people["member"])
+    return {"team_id": team_id, "team_name": name}
 
 
 async def _new_owner(world: World, persona: str) -> Ids:
@@ -275,12 +298,15 @@ RECIPES: dict[Key, Recipe] = {
     ("POST", f"{API}/auth/password"): Recipe(_password_body, after=_password_changed),
     ("GET", f"{API}/me"): Recipe(),
     ("GET", f"{API}/me/export"): Recipe(),
+    ("DELETE", f"{API}/me"): Recipe(lambda w, i: {"password": PASSWORD}, stand_in=True),
     ("GET", f"{API}/tokens"): Recipe(),
     ("POST", f"{API}/tokens"): Recipe(lambda w, i: {"name": "matrix", "scope": "read", "expires_days": 1}),
     ("DELETE", f"{API}/tokens/{{token_id}}"): Recipe(fresh=_own_token),
     ("POST", f"{API}/teams"): Recipe(lambda w, i: {"name": "new"}),
     ("GET", f"{API}/teams"): Recipe(),
     ("POST", f"{API}/teams/join"): Recipe(lambda w, i: {"code": i["code"]}, fresh=_invite_code),
+    # Off: the world's team stays one whose markers keep their code.
+    ("PATCH", f"{API}/teams/{{team_id}}"): Recipe(lambda w, i: {"code_free": False}),
     ("GET", f"{API}/teams/{{team_id}}/members"): Recipe(),
     ("POST", f"{API}/teams/{{team_id}}/invites"): Recipe(lambda w, i: {"role": "member"}),
     ("PATCH", f"{API}/teams/{{team_id}}/members/{{user_id}}"): Recipe(lambda w, i: {"role": "member"}),
@@ -292,6 +318,10 @@ RECIPES: dict[Key, Recipe] = {
     ("GET", f"{API}/teams/{{team_id}}/allowlist"): Recipe(),
     ("PUT", f"{API}/teams/{{team_id}}/allowlist"): Recipe(lambda w, i: {"cidrs": ["0.0.0.0/0", "::/0"]}),
     ("GET", f"{API}/teams/{{team_id}}/audit"): Recipe(),
+    ("DELETE", f"{API}/teams/{{team_id}}"): Recipe(
+        lambda w, i: {"confirm": i["team_name"]}, fresh=_fresh_team
+    ),
+    ("GET", f"{API}/teams/{{team_id}}/erasures"): Recipe(),
     ("GET", f"{API}/teams/{{team_id}}/export"): Recipe(),
     ("POST", f"{API}/teams/{{team_id}}/repos/match"): Recipe(lambda w, i: {"root_commits": ["b" * 40]}),
     ("GET", f"{API}/teams/{{team_id}}/repos"): Recipe(),
@@ -406,6 +436,8 @@ async def call(world: World, key: Key, persona: str, token: str | None = None) -
         ids |= await recipe.fresh(world, persona)
     if token is None and person is not None:
         token = ids.get("token", person.token)
+    if recipe.stand_in and token is not None:
+        token = await world.stand_in(token)
     headers = world.token_headers(token) if token is not None else {}
     path = template.format(**{k: v for k, v in ids.items() if "{" + k + "}" in template})
     before = await head(world.app, world.team)

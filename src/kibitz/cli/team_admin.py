@@ -1,4 +1,5 @@
-"""Team administration: `kibitz team remove EMAIL`, `team role EMAIL ROLE`, `team transfer EMAIL`.
+"""Team administration: `kibitz team remove EMAIL`, `team role EMAIL ROLE`, `team transfer EMAIL`,
+`team code-free on|off`.
 
 Attached to the `team` group by ``kibitz.cli.main``; the server decides who may do what (docs/security.md).
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from kibitz.cli.context import current_team, open_client
+from kibitz.cli.context import current_team, json_option, open_client, print_json
 from kibitz.cli.errors import NOT_FOUND, CliError
 from kibitz.client import KibitzClient, Member, load_current_team, save_current_team
 
@@ -85,4 +86,19 @@ def team_transfer(email: str, yes: bool) -> None:
     click.echo(f"{member['email']} now owns team {team.name}; you are an admin.")
 
 
-COMMANDS: tuple[click.Command, ...] = (team_remove, team_role, team_transfer)
+@click.command("code-free")
+@click.argument("state", type=click.Choice(("on", "off")))
+@json_option
+def team_code_free(state: str, as_json: bool) -> None:
+    """Turn the current team's code-free mode on or off (admins): new markers keep no code on the server."""
+    with open_client() as client:
+        team = current_team(client)
+        changed = client.set_code_free(team.id, state == "on")
+    if as_json:
+        print_json(changed)
+        return
+    now = "on" if changed["code_free"] else "off"
+    click.echo(f"Code-free mode is {now} in team {team.name}.")
+
+
+COMMANDS: tuple[click.Command, ...] = (team_remove, team_role, team_transfer, team_code_free)

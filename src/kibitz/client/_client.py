@@ -510,6 +510,10 @@ class KibitzClient:
         body = {"user_id": user_id}
         return cast(Member, self._request("POST", f"/teams/{_seg(team_id)}/transfer", json=body))
 
+    def set_code_free(self, team_id: str, on: bool) -> Team:
+        """Turn the team's code-free mode on or off (admins); return the team."""
+        return cast(Team, self._request("PATCH", f"/teams/{_seg(team_id)}", json={"code_free": on}))
+
     # -- network allowlist and audit trail ----------------------------------------------------
 
     def get_allowlist(self, team_id: str) -> Allowlist:

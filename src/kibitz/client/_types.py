@@ -42,6 +42,8 @@ class Team(TypedDict):
     id: str
     name: str
     role: Role
+    # Code-free mode: the server keeps no code of markers, only a keyed fingerprint.
+    code_free: bool
     created_at: str
 
 
@@ -122,6 +124,8 @@ class Marker(TypedDict):
     context_after: str
     provisional: bool
     references: list[MarkerReference]
+    # A code-free team's server keeps no code or context (they come back ""): the client reads them from git.
+    code_free: NotRequired[bool]
 
 
 class Codemark(TypedDict):

@@ -67,6 +67,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/auth/password"): Rule("user", "admin", "ends every other session"),
     ("GET", f"{API}/me"): Rule("user", "read"),
     ("GET", f"{API}/me/export"): Rule("user", "read", "your profile, memberships and everything you wrote"),
+    ("DELETE", f"{API}/me"): Rule(
+        "user", "admin", "erases your account; needs your password; refused while you are a team's last owner"
+    ),
     ("GET", f"{API}/tokens"): Rule("user", "read", "your own tokens"),
     ("POST", f"{API}/tokens"): Rule("user", "admin", "a token cannot mint one with more scopes than it has"),
     ("DELETE", f"{API}/tokens/{{token_id}}"): Rule("user", "read", "your own tokens only"),
@@ -74,6 +77,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/teams"): Rule("user", "write"),
     ("GET", f"{API}/teams"): Rule("user", "read"),
     ("POST", f"{API}/teams/join"): Rule("user", "write"),
+    ("PATCH", f"{API}/teams/{{team_id}}"): Rule(
+        "admin", "admin", "code-free mode; applies to markers written from then on"
+    ),
     ("GET", f"{API}/teams/{{team_id}}/members"): Rule("member", "read"),
     ("POST", f"{API}/teams/{{team_id}}/invites"): Rule("admin", "admin", "only an owner invites admins"),
     ("PATCH", f"{API}/teams/{{team_id}}/members/{{user_id}}"): Rule(
@@ -91,6 +97,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
         "admin", "admin", "refused if it would exclude the address of the request"
     ),
     ("GET", f"{API}/teams/{{team_id}}/audit"): Rule("admin", "admin"),
+    ("DELETE", f"{API}/teams/{{team_id}}"): Rule(
+        "owner", "admin", "erases the team and everything in it; `confirm` repeats its name"
+    ),
+    ("GET", f"{API}/teams/{{team_id}}/erasures"): Rule("admin", "admin", "the erasure ledger of the team"),
     ("GET", f"{API}/teams/{{team_id}}/export"): Rule(
         "owner", "admin", "the whole team, to move it to another server"
     ),

@@ -12,7 +12,7 @@ from kibitz.errors import ValidationFailed
 from kibitz.ids import new_id
 from kibitz.server.audit.models import AuditEvent
 from kibitz.server.audit.schemas import AuditActor, AuditEventOut
-from kibitz.server.auth.models import User
+from kibitz.server.auth.people import people_by_id
 from kibitz.server.db import utcnow
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.teams.models import Membership
@@ -32,6 +32,7 @@ ACTIONS = frozenset(
         "member.tokens_revoked",
         "team.ownership_transferred",
         "allowlist.changed",
+        "team.code_free_changed",
         "address.denied",
         "user.disabled",
         "user.enabled",
@@ -115,21 +116,21 @@ async def list_audit(
     session: AsyncSession, team_id: str, action: str | None, limit: int, cursor: str | None
 ) -> tuple[list[AuditEventOut], str | None]:
     """Return one page of a team's audit trail, newest first, and the cursor of the next page."""
-    query = (
-        select(AuditEvent, User.handle)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(team_trail(team_id))
-    )
+    query = select(AuditEvent).where(team_trail(team_id))
     if action:
         query = query.where(action_condition(action))
     if cursor is not None:
         when, last_id = decode_cursor(cursor)
         query = query.where(or_(AuditEvent.at < when, and_(AuditEvent.at == when, AuditEvent.id < last_id)))
     rows = list(
-        await session.execute(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit + 1))
+        await session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit + 1))
     )
-    next_cursor = encode_cursor(rows[limit - 1][0].at, rows[limit - 1][0].id) if len(rows) > limit else None
-    return [audit_out(event, handle) for event, handle in rows[:limit]], next_cursor
+    next_cursor = encode_cursor(rows[limit - 1].at, rows[limit - 1].id) if len(rows) > limit else None
+    page = rows[:limit]
+    # Handles are sealed: opened for the actors of this page only.
+    people = await people_by_id(session, {e.actor_id for e in page if e.actor_id is not None})
+    handles = {user_id: person.handle for user_id, person in people.items()}
+    return [audit_out(event, handles.get(event.actor_id or "")) for event in page], next_cursor
 
 
 def audit_out(event: AuditEvent, handle: str | None) -> AuditEventOut:

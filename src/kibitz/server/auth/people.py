@@ -1,19 +1,22 @@
 """People as the API shows them: user rows with their sealed email, name and handle opened.
 
 Every wire form of a person (`user_out`, `user_ref`, `member_out`, a caller) is built from a `Person` made
-here, never from a `User` row's sealed columns.
+here, never from a `User` row's sealed columns. Never assign an opened value back onto a `User` row: the
+row would be flushed with the plaintext.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.models import User
-from kibitz.server.auth.service import Person, normalise_email
-from kibitz.server.crypto.sealer import GLOBAL_SCOPE, sealer_of
+from kibitz.server.crypto.blind_index import normalise_email as normalise_email_for_index
+from kibitz.server.crypto.sealer import GLOBAL_SCOPE, sealer_of, user_owner
 from kibitz.server.teams.models import Membership
 
 TABLE = "user_account"
@@ -22,9 +25,25 @@ EMAIL_PURPOSE = "user.email"
 HANDLE_PURPOSE = "user.handle"
 
 
+@dataclass(frozen=True)
+class Person:
+    """A snapshot of a user with opened values, safe to keep beyond the session that loaded it."""
+
+    id: str
+    email: str
+    name: str
+    handle: str
+    created_at: dt.datetime
+
+
+def normalise_email(email: str) -> str:
+    """Return the form of an email address that is stored (sealed) and shown."""
+    return email.strip().lower()
+
+
 async def email_index(session: AsyncSession, email: str) -> str:
     """Return the blind index of an email address (normalised first)."""
-    return await sealer_of(session).index(GLOBAL_SCOPE, EMAIL_PURPOSE, normalise_email(email))
+    return await sealer_of(session).index(GLOBAL_SCOPE, EMAIL_PURPOSE, normalise_email_for_index(email))
 
 
 async def handle_index(session: AsyncSession, handle: str) -> str:
@@ -32,12 +51,54 @@ async def handle_index(session: AsyncSession, handle: str) -> str:
     return await sealer_of(session).index(GLOBAL_SCOPE, HANDLE_PURPOSE, handle)
 
 
+async def seal_profile(session: AsyncSession, user: User, *, email: str, name: str, handle: str) -> None:
+    """Seal a profile's email, name and handle into a user row (its id set) and set both blind indexes."""
+    sealer = sealer_of(session)
+    owner = user_owner(user.id)
+    email = normalise_email(email)
+    user.email = await sealer.seal(owner, email, table=TABLE, column="email", row=user.id)
+    user.name = await sealer.seal(owner, name, table=TABLE, column="name", row=user.id)
+    user.handle = await sealer.seal(owner, handle, table=TABLE, column="handle", row=user.id)
+    user.email_index = await email_index(session, email)
+    user.handle_index = await handle_index(session, handle)
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    """Return the user with this email address (compared normalised, through its blind index), if any."""
+    index = await email_index(session, email)
+    return (await session.execute(select(User).where(User.email_index == index))).scalar_one_or_none()
+
+
+async def handle_taken(session: AsyncSession, handle: str) -> bool:
+    """Tell whether some account has this handle."""
+    index = await handle_index(session, handle)
+    return await session.scalar(select(User.id).where(User.handle_index == index)) is not None
+
+
+async def free_handle(session: AsyncSession, wanted: str, limit: int = 32) -> str:
+    """Return `wanted` if no account has it, else the first free one of wanted2, wanted3, …
+
+    Handles are sealed, so candidates are tested by their blind indexes, a batch per query.
+    """
+    batch = 50
+    for start in range(1, 10_000, batch):
+        candidates = [
+            wanted if n == 1 else wanted[: limit - len(str(n))] + str(n) for n in range(start, start + batch)
+        ]
+        by_index = {await handle_index(session, c): c for c in candidates}
+        taken = set(await session.scalars(select(User.handle_index).where(User.handle_index.in_(by_index))))
+        for index, candidate in by_index.items():
+            if index not in taken:
+                return candidate
+    raise RuntimeError("no free handle")  # 10,000 accounts share one handle's stem: not a real case
+
+
 async def members_by_mention(session: AsyncSession, team_id: str, names: Sequence[str]) -> dict[str, str]:
     """Map each mentioned name (an email or a handle) that names a member of the team to the member's id."""
-    by_index: dict[str, str] = {}
+    by_index: dict[str, list[str]] = {}
     for name in dict.fromkeys(names):
-        by_index[await email_index(session, name)] = name
-        by_index[await handle_index(session, name)] = name
+        by_index.setdefault(await email_index(session, name), []).append(name)
+        by_index.setdefault(await handle_index(session, name), []).append(name)
     if not by_index:
         return {}
     rows = await session.execute(
@@ -51,8 +112,8 @@ async def members_by_mention(session: AsyncSession, team_id: str, names: Sequenc
     found: dict[str, str] = {}
     for user_id, email_ix, handle_ix in rows:
         for index in (email_ix, handle_ix):
-            if index in by_index:
-                found[by_index[index]] = user_id
+            for name in by_index.get(index, ()):
+                found[name] = user_id
     return found
 
 
@@ -76,7 +137,9 @@ async def people_of(session: AsyncSession, users: Sequence[User]) -> dict[str, P
 async def people_by_id(session: AsyncSession, ids: Iterable[str]) -> dict[str, Person]:
     """Load users by id and return their opened snapshots (unknown ids are left out)."""
     wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return {}
-    users = list(await session.scalars(select(User).where(User.id.in_(wanted))))
-    return await people_of(session, users)
+    found: dict[str, Person] = {}
+    # Chunked: far below SQLite's and asyncpg's limits on bound parameters.
+    for start in range(0, len(wanted), 500):
+        users = list(await session.scalars(select(User).where(User.id.in_(wanted[start : start + 500]))))
+        found.update(await people_of(session, users))
+    return found

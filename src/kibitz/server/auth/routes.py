@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response, status
 from kibitz.errors import InvalidCredentials, TooManyAttempts
 from kibitz.server.audit.service import record_audit, record_audit_apart
 from kibitz.server.auth import service
+from kibitz.server.auth.people import normalise_email, person_of
 from kibitz.server.auth.schemas import LoginIn, LoginOut, SignupIn, UserOut
 from kibitz.server.deps import CurrentCaller, DbSession, State
 from kibitz.server.teams.schemas import MeOut
@@ -21,14 +22,14 @@ router = APIRouter(tags=["accounts"])
 async def signup(body: SignupIn, session: DbSession, state: State) -> UserOut:
     """Create an account."""
     user = await service.signup(session, state.passwords, body.email, body.name, body.password, body.handle)
-    return service.user_out(user)
+    return service.user_out(await person_of(session, user))
 
 
 @router.post("/auth/login")
 async def login(body: LoginIn, request: Request, session: DbSession, state: State) -> LoginOut:
     """Exchange email and password for an API token (shown once), throttled per account and per address."""
     # Every outcome is audited; refusals in a transaction of their own, as this one rolls back.
-    email = service.normalise_email(body.email)
+    email = normalise_email(body.email)
     address = state.client_address(request.client.host if request.client else None, request.headers)
     try:
         # Before the password is looked at: a throttled guess costs no hashing and reveals nothing.
@@ -64,7 +65,8 @@ async def login(body: LoginIn, request: Request, session: DbSession, state: Stat
         )
         raise
     record_audit(session, "login.succeeded", actor_id=user.id, target_id=row.id, address=address)
-    return LoginOut(token=token, expires_at=row.expires_at, user=service.user_out(user))
+    person = await person_of(session, user)
+    return LoginOut(token=token, expires_at=row.expires_at, user=service.user_out(person))
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)

@@ -8,7 +8,6 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,43 +17,22 @@ from kibitz.errors import Conflict, InvalidCredentials, NotAuthenticated
 from kibitz.ids import new_id
 from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.auth.passwords import Passwords
+from kibitz.server.auth.people import (
+    Person,
+    free_handle,
+    handle_taken,
+    person_of,
+    seal_profile,
+    user_by_email,
+)
+from kibitz.server.auth.people import (
+    # Re-exported: the form of an email that is stored and shown (callers import it from here).
+    normalise_email as normalise_email,
+)
 from kibitz.server.auth.schemas import UserOut, UserRef
 from kibitz.server.db import utcnow
 
 TOKEN_PREFIX = "kbz_"  # noqa: S105 - a public prefix that makes leaked tokens easy to spot
-
-
-class UserLike(Protocol):
-    """What the wire forms of a person read: a `User` row or a `Person` snapshot."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def email(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def handle(self) -> str: ...
-    @property
-    def created_at(self) -> dt.datetime: ...
-
-
-@dataclass(frozen=True)
-class Person:
-    """A snapshot of a user, safe to keep beyond the session that loaded it (unlike an ORM row)."""
-
-    id: str
-    email: str
-    name: str
-    handle: str
-    created_at: dt.datetime
-
-    @classmethod
-    def of(cls, user: User) -> Person:
-        """Return the snapshot of a user row."""
-        return cls(
-            id=user.id, email=user.email, name=user.name, handle=user.handle, created_at=user.created_at
-        )
 
 
 @dataclass(frozen=True)
@@ -76,31 +54,15 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def normalise_email(email: str) -> str:
-    """Return the form of an email address used for storage and lookup."""
-    return email.strip().lower()
-
-
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
-    """Return the user with this email address, if any."""
-    result = await session.execute(select(User).where(User.email == normalise_email(email)))
-    return result.scalar_one_or_none()
+    """Return the user with this email address, if any (looked up by its blind index)."""
+    return await user_by_email(session, email)
 
 
 def handle_from_email(email: str) -> str:
     """Return a handle suggested by an email address's local part (letters, digits, `.`, `_`, `-`)."""
     local = re.sub(r"[^a-z0-9._-]", "", email.split("@", 1)[0].lower()).strip("._-")
     return (local or "user")[:24].ljust(2, "0")
-
-
-async def _free_handle(session: AsyncSession, wanted: str) -> str:
-    taken = set(await session.scalars(select(User.handle).where(User.handle.like(f"{wanted}%"))))
-    if wanted not in taken:
-        return wanted
-    for n in range(2, 10_000):
-        if f"{wanted}{n}" not in taken:
-            return f"{wanted}{n}"
-    return wanted + new_id()[:6]
 
 
 async def signup(
@@ -114,16 +76,21 @@ async def signup(
     """Create an account; an email or a chosen handle already in use is a conflict."""
     if await find_user_by_email(session, email) is not None:
         raise Conflict("An account with this email already exists.", {"field": "email"})
-    if handle is not None and await session.scalar(select(User.id).where(User.handle == handle)) is not None:
+    if handle is not None and await handle_taken(session, handle):
         raise Conflict("This handle is taken.", {"field": "handle"})
+    # The id comes first: the sealed values are bound to their row.
     user = User(
         id=new_id(),
-        email=normalise_email(email),
-        name=name,
-        handle=handle or await _free_handle(session, handle_from_email(email)),
         password_hash=await passwords.hash(password),
         status="active",
         created_at=utcnow(),
+    )
+    await seal_profile(
+        session,
+        user,
+        email=email,
+        name=name,
+        handle=handle or await free_handle(session, handle_from_email(email)),
     )
     session.add(user)
     try:
@@ -177,7 +144,7 @@ async def authenticate(session: AsyncSession, token: str) -> Caller:
     if row.revoked_at is not None or row.expires_at <= utcnow() or user.status != "active":
         raise NotAuthenticated()
     return Caller(
-        user=Person.of(user),
+        user=await person_of(session, user),
         token_id=row.id,
         token_hash=digest,
         expires_at=row.expires_at,
@@ -192,13 +159,13 @@ async def logout(session: AsyncSession, caller: Caller) -> None:
         row.revoked_at = utcnow()
 
 
-def user_out(user: UserLike) -> UserOut:
+def user_out(user: Person) -> UserOut:
     """Return the wire form of a user."""
     return UserOut(
         id=user.id, email=user.email, name=user.name, handle=user.handle, created_at=user.created_at
     )
 
 
-def user_ref(user: UserLike) -> UserRef:
+def user_ref(user: Person) -> UserRef:
     """Return the short wire form of a user used inside other objects."""
     return UserRef(id=user.id, email=user.email, name=user.name, handle=user.handle)

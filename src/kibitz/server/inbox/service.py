@@ -9,9 +9,10 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.ids import new_id
-from kibitz.server.auth.models import User
+from kibitz.server.auth.people import people_by_id
 from kibitz.server.auth.service import user_ref
 from kibitz.server.codemarks.models import Codemark
+from kibitz.server.crypto.sealer import sealer_of
 from kibitz.server.db import utcnow
 from kibitz.server.inbox.models import InboxItem
 from kibitz.server.inbox.schemas import InboxItemOut
@@ -65,22 +66,27 @@ async def list_inbox(
         )
     )
     page = rows[:limit]
-    actors = {
-        u.id: u for u in await session.scalars(select(User).where(User.id.in_({i.actor_id for i, _ in page})))
-    }
-    items = [
-        InboxItemOut(
-            id=item.id,
-            kind=item.kind,
-            codemark_id=item.codemark_id,
-            reply_id=item.reply_id or None,
-            codemark_title=codemark.title or codemark.text.split("\n", 1)[0][:200],
-            actor=user_ref(actors[item.actor_id]),
-            created_at=item.created_at,
-            read_at=item.read_at,
+    actors = await people_by_id(session, (i.actor_id for i, _ in page))
+    sealer = sealer_of(session)
+    items = []
+    for item, codemark in page:
+        # Sealed columns of the codemark (crypto/registry.py): opened here, never written back to the row.
+        title = await sealer.open(codemark.title, table="codemark", column="title", row=codemark.id)
+        if not title:
+            text = await sealer.open(codemark.text, table="codemark", column="text", row=codemark.id)
+            title = text.split("\n", 1)[0][:200]
+        items.append(
+            InboxItemOut(
+                id=item.id,
+                kind=item.kind,
+                codemark_id=item.codemark_id,
+                reply_id=item.reply_id or None,
+                codemark_title=title,
+                actor=user_ref(actors[item.actor_id]),
+                created_at=item.created_at,
+                read_at=item.read_at,
+            )
         )
-        for item, codemark in page
-    ]
     last = page[-1][0] if page else None
     next_cursor = encode_cursor(last.created_at, last.id) if last is not None and len(rows) > limit else None
     return items, next_cursor

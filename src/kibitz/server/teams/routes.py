@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response, status
 from kibitz.server.access import access_team
 from kibitz.server.deps import CurrentCaller, DbSession, State
 from kibitz.server.teams import service
+from kibitz.server.teams.allowlist import get_team
 from kibitz.server.teams.schemas import (
     InviteIn,
     InviteOut,
@@ -17,6 +18,7 @@ from kibitz.server.teams.schemas import (
     RoleIn,
     TeamCreateIn,
     TeamOut,
+    TeamSettingsIn,
     TransferIn,
 )
 
@@ -40,6 +42,17 @@ async def list_teams(session: DbSession, caller: CurrentCaller) -> list[TeamOut]
 async def join_team(body: JoinIn, session: DbSession, caller: CurrentCaller) -> TeamOut:
     """Join a team with an invite code."""
     team, membership = await service.join_team(session, caller, body.code)
+    return service.team_out(team, membership.role)
+
+
+@router.patch("/teams/{team_id}")
+async def change_settings(
+    team_id: str, body: TeamSettingsIn, session: DbSession, caller: CurrentCaller
+) -> TeamOut:
+    """Change a team's settings: code-free mode (the server keeps no code, only a keyed fingerprint)."""
+    membership = await access_team(session, caller, team_id, "admin")
+    team = await get_team(session, team_id)
+    await service.set_code_free(session, caller, team, body.code_free)
     return service.team_out(team, membership.role)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from kibitz.server.auth.schemas import Strict, UserOut
 from kibitz.validation import CleanStr, Name
@@ -21,7 +21,14 @@ class TeamOut(BaseModel):
     id: str
     name: str
     role: Role
+    # Code-free mode: markers keep no code or context on the server, only a keyed fingerprint.
+    code_free: bool
     created_at: dt.datetime
+
+
+class TeamSettingsIn(Strict):
+    # Strict: "yes" or 1 is a mistake to report, not a value to guess at.
+    code_free: StrictBool
 
 
 class MemberOut(BaseModel):

@@ -13,7 +13,8 @@ from kibitz.ids import new_id
 from kibitz.server.access import check_address, has_role
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import User
-from kibitz.server.auth.service import Caller, UserLike, hash_token
+from kibitz.server.auth.people import Person, people_of, person_of
+from kibitz.server.auth.service import Caller, hash_token
 from kibitz.server.db import utcnow
 from kibitz.server.events.service import record_event
 from kibitz.server.teams.models import Invite, Membership, Team
@@ -25,11 +26,17 @@ INVITE_PREFIX = "kbzi_"
 def team_out(team: Team, role: str) -> TeamOut:
     """Return the wire form of a team as seen by a member with `role`."""
     return TeamOut.model_validate(
-        {"id": team.id, "name": team.name, "role": role, "created_at": team.created_at}
+        {
+            "id": team.id,
+            "name": team.name,
+            "role": role,
+            "code_free": team.code_free,
+            "created_at": team.created_at,
+        }
     )
 
 
-def member_out(membership: Membership, user: UserLike) -> MemberOut:
+def member_out(membership: Membership, user: Person) -> MemberOut:
     """Return the wire form of a membership."""
     return MemberOut.model_validate(
         {
@@ -54,6 +61,27 @@ async def create_team(session: AsyncSession, caller: Caller, name: str) -> tuple
     return team, membership
 
 
+async def set_code_free(session: AsyncSession, caller: Caller, team: Team, on: bool) -> None:
+    """Switch the team's code-free mode (its access, admin at least, was checked by the caller).
+
+    It applies to markers written from now on: existing markers keep what they hold.
+    """
+    old = team.code_free
+    if old == on:
+        return
+    team.code_free = on
+    await session.flush()
+    record_audit(
+        session,
+        "team.code_free_changed",
+        team_id=team.id,
+        actor_id=caller.user.id,
+        address=caller.address,
+        old=old,
+        new=on,
+    )
+
+
 async def list_teams(session: AsyncSession, caller: Caller) -> list[tuple[Team, Membership]]:
     """Return the caller's teams with their memberships, oldest first."""
     result = await session.execute(
@@ -65,15 +93,18 @@ async def list_teams(session: AsyncSession, caller: Caller) -> list[tuple[Team, 
     return [(team, membership) for team, membership in result]
 
 
-async def list_members(session: AsyncSession, team_id: str) -> list[tuple[Membership, User]]:
-    """Return a team's members, oldest membership first."""
-    result = await session.execute(
-        select(Membership, User)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.team_id == team_id)
-        .order_by(Membership.created_at, User.id)
+async def list_members(session: AsyncSession, team_id: str) -> list[tuple[Membership, Person]]:
+    """Return a team's members with their opened profiles, oldest membership first."""
+    rows = list(
+        await session.execute(
+            select(Membership, User)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.team_id == team_id)
+            .order_by(Membership.created_at, User.id)
+        )
     )
-    return [(membership, user) for membership, user in result]
+    people = await people_of(session, [user for _membership, user in rows])
+    return [(membership, people[user.id]) for membership, user in rows]
 
 
 async def create_invite(
@@ -161,17 +192,17 @@ async def _owner_count(session: AsyncSession, team_id: str) -> int:
     return int(result.scalar_one())
 
 
-async def _target(session: AsyncSession, team_id: str, user_id: str) -> tuple[Membership, User]:
+async def _target(session: AsyncSession, team_id: str, user_id: str) -> tuple[Membership, Person]:
     membership = await session.get(Membership, (team_id, user_id))
     user = await session.get(User, user_id) if membership is not None else None
     if membership is None or user is None:
         raise NotFound("No such member.")
-    return membership, user
+    return membership, await person_of(session, user)
 
 
 async def change_role(
     session: AsyncSession, actor: Membership, user_id: str, role: str, address: str | None = None
-) -> tuple[Membership, User]:
+) -> tuple[Membership, Person]:
     """Set a member's role: admins manage members and admins, only owners touch owners."""
     await _lock_team(session, actor)
     if not has_role(actor, "admin"):
@@ -187,7 +218,7 @@ async def change_role(
 
 
 async def _set_role(
-    session: AsyncSession, actor: Membership, target: Membership, user: User, role: str, address: str | None
+    session: AsyncSession, actor: Membership, target: Membership, user: Person, role: str, address: str | None
 ) -> None:
     """Change a role, announce it to the team and leave it in the audit trail."""
     old, target.role = target.role, role
@@ -207,7 +238,7 @@ async def _set_role(
 
 async def transfer_ownership(
     session: AsyncSession, actor: Membership, user_id: str, address: str | None = None
-) -> tuple[Membership, User]:
+) -> tuple[Membership, Person]:
     """Make a member the owner and the calling owner an admin; return the new owner's membership."""
     await _lock_team(session, actor)
     if not has_role(actor, "owner"):
@@ -220,7 +251,7 @@ async def transfer_ownership(
     # The target is an owner now, so the caller is never the last one when stepping down.
     caller = await session.get(User, actor.user_id)
     assert caller is not None  # the caller's membership row references it
-    await _set_role(session, actor, actor, caller, "admin", address)
+    await _set_role(session, actor, actor, await person_of(session, caller), "admin", address)
     record_audit(
         session,
         "team.ownership_transferred",
