@@ -16,8 +16,10 @@ from kibitz.locate import (
     Placement,
     SharedLocations,
     Target,
+    code_missing,
     locate,
     read_block,
+    rebuild_code,
 )
 
 
@@ -58,6 +60,18 @@ def locate_markers(
             marker_id: Current(placement, read_block(reader, target, placement) if with_code else None)
             for marker_id, placement in placements.items()
         }
+
+
+def with_code(root: Path, link: RepoLink, codemark: Codemark) -> Codemark:
+    """Return the codemark with its code-free markers' code (of the linked repo) read from this clone."""
+    if not any(code_missing(m) and m["repo_id"] == link.repo_id for m in codemark["markers"]):
+        return codemark
+    with ObjectReader(root) as reader:
+        markers = [
+            rebuild_code(reader, marker) if marker["repo_id"] == link.repo_id else marker
+            for marker in codemark["markers"]
+        ]
+    return {**codemark, "markers": markers}
 
 
 def location_json(marker: Marker, placement: Placement, target: Target) -> dict[str, Any]:

@@ -8,8 +8,10 @@ from typing import Any
 
 from kibitz.cli.locating import Current
 from kibitz.client import Codemark, Marker, Reply, UserRef
+from kibitz.locate import code_missing
 
 SUMMARY_WIDTH = 72
+NO_CODE = "code not stored on the server (code-free team) and not in this clone"
 
 
 def summary(title: str | None, text: str) -> str:
@@ -80,7 +82,10 @@ def _current_block(marker: Marker, current: Current, where: str) -> list[str]:
     if placement.path is None or placement.start_line is None:
         return [f"now: not found {where}{found}"]
     out = [f"now at {placement.path}:{placement.start_line}-{placement.end_line} {where}{found}"]
-    if current.code is not None and current.code != marker["code"]:
+    if current.code is not None and code_missing(marker):
+        # Nothing recorded to compare with: the code as it is now is all there is to show.
+        out.extend("  " + line for line in numbered(current.code, placement.start_line))
+    elif current.code is not None and current.code != marker["code"]:
         out.extend("  " + line for line in numbered(current.code, placement.start_line))
         out.extend("  " + line for line in code_diff(marker["code"], current.code))
     return out
@@ -105,7 +110,10 @@ def codemark_details(
             f"{marker['path']}:{marker['start_line']}-{marker['end_line']} "
             f"at commit {marker['commit'][:12]}{provisional}"
         )
-        out.extend("  " + line for line in numbered(marker["code"], marker["start_line"]))
+        if code_missing(marker):
+            out.append(f"  ({NO_CODE})")
+        else:
+            out.extend("  " + line for line in numbered(marker["code"], marker["start_line"]))
         current = located.get(marker["id"])
         if current is not None:
             out.extend(_current_block(marker, current, where))

@@ -7,6 +7,9 @@ fast path, other changed files as move candidates, a search by code when no refe
 readable), shares what it computed and promotes provisional markers. For the working tree it does
 that at HEAD, then relocates only the blocks whose files differ from HEAD — never sharing those.
 
+``rebuild_code`` reads a code-free team's marker's code (which the server does not keep) back
+from git, from the commit it was recorded at.
+
 ``pin`` turns a selection in the working tree into a new marker: a normal reference at HEAD when
 the lines are committed, a provisional one carrying the code when they are not.
 """
@@ -15,6 +18,7 @@ from kibitz.locate._blocks import split_lines
 from kibitz.locate._locate import locate, read_block
 from kibitz.locate._model import ALGORITHM, AtCommit, InWorkingTree, PinnedMarker, Placement, Target
 from kibitz.locate._pin import pin
+from kibitz.locate._rebuild import code_missing, rebuild_code
 from kibitz.locate._shared import SharedLocations
 
 __all__ = [
@@ -25,8 +29,10 @@ __all__ = [
     "Placement",
     "SharedLocations",
     "Target",
+    "code_missing",
     "locate",
     "pin",
     "read_block",
+    "rebuild_code",
     "split_lines",
 ]

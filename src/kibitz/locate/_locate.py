@@ -9,6 +9,7 @@ from kibitz.locate._at_commit import Located, locate_at_commit
 from kibitz.locate._blocks import block_of, split_lines
 from kibitz.locate._in_worktree import locate_in_worktree
 from kibitz.locate._model import AtCommit, PinnedMarker, Placement, Target
+from kibitz.locate._rebuild import code_missing, rebuild_code
 from kibitz.locate._shared import SharedLocations
 
 
@@ -25,7 +26,12 @@ def locate(
     shared, and provisional markers whose code the commit holds are promoted. In the working tree
     the same is done at HEAD first, and only blocks in files that differ from HEAD are relocated
     again; those results stay on this machine.
+
+    A code-free team's markers come without code: it is read from the local repository first
+    (``rebuild_code``). One whose code no local commit holds is located like a marker recorded at
+    an unknown commit, and what is computed for it is not shared (a teammate may know better).
     """
+    markers = [_with_code(reader, pinned) for pinned in markers]
     if isinstance(target, AtCommit):
         return _at_commit(reader, markers, target.commit, shared)
     root = reader.root
@@ -44,12 +50,24 @@ def _at_commit(
     missing = [pinned for pinned in markers if pinned.marker["id"] not in known]
     computed = locate_at_commit(reader, missing, commit) if missing else {}
     if shared is not None and computed:
-        shared.store(commit, [located.placement for located in computed.values()])
+        blind = {pinned.marker["id"] for pinned in missing if code_missing(pinned.marker)}
+        shared.store(commit, [located.placement for key, located in computed.items() if key not in blind])
         for pinned in missing:
             located = computed[pinned.marker["id"]]
-            if pinned.marker["provisional"] and _holds_code(located, pinned.marker["code"]):
+            # A code-free marker's code was read from another commit, maybe another version: no promotion.
+            if (
+                pinned.marker["provisional"]
+                and not pinned.marker.get("code_free")
+                and _holds_code(located, pinned.marker["code"])
+            ):
                 shared.promote(pinned, commit, located.placement)
     return {**known, **{marker_id: located.placement for marker_id, located in computed.items()}}
+
+
+def _with_code(reader: ObjectReader, pinned: PinnedMarker) -> PinnedMarker:
+    """Return the pinned marker with its code read from git when the server kept none."""
+    marker = rebuild_code(reader, pinned.marker)
+    return pinned if marker is pinned.marker else PinnedMarker(pinned.codemark_id, marker)
 
 
 def _holds_code(located: Located, code: str) -> bool:

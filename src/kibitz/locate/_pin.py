@@ -23,8 +23,8 @@ from kibitz.gitrepo import (
 from kibitz.locate._at_commit import locate_at_commit
 from kibitz.locate._blocks import lines_text, split_lines
 from kibitz.locate._model import PinnedMarker
+from kibitz.locate._rebuild import context_of
 
-CONTEXT_LINES = 3
 # Below this the default branch's block is too unsure a match to lead a teammate to.
 UPSTREAM_CONFIDENCE = 0.8
 
@@ -52,15 +52,9 @@ def pin(reader: ObjectReader, repo_id: str, path: str, selection: LineRange, wor
     return marker
 
 
-def _context(lines: list[str], start: int, end: int) -> tuple[str, str]:
-    before = lines_text(lines[max(start - 1 - CONTEXT_LINES, 0) : start - 1])
-    after = lines_text(lines[end : end + CONTEXT_LINES])
-    return before, after
-
-
 def _at_head(repo_id: str, path: str, head: str, lines_at: LineRange, head_lines: list[str]) -> NewMarker:
     start, end = lines_at.start_line, lines_at.end_line
-    before, after = _context(head_lines, start, end)
+    before, after = context_of(head_lines, start, end)
     return {
         "repo_id": repo_id,
         "path": path,
@@ -78,7 +72,7 @@ def _provisional(
 ) -> NewMarker:
     working_lines = split_lines(working_text)
     start, end = selection.start_line, selection.end_line
-    before, after = _context(working_lines, start, end)
+    before, after = context_of(working_lines, start, end)
     return {
         "repo_id": repo_id,
         "path": path,
@@ -103,6 +97,7 @@ def _upstream_reference(reader: ObjectReader, marker: NewMarker) -> MarkerRefere
         "references": [],
         **marker,
         "provisional": marker.get("provisional", False),
+        "code_free": False,
     }
     placement = locate_at_commit(reader, [PinnedMarker("new", draft)], upstream)["new"].placement
     if placement.path is None or placement.start_line is None or placement.end_line is None:
