@@ -31,6 +31,7 @@ from kibitz.cli.locating import (
     with_code,
 )
 from kibitz.cli.render import codemark_details, listing_line
+from kibitz.cli.server_backup import COMMANDS as SERVER_BACKUP_COMMANDS
 from kibitz.cli.team_admin import COMMANDS as TEAM_ADMIN_COMMANDS
 from kibitz.cli.team_security import COMMANDS as TEAM_SECURITY_COMMANDS
 from kibitz.cli.tokens import COMMANDS as TOKEN_COMMANDS
@@ -1051,6 +1052,11 @@ def server_import(archive: Path, data_dir: Path | None, as_json: bool) -> None:
     for email in summary.created_accounts:
         click.echo(f"  {email}: new account, cannot log in yet: kibitz server user set-password {email}")
 
+
+# -- backups and restore (kibitz/cli/server_backup.py) ------------------------------------------
+
+for _command in SERVER_BACKUP_COMMANDS:
+    server.add_command(_command)
 
 # -- conversations (kibitz/cli/conversation.py) -------------------------------------------------
 

@@ -104,6 +104,16 @@ destroyed_table = Table(
     Column("destroyed_at", UTCDateTime, nullable=False),
 )
 
+# Every directory `kibitz server backup` has written keystore backups to (server/backup/): an erasure purges
+# destroyed keys from the backups in each of them, not only in the one configured now.
+backup_location_table = Table(
+    "keystore_backup_location",
+    metadata,
+    Column("path", String(1000), primary_key=True),
+    Column("first_used_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=False),
+)
+
 
 def keystore_url(settings: Settings) -> str:
     """Return the keystore's async SQLAlchemy URL (KIBITZ_KEYSTORE_URL, else keystore.db in the data dir)."""
