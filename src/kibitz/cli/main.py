@@ -11,6 +11,9 @@ from typing import Any, NoReturn
 import click
 
 from kibitz import __version__
+from kibitz.cli.account import SERVER_COMMANDS as ERASURE_SERVER_COMMANDS
+from kibitz.cli.account import TEAM_COMMANDS as ERASURE_TEAM_COMMANDS
+from kibitz.cli.account import account
 from kibitz.cli.context import TRUST_META, Trust, id_or_permalink
 from kibitz.cli.context import client_for as _client_for
 from kibitz.cli.context import current_team as _current_team
@@ -402,6 +405,9 @@ for _command in TEAM_ADMIN_COMMANDS:
     team.add_command(_command)
 # kibitz team allowlist [set|clear] and kibitz team audit (kibitz/cli/team_security.py)
 for _command in TEAM_SECURITY_COMMANDS:
+    team.add_command(_command)
+# kibitz team delete (kibitz/cli/account.py)
+for _command in ERASURE_TEAM_COMMANDS:
     team.add_command(_command)
 
 
@@ -1056,6 +1062,12 @@ def server_import(archive: Path, data_dir: Path | None, as_json: bool) -> None:
 # -- backups and restore (kibitz/cli/server_backup.py) ------------------------------------------
 
 for _command in SERVER_BACKUP_COMMANDS:
+    server.add_command(_command)
+
+# -- erasure: kibitz account delete, kibitz server erasures (kibitz/cli/account.py) --------------
+
+cli.add_command(account)
+for _command in ERASURE_SERVER_COMMANDS:
     server.add_command(_command)
 
 # -- conversations (kibitz/cli/conversation.py) -------------------------------------------------

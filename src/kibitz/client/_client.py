@@ -19,6 +19,7 @@ from kibitz.client._types import (
     AuditEvent,
     Codemark,
     CodemarkVersion,
+    Erasure,
     InboxPage,
     Invite,
     LocationsStored,
@@ -513,6 +514,21 @@ class KibitzClient:
     def set_code_free(self, team_id: str, on: bool) -> Team:
         """Turn the team's code-free mode on or off (admins); return the team."""
         return cast(Team, self._request("PATCH", f"/teams/{_seg(team_id)}", json={"code_free": on}))
+
+    # -- erasure ------------------------------------------------------------------------------
+
+    def delete_account(self, password: str) -> Erasure:
+        """Erase your account and everything you wrote, for good; return the erasure request."""
+        return cast(Erasure, self._request("DELETE", "/me", json={"password": password}))
+
+    def delete_team(self, team_id: str, confirm: str) -> Erasure:
+        """Erase a team and everything in it (owners; `confirm` is its name); return the erasure request."""
+        body = {"confirm": confirm}
+        return cast(Erasure, self._request("DELETE", f"/teams/{_seg(team_id)}", json=body))
+
+    def erasures(self, team_id: str) -> list[Erasure]:
+        """Return the erasure requests of a team's members and of the team (admins), newest first."""
+        return cast(list[Erasure], self._request("GET", f"/teams/{_seg(team_id)}/erasures"))
 
     # -- network allowlist and audit trail ----------------------------------------------------
 

@@ -334,6 +334,19 @@ class AuditActor(TypedDict):
     handle: str | None
 
 
+class Erasure(TypedDict):
+    """An erasure request of the ledger: a deleted account or team, by its opaque id."""
+
+    id: str
+    subject_kind: Literal["user", "team"]
+    subject_id: str
+    requested_at: str
+    # The policy's latest completion (7 days after the request); in practice it is done within a minute.
+    due_at: str
+    status: Literal["pending", "done"]
+    completed_at: str | None
+
+
 class AuditEvent(TypedDict):
     """One event of a team's audit trail (docs/security.md lists the actions and their details)."""
 

@@ -21,6 +21,8 @@ from kibitz.server.crypto.legacy import seal_legacy_rows
 from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import make_engine, make_sessionmaker
 from kibitz.server.deps import AppState
+from kibitz.server.erasure.routes import router as erasure_router
+from kibitz.server.erasure.sweeper import ErasureSweeper
 from kibitz.server.errors import ERROR_RESPONSES, install_error_handlers
 from kibitz.server.events.broker import Broker, InProcessBroker, RedisBroker
 from kibitz.server.events.hub import StreamHub
@@ -61,6 +63,7 @@ def api_router() -> APIRouter:
         search_router,
         stream_router,
         export_router,
+        erasure_router,
     ):
         router.include_router(domain)
     return router
@@ -88,6 +91,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         login_throttle=LoginThrottle(settings.login_rate_limit, settings.redis_url),
     )
 
+    # Finishes erasures interrupted between their commit and the destruction of their keys.
+    erasures = ErasureSweeper(sessionmaker, settings, sealer)
+
     async def ring(team_id: str, seq: int) -> None:
         state.caches.heard(team_id, seq)
         await hub.ring(team_id, seq)
@@ -106,9 +112,11 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             log.warning("encryption at rest is off: content is stored in the clear (benchmarks only)")
         await broker.start(ring)
         await hub.start()
+        erasures.start()
         try:
             yield
         finally:
+            await erasures.stop()
             await hub.stop()
             await broker.stop()
             await state.login_throttle.close()
@@ -128,6 +136,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     app.state.kibitz = state
+    app.state.erasure_sweeper = erasures
     install_error_handlers(app)
     app.include_router(api_router())
     app.include_router(permalink_router)

@@ -387,6 +387,56 @@ class Keystore:
                 await autocommit.execute(text("VACUUM FULL keystore_data_key"))
         return int(result.rowcount or 0)
 
+    async def owner_ids(self, owner_kind: OwnerKind, *, prefix: str = "", suffix: str = "") -> list[str]:
+        """Return the ids of owners of a kind with keys or tombstones whose id starts and ends as given."""
+        found: set[str] = set()
+        async with self.engine.connect() as connection:
+            for table in (data_key_table, destroyed_table):
+                query = select(table.c.owner_id).where(table.c.owner_kind == str(OwnerKind(owner_kind)))
+                if prefix:
+                    query = query.where(table.c.owner_id.startswith(prefix, autoescape=True))
+                if suffix:
+                    query = query.where(table.c.owner_id.endswith(suffix, autoescape=True))
+                found.update(str(owner_id) for owner_id in await connection.scalars(query.distinct()))
+        return sorted(found)
+
+    async def destroy_many(self, owners: Sequence[tuple[OwnerKind, str]]) -> int:
+        """Destroy every data key of several owners in one transaction (an erasure); return how many.
+
+        Idempotent: owners already destroyed keep their tombstone, so an interrupted erasure can run again.
+        """
+        wanted = list(dict.fromkeys(_owner(kind, owner_id) for kind, owner_id in owners))
+        if not wanted:
+            return 0
+        deleted = 0
+        async with self.engine.begin() as connection:
+            dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            now = utcnow()
+            for owner in wanted:
+                result = await connection.execute(
+                    delete(data_key_table).where(
+                        data_key_table.c.owner_kind == owner[0], data_key_table.c.owner_id == owner[1]
+                    )
+                )
+                deleted += int(result.rowcount or 0)
+                # A concurrent erasure of the same owner may have left the tombstone already.
+                await connection.execute(
+                    dialect_insert(destroyed_table)
+                    .values(owner_kind=owner[0], owner_id=owner[1], destroyed_at=now)
+                    .on_conflict_do_nothing()
+                )
+        for owner in wanted:
+            self._active.pop(owner, None)
+        gone = set(wanted)
+        for key_id in [key_id for key_id, cached in self._by_id.items() if cached.owner in gone]:
+            del self._by_id[key_id]
+        if deleted and self.engine.dialect.name == "postgresql":
+            # As in `destroy`: only a rewritten table file is free of the deleted keys' bytes.
+            async with self.engine.connect() as connection:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.execute(text("VACUUM FULL keystore_data_key"))
+        return deleted
+
     async def rewrap_all(self, new_kek: KeyEncryptionKey, *, batch_size: int = REWRAP_BATCH) -> int:
         """Make `new_kek` the active KEK and rewrap every data key with it; return how many were rewrapped.
 

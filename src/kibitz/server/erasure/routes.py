@@ -1,0 +1,84 @@
+"""HTTP routes of erasure: delete your account, delete a team, and the ledger a team's admins read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+
+from kibitz.errors import InvalidCredentials, NotFound, ValidationFailed
+from kibitz.server.access import access_team
+from kibitz.server.auth.models import User
+from kibitz.server.deps import CurrentCaller, DbSession, State
+from kibitz.server.erasure import service
+from kibitz.server.erasure.schemas import AccountDeleteIn, ErasureOut, TeamDeleteIn
+from kibitz.server.teams.models import Team
+
+router = APIRouter(tags=["erasure"])
+
+_ANSWERS: dict[int | str, dict[str, Any]] = {
+    202: {"description": "The rows are deleted; the keys are destroyed within a minute."}
+}
+
+
+@router.delete("/me", responses=_ANSWERS)
+async def delete_account(
+    body: AccountDeleteIn, response: Response, session: DbSession, caller: CurrentCaller, state: State
+) -> ErasureOut:
+    """Erase your account and everything you wrote, for good; your password confirms it."""
+    # Guessing the password with a stolen session spends the same budget as guessing at login.
+    await state.login_throttle.attempt(caller.user.email, caller.address)
+    user = await session.get(User, caller.user.id)
+    if (
+        user is None
+        or user.status != "active"
+        or not await state.passwords.verify(user.password_hash, body.password)
+    ):
+        raise InvalidCredentials("The password is wrong; nothing was erased.")
+    erased = await service.erase_user(session, user.id, requested_by=user.id, address=caller.address)
+    await session.commit()
+    for token_hash in erased.token_hashes:
+        state.caches.forget_token(token_hash)
+    for team_id in erased.team_ids:
+        state.caches.forget_member(team_id, user.id)
+    done = await service.finish_now(session, state.settings, state.sealer, erased.request)
+    response.status_code = status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED
+    return service.erasure_out(erased.request)
+
+
+@router.delete("/teams/{team_id}", responses=_ANSWERS)
+async def delete_team(
+    team_id: str,
+    body: TeamDeleteIn,
+    response: Response,
+    session: DbSession,
+    caller: CurrentCaller,
+    state: State,
+) -> ErasureOut:
+    """Erase a team with everything in it, for good (owners); `confirm` repeats the team's name."""
+    await access_team(session, caller, team_id, "owner")
+    team = await session.get(Team, team_id)
+    if team is None:  # deleted since the access check
+        raise NotFound("No such team.")
+    if body.confirm != team.name:
+        raise ValidationFailed(
+            "Type the team's name to confirm.",
+            [{"loc": ["body", "confirm"], "msg": "must be the team's name"}],
+        )
+    request, member_ids = await service.erase_team(
+        session, team, requested_by=caller.user.id, address=caller.address
+    )
+    await session.commit()
+    state.caches.forget_allowlist(team_id)
+    for user_id in member_ids:
+        state.caches.forget_member(team_id, user_id)
+    done = await service.finish_now(session, state.settings, state.sealer, request)
+    response.status_code = status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED
+    return service.erasure_out(request)
+
+
+@router.get("/teams/{team_id}/erasures")
+async def list_erasures(team_id: str, session: DbSession, caller: CurrentCaller) -> list[ErasureOut]:
+    """List the erasure requests of the team's members and the team, newest first (admins)."""
+    await access_team(session, caller, team_id, "admin")
+    return [service.erasure_out(request) for request in await service.team_erasures(session, team_id)]

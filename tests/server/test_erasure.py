@@ -1,0 +1,356 @@
+"""Erasure of a person and of a team: rows gone, events redacted, tokens dead, keys destroyed, a ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select, text
+
+from kibitz.server.crypto.keystore import data_key_table, destroyed_table
+from kibitz.server.erasure import service
+from kibitz.server.erasure.models import ErasureRequest
+from tests.server.conftest import PASSWORD, Api, Person
+
+# Every table with a column naming a person, and that column.
+USER_COLUMNS = (
+    ("codemark", "author_id"),
+    ("reply", "author_id"),
+    ("codemark_edit", "editor_id"),
+    ("reaction", "user_id"),
+    ("mention", "user_id"),
+    ("follower", "user_id"),
+    ("codemark_assignee", "user_id"),
+    ("inbox_item", "user_id"),
+    ("inbox_item", "actor_id"),
+    ("api_token", "user_id"),
+    ("membership", "user_id"),
+    ("invite", "created_by"),
+    ("event", "author_id"),
+    ("event", "visible_to"),
+    ("user_account", "id"),
+)
+
+
+async def count(app: FastAPI, sql: str, **params: Any) -> int:
+    """Return the single number a SQL query on the main database answers."""
+    async with app.state.kibitz.sessionmaker() as session:
+        return int((await session.execute(text(sql), params)).scalar_one())
+
+
+async def rows_naming(app: FastAPI, user_id: str) -> dict[str, int]:
+    """Count the rows that name a person, per table and column (only the non-zero ones)."""
+    found = {}
+    for table, column in USER_COLUMNS:
+        n = await count(app, f"SELECT count(*) FROM {table} WHERE {column} = :u", u=user_id)  # noqa: S608
+        if n:
+            found[f"{table}.{column}"] = n
+    return found
+
+
+async def keys_of(app: FastAPI, kind: str, owner_id: str) -> tuple[int, int]:
+    """Return (data keys, tombstones) of a keystore owner."""
+    keystore = app.state.kibitz.sealer.keystore
+    async with keystore.engine.connect() as connection:
+        keys = await connection.scalar(
+            select(text("count(*)"))
+            .select_from(data_key_table)
+            .where(data_key_table.c.owner_kind == kind, data_key_table.c.owner_id == owner_id)
+        )
+        tombs = await connection.scalar(
+            select(text("count(*)"))
+            .select_from(destroyed_table)
+            .where(destroyed_table.c.owner_kind == kind, destroyed_table.c.owner_id == owner_id)
+        )
+    return int(keys or 0), int(tombs or 0)
+
+
+async def handle_of(http: httpx.AsyncClient, person: Person) -> str:
+    r = await http.get("/api/v1/me", headers=person.headers)
+    return str(r.json()["user"]["handle"])
+
+
+async def reply(http: httpx.AsyncClient, person: Person, codemark_id: str, words: str) -> str:
+    r = await http.post(
+        f"/api/v1/codemarks/{codemark_id}/replies", json={"text": words}, headers=person.headers
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def delete_me(http: httpx.AsyncClient, person: Person, password: str = PASSWORD) -> httpx.Response:
+    return await http.request("DELETE", "/api/v1/me", json={"password": password}, headers=person.headers)
+
+
+async def test_erasing_a_person_removes_what_they_wrote_and_keeps_what_others_wrote(
+    http: httpx.AsyncClient, app: FastAPI, api: Api
+) -> None:
+    ada, bob = await api.person("Ada"), await api.person("Bob")
+    team = await api.team(ada)
+    await api.join(ada, team, bob)
+    repo = await api.repo(ada, team)
+    # A team Bob wrote in and left: his membership key there must go too.
+    old_team = await api.team(ada, "old")
+    await api.join(ada, old_team, bob)
+    old_repo = await api.repo(ada, old_team, "c" * 40)
+    await api.codemark(bob, old_team, old_repo, text="written before leaving")
+    r = await http.delete(f"/api/v1/teams/{old_team}/members/{bob.id}", headers=bob.headers)
+    assert r.status_code == 204, r.text
+
+    bob_handle = await handle_of(http, bob)
+    ada_cm = await api.codemark(ada, team, repo, text=f"A question for @{bob_handle}", assignees=[bob.id])
+    bob_cm = await api.codemark(bob, team, repo, text="Bob's own remark about zebras")
+    ada_on_bob = await reply(http, ada, bob_cm["id"], "Ada answers on Bob's codemark")
+    bob_replies = [await reply(http, bob, ada_cm["id"], f"Bob's giraffe reply {n}") for n in range(3)]
+    ada_reply = await reply(http, ada, ada_cm["id"], f"Ada thanks @{bob_handle}")
+    r = await http.patch(
+        f"/api/v1/replies/{bob_replies[0]}", json={"text": "edited okapi"}, headers=bob.headers
+    )
+    assert r.status_code == 200, r.text
+    for path in (
+        f"codemarks/{ada_cm['id']}/reactions/%F0%9F%91%8D",
+        f"replies/{ada_reply}/reactions/%F0%9F%91%8D",
+    ):
+        r = await http.put(f"/api/v1/{path}", headers=bob.headers)
+        assert r.status_code == 200, r.text
+    r = await http.put(f"/api/v1/replies/{bob_replies[1]}/reactions/%F0%9F%91%8D", headers=ada.headers)
+    assert r.status_code == 200, r.text
+    r = await http.put(f"/api/v1/codemarks/{ada_cm['id']}/follow", headers=bob.headers)
+    assert r.status_code == 200, r.text
+    r = await http.post("/api/v1/tokens", json={"name": "ci", "scope": "read"}, headers=bob.headers)
+    assert r.status_code == 201, r.text
+    named = {"Authorization": f"Bearer {r.json()['token']}"}
+    authored_events = await count(app, "SELECT count(*) FROM event WHERE author_id = :u", u=bob.id)
+    assert authored_events > 0
+    assert await keys_of(app, "membership", f"{team}:{bob.id}") == (1, 0)
+    assert await keys_of(app, "membership", f"{old_team}:{bob.id}") == (1, 0)
+    assert (await rows_naming(app, bob.id)).keys() >= {
+        "reply.author_id",
+        "mention.user_id",
+        "follower.user_id",
+    }
+
+    r = await delete_me(http, bob)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert (answer["status"], answer["subject_kind"], answer["subject_id"]) == ("done", "user", bob.id)
+    due = dt.datetime.fromisoformat(answer["due_at"]) - dt.datetime.fromisoformat(answer["requested_at"])
+    assert due == dt.timedelta(days=7)
+    assert answer["completed_at"] is not None
+
+    # Nothing in the main database names him any more, his replies' search words and reactions went too.
+    assert await rows_naming(app, bob.id) == {}
+    ids = {"a": bob_replies[0], "b": bob_replies[1], "c": bob_replies[2]}
+    for table in ("search_token", "reaction", "mention", "inbox_item"):
+        column = "source" if table == "search_token" else "reply_id"
+        n = await count(app, f"SELECT count(*) FROM {table} WHERE {column} IN (:a, :b, :c)", **ids)  # noqa: S608
+        assert n == 0, table
+    assert await count(app, "SELECT count(*) FROM reply_edit WHERE reply_id = :a", a=bob_replies[0]) == 0
+    redacted = await count(
+        app, "SELECT count(*) FROM event WHERE payload = :p AND author_id IS NULL", p=service.REDACTED_PAYLOAD
+    )
+    assert redacted >= authored_events
+    # His codemark went with everyone's replies on it; Ada's codemark and her own reply stay.
+    r = await http.get(f"/api/v1/codemarks/{bob_cm['id']}", headers=ada.headers)
+    assert r.status_code == 404
+    assert await count(app, "SELECT count(*) FROM reply WHERE id = :r", r=ada_on_bob) == 0
+    r = await http.get(f"/api/v1/codemarks/{ada_cm['id']}/replies", headers=ada.headers)
+    assert r.status_code == 200, r.text
+    assert [item["id"] for item in r.json()["items"]] == [ada_reply]
+    r = await http.get(f"/api/v1/codemarks/{ada_cm['id']}", headers=ada.headers)
+    assert r.status_code == 200, r.text
+    assert (r.json()["assignees"], r.json()["reply_count"]) == ([], 1)
+    r = await http.get(f"/api/v1/teams/{team}/search", params={"q": "giraffe"}, headers=ada.headers)
+    assert (r.status_code, r.json()["items"]) == (200, []), r.text
+    r = await http.get(f"/api/v1/teams/{team}/members", headers=ada.headers)
+    assert [m["user_id"] for m in r.json()] == [ada.id]
+
+    # Every token of his is dead at once, the session and the named one.
+    for headers in (bob.headers, named):
+        r = await http.get("/api/v1/me", headers=headers)
+        assert r.status_code == 401, r.text
+    r = await http.post("/api/v1/auth/login", json={"email": bob.email, "password": PASSWORD})
+    assert r.status_code == 401
+
+    # His keys are destroyed (tombstones stay), in the teams he left too; Ada's are untouched.
+    assert await keys_of(app, "user", bob.id) == (0, 1)
+    assert await keys_of(app, "membership", f"{team}:{bob.id}") == (0, 1)
+    assert await keys_of(app, "membership", f"{old_team}:{bob.id}") == (0, 1)
+    assert (await keys_of(app, "user", ada.id))[0] == 1
+    assert (await keys_of(app, "team", team))[1] == 0
+
+    # The team's admins see the request, by its opaque id, in the ledger.
+    r = await http.get(f"/api/v1/teams/{team}/erasures", headers=ada.headers)
+    assert r.status_code == 200, r.text
+    assert [(e["id"], e["subject_id"], e["status"]) for e in r.json()] == [(answer["id"], bob.id, "done")]
+    r = await http.get(f"/api/v1/teams/{old_team}/erasures", headers=ada.headers)
+    assert r.json() == []
+    r = await http.get(f"/api/v1/teams/{team}/audit", params={"action": "erasure"}, headers=ada.headers)
+    assert {e["action"] for e in r.json()["items"]} == {"erasure.requested", "erasure.completed"}
+
+
+async def test_the_last_owner_of_a_team_with_members_cannot_leave_by_erasure(
+    http: httpx.AsyncClient, app: FastAPI, api: Api
+) -> None:
+    ada, bob = await api.person("Ada"), await api.person("Bob")
+    team = await api.team(ada)
+    await api.join(ada, team, bob)
+    r = await delete_me(http, ada)
+    assert r.status_code == 409, r.text
+    error = r.json()["error"]
+    assert error["code"] == "conflict"
+    assert "transfer ownership" in error["message"]
+    assert error["details"] == {"team_ids": [team]}
+    assert (await http.get("/api/v1/me", headers=ada.headers)).status_code == 200
+    assert await count(app, "SELECT count(*) FROM erasure_request") == 0
+    # Once another owner is there, she may go; the team stays with Bob.
+    r = await http.post(f"/api/v1/teams/{team}/transfer", json={"user_id": bob.id}, headers=ada.headers)
+    assert r.status_code == 200, r.text
+    assert (await delete_me(http, ada)).status_code == 200
+    r = await http.get(f"/api/v1/teams/{team}/members", headers=bob.headers)
+    assert [(m["user_id"], m["role"]) for m in r.json()] == [(bob.id, "owner")]
+    assert await keys_of(app, "team", team) == (1, 0)
+
+
+async def test_a_team_where_the_person_is_alone_is_erased_with_them(
+    http: httpx.AsyncClient, app: FastAPI, api: Api
+) -> None:
+    ada = await api.person("Ada")
+    solo = await api.team(ada, "solo")
+    repo = await api.repo(ada, solo)
+    await api.codemark(ada, solo, repo)
+    assert (await keys_of(app, "team", solo))[0] == 1
+    r = await delete_me(http, ada)
+    assert r.status_code == 200, r.text
+    assert await count(app, "SELECT count(*) FROM team WHERE id = :t", t=solo) == 0
+    assert await count(app, "SELECT count(*) FROM codemark WHERE team_id = :t", t=solo) == 0
+    for kind, owner_id in (
+        ("team", solo),
+        ("index", solo),
+        ("membership", f"{solo}:{ada.id}"),
+        ("user", ada.id),
+    ):
+        assert await keys_of(app, kind, owner_id) == (0, 1), (kind, owner_id)
+
+
+async def test_a_wrong_password_erases_nothing(http: httpx.AsyncClient, app: FastAPI, api: Api) -> None:
+    ada = await api.person("Ada")
+    team = await api.team(ada)
+    r = await delete_me(http, ada, "not my password at all")
+    assert r.status_code == 401, r.text
+    assert r.json()["error"]["code"] == "invalid_credentials"
+    assert (await http.get("/api/v1/me", headers=ada.headers)).status_code == 200
+    assert await count(app, "SELECT count(*) FROM erasure_request") == 0
+    before = await rows_naming(app, ada.id)
+    assert before.items() >= {"api_token.user_id": 1, "membership.user_id": 1, "user_account.id": 1}.items()
+    assert await keys_of(app, "user", ada.id) == (1, 0)
+    assert await count(app, "SELECT count(*) FROM team WHERE id = :t", t=team) == 1
+    assert (await delete_me(http, Person(ada.id, ada.email, "", {}))).status_code == 401
+    r = await http.request("DELETE", "/api/v1/me", json={}, headers=ada.headers)
+    assert r.status_code == 422
+
+
+async def test_a_team_is_deleted_by_its_owner_with_its_name(
+    http: httpx.AsyncClient, app: FastAPI, api: Api
+) -> None:
+    ada, bob, cid = await api.person("Ada"), await api.person("Bob"), await api.person("Cid")
+    team = await api.team(ada, "doomed")
+    await api.join(ada, team, bob, "admin")
+    await api.join(ada, team, cid)
+    repo = await api.repo(bob, team)
+    await api.codemark(bob, team, repo)
+    await api.codemark(ada, team, repo)
+    r = await http.request("DELETE", f"/api/v1/teams/{team}", json={"confirm": "doomed"}, headers=bob.headers)
+    assert r.status_code == 403, r.text
+    r = await http.request("DELETE", f"/api/v1/teams/{team}", json={"confirm": "Doomed"}, headers=ada.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "validation_failed"
+    assert await count(app, "SELECT count(*) FROM codemark WHERE team_id = :t", t=team) == 2
+    assert await count(app, "SELECT count(*) FROM erasure_request") == 0
+
+    r = await http.request("DELETE", f"/api/v1/teams/{team}", json={"confirm": "doomed"}, headers=ada.headers)
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["subject_kind"], r.json()["subject_id"]) == ("done", "team", team)
+    for table in ("team", "membership", "codemark", "marker", "repo", "event", "search_token"):
+        column = "id" if table == "team" else "team_id"
+        sql = f"SELECT count(*) FROM {table} WHERE {column} = :t"  # noqa: S608
+        assert await count(app, sql, t=team) == 0, table
+    for person in (ada, bob, cid):
+        assert (await http.get(f"/api/v1/teams/{team}/members", headers=person.headers)).status_code == 404
+        assert (await http.get("/api/v1/me", headers=person.headers)).status_code == 200
+    for kind, owner_id in (
+        ("team", team),
+        ("index", team),
+        ("membership", f"{team}:{ada.id}"),
+        ("membership", f"{team}:{bob.id}"),
+    ):
+        assert await keys_of(app, kind, owner_id) == (0, 1), (kind, owner_id)
+    assert (await keys_of(app, "user", bob.id))[0] == 1
+    r = await http.request("DELETE", f"/api/v1/teams/{team}", json={"confirm": "doomed"}, headers=ada.headers)
+    assert r.status_code == 404
+
+
+async def test_the_ledger_is_for_admins_of_the_team(http: httpx.AsyncClient, api: Api) -> None:
+    ada, bob, cid = await api.person("Ada"), await api.person("Bob"), await api.person("Cid")
+    team = await api.team(ada)
+    await api.join(ada, team, bob)
+    await api.join(ada, team, cid, "admin")
+    assert (await delete_me(http, bob)).status_code == 200
+    r = await http.get(f"/api/v1/teams/{team}/erasures", headers=cid.headers)
+    assert r.status_code == 200
+    assert [e["subject_id"] for e in r.json()] == [bob.id]
+    assert set(r.json()[0]) == {
+        "id",
+        "subject_kind",
+        "subject_id",
+        "requested_at",
+        "due_at",
+        "status",
+        "completed_at",
+    }
+    r = await http.patch(
+        f"/api/v1/teams/{team}/members/{cid.id}", json={"role": "member"}, headers=ada.headers
+    )
+    assert r.status_code == 200, r.text
+    r = await http.get(f"/api/v1/teams/{team}/erasures", headers=cid.headers)
+    assert r.status_code == 403
+
+
+async def test_the_sweeper_finishes_an_erasure_interrupted_before_its_keys_were_destroyed(
+    http: httpx.AsyncClient, app: FastAPI, api: Api
+) -> None:
+    ada, bob = await api.person("Ada"), await api.person("Bob")
+    team = await api.team(ada)
+    await api.join(ada, team, bob)
+    repo = await api.repo(bob, team)
+    await api.codemark(bob, team, repo)
+    # The first step alone, as if the process died right after its commit.
+    async with app.state.kibitz.sessionmaker() as session:
+        erased = await service.erase_user(session, bob.id, requested_by=bob.id)
+        await session.commit()
+    request_id = erased.request.id
+    assert await keys_of(app, "membership", f"{team}:{bob.id}") == (1, 0)
+    assert await keys_of(app, "user", bob.id) == (1, 0)
+    sweeper = app.state.erasure_sweeper
+    # A request younger than the grace period is left to the route that made it.
+    assert await sweeper.sweep() == 0
+    started = time.monotonic()
+    assert await sweeper.sweep(grace=dt.timedelta(0)) == 1
+    assert time.monotonic() - started < 10
+    assert await keys_of(app, "membership", f"{team}:{bob.id}") == (0, 1)
+    assert await keys_of(app, "user", bob.id) == (0, 1)
+    async with app.state.kibitz.sessionmaker() as session:
+        request = await session.scalar(select(ErasureRequest).where(ErasureRequest.id == request_id))
+        assert request is not None
+        assert request.status == "done"
+        assert request.completed_at is not None
+    # Nothing is left to do, and doing it again changes nothing.
+    assert await sweeper.sweep(grace=dt.timedelta(0)) == 0
+    async with app.state.kibitz.sessionmaker() as session:
+        request = await session.get(ErasureRequest, request_id)
+        assert request is not None
+        await service.finish_erasure(session, app.state.kibitz.settings, app.state.kibitz.sealer, request)
+    assert await keys_of(app, "membership", f"{team}:{bob.id}") == (0, 1)
