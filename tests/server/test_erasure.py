@@ -354,3 +354,36 @@ async def test_the_sweeper_finishes_an_erasure_interrupted_before_its_keys_were_
         assert request is not None
         await service.finish_erasure(session, app.state.kibitz.settings, app.state.kibitz.sealer, request)
     assert await keys_of(app, "membership", f"{team}:{bob.id}") == (0, 1)
+
+
+async def test_the_streams_of_an_erased_person_are_cut(
+    http: httpx.AsyncClient, app: FastAPI, api: Api
+) -> None:
+    ada, bob = await api.person("Ada"), await api.person("Bob")
+    team = await api.team(ada)
+    await api.join(ada, team, bob)
+    async with app.state.kibitz.sessionmaker() as session:
+        token_ids = dict(
+            (
+                await session.execute(
+                    text("SELECT user_id, id FROM api_token WHERE user_id IN (:a, :b)"),
+                    {
+                        "a": ada.id,
+                        "b": bob.id,
+                    },
+                )
+            ).all()
+        )
+    hub = app.state.kibitz.hub
+    subs = {p.id: await hub.subscribe(p.id, team, 0, token_id=token_ids[p.id]) for p in (ada, bob)}
+    try:
+        assert await hub.sweep() == 0
+        assert (await delete_me(http, bob)).status_code == 200
+        # His token row is gone altogether: the sweep (this one, or the hub's own meanwhile) counts a missing
+        # token as revoked.
+        await hub.sweep()
+        assert subs[bob.id].cut == "revoked"
+        assert subs[ada.id].cut is None
+    finally:
+        for sub in subs.values():
+            hub.unsubscribe(sub)
