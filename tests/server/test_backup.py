@@ -408,3 +408,62 @@ async def test_a_missing_pg_dump_is_named(
     with pytest.raises(KibitzError, match="pg_dump is not on PATH"):
         await backup(settings, tmp_path / "backups")
     assert list((tmp_path / "backups" / "data").iterdir()) == []
+
+
+async def test_a_keystore_on_postgresql_is_backed_up_as_a_file_and_restored_into_postgresql(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    live = Settings.load(data_dir=tmp_path / "data", keystore_url=postgres_url, fast_password_hashing=True)
+    async with serving(live) as (application, http):
+        driver = Api(http)
+        ada = await driver.person("Ada")
+        team = await driver.team(ada)
+        repo = await driver.repo(ada, team)
+        mark = await driver.codemark(ada, team, repo, text="keys in PostgreSQL")
+        result = await backup(live, tmp_path / "backups")
+        assert result.keystore_file is not None
+        async with keystore_of(application).engine.connect() as connection:
+            wrapped = [bytes(value) for value in await connection.scalars(select(data_key_table.c.wrapped))]
+        content = result.keystore_file.read_bytes()
+        assert wrapped
+        assert all(value in content for value in wrapped)
+        # The location is recorded in the PostgreSQL keystore, and the purge works on the file all the same.
+        assert result.location in await backup_locations(live)
+        assert await purge_destroyed_from_backups(live, [(str(OwnerKind.USER), "nobody")]) == 0
+
+    database = fresh_postgres_database()
+    keystore_url = await asyncio.to_thread(database.__enter__)
+    try:
+        target = Settings.load(
+            data_dir=tmp_path / "restored",
+            keystore_url=keystore_url,
+            kek_file=live.data_dir / "kek.key",
+            fast_password_hashing=True,
+        )
+        restored = await restore(target, tmp_path / "backups")
+        assert restored.deleted == {}
+        assert not (tmp_path / "restored" / "keystore.db").exists()
+        async with serving(target) as (_, http):
+            assert await texts_of(http, await login(http, ada), team) == {mark["id"]: "keys in PostgreSQL"}
+        # A keystore that holds keys is never overwritten.
+        again = target.model_copy(update={"data_dir": tmp_path / "again"})
+        with pytest.raises(Conflict, match="KIBITZ_KEYSTORE_URL holds keys"):
+            await restore(again, tmp_path / "backups")
+        assert not (tmp_path / "again").exists()
+    finally:
+        await asyncio.to_thread(database.__exit__, None, None, None)
+
+
+def test_the_package_exports_its_entry_points() -> None:
+    import kibitz.server.backup as package
+
+    assert sorted(package.__all__) == [
+        "BackupResult",
+        "RestoreResult",
+        "backup",
+        "backup_locations",
+        "prune",
+        "purge_destroyed_from_backups",
+        "restore",
+    ]
+    assert all(callable(getattr(package, name)) for name in package.__all__)
