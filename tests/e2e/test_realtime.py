@@ -104,9 +104,12 @@ def cluster(
     if not postgres_available:
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (set KIBITZ_REQUIRE_POSTGRES=1 to fail)")
     data_dir = tmp_path_factory.mktemp("realtime")
-    with fresh_postgres_database() as database_url:
+    with fresh_postgres_database() as database_url, fresh_postgres_database() as keystore_url:
         env = {
             **clean_environment(),
+            # Both processes seal and open with the same keys: one key-encryption key, one keystore.
+            "KIBITZ_KEK_FILE": str(data_dir / "kek.key"),
+            "KIBITZ_KEYSTORE_URL": keystore_url,
             "KIBITZ_FAST_PASSWORD_HASHING": "1",
             # The writers all sign in from 127.0.0.1: lift the per-address login throttle.
             "KIBITZ_LOGIN_RATE_LIMIT": "1000/minute",
