@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from typing import Any
 
@@ -14,6 +15,7 @@ from kibitz.server.crypto.keystore import data_key_table, destroyed_table
 from kibitz.server.erasure import service
 from kibitz.server.erasure.models import ErasureRequest
 from tests.server.conftest import PASSWORD, Api, Person
+from tests.server.event_log import assert_gap_free, team_events
 
 # Every table with a column naming a person, and that column.
 USER_COLUMNS = (
@@ -124,7 +126,10 @@ async def test_erasing_a_person_removes_what_they_wrote_and_keeps_what_others_wr
     assert r.status_code == 201, r.text
     named = {"Authorization": f"Bearer {r.json()['token']}"}
     authored_events = await count(app, "SELECT count(*) FROM event WHERE author_id = :u", u=bob.id)
-    assert authored_events > 0
+    authored_here = await count(
+        app, "SELECT count(*) FROM event WHERE author_id = :u AND team_id = :t", u=bob.id, t=team
+    )
+    assert authored_events > authored_here > 0
     assert await keys_of(app, "membership", f"{team}:{bob.id}") == (1, 0)
     assert await keys_of(app, "membership", f"{old_team}:{bob.id}") == (1, 0)
     assert (await rows_naming(app, bob.id)).keys() >= {
@@ -153,6 +158,13 @@ async def test_erasing_a_person_removes_what_they_wrote_and_keeps_what_others_wr
         app, "SELECT count(*) FROM event WHERE payload = :p AND author_id IS NULL", p=service.REDACTED_PAYLOAD
     )
     assert redacted >= authored_events
+    # As the stream reads the log: no gap, his events redacted, none of his words anywhere, and his leaving.
+    events = await team_events(app, team)
+    assert_gap_free(events)
+    assert sum(e.data == {"redacted": True} for e in events) == authored_here
+    assert not [e for e in events if "giraffe" in json.dumps(e.data) or "zebras" in json.dumps(e.data)]
+    assert events[-1].type == "member.left"
+    assert events[-1].data["user_id"] == bob.id
     # His codemark went with everyone's replies on it; Ada's codemark and her own reply stay.
     r = await http.get(f"/api/v1/codemarks/{bob_cm['id']}", headers=ada.headers)
     assert r.status_code == 404
@@ -387,3 +399,18 @@ async def test_the_streams_of_an_erased_person_are_cut(
     finally:
         for sub in subs.values():
             hub.unsubscribe(sub)
+
+
+async def test_password_guesses_spend_the_login_budget(
+    http: httpx.AsyncClient, app: FastAPI, api: Api
+) -> None:
+    ada = await api.person("Ada")
+    answers = [(await delete_me(http, ada, f"guess {n}")).status_code for n in range(12)]
+    assert answers[0] == 401
+    assert answers[-1] == 429
+    # Throttled, the right password erases nothing either.
+    r = await delete_me(http, ada)
+    assert r.status_code == 429, r.text
+    assert "Retry-After" in r.headers
+    assert await count(app, "SELECT count(*) FROM user_account WHERE id = :u", u=ada.id) == 1
+    assert await count(app, "SELECT count(*) FROM erasure_request") == 0
