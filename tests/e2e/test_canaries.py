@@ -260,10 +260,13 @@ def seed(url: str, clients: list[httpx.Client]) -> Seeded:
     # Each replies on the other's codemark: erasing one must take this reply too, and not the codemark.
     for writer, other in ((owner, member), (member, owner)):
         writer.canaries["replyonother"] = canary("replyonother")
-        # A mention by handle: the handle's blind index finds the member.
-        text_ = f"{writer.canaries['replyonother']} thanks @{other.canaries['handle']}"
+        text_ = writer.canaries["replyonother"]
+        if writer is member:
+            # A mention by handle (the handle's blind index finds the owner). Only this way round: the
+            # member's handle in the owner's words would be the owner's to keep when the member is erased.
+            text_ += f" thanks @{other.canaries['handle']}"
         reply = _ok(writer.http.post(f"/codemarks/{other.codemark_id}/replies", json={"text": text_}), 201)
-        assert reply["mentions"] == [other.user_id]
+        assert reply["mentions"] == ([other.user_id] if writer is member else [])
         writer.reply_on_other_id = reply["id"]
     return seeded
 
@@ -436,6 +439,10 @@ def test_erased_person_stays_erased_in_a_restored_backup(tmp_path: Path, clients
             f"{server.url}{API}/auth/login", json={"email": erased.email, "password": PASSWORD}
         )
         assert login.status_code == 401, login.text
+        # The live server already shows nothing of theirs.
+        everything = read_everything(kept.http, seeded.team_id)
+        assert [name for name, value in erased.personal().items() if value in everything] == []
+        assert kept.canaries["newtitle"] in everything
     operator("restore", "--from", str(backups), "--data-dir", str(restored), env=kek)
 
     gone = erased.personal()
