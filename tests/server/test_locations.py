@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
 
+from kibitz.server.crypto.sealer import is_sealed
 from tests.server.conftest import Api
 
 AT = "c" * 40
@@ -183,3 +186,31 @@ async def test_deleting_a_codemark_removes_its_markers_locations_and_references(
     # The event log keeps the history of what happened (the deletion included).
     assert after.pop("event") == before.pop("event") + 5  # created, reply, reference, location, deleted
     assert after == before
+
+
+async def test_paths_are_sealed_at_rest(http: httpx.AsyncClient, api: Api, app: FastAPI) -> None:
+    ada = await api.person("Ada")
+    team = await api.team(ada)
+    repo = await api.repo(ada, team)
+    one = (await api.codemark(ada, team, repo))["markers"][0]["id"]
+    two = (await api.codemark(ada, team, repo))["markers"][0]["id"]
+    place = {**located(one, 10), "path": "src/gearboxhousing.py"}
+    gone = {"marker_id": two, "status": "deleted", "confidence": 0.8}
+    body = {"commit": AT, "algorithm": "v1", "locations": [place, gone]}
+    r = await http.post(f"/api/v1/teams/{team}/locations", json=body, headers=ada.headers)
+    assert r.json() == {"stored": 2, "already_known": 0}
+    async with app.state.kibitz.sessionmaker() as session:
+        stored = dict(
+            (
+                await session.execute(
+                    text("SELECT marker_id, path FROM marker_location WHERE team_id = :t"), {"t": team}
+                )
+            ).all()
+        )
+    assert is_sealed(stored[one])
+    assert "gearboxhousing" not in stored[one]
+    assert stored[two] is None
+    query = {"commit": AT, "algorithm": "v1", "marker_ids": [one, two]}
+    r = await http.post(f"/api/v1/teams/{team}/locations/query", json=query, headers=ada.headers)
+    found = {loc["marker_id"]: loc["path"] for loc in r.json()["locations"]}
+    assert found == {one: "src/gearboxhousing.py", two: None}

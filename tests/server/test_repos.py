@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
 
+from kibitz.server.crypto.sealer import is_sealed
 from tests.server.conftest import Api
 
 ROOT_A, ROOT_B = "1" * 40, "2" * 64
@@ -72,3 +75,43 @@ async def test_match_needs_an_identity(http: httpx.AsyncClient, api: Api) -> Non
         assert r.status_code == 422, body
     r = await http.get(f"/api/v1/teams/{team}/repos", headers=ada.headers)
     assert r.json() == []
+
+
+async def test_names_and_remotes_are_sealed_and_found_by_blind_index(
+    http: httpx.AsyncClient, api: Api, app: FastAPI
+) -> None:
+    ada = await api.person()
+    team, other_team = await api.team(ada), await api.team(ada, "other")
+    url = f"/api/v1/teams/{team}/repos/match"
+    r = await http.post(url, json={"remotes": ["git@github.com:acme/sprocketworks.git"]}, headers=ada.headers)
+    assert r.status_code == 201, r.text
+    repo = r.json()
+    async with app.state.kibitz.sessionmaker() as session:
+        [(name,)] = (
+            await session.execute(text("SELECT name FROM repo WHERE id = :id"), {"id": repo["id"]})
+        ).all()
+        remotes = (
+            await session.execute(
+                text("SELECT url, url_index FROM repo_remote WHERE team_id = :t"), {"t": team}
+            )
+        ).all()
+    assert is_sealed(name)
+    assert "sprocketworks" not in name
+    [(sealed_url, index)] = remotes
+    assert is_sealed(sealed_url)
+    assert "sprocketworks" not in sealed_url
+    assert len(index) == 64
+    # Found again by its index; the same remote in another team is another repo (another index key).
+    r = await http.post(url, json={"remotes": ["https://github.com/acme/sprocketworks"]}, headers=ada.headers)
+    assert (r.status_code, r.json()) == (200, repo)
+    r = await http.post(
+        f"/api/v1/teams/{other_team}/repos/match",
+        json={"remotes": ["https://github.com/acme/sprocketworks"]},
+        headers=ada.headers,
+    )
+    assert r.status_code == 201
+    async with app.state.kibitz.sessionmaker() as session:
+        other_index = await session.scalar(
+            text("SELECT url_index FROM repo_remote WHERE team_id = :t"), {"t": other_team}
+        )
+    assert other_index != index
