@@ -70,7 +70,13 @@ async def test_match_needs_an_identity(http: httpx.AsyncClient, api: Api) -> Non
     ada = await api.person()
     team = await api.team(ada)
     url = f"/api/v1/teams/{team}/repos/match"
-    for body in ({}, {"root_commits": [], "remotes": []}, {"root_commits": ["abc"]}, {"remotes": ["::::"]}):
+    bodies: list[dict[str, list[str]]] = [
+        {},
+        {"root_commits": [], "remotes": []},
+        {"root_commits": ["abc"]},
+        {"remotes": ["::::"]},
+    ]
+    for body in bodies:
         r = await http.post(url, json=body, headers=ada.headers)
         assert r.status_code == 422, body
     r = await http.get(f"/api/v1/teams/{team}/repos", headers=ada.headers)
