@@ -71,3 +71,18 @@ def test_roles_removal_and_transfer(server_url: str, tmp_path: Path) -> None:
     config = json.loads((ada.config_dir / "config.json").read_text(encoding="utf-8"))
     assert config.get("team") is None
     assert roles(bo, tmp_path) == {bo.email: "owner"}
+
+
+def test_code_free_mode(server_url: str, tmp_path: Path) -> None:
+    ada, bo = (signed_up(n, server_url, tmp_path) for n in ("Ana", "Ben"))
+    ada.run("team", "create", "Dark", cwd=tmp_path)
+    bo.run("team", "join", ada.run("team", "invite", cwd=tmp_path).stdout.strip(), cwd=tmp_path)
+    # A member may not change it (exit 3); a bad state is a usage error (exit 2).
+    assert bo.run("team", "code-free", "on", cwd=tmp_path, expect=3).stderr.startswith("kibitz: ")
+    ada.run("team", "code-free", "maybe", cwd=tmp_path, expect=2)
+    assert (
+        ada.run("team", "code-free", "on", cwd=tmp_path).stdout.strip()
+        == "Code-free mode is on in team Dark."
+    )
+    team = ada.json("team", "code-free", "off", cwd=tmp_path)
+    assert (team["name"], team["code_free"]) == ("Dark", False)

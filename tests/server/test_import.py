@@ -14,13 +14,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from kibitz.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from kibitz.ids import new_id
 from kibitz.server.app import create_app
 from kibitz.server.auth.models import User
 from kibitz.server.auth.passwords import Passwords
+from kibitz.server.auth.people import seal_profile
 from kibitz.server.codemarks.models import Codemark, Reply
 from kibitz.server.db import utcnow
 from kibitz.server.export.accounts import set_password
@@ -212,17 +213,9 @@ async def test_an_account_id_in_use_by_another_email_is_refused(
     original = await team_archive(http, s.team, s.ada.headers)
     # Someone else on B happens to hold Cy's id.
     async with app_b.state.kibitz.sessionmaker() as session:
-        session.add(
-            User(
-                id=s.cy.id,
-                email="someone@example.org",
-                name="Someone",
-                handle="someone",
-                password_hash="x",
-                status="active",
-                created_at=utcnow(),
-            )
-        )
+        someone = User(id=s.cy.id, password_hash="x", status="active", created_at=utcnow())
+        await seal_profile(session, someone, email="someone@example.org", name="Someone", handle="someone")
+        session.add(someone)
         await session.commit()
     before = await row_counts(app_b)
     with pytest.raises(Conflict, match=f"account id {s.cy.id}"):
@@ -306,3 +299,63 @@ async def test_set_password_activates_only_imported_accounts(
     r = await http.get("/api/v1/me", headers=ada.headers)
     assert r.status_code == 401
     assert (await login(http, ada.email, NEW_PASSWORD)).status_code == 200
+
+
+async def test_an_import_seals_what_it_writes_and_indexes_it(
+    http: httpx.AsyncClient, api: Api, app_b: FastAPI, http_b: httpx.AsyncClient
+) -> None:
+    s = await seed_team(http, api)
+    r = await http.patch(f"/api/v1/teams/{s.team}", json={"code_free": True}, headers=s.ada.headers)
+    assert r.status_code == 200, r.text
+    original = await team_archive(http, s.team, s.ada.headers)
+    archive = json.loads(original)
+    assert archive["team"]["code_free"] is True
+    await load(app_b, original)
+
+    markers = [m for c in archive["codemarks"] for m in c["markers"]]
+    plain = [
+        *(p[f] for p in archive["people"] for f in ("email", "name", "handle")),
+        *(c[f] for c in archive["codemarks"] for f in ("title", "text")),
+        *(m[f] for m in markers for f in ("path", "code", "context_before", "context_after")),
+        *(ref["path"] for m in markers for ref in m["references"]),
+        *(r["text"] for r in archive["replies"]),
+        *(v["text"] for c in archive["codemarks"] for v in c["history"]),
+        *(url for repo in archive["repos"] for url in repo["remotes"]),
+        *(repo["name"] for repo in archive["repos"]),
+    ]
+    # Short values could turn up inside ciphertext by chance; the long ones are the telling ones anyway.
+    plain = [value for value in plain if len(value) >= 8]
+    assert len(plain) > 10
+    async with app_b.state.kibitz.engine.connect() as connection:
+        for table in (
+            "user_account",
+            "codemark",
+            "codemark_edit",
+            "marker",
+            "marker_reference",
+            "marker_location",
+            "reply",
+            "reply_edit",
+            "repo",
+            "repo_remote",
+        ):
+            dump = repr((await connection.execute(text(f"SELECT * FROM {table}"))).all())  # noqa: S608
+            leaked = [value for value in plain if value in dump]
+            assert leaked == [], f"{table} holds plaintext"
+
+    await activate(app_b, s.ada.email)
+    ada_b = await bearer(http_b, s.ada.email)
+    r = await http_b.get("/api/v1/teams", headers=ada_b)
+    assert [(t["id"], t["code_free"]) for t in r.json()] == [(s.team, True)]
+    # The blind indexes were computed with B's keys: lookups by remote and by path find the imported rows.
+    repo = archive["repos"][0]
+    r = await http_b.post(
+        f"/api/v1/teams/{s.team}/repos/match", json={"remotes": repo["remotes"][:1]}, headers=ada_b
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == repo["id"]
+    path = markers[0]["path"]
+    r = await http_b.get(f"/api/v1/teams/{s.team}/codemarks", params={"path": path}, headers=ada_b)
+    assert r.status_code == 200, r.text
+    expected = {c["id"] for c in archive["codemarks"] if any(m["path"] == path for m in c["markers"])}
+    assert {c["id"] for c in r.json()["items"]} == expected

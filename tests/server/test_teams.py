@@ -144,3 +144,42 @@ async def test_joining_twice_keeps_role_and_code(http: httpx.AsyncClient, api: A
     r = await http.post("/api/v1/teams/join", json={"code": code}, headers=ada.headers)
     assert r.status_code == 200
     assert r.json()["role"] == "owner"
+
+
+async def test_code_free_mode_is_an_admin_setting(http: httpx.AsyncClient, api: Api) -> None:
+    owner, admin, member, stranger = [await api.person(n) for n in ("Ada", "Bo", "Cy", "Di")]
+    team = await api.team(owner)
+    await api.join(owner, team, admin, "admin")
+    await api.join(owner, team, member)
+    other = await api.team(stranger, "elsewhere")
+    url = f"/api/v1/teams/{team}"
+
+    r = await http.get("/api/v1/teams", headers=owner.headers)
+    assert [t["code_free"] for t in r.json()] == [False]
+    r = await http.patch(url, json={"code_free": True}, headers=member.headers)
+    assert r.status_code == 403, r.text
+    r = await http.patch(url, json={"code_free": True}, headers=stranger.headers)
+    assert r.status_code == 404, r.text
+    for body in ({}, {"code_free": "yes"}, {"code_free": 1}, {"code_free": True, "name": "x"}):
+        r = await http.patch(url, json=body, headers=owner.headers)
+        assert r.status_code == 422, (body, r.text)
+
+    r = await http.patch(url, json={"code_free": True}, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    assert (r.json()["id"], r.json()["code_free"], r.json()["role"]) == (team, True, "owner")
+    r = await http.get("/api/v1/teams", headers=member.headers)
+    assert [t["code_free"] for t in r.json()] == [True]
+    # Setting it to what it is changes nothing and records nothing; an admin may switch it back.
+    assert (await http.patch(url, json={"code_free": True}, headers=admin.headers)).status_code == 200
+    r = await http.patch(url, json={"code_free": False}, headers=admin.headers)
+    assert r.json()["code_free"] is False
+    # Neither refusal touched the other team.
+    r = await http.get("/api/v1/teams", headers=stranger.headers)
+    assert [(t["id"], t["code_free"]) for t in r.json()] == [(other, False)]
+
+    r = await http.get(f"{url}/audit", params={"action": "team.code_free_changed"}, headers=owner.headers)
+    events = r.json()["items"]
+    assert [(e["actor"]["id"], e["details"]) for e in events] == [
+        (admin.id, {"old": True, "new": False}),
+        (owner.id, {"old": False, "new": True}),
+    ]

@@ -7,9 +7,17 @@ password and the status `imported`, which cannot log in until an operator sets a
 (`kibitz server user set-password`). Nothing is written unless everything is: an id already in use, a
 malformed or inconsistent archive, or a database error leaves the database as it was.
 
-Content is written in `_accounts` (emails, names; the lookup by email goes through `find_user_by_email`) and
-`_write_team` (titles, texts, markers' paths, code and context, references' and locations' paths, remotes),
-with the search index rebuilt from the plain texts there: the places to seal values once the services do.
+The archive holds content in the clear; it is sealed here as the services seal it (crypto/registry.py):
+people's emails, names and handles with their own keys, in `_accounts` (matched by the email's blind index,
+handles kept unique by theirs); in `_write_team`, what a member wrote (titles, texts, markers' paths, code
+and context, edits) with that member's key in the team (a marker's and a codemark edit's: the codemark
+author's; a reply edit's: the reply author's), and repo names, remotes, references' and locations' paths
+with the team's key. Blind indexes (marker paths, remotes) and the search words are computed there from the
+plain values, under this server's keys: the exporting server's keys never travel.
+
+A code-free team stays code-free. Its markers come without code (the archive has none to give) and without
+the code's fingerprint: a fingerprint is keyed by the exporting server's team key, so it cannot be carried
+over, and such markers show as ordinary markers with empty code.
 """
 
 from __future__ import annotations
@@ -29,7 +37,8 @@ from kibitz.errors import Conflict, InvalidRequest
 from kibitz.ids import is_id
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import User
-from kibitz.server.auth.service import find_user_by_email, normalise_email
+from kibitz.server.auth.people import free_handle, normalise_email, person_of, seal_profile
+from kibitz.server.auth.service import find_user_by_email
 from kibitz.server.codemarks.models import (
     CODEMARK_STATUSES,
     CODEMARK_TYPES,
@@ -46,10 +55,15 @@ from kibitz.server.codemarks.models import (
     Reply,
     ReplyEdit,
 )
+from kibitz.server.codemarks.service import PATH_PURPOSE
+from kibitz.server.crypto.blind_index import normalise_email as normalise_email_for_index
+from kibitz.server.crypto.blind_index import normalise_exact
+from kibitz.server.crypto.sealer import member_owner, sealer_of, team_owner
 from kibitz.server.export.schemas import FORMAT, VERSION, TeamExport
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.offline import opened
 from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
+from kibitz.server.repos.service import REMOTE_PURPOSE
 from kibitz.server.search.index import index_text
 from kibitz.server.teams.models import Membership, Team
 from kibitz.settings import Settings
@@ -130,7 +144,8 @@ def archive_problems(archive: TeamExport) -> list[str]:
     ):
         check(len(set(ids)) == len(ids), f"{kind} repeat an id")
         check(all(is_id(i) for i in ids), f"{kind} have malformed ids")
-    emails = [normalise_email(p.email) for p in archive.people]
+    # Compared as the blind index compares them: two spellings of one address would collide there.
+    emails = [normalise_email_for_index(p.email) for p in archive.people]
     check(len(set(emails)) == len(emails), "people repeat an email address")
     check(all(m.user_id in people for m in archive.members), "a member is not among people")
     check(any(m.role == "owner" for m in archive.members), "the team has no owner")
@@ -206,14 +221,6 @@ async def _refuse_taken_ids(session: AsyncSession, archive: TeamExport) -> None:
         )
 
 
-async def _free_handle(session: AsyncSession, wanted: str) -> str:
-    candidate, number = wanted, 2
-    while await session.scalar(select(User.id).where(User.handle == candidate)) is not None:
-        suffix = str(number)
-        candidate, number = wanted[: 32 - len(suffix)] + suffix, number + 1
-    return candidate
-
-
 async def _accounts(session: AsyncSession, archive: TeamExport, summary: ImportSummary) -> dict[str, str]:
     """Match or create the archive's people; return archive user id → this server's user id."""
     mapping: dict[str, str] = {}
@@ -221,24 +228,27 @@ async def _accounts(session: AsyncSession, archive: TeamExport, summary: ImportS
         existing = await find_user_by_email(session, person.email)
         if existing is not None:
             mapping[person.id] = existing.id
-            summary.matched_accounts.append(existing.email)
+            summary.matched_accounts.append((await person_of(session, existing)).email)
             continue
         if await session.get(User, person.id) is not None:
             raise Conflict(
                 f"The account id {person.id} is in use here by another email address; nothing was imported.",
                 {"user_id": person.id},
             )
-        session.add(
-            User(
-                id=person.id,
-                email=normalise_email(person.email),
-                name=person.name,
-                handle=await _free_handle(session, person.handle),
-                password_hash=UNUSABLE_PASSWORD,
-                status=IMPORTED_STATUS,
-                created_at=person.created_at,
-            )
+        user = User(
+            id=person.id,
+            password_hash=UNUSABLE_PASSWORD,
+            status=IMPORTED_STATUS,
+            created_at=person.created_at,
         )
+        await seal_profile(
+            session,
+            user,
+            email=person.email,
+            name=person.name,
+            handle=await free_handle(session, person.handle),
+        )
+        session.add(user)
         mapping[person.id] = person.id
         summary.created_accounts.append(normalise_email(person.email))
         await session.flush()
@@ -279,6 +289,14 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
         return mapping.get(user_id, user_id)
 
     team_id = archive.team.id
+    sealer = sealer_of(session)
+    team_key = team_owner(team_id)
+
+    async def seal(author_id: str | None, value: str, table: str, column: str, row: str) -> str:
+        """Seal with the author's key in this team (the archive's author id), or the team's key (None)."""
+        owner = team_key if author_id is None else member_owner(team_id, uid(author_id))
+        return await sealer.seal(owner, value, table=table, column=column, row=row)
+
     session.add(
         Team(
             id=team_id,
@@ -286,6 +304,7 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
             # No events come along (docs/api.md): numbering continues after the exporting server's last one.
             event_seq=archive.team.event_seq,
             allowlist=" ".join(archive.team.allowlist),
+            code_free=archive.team.code_free,
             created_at=archive.team.created_at,
         )
     )
@@ -297,13 +316,21 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
             )
         )
     for repo in archive.repos:
-        session.add(Repo(id=repo.id, team_id=team_id, name=repo.name, created_at=repo.created_at))
+        name = await seal(None, repo.name, "repo", "name", repo.id)
+        session.add(Repo(id=repo.id, team_id=team_id, name=name, created_at=repo.created_at))
     await session.flush()
     for repo in archive.repos:
         for commit in repo.root_commits:
             session.add(RepoRootCommit(team_id=team_id, repo_id=repo.id, commit=commit))
         for url in repo.remotes:
-            session.add(RepoRemote(team_id=team_id, repo_id=repo.id, url=url))
+            session.add(
+                RepoRemote(
+                    team_id=team_id,
+                    repo_id=repo.id,
+                    url=await seal(None, url, "repo_remote", "url", repo.id),
+                    url_index=await sealer.index(team_id, REMOTE_PURPOSE, url),
+                )
+            )
     for c in archive.codemarks:
         session.add(
             Codemark(
@@ -311,8 +338,8 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                 team_id=team_id,
                 type=c.type,
                 status=c.status,
-                title=c.title,
-                text=c.text,
+                title=await seal(c.author_id, c.title, "codemark", "title", c.id),
+                text=await seal(c.author_id, c.text, "codemark", "text", c.id),
                 author_id=uid(c.author_id),
                 pinned=c.pinned,
                 created_at=c.created_at,
@@ -329,13 +356,16 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                     team_id=team_id,
                     repo_id=m.repo_id,
                     position=m.position,
-                    path=m.path,
+                    path=await seal(c.author_id, m.path, "marker", "path", m.id),
+                    path_index=await sealer.index(team_id, PATH_PURPOSE, normalise_exact(m.path)),
                     commit=m.commit,
                     start_line=m.start_line,
                     end_line=m.end_line,
-                    code=m.code,
-                    context_before=m.context_before,
-                    context_after=m.context_after,
+                    code=await seal(c.author_id, m.code, "marker", "code", m.id),
+                    context_before=await seal(
+                        c.author_id, m.context_before, "marker", "context_before", m.id
+                    ),
+                    context_after=await seal(c.author_id, m.context_after, "marker", "context_after", m.id),
                     provisional=m.provisional,
                 )
             )
@@ -351,8 +381,8 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                     codemark_id=c.id,
                     team_id=team_id,
                     editor_id=uid(version.editor_id),
-                    title=version.title,
-                    text=version.text,
+                    title=await seal(c.author_id, version.title, "codemark_edit", "title", c.id),
+                    text=await seal(c.author_id, version.text, "codemark_edit", "text", c.id),
                     replaced_at=version.replaced_at,
                 )
             )
@@ -367,7 +397,7 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                         team_id=team_id,
                         kind=ref.kind,
                         commit=ref.commit,
-                        path=ref.path,
+                        path=await seal(None, ref.path, "marker_reference", "path", m.id),
                         start_line=ref.start_line,
                         end_line=ref.end_line,
                         created_at=ref.created_at,
@@ -381,7 +411,7 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                 codemark_id=r.codemark_id,
                 team_id=team_id,
                 author_id=uid(r.author_id),
-                text=r.text,
+                text=await seal(r.author_id, r.text, "reply", "text", r.id),
                 created_at=r.created_at,
                 updated_at=r.updated_at,
                 deleted_at=r.deleted_at,
@@ -398,7 +428,7 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                 ReplyEdit(
                     reply_id=r.id,
                     team_id=team_id,
-                    text=reply_version.text,
+                    text=await seal(r.author_id, reply_version.text, "reply_edit", "text", r.id),
                     replaced_at=reply_version.replaced_at,
                 )
             )
@@ -428,7 +458,9 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                 marker_id=loc.marker_id,
                 commit=loc.commit,
                 algorithm=loc.algorithm,
-                path=loc.path,
+                path=await seal(None, loc.path, "marker_location", "path", loc.marker_id)
+                if loc.path is not None
+                else None,
                 start_line=loc.start_line,
                 end_line=loc.end_line,
                 status=loc.status,

@@ -194,6 +194,8 @@ class TeamRecord(_Strict):
     created_at: AwareDatetime
     allowlist: list[str] = Field(description="CIDRs, in stored order.")
     event_seq: int = Field(ge=0)
+    # Absent in archives made before code-free mode existed: those teams kept code.
+    code_free: bool = Field(default=False, description="Code-free mode: markers keep no code.")
 
 
 class MemberRecord(_Strict):

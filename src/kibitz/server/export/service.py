@@ -1,12 +1,15 @@
 """Build export archives: a person's own data, or a whole team (docs/api.md, "Export archives").
 
-Rows are loaded as ORM objects, never as bare text columns, so the content goes through the same models the
-other services read (and so through whatever opens sealed columns there). Child rows are listed in the
-order they were stored (their autoincrement id), which an import reproduces, so an export of an imported
-team equals the original export. The archive is built in memory, not streamed (docs/api.md, "Size").
+Child rows are listed in the order they were stored (their autoincrement id), which an import reproduces, so
+an export of an imported team equals the original export. The archive is built in memory, not streamed
+(docs/api.md, "Size").
 
-Content columns are read in `profile_record`, `codemark_records`, `reply_records` and, for remote URLs and
-shared locations' paths, `export_team`: the places to open sealed values once the services seal them.
+An archive holds content in the clear (it is what a person or an owner takes away): every sealed value is
+opened here, with the (table, column, row) of crypto/registry.py, and never written back onto its row.
+Content columns are read in `export_user` (the profile), `codemark_records` (titles, texts, markers' paths,
+code and context, references' paths, edits), `reply_records` (texts, edits) and `export_team` (people,
+repo names, remote URLs, shared locations' paths). A value that does not open (a destroyed key, a broken
+seal) fails the whole export: an archive silently missing content would be worse.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from kibitz.errors import NotFound
 from kibitz.server.access import address_allowed
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import ApiToken, User
+from kibitz.server.auth.people import Person, people_of, person_of
 from kibitz.server.auth.service import Caller
 from kibitz.server.codemarks.models import (
     Codemark,
@@ -40,6 +44,7 @@ from kibitz.server.codemarks.models import (
     ReplyEdit,
 )
 from kibitz.server.codemarks.service import visible_to
+from kibitz.server.crypto.sealer import sealer_of
 from kibitz.server.db import utcnow
 from kibitz.server.export.schemas import (
     CodemarkRecord,
@@ -105,10 +110,15 @@ async def snapshot(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncItera
             await session.rollback()
 
 
-def profile_record(user: User) -> ProfileRecord:
-    """Return a person as the archive records them."""
+async def _open(session: AsyncSession, sealed: str, table: str, column: str, row: str) -> str:
+    """Open one sealed cell (crypto/registry.py names its table, column and row)."""
+    return await sealer_of(session).open(sealed, table=table, column=column, row=row)
+
+
+def profile_record(person: Person) -> ProfileRecord:
+    """Return a person (opened) as the archive records them."""
     return ProfileRecord(
-        id=user.id, email=user.email, name=user.name, handle=user.handle, created_at=user.created_at
+        id=person.id, email=person.email, name=person.name, handle=person.handle, created_at=person.created_at
     )
 
 
@@ -129,7 +139,7 @@ async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark])
             ReferenceRecord(
                 kind=ref.kind,
                 commit=ref.commit,
-                path=ref.path,
+                path=await _open(session, ref.path, "marker_reference", "path", ref.marker_id),
                 start_line=ref.start_line,
                 end_line=ref.end_line,
                 created_at=ref.created_at,
@@ -142,13 +152,13 @@ async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark])
                 id=m.id,
                 repo_id=m.repo_id,
                 position=m.position,
-                path=m.path,
+                path=await _open(session, m.path, "marker", "path", m.id),
                 commit=m.commit,
                 start_line=m.start_line,
                 end_line=m.end_line,
-                code=m.code,
-                context_before=m.context_before,
-                context_after=m.context_after,
+                code=await _open(session, m.code, "marker", "code", m.id),
+                context_before=await _open(session, m.context_before, "marker", "context_before", m.id),
+                context_after=await _open(session, m.context_after, "marker", "context_after", m.id),
                 provisional=m.provisional,
                 references=references[m.id],
             )
@@ -170,7 +180,10 @@ async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark])
     ):
         history[edit.codemark_id].append(
             CodemarkVersionRecord(
-                editor_id=edit.editor_id, title=edit.title, text=edit.text, replaced_at=edit.replaced_at
+                editor_id=edit.editor_id,
+                title=await _open(session, edit.title, "codemark_edit", "title", edit.codemark_id),
+                text=await _open(session, edit.text, "codemark_edit", "text", edit.codemark_id),
+                replaced_at=edit.replaced_at,
             )
         )
     return [
@@ -179,8 +192,8 @@ async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark])
             team_id=c.team_id,
             type=c.type,
             status=c.status,
-            title=c.title,
-            text=c.text,
+            title=await _open(session, c.title, "codemark", "title", c.id),
+            text=await _open(session, c.text, "codemark", "text", c.id),
             author_id=c.author_id,
             pinned=c.pinned,
             created_at=c.created_at,
@@ -203,14 +216,19 @@ async def reply_records(session: AsyncSession, replies: Sequence[Reply]) -> list
         mentions[mention.reply_id].append(mention.user_id)
     history: dict[str, list[ReplyVersionRecord]] = defaultdict(list)
     for edit in await _rows(session, select(ReplyEdit).order_by(ReplyEdit.id), ReplyEdit.reply_id, ids):
-        history[edit.reply_id].append(ReplyVersionRecord(text=edit.text, replaced_at=edit.replaced_at))
+        history[edit.reply_id].append(
+            ReplyVersionRecord(
+                text=await _open(session, edit.text, "reply_edit", "text", edit.reply_id),
+                replaced_at=edit.replaced_at,
+            )
+        )
     return [
         ReplyRecord(
             id=r.id,
             team_id=r.team_id,
             codemark_id=r.codemark_id,
             author_id=r.author_id,
-            text=r.text,
+            text=await _open(session, r.text, "reply", "text", r.id),
             created_at=r.created_at,
             updated_at=r.updated_at,
             deleted_at=r.deleted_at,
@@ -333,7 +351,7 @@ async def export_user(
     archive = UserExport(
         exported_at=utcnow(),
         server_version=kibitz.__version__,
-        user=profile_record(user),
+        user=profile_record(await person_of(db, user)),
         memberships=memberships,
         tokens=tokens,
         codemarks=await codemark_records(db, codemarks),
@@ -416,7 +434,7 @@ async def export_team(
     for remote in await db.scalars(
         select(RepoRemote).where(RepoRemote.team_id == team_id).order_by(RepoRemote.id)
     ):
-        remotes[remote.repo_id].append(remote.url)
+        remotes[remote.repo_id].append(await _open(db, remote.url, "repo_remote", "url", remote.repo_id))
     codemarks = list(
         await db.scalars(
             select(Codemark)
@@ -475,7 +493,9 @@ async def export_team(
             marker_id=loc.marker_id,
             commit=loc.commit,
             algorithm=loc.algorithm,
-            path=loc.path,
+            path=await _open(db, loc.path, "marker_location", "path", loc.marker_id)
+            if loc.path is not None
+            else None,
             start_line=loc.start_line,
             end_line=loc.end_line,
             status=loc.status,
@@ -491,6 +511,7 @@ async def export_team(
     )
     people = await _rows(db, select(User).order_by(User.id), User.id, sorted(person_ids))
     people.sort(key=lambda u: u.id)
+    opened = await people_of(db, people)
     archive = TeamExport(
         exported_at=utcnow(),
         server_version=kibitz.__version__,
@@ -500,13 +521,14 @@ async def export_team(
             created_at=team.created_at,
             allowlist=team.allowlist.split(),
             event_seq=team.event_seq,
+            code_free=team.code_free,
         ),
-        people=[profile_record(u) for u in people],
+        people=[profile_record(opened[u.id]) for u in people],
         members=[MemberRecord(user_id=m.user_id, role=m.role, joined_at=m.created_at) for m in members],
         repos=[
             RepoRecord(
                 id=r.id,
-                name=r.name,
+                name=await _open(db, r.name, "repo", "name", r.id),
                 created_at=r.created_at,
                 root_commits=commits[r.id],
                 remotes=remotes[r.id],
