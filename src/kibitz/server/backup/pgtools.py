@@ -40,7 +40,8 @@ def connection_environment(database_url: str) -> tuple[dict[str, str], str]:
     The password goes to PGPASSWORD, never to a command line, where other users of the machine could read it.
     """
     url = make_url(database_url)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+    # What the URL names wins; other PG* variables of the operator's environment (a CA file, say) still count.
+    env = dict(os.environ)
     if url.host:
         env["PGHOST"] = url.host
     if url.port:

@@ -10,6 +10,7 @@ and membership tombstoned in the keystore is deleted with what cascades from it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 from collections import Counter
 from collections.abc import Sequence
@@ -77,6 +78,9 @@ async def restore(settings: Settings, source: Path) -> RestoreResult:
         return await _restore_into(settings, plan.data, plan.keystore)
     except BaseException:
         _clean(plan.target, remove_dir=plan.created)
+        if keystore_file(settings) is None:
+            # It was empty before (checked above): leave it so, and the restore can be run again.
+            await _empty_keystore_database(settings)
         raise
 
 
@@ -209,9 +213,7 @@ async def _restore_into(
     finally:
         if keystore is not None:
             await keystore.close()
-    return RestoreResult(
-        **{**result.__dict__, "alembic_revision": None if revision is None else str(revision)}
-    )
+    return dataclasses.replace(result, alembic_revision=None if revision is None else str(revision))
 
 
 async def _restore_keystore(settings: Settings, backup_path: Path) -> None:
@@ -230,6 +232,17 @@ async def _restore_keystore(settings: Settings, backup_path: Path) -> None:
                 await connection.execute(delete(table))
                 if rows.get(table.name):
                     await connection.execute(table.insert(), rows[table.name])
+    finally:
+        await engine.dispose()
+
+
+async def _empty_keystore_database(settings: Settings) -> None:
+    engine = create_async_engine(keystore_url(settings), hide_parameters=True)
+    try:
+        if await keyfiles.has_keystore_tables(engine):
+            async with engine.begin() as connection:
+                for table in reversed(metadata.sorted_tables):
+                    await connection.execute(delete(table))
     finally:
         await engine.dispose()
 
@@ -290,9 +303,7 @@ async def _replay_erasures(engine: AsyncEngine, keystore: Keystore, result: Rest
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             await autocommit.exec_driver_sql("VACUUM")
             await autocommit.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    return RestoreResult(
-        **{**result.__dict__, "deleted": deleted, "redacted_events": redacted, "erased": erased}
-    )
+    return dataclasses.replace(result, deleted=deleted, redacted_events=redacted, erased=erased)
 
 
 def _table(name: str) -> Table:
