@@ -478,8 +478,7 @@ async def seed_service(settings: Any, codemarks: int, rng: random.Random) -> See
     from kibitz.server.auth.service import authenticate, login, signup
     from kibitz.server.codemarks.models import Codemark
     from kibitz.server.codemarks.schemas import CodemarkIn, CodemarkPatch
-    from kibitz.server.db import make_engine, make_sessionmaker
-    from kibitz.server.migrate import upgrade
+    from kibitz.server.offline import opened
     from kibitz.server.repos.service import match_repo
     from kibitz.server.teams.models import Membership
     from kibitz.server.teams.service import create_invite, create_team, join_team
@@ -490,10 +489,10 @@ async def seed_service(settings: Any, codemarks: int, rng: random.Random) -> See
         "add_reply", "kibitz.server.codemarks.replies", "kibitz.server.codemarks.service"
     )
     started = time.perf_counter()
-    engine = make_engine(settings)
-    try:
-        await upgrade(engine)
-        sessions = make_sessionmaker(engine)
+    # Opened as the server opens it (migrated, the keystore attached to the sessions' sealer), so every
+    # content cell is sealed and every lookup column keyed exactly as the API would have written them.
+    async with opened(settings) as database:
+        sessions = database.sessions
         passwords = Passwords(fast=True)
         async with sessions() as session:
             callers = []
@@ -545,8 +544,6 @@ async def seed_service(settings: Any, codemarks: int, rng: random.Random) -> See
                         await update_codemark(session, callers[0], membership, codemark, patch)
                         resolved += 1
                 await session.commit()
-    finally:
-        await engine.dispose()
     return Seeded(
         token=token,
         team_id=team.id,
@@ -979,6 +976,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             **{k: v for k, v in os.environ.items() if not k.startswith("KIBITZ_")},
             "KIBITZ_DATA_DIR": str(tmp / "data"),
             "KIBITZ_DATABASE_URL": database_url,
+            # The server as deployed: content sealed at rest (bench/privacy.py prices it against off).
+            "KIBITZ_ENCRYPT_AT_REST": "true",
             "KIBITZ_FAST_PASSWORD_HASHING": "1",
             # Every simulated person signs in from this one machine: lift the per-address login throttle.
             "KIBITZ_LOGIN_RATE_LIMIT": "100000/minute",
@@ -991,7 +990,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             log(f"seeding {args.codemarks} codemarks through the service layer ({db_kind})...")
             settings = Settings.load(
-                data_dir=tmp / "data", database_url=database_url, fast_password_hashing=True
+                data_dir=tmp / "data",
+                database_url=database_url,
+                encrypt_at_rest=True,
+                fast_password_hashing=True,
             )
             try:
                 seeded = asyncio.run(seed_service(settings, args.codemarks, rng))
@@ -1103,6 +1105,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "concurrency": args.concurrency,
             "clients": clients,
             "seed": args.seed,
+            "encryption_at_rest": True,
             "server": "uvicorn.run(app), 1 worker, same flags for both apps",
             "load_generator": "one process, one keep-alive HTTP/1.1 connection per concurrent task",
         },
@@ -1139,7 +1142,7 @@ def report_text(report: dict[str, Any]) -> str:
     lines = [
         f"Kibitz API benchmark: {m['db_kind']} ({m['db_version']}), {p['codemarks']} codemarks over "
         f"{p['files']} files, {p['concurrency']} connections, {p['duration_s']:g} s per measurement "
-        f"after {p['warmup_s']:g} s warm-up",
+        f"after {p['warmup_s']:g} s warm-up, encryption at rest on",
         f"{m['cpu_count']} CPUs ({m['cpu_model']}), Python {m['python']}, uvicorn {m['uvicorn']} "
         f"({m['uvicorn_http']}, {m['uvicorn_loop']}), 1 worker per app.",
         f"The load generator shares the machine with the servers in every measurement: {where}.",

@@ -938,6 +938,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 # Every simulated person signs in from this one machine: lift the per-address login throttle.
                 "KIBITZ_LOGIN_RATE_LIMIT": "100000/minute",
                 "KIBITZ_DATA_DIR": str(work / "data"),
+                # The server as deployed: content and event payloads sealed at rest.
+                "KIBITZ_ENCRYPT_AT_REST": "true",
                 "KIBITZ_LOG_LEVEL": "warning",
             }
         )
@@ -972,6 +974,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "phase_seconds": args.phase_seconds,
             "database": database,
             "redis": bool(args.redis_url),
+            "encryption_at_rest": True,
             "pinning": {"server": server_cpus, "clients_and_writer": client_cpus},
             "target_p99_ms": args.target_p99_ms,
         },
@@ -988,7 +991,8 @@ def report_text(report: dict[str, Any]) -> str:
     params = report["parameters"]
     lines = [
         f"{params['subscribers']} subscribers on one team, {params['database']}"
-        f"{' + Redis' if params['redis'] else ''}, {params['phase_seconds']:g} s per rate",
+        f"{' + Redis' if params['redis'] else ''}, {params['phase_seconds']:g} s per rate, "
+        "encryption at rest on",
         "",
         render_table(phases),
         "",
