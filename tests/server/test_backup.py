@@ -197,6 +197,21 @@ async def test_restore_refuses_a_directory_without_backups_and_a_damaged_backup(
         assert not (tmp_path / "restored").exists()
 
 
+async def test_restore_takes_the_newest_data_backup_a_keystore_backup_covers(
+    app: FastAPI, api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    ada = await api.person("Ada")
+    await api.team(ada)
+    result = await backup(settings, tmp_path / "backups")
+    # As if a later backup had stopped between its data copy and its keystore copy.
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    orphan = result.data_file.with_name(f"{layout.new_stamp(later)}{result.data_file.suffix}")
+    orphan.write_bytes(result.data_file.read_bytes())
+    async with restore_target(settings, tmp_path / "restored") as target:
+        restored = await restore(target, tmp_path / "backups")
+    assert restored.data_backup == result.data_file
+
+
 async def test_old_keystore_backups_are_deleted_and_data_backups_kept(
     app: FastAPI, api: Api, settings: Settings, tmp_path: Path
 ) -> None:

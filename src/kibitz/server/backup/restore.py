@@ -90,9 +90,12 @@ def _plan(settings: Settings, source: Path) -> _Plan:
     data = layout.data_backups(source)
     if not data:
         raise InvalidRequest(f"{source} holds no data backup (looked in {source / layout.DATA})")
-    newest = data[-1]
     keys = layout.keystore_backups(source)
     key_backup = keys[-1] if keys else None
+    # A data backup newer than every keystore backup (a backup interrupted between its two copies) may hold
+    # values sealed with keys no keystore backup has: the newest one that a keystore backup covers is taken.
+    covered = [backup for backup in data if key_backup is None or backup.stamp <= key_backup.stamp]
+    newest = covered[-1] if covered else data[-1]
     _check_kind(settings, newest)
     if key_backup is None and settings.encrypt_at_rest:
         raise InvalidRequest(
