@@ -485,3 +485,40 @@ def test_the_package_exports_its_entry_points() -> None:
         "restore",
     ]
     assert all(callable(getattr(package, name)) for name in package.__all__)
+
+
+def test_pg_tools_get_the_password_in_their_environment_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kibitz.server.backup import pgtools
+
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def run(arguments: list[str], *, env: dict[str, str], **_: Any) -> Any:
+        calls.append((arguments, env))
+        return type("Done", (), {"returncode": 0, "stderr": b""})()
+
+    monkeypatch.setattr("kibitz.server.backup.pgtools.subprocess.run", run)
+    monkeypatch.setenv("PGSSLROOTCERT", "/etc/ca.pem")
+    url = "postgresql://kibitz:s3cret-pw@db.internal:6543/kibitz_prod?sslmode=verify-full"
+    pgtools.dump(url, tmp_path / "out.pgdump")
+    pgtools.restore(url, tmp_path / "out.pgdump")
+    assert [Path(arguments[0]).name for arguments, _ in calls] == ["pg_dump", "pg_restore"]
+    for arguments, env in calls:
+        assert not any("s3cret-pw" in argument for argument in arguments)
+        assert env["PGPASSWORD"] == "s3cret-pw"
+        assert (env["PGHOST"], env["PGPORT"], env["PGUSER"]) == ("db.internal", "6543", "kibitz")
+        assert (env["PGDATABASE"], env["PGSSLMODE"], env["PGSSLROOTCERT"]) == (
+            "kibitz_prod",
+            "verify-full",
+            "/etc/ca.pem",
+        )
+    assert "--dbname=kibitz_prod" in calls[1][0]
+
+
+def test_a_failing_pg_tool_is_reported_with_its_message(tmp_path: Path) -> None:
+    from kibitz.server.backup import pgtools
+
+    # Nothing listens on port 1: pg_dump fails, and its own words say why.
+    with pytest.raises(KibitzError, match=r"pg_dump failed \(exit 1\)"):
+        pgtools.dump("postgresql://nobody@127.0.0.1:1/none", tmp_path / "out.pgdump")
