@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import fresh_postgres_database
 from tests.e2e.conftest import KIBITZ, PASSWORD, _free_port, _wait_until_healthy, clean_environment
 
 pytestmark = pytest.mark.e2e
@@ -71,10 +72,27 @@ def login(url: str, email: str) -> httpx.Client:
     return httpx.Client(base_url=url + API, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
-def test_backup_of_a_running_server_restores_into_a_new_directory(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def databases(
+    request: pytest.FixtureRequest, postgres_available: bool
+) -> Iterator[tuple[dict[str, str], ...]]:
+    """The database settings of the backed-up server and of the restore (two fresh PostgreSQL databases)."""
+    if request.param == "sqlite":
+        yield {}, {}
+        return
+    if not postgres_available:
+        pytest.skip("PostgreSQL is not reachable")
+    with fresh_postgres_database() as live, fresh_postgres_database() as target:
+        yield {"KIBITZ_DATABASE_URL": live}, {"KIBITZ_DATABASE_URL": target}
+
+
+def test_backup_of_a_running_server_restores_into_a_new_directory(
+    tmp_path: Path, databases: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    live, target = databases
     data_dir, backups, restored = tmp_path / "data", tmp_path / "backups", tmp_path / "restored"
     email = "ada@example.com"
-    with serving(data_dir) as url:
+    with serving(data_dir, live) as url:
         _ok(
             httpx.post(f"{url}{API}/auth/signup", json={"email": email, "name": "Ada", "password": PASSWORD}),
             201,
@@ -101,12 +119,19 @@ def test_backup_of_a_running_server_restores_into_a_new_directory(tmp_path: Path
             )
             summary = json.loads(
                 operator(
-                    "backup", "--to", str(backups), "--data-dir", str(data_dir), "--json", cwd=tmp_path
+                    "backup",
+                    "--to",
+                    str(backups),
+                    "--data-dir",
+                    str(data_dir),
+                    "--json",
+                    cwd=tmp_path,
+                    env=live,
                 ).stdout
             )
             # The server keeps serving while and after the backup is taken.
             _ok(ada.get(f"/codemarks/{codemark['id']}"), 200)
-    assert summary["database"] == "sqlite"
+    assert summary["database"] == ("postgresql" if live else "sqlite")
     assert Path(summary["data_file"]).is_file()
     assert Path(summary["keystore_file"]).is_file()
     assert stat.S_IMODE(Path(summary["keystore_file"]).stat().st_mode) == 0o600
@@ -121,15 +146,18 @@ def test_backup_of_a_running_server_restores_into_a_new_directory(tmp_path: Path
             str(data_dir),
             "--json",
             cwd=tmp_path,
+            env=live,
         ).stdout
     )
     assert pruned == {"pruned": []}
 
     # Without the KEK the keys cannot be opened: the command says where the KEK comes from, writes nothing.
-    refused = operator("restore", "--from", str(backups), "--data-dir", str(restored), cwd=tmp_path, expect=1)
+    refused = operator(
+        "restore", "--from", str(backups), "--data-dir", str(restored), cwd=tmp_path, env=target, expect=1
+    )
     assert "KIBITZ_KEK_FILE" in refused.stderr
     assert not restored.exists()
-    kek = {"KIBITZ_KEK_FILE": str(data_dir / "kek.key")}
+    kek = {"KIBITZ_KEK_FILE": str(data_dir / "kek.key"), **target}
     result = json.loads(
         operator(
             "restore", "--from", str(backups), "--data-dir", str(restored), "--json", cwd=tmp_path, env=kek
