@@ -83,9 +83,8 @@ async def _on_kibitz_error(request: Request, exc: Exception) -> JSONResponse:
         # the log line (the code only, never the value); the caller gets the same answer as for any bug.
         request_id = getattr(request.state, "request_id", "")
         log.error("server-side failure: %s", exc.code, extra={"request_id": request_id})
-        return error_response(
-            KibitzError("Internal error.", {"request_id": request_id}), {"x-request-id": request_id}
-        )
+        # No x-request-id here: this handler runs inside RequestGuard, which adds it to every answer.
+        return error_response(KibitzError("Internal error.", {"request_id": request_id}))
     if isinstance(exc, AddressDenied):
         # Here, after the request's transaction has rolled back (and let go of SQLite's write lock).
         await record_denial(request.app.state.kibitz.sessionmaker, exc, "api", method=request.method)
