@@ -618,19 +618,27 @@ class HttpxSender(Sender):
     """
 
     def __init__(self, base_url: str, headers: dict[str, str]) -> None:
-        self.client = httpx.AsyncClient(
-            base_url=base_url,
-            headers=headers,
-            timeout=60,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        )
+        self.base_url = base_url
+        self.headers = headers
+        self.client: httpx.AsyncClient | None = None
 
     async def request(self, method: str, target: str, body: bytes | None) -> tuple[int, bytes]:
+        if self.client is None:
+            # Made on first use, and again after a failed request closed it (as RawSender reconnects):
+            # a closed httpx client refuses every later request.
+            self.client = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=self.headers,
+                timeout=60,
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            )
         response = await self.client.request(method, target, content=body)
         return response.status_code, response.content
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self.client is not None:
+            await self.client.aclose()
+        self.client = None
 
 
 class RawSender(Sender):
