@@ -118,6 +118,7 @@ def test_event_lines() -> None:
             "cy@example.com is now admin",
         ),
         (_event(12, "something.new", {}), "something.new"),
+        (_event(14, "reply.added", {"redacted": True}), "reply.added (redacted: deleted or erased)"),
     ]
     for event, expected in cases:
         line = event_line(event, emails)

@@ -24,6 +24,7 @@ from kibitz.server.events.hub import Subscriber
 from kibitz.server.events.models import Event
 from kibitz.server.events.service import REDACTED, head_seq, record_event, strip_people
 from tests.server.conftest import COMMIT, Api, Person
+from tests.server.event_log import assert_gap_free, team_events
 
 _LETTERS = str.maketrans("0123456789", "ghijklmnop")
 
@@ -280,3 +281,44 @@ def test_strip_people_keeps_ids_and_everything_else() -> None:
         "location": {"id": "l1", "name": "not personal"},
     }
     assert payload["author"]["email"] == "a@example.com"  # the caller's object is left alone
+
+
+async def test_deleting_a_reply_or_a_codemark_redacts_what_the_log_carried_of_it(
+    http: httpx.AsyncClient, api: Api, app: FastAPI
+) -> None:
+    ada, bo = await api.person("Ada"), await api.person("Bo")
+    team_id = await api.team(ada)
+    await api.join(ada, team_id, bo)
+    repo_id = await api.repo(ada, team_id)
+    kept = await api.codemark(ada, team_id, repo_id, title="kept")
+    doomed = await api.codemark(ada, team_id, repo_id, title="doomed")
+    replies = {}
+    for name in ("gone", "stays"):
+        r = await http.post(
+            f"/api/v1/codemarks/{kept['id']}/replies", json={"text": f"reply {name}"}, headers=bo.headers
+        )
+        assert r.status_code == 201, r.text
+        replies[name] = r.json()["id"]
+    r = await http.post(
+        f"/api/v1/codemarks/{doomed['id']}/replies", json={"text": "on the doomed one"}, headers=bo.headers
+    )
+    assert r.status_code == 201, r.text
+    r = await http.put(f"/api/v1/replies/{replies['gone']}/reactions/👍", headers=ada.headers)
+    assert r.status_code == 200, r.text
+
+    assert (await http.delete(f"/api/v1/replies/{replies['gone']}", headers=bo.headers)).status_code == 204
+    assert (await http.delete(f"/api/v1/codemarks/{doomed['id']}", headers=ada.headers)).status_code == 204
+
+    events = await team_events(app, team_id)
+    assert_gap_free(events)
+    texts = json.dumps([e.data for e in events])
+    assert "reply gone" not in texts
+    assert "doomed" not in texts
+    assert "on the doomed one" not in texts
+    assert "reply stays" in texts
+    assert "kept" in texts
+    redacted = [e.type for e in events if e.data == {"redacted": True}]
+    # doomed: created, its reply, updates; the deleted reply: added, the reaction on it.
+    assert {"codemark.created", "reply.added", "reaction.added"} <= set(redacted)
+    assert redacted.count("reply.added") == 2
+    assert [e.type for e in events][-1] == "codemark.deleted"

@@ -100,7 +100,10 @@ def event_line(event: StreamEvent, emails: Mapping[str, str]) -> str | None:
     data: dict[str, Any] = event.get("data") or {}
     who = _author_email(data)
     codemark, object_id = data.get("codemark_id"), data.get("id")
-    if kind == "codemark.created":
+    if data.get("redacted"):
+        # Its codemark or reply was deleted, or its writer erased: the log keeps only its place.
+        what = f"{kind} (redacted: deleted or erased)"
+    elif kind == "codemark.created":
         place = _first_place(data)
         what = f"{who} opened {data.get('type', 'codemark')} {data.get('id')}{place}: {_codemark_words(data)}"
     elif kind == "codemark.updated":

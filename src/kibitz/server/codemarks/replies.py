@@ -16,7 +16,8 @@ from kibitz.server.codemarks.render import replies_out
 from kibitz.server.codemarks.schemas import ReplyOut, ReplyVersion
 from kibitz.server.codemarks.service import follow, publish_codemark, resolve_mentions
 from kibitz.server.db import utcnow
-from kibitz.server.events.service import record_event
+from kibitz.server.events.models import Event
+from kibitz.server.events.service import record_event, redact_events
 from kibitz.server.inbox.service import notify
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.search.index import index_text, unindex
@@ -29,7 +30,16 @@ async def _publish(
     await session.flush()
     out = out or (await replies_out(session, [reply]))[0]
     private = codemark.author_id if codemark.type == "bookmark" else None
-    await record_event(session, codemark.team_id, type, out, visible_to=private, author_id=reply.author_id)
+    await record_event(
+        session,
+        codemark.team_id,
+        type,
+        out,
+        visible_to=private,
+        author_id=reply.author_id,
+        codemark_id=codemark.id,
+        subject_id=reply.id,
+    )
     return out
 
 
@@ -162,6 +172,8 @@ async def delete_reply(
     for table in (ReplyEdit, Mention, Reaction):
         await session.execute(delete(table).where(table.reply_id == reply.id))
     await unindex(session, codemark.id, reply.id)
+    # The log's copies of its text (added, edited, reactions on it) go too; the seqs stay.
+    await redact_events(session, Event.subject_id == reply.id)
     reply.text = ""
     reply.deleted_at = reply.updated_at = utcnow()
     return await _publish(session, codemark, reply, "reply.deleted")

@@ -49,7 +49,8 @@ from kibitz.server.codemarks.schemas import (
 from kibitz.server.crypto.blind_index import normalise_exact
 from kibitz.server.crypto.sealer import sealer_of
 from kibitz.server.db import utcnow
-from kibitz.server.events.service import record_event
+from kibitz.server.events.models import Event
+from kibitz.server.events.service import record_event, redact_events
 from kibitz.server.inbox.service import notify
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.repos.models import Repo
@@ -177,7 +178,16 @@ async def publish_codemark(session: AsyncSession, codemark: Codemark, type: str)
     await session.flush()
     out = (await codemarks_out(session, [codemark]))[0]
     private = codemark.author_id if codemark.type == "bookmark" else None
-    await record_event(session, codemark.team_id, type, out, visible_to=private, author_id=codemark.author_id)
+    await record_event(
+        session,
+        codemark.team_id,
+        type,
+        out,
+        visible_to=private,
+        author_id=codemark.author_id,
+        codemark_id=codemark.id,
+        subject_id=codemark.id,
+    )
     return out
 
 
@@ -477,7 +487,11 @@ async def delete_codemark(
     # Markers, references, locations, tags, assignees, replies, reactions and index rows go by ON DELETE
     # CASCADE (SQLite has foreign keys switched on for every connection, see db.make_engine).
     await session.execute(delete(Codemark).where(Codemark.id == codemark.id))
-    await record_event(session, codemark.team_id, "codemark.deleted", data, visible_to=private)
+    # What the log carried of it (its text, code, replies, reactions) goes with it; the seqs stay.
+    await redact_events(session, Event.codemark_id == codemark.id)
+    await record_event(
+        session, codemark.team_id, "codemark.deleted", data, visible_to=private, codemark_id=codemark.id
+    )
     await _announce_related(session, related)
 
 
@@ -577,7 +591,16 @@ async def react(
         author_id = codemark.author_id
         if reply_id:
             author_id = await session.scalar(select(Reply.author_id).where(Reply.id == reply_id)) or author_id
-        await record_event(session, codemark.team_id, kind, data, visible_to=private, author_id=author_id)
+        await record_event(
+            session,
+            codemark.team_id,
+            kind,
+            data,
+            visible_to=private,
+            author_id=author_id,
+            codemark_id=codemark.id,
+            subject_id=reply_id or codemark.id,
+        )
     return reactions
 
 

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, case, delete, func, literal, select, tuple_, update
+from sqlalchemy import Select, case, delete, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kibitz.errors import Conflict
@@ -34,7 +34,7 @@ from kibitz.server.db import utcnow
 from kibitz.server.erasure.models import ErasureRequest
 from kibitz.server.erasure.schemas import ErasureOut
 from kibitz.server.events.models import Event
-from kibitz.server.events.service import record_event
+from kibitz.server.events.service import REDACTED, record_event, redact_events
 from kibitz.server.inbox.models import InboxItem
 from kibitz.server.search.models import SearchToken
 from kibitz.server.teams.models import Membership, Team
@@ -45,7 +45,7 @@ log = logging.getLogger("kibitz.server.erasure")
 # The longest an erasure may take by policy; in practice it is done within the request, or within a minute.
 POLICY_DELAY = dt.timedelta(days=7)
 # What an erased person's events hold instead of their payload (the stream shows `{"redacted": true}`).
-REDACTED_PAYLOAD = '{"redacted":true}'
+REDACTED_PAYLOAD = REDACTED
 # Bulk statements leave the session's identity map alone: nothing loaded is used again.
 _BULK = {"synchronize_session": False}
 
@@ -150,6 +150,15 @@ async def _delete_user_rows(session: AsyncSession, user_id: str, alone: Sequence
     if alone:
         # Cascades to everything in those teams (codemarks, replies, events, repos, search words, ...).
         await session.execute(delete(Team).where(Team.id.in_(alone)), execution_options=_BULK)
+    # Events keep their place in the log (every subscriber counts seqs) but lose what the person wrote, and
+    # every event about their codemarks (others' replies and reactions in those threads go with them);
+    # events only they could see (their bookmarks) would otherwise be deleted with them, leaving gaps.
+    await redact_events(
+        session,
+        Event.author_id == user_id,
+        Event.visible_to == user_id,
+        Event.codemark_id.in_(select(Codemark.id).where(Codemark.author_id == user_id)),
+    )
     # Their codemarks, with what hangs on them: markers (and references, shared locations), tags, replies of
     # anyone, edits, reactions, mentions, followers, relations, search words, inbox items.
     await session.execute(delete(Codemark).where(Codemark.author_id == user_id), execution_options=_BULK)
@@ -181,14 +190,6 @@ async def _delete_user_rows(session: AsyncSession, user_id: str, alone: Sequence
     await session.execute(delete(Reaction).where(Reaction.user_id == user_id), execution_options=_BULK)
     await session.execute(
         delete(InboxItem).where((InboxItem.user_id == user_id) | (InboxItem.actor_id == user_id)),
-        execution_options=_BULK,
-    )
-    # Events keep their place in the log (every subscriber counts seqs) but lose what the person wrote;
-    # events only they could see (their bookmarks) would otherwise be deleted with them, leaving gaps.
-    await session.execute(
-        update(Event)
-        .where((Event.author_id == user_id) | (Event.visible_to == user_id))
-        .values(payload=REDACTED_PAYLOAD, author_id=None, visible_to=None),
         execution_options=_BULK,
     )
     await session.execute(delete(ApiToken).where(ApiToken.user_id == user_id), execution_options=_BULK)

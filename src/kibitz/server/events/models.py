@@ -24,6 +24,10 @@ class Event(Base):
     payload: Mapped[str] = mapped_column(Text)
     # Whose membership key sealed the payload (null: the team's key); an erasure redacts these events.
     author_id: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
+    # The codemark the event is about, and the object itself (the codemark, or a reply): deleting either
+    # redacts every event that carried its content, so a deletion reaches the log too.
+    codemark_id: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
+    subject_id: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
     # Set for events only one person may see (their bookmarks); null means every member.
     visible_to: Mapped[str | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), default=None

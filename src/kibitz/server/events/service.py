@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.errors import KeyUnavailable
@@ -64,11 +64,14 @@ async def record_event(
     *,
     visible_to: str | None = None,
     author_id: str | None = None,
+    codemark_id: str | None = None,
+    subject_id: str | None = None,
 ) -> int:
     """Append an event to the team's log in the current transaction and return its seq.
 
     `author_id` names the person whose writing the payload carries (a codemark's author for codemark
     events, a reply's author for reply events): their membership key seals it, so erasing them redacts it.
+    `codemark_id` and `subject_id` (the codemark or reply the payload shows) let a deletion redact it.
     """
     assert type in EVENT_TYPES, type
     result = await session.execute(
@@ -88,6 +91,8 @@ async def record_event(
             payload=sealed,
             visible_to=visible_to,
             author_id=author_id,
+            codemark_id=codemark_id,
+            subject_id=subject_id,
             created_at=utcnow(),
         )
     )
@@ -218,3 +223,13 @@ async def read_events(
         )
         for (seq, type_, _payload, visible_to, author_id, created_at), data in zip(rows, opened, strict=True)
     ]
+
+
+async def redact_events(session: AsyncSession, *conditions: ColumnElement[bool]) -> None:
+    """Replace the payloads of the events matching any condition by the redaction marker (seqs stay)."""
+    await session.execute(
+        update(Event)
+        .where(or_(*conditions))
+        .values(payload=REDACTED, author_id=None, visible_to=None)
+        .execution_options(synchronize_session=False)
+    )

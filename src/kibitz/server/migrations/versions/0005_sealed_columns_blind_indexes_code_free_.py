@@ -44,6 +44,10 @@ def upgrade() -> None:
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("author_id", sa.String(length=16), nullable=True))
         batch_op.create_index(batch_op.f("ix_event_author_id"), ["author_id"], unique=False)
+        batch_op.add_column(sa.Column("codemark_id", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("subject_id", sa.String(length=16), nullable=True))
+        batch_op.create_index(batch_op.f("ix_event_codemark_id"), ["codemark_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_event_subject_id"), ["subject_id"], unique=False)
 
     with op.batch_alter_table("marker", schema=None) as batch_op:
         batch_op.add_column(sa.Column("path_index", sa.String(length=64), server_default="", nullable=False))
@@ -121,6 +125,10 @@ def downgrade() -> None:
         batch_op.drop_column("path_index")
 
     with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_event_codemark_id"))
+        batch_op.drop_column("subject_id")
+        batch_op.drop_column("codemark_id")
         batch_op.drop_index(batch_op.f("ix_event_author_id"))
         batch_op.drop_column("author_id")
 
