@@ -502,7 +502,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             seeding = time.perf_counter() - started
             server = start("erasure", True)
             log("erasing them...")
-            erasure = asyncio.run(erase_person(server.base_url, team, word, args.replies))
+            try:
+                erasure = asyncio.run(erase_person(server.base_url, team, word, args.replies))
+            except RuntimeError as exc:
+                # Keep the throughput numbers, and show what the server said.
+                erasure = {"replies": args.replies, "error": str(exc), "server_log": server.log_tail(60)}
+                erasure["erased_seconds"] = float("nan")
             erasure["seeding_seconds"] = round(seeding, 1)
             erasure["target_seconds"] = TARGET_ERASURE_SECONDS
             erasure["met"] = erasure["erased_seconds"] <= TARGET_ERASURE_SECONDS
@@ -559,7 +564,14 @@ def report_text(report: dict[str, Any]) -> str:
         if errors:
             lines.append("errors: " + " | ".join(errors))
     erasure = report.get("erasure")
-    if erasure:
+    if erasure and "error" in erasure:
+        lines += [
+            "",
+            f"Erasure of a person with {erasure['replies']:,} replies: FAIL: {erasure['error']}",
+            "server log:",
+            erasure["server_log"],
+        ]
+    elif erasure:
         lines += [
             "",
             f"Erasure of a person with {erasure['replies']:,} replies "
