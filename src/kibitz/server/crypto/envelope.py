@@ -100,7 +100,12 @@ def key_id_of(sealed: str) -> str:
 
 
 def _open(key: bytes, key_id: str, sealed: str, kind: int, table: str, column: str, row: str) -> bytes:
-    envelope = unpack(sealed)
+    return _open_envelope(key, key_id, unpack(sealed), kind, table, column, row)
+
+
+def _open_envelope(
+    key: bytes, key_id: str, envelope: Envelope, kind: int, table: str, column: str, row: str
+) -> bytes:
     if envelope.kind != kind or envelope.key_id != key_id or len(key) != KEY_BYTES:
         raise SealBroken()
     try:
@@ -114,6 +119,15 @@ def _open(key: bytes, key_id: str, sealed: str, kind: int, table: str, column: s
 def open_sealed(key: bytes, key_id: str, sealed: str, *, table: str, column: str, row: str) -> str:
     """Decrypt a sealed text value of one cell; any tampering raises SealBroken."""
     data = _open(key, key_id, sealed, _TEXT, table, column, row)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:  # pragma: no cover - authenticated data was UTF-8 when sealed
+        raise SealBroken() from None
+
+
+def open_text_envelope(key: bytes, envelope: Envelope, *, table: str, column: str, row: str) -> str:
+    """Decrypt an already parsed (`unpack`) text envelope of one cell with the key it names."""
+    data = _open_envelope(key, envelope.key_id, envelope, _TEXT, table, column, row)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:  # pragma: no cover - authenticated data was UTF-8 when sealed

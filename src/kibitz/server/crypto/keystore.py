@@ -254,6 +254,10 @@ class Keystore:
             return None
         return cached
 
+    def holds_fresh(self, key_id: str) -> bool:
+        """Tell whether this key is cached and fresh (then what it sealed may be served from memory)."""
+        return self._fresh(key_id) is not None
+
     async def _unwrap_row(self, row: Any) -> bytes:
         kek = self._kek(row.kek_id)
         key = await kek.unwrap(row.wrapped, _wrap_context(row.key_id, row.owner_kind, row.owner_id))

@@ -19,6 +19,7 @@ stored as they are and blind indexes use a fixed public key: no protection at al
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,13 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.errors import KeyUnavailable
 from kibitz.server.crypto.blind_index import blind_index
-from kibitz.server.crypto.envelope import PREFIX, key_id_of, open_sealed, seal
+from kibitz.server.crypto.envelope import PREFIX, open_text_envelope, seal, unpack
 from kibitz.server.crypto.keystore import Keystore, OwnerKind
 from kibitz.server.db import SESSION_KEY
 
 GLOBAL_SCOPE = "global"
 # Used only with encryption off: an index "key" anyone can know, so equal values still match.
 _PUBLIC_INDEX_KEY = bytes(32)
+# Opened values kept in memory (characters in all): pages of codemarks, replies and events are read far
+# more often than written, and opening them again costs most of what encryption adds to a read.
+PLAINTEXT_CACHE_CHARS = 32_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +78,13 @@ class Sealer:
 
     enabled: bool = True
     keystore: Keystore | None = None
+    cache_chars: int = PLAINTEXT_CACHE_CHARS
     _index_keys: dict[str, bytes] = field(default_factory=dict)
+    # (sealed, table, column, row) -> (key id, plaintext), least recently used first. An entry is served only
+    # while the keystore still holds its key fresh in memory, so it never outlives the key: a destroyed key
+    # stops its values from opening here exactly as it does without this cache.
+    _plain: OrderedDict[tuple[str, str, str, str], tuple[str, str]] = field(default_factory=OrderedDict)
+    _plain_chars: int = 0
 
     def attach(self, keystore: Keystore) -> None:
         """Use this keystore from now on (the app opens it when it starts)."""
@@ -84,6 +94,22 @@ class Sealer:
         """Forget the keystore (the app closes it when it stops)."""
         self.keystore = None
         self._index_keys.clear()
+        self.drop_plaintexts()
+
+    def drop_plaintexts(self) -> None:
+        """Forget every opened value kept in memory (after an erasure, so none lingers until evicted)."""
+        self._plain.clear()
+        self._plain_chars = 0
+
+    def _remember(self, cell: tuple[str, str, str, str], key_id: str, plain: str) -> None:
+        size = len(cell[0]) + len(plain)
+        if size > self.cache_chars // 100:
+            return  # a huge value would evict hundreds of ordinary ones
+        self._plain[cell] = (key_id, plain)
+        self._plain_chars += size
+        while self._plain_chars > self.cache_chars:
+            (old_sealed, *_), (_key_id, old_plain) = self._plain.popitem(last=False)
+            self._plain_chars -= len(old_sealed) + len(old_plain)
 
     def _store(self) -> Keystore:
         if self.keystore is None:
@@ -95,15 +121,30 @@ class Sealer:
         if not self.enabled or not value:
             return value
         key_id, key = await self._store().data_key(owner.kind, owner.id)
-        return seal(key, key_id, value, table=table, column=column, row=row)
+        sealed = seal(key, key_id, value, table=table, column=column, row=row)
+        # What was just written is usually read right back (the answer, the event, the next page).
+        self._remember((sealed, table, column, row), key_id, value)
+        return sealed
 
     async def open(self, sealed: str, *, table: str, column: str, row: str) -> str:
         """Open a sealed text value of one cell (SealBroken or KeyUnavailable when it cannot be)."""
         if not self.enabled or not sealed:
             return sealed
-        key_id = key_id_of(sealed)
-        key = await self._store().key_by_id(key_id)
-        return open_sealed(key, key_id, sealed, table=table, column=column, row=row)
+        store = self._store()
+        cell = (sealed, table, column, row)
+        hit = self._plain.get(cell)
+        if hit is not None:
+            if store.holds_fresh(hit[0]):
+                self._plain.move_to_end(cell)
+                return hit[1]
+            # Its key is due to be re-read (or was destroyed): open it the long way, which checks.
+            del self._plain[cell]
+            self._plain_chars -= len(sealed) + len(hit[1])
+        envelope = unpack(sealed)
+        key = await store.key_by_id(envelope.key_id)
+        plain = open_text_envelope(key, envelope, table=table, column=column, row=row)
+        self._remember(cell, envelope.key_id, plain)
+        return plain
 
     async def open_many(self, cells: Sequence[Cell]) -> list[str]:
         """Open many cells, in order (keys are cached, so a page of rows costs one keystore read per key)."""

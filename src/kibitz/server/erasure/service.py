@@ -265,6 +265,8 @@ async def finish_erasure(
     owners = await owners_to_destroy(session, sealer, request)
     if sealer.keystore is not None:
         await sealer.keystore.destroy_many(owners)
+    # Opened values kept in memory would no longer be served (their keys are gone), but must not linger.
+    sealer.drop_plaintexts()
     for kind, owner_id in owners:
         if kind == OwnerKind.INDEX:
             sealer.forget_index_key(owner_id)
