@@ -362,7 +362,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog="See docs/benchmarks.md for recorded results.",
     )
     parser.add_argument("--requests", type=int, default=2000, help="requests per round (default 2000)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per mode, alternating (default 2)")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds per mode, alternating (default 4)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent connections (default 8)")
     parser.add_argument(
         "--codemarks", type=int, default=500, help="codemarks seeded per server (default 500)"
