@@ -37,7 +37,7 @@ from kibitz.server.crypto.keystore import (
 )
 from kibitz.server.crypto.registry import SEALED_TABLES
 from kibitz.server.db import Base, make_engine
-from kibitz.server.erasure.service import _delete_user_rows
+from kibitz.server.erasure.service import delete_user_rows
 from kibitz.server.events.service import REDACTED
 from kibitz.server.migrate import upgrade
 from kibitz.settings import Settings
@@ -323,7 +323,7 @@ async def _erase_users(connection: AsyncConnection, user_ids: Sequence[str]) -> 
     session = AsyncSession(bind=connection)
     try:
         for user_id in user_ids:
-            await _delete_user_rows(session, user_id, ())
+            await delete_user_rows(session, user_id, ())
     finally:
         await session.close()
 

@@ -125,7 +125,7 @@ async def erase_user(
     request = _new_request("user", user_id, team_ids, requested_by)
     session.add(request)
     token_hashes = list(await session.scalars(select(ApiToken.token_hash).where(ApiToken.user_id == user_id)))
-    await _delete_user_rows(session, user_id, alone)
+    await delete_user_rows(session, user_id, alone)
     for team_id in team_ids:
         if team_id not in alone:
             # Tells the team's clients (and closes the person's streams): the member is gone.
@@ -145,7 +145,7 @@ async def erase_user(
     return UserErased(request, token_hashes, team_ids)
 
 
-async def _delete_user_rows(session: AsyncSession, user_id: str, alone: Sequence[str]) -> None:
+async def delete_user_rows(session: AsyncSession, user_id: str, alone: Sequence[str]) -> None:
     """Delete and redact everything of a person with one statement per table."""
     if alone:
         # Cascades to everything in those teams (codemarks, replies, events, repos, search words, ...).
