@@ -50,6 +50,9 @@ class ClientState:
     def apply(self, event: LoggedEvent) -> None:
         """Apply one event the way a live client would."""
         data = event.data
+        if data.get("redacted"):
+            # Its codemark or reply was deleted since (an event saying so follows), or its writer erased.
+            return
         if event.type in ("codemark.created", "codemark.updated"):
             self.codemarks[data["id"]] = data
         elif event.type == "codemark.deleted":

@@ -158,6 +158,7 @@ async def delete_user_rows(session: AsyncSession, user_id: str, alone: Sequence[
         Event.author_id == user_id,
         Event.visible_to == user_id,
         Event.codemark_id.in_(select(Codemark.id).where(Codemark.author_id == user_id)),
+        keep_visibility=False,
     )
     # Their codemarks, with what hangs on them: markers (and references, shared locations), tags, replies of
     # anyone, edits, reactions, mentions, followers, relations, search words, inbox items.

@@ -225,11 +225,17 @@ async def read_events(
     ]
 
 
-async def redact_events(session: AsyncSession, *conditions: ColumnElement[bool]) -> None:
-    """Replace the payloads of the events matching any condition by the redaction marker (seqs stay)."""
+async def redact_events(
+    session: AsyncSession, *conditions: ColumnElement[bool], keep_visibility: bool = True
+) -> None:
+    """Replace the payloads of the events matching any condition by the redaction marker (seqs stay).
+
+    A private event (a bookmark's) stays private unless `keep_visibility` is false: an erasure must clear it,
+    as the row would otherwise go with the erased person (a gap in the log).
+    """
+    values: dict[str, Any] = {"payload": REDACTED, "author_id": None}
+    if not keep_visibility:
+        values["visible_to"] = None
     await session.execute(
-        update(Event)
-        .where(or_(*conditions))
-        .values(payload=REDACTED, author_id=None, visible_to=None)
-        .execution_options(synchronize_session=False)
+        update(Event).where(or_(*conditions)).values(values).execution_options(synchronize_session=False)
     )
