@@ -16,6 +16,14 @@ from kibitz.settings import Settings
 from tests.server.conftest import PASSWORD
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5)
+IDS = {
+    "u": "a000000000000001",
+    "t": "b000000000000001",
+    "r": "d000000000000001",
+    "c": "c000000000000001",
+    "m": "e000000000000001",
+    "p": "f000000000000001",
+}
 PLAIN = {
     "email": "legacy.person@example.com",
     "name": "Legacy Person",
@@ -36,27 +44,27 @@ def _old_schema_and_rows(connection: Connection, password_hash: str) -> None:
     rows = [
         (
             "INSERT INTO user_account (id, email, name, handle, password_hash, status, created_at) "
-            "VALUES ('u1', :email, :name, :handle, :hash, 'active', :now)"
+            "VALUES (:u, :email, :name, :handle, :hash, 'active', :now)"
         ),
-        "INSERT INTO team (id, name, event_seq, allowlist, created_at) VALUES ('t1', 'core', 1, '', :now)",
-        "INSERT INTO membership (team_id, user_id, role, created_at) VALUES ('t1', 'u1', 'owner', :now)",
-        "INSERT INTO repo (id, team_id, name, created_at) VALUES ('r1', 't1', 'legacyremote', :now)",
-        "INSERT INTO repo_remote (team_id, repo_id, url) VALUES ('t1', 'r1', :remote)",
+        "INSERT INTO team (id, name, event_seq, allowlist, created_at) VALUES (:t, 'core', 1, '', :now)",
+        "INSERT INTO membership (team_id, user_id, role, created_at) VALUES (:t, :u, 'owner', :now)",
+        "INSERT INTO repo (id, team_id, name, created_at) VALUES (:r, :t, 'legacyremote', :now)",
+        "INSERT INTO repo_remote (team_id, repo_id, url) VALUES (:t, :r, :remote)",
         (
             "INSERT INTO codemark (id, team_id, type, status, title, text, author_id, pinned, created_at, "
-            "updated_at) VALUES ('c1', 't1', 'comment', 'open', :title, :text, 'u1', false, :now, :now)"
+            "updated_at) VALUES (:c, :t, 'comment', 'open', :title, :text, :u, false, :now, :now)"
         ),
         (
             'INSERT INTO marker (id, codemark_id, team_id, repo_id, position, path, "commit", start_line, '
-            "end_line, code, context_before, context_after, provisional) VALUES ('m1', 'c1', 't1', 'r1', 0, "
+            "end_line, code, context_before, context_after, provisional) VALUES (:m, :c, :t, :r, 0, "
             ":path, :commit, 3, 4, :code, :before, :after, false)"
         ),
         (
             "INSERT INTO reply (id, codemark_id, team_id, author_id, text, created_at, updated_at) "
-            "VALUES ('p1', 'c1', 't1', 'u1', :reply, :now, :now)"
+            "VALUES (:p, :c, :t, :u, :reply, :now, :now)"
         ),
         (
-            "INSERT INTO event (team_id, seq, type, payload, created_at) VALUES ('t1', 1, 'reply.added', "
+            "INSERT INTO event (team_id, seq, type, payload, created_at) VALUES (:t, 1, 'reply.added', "
             ":payload, :now)"
         ),
     ]
@@ -65,8 +73,10 @@ def _old_schema_and_rows(connection: Connection, password_hash: str) -> None:
         "hash": password_hash,
         "now": NOW,
         "commit": "a" * 40,
-        "payload": '{"id":"p1","text":"legacyreply with walrus","author":{"id":"u1","email":'
-        '"legacy.person@example.com","name":"Legacy Person","handle":"legacyhandle"}}',
+        **IDS,
+        "payload": '{"id":"f000000000000001","text":"legacyreply with walrus","author":'
+        '{"id":"a000000000000001","email":"legacy.person@example.com","name":"Legacy Person",'
+        '"handle":"legacyhandle"}}',
     }
     for statement in rows:
         connection.execute(text(statement), params)
@@ -89,23 +99,28 @@ async def test_rows_from_before_sealing_are_sealed_at_start(settings: Settings) 
             assert r.status_code == 200, r.text
             assert r.json()["user"]["name"] == PLAIN["name"]
             headers = {"Authorization": f"Bearer {r.json()['token']}"}
-            r = await http.get("/api/v1/teams/t1/codemarks", params={"path": PLAIN["path"]}, headers=headers)
+            r = await http.get(
+                "/api/v1/teams/b000000000000001/codemarks", params={"path": PLAIN["path"]}, headers=headers
+            )
             assert r.status_code == 200, r.text
             [codemark] = r.json()["items"]
             assert codemark["text"] == PLAIN["text"]
             assert codemark["markers"][0]["code"] == PLAIN["code"]
-            r = await http.get("/api/v1/teams/t1/search", params={"q": "walrus"}, headers=headers)
+            r = await http.get(
+                "/api/v1/teams/b000000000000001/search", params={"q": "walrus"}, headers=headers
+            )
             assert r.status_code == 200, r.text
-            assert [hit["codemark"]["id"] for hit in r.json()["items"]] == ["c1"]
-            r = await http.get("/api/v1/teams/t1/repos", headers=headers)
+            assert [hit["codemark"]["id"] for hit in r.json()["items"]] == ["c000000000000001"]
+            r = await http.get("/api/v1/teams/b000000000000001/repos", headers=headers)
             assert r.status_code == 200, r.text
 
+        values: list[str] = []
         async with app.state.kibitz.engine.connect() as connection:
-            dump = " ".join(
-                str(value)
-                for table in ("user_account", "codemark", "marker", "reply", "repo", "repo_remote", "event")
-                for row in (await connection.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608
-                for value in row
-            )
+            for table in ("user_account", "codemark", "marker", "reply", "repo", "repo_remote", "event"):
+                rows = (await connection.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608
+                values += [str(value) for row in rows for value in row]
+            memberships = (await connection.execute(text("SELECT count(*) FROM membership"))).scalar_one()
+    assert memberships == 1, "the migration kept the rows that refer to copied tables"
+    dump = " ".join(values)
     for value in PLAIN.values():
         assert value not in dump

@@ -34,8 +34,26 @@ def _upgrade(connection: Connection) -> None:
 
 async def upgrade(engine: AsyncEngine) -> None:
     """Bring the database schema to the newest revision."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade)
+        return
+    async with engine.connect() as connection:
+        # SQLite changes a column by copying its table and dropping the old one; with foreign keys on, that
+        # DROP would cascade and delete every row that refers to the table (a user's memberships, tokens,
+        # ...). The pragma only takes effect outside a transaction, so it is set before the migration's
+        # transaction begins and restored after it; the check then proves no reference was left dangling.
+        await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(_upgrade)
+                dangling = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if dangling:
+                    raise RuntimeError(f"the migration left {len(dangling)} rows with dangling references")
+        finally:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await connection.commit()
 
 
 def upgrade_database(settings: Settings) -> None:
