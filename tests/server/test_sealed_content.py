@@ -253,8 +253,6 @@ async def test_events_name_the_author_of_their_content(
     assert r.status_code == 200, r.text
     r = await http.put(f"/api/v1/codemarks/{w.codemark['id']}/reactions/%F0%9F%91%8D", headers=bo.headers)
     assert r.status_code == 200, r.text
-    r = await http.delete(f"/api/v1/codemarks/{w.codemark['id']}", headers=w.ada.headers)
-    assert r.status_code == 204, r.text
     events = sorted(
         (row for row in await rows_of(app, "event") if row["team_id"] == w.team), key=lambda row: row["seq"]
     )
@@ -268,5 +266,16 @@ async def test_events_name_the_author_of_their_content(
         ("codemark.updated", w.ada.id),  # Bo now follows
         ("reaction.added", bo.id),  # on Bo's reply
         ("reaction.added", w.ada.id),  # on Ada's codemark
-        ("codemark.deleted", None),  # carries no content
     ]
+    # Deleting the codemark redacts every event that carried its thread (no author's key seals them any
+    # more) and adds one that carries no content.
+    r = await http.delete(f"/api/v1/codemarks/{w.codemark['id']}", headers=w.ada.headers)
+    assert r.status_code == 204, r.text
+    after = sorted(
+        (row for row in await rows_of(app, "event") if row["team_id"] == w.team), key=lambda row: row["seq"]
+    )
+    about = [row for row in after if row["type"] != "member.joined"]
+    assert [(row["type"], row["author_id"], row["payload"]) for row in about[:-1]] == [
+        (kind, None, '{"redacted":true}') for kind, _author in authors
+    ]
+    assert (about[-1]["type"], about[-1]["author_id"]) == ("codemark.deleted", None)

@@ -78,7 +78,7 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
 
 async def _on_kibitz_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KibitzError)
-    if exc.status >= 500:
+    if exc.status == 500:
         # A sealed value that does not open, a destroyed key, an unusable KEK: the operator learns which from
         # the log line (the code only, never the value); the caller gets the same answer as for any bug.
         request_id = getattr(request.state, "request_id", "")

@@ -12,6 +12,7 @@ tables do not need an Alembic line, and a keystore must never be migrated by the
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import os
 import time
@@ -53,6 +54,8 @@ SCHEMA_VERSION = 1
 # stops working here within that time even without a signal.
 DEFAULT_CACHE_SECONDS = 30.0
 REWRAP_BATCH = 200
+# Tries at creating the schema when processes race to create it (one per table suffices).
+_SCHEMA_ATTEMPTS = 8
 
 
 class OwnerKind(enum.StrEnum):
@@ -536,12 +539,18 @@ async def _insert_if_missing(connection: AsyncConnection, name: str, value: str)
 
 
 async def _create_schema(engine: AsyncEngine) -> bool:
-    """Create the keystore's tables if missing (retrying once if another process raced us to it)."""
-    try:
-        return await _create_schema_once(engine)
-    except DBAPIError:
-        # Two processes opening a fresh SQLite keystore both see no table; the second CREATE fails.
-        return await _create_schema_once(engine)
+    """Create the keystore's tables if missing (retrying while other processes race us to it)."""
+    for attempt in range(_SCHEMA_ATTEMPTS):
+        try:
+            return await _create_schema_once(engine)
+        except DBAPIError:
+            # Processes opening a fresh SQLite keystore together each see some table missing, and each
+            # CREATE of one runs on its own (SQLite's driver does not put DDL in a transaction): a loser
+            # fails on whichever table another made first, and the next attempt finds more of them made.
+            if attempt == _SCHEMA_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 async def _create_schema_once(engine: AsyncEngine) -> bool:
