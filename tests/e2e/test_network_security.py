@@ -246,9 +246,12 @@ def shared_pair(
     if not postgres_available:
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (set KIBITZ_REQUIRE_POSTGRES=1 to fail)")
     data_dir: Path = tmp_path_factory.mktemp("throttle-pair")
-    with fresh_postgres_database() as database_url:
+    with fresh_postgres_database() as database_url, fresh_postgres_database() as keystore_url:
         env = {
             **clean_environment(),
+            # Both processes seal and open with the same keys: one key-encryption key, one keystore.
+            "KIBITZ_KEK_FILE": str(data_dir / "kek.key"),
+            "KIBITZ_KEYSTORE_URL": keystore_url,
             **PROXY_ENV,
             "KIBITZ_FAST_PASSWORD_HASHING": "1",
             "KIBITZ_DATABASE_URL": database_url,

@@ -38,6 +38,8 @@ class Pair:
     a: Server
     b: Server
     database_url: str
+    # The key-encryption key file and keystore both servers use (an operator's command needs them too).
+    keys: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +48,12 @@ def pair(tmp_path_factory: pytest.TempPathFactory, postgres_available: bool) -> 
     if not postgres_available:
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (set KIBITZ_REQUIRE_POSTGRES=1 to fail)")
     data_dir = tmp_path_factory.mktemp("revocation")
-    with fresh_postgres_database() as database_url:
+    with fresh_postgres_database() as database_url, fresh_postgres_database() as keystore_url:
         env = {
             **clean_environment(),
+            # Both processes (and the operator's command) seal and open with the same keys.
+            "KIBITZ_KEK_FILE": str(data_dir / "kek.key"),
+            "KIBITZ_KEYSTORE_URL": keystore_url,
             "KIBITZ_FAST_PASSWORD_HASHING": "1",
             # Many people log in from one address here; throttling is tested elsewhere.
             "KIBITZ_LOGIN_RATE_LIMIT": "1000/minute",
@@ -61,7 +66,9 @@ def pair(tmp_path_factory: pytest.TempPathFactory, postgres_available: bool) -> 
         try:
             b = _start("b", data_dir, env)
             try:
-                yield Pair(a, b, database_url)
+                yield Pair(
+                    a, b, database_url, {k: env[k] for k in ("KIBITZ_KEK_FILE", "KIBITZ_KEYSTORE_URL")}
+                )
             finally:
                 b.stop()
         finally:
@@ -203,7 +210,7 @@ async def test_disabling_a_user_cuts_every_token_and_stream_within_a_second(pair
             # The operator's command works on the shared database while both servers run.
             process = await asyncio.create_subprocess_exec(
                 str(KIBITZ), "server", "user", "disable", member.email,
-                env={**clean_environment(), "KIBITZ_DATABASE_URL": pair.database_url},
+                env={**clean_environment(), "KIBITZ_DATABASE_URL": pair.database_url, **pair.keys},
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
             )  # fmt: skip
