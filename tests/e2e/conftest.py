@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,12 @@ def clean_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("KIBITZ_")}
 
 
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start `kibitz server run` on a free port with a fresh data directory; stop it afterwards."""
-    data_dir = tmp_path_factory.mktemp("server-data")
+@contextmanager
+def running_server(data_dir: Path) -> Iterator[str]:
+    """Run `kibitz server run` on a free port with `data_dir`; yield its URL, stop it afterwards."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    # Every person of the module's tests signs in from 127.0.0.1: lift the per-address login throttle.
+    # Every person of a module's tests signs in from 127.0.0.1: lift the per-address login throttle.
     env = {
         **clean_environment(),
         "KIBITZ_FAST_PASSWORD_HASHING": "1",
@@ -68,6 +68,13 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start `kibitz server run` on a free port with a fresh data directory; stop it afterwards."""
+    with running_server(tmp_path_factory.mktemp("server-data")) as url:
+        yield url
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:

@@ -15,9 +15,8 @@ from tests.e2e.conftest import (
     KIBITZ,
     PASSWORD,
     Person,
-    _free_port,
-    _wait_until_healthy,
     clean_environment,
+    running_server,
 )
 
 pytestmark = pytest.mark.e2e
@@ -34,31 +33,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
     """Start `kibitz server run` with a data directory the operator's command can open too."""
     data_dir = tmp_path / "server-data"
     data_dir.mkdir()
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **clean_environment(),
-        "KIBITZ_FAST_PASSWORD_HASHING": "1",
-        "KIBITZ_LOGIN_RATE_LIMIT": "1000/minute",
-    }
-    log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(KIBITZ), "server", "run", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        try:
-            _wait_until_healthy(url, process, log_path)
-            yield Server(url, data_dir)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+    with running_server(data_dir) as url:
+        yield Server(url, data_dir)
 
 
 def signed_up(name: str, server: Server, tmp_path: Path) -> Person:

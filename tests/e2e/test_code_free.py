@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.code_samples import APP, RETRY
-from tests.e2e.conftest import KIBITZ, PASSWORD, Person, _free_port, _wait_until_healthy, clean_environment
+from tests.e2e.conftest import PASSWORD, Person, running_server
 from tests.git_helpers import git, make_repo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -41,31 +41,8 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Start `kibitz server run` on SQLite in a fresh data directory; stop it afterwards."""
     data_dir = tmp_path_factory.mktemp("code-free")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **clean_environment(),
-        "KIBITZ_FAST_PASSWORD_HASHING": "1",
-        "KIBITZ_LOGIN_RATE_LIMIT": "1000/minute",
-    }
-    log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(KIBITZ), "server", "run", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        try:
-            _wait_until_healthy(url, process, log_path)
-            yield Server(url, data_dir)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+    with running_server(data_dir) as url:
+        yield Server(url, data_dir)
 
 
 def _person(name: str, tmp_path: Path) -> Person:
