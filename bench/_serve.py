@@ -1,19 +1,16 @@
-"""Serve one app for bench/api.py: the Kibitz server or a bare Starlette baseline, in the same way.
+"""Serve the bare Starlette baseline of bench/api.py the way `kibitz.server.runner.serve` serves Kibitz.
 
-Run by bench/api.py as a child process, never by hand:
+Run by bench/api.py as a child process (pinned to the server's CPUs, like the Kibitz server), never by hand:
 
-    python bench/_serve.py kibitz HOST PORT CPUS
-    python bench/_serve.py bare HOST PORT CPUS DOC_JSON
+    python bench/_serve.py HOST PORT DOC_JSON
 
-Both apps get one uvicorn worker with the same flags (those of `kibitz.server.runner.serve`), so the only
-difference between them is the application. The Kibitz app reads its settings from `KIBITZ_*` variables.
-CPUS is a comma-separated list of CPU numbers the process is pinned to, or `-` for no pinning.
+One uvicorn worker with the HTTP flags of `kibitz.server.runner.serve`, so that the only difference between
+the two servers is the application.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,23 +49,10 @@ def bare_app(doc: dict[str, Any]) -> Starlette:
 
 
 def main(argv: list[str]) -> None:
-    """Pin the process, build the app named on the command line and serve it until interrupted."""
-    kind, host, port, cpus = argv[0], argv[1], int(argv[2]), argv[3]
-    if cpus != "-":
-        # Threads started later (uvicorn's, aiosqlite's) inherit the mask.
-        os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
-    app: Any
-    if kind == "kibitz":
-        from kibitz.server.app import create_app
-        from kibitz.settings import Settings
-
-        app = create_app(Settings.load())
-    elif kind == "bare":
-        app = bare_app(json.loads(Path(argv[4]).read_text(encoding="utf-8")))
-    else:
-        raise SystemExit(f"unknown app {kind!r}")
+    """Build the bare app for the page named on the command line and serve it until interrupted."""
+    host, port, doc = argv[0], int(argv[1]), Path(argv[2])
     uvicorn.run(
-        app,
+        bare_app(json.loads(doc.read_text(encoding="utf-8"))),
         host=host,
         port=port,
         log_level="warning",

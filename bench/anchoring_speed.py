@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import platform
 import random
 import sys
@@ -31,7 +30,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from entry import run_benchmark
 from kibitz.anchoring import ALGORITHM_VERSION, Location, Range, relocate_many
 from kibitz.anchoring.normalise import prepare
 from kibitz.anchoring.relocate import text_pair
@@ -206,15 +207,20 @@ def score(
     return right / total
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--versions", type=int, default=20)
     parser.add_argument("--anchors", type=int, default=200)
-    options = parser.parse_args()
+    parser.add_argument("--json-out", type=Path, default=RESULTS / "anchoring_speed.json")
+    return parser.parse_args(argv)
 
+
+def run(options: argparse.Namespace) -> dict[str, Any]:
+    """Time the engine, chained and direct, and the same-line baseline; return the report."""
     texts, positions, specs = build(options.seed, options.versions, options.anchors)
     start = [truth(spec, positions[0]) or Range(1, 1) for spec in specs]
     located = options.anchors * options.versions
@@ -255,30 +261,39 @@ def main() -> int:
         }
     )
 
-    lines = len(texts[0].splitlines())
-    print(f"{options.anchors} anchors, {lines}-line file, {options.versions} versions, seed {options.seed}")
-    header = ("method", "cold ms", "rediff ms", "warm ms", "anchors/s cold", "anchors/s warm", "exact")
-    print(f"{header[0]:22} " + " ".join(f"{title:>{len(title) + 1}}" for title in header[1:]))
-    for row in rows:
-        values = (row["cold_ms"], row["rediff_ms"], row["warm_ms"])
-        rates = (row["anchors_per_s_cold"], row["anchors_per_s_warm"])
-        print(
-            f"{row['method']:22} {values[0]:>8} {values[1]:>10} {values[2]:>8} {rates[0]:>15} {rates[1]:>15} "
-            f"{row['exact']:>6.1%}"
-        )
-    RESULTS.mkdir(exist_ok=True)
-    report = {
+    return {
         "algorithm_version": ALGORITHM_VERSION,
         "python": sys.version.split()[0],
         "machine": platform.machine(),
-        "file_lines": lines,
+        "file_lines": len(texts[0].splitlines()),
         "anchors": options.anchors,
         "versions": options.versions,
         "seed": options.seed,
         "rows": rows,
     }
-    (RESULTS / "anchoring_speed.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return 0
+
+
+def report_text(report: dict[str, Any]) -> str:
+    """Return the table."""
+    lines = [
+        f"{report['anchors']} anchors, {report['file_lines']}-line file, {report['versions']} versions, "
+        f"seed {report['seed']}"
+    ]
+    header = ("method", "cold ms", "rediff ms", "warm ms", "anchors/s cold", "anchors/s warm", "exact")
+    lines.append(f"{header[0]:22} " + " ".join(f"{title:>{len(title) + 1}}" for title in header[1:]))
+    for row in report["rows"]:
+        values = (row["cold_ms"], row["rediff_ms"], row["warm_ms"])
+        rates = (row["anchors_per_s_cold"], row["anchors_per_s_warm"])
+        lines.append(
+            f"{row['method']:22} {values[0]:>8} {values[1]:>10} {values[2]:>8} {rates[0]:>15} {rates[1]:>15} "
+            f"{row['exact']:>6.1%}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print the table and write the JSON."""
+    return run_benchmark(parse_args(argv), run, report_text)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import importlib
 import itertools
 import json
@@ -40,8 +39,6 @@ import platform
 import random
 import resource
 import secrets
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -51,14 +48,20 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+# The server-process helper lives with the tests: a checkout of the repository has both directories.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.server_process import HOST, ServerDidNotStart, ServerProcess, free_port, kibitz_server
+
+from entry import log, run_benchmark
+
 HERE = Path(__file__).resolve().parent
-HOST = "127.0.0.1"
+
 API = "/api/v1"
 TARGET_RATIO = 0.5
 FILES = 200
@@ -198,85 +201,16 @@ def _follow_ups(rng: random.Random) -> tuple[int, bool]:
 # Processes.
 
 
-def free_port() -> int:
-    """Return a loopback port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _die_with_parent() -> None:
-    # Linux only: the child gets SIGTERM if the benchmark is killed without a chance to clean up.
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-class ServerProcess:
-    """A server child process that is stopped (SIGTERM, then SIGKILL) when the context exits."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path, port: int) -> None:
-        self.name = name
-        self.args = args
-        self.env = env
-        self.port = port
-        self.log_path = log_dir / f"{name}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        """Return the server's URL."""
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        """Return the process id."""
-        assert self.proc is not None
-        return self.proc.pid
-
-    def __enter__(self) -> ServerProcess:
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(HERE / "_serve.py"), *self.args],
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches only the benchmark, which stops the child itself
-                preexec_fn=_die_with_parent,  # no threads exist yet when children start
-            )
-        return self
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Wait until GET /healthz answers 200, or fail with the process's log."""
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} server exited ({self.proc.returncode}):\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.base_url + "/healthz", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} server did not start in {timeout:.0f} s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        """Return the end of the process's output."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def __exit__(self, *_exc: object) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+def bare_server(log_dir: Path, doc_path: Path, cpus: list[int]) -> ServerProcess:
+    """Return the bare Starlette baseline (bench/_serve.py) serving the page in `doc_path`, not started."""
+    port = free_port()
+    return ServerProcess(
+        [sys.executable, str(HERE / "_serve.py"), HOST, str(port), str(doc_path)],
+        port=port,
+        log_path=log_dir / "bare.log",
+        cpus=cpus,
+        name="bare server",
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -922,19 +856,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C so that the same clean-up runs."""
-
-
-def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    raise Terminated()
-
-
-def log(message: str) -> None:
-    """Print progress to stderr."""
-    print(message, file=sys.stderr, flush=True)
-
-
 def _ratio(a: float, b: float) -> float:
     return round(a / b, 3) if b else float("nan")
 
@@ -967,7 +888,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     server_cpus = cpus[:1] if pin else []
     client_cpus = cpus[1:] if pin else cpus
     pinning = {"enabled": pin, "server_cpus": server_cpus, "load_generator_cpus": client_cpus}
-    cpu_arg = ",".join(map(str, server_cpus)) if pin else "-"
     clients = ["httpx", "raw"] if args.client == "both" else [args.client]
 
     with contextlib.ExitStack() as stack:
@@ -980,29 +900,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 database_url = stack.enter_context(scratch_database(args.database_url))
             db_kind = urlsplit(database_url).scheme.split("+")[0]
             db_version = asyncio.run(_pg_execute(database_url, "SELECT version()")).split(" on ")[0]
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("KIBITZ_")},
-            "KIBITZ_DATA_DIR": str(tmp / "data"),
-            "KIBITZ_DATABASE_URL": database_url,
-            # The server as deployed: content sealed at rest (bench/privacy.py prices it against off).
-            "KIBITZ_ENCRYPT_AT_REST": "true",
-            "KIBITZ_FAST_PASSWORD_HASHING": "1",
-            # Every simulated person signs in from this one machine: lift the per-address login throttle.
-            "KIBITZ_LOGIN_RATE_LIMIT": "100000/minute",
-            "KIBITZ_LOG_LEVEL": "warning",
-            "PYTHONUNBUFFERED": "1",
+        # The server as deployed (content sealed at rest; bench/privacy.py prices it against off), except that
+        # every simulated person signs in from this one machine: the per-address login throttle is lifted.
+        served = {
+            "data_dir": tmp / "data",
+            "database_url": database_url,
+            "encrypt_at_rest": True,
+            "log_level": "warning",
         }
+        env = {"KIBITZ_LOGIN_RATE_LIMIT": "100000/minute"}
         seeded: Seeded | None = None
         if args.seed_via == "service":
             from kibitz.settings import Settings
 
             log(f"seeding {args.codemarks} codemarks through the service layer ({db_kind})...")
-            settings = Settings.load(
-                data_dir=tmp / "data",
-                database_url=database_url,
-                encrypt_at_rest=True,
-                fast_password_hashing=True,
-            )
+            settings = Settings.load(**served, fast_password_hashing=True)
             try:
                 seeded = asyncio.run(seed_service(settings, args.codemarks, rng))
             except (SeedingError, ImportError, TypeError, AttributeError) as exc:
@@ -1010,34 +922,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     f"seeding through the server's service functions failed ({type(exc).__name__}: {exc}); "
                     "they have probably changed: update seed_service in bench/api.py, or use --seed-via api"
                 ) from exc
-        kibitz_port = free_port()
         kibitz = stack.enter_context(
-            ServerProcess("kibitz", ["kibitz", HOST, str(kibitz_port), cpu_arg], env, tmp, kibitz_port)
+            kibitz_server(tmp / "kibitz.log", settings=served, env=env, cpus=server_cpus)
         )
-        kibitz.wait_ready()
         if pin:
             os.sched_setaffinity(0, set(client_cpus))
         if seeded is None:
             log(f"seeding {args.codemarks} codemarks through the API ({db_kind})...")
-            seeded = asyncio.run(seed_api(kibitz.base_url, args.codemarks, min(8, args.concurrency), rng))
+            seeded = asyncio.run(seed_api(kibitz.url, args.codemarks, min(8, args.concurrency), rng))
         log(
             f"seeded {seeded.codemarks} codemarks, {seeded.replies} replies, {seeded.resolved} resolved "
             f"in {seeded.seconds:.1f} s"
         )
         headers = {"Authorization": f"Bearer {seeded.token}"}
         listing_url = f"{API}/teams/{seeded.team_id}/codemarks?limit=50&path="
-        sample = httpx.get(kibitz.base_url + listing_url + quote(seeded.paths[0], safe=""), headers=headers)
+        sample = httpx.get(kibitz.url + listing_url + quote(seeded.paths[0], safe=""), headers=headers)
         page = _check(sample, 200)
         per_file = len(page["items"])
         doc_path = tmp / "page.json"
         doc_path.write_text(json.dumps(page), encoding="utf-8")
 
-        bare_port = free_port()
-        bare = stack.enter_context(
-            ServerProcess("bare", ["bare", HOST, str(bare_port), cpu_arg, str(doc_path)], env, tmp, bare_port)
-        )
-        bare.wait_ready()
-
+        bare = stack.enter_context(bare_server(tmp, doc_path, server_cpus))
         paths = [quote(p, safe="") for p in seeded.paths]
         reply_bodies = [json.dumps({"text": _text(rng, 1, 3)}).encode() for _ in range(500)]
         targets = seeded.codemark_ids
@@ -1080,7 +985,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if name == "listing":
                     # Ask for every file once first: this row measures answers the server has cached (the
                     # replies measured before may have changed the team and so every cache key).
-                    with httpx.Client(base_url=server.base_url, headers=hdrs, timeout=60) as prime:
+                    with httpx.Client(base_url=server.url, headers=hdrs, timeout=60) as prime:
                         for path in paths:
                             _check(prime.get(listing_url + path), 200)
                 log(f"[{client}] {label}: {args.warmup:g} s warm-up, {args.duration:g} s...")
@@ -1089,7 +994,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         name,
                         label,
                         client,
-                        server.base_url,
+                        server.url,
                         server.pid,
                         hdrs,
                         make,
@@ -1114,7 +1019,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "clients": clients,
             "seed": args.seed,
             "encryption_at_rest": True,
-            "server": "uvicorn.run(app), 1 worker, same flags for both apps",
+            "server": "kibitz.server.runner.serve, 1 uvicorn worker; the bare app with the same HTTP flags",
             "load_generator": "one process, one keep-alive HTTP/1.1 connection per concurrent task",
         },
         "machine": machine_info(db_kind, db_version, pinning),
@@ -1191,21 +1096,7 @@ def report_text(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and write the JSON."""
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        report = run(args)
-    except SeedingError as exc:
-        log(f"error: {exc}")
-        return 1
-    except KeyboardInterrupt as exc:
-        log("interrupted; every process the benchmark started was stopped")
-        return 143 if isinstance(exc, Terminated) else 130
-    print(report_text(report))
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    log(f"wrote {args.json_out}")
-    return 0
+    return run_benchmark(parse_args(argv), run, report_text, failures=(SeedingError, ServerDidNotStart))
 
 
 if __name__ == "__main__":

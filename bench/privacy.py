@@ -8,9 +8,9 @@ What it does:
 1. (throughput) seeds two temporary data directories with the same content through the server's own
    services (`kibitz.server.offline.opened`, sealing as the server does): two people in a team, one repo,
    `--codemarks` codemarks with a marker over 50 files; one directory with encryption at rest off (values
-   stored as they are: the baseline). Then starts a Kibitz server process on each, on SQLite (the server of
-   bench/api.py: uvicorn, one worker, `bench/_serve.py`), the baseline's with
-   `KIBITZ_ENCRYPT_AT_REST=false`;
+   stored as they are: the baseline). Then starts a Kibitz server process on each, on SQLite (as
+   bench/api.py does: `kibitz.server.runner.serve`, one uvicorn worker), the baseline's with encryption at
+   rest off (a switch set in code by tests/launch_server.py, which no environment can set);
 2. drives both with the same mixed workload of `--requests` requests over `--concurrency` keep-alive
    connections, a round on each in turn (on, off, on, off, … for `--rounds` rounds each, so that a drift of
    the machine touches both alike): per 10 requests, 1 codemark created with a marker, 2 replies added, 3
@@ -38,7 +38,6 @@ import os
 import random
 import resource
 import secrets
-import signal
 import sqlite3
 import sys
 import tempfile
@@ -52,26 +51,25 @@ from urllib.parse import quote
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The server-process helper lives with the tests: a checkout of the repository has both directories.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.server_process import ServerProcess, kibitz_server
 
 from api import (
     API,
-    HOST,
     PASSWORD,
     SENDERS,
     Request,
-    ServerProcess,
-    Terminated,
     _check,
-    _on_sigterm,
     _percentile,
     _text,
     codemark_body,
     cpu_seconds,
-    free_port,
-    log,
     machine_busy,
     machine_info,
 )
+from entry import log, run_benchmark
 
 HERE = Path(__file__).resolve().parent
 TARGET_SLOWDOWN = 0.10
@@ -214,7 +212,7 @@ async def drive(
 ) -> tuple[float, dict[str, list[float]], Counter[int], int, str | None]:
     """Send every request once over `concurrency` connections; return time, latencies by kind, statuses."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    senders = [SENDERS[client](server.base_url, headers) for _ in range(concurrency)]
+    senders = [SENDERS[client](server.url, headers) for _ in range(concurrency)]
     queue = iter(requests)
     latencies: dict[str, list[float]] = {kind: [] for kind in MIX}
     statuses: Counter[int] = Counter()
@@ -387,19 +385,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _environment(data_dir: Path, encrypt: bool) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KIBITZ_")},
-        "KIBITZ_DATA_DIR": str(data_dir),
-        "KIBITZ_ENCRYPT_AT_REST": "true" if encrypt else "false",
-        "KIBITZ_FAST_PASSWORD_HASHING": "1",
-        # Every simulated person signs in from this one machine: lift the per-address login throttle.
-        "KIBITZ_LOGIN_RATE_LIMIT": "100000/minute",
-        "KIBITZ_LOG_LEVEL": "warning",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
 def _totals(rounds: list[Round], mode: str) -> dict[str, float]:
     mine = [r for r in rounds if r.mode == mode]
     ok = sum(r.requests - r.errors for r in mine)
@@ -416,7 +401,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cpus = sorted(os.sched_getaffinity(0))
     pin = not args.no_pin and len(cpus) >= 2
     server_cpus, client_cpus = (cpus[:1], cpus[1:]) if pin else ([], cpus)
-    cpu_arg = ",".join(map(str, server_cpus)) if pin else "-"
     pinning = {"enabled": pin, "server_cpus": server_cpus, "load_generator_cpus": client_cpus}
     report: dict[str, Any] = {
         "benchmark": "privacy",
@@ -429,7 +413,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "client": args.client,
             "mix": MIX,
             "seed": args.seed,
-            "server": "uvicorn.run(app), 1 worker, SQLite (bench/_serve.py)",
+            "server": "kibitz.server.runner.serve, 1 uvicorn worker, SQLite",
         },
         "machine": machine_info("sqlite", sqlite3.sqlite_version, pinning),
     }
@@ -446,13 +430,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             return asyncio.run(seed_team(settings, codemarks, replies, rng))
 
         def start(name: str, encrypt: bool) -> ServerProcess:
-            port = free_port()
-            env = _environment(tmp / name, encrypt)
-            server = stack.enter_context(
-                ServerProcess(name, ["kibitz", HOST, str(port), cpu_arg], env, tmp, port)
-            )
-            server.wait_ready()
-            return server
+            settings = {"data_dir": tmp / name, "encrypt_at_rest": encrypt, "log_level": "warning"}
+            # Every simulated person signs in from this one machine: lift the per-address login throttle.
+            env = {"KIBITZ_LOGIN_RATE_LIMIT": "100000/minute"}
+            server = kibitz_server(tmp / f"{name}.log", settings=settings, env=env, cpus=server_cpus)
+            return stack.enter_context(server)
 
         if not args.skip_throughput:
             teams: dict[str, Team] = {}
@@ -503,7 +485,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             server = start("erasure", True)
             log("erasing them...")
             try:
-                erasure = asyncio.run(erase_person(server.base_url, team, word, args.replies))
+                erasure = asyncio.run(erase_person(server.url, team, word, args.replies))
             except RuntimeError as exc:
                 # Keep the throughput numbers, and show what the server said.
                 erasure = {"replies": args.replies, "error": str(exc), "server_log": server.log_tail(60)}
@@ -585,21 +567,7 @@ def report_text(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and write the JSON."""
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        report = run(args)
-    except RuntimeError as exc:
-        log(f"error: {exc}")
-        return 1
-    except KeyboardInterrupt as exc:
-        log("interrupted; every process the benchmark started was stopped")
-        return 143 if isinstance(exc, Terminated) else 130
-    print(report_text(report))
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    log(f"wrote {args.json_out}")
-    return 0
+    return run_benchmark(parse_args(argv), run, report_text, failures=(RuntimeError,))
 
 
 if __name__ == "__main__":

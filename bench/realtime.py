@@ -7,7 +7,7 @@
 
 What it does:
 
-1. starts one Kibitz server process (`kibitz.server.app` under uvicorn, settings from `KIBITZ_*`; SQLite in a
+1. starts one Kibitz server process (`kibitz.server.runner.serve`, as `kibitz server run` does; SQLite in a
    temporary data directory by default, or a scratch PostgreSQL database it creates and drops) and signs up
    one person, who creates a team and a codemark;
 2. opens the subscribers from a few client processes (`--client-processes`, 2 by default), each a minimal
@@ -38,7 +38,6 @@ import array
 import asyncio
 import base64
 import contextlib
-import ctypes
 import json
 import math
 import os
@@ -46,35 +45,32 @@ import platform
 import re
 import resource
 import secrets
-import signal
-import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+# The server-process helper lives with the tests: a checkout of the repository has both directories.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.server_process import HOST, ServerDidNotStart, ServerProcess, child_setup, free_port, kibitz_server
+
+from entry import log, run_benchmark
+
 SELF = Path(__file__).resolve()
 HERE = SELF.parent
-HOST = "127.0.0.1"
 PASSWORD = "correct horse battery staple"
 TARGET_P99_MS = 250.0
 # The marker a subscriber looks for in a reply's text: phase, index, send time.
 MARK = re.compile(rb"kbench\|(\d+)\|(\d+)\|(\d+\.\d+)\|")
 SEQ = re.compile(rb'^\{"seq":(\d+),')
-
-
-def log(message: str) -> None:
-    """Print progress to stderr."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def raise_fd_limit(needed: int) -> None:
@@ -92,20 +88,6 @@ def pin(cpus: set[int] | None) -> None:
     """Pin this process (and the threads it starts later) to `cpus`, if given."""
     if cpus:
         os.sched_setaffinity(0, cpus)
-
-
-def _die_with_parent() -> None:
-    # Linux only: the child gets SIGTERM if the benchmark dies without a chance to clean up.
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def free_port() -> int:
-    """Return a loopback port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def cpu_seconds(pid: int) -> float:
@@ -189,104 +171,33 @@ def baseline_app() -> Any:
     )
 
 
-def serve_child(argv: list[str]) -> None:
-    """Child entry point: `_baseline PORT CPUS` or `_kibitz PORT CPUS` (settings from `KIBITZ_*`)."""
-    kind, port, cpus = argv[0], int(argv[1]), argv[2]
-    pin({int(c) for c in cpus.split(",")} if cpus != "-" else None)
-    raise_fd_limit(8192)
+def baseline_child(argv: list[str]) -> None:
+    """Child entry point `_baseline PORT`: serve the baseline with the flags Kibitz is served with."""
     import uvicorn
 
-    if kind == "_kibitz":
-        from kibitz.server.app import create_app
-        from kibitz.settings import Settings
-
-        settings = Settings.load()
-        app, max_size = create_app(settings), settings.ws_max_bytes
-    else:
-        app, max_size = baseline_app(), 64 * 1024
-    # The flags of `kibitz.server.runner.serve`, for both apps.
     uvicorn.run(
-        app,
+        baseline_app(),
         host=HOST,
-        port=port,
+        port=int(argv[0]),
         log_level="warning",
         server_header=False,
         proxy_headers=False,
         access_log=False,
-        ws_max_size=max_size,
+        ws_max_size=64 * 1024,
         ws_per_message_deflate=False,
-        backlog=4096,
     )
 
 
-class ServerProcess:
-    """A server child process, stopped (SIGTERM, then SIGKILL) when the context exits."""
-
-    def __init__(self, kind: str, env: dict[str, str], log_dir: Path, cpus: str) -> None:
-        self.kind, self.env, self.cpus = kind, env, cpus
-        self.port = free_port()
-        self.log_path = log_dir / f"{kind.strip('_')}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        """Return the server's URL."""
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        """Return the process id."""
-        assert self.proc is not None
-        return self.proc.pid
-
-    def __enter__(self) -> ServerProcess:
-        with self.log_path.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(SELF), self.kind, str(self.port), self.cpus],
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches only the benchmark, which stops the child itself
-                preexec_fn=_die_with_parent,
-            )
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Wait until GET /healthz answers 200, or fail with the process's log."""
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.kind} server exited ({self.proc.returncode}):\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.base_url + "/healthz", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.kind} server did not start in {timeout:.0f} s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        """Return the end of the process's output."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def __exit__(self, *_exc: object) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+def baseline_server(work: Path, cpus: list[int]) -> ServerProcess:
+    """Return the bare broadcast server (not started), pinned to `cpus` like the Kibitz server."""
+    port = free_port()
+    return ServerProcess(
+        [sys.executable, str(SELF), "_baseline", str(port)],
+        port=port,
+        log_path=work / "baseline.log",
+        cpus=cpus,
+        name="baseline server",
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -565,7 +476,7 @@ async def start_clients(
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=child_setup(),
             )
             started.append(Clients(proc, out))
         answers = await asyncio.gather(*(c.ask("", "ready", 180) for c in started))
@@ -639,7 +550,7 @@ async def run_phase(
     client_cpu0 = sum(cpu_seconds(c.proc.pid) for c in clients)
     wall0 = time.monotonic()
     async with httpx.AsyncClient(
-        base_url=target.server.base_url,
+        base_url=target.server.url,
         headers={"Authorization": f"Bearer {target.token}"} if target.token else {},
         timeout=30,
         limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
@@ -822,8 +733,7 @@ def kibitz_target(server: ServerProcess, seeded: Seeded) -> Target:
         )
         _ok(r, 201)
 
-    ws_url = server.base_url.replace("http://", "ws://") + "/api/v1/stream"
-    return Target("kibitz", server, ws_url, seeded.token, seeded.team_id, send)
+    return Target("kibitz", server, server.stream_url, seeded.token, seeded.team_id, send)
 
 
 def baseline_target(server: ServerProcess, seeded: Seeded) -> Target:
@@ -836,8 +746,7 @@ def baseline_target(server: ServerProcess, seeded: Seeded) -> Target:
         r = await http.post("/publish", content=text.encode())
         _ok(r, 204)
 
-    ws_url = server.base_url.replace("http://", "ws://") + "/api/v1/stream"
-    return Target("baseline", server, ws_url, "", seeded.team_id, send)
+    return Target("baseline", server, server.stream_url, "", seeded.team_id, send)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -889,14 +798,6 @@ def machine() -> dict[str, Any]:
 # The run.
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C so that the same clean-up runs."""
-
-
-def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    raise Terminated()
-
-
 async def _pg_execute(url: str, statement: str) -> None:
     import asyncpg
 
@@ -925,37 +826,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     raise_fd_limit(args.subscribers * 2 + 1024)
     cpus = sorted(os.sched_getaffinity(0))
     if args.no_pin or len(cpus) < 2:
-        server_cpus, client_cpus = "-", []
+        server_cpus, client_cpus = [], []
     else:
-        server_cpus, client_cpus = str(cpus[0]), cpus[1:]
+        server_cpus, client_cpus = cpus[:1], cpus[1:]
         pin(set(client_cpus))
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kibitz-realtime-")))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KIBITZ_")}
-        env.update(
-            {
-                "KIBITZ_FAST_PASSWORD_HASHING": "1",
-                # Every simulated person signs in from this one machine: lift the per-address login throttle.
-                "KIBITZ_LOGIN_RATE_LIMIT": "100000/minute",
-                "KIBITZ_DATA_DIR": str(work / "data"),
-                # The server as deployed: content and event payloads sealed at rest.
-                "KIBITZ_ENCRYPT_AT_REST": "true",
-                "KIBITZ_LOG_LEVEL": "warning",
-            }
-        )
+        # The server as deployed: content and event payloads sealed at rest. The servers inherit the file
+        # descriptor limit raised above.
+        settings = {"data_dir": work / "data", "encrypt_at_rest": True, "log_level": "warning"}
+        # Every simulated person signs in from this one machine: lift the per-address login throttle.
+        env = {"KIBITZ_LOGIN_RATE_LIMIT": "100000/minute"}
         database = "sqlite"
         if args.database_url:
-            env["KIBITZ_DATABASE_URL"] = stack.enter_context(scratch_database(args.database_url))
+            settings["database_url"] = stack.enter_context(scratch_database(args.database_url))
             database = "postgresql"
         if args.redis_url:
             env["KIBITZ_REDIS_URL"] = args.redis_url
         phases: list[Phase] = []
         subscribe_seconds: dict[str, float] = {}
         log("starting the Kibitz server and seeding")
-        kibitz = stack.enter_context(ServerProcess("_kibitz", env, work, server_cpus))
-        seeded = asyncio.run(seed_kibitz(kibitz.base_url))
+        kibitz = stack.enter_context(
+            kibitz_server(work / "kibitz.log", settings=settings, env=env, cpus=server_cpus)
+        )
+        seeded = asyncio.run(seed_kibitz(kibitz.url))
         if not args.skip_baseline:
-            with ServerProcess("_baseline", env, work, server_cpus) as bare:
+            with baseline_server(work, server_cpus) as bare:
                 found, subscribe_seconds["baseline"] = asyncio.run(
                     run_schedule(baseline_target(bare, seeded), args, client_cpus, work, deadline)
                 )
@@ -1044,26 +940,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark, print the table and write the JSON."""
+    """Run the benchmark (or one of its child processes), print the table and write the JSON."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("_kibitz", "_baseline"):
-        serve_child(argv)
+    if argv and argv[0] == "_baseline":
+        baseline_child(argv[1:])
         return 0
     if argv and argv[0] == "_clients":
         clients_child(argv[1:])
         return 0
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        report = run(args)
-    except KeyboardInterrupt:
-        log("interrupted; every process was stopped")
-        return 130
-    print(report_text(report))
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    log(f"wrote {args.json_out}")
-    return 0
+    return run_benchmark(parse_args(argv), run, report_text, failures=(ServerDidNotStart,))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,6 @@ import os
 import random
 import resource
 import shutil
-import signal
 import sqlite3
 import statistics
 import sys
@@ -61,26 +60,25 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The server-process helper lives with the tests: a checkout of the repository has both directories.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.server_process import ServerDidNotStart, kibitz_server
 
 from api import (
     API,
-    HOST,
     RawSender,
     Sender,
-    ServerProcess,
-    Terminated,
     _check,
     _drive,
-    _on_sigterm,
     _percentile,
     _pg_execute,
     cpu_seconds,
-    free_port,
-    log,
     machine_busy,
     machine_info,
     scratch_database,
 )
+from entry import log, run_benchmark
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -1601,35 +1599,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"seeded ({'from the cache' if cached else f'{seeded.seconds:g} s'}): "
             f"{seeded.index_rows:,} index rows"
         )
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("KIBITZ_")},
-            "KIBITZ_DATA_DIR": str(data_dir),
-            "KIBITZ_DATABASE_URL": database_url,
-            # The server as deployed: content sealed at rest, search words and paths keyed.
-            "KIBITZ_ENCRYPT_AT_REST": "true",
-            "KIBITZ_FAST_PASSWORD_HASHING": "1",
-            "KIBITZ_LOG_LEVEL": "warning",
-            "PYTHONUNBUFFERED": "1",
+        # The server as deployed: content sealed at rest, search words and paths keyed.
+        served = {
+            "data_dir": data_dir,
+            "database_url": database_url,
+            "encrypt_at_rest": True,
+            "log_level": "warning",
         }
-        port = free_port()
-        cpu_arg = ",".join(map(str, server_cpus)) if pin else "-"
-        server = stack.enter_context(
-            ServerProcess("kibitz", ["kibitz", HOST, str(port), cpu_arg], env, tmp, port)
-        )
-        server.wait_ready()
+        server = stack.enter_context(kibitz_server(tmp / "kibitz.log", settings=served, cpus=server_cpus))
         if pin:
             os.sched_setaffinity(0, set(client_cpus))
         headers = {"Authorization": f"Bearer {seeded.token}"}
         kinds, chosen = plan_queries(seeded, random.Random(args.seed))
         by_name = {k.name: k for k in kinds}
-        by_name["page2"].targets = page2_targets(server.base_url, headers, by_name["common"])
+        by_name["page2"].targets = page2_targets(server.url, headers, by_name["common"])
         results: list[Result] = []
         for n, kind in enumerate(kinds):
             if not kind.targets:
                 continue
             log(f"{kind.label}: {args.warmup:g} s warm-up, {args.duration:g} s...")
             result = asyncio.run(
-                measure_kind(kind, server.base_url, server.pid, headers, 1, args.duration, args.warmup, n)
+                measure_kind(kind, server.url, server.pid, headers, 1, args.duration, args.warmup, n)
             )
             log(
                 f"  p50 {result.p50_ms} ms, p95 {result.p95_ms} ms, p99 {result.p99_ms} ms, "
@@ -1647,7 +1637,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             asyncio.run(
                 measure_kind(
                     mix,
-                    server.base_url,
+                    server.url,
                     server.pid,
                     headers,
                     args.concurrency,
@@ -1715,21 +1705,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and write the JSON."""
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        report = run(args)
-    except SeedingError as exc:
-        log(f"error: {exc}")
-        return 1
-    except KeyboardInterrupt as exc:
-        log("interrupted; every process the benchmark started was stopped")
-        return 143 if isinstance(exc, Terminated) else 130
-    print(report_text(report))
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    log(f"wrote {args.json_out}")
-    return 0
+    return run_benchmark(parse_args(argv), run, report_text, failures=(SeedingError, ServerDidNotStart))
 
 
 if __name__ == "__main__":

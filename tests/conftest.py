@@ -99,3 +99,18 @@ def redis_url() -> str:
     finally:
         client.close()
     return url
+
+
+# ----------------------------------------------------------------------------------------------------
+# No developer's own KIBITZ_* settings reach a test: only the harness's own variables are kept.
+
+HARNESS_VARIABLES = frozenset(
+    {"KIBITZ_REQUIRE_POSTGRES", "KIBITZ_REQUIRE_REDIS", "KIBITZ_TEST_POSTGRES_URL", "KIBITZ_TEST_REDIS_URL"}
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Remove every KIBITZ_* variable but the harness's from this process's environment, before any test."""
+    for name in [name for name in os.environ if name.startswith("KIBITZ_")]:
+        if name not in HARNESS_VARIABLES:
+            del os.environ[name]

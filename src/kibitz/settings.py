@@ -8,12 +8,20 @@ from typing import Any
 import limits
 import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from kibitz.server.addresses import Network, parse_networks
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8383
+# Switches for test suites and benchmarks only, set in code (tests/launch_server.py): a production
+# environment cannot set them, so no deployment runs with cheap password hashes or values in the clear.
+TEST_ONLY_SETTINGS = ("fast_password_hashing", "encrypt_at_rest")
 
 
 def default_data_dir() -> Path:
@@ -63,6 +71,7 @@ class Settings(BaseSettings):
     # Empty means SQLite at <data_dir>/keystore.db: the wrapped data keys, apart from the data.
     keystore_url: str = ""
     # Off only to measure what encryption costs (bench/privacy.py): values are then stored in the clear.
+    # Test-only: never read from the environment (TEST_ONLY_SETTINGS).
     encrypt_at_rest: bool = True
     # Where `kibitz server backup` writes by default, and where an erasure looks for keystore backups to
     # purge (empty: <data_dir>/backups).
@@ -70,9 +79,21 @@ class Settings(BaseSettings):
     # Keystore backups older than this are deleted; the policy maximum is 7 days (erasure must reach every
     # copy of a key within that time even if a backup location were unreachable), so more is refused.
     keystore_backup_days: int = Field(default=6, ge=1, le=7)
-    # Lowers argon2 cost for test suites only; never set in production.
+    # Lowers argon2 cost for test suites only. Test-only: never read from the environment.
     fast_password_hashing: bool = False
     log_level: str = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read `KIBITZ_*` variables as pydantic-settings does, refusing the test-only switches."""
+        return init_settings, _EnvWithoutTestSwitches(settings_cls), dotenv_settings, file_secret_settings
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -131,3 +152,17 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """Tell whether the database is SQLite."""
         return self.sqlalchemy_url().startswith("sqlite")
+
+
+class _EnvWithoutTestSwitches(EnvSettingsSource):
+    """The `KIBITZ_*` variables, refused when they set a test-only switch."""
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        found = [f"KIBITZ_{name.upper()}" for name in TEST_ONLY_SETTINGS if name in values]
+        if found:
+            raise ValueError(
+                f"{' and '.join(found)} cannot be set from the environment: test suites and benchmarks "
+                "set these switches in code, a deployment never does; unset the variable"
+            )
+        return values

@@ -1,5 +1,5 @@
 """`kibitz token create|list|revoke`, `kibitz password` and `kibitz server user disable|enable`, run as real
-commands against a real `kibitz server run` process (SQLite; the operator commands open the same database)."""
+commands against a real Kibitz server process (SQLite; the operator commands open the same database)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import (
-    COMMAND_SECONDS,
-    KIBITZ,
-    PASSWORD,
-    Person,
-    _free_port,
-    _wait_until_healthy,
-    clean_environment,
-)
+from tests.e2e.conftest import COMMAND_SECONDS, PASSWORD, Person, running_server
+from tests.server_process import KIBITZ, clean_environment
 
 pytestmark = pytest.mark.e2e
 
@@ -27,34 +20,10 @@ NEW_PASSWORD = "another long passphrase"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """Start `kibitz server run` on SQLite in a fresh data directory; yield its URL and the directory."""
+    """Start the Kibitz server on SQLite in a fresh data directory; yield its URL and the directory."""
     data_dir = tmp_path_factory.mktemp("token-server")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    # Logins from one address in a row; throttling is tested elsewhere.
-    env = {
-        **clean_environment(),
-        "KIBITZ_FAST_PASSWORD_HASHING": "1",
-        "KIBITZ_LOGIN_RATE_LIMIT": "1000/minute",
-    }
-    log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(KIBITZ), "server", "run", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        _wait_until_healthy(url, process, log_path)
+    with running_server(data_dir) as url:
         yield url, data_dir
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
 
 
 @pytest.fixture
@@ -71,7 +40,7 @@ def operator(*args: str, data_dir: Path, expect: int = 0) -> subprocess.Complete
     """Run `kibitz server ARGS --data-dir DIR` as the operator would, on the server's database."""
     result = subprocess.run(
         [str(KIBITZ), "server", *args, "--data-dir", str(data_dir)],
-        env={**clean_environment(), "KIBITZ_FAST_PASSWORD_HASHING": "1"},
+        env=clean_environment(),
         capture_output=True,
         text=True,
         timeout=COMMAND_SECONDS,

@@ -11,13 +11,8 @@ from pathlib import Path
 import pytest
 
 from kibitz.client import KibitzClient, NotAuthenticated
-from tests.e2e.conftest import (
-    KIBITZ,
-    PASSWORD,
-    Person,
-    clean_environment,
-    running_server,
-)
+from tests.e2e.conftest import PASSWORD, Person, running_server
+from tests.server_process import KIBITZ, clean_environment
 
 pytestmark = pytest.mark.e2e
 

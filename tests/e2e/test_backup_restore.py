@@ -7,7 +7,6 @@ import json
 import stat
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,8 @@ import httpx
 import pytest
 
 from tests.conftest import fresh_postgres_database
-from tests.e2e.conftest import KIBITZ, PASSWORD, _free_port, _wait_until_healthy, clean_environment
+from tests.e2e.conftest import PASSWORD, running_server
+from tests.server_process import KIBITZ, clean_environment
 
 pytestmark = pytest.mark.e2e
 API = "/api/v1"
@@ -37,27 +37,6 @@ def operator(
     assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     return result
-
-
-@contextmanager
-def serving(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Serve `data_dir` with `kibitz server run` on a free port until the block ends."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = data_dir.parent / f"server-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(KIBITZ), "server", "run", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**clean_environment(), "KIBITZ_FAST_PASSWORD_HASHING": "1", **(env or {})},
-        )
-        try:
-            _wait_until_healthy(url, process, log_path)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
 
 
 def _ok(response: httpx.Response, *codes: int) -> Any:
@@ -92,7 +71,7 @@ def test_backup_of_a_running_server_restores_into_a_new_directory(
     live, target = databases
     data_dir, backups, restored = tmp_path / "data", tmp_path / "backups", tmp_path / "restored"
     email = "ada@example.com"
-    with serving(data_dir, live) as url:
+    with running_server(data_dir, env=live) as url:
         _ok(
             httpx.post(f"{url}{API}/auth/signup", json={"email": email, "name": "Ada", "password": PASSWORD}),
             201,
@@ -171,7 +150,7 @@ def test_backup_of_a_running_server_restores_into_a_new_directory(
     )
     assert "not empty" in again.stderr
 
-    with serving(restored, kek) as url, login(url, email) as ada:
+    with running_server(restored, env=kek) as url, login(url, email) as ada:
         got = _ok(ada.get(f"/codemarks/{codemark['id']}"), 200)
         assert got["text"] == "kept across the restore"
         assert [m["code"] for m in got["markers"]] == ["x = 1\ny = 2\n"]

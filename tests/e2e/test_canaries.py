@@ -1,6 +1,6 @@
 """Canaries in every sealed field never reach the disk in the clear, and an erased person stays erased.
 
-Real `kibitz server run` processes. Two people write a unique lowercase canary into every field the server
+Real Kibitz server processes. Two people write a unique lowercase canary into every field the server
 seals (docs/security.md, "Encryption at rest"): their email, name and handle; a codemark's title and text,
 and the previous ones after an edit; a marker's path, code and context; a reply and its previous text; a
 repo remote (and the name derived from it); a marker reference's path; a shared location's path. Then:
@@ -28,7 +28,6 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.e2e.conftest import KIBITZ, PASSWORD, _free_port, _wait_until_healthy, clean_environment
+from tests.e2e.conftest import PASSWORD, running_server
+from tests.server_process import KIBITZ, clean_environment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -65,57 +65,11 @@ def canary(what: str) -> str:
 # Servers.
 
 
-@dataclass
-class Server:
-    """A `kibitz server run` process serving one data directory."""
-
-    url: str
-    data_dir: Path
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def stop(self) -> None:
-        """Terminate the process and wait for it (SQLite checkpoints its WAL on a clean stop)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-
-
-@contextmanager
-def serving(data_dir: Path, log_dir: Path, **env: str) -> Iterator[Server]:
-    """Serve `data_dir` with `kibitz server run` (extra KIBITZ_* settings in `env`) until the block ends."""
-    port = _free_port()
-    log_path = log_dir / f"server-{port}.log"  # outside the data directory, whose every byte is checked
-    environment = {
-        **clean_environment(),
-        "KIBITZ_FAST_PASSWORD_HASHING": "1",
-        "KIBITZ_LOGIN_RATE_LIMIT": "1000/minute",
-        **env,
-    }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(KIBITZ), "server", "run", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=environment,
-        )
-    server = Server(f"http://127.0.0.1:{port}", data_dir, process, log_path)
-    try:
-        _wait_until_healthy(server.url, process, log_path)
-        yield server
-    finally:
-        server.stop()
-
-
 def operator(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run `kibitz server ARGS` as the operator and check that it succeeds without a traceback."""
     result = subprocess.run(
         [str(KIBITZ), "server", *args],
-        env={**clean_environment(), "KIBITZ_FAST_PASSWORD_HASHING": "1", **env},
+        env={**clean_environment(), **env},
         capture_output=True,
         text=True,
         timeout=60,
@@ -366,14 +320,14 @@ def postgres_database(postgres_url: str) -> str:
 
 def test_no_canary_on_disk_sqlite(tmp_path: Path, clients: list[httpx.Client]) -> None:
     data_dir = tmp_path / "data"
-    with serving(data_dir, tmp_path) as server:
-        seeded = seed(server.url, clients)
+    with running_server(data_dir) as url:
+        seeded = seed(url, clients)
         check_readable(seeded)
         canaries = seeded.all_canaries()
         # While the server runs the newest pages sit in the WAL: check it before the stop checkpoints it.
         assert any(name.endswith("-wal") for name in sqlite_files(data_dir)), sqlite_files(data_dir)
         assert leaks_in_files(data_dir, canaries) == {}
-        flipped_byte_is_a_clean_error(server, seeded)
+        flipped_byte_is_a_clean_error(data_dir, seeded)
     assert {"kibitz.db", "keystore.db"} <= set(sqlite_files(data_dir))
     assert leaks_in_files(data_dir, canaries) == {}
 
@@ -382,8 +336,8 @@ def test_no_canary_on_disk_postgres(
     tmp_path: Path, postgres_database: str, clients: list[httpx.Client]
 ) -> None:
     data_dir = tmp_path / "data"
-    with serving(data_dir, tmp_path, KIBITZ_DATABASE_URL=postgres_database) as server:
-        seeded = seed(server.url, clients)
+    with running_server(data_dir, env={"KIBITZ_DATABASE_URL": postgres_database}) as url:
+        seeded = seed(url, clients)
         check_readable(seeded)
     canaries = seeded.all_canaries()
     dump = pg_dump(postgres_database)
@@ -393,10 +347,10 @@ def test_no_canary_on_disk_postgres(
     assert leaks_in_files(data_dir, canaries) == {}
 
 
-def flipped_byte_is_a_clean_error(server: Server, seeded: Seeded) -> None:
+def flipped_byte_is_a_clean_error(data_dir: Path, seeded: Seeded) -> None:
     """Flip one ciphertext byte of a stored codemark text: that codemark is a clean 500, the others work."""
     broken, intact = seeded.writers[0], seeded.writers[1]
-    with sqlite3.connect(server.data_dir / "kibitz.db", timeout=10) as db:
+    with sqlite3.connect(data_dir / "kibitz.db", timeout=10) as db:
         (stored,) = db.execute("SELECT text FROM codemark WHERE id = ?", (broken.codemark_id,)).fetchone()
         assert stored.startswith("kz1."), "the codemark text is not sealed"
         raw = bytearray(base64.urlsafe_b64decode(stored[4:] + "=" * (-len(stored[4:]) % 4)))
@@ -422,8 +376,8 @@ def test_erased_person_stays_erased_in_a_restored_backup(tmp_path: Path, clients
     data_dir, backups, restored = tmp_path / "data", tmp_path / "backups", tmp_path / "restored"
     kek = {"KIBITZ_KEK_FILE": str(data_dir / "kek.key")}
     # The erasure purges the keystore backups where backups are kept.
-    with serving(data_dir, tmp_path, KIBITZ_BACKUP_DIR=str(backups)) as server:
-        seeded = seed(server.url, clients)
+    with running_server(data_dir, env={"KIBITZ_BACKUP_DIR": str(backups)}) as url:
+        seeded = seed(url, clients)
         erased, kept = seeded.writers[1], seeded.writers[0]
         operator(
             "backup",
@@ -435,9 +389,7 @@ def test_erased_person_stays_erased_in_a_restored_backup(tmp_path: Path, clients
         wrong = erased.http.request("DELETE", "/me", json={"password": "not the password"})
         assert wrong.status_code in (401, 403), wrong.text
         _ok(erased.http.request("DELETE", "/me", json={"password": PASSWORD}), 200, 202, 204)
-        login = httpx.post(
-            f"{server.url}{API}/auth/login", json={"email": erased.email, "password": PASSWORD}
-        )
+        login = httpx.post(f"{url}{API}/auth/login", json={"email": erased.email, "password": PASSWORD})
         assert login.status_code == 401, login.text
         # The live server already shows nothing of theirs.
         everything = read_everything(kept.http, seeded.team_id)
@@ -446,16 +398,14 @@ def test_erased_person_stays_erased_in_a_restored_backup(tmp_path: Path, clients
     operator("restore", "--from", str(backups), "--data-dir", str(restored), env=kek)
 
     gone = erased.personal()
-    with serving(restored, tmp_path, **kek) as server:
-        login = httpx.post(
-            f"{server.url}{API}/auth/login", json={"email": erased.email, "password": PASSWORD}
-        )
+    with running_server(restored, env=kek) as url:
+        login = httpx.post(f"{url}{API}/auth/login", json={"email": erased.email, "password": PASSWORD})
         assert login.status_code == 401, login.text
         token = _ok(
-            httpx.post(f"{server.url}{API}/auth/login", json={"email": kept.email, "password": PASSWORD}), 200
+            httpx.post(f"{url}{API}/auth/login", json={"email": kept.email, "password": PASSWORD}), 200
         )["token"]
         with httpx.Client(
-            base_url=server.url + API, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            base_url=url + API, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as http:
             everything = read_everything(http, seeded.team_id)
             assert [name for name, value in gone.items() if value in everything] == []

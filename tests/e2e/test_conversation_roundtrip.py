@@ -11,15 +11,15 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kibitz.client import NewMarker
-from tests.e2e.conftest import KIBITZ, PASSWORD, Person, _free_port, _wait_until_healthy, clean_environment
+from tests.e2e.conftest import PASSWORD, Person, running_server
 from tests.git_helpers import GIT_ENV, git, make_repo
+from tests.server_process import KIBITZ, clean_environment, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -341,33 +341,11 @@ def test_search_and_inbox(team: Path, alice: Person, bob: Person, tmp_path: Path
     assert alice.json("inbox", cwd=tmp_path) == {"items": [], "unread": 0}
 
 
-@contextmanager
-def running_server(data_dir: Path, port: int) -> Iterator[str]:
-    """Run `kibitz server run` on a port with a data directory until the block ends."""
-    url = f"http://127.0.0.1:{port}"
-    env = {**clean_environment(), "KIBITZ_FAST_PASSWORD_HASHING": "1"}
-    log_path = data_dir / f"server-{time.monotonic_ns()}.log"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(KIBITZ), "server", "run", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        try:
-            _wait_until_healthy(url, process, log_path)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
-
-
 def test_watch_reconnects_when_the_server_restarts(
     alice: Person, tmp_path: Path, watchers: list[Watcher]
 ) -> None:
-    data_dir, port = tmp_path / "restarting-server", _free_port()
-    with running_server(data_dir, port) as url:
+    data_dir, port = tmp_path / "restarting-server", free_port()
+    with running_server(data_dir, port=port) as url:
         alice.run(
             "signup", "--server", url, "--password-stdin", "--email", alice.email, "--name", alice.name,
             cwd=tmp_path, stdin=PASSWORD + "\n",
@@ -391,7 +369,7 @@ def test_watch_reconnects_when_the_server_restarts(
         watchers.append(watcher)
         assert [(e["seq"], e["type"]) for e in watcher.events(1)] == [(1, "codemark.created")]
     # The server is down: the watcher keeps trying, then resumes once it is back.
-    with running_server(data_dir, port):
+    with running_server(data_dir, port=port):
         with alice.client() as client:
             client.add_reply(codemark["id"], "after the restart")
         [event] = watcher.events(1)

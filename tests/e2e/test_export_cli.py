@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kibitz.client import NewMarker
-from tests.e2e.conftest import (
-    KIBITZ,
-    PASSWORD,
-    Person,
-    _free_port,
-    _wait_until_healthy,
-    clean_environment,
-)
+from tests.e2e.conftest import PASSWORD, Person, running_server
+from tests.server_process import KIBITZ, clean_environment
 
 pytestmark = pytest.mark.e2e
 
@@ -57,27 +49,6 @@ def operator(
     assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     return result
-
-
-@contextmanager
-def running_server(data_dir: Path) -> Iterator[str]:
-    """Serve `data_dir` with `kibitz server run` on a free port until the block ends."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = data_dir.parent / f"server-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(KIBITZ), "server", "run", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**clean_environment(), "KIBITZ_FAST_PASSWORD_HASHING": "1"},
-        )
-        try:
-            _wait_until_healthy(url, process, log_path)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
 
 
 def comparable(data: bytes) -> dict[str, Any]:

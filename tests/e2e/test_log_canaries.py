@@ -1,6 +1,6 @@
 """Canaries in passwords, tokens, text, code, paths and queries never reach the logs of a real server.
 
-A `kibitz server run` process logs at DEBUG (the most it ever says) in JSON; the test signs up and in with
+A Kibitz server process logs at DEBUG (the most it ever says) in JSON; the test signs up and in with
 a canary password (and fails a login with another), uses its token and sends wrong ones holding canaries,
 writes a codemark whose title, text, code, context and file path are canaries, replies with one, searches
 for one, puts canaries into query strings, invalid bodies and a WebSocket subscription. Then every line the
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.e2e.conftest import KIBITZ, _free_port, _tail, _wait_until_healthy, clean_environment
+from tests.server_process import ServerProcess, kibitz_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -36,53 +35,36 @@ def canary(what: str) -> str:
 
 @dataclass
 class Server:
-    """A server process whose stdout and stderr go to one file."""
+    """A server process whose stdout and stderr go to one file, and the request ids it answered with."""
 
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
+    process: ServerProcess
     request_ids: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """Return the server's URL."""
+        return self.process.url
 
     def stop(self) -> None:
         """Terminate the process and wait for it, so that every line is written."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
+        self.process.stop()
 
     def lines(self) -> list[str]:
         """Return every line the process wrote."""
-        return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return self.process.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    """Start `kibitz server run` logging JSON at DEBUG."""
-    port = _free_port()
-    log_path = tmp_path / "server.log"
+    """Start the Kibitz server logging JSON at DEBUG."""
     env = {
-        **clean_environment(),
-        "KIBITZ_FAST_PASSWORD_HASHING": "1",
         "KIBITZ_LOG_LEVEL": "debug",
         "KIBITZ_LOG_FORMAT": "json",
         "KIBITZ_SECURITY_CONTACT": "mailto:security@kibitz.example",
     }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(KIBITZ), "server", "run", "--port", str(port), "--data-dir", str(tmp_path / "data")],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    running = Server(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        _wait_until_healthy(running.url, process, log_path)
-        yield running
-    finally:
-        running.stop()
+    settings = {"data_dir": tmp_path / "data"}
+    with kibitz_server(tmp_path / "server.log", settings=settings, env=env) as process:
+        yield Server(process)
 
 
 def _call(server: Server, http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -257,7 +239,7 @@ def test_no_canary_reaches_the_logs(server: Server) -> None:
     lines = server.lines()
     text = "\n".join(lines)
     leaked = {what: value for what, value in canaries.items() if value.lower() in text.lower()}
-    assert not leaked, f"canaries in the logs: {sorted(leaked)}\n{_tail(server.log_path)}"
+    assert not leaked, f"canaries in the logs: {sorted(leaked)}\n{server.process.log_tail()}"
 
     records = []
     for line in lines:

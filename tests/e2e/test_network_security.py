@@ -1,4 +1,4 @@
-"""Login throttling and IP allowlists end to end, against real `kibitz server run` processes.
+"""Login throttling and IP allowlists end to end, against real Kibitz server processes.
 
 The servers run behind a (pretend) TLS-terminating proxy on 127.0.0.1: KIBITZ_BEHIND_PROXY=1 and
 KIBITZ_TRUSTED_PROXIES=127.0.0.1/32, so each request acts from the address its X-Forwarded-For names. One
@@ -22,8 +22,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import fresh_postgres_database
-from tests.e2e.conftest import PASSWORD, clean_environment
-from tests.e2e.test_realtime import Server, _start
+from tests.e2e.conftest import PASSWORD
+from tests.e2e.test_realtime import _start
+from tests.server_process import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -88,13 +89,11 @@ def assert_throttled(response: httpx.Response) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """Start one server process on SQLite behind the pretend proxy, with the default login limit."""
     data_dir = tmp_path_factory.mktemp("network-security")
     env = {
-        **clean_environment(),
         **PROXY_ENV,
-        "KIBITZ_FAST_PASSWORD_HASHING": "1",
         "KIBITZ_LOG_LEVEL": "warning",
     }
     started = _start("solo", data_dir, env)
@@ -104,7 +103,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         started.stop()
 
 
-async def test_the_eleventh_login_in_a_minute_is_refused(server: Server) -> None:
+async def test_the_eleventh_login_in_a_minute_is_refused(server: ServerProcess) -> None:
     async with httpx.AsyncClient(timeout=30) as http:
         email, other = await signup(http, server.url), await signup(http, server.url)
         here, there = random_address(), random_address()
@@ -117,7 +116,7 @@ async def test_the_eleventh_login_in_a_minute_is_refused(server: Server) -> None
         await ok(await login(http, server.url, other, there), 200)
 
 
-async def test_the_allowlist_guards_the_api_the_web_page_and_the_stream(server: Server) -> None:
+async def test_the_allowlist_guards_the_api_the_web_page_and_the_stream(server: ServerProcess) -> None:
     async with httpx.AsyncClient(timeout=30) as http:
         owner, member = await someone(http, server.url), await someone(http, server.url)
         base = f"{server.url}/api/v1"
@@ -222,7 +221,7 @@ async def test_the_allowlist_guards_the_api_the_web_page_and_the_stream(server: 
 
 
 async def subscribe(
-    server: Server, who: Someone, team: str, address: str
+    server: ServerProcess, who: Someone, team: str, address: str
 ) -> tuple[str, str | None, int | None]:
     """Subscribe to the team's stream from `address`; return the first frame's type, its error code, and the
     close code if the server closed the socket."""
@@ -241,19 +240,17 @@ async def subscribe(
 @pytest.fixture(scope="module")
 def shared_pair(
     tmp_path_factory: pytest.TempPathFactory, postgres_available: bool, redis_url: str
-) -> Iterator[tuple[Server, Server]]:
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Start two server processes sharing a fresh PostgreSQL database and the local Redis."""
     if not postgres_available:
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (set KIBITZ_REQUIRE_POSTGRES=1 to fail)")
     data_dir: Path = tmp_path_factory.mktemp("throttle-pair")
     with fresh_postgres_database() as database_url, fresh_postgres_database() as keystore_url:
         env = {
-            **clean_environment(),
             # Both processes seal and open with the same keys: one key-encryption key, one keystore.
             "KIBITZ_KEK_FILE": str(data_dir / "kek.key"),
             "KIBITZ_KEYSTORE_URL": keystore_url,
             **PROXY_ENV,
-            "KIBITZ_FAST_PASSWORD_HASHING": "1",
             "KIBITZ_DATABASE_URL": database_url,
             "KIBITZ_REDIS_URL": redis_url,
             "KIBITZ_LOG_LEVEL": "warning",
@@ -270,7 +267,9 @@ def shared_pair(
 
 
 @pytest.mark.postgres
-async def test_processes_sharing_redis_share_the_count(shared_pair: tuple[Server, Server]) -> None:
+async def test_processes_sharing_redis_share_the_count(
+    shared_pair: tuple[ServerProcess, ServerProcess],
+) -> None:
     a, b = shared_pair
     async with httpx.AsyncClient(timeout=30) as http:
         email = await signup(http, a.url)

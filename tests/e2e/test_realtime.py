@@ -1,4 +1,4 @@
-"""The realtime feed across two real `kibitz server run` processes sharing one PostgreSQL database and Redis.
+"""The realtime feed across two real Kibitz server processes sharing one PostgreSQL database and Redis.
 
 A subscriber on one process receives what is written through the other; a subscriber whose socket dies
 resumes with `after=` and gets every missed event exactly once; 20 concurrent writers spread over both
@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +27,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import fresh_postgres_database
-from tests.e2e.conftest import KIBITZ, PASSWORD, _free_port, _tail, _wait_until_healthy, clean_environment
+from tests.e2e.conftest import PASSWORD
+from tests.server_process import ServerProcess, kibitz_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(240)]
 
@@ -41,59 +41,27 @@ _names = itertools.count()
 
 
 @dataclass
-class Server:
-    """One `kibitz server run` process."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    @property
-    def stream_url(self) -> str:
-        """Return the WebSocket URL of the event stream."""
-        return self.url.replace("http://", "ws://") + "/api/v1/stream"
-
-    def stop(self) -> None:
-        """Terminate the process, killing it if it does not stop in time."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-
-
-@dataclass
 class Cluster:
     """Two server processes on one database and one Redis."""
 
-    a: Server
-    b: Server
+    a: ServerProcess
+    b: ServerProcess
     database_url: str
 
     def logs(self) -> str:
         """Return the tail of both servers' logs, for failure messages."""
-        return f"--- server A\n{_tail(self.a.log_path)}\n--- server B\n{_tail(self.b.log_path)}"
+        return f"--- server A\n{self.a.log_tail()}\n--- server B\n{self.b.log_tail()}"
 
 
-def _start(name: str, data_dir: Path, env: dict[str, str]) -> Server:
-    port = _free_port()
-    log_path = data_dir / f"server-{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(KIBITZ), "server", "run", "--port", str(port), "--data-dir", str(data_dir / name)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    server = Server(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        _wait_until_healthy(server.url, process, log_path)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+def _start(name: str, data_dir: Path, env: dict[str, str]) -> ServerProcess:
+    """Start a Kibitz server named `name` with its own directory under `data_dir` and `KIBITZ_*` `env`."""
+    server = kibitz_server(
+        data_dir / f"server-{name}.log",
+        settings={"data_dir": data_dir / name},
+        env=env,
+        name=f"server {name}",
+    )
+    return server.start()
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +74,9 @@ def cluster(
     data_dir = tmp_path_factory.mktemp("realtime")
     with fresh_postgres_database() as database_url, fresh_postgres_database() as keystore_url:
         env = {
-            **clean_environment(),
             # Both processes seal and open with the same keys: one key-encryption key, one keystore.
             "KIBITZ_KEK_FILE": str(data_dir / "kek.key"),
             "KIBITZ_KEYSTORE_URL": keystore_url,
-            "KIBITZ_FAST_PASSWORD_HASHING": "1",
             # The writers all sign in from 127.0.0.1: lift the per-address login throttle.
             "KIBITZ_LOGIN_RATE_LIMIT": "1000/minute",
             "KIBITZ_DATABASE_URL": database_url,
@@ -441,7 +407,7 @@ async def test_events_cross_processes_and_a_dropped_subscriber_misses_nothing(cl
 
 
 async def _write(
-    http: httpx.AsyncClient, servers: list[Server], who: Person, codemark_id: str, n: int
+    http: httpx.AsyncClient, servers: list[ServerProcess], who: Person, codemark_id: str, n: int
 ) -> None:
     for i in range(REPLIES_PER_WRITER):
         await reply(http, servers[(n + i) % 2].url, who, codemark_id, f"writer {n} reply {i}")

@@ -1,4 +1,4 @@
-"""Revocation within one second, end to end: two real `kibitz server run` processes on one PostgreSQL.
+"""Revocation within one second, end to end: two real Kibitz server processes on one PostgreSQL.
 
 Removing a member, disabling a user with `kibitz server user disable`, and an admin's revoke-all each stop the
 person's tokens on both processes and close their open WebSockets within one second, measured from the
@@ -22,8 +22,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import fresh_postgres_database
-from tests.e2e.conftest import COMMAND_SECONDS, KIBITZ, PASSWORD, clean_environment
-from tests.e2e.test_realtime import Person, Server, _start, join, person, team
+from tests.e2e.conftest import COMMAND_SECONDS, PASSWORD
+from tests.e2e.test_realtime import Person, _start, join, person, team
+from tests.server_process import KIBITZ, ServerProcess, clean_environment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(240)]
 
@@ -35,8 +36,8 @@ WAIT_SECONDS = 10.0
 class Pair:
     """Two server processes sharing one database, and that database's URL."""
 
-    a: Server
-    b: Server
+    a: ServerProcess
+    b: ServerProcess
     database_url: str
     # The key-encryption key file and keystore both servers use (an operator's command needs them too).
     keys: dict[str, str]
@@ -50,11 +51,9 @@ def pair(tmp_path_factory: pytest.TempPathFactory, postgres_available: bool) -> 
     data_dir = tmp_path_factory.mktemp("revocation")
     with fresh_postgres_database() as database_url, fresh_postgres_database() as keystore_url:
         env = {
-            **clean_environment(),
             # Both processes (and the operator's command) seal and open with the same keys.
             "KIBITZ_KEK_FILE": str(data_dir / "kek.key"),
             "KIBITZ_KEYSTORE_URL": keystore_url,
-            "KIBITZ_FAST_PASSWORD_HASHING": "1",
             # Many people log in from one address here; throttling is tested elsewhere.
             "KIBITZ_LOGIN_RATE_LIMIT": "1000/minute",
             "KIBITZ_DATABASE_URL": database_url,
@@ -100,7 +99,7 @@ class Watch:
         await self.ws.close()
 
 
-async def watch(server: Server, token: str, team_id: str) -> Watch:
+async def watch(server: ServerProcess, token: str, team_id: str) -> Watch:
     """Subscribe to a team's stream with `token` and keep reading in the background."""
     url = server.url.replace("http://", "ws://") + "/api/v1/stream"
     ws = await connect(url, additional_headers=bearer(token))
@@ -140,7 +139,7 @@ async def warm(http: httpx.AsyncClient, pair: Pair, token: str, team_id: str) ->
             assert r.status_code == 200, r.text
 
 
-async def named_token(http: httpx.AsyncClient, server: Server, who: Person) -> dict[str, Any]:
+async def named_token(http: httpx.AsyncClient, server: ServerProcess, who: Person) -> dict[str, Any]:
     """Create a named read token for `who`."""
     r = await http.post(
         f"{server.url}/api/v1/tokens", json={"name": "ci", "scope": "read"}, headers=who.headers

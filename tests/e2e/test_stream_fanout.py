@@ -20,8 +20,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.e2e.conftest import clean_environment
-from tests.e2e.test_realtime import Server, Subscriber, _start, codemark, person, reply, team
+from tests.e2e.test_realtime import Subscriber, _start, codemark, person, reply, team
+from tests.server_process import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -32,12 +32,10 @@ TEXT = "x" * 60_000
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One `kibitz server run` on SQLite with a short per-subscriber queue."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One Kibitz server on SQLite with a short per-subscriber queue."""
     data_dir = tmp_path_factory.mktemp("slow")
     env = {
-        **clean_environment(),
-        "KIBITZ_FAST_PASSWORD_HASHING": "1",
         "KIBITZ_STREAM_QUEUE_SIZE": str(QUEUE_SIZE),
         "KIBITZ_LOG_LEVEL": "warning",
     }
@@ -69,7 +67,7 @@ async def _read_until_closed(ws: ClientConnection, seqs: list[int]) -> Connectio
             seqs.append(message["seq"])
 
 
-async def test_a_stuck_subscriber_is_cut_off_and_slows_nobody(server: Server, tmp_path: Path) -> None:
+async def test_a_stuck_subscriber_is_cut_off_and_slows_nobody(server: ServerProcess, tmp_path: Path) -> None:
     async with httpx.AsyncClient(timeout=60) as http:
         ada = await person(http, server.url, "Ada")
         team_id = await team(http, server.url, ada)
@@ -126,7 +124,7 @@ async def test_a_stuck_subscriber_is_cut_off_and_slows_nobody(server: Server, tm
             await healthy.stop()
 
 
-async def test_frames_are_not_compressed(server: Server) -> None:
+async def test_frames_are_not_compressed(server: ServerProcess) -> None:
     async with httpx.AsyncClient(timeout=60) as http:
         ada = await person(http, server.url, "Ada")
     # The client offers permessage-deflate (the websockets library does by default); the server declines.

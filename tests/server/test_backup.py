@@ -404,7 +404,7 @@ async def test_without_encryption_a_backup_is_a_copy(tmp_path: Path) -> None:
         result = await backup(plain, tmp_path / "backups")
     assert result.keystore_file is None
     encrypted = Settings.load(data_dir=tmp_path / "restored-encrypted", fast_password_hashing=True)
-    with pytest.raises(InvalidRequest, match="KIBITZ_ENCRYPT_AT_REST=false"):
+    with pytest.raises(InvalidRequest, match="encryption at rest off"):
         await restore(encrypted, tmp_path / "backups")
     target = plain.model_copy(update={"data_dir": tmp_path / "restored"})
     restored = await restore(target, tmp_path / "backups")

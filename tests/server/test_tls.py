@@ -44,7 +44,8 @@ from kibitz.server.tls import (
     write_certificate,
 )
 from kibitz.settings import Settings
-from tests.e2e.conftest import KIBITZ, PASSWORD, _free_port, _tail, clean_environment
+from tests.e2e.conftest import PASSWORD
+from tests.server_process import KIBITZ, clean_environment, cli_server, free_port, kibitz_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -90,31 +91,6 @@ def _client_context(cert: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(cert))
 
 
-def _wait_until_healthy(
-    url: str, verify: ssl.SSLContext | bool, process: subprocess.Popen[bytes], log: Path
-) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{_tail(log)}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2, verify=verify).json() == {"status": "ok"}:
-                return
-        except (httpx.HTTPError, ValueError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the server did not answer /healthz in {STARTUP_SECONDS}s:\n{_tail(log)}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     """Make a certificate with `kibitz server gen-cert` and serve HTTPS with it on all IPv4 addresses."""
@@ -124,29 +100,13 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     )
     assert made.returncode == 0, made.stderr
     cert, key = base / "certs" / "cert.pem", base / "certs" / "key.pem"
-    port = _free_port()
-    url = f"https://127.0.0.1:{port}"
-    # Many accounts log in from 127.0.0.1 here: the login throttle is tested elsewhere.
-    env = {
-        **clean_environment(),
-        "KIBITZ_FAST_PASSWORD_HASHING": "1",
-        "KIBITZ_LOGIN_RATE_LIMIT": "1000/minute",
-    }
-    log_path = base / "server.log"
     # 0.0.0.0 is not loopback: with TLS the server must start there all the same.
-    command = ["server", "run", "--host", ALL_IPV4, "--port", str(port), "--data-dir", str(base / "data")]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(KIBITZ), *command, "--tls-cert", str(cert), "--tls-key", str(key)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        _wait_until_healthy(url, _client_context(cert), process, log_path)
-        yield TlsServer(url, port, cert, key, _fingerprint_in(made.stdout), made.stdout)
-    finally:
-        _stop(process)
+    settings = {"host": ALL_IPV4, "data_dir": base / "data", "tls_cert": cert, "tls_key": key}
+    # Many accounts log in from 127.0.0.1 here: the login throttle is tested elsewhere.
+    env = {"KIBITZ_LOGIN_RATE_LIMIT": "1000/minute"}
+    server = kibitz_server(base / "server.log", settings=settings, env=env, verify=_client_context(cert))
+    with server:
+        yield TlsServer(server.url, server.port, cert, key, _fingerprint_in(made.stdout), made.stdout)
 
 
 # -- the certificate ----------------------------------------------------------------------------
@@ -496,7 +456,7 @@ def _listening(port: int) -> bool:
 def test_plain_http_off_loopback_refuses_to_start(
     tmp_path: Path, extra_env: dict[str, str], says: str
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**clean_environment(), **extra_env}
     result = _start_and_wait(["--host", ALL_IPV4, "--port", str(port), "--data-dir", str(tmp_path)], env)
     assert result.returncode == 1
@@ -507,37 +467,16 @@ def test_plain_http_off_loopback_refuses_to_start(
 
 
 def test_plain_http_behind_trusted_proxies_starts(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**clean_environment(), "KIBITZ_BEHIND_PROXY": "1", "KIBITZ_TRUSTED_PROXIES": "127.0.0.1/32"}
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(KIBITZ),
-                "server",
-                "run",
-                "--host",
-                ALL_IPV4,
-                "--port",
-                str(port),
-                "--data-dir",
-                str(tmp_path),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        _wait_until_healthy(f"http://127.0.0.1:{port}", True, process, log_path)
-        assert "strict-transport-security" not in httpx.get(f"http://127.0.0.1:{port}/healthz").headers
-    finally:
-        _stop(process)
+    env = {"KIBITZ_BEHIND_PROXY": "1", "KIBITZ_TRUSTED_PROXIES": "127.0.0.1/32"}
+    args = ["--host", ALL_IPV4, "--data-dir", str(tmp_path)]
+    with cli_server(args, tmp_path / "server.log", env=env) as server:
+        assert "strict-transport-security" not in httpx.get(f"{server.url}/healthz").headers
 
 
 def test_an_unusable_certificate_or_key_refuses_to_start(tls_server: TlsServer, tmp_path: Path) -> None:
     other = _run("server", "gen-cert", "--out", str(tmp_path / "other"))
     assert other.returncode == 0, other.stderr
-    port = _free_port()
+    port = free_port()
     base = ["--port", str(port), "--data-dir", str(tmp_path / "data")]
     mismatched = _start_and_wait(
         [*base, "--tls-cert", str(tls_server.cert), "--tls-key", str(tmp_path / "other" / "key.pem")],

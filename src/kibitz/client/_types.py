@@ -22,8 +22,8 @@ class User(TypedDict):
     email: str
     name: str
     created_at: str
-    # What teammates type after `@` to mention them (servers before handles existed leave it out).
-    handle: NotRequired[str]
+    # What teammates type after `@` to mention them.
+    handle: str
 
 
 class UserRef(TypedDict):
@@ -32,8 +32,8 @@ class UserRef(TypedDict):
     id: str
     email: str
     name: str
-    # What teammates type after `@` to mention them (servers before handles existed leave it out).
-    handle: NotRequired[str]
+    # What teammates type after `@` to mention them.
+    handle: str
 
 
 class Team(TypedDict):
@@ -61,7 +61,8 @@ class Invite(TypedDict):
     """An invite code (shown only once)."""
 
     code: str
-    role: Role
+    # An invite never makes an owner: ownership is transferred.
+    role: Literal["admin", "member"]
     expires_at: str
 
 
@@ -125,7 +126,7 @@ class Marker(TypedDict):
     provisional: bool
     references: list[MarkerReference]
     # A code-free team's server keeps no code or context (they come back ""): the client reads them from git.
-    code_free: NotRequired[bool]
+    code_free: bool
 
 
 class Codemark(TypedDict):
@@ -135,7 +136,7 @@ class Codemark(TypedDict):
     team_id: str
     type: CodemarkType
     status: CodemarkStatus
-    title: str | None
+    title: str
     text: str
     author: UserRef
     assignees: list[UserRef]
@@ -144,14 +145,14 @@ class Codemark(TypedDict):
     reply_count: int
     created_at: str
     updated_at: str
-    pinned: NotRequired[bool]
+    pinned: bool
     # The codemark's path on its server (`/c/<id>`); join it with the server URL to share it.
-    permalink: NotRequired[str]
-    mentions: NotRequired[list[str]]
-    reactions: NotRequired[list[Reaction]]
-    followers: NotRequired[list[str]]
-    related: NotRequired[list[str]]
-    edited: NotRequired[bool]
+    permalink: str
+    mentions: list[str]
+    reactions: list[Reaction]
+    followers: list[str]
+    related: list[str]
+    edited: bool
 
 
 class Reply(TypedDict):
@@ -163,10 +164,10 @@ class Reply(TypedDict):
     text: str
     created_at: str
     updated_at: str
-    deleted: NotRequired[bool]
-    edited: NotRequired[bool]
-    mentions: NotRequired[list[str]]
-    reactions: NotRequired[list[Reaction]]
+    deleted: bool
+    edited: bool
+    mentions: list[str]
+    reactions: list[Reaction]
 
 
 class Reaction(TypedDict):

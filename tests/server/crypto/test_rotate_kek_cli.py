@@ -15,7 +15,8 @@ from kibitz.server.crypto.envelope import key_id_of, open_sealed, seal
 from kibitz.server.crypto.kek import LocalKek, write_kek_file
 from kibitz.server.crypto.keystore import Keystore, OwnerKind
 from kibitz.settings import Settings
-from tests.e2e.conftest import COMMAND_SECONDS, KIBITZ, clean_environment
+from tests.e2e.conftest import COMMAND_SECONDS
+from tests.server_process import KIBITZ, clean_environment
 
 CELL = {"table": "reply", "column": "text", "row": "r000000000000001"}
 

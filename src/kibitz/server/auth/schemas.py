@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from kibitz.validation import CleanStr, Handle, Name, Password
 
+TokenScope = Literal["read", "write", "admin"]
+
 
 class Strict(BaseModel):
     """Base of request bodies: unknown fields are an error."""
@@ -54,7 +56,7 @@ class LoginOut(BaseModel):
 class TokenCreateIn(Strict):
     name: Name
     # A token carries its scope and every weaker one (docs/security.md).
-    scope: Literal["read", "write", "admin"]
+    scope: TokenScope
     expires_days: int = Field(default=90, ge=1, le=3650)
 
 
@@ -62,7 +64,7 @@ class TokenOut(BaseModel):
     id: str
     name: str
     kind: Literal["session", "token"]
-    scopes: list[str]
+    scopes: list[TokenScope]
     created_at: dt.datetime
     expires_at: dt.datetime
     revoked_at: dt.datetime | None

@@ -100,8 +100,8 @@ def _plan(settings: Settings, source: Path) -> _Plan:
     if key_backup is None and settings.encrypt_at_rest:
         raise InvalidRequest(
             f"{source} holds no keystore backup (they are kept {settings.keystore_backup_days} days), and "
-            "without one no sealed value opens. If the server ran with KIBITZ_ENCRYPT_AT_REST=false, "
-            "restore with it too"
+            "without one no sealed value opens. A backup of a server with encryption at rest off (a switch "
+            "of test suites and benchmarks) restores only with it off too"
         )
     _verify(source, newest, "data")
     if key_backup is not None:

@@ -38,7 +38,7 @@ class ReferenceIn(BlockAt):
 
 
 class ReferenceOut(BaseModel):
-    kind: str
+    kind: ReferenceKind
     commit: str
     path: str
     start_line: int

@@ -228,7 +228,7 @@ def rotate_team_keys(settings: Settings, team_id: str, *, reseal: bool = False) 
         async with opened(settings) as db:
             if db.keystore is None:
                 raise KekUnusable(
-                    "encryption at rest is off (KIBITZ_ENCRYPT_AT_REST=false): no keys to rotate"
+                    "encryption at rest is off (a switch of test suites and benchmarks): no keys to rotate"
                 )
             return await rotate_team(db.sessions, db.keystore, team_id, reseal=reseal)
 

@@ -13,8 +13,9 @@ Whose key seals what (docs/security.md, "Encryption at rest"):
 - blind indexes and search words: the index key of a scope (`"global"` for emails and handles, a team id
   for paths, remotes and search words).
 
-With encryption switched off (`KIBITZ_ENCRYPT_AT_REST=false`, for the benchmark that prices it) values are
-stored as they are and blind indexes use a fixed public key: no protection at all, and said so at start-up.
+With encryption switched off (`encrypt_at_rest=False`, set in code for the benchmark that prices it)
+values are stored as they are and blind indexes use a fixed public key: no protection at all, and said so at
+start-up.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ from typing import Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from kibitz.server.codemarks.schemas import ReferenceKind
+
 FORMAT: Final = "kibitz-export"
 VERSION: Final = 1
 
@@ -34,7 +36,8 @@ class ProfileRecord(_Strict):
 class ReferenceRecord(_Strict):
     """A marker's block at another commit; in the order they were recorded."""
 
-    kind: str
+    # The kinds the API accepts: an archive cannot bring one the API would fail to answer with.
+    kind: ReferenceKind
     commit: str
     path: str
     start_line: int
