@@ -21,7 +21,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from kibitz.errors import Conflict, InvalidRequest, KekUnusable, KibitzError
 from kibitz.server.app import create_app
 from kibitz.server.backup import (
     backup,
@@ -33,6 +32,7 @@ from kibitz.server.backup import (
 )
 from kibitz.server.crypto.keystore import OwnerKind, backup_location_table, data_key_table
 from kibitz.server.db import make_engine
+from kibitz.server.errors import Conflict, InvalidRequest, KekUnusable, KibitzError
 from kibitz.settings import Settings
 from tests.conftest import fresh_postgres_database
 from tests.server.conftest import PASSWORD, Api, Person

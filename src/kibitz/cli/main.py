@@ -22,7 +22,15 @@ from kibitz.cli.context import member_ids as _user_ids
 from kibitz.cli.context import open_client as _client
 from kibitz.cli.context import print_json as _print_json
 from kibitz.cli.conversation import COMMANDS as CONVERSATION_COMMANDS
-from kibitz.cli.errors import FAILURE, NOT_FOUND, CliError, describe, exit_code_for
+from kibitz.cli.errors import (
+    FAILURE,
+    NOT_FOUND,
+    CliError,
+    describe,
+    exit_code_for,
+    exit_codes_help,
+    is_reported,
+)
 from kibitz.cli.export import COMMANDS as EXPORT_COMMANDS
 from kibitz.cli.locating import (
     Current,
@@ -59,7 +67,6 @@ from kibitz.client import (
     save_current_team,
 )
 from kibitz.gitrepo import (
-    GitError,
     LineRange,
     NotARepository,
     ObjectReader,
@@ -76,15 +83,6 @@ from kibitz.remotes import normalise_remote
 
 DEBUG_ENV = "KIBITZ_DEBUG"
 
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0  success
-  1  failure
-  2  usage error (unknown command, bad or missing argument)
-  3  not authenticated (log in) or not allowed (your role)
-  4  not found
-  5  the server's TLS certificate is not trusted (unverifiable, or not the pinned one)"""
-
 
 class KibitzGroup(click.Group):
     """The root group: turns every expected failure into ``kibitz: message`` and an exit code."""
@@ -95,12 +93,12 @@ class KibitzGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except (KibitzError, GitError, CliError) as error:
-            _fail(ctx, describe(error), exit_code_for(error))
-        except OSError as error:
-            where = f"{error.filename}: " if error.filename else ""
-            _fail(ctx, f"{where}{error.strerror or error}", FAILURE)
         except Exception as error:
+            if is_reported(error):
+                _fail(ctx, describe(error), exit_code_for(error))
+            if isinstance(error, OSError):
+                where = f"{error.filename}: " if error.filename else ""
+                _fail(ctx, f"{where}{error.strerror or error}", FAILURE)
             if os.environ.get(DEBUG_ENV):
                 traceback.print_exc()
             hint = "" if os.environ.get(DEBUG_ENV) else f" (set {DEBUG_ENV}=1 to see the traceback)"
@@ -179,7 +177,7 @@ def _check_fingerprint(ctx: click.Context, param: click.Parameter, value: str | 
 
 
 @click.group(
-    cls=KibitzGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]}
+    cls=KibitzGroup, epilog=exit_codes_help(), context_settings={"help_option_names": ["-h", "--help"]}
 )
 @click.version_option(__version__, "--version", prog_name="kibitz", message="%(prog)s %(version)s")
 @click.option(
@@ -854,7 +852,6 @@ def server_rotate_kek(new_kek_file: Path | None, generate: bool, data_dir: Path 
     Safe while servers run and safe to interrupt: the new key waits beside the KEK file (.next) until
     every data key is rewrapped, and running the command again resumes an interrupted rotation.
     """
-    from kibitz.errors import KibitzError as ServerError
     from kibitz.server.crypto.kek import kek_file_path, next_kek_path
     from kibitz.server.crypto.rotation import rotate_kek
     from kibitz.settings import Settings
@@ -868,10 +865,7 @@ def server_rotate_kek(new_kek_file: Path | None, generate: bool, data_dir: Path 
         raise click.UsageError("give --new-kek-file or --generate, not both")
     if new_kek_file is None and not generate and not resuming:
         raise click.UsageError("give --new-kek-file FILE or --generate")
-    try:
-        result = rotate_kek(settings, new_kek_file=new_kek_file)
-    except ServerError as error:
-        raise CliError(error.message) from None
+    result = rotate_kek(settings, new_kek_file=new_kek_file)
     if result.resumed:
         click.echo(f"Resumed the interrupted rotation to {result.new_kek}.")
     click.echo(
@@ -895,7 +889,6 @@ def server_rotate_team_keys(team_id: str, reseal: bool, as_json: bool, data_dir:
     """
     import dataclasses
 
-    from kibitz.errors import KibitzError as ServerError
     from kibitz.server.crypto.rotation import rotate_team_keys
     from kibitz.settings import Settings
 
@@ -903,10 +896,7 @@ def server_rotate_team_keys(team_id: str, reseal: bool, as_json: bool, data_dir:
         settings = Settings.load(data_dir=data_dir)
     except ValueError as error:
         raise CliError(_settings_problem(error)) from None
-    try:
-        result = rotate_team_keys(settings, team_id, reseal=reseal)
-    except ServerError as error:
-        raise CliError(error.message, NOT_FOUND if error.status == 404 else FAILURE) from None
+    result = rotate_team_keys(settings, team_id, reseal=reseal)
     if as_json:
         _print_json(dataclasses.asdict(result))
         return
@@ -922,7 +912,6 @@ def server_keystore_info(as_json: bool, data_dir: Path | None) -> None:
     """Show the keystore's key counts and active key-encryption key id (never key material)."""
     import dataclasses
 
-    from kibitz.errors import KibitzError as ServerError
     from kibitz.server.crypto.keystore import keystore_file
     from kibitz.server.crypto.rotation import keystore_info
     from kibitz.settings import Settings
@@ -931,10 +920,7 @@ def server_keystore_info(as_json: bool, data_dir: Path | None) -> None:
         settings = Settings.load(data_dir=data_dir)
     except ValueError as error:
         raise CliError(_settings_problem(error)) from None
-    try:
-        info = keystore_info(settings)
-    except ServerError as error:
-        raise CliError(error.message) from None
+    info = keystore_info(settings)
     location = keystore_file(settings)
     if as_json:
         where = str(location) if location else "database server"
@@ -956,7 +942,6 @@ def server_user() -> None:
 
 
 def _set_user_status(email: str, status: str, data_dir: Path | None) -> None:
-    from kibitz.errors import NotFound as NoSuchUser
     from kibitz.server.auth.tokens import set_user_status_in_database
     from kibitz.settings import Settings
 
@@ -964,10 +949,7 @@ def _set_user_status(email: str, status: str, data_dir: Path | None) -> None:
         settings = Settings.load(data_dir=data_dir)
     except ValueError as error:
         raise CliError(_settings_problem(error)) from None
-    try:
-        changed, revoked = set_user_status_in_database(settings, email, status)
-    except NoSuchUser:
-        raise CliError(f"no account has the email {email!r}", NOT_FOUND) from None
+    changed, revoked = set_user_status_in_database(settings, email, status)
     if not changed:
         click.echo(f"{email} is already {status}.")
     elif status == "disabled":
@@ -1004,8 +986,6 @@ def server_user_set_password(email: str, password_stdin: bool, data_dir: Path | 
     Its login sessions end; a disabled account stays disabled. Tell the person the password and ask them
     to change it with `kibitz password`.
     """
-    from kibitz.errors import NotFound as NoSuchUser
-    from kibitz.errors import ValidationFailed
     from kibitz.server.export.accounts import set_password_in_database
     from kibitz.settings import Settings
 
@@ -1014,12 +994,7 @@ def server_user_set_password(email: str, password_stdin: bool, data_dir: Path | 
     except ValueError as error:
         raise CliError(_settings_problem(error)) from None
     password = _read_password(password_stdin, confirm=True)
-    try:
-        activated, ended = set_password_in_database(settings, email, password)
-    except NoSuchUser:
-        raise CliError(f"no account has the email {email!r}", NOT_FOUND) from None
-    except ValidationFailed as error:
-        raise CliError(error.message) from None
+    activated, ended = set_password_in_database(settings, email, password)
     state = "; the imported account is active now" if activated else ""
     click.echo(f"Set the password of {email}{state}; {ended} login sessions ended.")
 
@@ -1036,7 +1011,6 @@ def server_import(archive: Path, data_dir: Path | None, as_json: bool) -> None:
     """
     import dataclasses
 
-    from kibitz.errors import Conflict, InvalidRequest
     from kibitz.server.export.importer import import_team_file
     from kibitz.settings import Settings
 
@@ -1044,10 +1018,7 @@ def server_import(archive: Path, data_dir: Path | None, as_json: bool) -> None:
         settings = Settings.load(data_dir=data_dir)
     except ValueError as error:
         raise CliError(_settings_problem(error)) from None
-    try:
-        summary = import_team_file(settings, archive.read_bytes())
-    except (InvalidRequest, Conflict) as error:
-        raise CliError(f"{archive}: {error.message}") from None
+    summary = import_team_file(settings, archive)
     if as_json:
         _print_json(dataclasses.asdict(summary))
         return

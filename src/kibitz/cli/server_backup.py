@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kibitz.cli.context import json_option, print_json
-from kibitz.cli.errors import FAILURE, CliError
+from kibitz.cli.errors import CliError
 
 if TYPE_CHECKING:
     from kibitz.settings import Settings
@@ -50,25 +50,19 @@ def server_backup(location: Path | None, prune_only: bool, data_dir: Path | None
     Data backups are kept; keystore backups older than KIBITZ_KEYSTORE_BACKUP_DAYS (at most 7) are
     deleted at each backup. Keep the KEK (kek.key or KIBITZ_KEK) apart from the backups: a restore needs it.
     """
-    from kibitz.errors import KibitzError as ServerError
     from kibitz.server.backup import backup, prune
 
     settings = _settings(data_dir)
-    try:
-        if prune_only:
-            pruned = asyncio.run(prune(settings, location))
-            if as_json:
-                print_json({"pruned": [str(path) for path in pruned]})
-                return
-            click.echo(
-                f"Deleted {len(pruned)} keystore backups older than {settings.keystore_backup_days} days."
-            )
-            for path in pruned:
-                click.echo(f"  {path}")
+    if prune_only:
+        pruned = asyncio.run(prune(settings, location))
+        if as_json:
+            print_json({"pruned": [str(path) for path in pruned]})
             return
-        result = asyncio.run(backup(settings, location))
-    except ServerError as error:
-        raise CliError(error.message) from None
+        click.echo(f"Deleted {len(pruned)} keystore backups older than {settings.keystore_backup_days} days.")
+        for path in pruned:
+            click.echo(f"  {path}")
+        return
+    result = asyncio.run(backup(settings, location))
     if as_json:
         print_json(
             {
@@ -117,17 +111,10 @@ def server_restore(source: Path, data_dir: Path, as_json: bool) -> None:
     users, teams and memberships erased since are deleted. The KEK is yours to give: KIBITZ_KEK_FILE or
     KIBITZ_KEK. With KIBITZ_DATABASE_URL the dump goes into that (empty) PostgreSQL database.
     """
-    from kibitz.errors import Conflict
-    from kibitz.errors import KibitzError as ServerError
     from kibitz.server.backup import restore
 
     settings = _settings(data_dir)
-    try:
-        result = asyncio.run(restore(settings, source))
-    except Conflict as error:
-        raise CliError(error.message, FAILURE) from None
-    except ServerError as error:
-        raise CliError(error.message) from None
+    result = asyncio.run(restore(settings, source))
     summary: dict[str, Any] = {
         "data_dir": str(result.data_dir),
         "database": result.database,

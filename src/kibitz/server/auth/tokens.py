@@ -16,7 +16,6 @@ import secrets
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import Forbidden, InvalidRequest, NotFound
 from kibitz.ids import is_id, new_id
 from kibitz.server.access import has_role
 from kibitz.server.audit.service import record_audit
@@ -25,6 +24,7 @@ from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.schemas import TokenOut
 from kibitz.server.auth.service import TOKEN_PREFIX, Caller, find_user_by_email, hash_token
 from kibitz.server.db import utcnow
+from kibitz.server.errors import Forbidden, InvalidRequest, NotFound
 from kibitz.server.offline import opened
 from kibitz.server.permissions import Scope, scopes_up_to
 from kibitz.server.teams.models import Membership
@@ -251,7 +251,9 @@ def set_user_status_in_database(settings: Settings, email: str, status: str) -> 
     async def run() -> tuple[bool, int]:
         async with opened(settings, migrate=False) as db, db.sessions() as session:
             before = await find_user_by_email(session, email)
-            changed = before is not None and before.status != status
+            if before is None:
+                raise NotFound(f"no account has the email {email!r}")
+            changed = before.status != status
             _user, revoked = await set_user_status(session, email, status)
             await session.commit()
             return changed, len(revoked)

@@ -22,7 +22,6 @@ from sqlalchemy import Table, delete, func, inspect, select, text, tuple_, updat
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 import kibitz.server.models  # noqa: F401  (every table registered in Base.metadata)
-from kibitz.errors import Conflict, InvalidRequest, KekUnusable, KibitzError, SealBroken
 from kibitz.server.backup import keyfiles, layout, pgtools
 from kibitz.server.backup.backup import sqlite_database_file
 from kibitz.server.crypto.envelope import PREFIX, key_id_of
@@ -38,6 +37,7 @@ from kibitz.server.crypto.keystore import (
 from kibitz.server.crypto.registry import SEALED_TABLES
 from kibitz.server.db import Base, make_engine
 from kibitz.server.erasure.service import delete_user_rows
+from kibitz.server.errors import Conflict, InvalidRequest, KekUnusable, KibitzError, SealBroken
 from kibitz.server.events.service import REDACTED
 from kibitz.server.migrate import upgrade
 from kibitz.settings import Settings

@@ -25,7 +25,6 @@ from pathlib import Path
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kibitz.errors import KekUnusable, NotFound
 from kibitz.server.crypto.envelope import key_id_of
 from kibitz.server.crypto.kek import (
     LocalKek,
@@ -41,6 +40,7 @@ from kibitz.server.crypto.kek import (
 from kibitz.server.crypto.keystore import Keystore, KeystoreInfo, OwnerKind, data_key_table
 from kibitz.server.crypto.registry import SEALED_TABLES
 from kibitz.server.crypto.sealer import Owner, is_sealed, sealer_of
+from kibitz.server.errors import KekUnusable, NotFound
 from kibitz.server.models import Base
 from kibitz.server.teams.models import Team
 from kibitz.settings import Settings

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from sqlalchemy import Select, case, delete, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kibitz.errors import Conflict
 from kibitz.ids import new_id
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import ApiToken, User
@@ -33,6 +32,7 @@ from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import utcnow
 from kibitz.server.erasure.models import ErasureRequest
 from kibitz.server.erasure.schemas import ErasureOut
+from kibitz.server.errors import Conflict
 from kibitz.server.events.models import Event
 from kibitz.server.events.service import REDACTED, record_event, redact_events
 from kibitz.server.inbox.models import InboxItem

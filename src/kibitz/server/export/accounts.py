@@ -15,12 +15,12 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import NotFound, ValidationFailed
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import ApiToken
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.service import find_user_by_email
 from kibitz.server.db import utcnow
+from kibitz.server.errors import NotFound, ValidationFailed
 from kibitz.server.export.importer import IMPORTED_STATUS
 from kibitz.server.offline import opened
 from kibitz.settings import Settings
@@ -74,6 +74,8 @@ def set_password_in_database(settings: Settings, email: str, password: str) -> t
     async def run() -> tuple[bool, int]:
         async with opened(settings, migrate=False) as db, db.sessions() as session:
             passwords = Passwords(fast=settings.fast_password_hashing)
+            if await find_user_by_email(session, email) is None:
+                raise NotFound(f"no account has the email {email!r}")
             result = await set_password(session, passwords, email, password)
             await session.commit()
             return result

@@ -26,6 +26,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -33,7 +34,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import Conflict, InvalidRequest
 from kibitz.ids import is_id
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import User
@@ -59,6 +59,7 @@ from kibitz.server.codemarks.service import PATH_PURPOSE
 from kibitz.server.crypto.blind_index import normalise_email as normalise_email_for_index
 from kibitz.server.crypto.blind_index import normalise_exact
 from kibitz.server.crypto.sealer import member_owner, sealer_of, team_owner
+from kibitz.server.errors import Conflict, InvalidRequest
 from kibitz.server.export.schemas import FORMAT, VERSION, TeamExport
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.offline import opened
@@ -472,14 +473,13 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
     await session.flush()
 
 
-def import_team_file(settings: Settings, data: bytes) -> ImportSummary:
-    """Import a team archive into the configured database (migrated first), in one transaction.
+def import_team_file(settings: Settings, path: Path) -> ImportSummary:
+    """Import the team archive in `path` into the configured database (migrated first), in one transaction.
 
     The operator's command is the edge here, so this is where the transaction commits.
     """
-    archive = parse_archive(data)
 
-    async def run() -> ImportSummary:
+    async def run(archive: TeamExport) -> ImportSummary:
         async with opened(settings) as db, db.sessions() as session:
             try:
                 summary = await import_team(session, archive)
@@ -489,4 +489,8 @@ def import_team_file(settings: Settings, data: bytes) -> ImportSummary:
                 raise
             return summary
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run(parse_archive(path.read_bytes())))
+    except (InvalidRequest, Conflict) as error:
+        # What is wrong with the archive, named by the file the operator gave.
+        raise type(error)(f"{path}: {error.message}", error.details) from None
