@@ -124,14 +124,14 @@ def server_erasures(data_dir: Path | None, as_json: bool) -> None:
     Subjects are named by their ids only; a restore of an older backup replays this ledger.
     """
     from kibitz.cli.main import _settings_problem
-    from kibitz.server.erasure.service import erasures_in_database
+    from kibitz.server.operator.database import erasures
     from kibitz.settings import Settings
 
     try:
         settings = Settings.load(data_dir=data_dir)
     except ValueError as error:
         raise CliError(_settings_problem(error)) from None
-    ledger = erasures_in_database(settings)
+    ledger = erasures(settings)
     if as_json:
         print_json([erasure.model_dump(mode="json") for erasure in ledger])
         return

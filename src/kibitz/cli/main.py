@@ -826,14 +826,14 @@ def server_gen_cert(
 @_data_dir_option
 def server_migrate(data_dir: Path | None) -> None:
     """Bring the database schema up to date, then exit."""
-    from kibitz.server.migrate import upgrade_database
+    from kibitz.server.operator.database import migrate
     from kibitz.settings import Settings
 
     try:
         settings = Settings.load(data_dir=data_dir)
     except ValueError as error:
         raise CliError(_settings_problem(error)) from None
-    upgrade_database(settings)
+    migrate(settings)
     click.echo("The database is up to date.")
 
 
@@ -853,7 +853,7 @@ def server_rotate_kek(new_kek_file: Path | None, generate: bool, data_dir: Path 
     every data key is rewrapped, and running the command again resumes an interrupted rotation.
     """
     from kibitz.server.crypto.kek import kek_file_path, next_kek_path
-    from kibitz.server.crypto.rotation import rotate_kek
+    from kibitz.server.operator.keys import rotate_kek
     from kibitz.settings import Settings
 
     try:
@@ -889,7 +889,7 @@ def server_rotate_team_keys(team_id: str, reseal: bool, as_json: bool, data_dir:
     """
     import dataclasses
 
-    from kibitz.server.crypto.rotation import rotate_team_keys
+    from kibitz.server.operator.keys import rotate_team_keys
     from kibitz.settings import Settings
 
     try:
@@ -913,7 +913,7 @@ def server_keystore_info(as_json: bool, data_dir: Path | None) -> None:
     import dataclasses
 
     from kibitz.server.crypto.keystore import keystore_file
-    from kibitz.server.crypto.rotation import keystore_info
+    from kibitz.server.operator.keys import keystore_info
     from kibitz.settings import Settings
 
     try:
@@ -942,14 +942,14 @@ def server_user() -> None:
 
 
 def _set_user_status(email: str, status: str, data_dir: Path | None) -> None:
-    from kibitz.server.auth.tokens import set_user_status_in_database
+    from kibitz.server.operator.accounts import set_user_status
     from kibitz.settings import Settings
 
     try:
         settings = Settings.load(data_dir=data_dir)
     except ValueError as error:
         raise CliError(_settings_problem(error)) from None
-    changed, revoked = set_user_status_in_database(settings, email, status)
+    changed, revoked = set_user_status(settings, email, status)
     if not changed:
         click.echo(f"{email} is already {status}.")
     elif status == "disabled":
@@ -986,7 +986,7 @@ def server_user_set_password(email: str, password_stdin: bool, data_dir: Path | 
     Its login sessions end; a disabled account stays disabled. Tell the person the password and ask them
     to change it with `kibitz password`.
     """
-    from kibitz.server.export.accounts import set_password_in_database
+    from kibitz.server.operator.accounts import set_password
     from kibitz.settings import Settings
 
     try:
@@ -994,7 +994,7 @@ def server_user_set_password(email: str, password_stdin: bool, data_dir: Path | 
     except ValueError as error:
         raise CliError(_settings_problem(error)) from None
     password = _read_password(password_stdin, confirm=True)
-    activated, ended = set_password_in_database(settings, email, password)
+    activated, ended = set_password(settings, email, password)
     state = "; the imported account is active now" if activated else ""
     click.echo(f"Set the password of {email}{state}; {ended} login sessions ended.")
 
@@ -1011,7 +1011,7 @@ def server_import(archive: Path, data_dir: Path | None, as_json: bool) -> None:
     """
     import dataclasses
 
-    from kibitz.server.export.importer import import_team_file
+    from kibitz.server.operator.database import import_team_file
     from kibitz.settings import Settings
 
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,11 +49,11 @@ def server_backup(location: Path | None, prune_only: bool, data_dir: Path | None
     Data backups are kept; keystore backups older than KIBITZ_KEYSTORE_BACKUP_DAYS (at most 7) are
     deleted at each backup. Keep the KEK (kek.key or KIBITZ_KEK) apart from the backups: a restore needs it.
     """
-    from kibitz.server.backup import backup, prune
+    from kibitz.server.operator.backups import backup, prune
 
     settings = _settings(data_dir)
     if prune_only:
-        pruned = asyncio.run(prune(settings, location))
+        pruned = prune(settings, location)
         if as_json:
             print_json({"pruned": [str(path) for path in pruned]})
             return
@@ -62,7 +61,7 @@ def server_backup(location: Path | None, prune_only: bool, data_dir: Path | None
         for path in pruned:
             click.echo(f"  {path}")
         return
-    result = asyncio.run(backup(settings, location))
+    result = backup(settings, location)
     if as_json:
         print_json(
             {
@@ -111,10 +110,10 @@ def server_restore(source: Path, data_dir: Path, as_json: bool) -> None:
     users, teams and memberships erased since are deleted. The KEK is yours to give: KIBITZ_KEK_FILE or
     KIBITZ_KEK. With KIBITZ_DATABASE_URL the dump goes into that (empty) PostgreSQL database.
     """
-    from kibitz.server.backup import restore
+    from kibitz.server.operator.backups import restore
 
     settings = _settings(data_dir)
-    result = asyncio.run(restore(settings, source))
+    result = restore(settings, source)
     summary: dict[str, Any] = {
         "data_dir": str(result.data_dir),
         "database": result.database,

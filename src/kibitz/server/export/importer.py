@@ -22,11 +22,9 @@ over, and such markers show as ordinary markers with empty code.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -62,12 +60,10 @@ from kibitz.server.crypto.sealer import member_owner, sealer_of, team_owner
 from kibitz.server.errors import Conflict, InvalidRequest
 from kibitz.server.export.schemas import FORMAT, VERSION, TeamExport
 from kibitz.server.locations.models import MarkerLocation
-from kibitz.server.offline import opened
 from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.repos.service import REMOTE_PURPOSE
 from kibitz.server.search.index import index_text
 from kibitz.server.teams.models import Membership, Team
-from kibitz.settings import Settings
 
 # Not an argon2 hash, so no password ever verifies against it (Passwords.verify answers False).
 UNUSABLE_PASSWORD = "!imported"  # noqa: S105 - a marker that is no hash, not a password
@@ -471,26 +467,3 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
             )
         )
     await session.flush()
-
-
-def import_team_file(settings: Settings, path: Path) -> ImportSummary:
-    """Import the team archive in `path` into the configured database (migrated first), in one transaction.
-
-    The operator's command is the edge here, so this is where the transaction commits.
-    """
-
-    async def run(archive: TeamExport) -> ImportSummary:
-        async with opened(settings) as db, db.sessions() as session:
-            try:
-                summary = await import_team(session, archive)
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-            return summary
-
-    try:
-        return asyncio.run(run(parse_archive(path.read_bytes())))
-    except (InvalidRequest, Conflict) as error:
-        # What is wrong with the archive, named by the file the operator gave.
-        raise type(error)(f"{path}: {error.message}", error.details) from None
