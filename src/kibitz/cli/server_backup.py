@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from kibitz.cli.context import json_option, print_json
-from kibitz.cli.errors import CliError
-
-if TYPE_CHECKING:
-    from kibitz.settings import Settings
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    from kibitz.cli.main import _settings_problem
-    from kibitz.settings import Settings
-
-    try:
-        return Settings.load(data_dir=data_dir)
-    except ValueError as error:
-        raise CliError(_settings_problem(error)) from None
+from kibitz.cli.server_settings import load_settings
 
 
 @click.command("backup")
@@ -51,7 +38,7 @@ def server_backup(location: Path | None, prune_only: bool, data_dir: Path | None
     """
     from kibitz.server.operator.backups import backup, prune
 
-    settings = _settings(data_dir)
+    settings = load_settings(data_dir=data_dir)
     if prune_only:
         pruned = prune(settings, location)
         if as_json:
@@ -112,7 +99,7 @@ def server_restore(source: Path, data_dir: Path, as_json: bool) -> None:
     """
     from kibitz.server.operator.backups import restore
 
-    settings = _settings(data_dir)
+    settings = load_settings(data_dir=data_dir)
     result = restore(settings, source)
     summary: dict[str, Any] = {
         "data_dir": str(result.data_dir),
@@ -141,4 +128,4 @@ def server_restore(source: Path, data_dir: Path, as_json: bool) -> None:
     click.echo("Serve it with the same key-encryption key (KIBITZ_KEK_FILE or KIBITZ_KEK).")
 
 
-COMMANDS = (server_backup, server_restore)
+COMMANDS: tuple[click.Command, ...] = (server_backup, server_restore)

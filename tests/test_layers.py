@@ -1,4 +1,5 @@
-"""The server's layers: only the operator layer runs event loops, and backups sit below erasure."""
+"""Layers: only the server's operator layer runs event loops, backups sit below erasure, and the CLI's
+command modules import each other without cycles."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import kibitz
 
 SOURCE = Path(kibitz.__file__).parent
 OPERATOR = SOURCE / "server" / "operator"
+CLI = SOURCE / "cli"
 
 
 def _modules(directory: Path) -> Iterator[tuple[Path, ast.Module]]:
@@ -68,3 +70,45 @@ def test_backups_sit_below_erasure() -> None:
     assert erasure_users == []
     erasure_imports = set().union(*(_imported(tree) for _, tree in _modules(SOURCE / "server" / "erasure")))
     assert "kibitz.server.backup.purge.purge_destroyed_from_backups" in erasure_imports
+
+
+def _cli_imports() -> dict[str, set[str]]:
+    """Return, for each module of the CLI, the modules of the CLI it imports."""
+    graph: dict[str, set[str]] = {}
+    for path, tree in _modules(CLI):
+        # `kibitz.cli.context.json_option` comes from the module `kibitz.cli.context`.
+        modules = {".".join(name.split(".")[:3]) for name in _imported(tree)}
+        graph[f"kibitz.cli.{path.stem}"] = {name for name in modules if name.startswith("kibitz.cli.")}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """Return one cycle of ``graph`` as a path of its nodes, or [] when it has none."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return []
+        for following in sorted(graph.get(node, ())):
+            found = visit(following, [*path, node])
+            if found:
+                return found
+        done.add(node)
+        return []
+
+    return next((found for node in sorted(graph) if (found := visit(node, []))), [])
+
+
+def test_cli_modules_import_each_other_without_cycles() -> None:
+    graph = _cli_imports()
+    assert "kibitz.cli.codemarks" in graph["kibitz.cli.main"]
+    assert "kibitz.cli.team_admin" in graph["kibitz.cli.team"]
+    assert _cycle(graph) == []
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_server_settings_are_loaded_in_one_place() -> None:
+    loaders = [path.name for path, tree in _modules(CLI) if "Settings.load(" in ast.unparse(tree)]
+    assert loaders == ["server_settings.py"]
