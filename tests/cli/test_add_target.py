@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from kibitz.cli.main import _parse_target
+from kibitz.cli.codemarks import parse_target
 from kibitz.gitrepo import LineRange
 
 
@@ -18,7 +18,7 @@ from kibitz.gitrepo import LineRange
     ],
 )
 def test_valid_targets(target: str, path: str, lines: LineRange) -> None:
-    assert _parse_target(target) == (path, lines)
+    assert parse_target(target) == (path, lines)
 
 
 @pytest.mark.parametrize(
@@ -26,4 +26,4 @@ def test_valid_targets(target: str, path: str, lines: LineRange) -> None:
 )
 def test_invalid_targets_are_usage_errors(target: str) -> None:
     with pytest.raises(click.BadParameter):
-        _parse_target(target)
+        parse_target(target)

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from kibitz import __version__
-from kibitz.cli.errors import FAILURE, NOT_ALLOWED, NOT_FOUND, OK, USAGE, CliError, describe, exit_code_for
+from kibitz.cli.errors import (
+    EXIT_CODES,
+    FAILURE,
+    NOT_ALLOWED,
+    NOT_FOUND,
+    OK,
+    UNTRUSTED_CERTIFICATE,
+    USAGE,
+    CliError,
+    describe,
+    exit_code_for,
+)
 from kibitz.cli.main import cli
 from kibitz.client import ApiError, ConnectionFailed, KibitzError, NotLoggedIn, ValidationFailed
 from kibitz.gitrepo import GitError
+from kibitz.server import errors as server_errors
+
+CLI_DOCS = Path(__file__).parents[2] / "docs" / "cli.md"
 
 
 @pytest.mark.parametrize(
@@ -34,6 +49,13 @@ from kibitz.gitrepo import GitError
         (CliError("refused"), FAILURE),
         (CliError("no such team", NOT_FOUND), NOT_FOUND),
         (RuntimeError("bug"), FAILURE),
+        # The server's own errors, raised in-process by operator commands, map by the same codes and statuses.
+        (server_errors.NotFound("There is no team t1."), NOT_FOUND),
+        (server_errors.Forbidden(), NOT_ALLOWED),
+        (server_errors.InvalidCredentials(), NOT_ALLOWED),
+        (server_errors.Conflict(), FAILURE),
+        (server_errors.ValidationFailed(), FAILURE),
+        (server_errors.KekUnusable("chmod 600 it"), FAILURE),
     ],
 )
 def test_exit_code_for(error: BaseException, code: int) -> None:
@@ -41,7 +63,35 @@ def test_exit_code_for(error: BaseException, code: int) -> None:
 
 
 def test_documented_values() -> None:
-    assert (OK, FAILURE, USAGE, NOT_ALLOWED, NOT_FOUND) == (0, 1, 2, 3, 4)
+    assert (OK, FAILURE, USAGE, NOT_ALLOWED, NOT_FOUND, UNTRUSTED_CERTIFICATE) == (0, 1, 2, 3, 4, 5)
+
+
+def _gist(meaning: str) -> str:
+    """Return what a meaning says before any colon, without asides in parentheses."""
+    words = re.sub(r"\([^)]*\)", "", meaning.split(":", 1)[0])
+    return " ".join(words.split())
+
+
+def _help_table(help_text: str) -> dict[int, str]:
+    table = help_text.split("Exit codes:\n", 1)[1]
+    return {int(code): meaning for code, meaning in re.findall(r"^ +(\d+) {2}(.+)$", table, re.MULTILINE)}
+
+
+def _docs_table(markdown: str) -> dict[int, str]:
+    section = markdown.split("\n## Exit codes\n", 1)[1].split("\n## ", 1)[0]
+    return {
+        int(code): meaning for code, meaning in re.findall(r"^\| (\d+) \| (.+) \|$", section, re.MULTILINE)
+    }
+
+
+def test_the_exit_codes_in_code_help_and_docs_agree() -> None:
+    help_table = _help_table(CliRunner().invoke(cli, ["--help"]).stdout)
+    docs_table = _docs_table(CLI_DOCS.read_text(encoding="utf-8"))
+    assert help_table == EXIT_CODES
+    assert {code: _gist(meaning) for code, meaning in docs_table.items()} == {
+        code: _gist(meaning) for code, meaning in EXIT_CODES.items()
+    }
+    assert _gist(EXIT_CODES[NOT_ALLOWED]) == "not authenticated or not allowed"
 
 
 def test_validation_details_name_the_field() -> None:

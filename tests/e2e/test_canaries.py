@@ -449,8 +449,8 @@ def test_erased_person_stays_erased_in_a_restored_backup(tmp_path: Path, clients
 
 async def open_every_sealed_cell(data_dir: Path, keystore: Path, kek_file: Path) -> list[str]:
     """Try to open every sealed cell of a data directory's database; return the values that open."""
-    from kibitz.errors import KeyUnavailable, SealBroken
     from kibitz.server.crypto.registry import SEALED_TABLES
+    from kibitz.server.errors import KeyUnavailable, SealBroken
     from kibitz.server.offline import opened
     from kibitz.settings import Settings
 

@@ -21,7 +21,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from kibitz.errors import Conflict, InvalidRequest, KekUnusable, KibitzError
 from kibitz.server.app import create_app
 from kibitz.server.backup import (
     backup,
@@ -29,10 +28,11 @@ from kibitz.server.backup import (
     layout,
     prune,
     purge_destroyed_from_backups,
-    restore,
 )
 from kibitz.server.crypto.keystore import OwnerKind, backup_location_table, data_key_table
 from kibitz.server.db import make_engine
+from kibitz.server.errors import Conflict, InvalidRequest, KekUnusable, KibitzError
+from kibitz.server.operator.restore import restore
 from kibitz.settings import Settings
 from tests.conftest import fresh_postgres_database
 from tests.server.conftest import PASSWORD, Api, Person
@@ -477,12 +477,10 @@ def test_the_package_exports_its_entry_points() -> None:
 
     assert sorted(package.__all__) == [
         "BackupResult",
-        "RestoreResult",
         "backup",
         "backup_locations",
         "prune",
         "purge_destroyed_from_backups",
-        "restore",
     ]
     assert all(callable(getattr(package, name)) for name in package.__all__)
 

@@ -16,7 +16,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
-from kibitz.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from kibitz.ids import new_id
 from kibitz.server.app import create_app
 from kibitz.server.auth.models import User
@@ -24,6 +23,7 @@ from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.people import seal_profile
 from kibitz.server.codemarks.models import Codemark, Reply
 from kibitz.server.db import utcnow
+from kibitz.server.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from kibitz.server.export.accounts import set_password
 from kibitz.server.export.importer import ImportSummary, import_team, parse_archive
 from kibitz.server.search.models import SearchToken

@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from kibitz.errors import Forbidden
 from kibitz.server.audit.models import AuditEvent
+from kibitz.server.errors import Forbidden
 from kibitz.server.teams import service
 from kibitz.server.teams.models import Membership
 from tests.server.conftest import Api, Person

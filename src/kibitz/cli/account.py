@@ -1,39 +1,140 @@
-"""Erasure: `kibitz account delete`, `kibitz team delete`, and the operator's `kibitz server erasures`.
-
-Attached to the root, `team` and `server` groups by ``kibitz.cli.main``; docs/cli.md describes them.
-"""
+"""Your account: `kibitz signup`, `login`, `logout`, `whoami` and `account delete`."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
-from kibitz.cli.context import current_team, json_option, open_client, print_json
-from kibitz.cli.errors import CliError
-from kibitz.client import Erasure, delete_credentials, load_current_team, save_current_team
+from kibitz.cli.context import (
+    client_for,
+    json_option,
+    open_client,
+    password_stdin_option,
+    print_json,
+    read_password,
+    yes_option,
+)
+from kibitz.cli.errors import CliError, describe, exit_code_for
+from kibitz.cli.render import erasure_state
+from kibitz.client import (
+    ConnectionFailed,
+    Credentials,
+    LoginResult,
+    NotAuthenticated,
+    delete_credentials,
+    load_credentials,
+    load_current_team,
+    resolve_server,
+    resolve_token,
+    save_credentials,
+    save_current_team,
+)
 
-_yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+
+def _store_login(server: str, result: LoginResult) -> None:
+    """Keep the new token; forget the current team if it belonged to another account or server."""
+    server = server.strip().rstrip("/")
+    email = result["user"]["email"]
+    previous = load_credentials()
+    if previous is None or previous.server != server or previous.email.lower() != email.lower():
+        save_current_team(None)
+    save_credentials(Credentials(server=server, token=result["token"], email=email))
 
 
-def _describe(erasure: Erasure) -> str:
-    if erasure["status"] == "done":
-        return f"erasure {erasure['id']} is done ({erasure['completed_at']})"
-    return (
-        f"erasure {erasure['id']} is pending: the keys are destroyed within a minute "
-        f"(at the latest by {erasure['due_at']})"
-    )
+_server_option = click.option(
+    "--server",
+    required=True,
+    envvar="KIBITZ_SERVER",
+    show_envvar=True,
+    metavar="URL",
+    help="Server URL, e.g. http://127.0.0.1:8383.",
+)
 
 
-def _password(from_stdin: bool) -> str:
-    if from_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            raise CliError("no password on standard input")
-        return password
-    # Prompts go to stderr so that stdout carries only the command's output.
-    return str(click.prompt("Password", hide_input=True, err=True))
+@click.command()
+@_server_option
+@click.option("--email", required=True, help="Your email address (your login).")
+@click.option("--name", required=True, help="Your display name.")
+@click.option("--handle", help="What teammates type after @ to mention you [default: from your email].")
+@password_stdin_option
+def signup(server: str, email: str, name: str, handle: str | None, password_stdin: bool) -> None:
+    """Create an account on a server and log in to it.
+
+    Asks for a password (12–128 characters) twice unless --password-stdin is given.
+    """
+    password = read_password(password_stdin, confirm=True)
+    with client_for(server) as client:
+        user = client.signup(email, name, password, handle=handle)
+        result = client.login(email, password)
+    _store_login(server, result)
+    mention = f" (mention: @{user['handle']})" if user.get("handle") else ""
+    click.echo(f"Signed up and logged in as {result['user']['email']}{mention} on {client.server_url}.")
+
+
+@click.command()
+@_server_option
+@click.option("--email", required=True, help="Your email address.")
+@password_stdin_option
+def login(server: str, email: str, password_stdin: bool) -> None:
+    """Log in to a server and store the API token (in a file only you can read)."""
+    password = read_password(password_stdin, confirm=False)
+    with client_for(server) as client:
+        result = client.login(email, password)
+    _store_login(server, result)
+    click.echo(f"Logged in as {result['user']['email']} on {client.server_url}.")
+
+
+def _forget_login() -> None:
+    delete_credentials()
+    save_current_team(None)
+
+
+@click.command()
+def logout() -> None:
+    """Revoke the API token on the server and forget it locally."""
+    server, token = resolve_server(), resolve_token()
+    if not server or not token:
+        delete_credentials()
+        click.echo("Not logged in.")
+        return
+    try:
+        with client_for(server, token) as client:
+            client.logout()
+    except NotAuthenticated:
+        pass  # Already expired or revoked: forgetting it is all that is left to do.
+    except ConnectionFailed as error:
+        # Forget the token anyway, but say plainly that it still works on the server.
+        _forget_login()
+        message = f"{describe(error)}; the token was forgotten here but NOT revoked"
+        raise CliError(message, exit_code_for(error)) from None
+    _forget_login()
+    click.echo("Logged out.")
+
+
+@click.command()
+@json_option
+def whoami(as_json: bool) -> None:
+    """Show who you are logged in as, on which server, and your teams."""
+    with open_client() as client:
+        me = client.me()
+        server = client.server_url
+    current = load_current_team()
+    if as_json:
+        print_json(
+            {
+                "server": server,
+                "user": me["user"],
+                "teams": me["teams"],
+                "current_team": {"id": current.id, "name": current.name} if current else None,
+            }
+        )
+        return
+    user = me["user"]
+    click.echo(f"{user['name']} <{user['email']}> on {server}")
+    for team in me["teams"]:
+        marker = "*" if current and current.id == team["id"] else " "
+        click.echo(f"{marker} {team['name']}  ({team['role']})")
+    if not me["teams"]:
+        click.echo("No team yet: `kibitz team create NAME` or `kibitz team join CODE`.")
 
 
 @click.group()
@@ -42,10 +143,8 @@ def account() -> None:
 
 
 @account.command("delete")
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
-)
-@_yes_option
+@password_stdin_option
+@yes_option
 @json_option
 def account_delete(password_stdin: bool, yes: bool, as_json: bool) -> None:
     """Delete your account and everything you wrote, for good, on every device and in every backup.
@@ -55,7 +154,7 @@ def account_delete(password_stdin: bool, yes: bool, as_json: bool) -> None:
     Asks for your password (unless --password-stdin) and for confirmation (unless --yes).
     """
     # Standard input's first line is the password, so it is read before any confirmation.
-    password = _password(True) if password_stdin else None
+    password = read_password(True, confirm=False) if password_stdin else None
     with open_client() as client:
         me = client.me()
         if not yes:
@@ -67,86 +166,17 @@ def account_delete(password_stdin: bool, yes: bool, as_json: bool) -> None:
                 abort=True,
                 err=True,
             )
-        erasure = client.delete_account(password if password is not None else _password(False))
+        erasure = client.delete_account(
+            password if password is not None else read_password(False, confirm=False)
+        )
     # The token died with the account: keeping it would only make every later command fail.
     delete_credentials()
     save_current_team(None)
     if as_json:
         print_json(erasure)
         return
-    click.echo(f"Deleted the account {me['user']['email']}; {_describe(erasure)}.")
+    click.echo(f"Deleted the account {me['user']['email']}; {erasure_state(erasure)}.")
     click.echo("You are logged out.")
 
 
-@click.command("delete")
-@_yes_option
-@json_option
-def team_delete(yes: bool, as_json: bool) -> None:
-    """Delete the current team and everything in it, for good (owners).
-
-    Asks you to type the team's name unless --yes.
-    """
-    with open_client() as client:
-        chosen = current_team(client)
-        team = next((t for t in client.list_teams() if t["id"] == chosen.id), None)
-        if team is None:
-            raise CliError(f"you are no longer in team {chosen.name}: choose another with `kibitz team use`")
-        if not yes:
-            typed = click.prompt(
-                f"Delete team {team['name']} with every codemark, reply and repository in it? "
-                "This cannot be undone. Type its name to confirm",
-                err=True,
-                default="",
-                show_default=False,
-            )
-            if typed != team["name"]:
-                raise CliError("the name does not match; nothing was deleted")
-        erasure = client.delete_team(team["id"], team["name"])
-    current = load_current_team()
-    if current is not None and current.id == team["id"]:
-        save_current_team(None)
-    if as_json:
-        print_json(erasure)
-        return
-    click.echo(f"Deleted team {team['name']}; {_describe(erasure)}.")
-
-
-@click.command("erasures")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The server's data directory [default: your user data directory].",
-)
-@json_option
-def server_erasures(data_dir: Path | None, as_json: bool) -> None:
-    """List the erasure ledger of the configured database, newest first: what was erased, when, and its state.
-
-    Subjects are named by their ids only; a restore of an older backup replays this ledger.
-    """
-    from kibitz.cli.main import _settings_problem
-    from kibitz.server.erasure.service import erasures_in_database
-    from kibitz.settings import Settings
-
-    try:
-        settings = Settings.load(data_dir=data_dir)
-    except ValueError as error:
-        raise CliError(_settings_problem(error)) from None
-    ledger = erasures_in_database(settings)
-    if as_json:
-        print_json([erasure.model_dump(mode="json") for erasure in ledger])
-        return
-    if not ledger:
-        click.echo("No erasure was requested.")
-        return
-    for erasure in ledger:
-        finished = (
-            erasure.completed_at.isoformat() if erasure.completed_at else f"due {erasure.due_at.isoformat()}"
-        )
-        click.echo(
-            f"{erasure.id}  {erasure.subject_kind:<4}  {erasure.subject_id}  "
-            f"requested {erasure.requested_at.isoformat()}  {erasure.status:<7}  {finished}"
-        )
-
-
-TEAM_COMMANDS: tuple[click.Command, ...] = (team_delete,)
-SERVER_COMMANDS: tuple[click.Command, ...] = (server_erasures,)
+COMMANDS: tuple[click.Command, ...] = (signup, login, logout, whoami, account)

@@ -1,12 +1,13 @@
-"""What every command needs: a client for the configured server, the current team, JSON output, and ids.
+"""What the commands share: a client for the configured server, the current team, JSON output, ids, passwords.
 
-Shared by ``kibitz.cli.main`` and the command modules beside it, so that none imports another's commands.
+Shared by the command modules of ``kibitz.cli``, so that none imports another's commands.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ from kibitz.client import (
 )
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+password_stdin_option = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
+)
+yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 
 # Ids are 16 characters of Crockford base32; anything else cannot name an object on any server.
 _ID = re.compile(r"[0-9a-z]{16}")
@@ -125,3 +130,14 @@ def object_id(value: str) -> str:
 def id_or_permalink(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Click callback: return the id that an argument names, by id or by permalink."""
     return object_id(value)
+
+
+def read_password(from_stdin: bool, *, confirm: bool) -> str:
+    """Return a password from the first line of standard input, or else asked for (twice with ``confirm``)."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("no password on standard input")
+        return password
+    # Prompts go to stderr so that stdout carries only the command's output.
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True))

@@ -1,18 +1,19 @@
 """The CLI's exit codes, and the one place that maps errors to them and words them.
 
-====  =================================================================================
- 0    success
- 1    failure (anything not listed below)
- 2    usage error: unknown command, missing or bad argument
- 3    not authenticated (log in) or not allowed (your role)
- 4    not found (or in a team you are not in)
- 5    the server's TLS certificate is not trusted (unverifiable or not the pinned one)
-====  =================================================================================
+Three kinds of error reach a person: the client library's (an answer of the server: `ApiError`; no
+server or token; an unreachable or untrusted server), the server's own (`kibitz.server.errors`, raised
+in-process by the operator commands `kibitz server ...`), and the CLI's (`CliError`). The first two carry
+the API's stable code and HTTP status, and map to exit codes by them; so an operator command reports a
+server error exactly as a client command reports the same error answered over HTTP.
 """
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 from kibitz.client import ApiError, CertificateRejected, NotLoggedIn
+from kibitz.client import KibitzError as ClientError
+from kibitz.gitrepo import GitError
 
 OK = 0
 FAILURE = 1
@@ -20,6 +21,19 @@ USAGE = 2
 NOT_ALLOWED = 3
 NOT_FOUND = 4
 UNTRUSTED_CERTIFICATE = 5
+
+# What `kibitz --help` lists; docs/cli.md ("Exit codes") says the same at more length (a test holds the three
+# together).
+EXIT_CODES: dict[int, str] = {
+    OK: "success",
+    FAILURE: "failure",
+    USAGE: "usage error (unknown command, bad or missing argument)",
+    NOT_ALLOWED: "not authenticated (log in) or not allowed (your role)",
+    NOT_FOUND: "not found",
+    UNTRUSTED_CERTIFICATE: (
+        "the server's TLS certificate is not trusted (unverifiable, or not the pinned one)"
+    ),
+}
 
 # Keyed by the API's stable error codes (docs/api.md), not by message text.
 _EXIT_BY_API_CODE: dict[str, int] = {
@@ -32,6 +46,14 @@ _EXIT_BY_API_CODE: dict[str, int] = {
 _EXIT_BY_STATUS: dict[int, int] = {401: NOT_ALLOWED, 403: NOT_ALLOWED, 404: NOT_FOUND}
 
 
+@runtime_checkable
+class CarriesStatus(Protocol):
+    """An error with the API's stable code and HTTP status: the client's `ApiError`, the server's errors."""
+
+    code: str
+    status: int
+
+
 class CliError(Exception):
     """A failure the CLI itself detects, with the message to print and the exit code to use."""
 
@@ -39,6 +61,18 @@ class CliError(Exception):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+
+
+def exit_codes_help() -> str:
+    """Return the exit-code table as `kibitz --help` shows it (click keeps the lines after ``\\b``)."""
+    rows = "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())
+    return f"\b\nExit codes:\n{rows}"
+
+
+def is_reported(error: BaseException) -> bool:
+    """Return whether ``error`` is a failure to report in one line, as opposed to a bug."""
+    # The server's errors are recognised by their status, so client commands never import the server.
+    return isinstance(error, (ClientError, GitError, CliError, CarriesStatus))
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -49,7 +83,7 @@ def exit_code_for(error: BaseException) -> int:
         return NOT_ALLOWED
     if isinstance(error, CertificateRejected):
         return UNTRUSTED_CERTIFICATE
-    if isinstance(error, ApiError):
+    if isinstance(error, CarriesStatus):
         return _EXIT_BY_API_CODE.get(error.code) or _EXIT_BY_STATUS.get(error.status, FAILURE)
     return FAILURE
 
@@ -57,6 +91,7 @@ def exit_code_for(error: BaseException) -> int:
 def describe(error: BaseException) -> str:
     """Return the one-line message that reports ``error`` to a person."""
     message = str(getattr(error, "message", None) or error) or type(error).__name__
+    # Only an answer's details are worded here: the server's own errors word theirs in the message.
     if isinstance(error, ApiError) and isinstance(error.details, list):
         # Say which field is wrong: "name: String should have at least 1 character".
         problems = []

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kibitz.cli.locating import Current
-from kibitz.client import Codemark, Marker, Reply, UserRef
+from kibitz.client import Codemark, Erasure, Marker, Reply, UserRef
 from kibitz.locate import code_missing
 
 SUMMARY_WIDTH = 72
@@ -126,3 +126,13 @@ def codemark_details(
             out.append(f"{person(reply['author'])} at {reply['created_at']}:")
             out.extend("  " + line for line in reply["text"].splitlines())
     return "\n".join(out)
+
+
+def erasure_state(erasure: Erasure) -> str:
+    """Return where an erasure stands: done (and when), or pending (and until when at the latest)."""
+    if erasure["status"] == "done":
+        return f"erasure {erasure['id']} is done ({erasure['completed_at']})"
+    return (
+        f"erasure {erasure['id']} is pending: the keys are destroyed within a minute "
+        f"(at the latest by {erasure['due_at']})"
+    )

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from kibitz.cli.context import json_option, print_json
-from kibitz.cli.errors import FAILURE, CliError
-
-if TYPE_CHECKING:
-    from kibitz.settings import Settings
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    from kibitz.cli.main import _settings_problem
-    from kibitz.settings import Settings
-
-    try:
-        return Settings.load(data_dir=data_dir)
-    except ValueError as error:
-        raise CliError(_settings_problem(error)) from None
+from kibitz.cli.server_settings import load_settings
 
 
 @click.command("backup")
@@ -50,25 +36,19 @@ def server_backup(location: Path | None, prune_only: bool, data_dir: Path | None
     Data backups are kept; keystore backups older than KIBITZ_KEYSTORE_BACKUP_DAYS (at most 7) are
     deleted at each backup. Keep the KEK (kek.key or KIBITZ_KEK) apart from the backups: a restore needs it.
     """
-    from kibitz.errors import KibitzError as ServerError
-    from kibitz.server.backup import backup, prune
+    from kibitz.server.operator.backups import backup, prune
 
-    settings = _settings(data_dir)
-    try:
-        if prune_only:
-            pruned = asyncio.run(prune(settings, location))
-            if as_json:
-                print_json({"pruned": [str(path) for path in pruned]})
-                return
-            click.echo(
-                f"Deleted {len(pruned)} keystore backups older than {settings.keystore_backup_days} days."
-            )
-            for path in pruned:
-                click.echo(f"  {path}")
+    settings = load_settings(data_dir=data_dir)
+    if prune_only:
+        pruned = prune(settings, location)
+        if as_json:
+            print_json({"pruned": [str(path) for path in pruned]})
             return
-        result = asyncio.run(backup(settings, location))
-    except ServerError as error:
-        raise CliError(error.message) from None
+        click.echo(f"Deleted {len(pruned)} keystore backups older than {settings.keystore_backup_days} days.")
+        for path in pruned:
+            click.echo(f"  {path}")
+        return
+    result = backup(settings, location)
     if as_json:
         print_json(
             {
@@ -117,17 +97,10 @@ def server_restore(source: Path, data_dir: Path, as_json: bool) -> None:
     users, teams and memberships erased since are deleted. The KEK is yours to give: KIBITZ_KEK_FILE or
     KIBITZ_KEK. With KIBITZ_DATABASE_URL the dump goes into that (empty) PostgreSQL database.
     """
-    from kibitz.errors import Conflict
-    from kibitz.errors import KibitzError as ServerError
-    from kibitz.server.backup import restore
+    from kibitz.server.operator.backups import restore
 
-    settings = _settings(data_dir)
-    try:
-        result = asyncio.run(restore(settings, source))
-    except Conflict as error:
-        raise CliError(error.message, FAILURE) from None
-    except ServerError as error:
-        raise CliError(error.message) from None
+    settings = load_settings(data_dir=data_dir)
+    result = restore(settings, source)
     summary: dict[str, Any] = {
         "data_dir": str(result.data_dir),
         "database": result.database,
@@ -155,4 +128,4 @@ def server_restore(source: Path, data_dir: Path, as_json: bool) -> None:
     click.echo("Serve it with the same key-encryption key (KIBITZ_KEK_FILE or KIBITZ_KEK).")
 
 
-COMMANDS = (server_backup, server_restore)
+COMMANDS: tuple[click.Command, ...] = (server_backup, server_restore)

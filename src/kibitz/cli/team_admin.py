@@ -1,20 +1,18 @@
 """Team administration: `kibitz team remove EMAIL`, `team role EMAIL ROLE`, `team transfer EMAIL`,
 `team code-free on|off`.
 
-Attached to the `team` group by ``kibitz.cli.main``; the server decides who may do what (docs/security.md).
+Attached to the `team` group by ``kibitz.cli.team``; the server decides who may do what (docs/security.md).
 """
 
 from __future__ import annotations
 
 import click
 
-from kibitz.cli.context import current_team, json_option, open_client, print_json
+from kibitz.cli.context import current_team, json_option, open_client, print_json, yes_option
 from kibitz.cli.errors import NOT_FOUND, CliError
 from kibitz.client import KibitzClient, Member, load_current_team, save_current_team
 
 ROLES = ("member", "admin", "owner")
-
-yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 
 
 def find_member(client: KibitzClient, team_id: str, email: str) -> Member:

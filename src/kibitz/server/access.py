@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kibitz.errors import AddressNotAllowed, Forbidden, NotFound
 from kibitz.ids import is_id
 from kibitz.server.addresses import Network, parse_address, parse_networks, within
 from kibitz.server.audit.service import record_audit_apart
 from kibitz.server.auth.service import Caller
 from kibitz.server.caches import Caches
 from kibitz.server.codemarks.models import Codemark, Reply
+from kibitz.server.errors import AddressNotAllowed, Forbidden, NotFound
 from kibitz.server.repos.models import Repo
 from kibitz.server.teams.models import Membership, Team
 

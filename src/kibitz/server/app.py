@@ -23,7 +23,7 @@ from kibitz.server.db import make_engine, make_sessionmaker
 from kibitz.server.deps import AppState
 from kibitz.server.erasure.routes import router as erasure_router
 from kibitz.server.erasure.sweeper import ErasureSweeper
-from kibitz.server.errors import ERROR_RESPONSES, install_error_handlers
+from kibitz.server.error_handlers import ERROR_RESPONSES, install_error_handlers
 from kibitz.server.events.broker import Broker, InProcessBroker, RedisBroker
 from kibitz.server.events.hub import StreamHub
 from kibitz.server.events.stream import router as stream_router

@@ -13,7 +13,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from kibitz.errors import Forbidden, NotAuthenticated
 from kibitz.server.addresses import Network, client_address
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.service import Caller, authenticate, hash_token
@@ -21,6 +20,7 @@ from kibitz.server.auth.throttle import LoginThrottle
 from kibitz.server.caches import Caches
 from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import utcnow
+from kibitz.server.errors import Forbidden, NotAuthenticated
 from kibitz.server.events.broker import Broker
 from kibitz.server.events.hub import StreamHub
 from kibitz.server.events.service import forget_pending, take_pending

@@ -1,142 +1,166 @@
-"""Render every failure as `{"error": {"code", "message", "details"}}`; never a stack trace."""
+"""The one error tree of the server. Each error has a stable code and an HTTP status.
+
+    KibitzError (500 internal_error)
+    ├── InvalidRequest (400 invalid_request)
+    │   └── InvalidJson (400 invalid_json)
+    ├── ValidationFailed (422 validation_failed)
+    ├── NotAuthenticated (401 not_authenticated)
+    │   └── InvalidCredentials (401 invalid_credentials)
+    ├── Forbidden (403 forbidden)
+    │   └── AddressNotAllowed (403 address_not_allowed)
+    ├── NotFound (404 not_found)
+    ├── MethodNotAllowed (405 method_not_allowed)
+    ├── Conflict (409 conflict)
+    ├── InviteInvalid (410 invite_invalid)
+    ├── PayloadTooLarge (413 payload_too_large)
+    ├── UnsupportedMediaType (415 unsupported_media_type)
+    ├── TooManyAttempts (429 too_many_attempts)
+    ├── NotReady (503 not_ready)
+    ├── SealBroken (500 seal_broken)
+    ├── KeyUnavailable (500 key_unavailable)
+    └── KekUnusable (500 kek_unusable)
+
+One set of handlers (`server/error_handlers.py`) renders them as `{"error": {"code", "message", "details"}}`;
+operator commands raise them in-process, and the CLI maps them to exit codes by status
+(`kibitz/cli/errors.py`), as it maps the API's answers.
+"""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from kibitz.errors import (
-    Conflict,
-    InvalidJson,
-    KibitzError,
-    MethodNotAllowed,
-    NotFound,
-    ValidationFailed,
-)
-from kibitz.server.access import AddressDenied, record_denial
-from kibitz.server.headers import security_headers
-
-log = logging.getLogger("kibitz.server")
+from typing import Any, ClassVar
 
 
-class ErrorDetail(BaseModel):
-    """What went wrong: a stable code, a sentence, and details that depend on the code."""
+class KibitzError(Exception):
+    """Base of every error the API reports on purpose."""
 
-    code: str
-    message: str
-    details: Any = None
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "Internal error."
 
+    def __init__(self, message: str | None = None, details: Any = None) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
 
-class ErrorBody(BaseModel):
-    """The body of every error answer."""
+    def to_body(self) -> dict[str, Any]:
+        """Return the JSON body for this error."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
-    error: ErrorDetail
-
-
-# Documented on every operation (the OpenAPI document promises no answer it does not describe); which of
-# them a route can give is in docs/api.md.
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description}
-    for status, description in (
-        (400, "The body is not valid JSON, or the request is not valid (`invalid_json`, `invalid_request`)."),
-        (401, "No token, or an unknown, expired or revoked one; or wrong credentials at login."),
-        (403, "The role, the token's scope or the team's IP allowlist does not allow this."),
-        (404, "No such object, or it belongs to a team the caller is not in."),
-        (409, "The request conflicts with the current state."),
-        (410, "The invite code is unknown, used or expired."),
-        (413, "The body is too large."),
-        (415, "The body is not JSON."),
-        (
-            422,
-            "A field is missing, malformed, too long or unknown (`details`: a list of `{loc, msg, type}`).",
-        ),
-        (429, "Too many login attempts; the Retry-After header says how many seconds to wait."),
-        (500, "A bug; `details.request_id` names the request in the server's logs."),
-    )
-}
+    def http_headers(self) -> dict[str, str] | None:
+        """Return extra response headers for this error (e.g. Retry-After), if any."""
+        return None
 
 
-def error_response(error: KibitzError, headers: dict[str, str] | None = None) -> JSONResponse:
-    """Return the JSON response for an error."""
-    return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
+class InvalidRequest(KibitzError):
+    code = "invalid_request"
+    status = 400
+    default_message = "The request is not valid."
 
 
-def _validation_details(errors: Any) -> list[dict[str, Any]]:
-    # Only where and what: echoing the input could put a password or a secret into a client's log.
-    return [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-        for e in errors
-    ]
+class InvalidJson(InvalidRequest):
+    code = "invalid_json"
+    default_message = "The body is not valid JSON."
 
 
-async def _on_kibitz_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, KibitzError)
-    if exc.status == 500:
-        # A sealed value that does not open, a destroyed key, an unusable KEK: the operator learns which from
-        # the log line (the code only, never the value); the caller gets the same answer as for any bug.
-        request_id = getattr(request.state, "request_id", "")
-        log.error("server-side failure: %s", exc.code, extra={"request_id": request_id})
-        # No x-request-id here: this handler runs inside RequestGuard, which adds it to every answer.
-        return error_response(KibitzError("Internal error.", {"request_id": request_id}))
-    if isinstance(exc, AddressDenied):
-        # Here, after the request's transaction has rolled back (and let go of SQLite's write lock).
-        await record_denial(request.app.state.kibitz.sessionmaker, exc, "api", method=request.method)
-    return error_response(exc, exc.http_headers())
+class ValidationFailed(KibitzError):
+    code = "validation_failed"
+    status = 422
+    default_message = "Some fields are not valid."
 
 
-async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    details = _validation_details(exc.errors())
-    if any(d["type"] == "json_invalid" for d in details):
-        return error_response(InvalidJson(details=details))
-    return error_response(ValidationFailed(details=details))
+class NotAuthenticated(KibitzError):
+    code = "not_authenticated"
+    status = 401
+    default_message = "Sign in first: the token is missing, unknown, expired or revoked."
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 404:
-        return error_response(NotFound("No such route."))
-    if exc.status_code == 400:
-        # FastAPI's own 400 means the body could not be decoded at all.
-        return error_response(InvalidJson())
-    if exc.status_code == 405:
-        return error_response(MethodNotAllowed())
-    error = KibitzError(str(exc.detail))
-    body = {"error": {"code": f"http_{exc.status_code}", "message": error.message, "details": None}}
-    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+    default_message = "Wrong email or password."
 
 
-async def _on_integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
-    # Reached only when two requests race on a unique key; the loser's transaction was rolled back.
-    return error_response(Conflict("The change collided with a concurrent one; try again."))
+class Forbidden(KibitzError):
+    code = "forbidden"
+    status = 403
+    default_message = "Your role does not allow this."
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    request_id = getattr(request.state, "request_id", "")
-    log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
-    # This answer is sent by the outermost middleware, past RequestGuard and SecurityHeaders, so it sets
-    # their headers itself.
-    settings = request.app.state.kibitz.settings
-    added = security_headers(
-        request.scope, hsts_seconds=settings.hsts_seconds, trusted=settings.trusted_proxy_networks()
-    )
-    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in added}
-    return error_response(
-        KibitzError("Internal error.", {"request_id": request_id}), {**headers, "x-request-id": request_id}
+class AddressNotAllowed(Forbidden):
+    code = "address_not_allowed"
+    default_message = "This team does not accept requests from your network address."
+
+
+class NotFound(KibitzError):
+    code = "not_found"
+    status = 404
+    default_message = "Not found."
+
+
+class MethodNotAllowed(KibitzError):
+    code = "method_not_allowed"
+    status = 405
+    default_message = "Method not allowed."
+
+
+class Conflict(KibitzError):
+    code = "conflict"
+    status = 409
+    default_message = "The request conflicts with the current state."
+
+
+class InviteInvalid(KibitzError):
+    code = "invite_invalid"
+    status = 410
+    default_message = "The invite code is unknown, used or expired."
+
+
+class PayloadTooLarge(KibitzError):
+    code = "payload_too_large"
+    status = 413
+    default_message = "The request body is too large."
+
+
+class UnsupportedMediaType(KibitzError):
+    code = "unsupported_media_type"
+    status = 415
+    default_message = "Send the body as application/json."
+
+
+class TooManyAttempts(KibitzError):
+    code = "too_many_attempts"
+    status = 429
+    default_message = "Too many attempts; wait before trying again."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message, {"retry_after": retry_after})
+        self.retry_after = retry_after
+
+    def http_headers(self) -> dict[str, str] | None:
+        """Return the Retry-After header (seconds)."""
+        return {"Retry-After": str(self.retry_after)}
+
+
+class NotReady(KibitzError):
+    code = "not_ready"
+    status = 503
+    default_message = "The server cannot serve requests now: its database does not answer."
+
+
+class SealBroken(KibitzError):
+    code = "seal_broken"
+    status = 500
+    default_message = (
+        "A sealed value failed its integrity check (tampered, moved, or opened with the wrong key)."
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Route every kind of failure through one renderer."""
-    app.add_exception_handler(KibitzError, _on_kibitz_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(IntegrityError, _on_integrity_error)
-    app.add_exception_handler(Exception, _on_unexpected)
+class KeyUnavailable(KibitzError):
+    code = "key_unavailable"
+    status = 500
+    default_message = "The data key is unknown or has been destroyed."
+
+
+class KekUnusable(KibitzError):
+    code = "kek_unusable"
+    status = 500
+    default_message = "The key-encryption key is missing, malformed or not protected."

@@ -9,7 +9,7 @@ from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kibitz.errors import KibitzError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from kibitz.server.errors import KibitzError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"}
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from kibitz.server.db import make_engine
-from kibitz.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any fixed number: processes starting together against one PostgreSQL take turns on this lock.
@@ -54,16 +50,3 @@ async def upgrade(engine: AsyncEngine) -> None:
         finally:
             await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             await connection.commit()
-
-
-def upgrade_database(settings: Settings) -> None:
-    """Apply the migrations to the configured database and return."""
-
-    async def run() -> None:
-        engine = make_engine(settings)
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())

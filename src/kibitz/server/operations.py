@@ -18,10 +18,10 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from kibitz.errors import NotFound, NotReady
 from kibitz.server.addresses import Network, client_address, within
 from kibitz.server.deps import State
-from kibitz.server.errors import ErrorBody
+from kibitz.server.error_handlers import ErrorBody
+from kibitz.server.errors import NotFound, NotReady
 from kibitz.settings import Settings
 
 router = APIRouter(tags=["operations"])

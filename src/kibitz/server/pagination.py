@@ -7,8 +7,8 @@ import binascii
 import datetime as dt
 import json
 
-from kibitz.errors import ValidationFailed
 from kibitz.ids import is_id
+from kibitz.server.errors import ValidationFailed
 
 MAX_LIMIT = 200
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from kibitz.errors import KeyUnavailable, SealBroken
 from kibitz.server.crypto.blind_index import normalise_email
 from kibitz.server.crypto.cells import index_cell, open_cell, open_cell_bytes, seal_cell
 from kibitz.server.crypto.envelope import key_id_of
 from kibitz.server.crypto.keystore import Keystore, OwnerKind
+from kibitz.server.errors import KeyUnavailable, SealBroken
 from kibitz.settings import Settings
 
 CELL = {"table": "marker", "column": "code", "row": "m000000000000001"}

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kibitz.errors import SealBroken
 from kibitz.server.crypto.envelope import PREFIX, key_id_of, open_sealed, open_sealed_bytes, seal, unpack
 from kibitz.server.crypto.framing import frame
+from kibitz.server.errors import SealBroken
 
 KEY = bytes(range(32))
 KEY_ID = "dk-0123456789abcdef"

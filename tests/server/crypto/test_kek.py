@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from kibitz.errors import KekUnusable
 from kibitz.server.crypto.kek import (
     KeyEncryptionKey,
     LocalKek,
@@ -18,6 +17,7 @@ from kibitz.server.crypto.kek import (
     kek_from_settings,
     read_kek_file,
 )
+from kibitz.server.errors import KekUnusable
 from kibitz.settings import Settings
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from kibitz.errors import KekUnusable, KeyUnavailable, SealBroken
 from kibitz.server.crypto.envelope import key_id_of, open_sealed, seal
 from kibitz.server.crypto.kek import LocalKek, kek_file_path
 from kibitz.server.crypto.keystore import Keystore, OwnerKind, data_key_table, keystore_file
+from kibitz.server.errors import KekUnusable, KeyUnavailable, SealBroken
 from kibitz.settings import Settings
 
 CELL = {"table": "codemark", "column": "text", "row": "c000000000000001"}

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kibitz.errors import KekUnusable
 from kibitz.server.crypto.envelope import key_id_of, open_sealed, seal
 from kibitz.server.crypto.kek import LocalKek, write_kek_file
 from kibitz.server.crypto.keystore import Keystore, OwnerKind
+from kibitz.server.errors import KekUnusable
 from kibitz.settings import Settings
 from tests.e2e.conftest import COMMAND_SECONDS
 from tests.server_process import KIBITZ, clean_environment
@@ -136,6 +136,26 @@ async def test_rotate_kek_takes_a_given_key_file_and_refuses_an_exposed_one(tmp_
     operator("rotate-kek", "--new-kek-file", str(given), data_dir=data_dir)
     assert base64.b64decode(_kek_text(data_dir)) == key
     await _open_all(settings, values)
+
+
+async def test_an_exposed_kek_file_is_explained_alike_by_every_operator_command(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    await _seal_some(Settings(data_dir=data_dir), ["t1"])
+    (data_dir / "kek.key").chmod(0o644)
+    commands = [
+        ["keystore-info"],
+        ["erasures"],
+        ["rotate-team-keys", "t1"],
+        ["user", "disable", "someone@example.com"],
+    ]
+    refusals = {operator(*command, data_dir=data_dir, expect=1).stderr for command in commands}
+    assert len(refusals) == 1, refusals
+    (refusal,) = refusals
+    assert refusal.startswith("kibitz: ")
+    assert "mode 0644" in refusal
+    assert "chmod 600" in refusal
+    assert "internal error" not in refusal
+    assert refusal.count("\n") == 1
 
 
 def test_rotate_kek_usage_errors(tmp_path: Path) -> None:

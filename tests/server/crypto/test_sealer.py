@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kibitz.errors import KeyUnavailable, SealBroken
 from kibitz.server.crypto.keystore import Keystore
 from kibitz.server.crypto.sealer import Sealer, is_sealed, member_owner, team_owner
+from kibitz.server.errors import KeyUnavailable, SealBroken
 from kibitz.settings import Settings
 
 CELL = {"table": "reply", "column": "text", "row": "r000000000000001"}

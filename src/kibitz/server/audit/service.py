@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kibitz.errors import ValidationFailed
 from kibitz.ids import new_id
 from kibitz.server.audit.models import AuditEvent
 from kibitz.server.audit.schemas import AuditActor, AuditEventOut
 from kibitz.server.auth.people import people_by_id
 from kibitz.server.db import utcnow
+from kibitz.server.errors import ValidationFailed
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.teams.models import Membership
 

@@ -6,12 +6,12 @@ import datetime as dt
 
 from fastapi import APIRouter, Request, Response, status
 
-from kibitz.errors import InvalidCredentials, TooManyAttempts
 from kibitz.server.audit.service import record_audit, record_audit_apart
 from kibitz.server.auth import service
 from kibitz.server.auth.people import normalise_email, person_of
 from kibitz.server.auth.schemas import LoginIn, LoginOut, SignupIn, UserOut
 from kibitz.server.deps import CurrentCaller, DbSession, State
+from kibitz.server.errors import InvalidCredentials, TooManyAttempts
 from kibitz.server.teams.schemas import MeOut
 from kibitz.server.teams.service import list_teams, team_out
 

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import Conflict, InvalidCredentials, NotAuthenticated
 from kibitz.ids import new_id
 from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.auth.passwords import Passwords
@@ -31,6 +30,7 @@ from kibitz.server.auth.people import (
 )
 from kibitz.server.auth.schemas import UserOut, UserRef
 from kibitz.server.db import utcnow
+from kibitz.server.errors import Conflict, InvalidCredentials, NotAuthenticated
 
 TOKEN_PREFIX = "kbz_"  # noqa: S105 - a public prefix that makes leaked tokens easy to spot
 

@@ -25,7 +25,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
 
-from kibitz.errors import TooManyAttempts
+from kibitz.server.errors import TooManyAttempts
 
 KEY_PREFIX = "kibitz-login"
 IPV6_PREFIX = 64

@@ -9,14 +9,12 @@ transaction and never commit.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import secrets
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import Forbidden, InvalidRequest, NotFound
 from kibitz.ids import is_id, new_id
 from kibitz.server.access import has_role
 from kibitz.server.audit.service import record_audit
@@ -25,10 +23,9 @@ from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.schemas import TokenOut
 from kibitz.server.auth.service import TOKEN_PREFIX, Caller, find_user_by_email, hash_token
 from kibitz.server.db import utcnow
-from kibitz.server.offline import opened
+from kibitz.server.errors import Forbidden, InvalidRequest, NotFound
 from kibitz.server.permissions import Scope, scopes_up_to
 from kibitz.server.teams.models import Membership
-from kibitz.settings import Settings
 
 
 def token_out(row: ApiToken, caller: Caller) -> TokenOut:
@@ -239,21 +236,3 @@ async def set_user_status(session: AsyncSession, email: str, status: str) -> tup
         )
         await session.flush()
     return user, revoked
-
-
-def set_user_status_in_database(settings: Settings, email: str, status: str) -> tuple[bool, int]:
-    """Disable or enable an account directly on the configured database (`kibitz server user ...`).
-
-    Returns whether the status changed and how many tokens were revoked. The operator's command is the edge
-    here, so this is where the transaction commits.
-    """
-
-    async def run() -> tuple[bool, int]:
-        async with opened(settings, migrate=False) as db, db.sessions() as session:
-            before = await find_user_by_email(session, email)
-            changed = before is not None and before.status != status
-            _user, revoked = await set_user_status(session, email, status)
-            await session.commit()
-            return changed, len(revoked)
-
-    return asyncio.run(run())

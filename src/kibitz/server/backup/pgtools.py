@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from kibitz.errors import KibitzError
+from kibitz.server.errors import KibitzError
 
 # libpq reads these from the environment; URL query options with the same meaning map to them.
 _QUERY_VARIABLES = {

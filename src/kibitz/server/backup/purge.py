@@ -8,8 +8,8 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from kibitz.errors import KibitzError
 from kibitz.server.backup import keyfiles, layout
+from kibitz.server.errors import KibitzError
 from kibitz.settings import Settings
 
 log = logging.getLogger(__name__)

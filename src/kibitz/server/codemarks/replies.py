@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import Conflict, Forbidden
 from kibitz.ids import new_id
 from kibitz.server.access import require_author_or_role
 from kibitz.server.auth.service import Caller, user_ref
@@ -16,6 +15,7 @@ from kibitz.server.codemarks.render import replies_out
 from kibitz.server.codemarks.schemas import ReplyOut, ReplyVersion
 from kibitz.server.codemarks.service import follow, publish_codemark, resolve_mentions
 from kibitz.server.db import utcnow
+from kibitz.server.errors import Conflict, Forbidden
 from kibitz.server.events.models import Event
 from kibitz.server.events.service import record_event, redact_events
 from kibitz.server.inbox.service import notify

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from kibitz.errors import Conflict
 from kibitz.server.access import access_codemark, access_reply, access_team, access_team_cached
 from kibitz.server.codemarks import replies, service
 from kibitz.server.codemarks.render import codemarks_out
@@ -26,6 +25,7 @@ from kibitz.server.codemarks.schemas import (
     ReplyVersion,
 )
 from kibitz.server.deps import CurrentCaller, DbSession, State
+from kibitz.server.errors import Conflict
 from kibitz.server.events.service import head_seq
 from kibitz.server.pagination import MAX_LIMIT
 from kibitz.validation import Emoji, RepoPath, Tag

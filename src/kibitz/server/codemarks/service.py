@@ -14,7 +14,6 @@ from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, s
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import Conflict, NotFound, ValidationFailed
 from kibitz.ids import is_id, new_id
 from kibitz.mentions import find_mentions
 from kibitz.server.access import can_see, require_author_or_role
@@ -49,6 +48,7 @@ from kibitz.server.codemarks.schemas import (
 from kibitz.server.crypto.blind_index import normalise_exact
 from kibitz.server.crypto.sealer import sealer_of
 from kibitz.server.db import utcnow
+from kibitz.server.errors import Conflict, NotFound, ValidationFailed
 from kibitz.server.events.models import Event
 from kibitz.server.events.service import record_event, redact_events
 from kibitz.server.inbox.service import notify

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kibitz.errors import SealBroken
 from kibitz.server.crypto.framing import frame
+from kibitz.server.errors import SealBroken
 
 PREFIX = "kz1."
 VERSION = 1

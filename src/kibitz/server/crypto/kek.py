@@ -24,8 +24,8 @@ from typing import Protocol, runtime_checkable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kibitz.errors import KekUnusable
 from kibitz.server.crypto.framing import frame
+from kibitz.server.errors import KekUnusable
 from kibitz.settings import Settings
 
 KEK_BYTES = 32

@@ -41,12 +41,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from kibitz.errors import KekUnusable, KeyUnavailable, KibitzError
 from kibitz.ids import new_id
 from kibitz.server.crypto.envelope import new_data_key
 from kibitz.server.crypto.framing import frame
 from kibitz.server.crypto.kek import KeyEncryptionKey, kek_from_settings, keks_on_disk
 from kibitz.server.db import UTCDateTime, utcnow
+from kibitz.server.errors import KekUnusable, KeyUnavailable, KibitzError
 from kibitz.settings import Settings
 
 SCHEMA_VERSION = 1

@@ -17,7 +17,6 @@ only the new KEK, and every row is wrapped by it.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,6 @@ from pathlib import Path
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kibitz.errors import KekUnusable, NotFound
 from kibitz.server.crypto.envelope import key_id_of
 from kibitz.server.crypto.kek import (
     LocalKek,
@@ -38,9 +36,10 @@ from kibitz.server.crypto.kek import (
     sync_directory,
     write_kek_file,
 )
-from kibitz.server.crypto.keystore import Keystore, KeystoreInfo, OwnerKind, data_key_table
+from kibitz.server.crypto.keystore import Keystore, OwnerKind, data_key_table
 from kibitz.server.crypto.registry import SEALED_TABLES
 from kibitz.server.crypto.sealer import Owner, is_sealed, sealer_of
+from kibitz.server.errors import KekUnusable, NotFound
 from kibitz.server.models import Base
 from kibitz.server.teams.models import Team
 from kibitz.settings import Settings
@@ -56,7 +55,7 @@ class RotationResult:
     resumed: bool
 
 
-def rotate_kek(settings: Settings, *, new_kek_file: Path | None = None) -> RotationResult:
+async def rotate_kek(settings: Settings, *, new_kek_file: Path | None = None) -> RotationResult:
     """Rewrap every data key with a new KEK (from `new_kek_file`, else new), then make it the KEK file."""
     if kek_from_environment(settings):
         raise KekUnusable(
@@ -84,30 +83,14 @@ def rotate_kek(settings: Settings, *, new_kek_file: Path | None = None) -> Rotat
         write_kek_file(pending, key)
         new = read_kek_file(pending)
 
-    async def rewrap() -> int:
-        keystore = await Keystore.open(settings)
-        try:
-            return await keystore.rewrap_all(new)
-        finally:
-            await keystore.close()
-
-    rewrapped = asyncio.run(rewrap())
+    keystore = await Keystore.open(settings)
+    try:
+        rewrapped = await keystore.rewrap_all(new)
+    finally:
+        await keystore.close()
     os.replace(pending, path)
     sync_directory(path.parent)
     return RotationResult(old.key_id, new.key_id, rewrapped, resumed)
-
-
-def keystore_info(settings: Settings) -> KeystoreInfo:
-    """Return the configured keystore's counts (opening it with the configured KEK)."""
-
-    async def run() -> KeystoreInfo:
-        keystore = await Keystore.open(settings)
-        try:
-            return await keystore.info()
-        finally:
-            await keystore.close()
-
-    return asyncio.run(run())
 
 
 @dataclass(frozen=True)
@@ -218,18 +201,3 @@ async def rotate_team(
         await keystore.rotate(kind, owner_id)
     resealed = await reseal_team(sessions, keystore, team_id) if reseal else 0
     return TeamRotation(team_id, len(owners), resealed)
-
-
-def rotate_team_keys(settings: Settings, team_id: str, *, reseal: bool = False) -> TeamRotation:
-    """Rotate a team's data keys in the configured database and keystore (`server rotate-team-keys`)."""
-    from kibitz.server.offline import opened  # the offline module imports the app's database layer
-
-    async def run() -> TeamRotation:
-        async with opened(settings) as db:
-            if db.keystore is None:
-                raise KekUnusable(
-                    "encryption at rest is off (a switch of test suites and benchmarks): no keys to rotate"
-                )
-            return await rotate_team(db.sessions, db.keystore, team_id, reseal=reseal)
-
-    return asyncio.run(run())

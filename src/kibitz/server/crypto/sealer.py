@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import KeyUnavailable
 from kibitz.server.crypto.blind_index import blind_index
 from kibitz.server.crypto.envelope import PREFIX, open_text_envelope, seal, unpack
 from kibitz.server.crypto.keystore import Keystore, OwnerKind
 from kibitz.server.db import SESSION_KEY
+from kibitz.server.errors import KeyUnavailable
 
 GLOBAL_SCOPE = "global"
 # Used only with encryption off: an index "key" anyone can know, so equal values still match.

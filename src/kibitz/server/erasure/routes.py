@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from kibitz.errors import InvalidCredentials, NotFound, ValidationFailed
 from kibitz.server.access import access_team
 from kibitz.server.auth.models import User
 from kibitz.server.deps import CurrentCaller, DbSession, State
 from kibitz.server.erasure import service
 from kibitz.server.erasure.schemas import AccountDeleteIn, ErasureOut, TeamDeleteIn
+from kibitz.server.errors import InvalidCredentials, NotFound, ValidationFailed
 from kibitz.server.teams.models import Team
 
 router = APIRouter(tags=["erasure"])

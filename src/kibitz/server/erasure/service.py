@@ -14,7 +14,6 @@ app's sweeper (`erasure.sweeper`) finishes the request within a minute.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -23,16 +22,17 @@ from dataclasses import dataclass
 from sqlalchemy import Select, case, delete, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kibitz.errors import Conflict
 from kibitz.ids import new_id
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import ApiToken, User
+from kibitz.server.backup.purge import purge_destroyed_from_backups
 from kibitz.server.codemarks.models import Codemark, CodemarkEdit, Mention, Reaction, Reply
 from kibitz.server.crypto.keystore import OwnerKind
 from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import utcnow
 from kibitz.server.erasure.models import ErasureRequest
 from kibitz.server.erasure.schemas import ErasureOut
+from kibitz.server.errors import Conflict
 from kibitz.server.events.models import Event
 from kibitz.server.events.service import REDACTED, record_event, redact_events
 from kibitz.server.inbox.models import InboxItem
@@ -260,9 +260,6 @@ async def finish_erasure(
 
     Run only after the rows' deletion committed; safe to run again after a failure at any point.
     """
-    # Imported here: the backup module needs the whole settings machinery, erasure only this one call.
-    from kibitz.server.backup.purge import purge_destroyed_from_backups
-
     owners = await owners_to_destroy(session, sealer, request)
     if sealer.keystore is not None:
         await sealer.keystore.destroy_many(owners)
@@ -354,17 +351,6 @@ async def team_erasures(session: AsyncSession, team_id: str) -> list[ErasureRequ
 async def all_erasures(session: AsyncSession) -> list[ErasureRequest]:
     """Return the whole ledger, newest first (for operators)."""
     return list(await session.scalars(_ledger()))
-
-
-def erasures_in_database(settings: Settings) -> list[ErasureOut]:
-    """Return the ledger of the configured database (`kibitz server erasures`), newest first."""
-    from kibitz.server.offline import opened
-
-    async def run() -> list[ErasureOut]:
-        async with opened(settings) as db, db.sessions() as session:
-            return [erasure_out(request) for request in await all_erasures(session)]
-
-    return asyncio.run(run())
 
 
 def erasure_out(request: ErasureRequest) -> ErasureOut:

@@ -26,10 +26,10 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import KeyUnavailable
 from kibitz.server.auth.people import people_by_id
 from kibitz.server.crypto.sealer import member_owner, sealer_of, team_owner
 from kibitz.server.db import utcnow
+from kibitz.server.errors import KeyUnavailable
 from kibitz.server.events.models import Event
 from kibitz.server.teams.models import Team
 

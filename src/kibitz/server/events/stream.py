@@ -21,10 +21,10 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kibitz.errors import AddressNotAllowed, KibitzError, NotAuthenticated
 from kibitz.server.access import AddressDenied, access_team, record_denial
 from kibitz.server.auth.service import authenticate
 from kibitz.server.deps import AppState
+from kibitz.server.errors import AddressNotAllowed, KibitzError, NotAuthenticated
 from kibitz.server.events.eager import Suspended, finish, step
 from kibitz.server.events.hub import Subscriber
 from kibitz.server.events.service import head_seq

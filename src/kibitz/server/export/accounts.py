@@ -9,21 +9,17 @@ reset for any account: the account's login sessions end, a disabled account stay
 
 from __future__ import annotations
 
-import asyncio
-
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import NotFound, ValidationFailed
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import ApiToken
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.service import find_user_by_email
 from kibitz.server.db import utcnow
+from kibitz.server.errors import NotFound, ValidationFailed
 from kibitz.server.export.importer import IMPORTED_STATUS
-from kibitz.server.offline import opened
-from kibitz.settings import Settings
 from kibitz.validation import Password
 
 _PASSWORD = TypeAdapter(Password)
@@ -66,16 +62,3 @@ async def set_password(
     )
     await session.flush()
     return activated, sessions_ended
-
-
-def set_password_in_database(settings: Settings, email: str, password: str) -> tuple[bool, int]:
-    """Set an account's password directly on the configured database (`kibitz server user set-password`)."""
-
-    async def run() -> tuple[bool, int]:
-        async with opened(settings, migrate=False) as db, db.sessions() as session:
-            passwords = Passwords(fast=settings.fast_password_hashing)
-            result = await set_password(session, passwords, email, password)
-            await session.commit()
-            return result
-
-    return asyncio.run(run())

@@ -22,7 +22,6 @@ over, and such markers show as ordinary markers with empty code.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import Conflict, InvalidRequest
 from kibitz.ids import is_id
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import User
@@ -59,14 +57,13 @@ from kibitz.server.codemarks.service import PATH_PURPOSE
 from kibitz.server.crypto.blind_index import normalise_email as normalise_email_for_index
 from kibitz.server.crypto.blind_index import normalise_exact
 from kibitz.server.crypto.sealer import member_owner, sealer_of, team_owner
+from kibitz.server.errors import Conflict, InvalidRequest
 from kibitz.server.export.schemas import FORMAT, VERSION, TeamExport
 from kibitz.server.locations.models import MarkerLocation
-from kibitz.server.offline import opened
 from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.repos.service import REMOTE_PURPOSE
 from kibitz.server.search.index import index_text
 from kibitz.server.teams.models import Membership, Team
-from kibitz.settings import Settings
 
 # Not an argon2 hash, so no password ever verifies against it (Passwords.verify answers False).
 UNUSABLE_PASSWORD = "!imported"  # noqa: S105 - a marker that is no hash, not a password
@@ -470,23 +467,3 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
             )
         )
     await session.flush()
-
-
-def import_team_file(settings: Settings, data: bytes) -> ImportSummary:
-    """Import a team archive into the configured database (migrated first), in one transaction.
-
-    The operator's command is the edge here, so this is where the transaction commits.
-    """
-    archive = parse_archive(data)
-
-    async def run() -> ImportSummary:
-        async with opened(settings) as db, db.sessions() as session:
-            try:
-                summary = await import_team(session, archive)
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-            return summary
-
-    return asyncio.run(run())

@@ -23,7 +23,6 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import kibitz
-from kibitz.errors import NotFound
 from kibitz.server.access import address_allowed
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import ApiToken, User
@@ -46,6 +45,7 @@ from kibitz.server.codemarks.models import (
 from kibitz.server.codemarks.service import visible_to
 from kibitz.server.crypto.sealer import sealer_of
 from kibitz.server.db import utcnow
+from kibitz.server.errors import NotFound
 from kibitz.server.export.schemas import (
     CodemarkRecord,
     CodemarkVersionRecord,

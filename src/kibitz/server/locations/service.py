@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import ValidationFailed
 from kibitz.server.auth.service import Caller
 from kibitz.server.codemarks.models import Codemark, Marker
 from kibitz.server.crypto.sealer import sealer_of, team_owner
 from kibitz.server.db import utcnow
+from kibitz.server.errors import ValidationFailed
 from kibitz.server.events.service import record_event
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.locations.schemas import LocationOut, LocationsIn

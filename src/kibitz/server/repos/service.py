@@ -9,11 +9,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import ValidationFailed
 from kibitz.ids import new_id
 from kibitz.remotes import normalise_remote
 from kibitz.server.crypto.sealer import sealer_of, team_owner
 from kibitz.server.db import utcnow
+from kibitz.server.errors import ValidationFailed
 from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.repos.schemas import RepoOut
 

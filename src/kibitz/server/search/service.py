@@ -9,10 +9,10 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from kibitz.errors import ValidationFailed
 from kibitz.server.codemarks.models import Codemark
 from kibitz.server.codemarks.render import codemarks_out
 from kibitz.server.codemarks.service import CodemarkFilter, filter_conditions, visible_to, with_path_index
+from kibitz.server.errors import ValidationFailed
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.search.index import word_indexes
 from kibitz.server.search.models import SearchToken

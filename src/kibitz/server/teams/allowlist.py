@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import Conflict, NotFound, ValidationFailed
 from kibitz.server.access import address_allowed
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.service import Caller
+from kibitz.server.errors import Conflict, NotFound, ValidationFailed
 from kibitz.server.teams.models import Team
 
 MAX_ENTRIES = 100

@@ -8,7 +8,6 @@ import secrets
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.errors import Conflict, Forbidden, InviteInvalid, NotFound
 from kibitz.ids import new_id
 from kibitz.server.access import check_address, has_role
 from kibitz.server.audit.service import record_audit
@@ -16,6 +15,7 @@ from kibitz.server.auth.models import User
 from kibitz.server.auth.people import Person, people_of, person_of
 from kibitz.server.auth.service import Caller, hash_token
 from kibitz.server.db import utcnow
+from kibitz.server.errors import Conflict, Forbidden, InviteInvalid, NotFound
 from kibitz.server.events.service import record_event
 from kibitz.server.teams.models import Invite, Membership, Team
 from kibitz.server.teams.schemas import MemberOut, TeamOut

@@ -5,6 +5,9 @@ So the newest keystore backup decides what survives: after copying the newest da
 keystore, and migrating, every row holding a value sealed with a key the keystore lacks (destroyed, or
 never there) is deleted — an event is redacted instead, so the log stays gap-free — and every user, team
 and membership tombstoned in the keystore is deleted with what cascades from it.
+
+It belongs to the operator layer, above the backups it reads and the erasure whose statements it replays:
+inside the backup package it made backups and erasure import each other.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from sqlalchemy import Table, delete, func, inspect, select, text, tuple_, updat
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 import kibitz.server.models  # noqa: F401  (every table registered in Base.metadata)
-from kibitz.errors import Conflict, InvalidRequest, KekUnusable, KibitzError, SealBroken
 from kibitz.server.backup import keyfiles, layout, pgtools
 from kibitz.server.backup.backup import sqlite_database_file
 from kibitz.server.crypto.envelope import PREFIX, key_id_of
@@ -38,6 +40,7 @@ from kibitz.server.crypto.keystore import (
 from kibitz.server.crypto.registry import SEALED_TABLES
 from kibitz.server.db import Base, make_engine
 from kibitz.server.erasure.service import delete_user_rows
+from kibitz.server.errors import Conflict, InvalidRequest, KekUnusable, KibitzError, SealBroken
 from kibitz.server.events.service import REDACTED
 from kibitz.server.migrate import upgrade
 from kibitz.settings import Settings
@@ -226,7 +229,7 @@ async def _restore_keystore(settings: Settings, backup_path: Path) -> None:
         with layout.written_in_place(path) as part:
             await asyncio.to_thread(keyfiles.copy_sqlite_file, backup_path, part)
         return
-    rows = await asyncio.to_thread(_rows_of_file, backup_path)
+    rows = await _rows_of_file(backup_path)
     engine = create_async_engine(keystore_url(settings), hide_parameters=True)
     try:
         async with engine.begin() as connection:
@@ -250,15 +253,12 @@ async def _empty_keystore_database(settings: Settings) -> None:
         await engine.dispose()
 
 
-def _rows_of_file(path: Path) -> dict[str, list[dict[str, Any]]]:
-    async def read() -> dict[str, list[dict[str, Any]]]:
-        engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
-        try:
-            return await keyfiles.keystore_rows(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(read())
+async def _rows_of_file(path: Path) -> dict[str, list[dict[str, Any]]]:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        return await keyfiles.keystore_rows(engine)
+    finally:
+        await engine.dispose()
 
 
 async def _open_keystore(settings: Settings) -> Keystore:

@@ -1,0 +1,352 @@
+"""Codemarks: `kibitz init` links a clone; `add`, `ls`, `show`, `reply`, `resolve`, `reopen`, `rm`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kibitz.cli.context import current_team, id_or_permalink, json_option, member_ids, open_client, print_json
+from kibitz.cli.errors import CliError
+from kibitz.cli.locating import (
+    Current,
+    first_shown_marker,
+    locate_markers,
+    location_json,
+    recorded_json,
+    target_for,
+    with_code,
+)
+from kibitz.cli.render import codemark_details, listing_line
+from kibitz.client import CODEMARK_TYPES, Codemark, KibitzClient, Marker
+from kibitz.gitrepo import (
+    LineRange,
+    NotARepository,
+    ObjectReader,
+    RepoLink,
+    find_root,
+    has_commits,
+    read_link,
+    remote_urls,
+    root_commits,
+    write_link,
+)
+from kibitz.locate import AtCommit, Target, pin, split_lines
+from kibitz.remotes import normalise_remote
+
+
+def _linked_repo() -> tuple[Path, RepoLink]:
+    """Return the root of the git repository around the cwd and its Kibitz link."""
+    root = find_root(Path.cwd())
+    link = read_link(root)
+    if link is None:
+        raise CliError(f"{root} is not linked to Kibitz yet: run `kibitz init` in it first")
+    return root, link
+
+
+def _repo_path(path: str, root: Path, *, must_exist: bool) -> str:
+    """Return ``path`` (relative to the cwd, else to the repo root) as a ``/``-separated repo path."""
+    candidates = [Path.cwd() / path, root / path]
+    chosen = next((candidate for candidate in candidates if candidate.exists()), None)
+    if chosen is None:
+        if must_exist:
+            raise CliError(f"{path}: no such file")
+        chosen = candidates[0]
+    # Resolve the directory but not the file name, so a tracked symlink keeps its own path.
+    absolute = (
+        chosen.parent.resolve() / chosen.name if chosen.name not in ("", ".", "..") else chosen.resolve()
+    )
+    try:
+        relative = absolute.relative_to(root.resolve())
+    except ValueError:
+        raise CliError(f"{path} is outside the repository {root}") from None
+    return relative.as_posix() if relative.parts else ""
+
+
+def _read_text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", "replace")
+
+
+@click.command()
+def init() -> None:
+    """Link the git repository around the current directory to the current team.
+
+    The server recognises the repository by its root commits and remote URLs, so every clone,
+    fork or mirror of it shares the same codemarks.
+    """
+    root = find_root(Path.cwd())
+    commits = root_commits(root)
+    remotes: list[str] = []
+    for url in remote_urls(root):
+        normalised = normalise_remote(url)
+        if normalised and normalised not in remotes:
+            remotes.append(normalised)
+    if not commits and not remotes:
+        raise CliError(f"{root} has no commit and no remote yet: commit something first")
+    name = remotes[0].rsplit("/", 1)[-1] if remotes else root.name
+    with open_client() as client:
+        current = current_team(client)
+        repo = client.match_repo(current.id, commits, remotes, name=name[:100] or None)
+    write_link(root, RepoLink(team_id=current.id, repo_id=repo["id"]))
+    click.echo(f"Linked {root} to repo {repo['name']} ({repo['id']}) in team {current.name}.")
+
+
+def parse_target(target: str) -> tuple[str, LineRange]:
+    """Split ``PATH:START[-END]`` into the path and the line range."""
+    path, colon, lines = target.rpartition(":")
+    start_text, dash, end_text = lines.partition("-")
+    try:
+        start = int(start_text)
+        end = int(end_text) if dash else start
+    except ValueError:
+        start = end = 0
+    if not colon or not path or start < 1 or end < start:
+        raise click.BadParameter(
+            f"{target!r} is not PATH:START or PATH:START-END with 1 ≤ START ≤ END",
+            param_hint="PATH:START[-END]",
+        )
+    return path, LineRange(start, end)
+
+
+@click.command()
+@click.argument("target", metavar="PATH:START[-END]")
+@click.option("-m", "--message", "text", required=True, metavar="TEXT", help="What you want to say.")
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(CODEMARK_TYPES),
+    default="comment",
+    show_default=True,
+    help="Kind of codemark.",
+)
+@click.option("--title", help="A short title.")
+@click.option("--assign", multiple=True, metavar="EMAIL", help="Assign a team member (repeatable).")
+@click.option("--tag", multiple=True, metavar="TAG", help="Add a tag (repeatable).")
+@json_option
+def add(
+    target: str,
+    text: str,
+    kind: str,
+    title: str | None,
+    assign: tuple[str, ...],
+    tag: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Pin a codemark to lines START to END of PATH and print its id.
+
+    PATH is relative to the current directory or to the repository root; the lines are those of
+    the file as it is on disk. Lines committed at HEAD are recorded there; lines with uncommitted
+    changes (or in an untracked file) make a provisional codemark that carries the code and is
+    promoted once someone runs `kibitz ls` on a commit that holds it.
+    """
+    path_arg, wanted = parse_target(target)
+    root, link = _linked_repo()
+    path = _repo_path(path_arg, root, must_exist=True)
+    file = root / path
+    if not file.is_file():
+        raise CliError(f"{path_arg} is not a file")
+    working_text = _read_text(file)
+    if "\x00" in working_text:
+        raise CliError(f"{path} looks binary; codemarks pin lines of text")
+    line_count = len(split_lines(working_text))
+    if wanted.end_line > line_count:
+        raise CliError(
+            f"{path} has {line_count} lines; {wanted.start_line}-{wanted.end_line} is past its end"
+        )
+    if not has_commits(root):
+        raise CliError(f"{root} has no commits yet: a codemark is recorded at a commit, so commit first")
+    with ObjectReader(root) as reader:
+        marker = pin(reader, link.repo_id, path, wanted, working_text)
+    provisional = marker.get("provisional", False)
+    with open_client() as client:
+        assignees = member_ids(client, link.team_id, assign) if assign else []
+        codemark = client.create_codemark(
+            link.team_id, type=kind, text=text, markers=[marker], title=title, assignees=assignees, tags=tag
+        )
+    if as_json:
+        print_json({"id": codemark["id"], "provisional": provisional})
+        return
+    click.echo(codemark["id"])
+    if provisional:
+        click.echo(
+            f"{path}:{wanted.start_line}-{wanted.end_line} is not committed yet: the codemark carries the "
+            "code and becomes a regular one once a commit holds it.",
+            err=True,
+        )
+
+
+def _listing_entry(codemark: Codemark, marker: Marker, current: Current, target: Target) -> dict[str, Any]:
+    return {
+        "id": codemark["id"],
+        "type": codemark["type"],
+        "status": codemark["status"],
+        "title": codemark.get("title") or "",
+        "text": codemark["text"],
+        "author": codemark["author"]["email"],
+        "assignees": [user["email"] for user in codemark["assignees"]],
+        "tags": codemark["tags"],
+        "reply_count": codemark["reply_count"],
+        "created_at": codemark["created_at"],
+        "updated_at": codemark["updated_at"],
+        "location": location_json(marker, current.placement, target),
+        "recorded": recorded_json(marker),
+    }
+
+
+_at_option = click.option(
+    "--at",
+    "revision",
+    metavar="REV",
+    help="Locate the code at this commit (a branch, tag or commit id) instead of in the working tree.",
+)
+
+
+@click.command("ls")
+@click.argument("path", required=False)
+@click.option(
+    "--status",
+    type=click.Choice(["open", "resolved", "all"]),
+    default="open",
+    show_default=True,
+    help="Which codemarks to list.",
+)
+@click.option("--type", "kind", type=click.Choice(CODEMARK_TYPES), help="Only codemarks of this type.")
+@_at_option
+@json_option
+def ls(path: str | None, status: str, kind: str | None, revision: str | None, as_json: bool) -> None:
+    """List the codemarks of this repository, or of one file or directory in it.
+
+    Each is shown where its code is now in your working tree (or at REV with --at), followed by
+    how it got there when it is not exactly where it was recorded: shifted (same code, other lines
+    or a renamed file), changed (edited), moved (elsewhere in the file or in another file) or
+    deleted, with the confidence of that answer. PATH matches where the code is now.
+    """
+    root, link = _linked_repo()
+    target = target_for(root, revision)
+    exact_path: str | None = None
+    prefix = ""
+    if path is not None:
+        relative = _repo_path(path, root, must_exist=False)
+        if relative and not (root / relative).is_dir():
+            exact_path = relative
+        elif relative:
+            prefix = f"{relative}/"
+    with open_client() as client:
+        codemarks = list(client.iter_codemarks(link.team_id, repo_id=link.repo_id, status=status, type=kind))
+        located = locate_markers(client, root, link, codemarks, target)
+    entries = []
+    for codemark in codemarks:
+        marker = first_shown_marker(codemark, located, exact_path, prefix)
+        if marker is not None:
+            entries.append(_listing_entry(codemark, marker, located[marker["id"]], target))
+    if as_json:
+        print_json(entries)
+        return
+    for entry in entries:
+        click.echo(listing_line(entry))
+    if not entries:
+        click.echo("No codemarks." if status == "all" else f"No {status} codemarks.", err=True)
+
+
+def _locate_for_show(
+    client: KibitzClient, codemark: Codemark, revision: str | None
+) -> tuple[dict[str, Current], Target | None, Codemark]:
+    """Return where the codemark's markers are, when run in a clone linked to their repo.
+
+    The codemark comes back with the code a code-free team's server does not keep, read from the clone.
+    """
+    try:
+        root = find_root(Path.cwd())
+    except NotARepository:
+        if revision:
+            raise
+        return {}, None, codemark
+    link = read_link(root)
+    if link is None or link.team_id != codemark["team_id"]:
+        if revision:
+            raise CliError(f"{root} is not linked to this codemark's team: run `kibitz init` in it first")
+        return {}, None, codemark
+    target = target_for(root, revision)
+    codemark = with_code(root, link, codemark)
+    return locate_markers(client, root, link, [codemark], target, with_code=True), target, codemark
+
+
+@click.command()
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
+@_at_option
+@json_option
+def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
+    """Show a codemark: its code as recorded and as it is now, its text and its replies.
+
+    Inside a clone of its repository, each block is located in the working tree (or at REV with
+    --at); when the code there differs from the recorded code, a unified diff shows how.
+    """
+    with open_client() as client:
+        codemark = client.get_codemark(codemark_id)
+        replies = list(client.iter_replies(codemark_id))
+        located, target, codemark = _locate_for_show(client, codemark, revision)
+    if as_json:
+        markers = []
+        for marker in codemark["markers"]:
+            current = located.get(marker["id"])
+            markers.append(
+                {
+                    **marker,
+                    "location": location_json(marker, current.placement, target)
+                    if current is not None and target is not None
+                    else None,
+                    "current_code": current.code if current is not None else None,
+                }
+            )
+        print_json({**codemark, "markers": markers, "replies": replies})
+    else:
+        click.echo(codemark_details(codemark, replies, located, _describe_target(target, revision)))
+
+
+def _describe_target(target: Target | None, revision: str | None) -> str:
+    if not isinstance(target, AtCommit):
+        return "in the working tree"
+    if revision and not target.commit.startswith(revision.lower()):
+        return f"at {revision} ({target.commit[:12]})"
+    return f"at {target.commit[:12]}"
+
+
+@click.command()
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
+@click.option("-m", "--message", "text", required=True, metavar="TEXT", help="Your answer.")
+def reply(codemark_id: str, text: str) -> None:
+    """Answer in a codemark's thread and print the reply's id."""
+    with open_client() as client:
+        created = client.add_reply(codemark_id, text)
+    click.echo(created["id"])
+
+
+@click.command()
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
+def resolve(codemark_id: str) -> None:
+    """Mark a codemark resolved."""
+    with open_client() as client:
+        client.update_codemark(codemark_id, status="resolved")
+    click.echo(f"Resolved {codemark_id}.")
+
+
+@click.command()
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
+def reopen(codemark_id: str) -> None:
+    """Open a resolved codemark again."""
+    with open_client() as client:
+        client.update_codemark(codemark_id, status="open")
+    click.echo(f"Reopened {codemark_id}.")
+
+
+@click.command()
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
+def rm(codemark_id: str) -> None:
+    """Delete a codemark and its replies."""
+    with open_client() as client:
+        client.delete_codemark(codemark_id)
+    click.echo(f"Deleted {codemark_id}.")
+
+
+COMMANDS: tuple[click.Command, ...] = (init, add, ls, show, reply, resolve, reopen, rm)
