@@ -660,9 +660,7 @@ async def _rows_of(session: Any, codemark_id: str) -> dict[str, Any]:
     """Return a codemark's rows in every bulk-written table, ids and times left out, in a stable order."""
     from sqlalchemy import text
 
-    from kibitz.server.crypto.sealer import sealer_of
-
-    sealer = sealer_of(session)
+    sealer = session.sealer
     out: dict[str, Any] = {}
     for table, columns in _COMPARED.items():
         key = "id" if table == "codemark" else "codemark_id"

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, text, update
 
 from kibitz.server.crypto.keystore import OwnerKind
-from kibitz.server.crypto.sealer import is_sealed, sealer_of
+from kibitz.server.crypto.sealer import is_sealed
 from kibitz.server.deps import AppState
 from kibitz.server.events.hub import Subscriber
 from kibitz.server.events.models import Event
@@ -121,7 +121,7 @@ async def test_rows_hold_no_plaintext_and_read_back_as_written(
 
     # Opened, people keep their ids only.
     async with state_of(app).sessionmaker() as session:
-        sealer = sealer_of(session)
+        sealer = session.sealer
         row = await session.scalar(
             select(Event).where(Event.team_id == team_id, Event.type == "codemark.created")
         )

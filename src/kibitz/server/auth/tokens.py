@@ -14,7 +14,6 @@ import datetime as dt
 import secrets
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.errors import Forbidden, InvalidRequest, NotFound
 from kibitz.ids import is_id, new_id
@@ -28,6 +27,7 @@ from kibitz.server.db import utcnow
 from kibitz.server.offline import opened
 from kibitz.server.permissions import Scope, scopes_up_to
 from kibitz.server.teams.models import Membership
+from kibitz.server.unit_of_work import UnitOfWork, transaction
 from kibitz.settings import Settings
 
 
@@ -53,7 +53,7 @@ def is_live(row: ApiToken, now: dt.datetime) -> bool:
 
 
 async def list_tokens(
-    session: AsyncSession, caller: Caller, *, include_inactive: bool = False
+    session: UnitOfWork, caller: Caller, *, include_inactive: bool = False
 ) -> list[ApiToken]:
     """Return the caller's tokens and sessions, newest first; revoked and expired ones only when asked."""
     query = select(ApiToken).where(ApiToken.user_id == caller.user.id)
@@ -64,7 +64,7 @@ async def list_tokens(
 
 
 async def create_token(
-    session: AsyncSession,
+    session: UnitOfWork,
     caller: Caller,
     name: str,
     scope: Scope,
@@ -111,7 +111,7 @@ async def create_token(
 
 
 async def revoke_token(
-    session: AsyncSession, caller: Caller, token_id: str, *, address: str | None = None
+    session: UnitOfWork, caller: Caller, token_id: str, *, address: str | None = None
 ) -> ApiToken:
     """Revoke one of the caller's tokens or sessions (revoking a revoked one changes nothing).
 
@@ -138,7 +138,7 @@ async def revoke_token(
 
 
 async def _revoke_all(
-    session: AsyncSession, user_id: str, *, kind: str | None = None, keep: str | None = None
+    session: UnitOfWork, user_id: str, *, kind: str | None = None, keep: str | None = None
 ) -> list[ApiToken]:
     """Revoke the user's live tokens (of one kind, if given; all but `keep`) and return them."""
     now = utcnow()
@@ -162,7 +162,7 @@ async def _revoke_all(
 
 
 async def revoke_member_tokens(
-    session: AsyncSession, actor: Membership, user_id: str, *, address: str | None = None
+    session: UnitOfWork, actor: Membership, user_id: str, *, address: str | None = None
 ) -> list[ApiToken]:
     """Revoke every token and session of a member of the actor's team; an owner's only by an owner."""
     if user_id == actor.user_id:
@@ -188,7 +188,7 @@ async def revoke_member_tokens(
 
 
 async def change_password(
-    session: AsyncSession,
+    session: UnitOfWork,
     passwords: Passwords,
     caller: Caller,
     current_password: str,
@@ -216,7 +216,7 @@ async def change_password(
     return ended
 
 
-async def set_user_status(session: AsyncSession, email: str, status: str) -> tuple[User, list[ApiToken]]:
+async def set_user_status(session: UnitOfWork, email: str, status: str) -> tuple[User, list[ApiToken]]:
     """Disable or enable an account (an operator's act); disabling also revokes every token and session.
 
     Revoking, not just refusing, means enabling the account again does not bring back a token that may have
@@ -249,11 +249,10 @@ def set_user_status_in_database(settings: Settings, email: str, status: str) -> 
     """
 
     async def run() -> tuple[bool, int]:
-        async with opened(settings, migrate=False) as db, db.sessions() as session:
+        async with opened(settings, migrate=False) as db, transaction(db.sessions) as session:
             before = await find_user_by_email(session, email)
             changed = before is not None and before.status != status
             _user, revoked = await set_user_status(session, email, status)
-            await session.commit()
-            return changed, len(revoked)
+        return changed, len(revoked)
 
     return asyncio.run(run())

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from kibitz.server.crypto.sealer import Cell, member_owner, sealer_of, team_owner
+from kibitz.server.crypto.sealer import Cell, member_owner, team_owner
+from kibitz.server.unit_of_work import UnitOfWork
 
 CODEMARK = "codemark"
 CODEMARK_EDIT = "codemark_edit"
@@ -38,10 +37,10 @@ class MarkerContent:
 
 
 async def seal_texts(
-    session: AsyncSession, table: str, row: str, team_id: str, author_id: str, title: str, text: str
+    session: UnitOfWork, table: str, row: str, team_id: str, author_id: str, title: str, text: str
 ) -> tuple[str, str]:
     """Seal a codemark's (or a codemark edit's) title and text with the codemark author's key."""
-    sealer = sealer_of(session)
+    sealer = session.sealer
     owner = member_owner(team_id, author_id)
     return (
         await sealer.seal(owner, title, table=table, column="title", row=row),
@@ -49,9 +48,9 @@ async def seal_texts(
     )
 
 
-async def open_texts(session: AsyncSession, table: str, row: str, title: str, text: str) -> tuple[str, str]:
+async def open_texts(session: UnitOfWork, table: str, row: str, title: str, text: str) -> tuple[str, str]:
     """Open a codemark's (or a codemark edit's) sealed title and text."""
-    sealer = sealer_of(session)
+    sealer = session.sealer
     return (
         await sealer.open(title, table=table, column="title", row=row),
         await sealer.open(text, table=table, column="text", row=row),
@@ -59,23 +58,23 @@ async def open_texts(session: AsyncSession, table: str, row: str, title: str, te
 
 
 async def seal_reply_text(
-    session: AsyncSession, table: str, row: str, team_id: str, author_id: str, text: str
+    session: UnitOfWork, table: str, row: str, team_id: str, author_id: str, text: str
 ) -> str:
     """Seal a reply's (or a reply edit's) text with the reply author's key."""
     owner = member_owner(team_id, author_id)
-    return await sealer_of(session).seal(owner, text, table=table, column="text", row=row)
+    return await session.sealer.seal(owner, text, table=table, column="text", row=row)
 
 
-async def open_reply_text(session: AsyncSession, table: str, row: str, text: str) -> str:
+async def open_reply_text(session: UnitOfWork, table: str, row: str, text: str) -> str:
     """Open a reply's (or a reply edit's) sealed text."""
-    return await sealer_of(session).open(text, table=table, column="text", row=row)
+    return await session.sealer.open(text, table=table, column="text", row=row)
 
 
 async def seal_marker(
-    session: AsyncSession, marker_id: str, team_id: str, author_id: str, content: MarkerContent
+    session: UnitOfWork, marker_id: str, team_id: str, author_id: str, content: MarkerContent
 ) -> MarkerContent:
     """Seal a marker's path, code and context with the codemark author's key."""
-    sealer = sealer_of(session)
+    sealer = session.sealer
     owner = member_owner(team_id, author_id)
     sealed = [
         await sealer.seal(owner, getattr(content, column), table=MARKER, column=column, row=marker_id)
@@ -85,23 +84,21 @@ async def seal_marker(
 
 
 async def seal_marker_path(
-    session: AsyncSession, marker_id: str, team_id: str, author_id: str, path: str
+    session: UnitOfWork, marker_id: str, team_id: str, author_id: str, path: str
 ) -> str:
     """Seal a marker's new path (a promotion moves it) with the codemark author's key."""
     owner = member_owner(team_id, author_id)
-    return await sealer_of(session).seal(owner, path, table=MARKER, column="path", row=marker_id)
+    return await session.sealer.seal(owner, path, table=MARKER, column="path", row=marker_id)
 
 
-async def open_marker_path(session: AsyncSession, marker_id: str, path: str) -> str:
+async def open_marker_path(session: UnitOfWork, marker_id: str, path: str) -> str:
     """Open a marker's sealed path."""
-    return await sealer_of(session).open(path, table=MARKER, column="path", row=marker_id)
+    return await session.sealer.open(path, table=MARKER, column="path", row=marker_id)
 
 
-async def seal_reference_path(session: AsyncSession, marker_id: str, team_id: str, path: str) -> str:
+async def seal_reference_path(session: UnitOfWork, marker_id: str, team_id: str, path: str) -> str:
     """Seal a reference's path with the team's key (a reference is where the team found the block)."""
-    return await sealer_of(session).seal(
-        team_owner(team_id), path, table=REFERENCE, column="path", row=marker_id
-    )
+    return await session.sealer.seal(team_owner(team_id), path, table=REFERENCE, column="path", row=marker_id)
 
 
 class Opener:
@@ -116,6 +113,6 @@ class Opener:
         self._keys.append(key)
         self._cells.append(Cell(sealed, table, column, row))
 
-    async def open(self, session: AsyncSession) -> dict[Hashable, str]:
+    async def open(self, session: UnitOfWork) -> dict[Hashable, str]:
         """Open every cell asked for and return the plaintexts by key."""
-        return dict(zip(self._keys, await sealer_of(session).open_many(self._cells), strict=True))
+        return dict(zip(self._keys, await session.sealer.open_many(self._cells), strict=True))

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import CompoundSelect, func, literal, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.people import people_by_id
 from kibitz.server.auth.service import user_ref
@@ -35,6 +34,7 @@ from kibitz.server.codemarks.models import (
     ReplyEdit,
 )
 from kibitz.server.codemarks.schemas import CodemarkOut, MarkerOut, ReactionOut, ReferenceOut, ReplyOut
+from kibitz.server.unit_of_work import UnitOfWork
 
 
 def permalink(codemark_id: str) -> str:
@@ -43,7 +43,7 @@ def permalink(codemark_id: str) -> str:
 
 
 async def _reactions(
-    session: AsyncSession, codemark_ids: Sequence[str], reply_ids: Sequence[str] | None
+    session: UnitOfWork, codemark_ids: Sequence[str], reply_ids: Sequence[str] | None
 ) -> dict[tuple[str, str], list[ReactionOut]]:
     """Return reaction summaries keyed by (codemark id, reply id or '')."""
     query = select(Reaction).order_by(Reaction.id)
@@ -62,7 +62,7 @@ async def _reactions(
     }
 
 
-async def reactions_of(session: AsyncSession, codemark_id: str, reply_id: str) -> list[ReactionOut]:
+async def reactions_of(session: UnitOfWork, codemark_id: str, reply_id: str) -> list[ReactionOut]:
     """Return the reaction summary of a codemark (reply_id '') or of one reply."""
     found = await _reactions(session, [codemark_id], None if not reply_id else [reply_id])
     return found.get((codemark_id, reply_id), [])
@@ -108,7 +108,7 @@ def _parts_query(ids: Sequence[str]) -> CompoundSelect[Any]:
     )
 
 
-async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) -> list[CodemarkOut]:
+async def codemarks_out(session: UnitOfWork, codemarks: Sequence[Codemark]) -> list[CodemarkOut]:
     """Return the wire form of codemarks."""
     if not codemarks:
         return []
@@ -223,7 +223,7 @@ def marker_out(marker: Marker, content: MarkerContent, references: list[Referenc
     )
 
 
-async def replies_out(session: AsyncSession, replies: Sequence[Reply]) -> list[ReplyOut]:
+async def replies_out(session: UnitOfWork, replies: Sequence[Reply]) -> list[ReplyOut]:
     """Return the wire form of replies (tombstones for deleted ones)."""
     if not replies:
         return []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.errors import Conflict, Forbidden
 from kibitz.ids import new_id
@@ -22,10 +21,11 @@ from kibitz.server.inbox.service import notify
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.search.index import index_text, unindex
 from kibitz.server.teams.models import Membership
+from kibitz.server.unit_of_work import UnitOfWork
 
 
 async def _publish(
-    session: AsyncSession, codemark: Codemark, reply: Reply, type: str, out: ReplyOut | None = None
+    session: UnitOfWork, codemark: Codemark, reply: Reply, type: str, out: ReplyOut | None = None
 ) -> ReplyOut:
     await session.flush()
     out = out or (await replies_out(session, [reply]))[0]
@@ -44,7 +44,7 @@ async def _publish(
 
 
 async def _set_mentions(
-    session: AsyncSession, codemark: Codemark, reply: Reply, user_ids: list[str]
+    session: UnitOfWork, codemark: Codemark, reply: Reply, user_ids: list[str]
 ) -> list[str]:
     """Store a reply's mentions and return those that are new."""
     before = set(await session.scalars(select(Mention.user_id).where(Mention.reply_id == reply.id)))
@@ -56,7 +56,7 @@ async def _set_mentions(
     return [u for u in user_ids if u not in before]
 
 
-async def add_reply(session: AsyncSession, caller: Caller, codemark: Codemark, text: str) -> ReplyOut:
+async def add_reply(session: UnitOfWork, caller: Caller, codemark: Codemark, text: str) -> ReplyOut:
     """Add a reply; the replier and the people it mentions follow the codemark, followers are told."""
     if codemark.type == "link":
         raise Conflict("A link codemark has no thread.")
@@ -107,7 +107,7 @@ async def add_reply(session: AsyncSession, caller: Caller, codemark: Codemark, t
 
 
 async def list_replies(
-    session: AsyncSession, codemark: Codemark, limit: int, cursor: str | None
+    session: UnitOfWork, codemark: Codemark, limit: int, cursor: str | None
 ) -> tuple[list[ReplyOut], str | None]:
     """Return one page of a codemark's replies (tombstones included), oldest first, and the next cursor."""
     query = select(Reply).where(Reply.codemark_id == codemark.id)
@@ -120,7 +120,7 @@ async def list_replies(
 
 
 async def edit_reply(
-    session: AsyncSession, caller: Caller, codemark: Codemark, reply: Reply, text: str
+    session: UnitOfWork, caller: Caller, codemark: Codemark, reply: Reply, text: str
 ) -> ReplyOut:
     """Change a reply's text (its author only), keeping the previous text in its history."""
     # Editing puts words in someone's mouth, so unlike deletion admins may not do it.
@@ -148,7 +148,7 @@ async def edit_reply(
     return out
 
 
-async def reply_history(session: AsyncSession, reply: Reply) -> list[ReplyVersion]:
+async def reply_history(session: UnitOfWork, reply: Reply) -> list[ReplyVersion]:
     """Return the previous texts of a reply, newest first."""
     rows = await session.scalars(
         select(ReplyEdit).where(ReplyEdit.reply_id == reply.id).order_by(ReplyEdit.id.desc())
@@ -163,7 +163,7 @@ async def reply_history(session: AsyncSession, reply: Reply) -> list[ReplyVersio
 
 
 async def delete_reply(
-    session: AsyncSession, caller: Caller, membership: Membership, codemark: Codemark, reply: Reply
+    session: UnitOfWork, caller: Caller, membership: Membership, codemark: Codemark, reply: Reply
 ) -> ReplyOut:
     """Delete a reply (its author or an admin): a tombstone stays, its words, history and reactions go."""
     require_author_or_role(membership, reply.author_id, caller)

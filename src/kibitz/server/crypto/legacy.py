@@ -14,7 +14,6 @@ import logging
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.models import User
 from kibitz.server.auth.people import email_index, handle_index
@@ -34,6 +33,7 @@ from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.repos.models import Repo, RepoRemote
 from kibitz.server.search.index import index_text
 from kibitz.server.search.models import SearchToken
+from kibitz.server.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ PATH_PURPOSE = "marker.path"
 REMOTE_PURPOSE = "repo.remote"
 
 
-async def needs_sealing(session: AsyncSession) -> bool:
+async def needs_sealing(session: UnitOfWork) -> bool:
     """Tell whether rows from before encryption at rest are waiting to be sealed."""
     found = await session.scalar(
         select(User.id).where(User.email_index.startswith(LEGACY_PREFIX, autoescape=True)).limit(1)
@@ -56,8 +56,9 @@ async def _seal(sealer: Sealer, owner: Owner, value: str | None, table: str, col
     return await sealer.seal(owner, value, table=table, column=column, row=row)
 
 
-async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
+async def seal_legacy_rows(session: UnitOfWork) -> int:
     """Seal every plaintext cell and compute blind indexes and keyed search words; return cells sealed."""
+    sealer = session.sealer
     if not sealer.enabled or not await needs_sealing(session):
         return 0
     sealed = 0

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kibitz.errors import KekUnusable, NotFound
 from kibitz.server.crypto.envelope import key_id_of
@@ -40,9 +39,10 @@ from kibitz.server.crypto.kek import (
 )
 from kibitz.server.crypto.keystore import Keystore, KeystoreInfo, OwnerKind, data_key_table
 from kibitz.server.crypto.registry import SEALED_TABLES
-from kibitz.server.crypto.sealer import Owner, is_sealed, sealer_of
+from kibitz.server.crypto.sealer import Owner, is_sealed
 from kibitz.server.models import Base
 from kibitz.server.teams.models import Team
+from kibitz.server.unit_of_work import Sessions, transaction
 from kibitz.settings import Settings
 
 
@@ -150,7 +150,7 @@ async def _key_owners(keystore: Keystore, key_ids: set[str]) -> dict[str, tuple[
         return {key_id: (OwnerKind(kind), owner_id) for key_id, kind, owner_id in rows}
 
 
-async def reseal_team(sessions: async_sessionmaker[AsyncSession], keystore: Keystore, team_id: str) -> int:
+async def reseal_team(sessions: Sessions, keystore: Keystore, team_id: str) -> int:
     """Rewrite every sealed cell of a team that is sealed with a retired key under its owner's active key.
 
     Each cell is rewritten with a compare-and-set (`WHERE column = old value`), so a concurrent edit is never
@@ -161,8 +161,8 @@ async def reseal_team(sessions: async_sessionmaker[AsyncSession], keystore: Keys
         if entry.table == "user_account":
             continue  # a person's profile belongs to no team
         table = Base.metadata.tables[entry.table]
-        async with sessions() as session:
-            sealer = sealer_of(session)
+        async with transaction(sessions) as session:
+            sealer = session.sealer
             rows = (
                 (
                     await session.execute(
@@ -199,12 +199,11 @@ async def reseal_team(sessions: async_sessionmaker[AsyncSession], keystore: Keys
                         update(table).where(*keys, table.c[column] == old).values({column: new})
                     )
                     resealed += int(getattr(result, "rowcount", 0) or 0)
-            await session.commit()
     return resealed
 
 
 async def rotate_team(
-    sessions: async_sessionmaker[AsyncSession], keystore: Keystore, team_id: str, *, reseal: bool = False
+    sessions: Sessions, keystore: Keystore, team_id: str, *, reseal: bool = False
 ) -> TeamRotation:
     """Give a team's key and its memberships' keys new active keys; with `reseal`, rewrite old cells too.
 

@@ -1,7 +1,6 @@
 """The one object services seal, open and index through: the keystore's keys, reached from the session.
 
-Every session made by the app's session factory carries the app's `Sealer` in `session.info`, so services
-keep their signatures: `sealer_of(session).seal(owner, value, table=…, column=…, row=…)`.
+Every unit of work the app makes carries the app's `Sealer` (`unit_of_work.UnitOfWork.sealer`).
 
 Whose key seals what (docs/security.md, "Encryption at rest"):
 - a user's email, name and handle: the user's key (`user_owner`);
@@ -23,13 +22,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from kibitz.errors import KeyUnavailable
 from kibitz.server.crypto.blind_index import blind_index
 from kibitz.server.crypto.envelope import PREFIX, open_text_envelope, seal, unpack
 from kibitz.server.crypto.keystore import Keystore, OwnerKind
-from kibitz.server.db import SESSION_KEY
 
 GLOBAL_SCOPE = "global"
 # Used only with encryption off: an index "key" anyone can know, so equal values still match.
@@ -170,11 +166,3 @@ class Sealer:
 def is_sealed(value: str) -> bool:
     """Tell whether a stored value is a sealed envelope (by its prefix; nothing is opened)."""
     return value.startswith(PREFIX)
-
-
-def sealer_of(session: AsyncSession) -> Sealer:
-    """Return the sealer of the app that made this session."""
-    sealer = session.info.get(SESSION_KEY)
-    if not isinstance(sealer, Sealer):
-        raise KeyUnavailable("this database session has no sealer (it was not made by the app)")
-    return sealer

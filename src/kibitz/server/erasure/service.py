@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, case, delete, func, literal, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.errors import Conflict
 from kibitz.ids import new_id
@@ -38,6 +38,7 @@ from kibitz.server.events.service import REDACTED, record_event, redact_events
 from kibitz.server.inbox.models import InboxItem
 from kibitz.server.search.models import SearchToken
 from kibitz.server.teams.models import Membership, Team
+from kibitz.server.unit_of_work import Sessions, UnitOfWork
 from kibitz.settings import Settings
 
 log = logging.getLogger("kibitz.server.erasure")
@@ -82,7 +83,7 @@ def _audit_teams(team_ids: list[str]) -> list[str | None]:
 
 
 async def erase_user(
-    session: AsyncSession, user_id: str, *, requested_by: str, address: str | None = None
+    session: UnitOfWork, user_id: str, *, requested_by: str, address: str | None = None
 ) -> UserErased:
     """Hard-delete a person's rows and record the request (the caller commits, then `finish_erasure`).
 
@@ -199,7 +200,7 @@ async def delete_user_rows(session: AsyncSession, user_id: str, alone: Sequence[
 
 
 async def erase_team(
-    session: AsyncSession, team: Team, *, requested_by: str, address: str | None = None
+    session: UnitOfWork, team: Team, *, requested_by: str, address: str | None = None
 ) -> tuple[ErasureRequest, list[str]]:
     """Hard-delete a team with everything in it and record the request (the caller commits, then finishes).
 
@@ -223,7 +224,7 @@ async def erase_team(
     return request, member_ids
 
 
-async def owners_to_destroy(session: AsyncSession, sealer: Sealer, request: ErasureRequest) -> list[Owner]:
+async def owners_to_destroy(session: UnitOfWork, sealer: Sealer, request: ErasureRequest) -> list[Owner]:
     """Return every keystore owner whose keys the request destroys (known from the ledger and the keystore).
 
     For a person: their user key and their membership key in every team, including teams they left long ago
@@ -254,7 +255,7 @@ async def owners_to_destroy(session: AsyncSession, sealer: Sealer, request: Eras
 
 
 async def finish_erasure(
-    session: AsyncSession, settings: Settings, sealer: Sealer, request: ErasureRequest
+    session: UnitOfWork, settings: Settings, sealer: Sealer, request: ErasureRequest
 ) -> None:
     """Destroy the request's keys, purge them from keystore backups and mark it done (the caller commits).
 
@@ -288,7 +289,7 @@ async def finish_erasure(
 
 
 async def finish_now(
-    session: AsyncSession, settings: Settings, sealer: Sealer, request: ErasureRequest
+    session: UnitOfWork, settings: Settings, sealer: Sealer, request: ErasureRequest
 ) -> bool:
     """Finish a committed request in the same request and commit; on failure leave it to the sweeper.
 
@@ -305,7 +306,7 @@ async def finish_now(
 
 
 async def finish_pending(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: Sessions,
     settings: Settings,
     sealer: Sealer,
     *,
@@ -345,13 +346,13 @@ def _ledger() -> Select[ErasureRequest]:
     return select(ErasureRequest).order_by(ErasureRequest.requested_at.desc(), ErasureRequest.id.desc())
 
 
-async def team_erasures(session: AsyncSession, team_id: str) -> list[ErasureRequest]:
+async def team_erasures(session: UnitOfWork, team_id: str) -> list[ErasureRequest]:
     """Return the requests that concern a team (its members' and its own), newest first."""
     padded = literal(" ") + ErasureRequest.team_ids + literal(" ")
     return list(await session.scalars(_ledger().where(padded.contains(f" {team_id} ", autoescape=True))))
 
 
-async def all_erasures(session: AsyncSession) -> list[ErasureRequest]:
+async def all_erasures(session: UnitOfWork) -> list[ErasureRequest]:
     """Return the whole ledger, newest first (for operators)."""
     return list(await session.scalars(_ledger()))
 

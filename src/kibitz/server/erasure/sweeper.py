@@ -14,10 +14,9 @@ import contextlib
 import datetime as dt
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.erasure.service import finish_pending
+from kibitz.server.unit_of_work import Sessions
 from kibitz.settings import Settings
 
 log = logging.getLogger("kibitz.server.erasure")
@@ -31,7 +30,7 @@ class ErasureSweeper:
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        sessionmaker: Sessions,
         settings: Settings,
         sealer: Sealer,
         *,

@@ -13,7 +13,6 @@ import asyncio
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.errors import NotFound, ValidationFailed
 from kibitz.server.audit.service import record_audit
@@ -23,6 +22,7 @@ from kibitz.server.auth.service import find_user_by_email
 from kibitz.server.db import utcnow
 from kibitz.server.export.importer import IMPORTED_STATUS
 from kibitz.server.offline import opened
+from kibitz.server.unit_of_work import UnitOfWork, transaction
 from kibitz.settings import Settings
 from kibitz.validation import Password
 
@@ -40,7 +40,7 @@ def check_password(password: str) -> str:
 
 
 async def set_password(
-    session: AsyncSession, passwords: Passwords, email: str, password: str
+    session: UnitOfWork, passwords: Passwords, email: str, password: str
 ) -> tuple[bool, int]:
     """Set an account's password (an operator's act); return whether it was activated and sessions ended."""
     user = await find_user_by_email(session, email)
@@ -72,10 +72,9 @@ def set_password_in_database(settings: Settings, email: str, password: str) -> t
     """Set an account's password directly on the configured database (`kibitz server user set-password`)."""
 
     async def run() -> tuple[bool, int]:
-        async with opened(settings, migrate=False) as db, db.sessions() as session:
+        async with opened(settings, migrate=False) as db, transaction(db.sessions) as session:
             passwords = Passwords(fast=settings.fast_password_hashing)
             result = await set_password(session, passwords, email, password)
-            await session.commit()
-            return result
+        return result
 
     return asyncio.run(run())

@@ -31,7 +31,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.errors import Conflict, InvalidRequest
 from kibitz.ids import is_id
@@ -58,7 +57,7 @@ from kibitz.server.codemarks.models import (
 from kibitz.server.codemarks.service import PATH_PURPOSE
 from kibitz.server.crypto.blind_index import normalise_email as normalise_email_for_index
 from kibitz.server.crypto.blind_index import normalise_exact
-from kibitz.server.crypto.sealer import member_owner, sealer_of, team_owner
+from kibitz.server.crypto.sealer import member_owner, team_owner
 from kibitz.server.export.schemas import FORMAT, VERSION, TeamExport
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.offline import opened
@@ -66,6 +65,7 @@ from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.repos.service import REMOTE_PURPOSE
 from kibitz.server.search.index import index_text
 from kibitz.server.teams.models import Membership, Team
+from kibitz.server.unit_of_work import UnitOfWork, transaction
 from kibitz.settings import Settings
 
 # Not an argon2 hash, so no password ever verifies against it (Passwords.verify answers False).
@@ -190,7 +190,7 @@ def archive_problems(archive: TeamExport) -> list[str]:
     return problems
 
 
-async def _taken(session: AsyncSession, column: Any, ids: Sequence[str]) -> int:
+async def _taken(session: UnitOfWork, column: Any, ids: Sequence[str]) -> int:
     count = 0
     for start in range(0, len(ids), 500):
         chunk = list(ids[start : start + 500])
@@ -198,7 +198,7 @@ async def _taken(session: AsyncSession, column: Any, ids: Sequence[str]) -> int:
     return count
 
 
-async def _refuse_taken_ids(session: AsyncSession, archive: TeamExport) -> None:
+async def _refuse_taken_ids(session: UnitOfWork, archive: TeamExport) -> None:
     if await session.get(Team, archive.team.id) is not None:
         raise Conflict(
             f"A team with the id {archive.team.id} exists on this server already; nothing was imported.",
@@ -221,7 +221,7 @@ async def _refuse_taken_ids(session: AsyncSession, archive: TeamExport) -> None:
         )
 
 
-async def _accounts(session: AsyncSession, archive: TeamExport, summary: ImportSummary) -> dict[str, str]:
+async def _accounts(session: UnitOfWork, archive: TeamExport, summary: ImportSummary) -> dict[str, str]:
     """Match or create the archive's people; return archive user id → this server's user id."""
     mapping: dict[str, str] = {}
     for person in archive.people:
@@ -255,7 +255,7 @@ async def _accounts(session: AsyncSession, archive: TeamExport, summary: ImportS
     return mapping
 
 
-async def import_team(session: AsyncSession, archive: TeamExport) -> ImportSummary:
+async def import_team(session: UnitOfWork, archive: TeamExport) -> ImportSummary:
     """Write the archive's team into this database (the caller commits); Conflict if any id is in use."""
     await _refuse_taken_ids(session, archive)
     summary = ImportSummary(
@@ -282,14 +282,14 @@ async def import_team(session: AsyncSession, archive: TeamExport) -> ImportSumma
     return summary
 
 
-async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[str, str]) -> None:
+async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[str, str]) -> None:
     """Add every record of the archive; `mapping` turns the archive's user ids into this server's."""
 
     def uid(user_id: str) -> str:
         return mapping.get(user_id, user_id)
 
     team_id = archive.team.id
-    sealer = sealer_of(session)
+    sealer = session.sealer
     team_key = team_owner(team_id)
 
     async def seal(author_id: str | None, value: str, table: str, column: str, row: str) -> str:
@@ -480,13 +480,8 @@ def import_team_file(settings: Settings, data: bytes) -> ImportSummary:
     archive = parse_archive(data)
 
     async def run() -> ImportSummary:
-        async with opened(settings) as db, db.sessions() as session:
-            try:
-                summary = await import_team(session, archive)
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-            return summary
+        async with opened(settings) as db, transaction(db.sessions) as session:
+            summary = await import_team(session, archive)
+        return summary
 
     return asyncio.run(run())

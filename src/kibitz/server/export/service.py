@@ -20,7 +20,6 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import kibitz
 from kibitz.errors import NotFound
@@ -44,7 +43,6 @@ from kibitz.server.codemarks.models import (
     ReplyEdit,
 )
 from kibitz.server.codemarks.service import visible_to
-from kibitz.server.crypto.sealer import sealer_of
 from kibitz.server.db import utcnow
 from kibitz.server.export.schemas import (
     CodemarkRecord,
@@ -71,6 +69,7 @@ from kibitz.server.inbox.models import InboxItem
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.teams.models import Membership, Team
+from kibitz.server.unit_of_work import Sessions, UnitOfWork
 
 T = TypeVar("T")
 # Ids per IN (...) list: far below SQLite's and asyncpg's limits on bound parameters.
@@ -82,7 +81,7 @@ def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
         yield list(ids[start : start + _CHUNK])
 
 
-async def _rows(session: AsyncSession, query: Select[T], column: Any, ids: Sequence[str]) -> list[T]:
+async def _rows(session: UnitOfWork, query: Select[T], column: Any, ids: Sequence[str]) -> list[T]:
     """Return the rows of `query` whose `column` is one of `ids`, in the query's order within each chunk."""
     found: list[T] = []
     for chunk in _chunks(ids):
@@ -91,7 +90,7 @@ async def _rows(session: AsyncSession, query: Select[T], column: Any, ids: Seque
 
 
 @asynccontextmanager
-async def snapshot(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+async def snapshot(sessionmaker: Sessions) -> AsyncIterator[UnitOfWork]:
     """Yield a session whose reads all see one state of the database, then roll it back.
 
     An archive is read in dozens of statements; without one snapshot a reply written meanwhile could name a
@@ -110,9 +109,9 @@ async def snapshot(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncItera
             await session.rollback()
 
 
-async def _open(session: AsyncSession, sealed: str, table: str, column: str, row: str) -> str:
+async def _open(session: UnitOfWork, sealed: str, table: str, column: str, row: str) -> str:
     """Open one sealed cell (crypto/registry.py names its table, column and row)."""
-    return await sealer_of(session).open(sealed, table=table, column=column, row=row)
+    return await session.sealer.open(sealed, table=table, column=column, row=row)
 
 
 def profile_record(person: Person) -> ProfileRecord:
@@ -122,7 +121,7 @@ def profile_record(person: Person) -> ProfileRecord:
     )
 
 
-async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark]) -> list[CodemarkRecord]:
+async def codemark_records(session: UnitOfWork, codemarks: Sequence[Codemark]) -> list[CodemarkRecord]:
     """Return the archive form of codemarks (markers, references, tags, assignees, mentions, history)."""
     ids = [c.id for c in codemarks]
     markers = await _rows(
@@ -208,7 +207,7 @@ async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark])
     ]
 
 
-async def reply_records(session: AsyncSession, replies: Sequence[Reply]) -> list[ReplyRecord]:
+async def reply_records(session: UnitOfWork, replies: Sequence[Reply]) -> list[ReplyRecord]:
     """Return the archive form of replies with their mentions and edit history."""
     ids = [r.id for r in replies]
     mentions: dict[str, list[str]] = defaultdict(list)
@@ -256,9 +255,7 @@ def _counted(archive: UserExport | TeamExport) -> dict[str, int]:
     return {name: len(value) for name, value in archive if isinstance(value, list)}
 
 
-async def export_user(
-    session: AsyncSession, caller: Caller, reader: AsyncSession | None = None
-) -> UserExport:
+async def export_user(session: UnitOfWork, caller: Caller, reader: UnitOfWork | None = None) -> UserExport:
     """Return the caller's archive and audit it: profile, memberships, tokens' metadata, what they wrote.
 
     Content comes only from teams the caller is still a member of and whose allowlist admits the address of
@@ -409,7 +406,7 @@ def _people_of(records: Iterable[Any]) -> set[str]:
 
 
 async def export_team(
-    session: AsyncSession, caller: Caller, team_id: str, reader: AsyncSession | None = None
+    session: UnitOfWork, caller: Caller, team_id: str, reader: UnitOfWork | None = None
 ) -> TeamExport:
     """Return a whole team's archive and audit it (the caller must be its owner: checked by the route).
 

@@ -1,0 +1,62 @@
+"""The unit of work: an event's doorbell and after-commit actions leave a transaction only when it commits.
+
+Observed through the real app and its in-process broker: the broker's doorbells reach the app's caches
+(the newest seq heard per team) and its `kibitz_events_published` counter.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+
+from kibitz.server.deps import AppState
+from kibitz.server.events.service import head_seq, record_event
+from kibitz.server.unit_of_work import transaction
+from tests.server.conftest import Api
+
+
+def published(state: AppState) -> float:
+    """Return how many doorbells the app has published."""
+    value = state.metrics.registry.get_sample_value("kibitz_events_published_total")
+    assert value is not None
+    return value
+
+
+async def test_a_rolled_back_transaction_publishes_nothing_and_a_committed_one_publishes_once(
+    api: Api, app: FastAPI
+) -> None:
+    ada = await api.person("Ada")
+    team = await api.team(ada)
+    state: AppState = app.state.kibitz
+    count, heard = published(state), state.caches.heads.get(team, 0)
+    async with state.sessionmaker() as session:
+        start = await head_seq(session, team)
+    actions: list[str] = []
+
+    async def act() -> None:
+        actions.append("ran")
+
+    async with state.sessionmaker() as session:
+        await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
+        session.after_commit(act)
+        await session.rollback()
+    with pytest.raises(RuntimeError):
+        async with transaction(state.sessionmaker) as session:
+            await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
+            session.after_commit(act)
+            raise RuntimeError("the route failed")
+    # Closed without a commit: nothing was stored, so nothing is announced.
+    async with state.sessionmaker() as session:
+        await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
+        session.after_commit(act)
+    assert (published(state), state.caches.heads.get(team, 0), actions) == (count, heard, [])
+
+    async with transaction(state.sessionmaker) as session:
+        await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
+        seq = await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
+        session.after_commit(act)
+        assert (published(state), state.caches.heads.get(team, 0), actions) == (count, heard, [])
+    # One doorbell for the team, at its newest seq, then the action.
+    assert (published(state), state.caches.heads[team], actions) == (count + 1, seq, ["ran"])
+    async with state.sessionmaker() as session:
+        assert await head_seq(session, team) == seq == start + 2
