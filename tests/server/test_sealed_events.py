@@ -126,9 +126,7 @@ async def test_rows_hold_no_plaintext_and_read_back_as_written(
             select(Event).where(Event.team_id == team_id, Event.type == "codemark.created")
         )
         assert row is not None
-        opened = json.loads(
-            await sealer.open(row.payload, table="event", column="payload", row=f"{team_id}/{row.seq}")
-        )
+        opened = json.loads(await sealer.open(row.payload, Event.payload, row=f"{team_id}/{row.seq}"))
     assert opened["author"] == {"id": ada.id, "email": None, "name": None, "handle": None}
     assert opened["assignees"] == [{"id": bo.id, "email": None, "name": None, "handle": None}]
     assert opened["title"] == words["title"]

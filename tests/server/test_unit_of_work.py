@@ -40,11 +40,15 @@ async def test_a_rolled_back_transaction_publishes_nothing_and_a_committed_one_p
         await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
         session.after_commit(act)
         await session.rollback()
-    with pytest.raises(RuntimeError):
+
+    async def failing_route() -> None:
         async with transaction(state.sessionmaker) as session:
             await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
             session.after_commit(act)
             raise RuntimeError("the route failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_route()
     # Closed without a commit: nothing was stored, so nothing is announced.
     async with state.sessionmaker() as session:
         await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})

@@ -19,7 +19,6 @@ from kibitz.server.crypto.sealer import GLOBAL_SCOPE, user_owner
 from kibitz.server.teams.models import Membership
 from kibitz.server.unit_of_work import UnitOfWork
 
-TABLE = "user_account"
 # Blind-index purposes (GLOBAL_SCOPE): login and mentions by email, mentions and uniqueness by handle.
 EMAIL_PURPOSE = "user.email"
 HANDLE_PURPOSE = "user.handle"
@@ -56,9 +55,9 @@ async def seal_profile(session: UnitOfWork, user: User, *, email: str, name: str
     sealer = session.sealer
     owner = user_owner(user.id)
     email = normalise_email(email)
-    user.email = await sealer.seal(owner, email, table=TABLE, column="email", row=user.id)
-    user.name = await sealer.seal(owner, name, table=TABLE, column="name", row=user.id)
-    user.handle = await sealer.seal(owner, handle, table=TABLE, column="handle", row=user.id)
+    user.email = await sealer.seal(owner, email, User.email, row=user.id)
+    user.name = await sealer.seal(owner, name, User.name, row=user.id)
+    user.handle = await sealer.seal(owner, handle, User.handle, row=user.id)
     user.email_index = await email_index(session, email)
     user.handle_index = await handle_index(session, handle)
 
@@ -122,9 +121,9 @@ async def person_of(session: UnitOfWork, user: User) -> Person:
     sealer = session.sealer
     return Person(
         id=user.id,
-        email=await sealer.open(user.email, table=TABLE, column="email", row=user.id),
-        name=await sealer.open(user.name, table=TABLE, column="name", row=user.id),
-        handle=await sealer.open(user.handle, table=TABLE, column="handle", row=user.id),
+        email=await sealer.open(user.email, User.email, row=user.id),
+        name=await sealer.open(user.name, User.name, row=user.id),
+        handle=await sealer.open(user.handle, User.handle, row=user.id),
         created_at=user.created_at,
     )
 

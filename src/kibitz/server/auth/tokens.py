@@ -47,11 +47,6 @@ def token_out(row: ApiToken, caller: Caller) -> TokenOut:
     )
 
 
-def is_live(row: ApiToken, now: dt.datetime) -> bool:
-    """Tell whether a token still works: neither revoked nor expired."""
-    return row.revoked_at is None and row.expires_at > now
-
-
 async def list_tokens(
     session: UnitOfWork, caller: Caller, *, include_inactive: bool = False
 ) -> list[ApiToken]:

@@ -23,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 
 import kibitz.server.models  # noqa: F401  (every table registered in Base.metadata)
 from kibitz.errors import Conflict, InvalidRequest, KekUnusable, KibitzError, SealBroken
+from kibitz.server.auth.models import User
 from kibitz.server.backup import keyfiles, layout, pgtools
 from kibitz.server.backup.backup import sqlite_database_file
+from kibitz.server.codemarks.models import Reply
 from kibitz.server.crypto.envelope import PREFIX, key_id_of
 from kibitz.server.crypto.keystore import (
     Keystore,
@@ -38,6 +40,7 @@ from kibitz.server.crypto.keystore import (
 from kibitz.server.crypto.registry import SEALED_TABLES
 from kibitz.server.db import Base, make_engine
 from kibitz.server.erasure.service import delete_user_rows
+from kibitz.server.events.models import Event
 from kibitz.server.events.service import REDACTED
 from kibitz.server.migrate import upgrade
 from kibitz.settings import Settings
@@ -385,9 +388,9 @@ async def _purge_sealed(connection: AsyncConnection, key_ids: set[str]) -> tuple
     redacted = 0
     # Children before parents, so each row is counted in its own table rather than vanishing by cascade.
     for entry in reversed(SEALED_TABLES):
-        table = _table(entry.table)
+        table = entry.table
         keys = list(table.primary_key.columns)
-        query = select(*keys, *(table.c[name] for name in entry.columns))
+        query = select(*keys, *(table.c[column.key] for column in entry.columns))
         doomed: list[tuple[Any, ...]] = []
         result = await connection.stream(query)
         async for row in result:
@@ -395,20 +398,20 @@ async def _purge_sealed(connection: AsyncConnection, key_ids: set[str]) -> tuple
                 doomed.append(tuple(row[: len(keys)]))
         if not doomed:
             continue
-        if entry.table == "user_account":
+        if entry.model is User:
             await _erase_users(connection, [pk[0] for pk in doomed])
-            deleted[entry.table] += len(doomed)
+            deleted[table.name] += len(doomed)
             continue
         for batch in _batches(doomed):
             where = keys[0].in_([pk[0] for pk in batch]) if len(keys) == 1 else tuple_(*keys).in_(batch)
-            if entry.table == "event":
+            if entry.model is Event:
                 result_ = await connection.execute(
                     update(table).where(where).values(payload=REDACTED, author_id=None)
                 )
                 redacted += int(result_.rowcount or 0)
-            elif entry.table == "reply":
-                deleted[entry.table] += await _delete_replies(connection, [pk[0] for pk in batch])
+            elif entry.model is Reply:
+                deleted[table.name] += await _delete_replies(connection, [pk[0] for pk in batch])
             else:
                 result_ = await connection.execute(delete(table).where(where))
-                deleted[entry.table] += int(result_.rowcount or 0)
+                deleted[table.name] += int(result_.rowcount or 0)
     return dict(deleted), redacted

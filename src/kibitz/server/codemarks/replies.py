@@ -9,7 +9,6 @@ from kibitz.ids import new_id
 from kibitz.server.access import require_author_or_role
 from kibitz.server.auth.service import Caller, user_ref
 from kibitz.server.codemarks import content
-from kibitz.server.codemarks.content import REPLY, REPLY_EDIT
 from kibitz.server.codemarks.models import Codemark, Follower, Mention, Reaction, Reply, ReplyEdit
 from kibitz.server.codemarks.render import replies_out
 from kibitz.server.codemarks.schemas import ReplyOut, ReplyVersion
@@ -68,7 +67,7 @@ async def add_reply(session: UnitOfWork, caller: Caller, codemark: Codemark, tex
         codemark_id=codemark.id,
         team_id=codemark.team_id,
         author_id=caller.user.id,
-        text=await content.seal_reply_text(session, REPLY, reply_id, codemark.team_id, caller.user.id, text),
+        text=await content.seal_reply_text(session, Reply, reply_id, codemark.team_id, caller.user.id, text),
         created_at=now,
         updated_at=now,
     )
@@ -128,15 +127,15 @@ async def edit_reply(
         raise Forbidden("Only the author can edit a reply.")
     if reply.deleted_at is not None:
         raise Conflict("The reply was deleted.")
-    old_text = await content.open_reply_text(session, REPLY, reply.id, reply.text)
+    old_text = await content.open_reply_text(session, Reply, reply.id, reply.text)
     if text == old_text:
         return (await replies_out(session, [reply]))[0]
     mentioned = await resolve_mentions(session, codemark.team_id, text)
     kept = await content.seal_reply_text(
-        session, REPLY_EDIT, reply.id, reply.team_id, reply.author_id, old_text
+        session, ReplyEdit, reply.id, reply.team_id, reply.author_id, old_text
     )
     session.add(ReplyEdit(reply_id=reply.id, team_id=reply.team_id, text=kept, replaced_at=utcnow()))
-    reply.text = await content.seal_reply_text(session, REPLY, reply.id, reply.team_id, reply.author_id, text)
+    reply.text = await content.seal_reply_text(session, Reply, reply.id, reply.team_id, reply.author_id, text)
     reply.updated_at = utcnow()
     newly = await _set_mentions(session, codemark, reply, mentioned)
     new_followers = await follow(session, codemark.id, newly)
@@ -155,7 +154,7 @@ async def reply_history(session: UnitOfWork, reply: Reply) -> list[ReplyVersion]
     )
     return [
         ReplyVersion(
-            text=await content.open_reply_text(session, REPLY_EDIT, reply.id, r.text),
+            text=await content.open_reply_text(session, ReplyEdit, reply.id, r.text),
             replaced_at=r.replaced_at,
         )
         for r in rows

@@ -20,7 +20,7 @@ from kibitz.server.access import can_see, require_author_or_role
 from kibitz.server.auth.people import members_by_mention, people_by_id
 from kibitz.server.auth.service import Caller, user_ref
 from kibitz.server.codemarks import content
-from kibitz.server.codemarks.content import CODEMARK, CODEMARK_EDIT, MarkerContent
+from kibitz.server.codemarks.content import MarkerContent
 from kibitz.server.codemarks.models import (
     Codemark,
     CodemarkAssignee,
@@ -197,7 +197,7 @@ async def create_codemark(session: UnitOfWork, caller: Caller, team_id: str, dat
     now = utcnow()
     codemark_id = new_id()
     title, text = await content.seal_texts(
-        session, CODEMARK, codemark_id, team_id, caller.user.id, data.title, data.text
+        session, Codemark, codemark_id, team_id, caller.user.id, data.title, data.text
     )
     codemark = Codemark(
         id=codemark_id,
@@ -382,7 +382,7 @@ async def update_codemark(
     """Change a codemark's title, text, status, tags, assignees or pin (its author or an admin)."""
     require_author_or_role(membership, codemark.author_id, caller)
     old_title, old_text = await content.open_texts(
-        session, CODEMARK, codemark.id, codemark.title, codemark.text
+        session, Codemark, codemark.id, codemark.title, codemark.text
     )
     title = old_title if patch.title is None else patch.title
     text = old_text if patch.text is None else patch.text
@@ -409,7 +409,7 @@ async def update_codemark(
         )
         # Whoever edits, the versions are the codemark author's writing and sealed with their key.
         kept_title, kept_text = await content.seal_texts(
-            session, CODEMARK_EDIT, codemark.id, codemark.team_id, codemark.author_id, old_title, old_text
+            session, CodemarkEdit, codemark.id, codemark.team_id, codemark.author_id, old_title, old_text
         )
         session.add(
             CodemarkEdit(
@@ -422,7 +422,7 @@ async def update_codemark(
             )
         )
         codemark.title, codemark.text = await content.seal_texts(
-            session, CODEMARK, codemark.id, codemark.team_id, codemark.author_id, title, text
+            session, Codemark, codemark.id, codemark.team_id, codemark.author_id, title, text
         )
         await _set_mentions(session, codemark, "", mentioned)
         newly = [m for m in mentioned if m not in before_mentions]
@@ -455,7 +455,7 @@ async def codemark_history(session: UnitOfWork, codemark: Codemark) -> list[Code
     editors = await people_by_id(session, [edit.editor_id for edit in edits])
     versions = []
     for edit in edits:
-        title, text = await content.open_texts(session, CODEMARK_EDIT, codemark.id, edit.title, edit.text)
+        title, text = await content.open_texts(session, CodemarkEdit, codemark.id, edit.title, edit.text)
         versions.append(
             CodemarkVersion(
                 title=title, text=text, editor=user_ref(editors[edit.editor_id]), replaced_at=edit.replaced_at

@@ -17,10 +17,13 @@ from sqlalchemy import delete, select, update
 
 from kibitz.server.auth.models import User
 from kibitz.server.auth.people import email_index, handle_index
+from kibitz.server.codemarks.content import MARKER_COLUMNS
 from kibitz.server.codemarks.models import Codemark, CodemarkEdit, Marker, MarkerReference, Reply, ReplyEdit
+from kibitz.server.codemarks.service import PATH_PURPOSE
 from kibitz.server.crypto.blind_index import normalise_exact
 from kibitz.server.crypto.sealer import (
     Owner,
+    SealedColumn,
     Sealer,
     is_sealed,
     member_owner,
@@ -31,6 +34,7 @@ from kibitz.server.events.models import Event
 from kibitz.server.events.service import strip_people
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.repos.models import Repo, RepoRemote
+from kibitz.server.repos.service import REMOTE_PURPOSE
 from kibitz.server.search.index import index_text
 from kibitz.server.search.models import SearchToken
 from kibitz.server.unit_of_work import UnitOfWork
@@ -38,8 +42,6 @@ from kibitz.server.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 LEGACY_PREFIX = "legacy:"
-PATH_PURPOSE = "marker.path"
-REMOTE_PURPOSE = "repo.remote"
 
 
 async def needs_sealing(session: UnitOfWork) -> bool:
@@ -50,10 +52,10 @@ async def needs_sealing(session: UnitOfWork) -> bool:
     return found is not None
 
 
-async def _seal(sealer: Sealer, owner: Owner, value: str | None, table: str, column: str, row: str) -> Any:
+async def _seal(sealer: Sealer, owner: Owner, value: str | None, column: SealedColumn, row: str) -> Any:
     if value is None or not value or is_sealed(value):
         return value
-    return await sealer.seal(owner, value, table=table, column=column, row=row)
+    return await sealer.seal(owner, value, column, row=row)
 
 
 async def seal_legacy_rows(session: UnitOfWork) -> int:
@@ -75,9 +77,9 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
         owner = user_owner(user.id)
         plain_email = user.email if not is_sealed(user.email) else None
         values: dict[str, Any] = {
-            "email": await _seal(sealer, owner, user.email, "user_account", "email", user.id),
-            "name": await _seal(sealer, owner, user.name, "user_account", "name", user.id),
-            "handle": await _seal(sealer, owner, user.handle, "user_account", "handle", user.id),
+            "email": await _seal(sealer, owner, user.email, User.email, user.id),
+            "name": await _seal(sealer, owner, user.name, User.name, user.id),
+            "handle": await _seal(sealer, owner, user.handle, User.handle, user.id),
         }
         if plain_email is not None:
             values["email_index"] = await email_index(session, plain_email)
@@ -103,8 +105,8 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
             Codemark,
             {"id": cm.id},
             {
-                "title": await _seal(sealer, owner, cm.title, "codemark", "title", cm.id),
-                "text": await _seal(sealer, owner, cm.text, "codemark", "text", cm.id),
+                "title": await _seal(sealer, owner, cm.title, Codemark.title, cm.id),
+                "text": await _seal(sealer, owner, cm.text, Codemark.text, cm.id),
             },
         )
         if not is_sealed(cm.text):
@@ -121,8 +123,8 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
             CodemarkEdit,
             {"id": edit.id},
             {
-                "title": await _seal(sealer, owner, edit.title, "codemark_edit", "title", edit.codemark_id),
-                "text": await _seal(sealer, owner, edit.text, "codemark_edit", "text", edit.codemark_id),
+                "title": await _seal(sealer, owner, edit.title, CodemarkEdit.title, edit.codemark_id),
+                "text": await _seal(sealer, owner, edit.text, CodemarkEdit.text, edit.codemark_id),
             },
         )
     for marker in (
@@ -140,8 +142,8 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
         team_id, author_id = authors[marker.codemark_id]
         owner = member_owner(team_id, author_id)
         values = {
-            column: await _seal(sealer, owner, getattr(marker, column), "marker", column, marker.id)
-            for column in ("path", "code", "context_before", "context_after")
+            column.key: await _seal(sealer, owner, getattr(marker, column.key), column, marker.id)
+            for column in MARKER_COLUMNS
         }
         if not is_sealed(marker.path):
             values["path_index"] = await sealer.index(team_id, PATH_PURPOSE, normalise_exact(marker.path))
@@ -158,7 +160,7 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
             {"id": ref.id},
             {
                 "path": await _seal(
-                    sealer, team_owner(ref.team_id), ref.path, "marker_reference", "path", ref.marker_id
+                    sealer, team_owner(ref.team_id), ref.path, MarkerReference.path, ref.marker_id
                 )
             },
         )
@@ -172,7 +174,7 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
             {"id": loc.id},
             {
                 "path": await _seal(
-                    sealer, team_owner(loc.team_id), loc.path, "marker_location", "path", loc.marker_id
+                    sealer, team_owner(loc.team_id), loc.path, MarkerLocation.path, loc.marker_id
                 )
             },
         )
@@ -188,7 +190,7 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
         await put(
             Reply,
             {"id": reply.id},
-            {"text": await _seal(sealer, owner, reply.text, "reply", "text", reply.id)},
+            {"text": await _seal(sealer, owner, reply.text, Reply.text, reply.id)},
         )
         if reply.text and not is_sealed(reply.text):
             created = await session.scalar(
@@ -203,7 +205,7 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
             {"id": redit.id},
             {
                 "text": await _seal(
-                    sealer, member_owner(team_id, author_id), redit.text, "reply_edit", "text", redit.reply_id
+                    sealer, member_owner(team_id, author_id), redit.text, ReplyEdit.text, redit.reply_id
                 )
             },
         )
@@ -212,7 +214,7 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
         await put(
             Repo,
             {"id": repo.id},
-            {"name": await _seal(sealer, team_owner(repo.team_id), repo.name, "repo", "name", repo.id)},
+            {"name": await _seal(sealer, team_owner(repo.team_id), repo.name, Repo.name, repo.id)},
         )
     for remote in (
         await session.execute(select(RepoRemote.id, RepoRemote.team_id, RepoRemote.repo_id, RepoRemote.url))
@@ -224,7 +226,7 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
             {"id": remote.id},
             {
                 "url": await _seal(
-                    sealer, team_owner(remote.team_id), remote.url, "repo_remote", "url", remote.repo_id
+                    sealer, team_owner(remote.team_id), remote.url, RepoRemote.url, remote.repo_id
                 ),
                 "url_index": await sealer.index(remote.team_id, REMOTE_PURPOSE, remote.url),
             },
@@ -241,8 +243,7 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
                 "payload": await sealer.seal(
                     team_owner(event.team_id),
                     payload,
-                    table="event",
-                    column="payload",
+                    Event.payload,
                     row=f"{event.team_id}/{event.seq}",
                 )
             },

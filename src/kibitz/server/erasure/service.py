@@ -34,7 +34,7 @@ from kibitz.server.db import utcnow
 from kibitz.server.erasure.models import ErasureRequest
 from kibitz.server.erasure.schemas import ErasureOut
 from kibitz.server.events.models import Event
-from kibitz.server.events.service import REDACTED, record_event, redact_events
+from kibitz.server.events.service import record_event, redact_events
 from kibitz.server.inbox.models import InboxItem
 from kibitz.server.search.models import SearchToken
 from kibitz.server.teams.models import Membership, Team
@@ -45,8 +45,6 @@ log = logging.getLogger("kibitz.server.erasure")
 
 # The longest an erasure may take by policy; in practice it is done within the request, or within a minute.
 POLICY_DELAY = dt.timedelta(days=7)
-# What an erased person's events hold instead of their payload (the stream shows `{"redacted": true}`).
-REDACTED_PAYLOAD = REDACTED
 # Bulk statements leave the session's identity map alone: nothing loaded is used again.
 _BULK = {"synchronize_session": False}
 

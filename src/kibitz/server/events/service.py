@@ -34,7 +34,6 @@ from kibitz.server.events.models import Event
 from kibitz.server.teams.models import Team
 from kibitz.server.unit_of_work import UnitOfWork
 
-TABLE, COLUMN = "event", "payload"
 # What an erased or otherwise unreadable payload reads as (and what an erasure may store in its place).
 REDACTED = '{"redacted":true}'
 # The personal fields of a person inside a payload, stored as null and filled in when read.
@@ -81,7 +80,7 @@ async def record_event(
     payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
     owner = member_owner(team_id, author_id) if author_id is not None else team_owner(team_id)
     sealed = await session.sealer.seal(
-        owner, _dumps(strip_people(payload)), table=TABLE, column=COLUMN, row=f"{team_id}/{seq}"
+        owner, _dumps(strip_people(payload)), Event.payload, row=f"{team_id}/{seq}"
     )
     session.add(
         Event(
@@ -186,7 +185,7 @@ async def read_events(
             opened.append(None)
             continue
         try:
-            text = await sealer.open(payload, table=TABLE, column=COLUMN, row=f"{team_id}/{seq}")
+            text = await sealer.open(payload, Event.payload, row=f"{team_id}/{seq}")
         except KeyUnavailable:  # the author (or the team) was erased: the event keeps its place, not its data
             opened.append(None)
             continue

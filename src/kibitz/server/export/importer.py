@@ -57,7 +57,7 @@ from kibitz.server.codemarks.models import (
 from kibitz.server.codemarks.service import PATH_PURPOSE
 from kibitz.server.crypto.blind_index import normalise_email as normalise_email_for_index
 from kibitz.server.crypto.blind_index import normalise_exact
-from kibitz.server.crypto.sealer import member_owner, team_owner
+from kibitz.server.crypto.sealer import SealedColumn, member_owner, team_owner
 from kibitz.server.export.schemas import FORMAT, VERSION, TeamExport
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.offline import opened
@@ -292,10 +292,10 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
     sealer = session.sealer
     team_key = team_owner(team_id)
 
-    async def seal(author_id: str | None, value: str, table: str, column: str, row: str) -> str:
+    async def seal(author_id: str | None, value: str, column: SealedColumn, row: str) -> str:
         """Seal with the author's key in this team (the archive's author id), or the team's key (None)."""
         owner = team_key if author_id is None else member_owner(team_id, uid(author_id))
-        return await sealer.seal(owner, value, table=table, column=column, row=row)
+        return await sealer.seal(owner, value, column, row=row)
 
     session.add(
         Team(
@@ -316,7 +316,7 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
             )
         )
     for repo in archive.repos:
-        name = await seal(None, repo.name, "repo", "name", repo.id)
+        name = await seal(None, repo.name, Repo.name, repo.id)
         session.add(Repo(id=repo.id, team_id=team_id, name=name, created_at=repo.created_at))
     await session.flush()
     for repo in archive.repos:
@@ -327,7 +327,7 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
                 RepoRemote(
                     team_id=team_id,
                     repo_id=repo.id,
-                    url=await seal(None, url, "repo_remote", "url", repo.id),
+                    url=await seal(None, url, RepoRemote.url, repo.id),
                     url_index=await sealer.index(team_id, REMOTE_PURPOSE, url),
                 )
             )
@@ -338,8 +338,8 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
                 team_id=team_id,
                 type=c.type,
                 status=c.status,
-                title=await seal(c.author_id, c.title, "codemark", "title", c.id),
-                text=await seal(c.author_id, c.text, "codemark", "text", c.id),
+                title=await seal(c.author_id, c.title, Codemark.title, c.id),
+                text=await seal(c.author_id, c.text, Codemark.text, c.id),
                 author_id=uid(c.author_id),
                 pinned=c.pinned,
                 created_at=c.created_at,
@@ -356,16 +356,14 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
                     team_id=team_id,
                     repo_id=m.repo_id,
                     position=m.position,
-                    path=await seal(c.author_id, m.path, "marker", "path", m.id),
+                    path=await seal(c.author_id, m.path, Marker.path, m.id),
                     path_index=await sealer.index(team_id, PATH_PURPOSE, normalise_exact(m.path)),
                     commit=m.commit,
                     start_line=m.start_line,
                     end_line=m.end_line,
-                    code=await seal(c.author_id, m.code, "marker", "code", m.id),
-                    context_before=await seal(
-                        c.author_id, m.context_before, "marker", "context_before", m.id
-                    ),
-                    context_after=await seal(c.author_id, m.context_after, "marker", "context_after", m.id),
+                    code=await seal(c.author_id, m.code, Marker.code, m.id),
+                    context_before=await seal(c.author_id, m.context_before, Marker.context_before, m.id),
+                    context_after=await seal(c.author_id, m.context_after, Marker.context_after, m.id),
                     provisional=m.provisional,
                 )
             )
@@ -381,8 +379,8 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
                     codemark_id=c.id,
                     team_id=team_id,
                     editor_id=uid(version.editor_id),
-                    title=await seal(c.author_id, version.title, "codemark_edit", "title", c.id),
-                    text=await seal(c.author_id, version.text, "codemark_edit", "text", c.id),
+                    title=await seal(c.author_id, version.title, CodemarkEdit.title, c.id),
+                    text=await seal(c.author_id, version.text, CodemarkEdit.text, c.id),
                     replaced_at=version.replaced_at,
                 )
             )
@@ -397,7 +395,7 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
                         team_id=team_id,
                         kind=ref.kind,
                         commit=ref.commit,
-                        path=await seal(None, ref.path, "marker_reference", "path", m.id),
+                        path=await seal(None, ref.path, MarkerReference.path, m.id),
                         start_line=ref.start_line,
                         end_line=ref.end_line,
                         created_at=ref.created_at,
@@ -411,7 +409,7 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
                 codemark_id=r.codemark_id,
                 team_id=team_id,
                 author_id=uid(r.author_id),
-                text=await seal(r.author_id, r.text, "reply", "text", r.id),
+                text=await seal(r.author_id, r.text, Reply.text, r.id),
                 created_at=r.created_at,
                 updated_at=r.updated_at,
                 deleted_at=r.deleted_at,
@@ -428,7 +426,7 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
                 ReplyEdit(
                     reply_id=r.id,
                     team_id=team_id,
-                    text=await seal(r.author_id, reply_version.text, "reply_edit", "text", r.id),
+                    text=await seal(r.author_id, reply_version.text, ReplyEdit.text, r.id),
                     replaced_at=reply_version.replaced_at,
                 )
             )
@@ -458,7 +456,7 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
                 marker_id=loc.marker_id,
                 commit=loc.commit,
                 algorithm=loc.algorithm,
-                path=await seal(None, loc.path, "marker_location", "path", loc.marker_id)
+                path=await seal(None, loc.path, MarkerLocation.path, loc.marker_id)
                 if loc.path is not None
                 else None,
                 start_line=loc.start_line,

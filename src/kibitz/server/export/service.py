@@ -43,6 +43,7 @@ from kibitz.server.codemarks.models import (
     ReplyEdit,
 )
 from kibitz.server.codemarks.service import visible_to
+from kibitz.server.crypto.sealer import SealedColumn
 from kibitz.server.db import utcnow
 from kibitz.server.export.schemas import (
     CodemarkRecord,
@@ -109,9 +110,9 @@ async def snapshot(sessionmaker: Sessions) -> AsyncIterator[UnitOfWork]:
             await session.rollback()
 
 
-async def _open(session: UnitOfWork, sealed: str, table: str, column: str, row: str) -> str:
-    """Open one sealed cell (crypto/registry.py names its table, column and row)."""
-    return await session.sealer.open(sealed, table=table, column=column, row=row)
+async def _open(session: UnitOfWork, sealed: str, column: SealedColumn, row: str) -> str:
+    """Open one sealed cell (crypto/registry.py says which row each column's values are bound to)."""
+    return await session.sealer.open(sealed, column, row=row)
 
 
 def profile_record(person: Person) -> ProfileRecord:
@@ -138,7 +139,7 @@ async def codemark_records(session: UnitOfWork, codemarks: Sequence[Codemark]) -
             ReferenceRecord(
                 kind=ref.kind,
                 commit=ref.commit,
-                path=await _open(session, ref.path, "marker_reference", "path", ref.marker_id),
+                path=await _open(session, ref.path, MarkerReference.path, ref.marker_id),
                 start_line=ref.start_line,
                 end_line=ref.end_line,
                 created_at=ref.created_at,
@@ -151,13 +152,13 @@ async def codemark_records(session: UnitOfWork, codemarks: Sequence[Codemark]) -
                 id=m.id,
                 repo_id=m.repo_id,
                 position=m.position,
-                path=await _open(session, m.path, "marker", "path", m.id),
+                path=await _open(session, m.path, Marker.path, m.id),
                 commit=m.commit,
                 start_line=m.start_line,
                 end_line=m.end_line,
-                code=await _open(session, m.code, "marker", "code", m.id),
-                context_before=await _open(session, m.context_before, "marker", "context_before", m.id),
-                context_after=await _open(session, m.context_after, "marker", "context_after", m.id),
+                code=await _open(session, m.code, Marker.code, m.id),
+                context_before=await _open(session, m.context_before, Marker.context_before, m.id),
+                context_after=await _open(session, m.context_after, Marker.context_after, m.id),
                 provisional=m.provisional,
                 references=references[m.id],
             )
@@ -180,8 +181,8 @@ async def codemark_records(session: UnitOfWork, codemarks: Sequence[Codemark]) -
         history[edit.codemark_id].append(
             CodemarkVersionRecord(
                 editor_id=edit.editor_id,
-                title=await _open(session, edit.title, "codemark_edit", "title", edit.codemark_id),
-                text=await _open(session, edit.text, "codemark_edit", "text", edit.codemark_id),
+                title=await _open(session, edit.title, CodemarkEdit.title, edit.codemark_id),
+                text=await _open(session, edit.text, CodemarkEdit.text, edit.codemark_id),
                 replaced_at=edit.replaced_at,
             )
         )
@@ -191,8 +192,8 @@ async def codemark_records(session: UnitOfWork, codemarks: Sequence[Codemark]) -
             team_id=c.team_id,
             type=c.type,
             status=c.status,
-            title=await _open(session, c.title, "codemark", "title", c.id),
-            text=await _open(session, c.text, "codemark", "text", c.id),
+            title=await _open(session, c.title, Codemark.title, c.id),
+            text=await _open(session, c.text, Codemark.text, c.id),
             author_id=c.author_id,
             pinned=c.pinned,
             created_at=c.created_at,
@@ -217,7 +218,7 @@ async def reply_records(session: UnitOfWork, replies: Sequence[Reply]) -> list[R
     for edit in await _rows(session, select(ReplyEdit).order_by(ReplyEdit.id), ReplyEdit.reply_id, ids):
         history[edit.reply_id].append(
             ReplyVersionRecord(
-                text=await _open(session, edit.text, "reply_edit", "text", edit.reply_id),
+                text=await _open(session, edit.text, ReplyEdit.text, edit.reply_id),
                 replaced_at=edit.replaced_at,
             )
         )
@@ -227,7 +228,7 @@ async def reply_records(session: UnitOfWork, replies: Sequence[Reply]) -> list[R
             team_id=r.team_id,
             codemark_id=r.codemark_id,
             author_id=r.author_id,
-            text=await _open(session, r.text, "reply", "text", r.id),
+            text=await _open(session, r.text, Reply.text, r.id),
             created_at=r.created_at,
             updated_at=r.updated_at,
             deleted_at=r.deleted_at,
@@ -431,7 +432,7 @@ async def export_team(
     for remote in await db.scalars(
         select(RepoRemote).where(RepoRemote.team_id == team_id).order_by(RepoRemote.id)
     ):
-        remotes[remote.repo_id].append(await _open(db, remote.url, "repo_remote", "url", remote.repo_id))
+        remotes[remote.repo_id].append(await _open(db, remote.url, RepoRemote.url, remote.repo_id))
     codemarks = list(
         await db.scalars(
             select(Codemark)
@@ -490,7 +491,7 @@ async def export_team(
             marker_id=loc.marker_id,
             commit=loc.commit,
             algorithm=loc.algorithm,
-            path=await _open(db, loc.path, "marker_location", "path", loc.marker_id)
+            path=await _open(db, loc.path, MarkerLocation.path, loc.marker_id)
             if loc.path is not None
             else None,
             start_line=loc.start_line,
@@ -525,7 +526,7 @@ async def export_team(
         repos=[
             RepoRecord(
                 id=r.id,
-                name=await _open(db, r.name, "repo", "name", r.id),
+                name=await _open(db, r.name, Repo.name, r.id),
                 created_at=r.created_at,
                 root_commits=commits[r.id],
                 remotes=remotes[r.id],

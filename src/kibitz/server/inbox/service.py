@@ -70,9 +70,9 @@ async def list_inbox(
     items = []
     for item, codemark in page:
         # Sealed columns of the codemark (crypto/registry.py): opened here, never written back to the row.
-        title = await sealer.open(codemark.title, table="codemark", column="title", row=codemark.id)
+        title = await sealer.open(codemark.title, Codemark.title, row=codemark.id)
         if not title:
-            text = await sealer.open(codemark.text, table="codemark", column="text", row=codemark.id)
+            text = await sealer.open(codemark.text, Codemark.text, row=codemark.id)
             title = text.split("\n", 1)[0][:200]
         items.append(
             InboxItemOut(

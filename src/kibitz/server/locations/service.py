@@ -20,8 +20,6 @@ from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.locations.schemas import LocationOut, LocationsIn
 from kibitz.server.unit_of_work import UnitOfWork
 
-TABLE = "marker_location"
-
 
 async def _check_markers(session: UnitOfWork, team_id: str, marker_ids: Sequence[str]) -> None:
     wanted = set(marker_ids)
@@ -52,7 +50,7 @@ async def store_locations(
             continue
         path = None
         if loc.path is not None:
-            path = await sealer.seal(owner, loc.path, table=TABLE, column="path", row=loc.marker_id)
+            path = await sealer.seal(owner, loc.path, MarkerLocation.path, row=loc.marker_id)
         first[loc.marker_id] = {
             "team_id": team_id,
             "marker_id": loc.marker_id,
@@ -119,7 +117,7 @@ async def query_locations(
                 "algorithm": row.algorithm,
                 "path": None
                 if row.path is None
-                else await sealer.open(row.path, table=TABLE, column="path", row=row.marker_id),
+                else await sealer.open(row.path, MarkerLocation.path, row=row.marker_id),
                 "start_line": row.start_line,
                 "end_line": row.end_line,
                 "status": row.status,

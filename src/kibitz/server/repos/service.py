@@ -37,9 +37,9 @@ async def repo_out(session: UnitOfWork, repo: Repo) -> RepoOut:
     return RepoOut(
         id=repo.id,
         team_id=repo.team_id,
-        name=await sealer.open(repo.name, table="repo", column="name", row=repo.id),
+        name=await sealer.open(repo.name, Repo.name, row=repo.id),
         root_commits=list(commits),
-        remotes=[await sealer.open(url, table="repo_remote", column="url", row=repo.id) for url in remotes],
+        remotes=[await sealer.open(url, RepoRemote.url, row=repo.id) for url in remotes],
         created_at=repo.created_at,
     )
 
@@ -92,7 +92,7 @@ async def match_repo(
     else:
         repo_id = new_id()
         default = name or _default_name(normalised, commits)
-        sealed_name = await sealer.seal(owner, default, table="repo", column="name", row=repo_id)
+        sealed_name = await sealer.seal(owner, default, Repo.name, row=repo_id)
         repo = Repo(id=repo_id, team_id=team_id, name=sealed_name, created_at=utcnow())
         session.add(repo)
         await session.flush()
@@ -103,7 +103,7 @@ async def match_repo(
             session.add(RepoRootCommit(team_id=team_id, repo_id=repo.id, commit=commit))
     for url, index in indexes.items():
         if index not in known_remotes:
-            sealed = await sealer.seal(owner, url, table="repo_remote", column="url", row=repo.id)
+            sealed = await sealer.seal(owner, url, RepoRemote.url, row=repo.id)
             session.add(RepoRemote(team_id=team_id, repo_id=repo.id, url=sealed, url_index=index))
     await session.flush()
     return repo, created
