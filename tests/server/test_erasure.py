@@ -366,7 +366,7 @@ async def test_the_sweeper_finishes_an_erasure_interrupted_before_its_keys_were_
     async with app.state.kibitz.sessionmaker() as session:
         request = await session.get(ErasureRequest, request_id)
         assert request is not None
-        await service.finish_erasure(session, app.state.kibitz.settings, app.state.kibitz.sealer, request)
+        await service.finish_erasure(session, app.state.kibitz.settings, request)
     assert await keys_of(app, "membership", f"{team}:{bob.id}") == (0, 1)
 
 

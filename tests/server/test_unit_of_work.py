@@ -6,9 +6,12 @@ Observed through the real app and its in-process broker: the broker's doorbells 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi import FastAPI
 
+import kibitz.server
 from kibitz.server.deps import AppState
 from kibitz.server.events.service import head_seq, record_event
 from kibitz.server.unit_of_work import transaction
@@ -64,3 +67,15 @@ async def test_a_rolled_back_transaction_publishes_nothing_and_a_committed_one_p
     assert (published(state), state.caches.heads[team], actions) == (count + 1, seq, ["ran"])
     async with state.sessionmaker() as session:
         assert await head_seq(session, team) == seq == start + 2
+
+
+def test_only_the_unit_of_work_commits_a_session() -> None:
+    # Routes and services never commit; the edges do, through `transaction` (migrations commit their own
+    # connection, outside any session).
+    server = Path(kibitz.server.__file__).parent
+    committing = sorted(
+        path.relative_to(server).as_posix()
+        for path in server.rglob("*.py")
+        if "migrations" not in path.parts and ".commit()" in path.read_text(encoding="utf-8")
+    )
+    assert committing == ["migrate.py", "unit_of_work.py"]

@@ -143,15 +143,10 @@ async def access_codemark(
         )
         found = result.one_or_none()
     # Bookmarks are private to their author: to anyone else they do not exist.
-    if found is None or not can_see(found[0], caller.user.id):
+    if found is None or not found[0].visible_to(caller.user.id):
         raise NotFound("No such codemark.")
     check_address(found[0].team_id, found[2], caller)
     return found[0], found[1]
-
-
-def can_see(codemark: Codemark, user_id: str) -> bool:
-    """Tell whether a member may see a codemark (everyone, except for other people's bookmarks)."""
-    return codemark.type != "bookmark" or codemark.author_id == user_id
 
 
 async def access_reply(
@@ -168,7 +163,7 @@ async def access_reply(
             .where(Reply.id == reply_id, Membership.user_id == caller.user.id)
         )
         found = result.one_or_none()
-    if found is None or not can_see(found[2], caller.user.id):
+    if found is None or not found[2].visible_to(caller.user.id):
         raise NotFound("No such reply.")
     check_address(found[0].team_id, found[3], caller)
     return found[0], found[2], found[1]

@@ -101,7 +101,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     )
 
     # Finishes erasures interrupted between their commit and the destruction of their keys.
-    erasures = ErasureSweeper(sessionmaker, settings, sealer)
+    erasures = ErasureSweeper(sessionmaker, settings)
 
     async def ring(team_id: str, seq: int) -> None:
         state.caches.heard(team_id, seq)

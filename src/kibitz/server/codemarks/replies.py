@@ -28,13 +28,12 @@ async def _publish(
 ) -> ReplyOut:
     await session.flush()
     out = out or (await replies_out(session, [reply]))[0]
-    private = codemark.author_id if codemark.type == "bookmark" else None
     await record_event(
         session,
         codemark.team_id,
         type,
         out,
-        visible_to=private,
+        visible_to=codemark.private_to,
         author_id=reply.author_id,
         codemark_id=codemark.id,
         subject_id=reply.id,

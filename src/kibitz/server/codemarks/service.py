@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from kibitz.errors import Conflict, NotFound, ValidationFailed
 from kibitz.ids import is_id, new_id
 from kibitz.mentions import find_mentions
-from kibitz.server.access import can_see, require_author_or_role
+from kibitz.server.access import require_author_or_role
 from kibitz.server.auth.people import members_by_mention, people_by_id
 from kibitz.server.auth.service import Caller, user_ref
 from kibitz.server.codemarks import content
@@ -174,13 +174,12 @@ async def publish_codemark(session: UnitOfWork, codemark: Codemark, type: str) -
     """Record a codemark event with the codemark as the API returns it, and return that."""
     await session.flush()
     out = (await codemarks_out(session, [codemark]))[0]
-    private = codemark.author_id if codemark.type == "bookmark" else None
     await record_event(
         session,
         codemark.team_id,
         type,
         out,
-        visible_to=private,
+        visible_to=codemark.private_to,
         author_id=codemark.author_id,
         codemark_id=codemark.id,
         subject_id=codemark.id,
@@ -303,14 +302,9 @@ async def _reference_row(
     )
 
 
-def visible_to(user_id: str) -> ColumnElement[bool]:
-    """Return the condition that a codemark is visible to a member (others' bookmarks are private)."""
-    return or_(Codemark.type != "bookmark", Codemark.author_id == user_id)
-
-
 def visible_codemarks(team_id: str, user_id: str) -> Select[Codemark]:
     """Return the query of the team's codemarks this member may see."""
-    return select(Codemark).where(Codemark.team_id == team_id, visible_to(user_id))
+    return select(Codemark).where(Codemark.team_id == team_id, Codemark.visible_to(user_id))
 
 
 def filter_conditions(team_id: str, flt: CodemarkFilter) -> list[ColumnElement[bool]]:
@@ -469,7 +463,6 @@ async def delete_codemark(
 ) -> None:
     """Delete a codemark with its markers and thread (its author or an admin)."""
     require_author_or_role(membership, codemark.author_id, caller)
-    private = codemark.author_id if codemark.type == "bookmark" else None
     data = {"id": codemark.id, "team_id": codemark.team_id}
     related = [
         first if second == codemark.id else second
@@ -485,7 +478,12 @@ async def delete_codemark(
     # What the log carried of it (its text, code, replies, reactions) goes with it; the seqs stay.
     await redact_events(session, Event.codemark_id == codemark.id)
     await record_event(
-        session, codemark.team_id, "codemark.deleted", data, visible_to=private, codemark_id=codemark.id
+        session,
+        codemark.team_id,
+        "codemark.deleted",
+        data,
+        visible_to=codemark.private_to,
+        codemark_id=codemark.id,
     )
     await _announce_related(session, related)
 
@@ -494,7 +492,7 @@ async def _relate(session: UnitOfWork, caller: Caller, codemark: Codemark, other
     if other_id == codemark.id:
         raise ValidationFailed("A codemark cannot be related to itself.", [{"loc": ["related"]}])
     other = await session.get(Codemark, other_id) if is_id(other_id) else None
-    if other is None or other.team_id != codemark.team_id or not can_see(other, caller.user.id):
+    if other is None or other.team_id != codemark.team_id or not other.visible_to(caller.user.id):
         raise ValidationFailed(
             "Related codemarks must be codemarks of the team.", [{"loc": ["related"], "unknown": [other_id]}]
         )
@@ -580,7 +578,6 @@ async def react(
             "user_id": caller.user.id,
             "reactions": [r.model_dump() for r in reactions],
         }
-        private = codemark.author_id if codemark.type == "bookmark" else None
         kind = "reaction.added" if on else "reaction.removed"
         # The event is about the codemark's (or the reply's) writing: its author's key seals it.
         author_id = codemark.author_id
@@ -591,7 +588,7 @@ async def react(
             codemark.team_id,
             kind,
             data,
-            visible_to=private,
+            visible_to=codemark.private_to,
             author_id=author_id,
             codemark_id=codemark.id,
             subject_id=reply_id or codemark.id,

@@ -8,8 +8,9 @@
    makes every copy of what they sealed unreadable, in every backup of the main database), the keystore
    backups are purged of them, and the request is marked `done`.
 
-Step 2 is idempotent and works from the ledger alone, so when a process dies between the two steps the
-app's sweeper (`erasure.sweeper`) finishes the request within a minute.
+Both steps run in the caller's transaction; the edges (`erasure.sweeper`: the routes, right after the
+deletion committed, and the app's sweeper) commit them. Step 2 is idempotent and works from the ledger
+alone, so when a process dies between the two steps the sweeper finishes the request within a minute.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.codemarks.models import Codemark, CodemarkEdit, Mention, Reaction, Reply
 from kibitz.server.crypto.keystore import OwnerKind
-from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import utcnow
 from kibitz.server.erasure.models import ErasureRequest
 from kibitz.server.erasure.schemas import ErasureOut
@@ -38,7 +38,7 @@ from kibitz.server.events.service import record_event, redact_events
 from kibitz.server.inbox.models import InboxItem
 from kibitz.server.search.models import SearchToken
 from kibitz.server.teams.models import Membership, Team
-from kibitz.server.unit_of_work import Sessions, UnitOfWork
+from kibitz.server.unit_of_work import UnitOfWork
 from kibitz.settings import Settings
 
 log = logging.getLogger("kibitz.server.erasure")
@@ -222,7 +222,7 @@ async def erase_team(
     return request, member_ids
 
 
-async def owners_to_destroy(session: UnitOfWork, sealer: Sealer, request: ErasureRequest) -> list[Owner]:
+async def owners_to_destroy(session: UnitOfWork, request: ErasureRequest) -> list[Owner]:
     """Return every keystore owner whose keys the request destroys (known from the ledger and the keystore).
 
     For a person: their user key and their membership key in every team, including teams they left long ago
@@ -230,7 +230,7 @@ async def owners_to_destroy(session: UnitOfWork, sealer: Sealer, request: Erasur
     key, its index key and every membership key in it.
     """
     team_ids = request.team_ids.split()
-    keystore = sealer.keystore
+    keystore = session.sealer.keystore
     owners: list[Owner] = []
     erased_teams: list[str]
     if request.subject_kind == "user":
@@ -252,9 +252,7 @@ async def owners_to_destroy(session: UnitOfWork, sealer: Sealer, request: Erasur
     return list(dict.fromkeys(owners))
 
 
-async def finish_erasure(
-    session: UnitOfWork, settings: Settings, sealer: Sealer, request: ErasureRequest
-) -> None:
+async def finish_erasure(session: UnitOfWork, settings: Settings, request: ErasureRequest) -> None:
     """Destroy the request's keys, purge them from keystore backups and mark it done (the caller commits).
 
     Run only after the rows' deletion committed; safe to run again after a failure at any point.
@@ -262,7 +260,8 @@ async def finish_erasure(
     # Imported here: the backup module needs the whole settings machinery, erasure only this one call.
     from kibitz.server.backup.purge import purge_destroyed_from_backups
 
-    owners = await owners_to_destroy(session, sealer, request)
+    sealer = session.sealer
+    owners = await owners_to_destroy(session, request)
     if sealer.keystore is not None:
         await sealer.keystore.destroy_many(owners)
     # Opened values kept in memory would no longer be served (their keys are gone), but must not linger.
@@ -284,60 +283,6 @@ async def finish_erasure(
             keys_destroyed=len(owners),
         )
     await session.flush()
-
-
-async def finish_now(
-    session: UnitOfWork, settings: Settings, sealer: Sealer, request: ErasureRequest
-) -> bool:
-    """Finish a committed request in the same request and commit; on failure leave it to the sweeper.
-
-    Returns whether it is done. (An edge helper: routes call it right after committing the deletion.)
-    """
-    try:
-        await finish_erasure(session, settings, sealer, request)
-        await session.commit()
-    except Exception as exc:  # the rows are gone already; the sweeper retries the rest within a minute
-        log.warning("erasure %s left for the sweeper: %s", request.id, type(exc).__name__)
-        await session.rollback()
-        return False
-    return True
-
-
-async def finish_pending(
-    sessionmaker: Sessions,
-    settings: Settings,
-    sealer: Sealer,
-    *,
-    older_than: dt.timedelta = dt.timedelta(0),
-) -> int:
-    """Finish every pending request made more than `older_than` ago, one transaction each; return how many.
-
-    (The sweeper's work: it commits, like the other background edges.)
-    """
-    cutoff = utcnow() - older_than
-    async with sessionmaker() as session:
-        ids = list(
-            await session.scalars(
-                select(ErasureRequest.id)
-                .where(ErasureRequest.status == "pending", ErasureRequest.requested_at <= cutoff)
-                .order_by(ErasureRequest.requested_at)
-            )
-        )
-    finished = 0
-    for request_id in ids:
-        async with sessionmaker() as session:
-            request = await session.get(ErasureRequest, request_id)
-            if request is None or request.status != "pending":
-                continue
-            try:
-                await finish_erasure(session, settings, sealer, request)
-                await session.commit()
-            except Exception as exc:  # one stuck request must not hold up the others; the next sweep retries
-                log.warning("erasure %s not finished yet: %s", request_id, type(exc).__name__)
-                await session.rollback()
-                continue
-            finished += 1
-    return finished
 
 
 def _ledger() -> Select[ErasureRequest]:

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import Select, select
 
 import kibitz
 from kibitz.errors import NotFound
@@ -42,7 +42,6 @@ from kibitz.server.codemarks.models import (
     Reply,
     ReplyEdit,
 )
-from kibitz.server.codemarks.service import visible_to
 from kibitz.server.crypto.sealer import SealedColumn
 from kibitz.server.db import utcnow
 from kibitz.server.export.schemas import (
@@ -313,7 +312,7 @@ async def export_user(session: UnitOfWork, caller: Caller, reader: UnitOfWork | 
         db,
         select(Reply)
         .join(Codemark, Codemark.id == Reply.codemark_id)
-        .where(Reply.author_id == user.id, visible_to(user.id))
+        .where(Reply.author_id == user.id, Codemark.visible_to(user.id))
         .order_by(Reply.created_at, Reply.id),
         Reply.team_id,
         teams,
@@ -323,7 +322,7 @@ async def export_user(session: UnitOfWork, caller: Caller, reader: UnitOfWork | 
         db,
         select(Reaction)
         .join(Codemark, Codemark.id == Reaction.codemark_id)
-        .where(Reaction.user_id == user.id, visible_to(user.id))
+        .where(Reaction.user_id == user.id, Codemark.visible_to(user.id))
         .order_by(Reaction.id),
         Reaction.team_id,
         teams,
@@ -333,7 +332,7 @@ async def export_user(session: UnitOfWork, caller: Caller, reader: UnitOfWork | 
         db,
         select(Follower)
         .join(Codemark, Codemark.id == Follower.codemark_id)
-        .where(Follower.user_id == user.id, visible_to(user.id)),
+        .where(Follower.user_id == user.id, Codemark.visible_to(user.id)),
         Codemark.team_id,
         teams,
     )
@@ -341,7 +340,7 @@ async def export_user(session: UnitOfWork, caller: Caller, reader: UnitOfWork | 
         db,
         select(InboxItem)
         .join(Codemark, Codemark.id == InboxItem.codemark_id)
-        .where(InboxItem.user_id == user.id, visible_to(user.id)),
+        .where(InboxItem.user_id == user.id, Codemark.visible_to(user.id)),
         InboxItem.team_id,
         teams,
     )
@@ -383,12 +382,6 @@ async def export_user(session: UnitOfWork, caller: Caller, reader: UnitOfWork | 
         counts=_counted(archive),
     )
     return archive
-
-
-def _shared() -> ColumnElement[bool]:
-    """Return the condition for codemarks a team export holds: everything but bookmarks (private to their
-    authors, whoever exports)."""
-    return Codemark.type != "bookmark"
 
 
 def _people_of(records: Iterable[Any]) -> set[str]:
@@ -436,7 +429,7 @@ async def export_team(
     codemarks = list(
         await db.scalars(
             select(Codemark)
-            .where(Codemark.team_id == team_id, _shared())
+            .where(Codemark.team_id == team_id, Codemark.shared)
             .order_by(Codemark.created_at, Codemark.id)
         )
     )
@@ -444,7 +437,7 @@ async def export_team(
         await db.scalars(
             select(Reply)
             .join(Codemark, Codemark.id == Reply.codemark_id)
-            .where(Reply.team_id == team_id, _shared())
+            .where(Reply.team_id == team_id, Codemark.shared)
             .order_by(Reply.created_at, Reply.id)
         )
     )
@@ -452,7 +445,7 @@ async def export_team(
         await db.scalars(
             select(Reaction)
             .join(Codemark, Codemark.id == Reaction.codemark_id)
-            .where(Reaction.team_id == team_id, _shared())
+            .where(Reaction.team_id == team_id, Codemark.shared)
             .order_by(Reaction.id)
         )
     )
@@ -460,7 +453,7 @@ async def export_team(
         await db.scalars(
             select(Follower)
             .join(Codemark, Codemark.id == Follower.codemark_id)
-            .where(Codemark.team_id == team_id, _shared())
+            .where(Codemark.team_id == team_id, Codemark.shared)
             .order_by(Follower.codemark_id, Follower.user_id)
         )
     )
@@ -479,7 +472,7 @@ async def export_team(
             select(MarkerLocation)
             .join(Marker, Marker.id == MarkerLocation.marker_id)
             .join(Codemark, Codemark.id == Marker.codemark_id)
-            .where(MarkerLocation.team_id == team_id, _shared())
+            .where(MarkerLocation.team_id == team_id, Codemark.shared)
             .order_by(MarkerLocation.id)
         )
     )

@@ -27,7 +27,7 @@ async def notify(
     reply_id: str = "",
 ) -> None:
     """Put an item in the inbox of each person, except the one who acted (and, for bookmarks, anyone)."""
-    if codemark.type == "bookmark":
+    if not codemark.shared:
         return
     now = utcnow()
     for user_id in dict.fromkeys(user_ids):

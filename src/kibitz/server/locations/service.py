@@ -80,7 +80,7 @@ async def store_locations(
         await session.scalars(
             select(Marker.id)
             .join(Codemark, Codemark.id == Marker.codemark_id)
-            .where(Marker.id.in_(stored), Codemark.type != "bookmark")
+            .where(Marker.id.in_(stored), Codemark.shared)
         )
     )
     if public:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 from kibitz.errors import ValidationFailed
 from kibitz.server.codemarks.models import Codemark
 from kibitz.server.codemarks.render import codemarks_out
-from kibitz.server.codemarks.service import CodemarkFilter, filter_conditions, visible_to, with_path_index
+from kibitz.server.codemarks.service import CodemarkFilter, filter_conditions, with_path_index
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.search.index import word_indexes
 from kibitz.server.search.models import SearchToken
@@ -57,7 +57,7 @@ async def search(
         select(posting.codemark_id, posting.codemark_created_at)
         .join(Codemark, Codemark.id == posting.codemark_id)
         .where(posting.team_id == team_id, posting.token == driver)
-        .where(visible_to(caller_id), *filter_conditions(team_id, flt))
+        .where(Codemark.visible_to(caller_id), *filter_conditions(team_id, flt))
     )
     for term in others:
         other = aliased(SearchToken)
