@@ -62,9 +62,10 @@ async def test_a_rolled_back_transaction_publishes_nothing_and_a_committed_one_p
         await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
         seq = await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
         session.after_commit(act)
+        session.after_commit(lambda: actions.append("then this"))
         assert (published(state), state.caches.heads.get(team, 0), actions) == (count, heard, [])
-    # One doorbell for the team, at its newest seq, then the action.
-    assert (published(state), state.caches.heads[team], actions) == (count + 1, seq, ["ran"])
+    # One doorbell for the team, at its newest seq, then the actions in order.
+    assert (published(state), state.caches.heads[team], actions) == (count + 1, seq, ["ran", "then this"])
     async with state.sessionmaker() as session:
         assert await head_seq(session, team) == seq == start + 2
 

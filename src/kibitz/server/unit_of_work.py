@@ -2,8 +2,9 @@
 
 Every session the app makes is a `UnitOfWork` (`make_sessionmaker`). Services that seal, open or index take
 one, and reach the keystore's keys through `session.sealer`; services that change something queue its
-event's doorbell with `publish_after_commit` and anything else that must wait for the commit (destroying
-keys, forgetting cached callers) with `after_commit`. The session runs them when its transaction commits and
+event's doorbell with `publish_after_commit`; routes queue what else must wait for the commit (forgetting
+cached callers and roles, so no concurrent request caches the state the commit replaces) with
+`after_commit`. The session runs them when its transaction commits and
 drops them when it rolls back, so nothing leaves a transaction that did not happen. A plain `AsyncSession`
 has neither attribute, so passing one to such a service is a type error, not a failure at run time.
 
@@ -23,7 +24,8 @@ from kibitz.server.crypto.sealer import Sealer
 
 # Rings the broker: "team T has events up to seq N".
 Doorbell = Callable[[str, int], Awaitable[None]]
-AfterCommit = Callable[[], Awaitable[None]]
+# Something to do once the transaction is committed (forget a cached role): a function, or a coroutine's.
+AfterCommit = Callable[[], Awaitable[None] | None]
 
 
 class UnitOfWork(AsyncSession):
@@ -60,7 +62,9 @@ class UnitOfWork(AsyncSession):
             for team_id, seq in doorbells.items():
                 await self._doorbell(team_id, seq)
         for action in actions:
-            await action()
+            pending = action()
+            if pending is not None:
+                await pending
 
     async def rollback(self) -> None:
         """Roll back and drop what was waiting for the commit."""

@@ -72,7 +72,7 @@ async def login(body: LoginIn, request: Request, session: DbSession, state: Stat
 async def logout(session: DbSession, caller: CurrentCaller, state: State) -> Response:
     """Revoke the token used for this request."""
     await service.logout(session, caller)
-    state.caches.forget_token(caller.token_hash)
+    session.after_commit(lambda: state.caches.forget_token(caller.token_hash))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
