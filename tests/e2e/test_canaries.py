@@ -512,7 +512,7 @@ async def open_every_sealed_cell(data_dir: Path, keystore: Path, kek_file: Path)
             rows = (await session.execute(select(*columns))).mappings().all()
             for row in rows:
                 for column in entry.columns:
-                    sealed = row[column]
+                    sealed = row[column.key]
                     if not sealed:
                         continue
                     try:
