@@ -4,12 +4,12 @@ Every session the app makes is a `UnitOfWork` (`make_sessionmaker`). Services th
 one, and reach the keystore's keys through `session.sealer`; services that change something queue its
 event's doorbell with `publish_after_commit`; routes queue what else must wait for the commit (forgetting
 cached callers and roles, so no concurrent request caches the state the commit replaces) with
-`after_commit`. The session runs them when its transaction commits and
-drops them when it rolls back, so nothing leaves a transaction that did not happen. A plain `AsyncSession`
-has neither attribute, so passing one to such a service is a type error, not a failure at run time.
+`after_commit`. The session runs them when its transaction commits and drops them when it rolls back, so
+nothing leaves a transaction that did not happen. A plain `AsyncSession` has neither attribute, so passing
+one to such a service is a type error, not a failure at run time.
 
-Only the edges commit: a request (`deps.get_session`), the app's start-up and sweeper, and operator
-commands, each through `transaction`.
+Only the edges commit: a request (`deps.get_session`), the erasure routes and sweeper, the app's start-up,
+refusals' audit records and operator commands, each through `transaction`.
 """
 
 from __future__ import annotations
