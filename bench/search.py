@@ -356,15 +356,13 @@ class Sealing:
             self._keyed[(PATH_PURPOSE, team_id, path)] = found
         return found
 
-    async def member_cell(
-        self, team_id: str, author_id: str, value: str, table: str, column: str, row: str
-    ) -> str:
-        """Seal one cell of what a member wrote in a team, with their membership key."""
+    async def member_cell(self, team_id: str, author_id: str, value: str, column: Any, row: str) -> str:
+        """Seal one cell (of a sealed column) of what a member wrote in a team, with their membership key."""
         from kibitz.server.crypto.sealer import member_owner
 
         owner = member_owner(team_id, author_id)
         t0 = time.perf_counter()
-        sealed: str = await self.sealer.seal(owner, value, table=table, column=column, row=row)
+        sealed: str = await self.sealer.seal(owner, value, column, row=row)
         self.seconds += time.perf_counter() - t0
         return sealed
 
@@ -415,7 +413,8 @@ class Rows:
         self, rng: random.Random, team_id: str, spec: dict[str, Any], created_at: dt.datetime
     ) -> str:
         """Add the rows `create_codemark` (and a status change) writes; return the codemark's id."""
-        from kibitz.server.codemarks.content import CODEMARK, MARKER, MARKER_COLUMNS
+        from kibitz.server.codemarks.content import MARKER_COLUMNS
+        from kibitz.server.codemarks.models import Codemark
         from kibitz.validation import clean_text
 
         body = spec["body"]
@@ -432,8 +431,8 @@ class Rows:
                 "team_id": team_id,
                 "type": body["type"],
                 "status": status,
-                "title": await seal(team_id, author, title, CODEMARK, "title", codemark_id),
-                "text": await seal(team_id, author, text, CODEMARK, "text", codemark_id),
+                "title": await seal(team_id, author, title, Codemark.title, codemark_id),
+                "text": await seal(team_id, author, text, Codemark.text, codemark_id),
                 "author_id": author,
                 "pinned": False,
                 "created_at": created_at,
@@ -450,7 +449,7 @@ class Rows:
                     "position": position,
                     "provisional": False,
                     **m,
-                    **{c: await seal(team_id, author, m[c], MARKER, c, marker_id) for c in MARKER_COLUMNS},
+                    **{c.key: await seal(team_id, author, m[c.key], c, marker_id) for c in MARKER_COLUMNS},
                     "path_index": await self.sealing.path(team_id, m["path"]),
                     "code_fingerprint": "",
                 }
@@ -478,7 +477,7 @@ class Rows:
         followers: set[str],
     ) -> str:
         """Add the rows `add_reply` writes (the replier follows); return the reply's id."""
-        from kibitz.server.codemarks.content import REPLY
+        from kibitz.server.codemarks.models import Reply
         from kibitz.validation import clean_text
 
         reply_id = _id(rng)
@@ -489,7 +488,7 @@ class Rows:
                 "codemark_id": codemark_id,
                 "team_id": team_id,
                 "author_id": author_id,
-                "text": await self.sealing.member_cell(team_id, author_id, text, REPLY, "text", reply_id),
+                "text": await self.sealing.member_cell(team_id, author_id, text, Reply.text, reply_id),
                 "created_at": created_at,
                 "updated_at": created_at,
                 "deleted_at": None,
@@ -608,7 +607,7 @@ async def _team(session: Any, rng: random.Random, callers: list[Any], name: str,
 
 _COMPARED: dict[str, tuple[str, ...]] = {
     # Columns compared between a service-created and a bulk-created codemark (not ids and times). Sealed
-    # columns (_SEALED) are compared opened, with the id of the key that sealed them.
+    # columns (crypto/registry.py) are compared opened, with the id of the key that sealed them.
     "codemark": ("team_id", "type", "status", "title", "text", "author_id", "pinned"),
     "marker": (
         "team_id",
@@ -630,18 +629,20 @@ _COMPARED: dict[str, tuple[str, ...]] = {
     "follower": ("user_id",),
     "reply": ("team_id", "author_id", "text", "deleted_at"),
 }
-_SEALED: dict[str, tuple[str, ...]] = {
-    "codemark": ("title", "text"),
-    "marker": ("path", "code", "context_before", "context_after"),
-    "reply": ("text",),
-}
+
+
+def _sealed_columns(table: str) -> dict[str, Any]:
+    """Return a table's sealed columns by name (none for a table with nothing sealed)."""
+    from kibitz.server.crypto.registry import SEALED_TABLES
+
+    return {c.key: c for entry in SEALED_TABLES if entry.table.name == table for c in entry.columns}
 
 
 def _quoted(name: str) -> str:
     return f'"{name}"'
 
 
-async def _cell(sealer: Any, stored: str, table: str, column: str, row: str) -> str:
+async def _cell(sealer: Any, stored: str, column: Any, row: str) -> str:
     """Return a sealed cell as compared: the id of the key that sealed it and its opened value."""
     from kibitz.server.crypto.envelope import key_id_of
     from kibitz.server.crypto.sealer import is_sealed
@@ -649,8 +650,8 @@ async def _cell(sealer: Any, stored: str, table: str, column: str, row: str) -> 
     if not stored or not sealer.enabled:
         return f"|{stored}"
     if not is_sealed(stored):
-        raise SeedingError(f"{table}.{column} of {row} holds plaintext")
-    opened: str = await sealer.open(stored, table=table, column=column, row=row)
+        raise SeedingError(f"{column} of {row} holds plaintext")
+    opened: str = await sealer.open(stored, column, row=row)
     return f"{key_id_of(stored)}|{opened}"
 
 
@@ -658,14 +659,13 @@ async def _rows_of(session: Any, codemark_id: str) -> dict[str, Any]:
     """Return a codemark's rows in every bulk-written table, ids and times left out, in a stable order."""
     from sqlalchemy import text
 
-    from kibitz.server.crypto.sealer import sealer_of
-
-    sealer = sealer_of(session)
+    sealer = session.sealer
     out: dict[str, Any] = {}
     for table, columns in _COMPARED.items():
         key = "id" if table == "codemark" else "codemark_id"
+        sealed = _sealed_columns(table)
         # The row's own id comes first: sealed cells are bound to it (crypto/registry.py).
-        own_id = "id" if table in _SEALED else "''"
+        own_id = "id" if sealed else "''"
         listed = ", ".join([own_id, *map(_quoted, columns)])
         found = await session.execute(
             # Table and column names are this module's constants, never input.
@@ -676,8 +676,8 @@ async def _rows_of(session: Any, codemark_id: str) -> dict[str, Any]:
         for row_id, *values in found:
             cells = []
             for column, value in zip(columns, values, strict=True):
-                if column in _SEALED.get(table, ()):
-                    cells.append(await _cell(sealer, value, table, column, row_id))
+                if column in sealed:
+                    cells.append(await _cell(sealer, value, sealed[column], row_id))
                 else:
                     cells.append(str(value))
             rows.append(tuple(cells))
@@ -1152,7 +1152,6 @@ async def naive_scan(
     """
     from sqlalchemy import select
 
-    from kibitz.server.codemarks.content import CODEMARK, REPLY
     from kibitz.server.codemarks.models import Codemark, Reply
     from kibitz.server.crypto.sealer import Cell
     from kibitz.server.offline import opened
@@ -1195,10 +1194,10 @@ async def naive_scan(
                         )
                         cells: list[tuple[str, Cell]] = []
                         for cid, _when, title, text in rows:
-                            cells.append((cid, Cell(title, CODEMARK, "title", cid)))
-                            cells.append((cid, Cell(text, CODEMARK, "text", cid)))
+                            cells.append((cid, Cell(title, Codemark.title, cid)))
+                            cells.append((cid, Cell(text, Codemark.text, cid)))
                         for cid, rid, text in replies:
-                            cells.append((cid, Cell(text, REPLY, "text", rid)))
+                            cells.append((cid, Cell(text, Reply.text, rid)))
                         plain = await sealer.open_many([c for _cid, c in cells])
                         opened_cells += len(cells)
                         hits = {

@@ -31,7 +31,6 @@ from .history import FilePair
 from .truth import Case, split_lines
 
 Outcome = Literal["correct", "wrong place", "falsely deleted", "spuriously mapped"]
-OUTCOMES: tuple[Outcome, ...] = ("correct", "wrong place", "falsely deleted", "spuriously mapped")
 METHODS = ("engine", "same line", "diff only")
 
 # Lines captured around a codemark's code when it is created, as the client does (kibitz.locate).

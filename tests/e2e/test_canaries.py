@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select
 
 from tests.e2e.conftest import PASSWORD, running_server
 from tests.server_process import KIBITZ, clean_environment
@@ -458,19 +458,15 @@ async def open_every_sealed_cell(data_dir: Path, keystore: Path, kek_file: Path)
     values: list[str] = []
     async with opened(settings, migrate=False) as database, database.sessions() as session:
         for entry in SEALED_TABLES:
-            columns = ", ".join(dict.fromkeys((*entry.row_columns, *entry.columns)))
-            rows = (await session.execute(text(f"SELECT {columns} FROM {entry.table}"))).mappings().all()  # noqa: S608
+            columns = [entry.table.c[c.key] for c in dict.fromkeys((*entry.row, *entry.columns))]
+            rows = (await session.execute(select(*columns))).mappings().all()
             for row in rows:
                 for column in entry.columns:
-                    sealed = row[column]
+                    sealed = row[column.key]
                     if not sealed:
                         continue
                     try:
-                        values.append(
-                            await database.sealer.open(
-                                sealed, table=entry.table, column=column, row=entry.row_of(dict(row))
-                            )
-                        )
+                        values.append(await database.sealer.open(sealed, column, row=entry.row_of(dict(row))))
                     except (SealBroken, KeyUnavailable):
                         continue
     return values

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, text, update
 
 from kibitz.server.crypto.keystore import OwnerKind
-from kibitz.server.crypto.sealer import is_sealed, sealer_of
+from kibitz.server.crypto.sealer import is_sealed
 from kibitz.server.deps import AppState
 from kibitz.server.events.hub import Subscriber
 from kibitz.server.events.models import Event
@@ -121,14 +121,12 @@ async def test_rows_hold_no_plaintext_and_read_back_as_written(
 
     # Opened, people keep their ids only.
     async with state_of(app).sessionmaker() as session:
-        sealer = sealer_of(session)
+        sealer = session.sealer
         row = await session.scalar(
             select(Event).where(Event.team_id == team_id, Event.type == "codemark.created")
         )
         assert row is not None
-        opened = json.loads(
-            await sealer.open(row.payload, table="event", column="payload", row=f"{team_id}/{row.seq}")
-        )
+        opened = json.loads(await sealer.open(row.payload, Event.payload, row=f"{team_id}/{row.seq}"))
     assert opened["author"] == {"id": ada.id, "email": None, "name": None, "handle": None}
     assert opened["assignees"] == [{"id": bo.id, "email": None, "name": None, "handle": None}]
     assert opened["title"] == words["title"]

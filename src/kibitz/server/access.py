@@ -12,17 +12,17 @@ import logging
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kibitz.ids import is_id
 from kibitz.server.addresses import Network, parse_address, parse_networks, within
-from kibitz.server.audit.service import record_audit_apart
+from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.service import Caller
 from kibitz.server.caches import Caches
 from kibitz.server.codemarks.models import Codemark, Reply
 from kibitz.server.errors import AddressNotAllowed, Forbidden, NotFound
 from kibitz.server.repos.models import Repo
 from kibitz.server.teams.models import Membership, Team
+from kibitz.server.unit_of_work import Sessions, UnitOfWork, transaction
 
 log = logging.getLogger("kibitz.server")
 
@@ -59,32 +59,31 @@ def check_address(team_id: str, allowlist: str, caller: Caller) -> None:
         raise AddressDenied(team_id, caller.user.id, caller.address)
 
 
-async def record_denial(
-    sessionmaker: async_sessionmaker[AsyncSession], denied: AddressDenied, via: str, **details: str
-) -> None:
-    """Record a denied address in the audit trail, in a transaction of its own."""
+async def record_denial(sessionmaker: Sessions, denied: AddressDenied, via: str, **details: str) -> None:
+    """Record a denied address in the audit trail, in a transaction of its own (the request's rolls back)."""
     try:
-        await record_audit_apart(
-            sessionmaker,
-            "address.denied",
-            team_id=denied.team_id,
-            actor_id=denied.actor_id,
-            address=denied.address,
-            via=via,
-            **details,
-        )
+        async with transaction(sessionmaker) as session:
+            record_audit(
+                session,
+                "address.denied",
+                team_id=denied.team_id,
+                actor_id=denied.actor_id,
+                address=denied.address,
+                via=via,
+                **details,
+            )
     except SQLAlchemyError as exc:
         # The refusal stands either way; a database that cannot take the record must not turn it into a 500.
         log.warning("could not record a denied address: %s", type(exc).__name__)
 
 
-async def team_allowlist(session: AsyncSession, team_id: str) -> str:
+async def team_allowlist(session: UnitOfWork, team_id: str) -> str:
     """Return a team's stored allowlist ("" if none or no such team)."""
     allowlist = await session.scalar(select(Team.allowlist).where(Team.id == team_id))
     return allowlist or ""
 
 
-async def _membership(session: AsyncSession, caller: Caller, team_id: str) -> tuple[Membership, str]:
+async def _membership(session: UnitOfWork, caller: Caller, team_id: str) -> tuple[Membership, str]:
     found = None
     if is_id(team_id):
         result = await session.execute(
@@ -98,9 +97,7 @@ async def _membership(session: AsyncSession, caller: Caller, team_id: str) -> tu
     return found[0], found[1]
 
 
-async def access_team(
-    session: AsyncSession, caller: Caller, team_id: str, role: str = "member"
-) -> Membership:
+async def access_team(session: UnitOfWork, caller: Caller, team_id: str, role: str = "member") -> Membership:
     """Return the caller's membership of the team; 404 if none, 403 outside its allowlist or below `role`."""
     membership, allowlist = await _membership(session, caller, team_id)
     check_address(team_id, allowlist, caller)
@@ -109,7 +106,7 @@ async def access_team(
     return membership
 
 
-async def access_team_cached(session: AsyncSession, caller: Caller, team_id: str, caches: Caches) -> str:
+async def access_team_cached(session: UnitOfWork, caller: Caller, team_id: str, caches: Caches) -> str:
     """Return the caller's role like `access_team`, from half-second caches (for the hot listing path)."""
     # Only the lookups are cached: the caller's address is checked against the allowlist every time.
     role = caches.roles.get((team_id, caller.user.id))
@@ -123,7 +120,7 @@ async def access_team_cached(session: AsyncSession, caller: Caller, team_id: str
     return role
 
 
-async def access_repo(session: AsyncSession, caller: Caller, team_id: str, repo_id: str) -> Repo:
+async def access_repo(session: UnitOfWork, caller: Caller, team_id: str, repo_id: str) -> Repo:
     """Return a repo of a team the caller belongs to."""
     await access_team(session, caller, team_id)
     repo = await session.get(Repo, repo_id) if is_id(repo_id) else None
@@ -133,7 +130,7 @@ async def access_repo(session: AsyncSession, caller: Caller, team_id: str, repo_
 
 
 async def access_codemark(
-    session: AsyncSession, caller: Caller, codemark_id: str
+    session: UnitOfWork, caller: Caller, codemark_id: str
 ) -> tuple[Codemark, Membership]:
     """Return a codemark and the caller's membership of its team."""
     found = None
@@ -146,19 +143,14 @@ async def access_codemark(
         )
         found = result.one_or_none()
     # Bookmarks are private to their author: to anyone else they do not exist.
-    if found is None or not can_see(found[0], caller.user.id):
+    if found is None or not found[0].visible_to(caller.user.id):
         raise NotFound("No such codemark.")
     check_address(found[0].team_id, found[2], caller)
     return found[0], found[1]
 
 
-def can_see(codemark: Codemark, user_id: str) -> bool:
-    """Tell whether a member may see a codemark (everyone, except for other people's bookmarks)."""
-    return codemark.type != "bookmark" or codemark.author_id == user_id
-
-
 async def access_reply(
-    session: AsyncSession, caller: Caller, reply_id: str
+    session: UnitOfWork, caller: Caller, reply_id: str
 ) -> tuple[Reply, Codemark, Membership]:
     """Return a reply, its codemark and the caller's membership of their team."""
     found = None
@@ -171,7 +163,7 @@ async def access_reply(
             .where(Reply.id == reply_id, Membership.user_id == caller.user.id)
         )
         found = result.one_or_none()
-    if found is None or not can_see(found[2], caller.user.id):
+    if found is None or not found[2].visible_to(caller.user.id):
         raise NotFound("No such reply.")
     check_address(found[0].team_id, found[3], caller)
     return found[0], found[2], found[1]

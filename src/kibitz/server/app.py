@@ -19,7 +19,7 @@ from kibitz.server.codemarks.routes import permalink_router
 from kibitz.server.codemarks.routes import router as codemarks_router
 from kibitz.server.crypto.legacy import seal_legacy_rows
 from kibitz.server.crypto.sealer import Sealer
-from kibitz.server.db import make_engine, make_sessionmaker
+from kibitz.server.db import make_engine
 from kibitz.server.deps import AppState
 from kibitz.server.erasure.routes import router as erasure_router
 from kibitz.server.erasure.sweeper import ErasureSweeper
@@ -32,14 +32,16 @@ from kibitz.server.headers import SecurityHeaders
 from kibitz.server.inbox.routes import router as inbox_router
 from kibitz.server.locations.routes import router as locations_router
 from kibitz.server.logs import AccessLog
+from kibitz.server.metrics import Metrics
 from kibitz.server.middleware import RequestGuard
 from kibitz.server.migrate import upgrade
-from kibitz.server.offline import open_sealer
+from kibitz.server.offline import attach_keystore
 from kibitz.server.operations import router as operations_router
 from kibitz.server.repos.routes import router as repos_router
 from kibitz.server.search.routes import router as search_router
 from kibitz.server.teams.allowlist_routes import router as allowlist_router
 from kibitz.server.teams.routes import router as teams_router
+from kibitz.server.unit_of_work import make_sessionmaker, transaction
 from kibitz.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -73,8 +75,14 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     """Build the ASGI app; the database is opened (and migrated) when the app starts."""
     engine = make_engine(settings)
     sealer = Sealer(enabled=settings.encrypt_at_rest)
-    sessionmaker = make_sessionmaker(engine, sealer)
     broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else InProcessBroker()
+    metrics = Metrics()
+
+    async def publish(team_id: str, seq: int) -> None:
+        await broker.publish(team_id, seq)
+        metrics.events.inc()
+
+    sessionmaker = make_sessionmaker(engine, sealer, publish)
     hub = StreamHub(
         sessionmaker, queue_size=settings.stream_queue_size, poll_seconds=settings.stream_poll_seconds
     )
@@ -89,10 +97,11 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         caches=Caches(heads_are_exact=not settings.redis_url),
         trusted_proxies=settings.trusted_proxy_networks(),
         login_throttle=LoginThrottle(settings.login_rate_limit, settings.redis_url),
+        metrics=metrics,
     )
 
     # Finishes erasures interrupted between their commit and the destruction of their keys.
-    erasures = ErasureSweeper(sessionmaker, settings, sealer)
+    erasures = ErasureSweeper(sessionmaker, settings)
 
     async def ring(team_id: str, seq: int) -> None:
         state.caches.heard(team_id, seq)
@@ -102,12 +111,10 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await upgrade(engine)
-        _sealer, keystore = await open_sealer(settings)
+        keystore = await attach_keystore(settings, sealer)
         if keystore is not None:
-            sealer.attach(keystore)
-            async with sessionmaker() as session:
-                if await seal_legacy_rows(session, sealer):
-                    await session.commit()
+            async with transaction(sessionmaker) as session:
+                await seal_legacy_rows(session)
         else:
             log.warning("encryption at rest is off: content is stored in the clear (benchmarks only)")
         await broker.start(ring)

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from kibitz.settings import Settings
-
-if TYPE_CHECKING:
-    from kibitz.server.crypto.sealer import Sealer
-
-# The key under which a session's `info` carries the app's sealer (crypto/sealer.py reads it).
-SESSION_KEY = "kibitz.sealer"
 
 # Stable constraint names so that migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -77,12 +71,3 @@ def make_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
-
-
-def make_sessionmaker(engine: AsyncEngine, sealer: Sealer) -> async_sessionmaker[AsyncSession]:
-    """Return the session factory; objects stay readable after commit so routes can build answers.
-
-    Every session carries the app's sealer (`crypto.sealer.sealer_of`), so services seal and open values
-    without a new parameter.
-    """
-    return async_sessionmaker(engine, expire_on_commit=False, info={SESSION_KEY: sealer})

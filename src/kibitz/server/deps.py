@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kibitz.server.addresses import Network, client_address
 from kibitz.server.auth.passwords import Passwords
@@ -23,9 +23,9 @@ from kibitz.server.db import utcnow
 from kibitz.server.errors import Forbidden, NotAuthenticated
 from kibitz.server.events.broker import Broker
 from kibitz.server.events.hub import StreamHub
-from kibitz.server.events.service import forget_pending, take_pending
 from kibitz.server.metrics import Metrics
 from kibitz.server.permissions import allows, rule_for_request
+from kibitz.server.unit_of_work import Sessions, UnitOfWork, transaction
 from kibitz.settings import Settings
 
 
@@ -35,7 +35,7 @@ class AppState:
 
     settings: Settings
     engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    sessionmaker: Sessions
     sealer: Sealer
     passwords: Passwords
     broker: Broker
@@ -72,7 +72,7 @@ _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _SLOW_AUTH_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/signup"})
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[UnitOfWork]:
     """Give the request one session and transaction: commit if the route returns, roll back if it raises.
 
     Events recorded in the transaction are announced to the broker only after the commit succeeded.
@@ -83,25 +83,18 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         and request.method in _WRITE_METHODS
         and request.url.path not in _SLOW_AUTH_PATHS
     )
-    async with state.write_lock if serialise else contextlib.nullcontext(), state.sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            forget_pending(session)
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
-            for team_id, seq in take_pending(session).items():
-                await state.broker.publish(team_id, seq)
-                state.metrics.events.inc()
+    async with (
+        state.write_lock if serialise else contextlib.nullcontext(),
+        transaction(state.sessionmaker) as work,
+    ):
+        yield work
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/v1/auth/login.")
 
 State = Annotated[AppState, Depends(get_state)]
 # scope="function": the transaction commits before the response is sent, so a 2xx means it is stored.
-DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+DbSession = Annotated[UnitOfWork, Depends(get_session, scope="function")]
 
 
 def required_scope(request: Request) -> str:

@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kibitz.server.crypto.keystore import Keystore
 from kibitz.server.crypto.sealer import Sealer
-from kibitz.server.db import make_engine, make_sessionmaker
+from kibitz.server.db import make_engine
 from kibitz.server.migrate import upgrade
+from kibitz.server.unit_of_work import Sessions, make_sessionmaker
 from kibitz.settings import Settings
 
 
@@ -24,19 +25,18 @@ class Opened:
     """An open database with its keystore: what an operator command works on."""
 
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: Sessions
     sealer: Sealer
     keystore: Keystore | None
 
 
-async def open_sealer(settings: Settings) -> tuple[Sealer, Keystore | None]:
-    """Return a sealer for the settings, with the keystore opened when encryption is on."""
-    sealer = Sealer(enabled=settings.encrypt_at_rest)
-    keystore = None
-    if settings.encrypt_at_rest:
-        keystore = await Keystore.open(settings)
-        sealer.attach(keystore)
-    return sealer, keystore
+async def attach_keystore(settings: Settings, sealer: Sealer) -> Keystore | None:
+    """Open the keystore and attach it to the sealer when encryption is on; return it (to close later)."""
+    if not settings.encrypt_at_rest:
+        return None
+    keystore = await Keystore.open(settings)
+    sealer.attach(keystore)
+    return keystore
 
 
 @asynccontextmanager
@@ -47,7 +47,8 @@ async def opened(settings: Settings, *, migrate: bool = True) -> AsyncIterator[O
     try:
         if migrate:
             await upgrade(engine)
-        sealer, keystore = await open_sealer(settings)
+        sealer = Sealer(enabled=settings.encrypt_at_rest)
+        keystore = await attach_keystore(settings, sealer)
         yield Opened(engine, make_sessionmaker(engine, sealer), sealer, keystore)
     finally:
         if keystore is not None:

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from kibitz.server.crypto.keystore import Keystore
-from kibitz.server.crypto.sealer import Sealer, is_sealed, member_owner, team_owner
+from kibitz.server.codemarks.models import Reply
+from kibitz.server.crypto.envelope import key_id_of
+from kibitz.server.crypto.keystore import Keystore, OwnerKind
+from kibitz.server.crypto.registry import SEALED_TABLES
+from kibitz.server.crypto.sealer import GLOBAL_SCOPE, Sealer, cell_names, is_sealed, member_owner, team_owner
 from kibitz.server.errors import KeyUnavailable, SealBroken
 from kibitz.settings import Settings
 
-CELL = {"table": "reply", "column": "text", "row": "r000000000000001"}
+ROW = "r000000000000001"
 
 
 @pytest.fixture
@@ -34,35 +37,33 @@ async def sealer(tmp_path: Path) -> AsyncIterator[Sealer]:
 async def test_remembered_values_never_outlive_their_key_or_their_cell(sealer: Sealer) -> None:
     assert sealer.keystore is not None
     owner = member_owner("t1", "u1")
-    sealed = await sealer.seal(owner, "why retry?", **CELL)
+    sealed = await sealer.seal(owner, "why retry?", Reply.text, row=ROW)
     assert is_sealed(sealed)
     assert "why retry" not in sealed
     for _ in range(2):
-        assert await sealer.open(sealed, **CELL) == "why retry?"
+        assert await sealer.open(sealed, Reply.text, row=ROW) == "why retry?"
     with pytest.raises(SealBroken):
-        await sealer.open(sealed, **{**CELL, "row": "r000000000000002"})
+        await sealer.open(sealed, Reply.text, row="r000000000000002")
     flipped = sealed[:-3] + ("A" if sealed[-3] != "A" else "B") + sealed[-2:]
     with pytest.raises(SealBroken):
-        await sealer.open(flipped, **CELL)
-    other = await sealer.seal(team_owner("t1"), "the team's", **CELL)
+        await sealer.open(flipped, Reply.text, row=ROW)
+    other = await sealer.seal(team_owner("t1"), "the team's", Reply.text, row=ROW)
     await sealer.keystore.destroy(owner.kind, owner.id)
     with pytest.raises(KeyUnavailable):
-        await sealer.open(sealed, **CELL)
-    assert await sealer.open(other, **CELL) == "the team's"
+        await sealer.open(sealed, Reply.text, row=ROW)
+    assert await sealer.open(other, Reply.text, row=ROW) == "the team's"
 
 
 async def test_memory_stays_within_its_bound(sealer: Sealer) -> None:
     assert sealer.keystore is not None
     sealer.cache_chars = 60_000
     owner = team_owner("t1")
-    values = [
-        await sealer.seal(owner, f"value {n} " * 10, **{**CELL, "row": f"r{n:015d}"}) for n in range(300)
-    ]
+    values = [await sealer.seal(owner, f"value {n} " * 10, Reply.text, row=f"r{n:015d}") for n in range(300)]
     assert sealer._plain_chars <= sealer.cache_chars
     assert 0 < len(sealer._plain) < 300
     # Evicted or not, every value still opens (the long way when it was evicted).
     for n, value in enumerate(values):
-        assert await sealer.open(value, **{**CELL, "row": f"r{n:015d}"}) == f"value {n} " * 10
+        assert await sealer.open(value, Reply.text, row=f"r{n:015d}") == f"value {n} " * 10
     sealer.drop_plaintexts()
     assert not sealer._plain
     assert sealer._plain_chars == 0
@@ -70,11 +71,75 @@ async def test_memory_stays_within_its_bound(sealer: Sealer) -> None:
 
 async def test_empty_values_and_encryption_off() -> None:
     off = Sealer(enabled=False)
-    assert await off.seal(team_owner("t1"), "in the clear", **CELL) == "in the clear"
-    assert await off.open("in the clear", **CELL) == "in the clear"
+    assert await off.seal(team_owner("t1"), "in the clear", Reply.text, row=ROW) == "in the clear"
+    assert await off.open("in the clear", Reply.text, row=ROW) == "in the clear"
     assert len(await off.index("t1", "marker.path", "src/a.py")) == 64
     on = Sealer()
-    assert await on.seal(team_owner("t1"), "", **CELL) == ""
-    assert await on.open("", **CELL) == ""
+    assert await on.seal(team_owner("t1"), "", Reply.text, row=ROW) == ""
+    assert await on.open("", Reply.text, row=ROW) == ""
     with pytest.raises(KeyUnavailable):
-        await on.seal(team_owner("t1"), "no keystore attached", **CELL)
+        await on.seal(team_owner("t1"), "no keystore attached", Reply.text, row=ROW)
+
+
+async def test_values_survive_a_rotation_and_die_with_their_key(sealer: Sealer) -> None:
+    assert sealer.keystore is not None
+    before = await sealer.seal(team_owner("t1"), "return retry(fetch)", Reply.text, row=ROW)
+    await sealer.keystore.rotate_data_key("t1")
+    after = await sealer.seal(team_owner("t1"), "return fetch()", Reply.text, row=ROW)
+    assert key_id_of(before) != key_id_of(after)
+    sealer.drop_plaintexts()  # opened the long way, with the key each envelope names
+    assert await sealer.open(before, Reply.text, row=ROW) == "return retry(fetch)"
+    assert await sealer.open(after, Reply.text, row=ROW) == "return fetch()"
+    await sealer.keystore.destroy(OwnerKind.TEAM, "t1")
+    for value in (before, after):
+        with pytest.raises(KeyUnavailable):
+            await sealer.open(value, Reply.text, row=ROW)
+
+
+async def test_blind_indexes_are_stable_per_scope(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    first_sealer, reopened = Sealer(), Sealer()
+    first_sealer.attach(await Keystore.open(settings))
+    try:
+        first = await first_sealer.index(GLOBAL_SCOPE, "user.email", "ada@example.com")
+    finally:
+        assert first_sealer.keystore is not None
+        await first_sealer.keystore.close()
+    reopened.attach(await Keystore.open(settings))
+    try:
+        assert await reopened.index(GLOBAL_SCOPE, "user.email", "ada@example.com") == first
+        assert await reopened.index("t1", "user.email", "ada@example.com") != first
+    finally:
+        assert reopened.keystore is not None
+        await reopened.keystore.close()
+
+
+def test_cells_are_bound_to_their_mapped_columns_names() -> None:
+    # The associated data of every value stored so far names these: they must never change.
+    assert cell_names(Reply.text) == ("reply", "text")
+    assert [[cell_names(c) for c in entry.columns] for entry in SEALED_TABLES] == [
+        [("user_account", "email"), ("user_account", "name"), ("user_account", "handle")],
+        [("codemark", "title"), ("codemark", "text")],
+        [("codemark_edit", "title"), ("codemark_edit", "text")],
+        [("marker", "path"), ("marker", "code"), ("marker", "context_before"), ("marker", "context_after")],
+        [("marker_reference", "path")],
+        [("marker_location", "path")],
+        [("reply", "text")],
+        [("reply_edit", "text")],
+        [("repo", "name")],
+        [("repo_remote", "url")],
+        [("event", "payload")],
+    ]
+    assert [entry.row_of({c.key: c.key for c in entry.row}) for entry in SEALED_TABLES] == [
+        "id",
+        "id",
+        "codemark_id",
+        "id",
+        "marker_id",
+        "marker_id",
+        "id",
+        "reply_id",
+        "id",
+        "repo_id",
+        "team_id/seq",
+    ]

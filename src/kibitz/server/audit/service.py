@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kibitz.ids import new_id
 from kibitz.server.audit.models import AuditEvent
@@ -16,6 +15,7 @@ from kibitz.server.db import utcnow
 from kibitz.server.errors import ValidationFailed
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.teams.models import Membership
+from kibitz.server.unit_of_work import UnitOfWork
 
 ACTIONS = frozenset(
     {
@@ -45,7 +45,7 @@ ACTIONS = frozenset(
 
 
 def record_audit(
-    session: AsyncSession,
+    session: UnitOfWork,
     action: str,
     *,
     team_id: str | None = None,
@@ -74,19 +74,6 @@ def record_audit(
     return event
 
 
-async def record_audit_apart(
-    sessionmaker: async_sessionmaker[AsyncSession], action: str, **fields: Any
-) -> None:
-    """Record an audit event in a transaction of its own, for refusals (their request rolls back).
-
-    (The one place outside a request's transaction that commits: a refused login or a denied address must
-    leave a trace although the request changes nothing.)
-    """
-    async with sessionmaker() as session:
-        record_audit(session, action, **fields)
-        await session.commit()
-
-
 def action_condition(action: str) -> ColumnElement[bool]:
     """Return the filter for `?action=`: an action (`login.failed`) or a family (`login`: every `login.*`)."""
     if action in ACTIONS:
@@ -113,7 +100,7 @@ def team_trail(team_id: str) -> ColumnElement[bool]:
 
 
 async def list_audit(
-    session: AsyncSession, team_id: str, action: str | None, limit: int, cursor: str | None
+    session: UnitOfWork, team_id: str, action: str | None, limit: int, cursor: str | None
 ) -> tuple[list[AuditEventOut], str | None]:
     """Return one page of a team's audit trail, newest first, and the cursor of the next page."""
     query = select(AuditEvent).where(team_trail(team_id))

@@ -12,14 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.models import User
 from kibitz.server.crypto.blind_index import normalise_email as normalise_email_for_index
-from kibitz.server.crypto.sealer import GLOBAL_SCOPE, sealer_of, user_owner
+from kibitz.server.crypto.sealer import GLOBAL_SCOPE, user_owner
 from kibitz.server.teams.models import Membership
+from kibitz.server.unit_of_work import UnitOfWork
 
-TABLE = "user_account"
 # Blind-index purposes (GLOBAL_SCOPE): login and mentions by email, mentions and uniqueness by handle.
 EMAIL_PURPOSE = "user.email"
 HANDLE_PURPOSE = "user.handle"
@@ -41,41 +40,41 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def email_index(session: AsyncSession, email: str) -> str:
+async def email_index(session: UnitOfWork, email: str) -> str:
     """Return the blind index of an email address (normalised first)."""
-    return await sealer_of(session).index(GLOBAL_SCOPE, EMAIL_PURPOSE, normalise_email_for_index(email))
+    return await session.sealer.index(GLOBAL_SCOPE, EMAIL_PURPOSE, normalise_email_for_index(email))
 
 
-async def handle_index(session: AsyncSession, handle: str) -> str:
+async def handle_index(session: UnitOfWork, handle: str) -> str:
     """Return the blind index of a handle (handles are stored and compared as given)."""
-    return await sealer_of(session).index(GLOBAL_SCOPE, HANDLE_PURPOSE, handle)
+    return await session.sealer.index(GLOBAL_SCOPE, HANDLE_PURPOSE, handle)
 
 
-async def seal_profile(session: AsyncSession, user: User, *, email: str, name: str, handle: str) -> None:
+async def seal_profile(session: UnitOfWork, user: User, *, email: str, name: str, handle: str) -> None:
     """Seal a profile's email, name and handle into a user row (its id set) and set both blind indexes."""
-    sealer = sealer_of(session)
+    sealer = session.sealer
     owner = user_owner(user.id)
     email = normalise_email(email)
-    user.email = await sealer.seal(owner, email, table=TABLE, column="email", row=user.id)
-    user.name = await sealer.seal(owner, name, table=TABLE, column="name", row=user.id)
-    user.handle = await sealer.seal(owner, handle, table=TABLE, column="handle", row=user.id)
+    user.email = await sealer.seal(owner, email, User.email, row=user.id)
+    user.name = await sealer.seal(owner, name, User.name, row=user.id)
+    user.handle = await sealer.seal(owner, handle, User.handle, row=user.id)
     user.email_index = await email_index(session, email)
     user.handle_index = await handle_index(session, handle)
 
 
-async def user_by_email(session: AsyncSession, email: str) -> User | None:
+async def user_by_email(session: UnitOfWork, email: str) -> User | None:
     """Return the user with this email address (compared normalised, through its blind index), if any."""
     index = await email_index(session, email)
     return (await session.execute(select(User).where(User.email_index == index))).scalar_one_or_none()
 
 
-async def handle_taken(session: AsyncSession, handle: str) -> bool:
+async def handle_taken(session: UnitOfWork, handle: str) -> bool:
     """Tell whether some account has this handle."""
     index = await handle_index(session, handle)
     return await session.scalar(select(User.id).where(User.handle_index == index)) is not None
 
 
-async def free_handle(session: AsyncSession, wanted: str, limit: int = 32) -> str:
+async def free_handle(session: UnitOfWork, wanted: str, limit: int = 32) -> str:
     """Return `wanted` if no account has it, else the first free one of wanted2, wanted3, …
 
     Handles are sealed, so candidates are tested by their blind indexes, a batch per query.
@@ -93,7 +92,7 @@ async def free_handle(session: AsyncSession, wanted: str, limit: int = 32) -> st
     raise RuntimeError("no free handle")  # 10,000 accounts share one handle's stem: not a real case
 
 
-async def members_by_mention(session: AsyncSession, team_id: str, names: Sequence[str]) -> dict[str, str]:
+async def members_by_mention(session: UnitOfWork, team_id: str, names: Sequence[str]) -> dict[str, str]:
     """Map each mentioned name (an email or a handle) that names a member of the team to the member's id."""
     by_index: dict[str, list[str]] = {}
     for name in dict.fromkeys(names):
@@ -117,24 +116,24 @@ async def members_by_mention(session: AsyncSession, team_id: str, names: Sequenc
     return found
 
 
-async def person_of(session: AsyncSession, user: User) -> Person:
+async def person_of(session: UnitOfWork, user: User) -> Person:
     """Return the opened snapshot of a user row."""
-    sealer = sealer_of(session)
+    sealer = session.sealer
     return Person(
         id=user.id,
-        email=await sealer.open(user.email, table=TABLE, column="email", row=user.id),
-        name=await sealer.open(user.name, table=TABLE, column="name", row=user.id),
-        handle=await sealer.open(user.handle, table=TABLE, column="handle", row=user.id),
+        email=await sealer.open(user.email, User.email, row=user.id),
+        name=await sealer.open(user.name, User.name, row=user.id),
+        handle=await sealer.open(user.handle, User.handle, row=user.id),
         created_at=user.created_at,
     )
 
 
-async def people_of(session: AsyncSession, users: Sequence[User]) -> dict[str, Person]:
+async def people_of(session: UnitOfWork, users: Sequence[User]) -> dict[str, Person]:
     """Return the opened snapshots of user rows, by id."""
     return {user.id: await person_of(session, user) for user in users}
 
 
-async def people_by_id(session: AsyncSession, ids: Iterable[str]) -> dict[str, Person]:
+async def people_by_id(session: UnitOfWork, ids: Iterable[str]) -> dict[str, Person]:
     """Load users by id and return their opened snapshots (unknown ids are left out)."""
     wanted = list(dict.fromkeys(ids))
     found: dict[str, Person] = {}

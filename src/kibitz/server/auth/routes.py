@@ -6,7 +6,7 @@ import datetime as dt
 
 from fastapi import APIRouter, Request, Response, status
 
-from kibitz.server.audit.service import record_audit, record_audit_apart
+from kibitz.server.audit.service import record_audit
 from kibitz.server.auth import service
 from kibitz.server.auth.people import normalise_email, person_of
 from kibitz.server.auth.schemas import LoginIn, LoginOut, SignupIn, UserOut
@@ -14,6 +14,7 @@ from kibitz.server.deps import CurrentCaller, DbSession, State
 from kibitz.server.errors import InvalidCredentials, TooManyAttempts
 from kibitz.server.teams.schemas import MeOut
 from kibitz.server.teams.service import list_teams, team_out
+from kibitz.server.unit_of_work import transaction
 
 router = APIRouter(tags=["accounts"])
 
@@ -38,14 +39,15 @@ async def login(body: LoginIn, request: Request, session: DbSession, state: Stat
         # Refusals cost the attacker nothing, so only the first of a window is written down.
         if state.login_throttle.first_refusal(email, address):
             known = await service.find_user_by_email(session, email)
-            await record_audit_apart(
-                state.sessionmaker,
-                "login.throttled",
-                actor_id=known.id if known else None,
-                address=address,
-                retry_after=exc.retry_after,
-                limit=state.settings.login_rate_limit,
-            )
+            async with transaction(state.sessionmaker) as apart:
+                record_audit(
+                    apart,
+                    "login.throttled",
+                    actor_id=known.id if known else None,
+                    address=address,
+                    retry_after=exc.retry_after,
+                    limit=state.settings.login_rate_limit,
+                )
         raise
     ttl = dt.timedelta(days=state.settings.token_ttl_days)
     try:
@@ -56,13 +58,10 @@ async def login(body: LoginIn, request: Request, session: DbSession, state: Stat
             reason = "unknown_account"
         else:
             reason = "wrong_password" if known.status == "active" else "account_disabled"
-        await record_audit_apart(
-            state.sessionmaker,
-            "login.failed",
-            actor_id=known.id if known else None,
-            address=address,
-            reason=reason,
-        )
+        async with transaction(state.sessionmaker) as apart:
+            record_audit(
+                apart, "login.failed", actor_id=known.id if known else None, address=address, reason=reason
+            )
         raise
     record_audit(session, "login.succeeded", actor_id=user.id, target_id=row.id, address=address)
     person = await person_of(session, user)
@@ -73,7 +72,7 @@ async def login(body: LoginIn, request: Request, session: DbSession, state: Stat
 async def logout(session: DbSession, caller: CurrentCaller, state: State) -> Response:
     """Revoke the token used for this request."""
     await service.logout(session, caller)
-    state.caches.forget_token(caller.token_hash)
+    session.after_commit(lambda: state.caches.forget_token(caller.token_hash))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

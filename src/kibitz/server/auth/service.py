@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.ids import new_id
 from kibitz.server.auth.models import ApiToken, User
@@ -31,6 +30,7 @@ from kibitz.server.auth.people import (
 from kibitz.server.auth.schemas import UserOut, UserRef
 from kibitz.server.db import utcnow
 from kibitz.server.errors import Conflict, InvalidCredentials, NotAuthenticated
+from kibitz.server.unit_of_work import UnitOfWork
 
 TOKEN_PREFIX = "kbz_"  # noqa: S105 - a public prefix that makes leaked tokens easy to spot
 
@@ -54,7 +54,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+async def find_user_by_email(session: UnitOfWork, email: str) -> User | None:
     """Return the user with this email address, if any (looked up by its blind index)."""
     return await user_by_email(session, email)
 
@@ -66,7 +66,7 @@ def handle_from_email(email: str) -> str:
 
 
 async def signup(
-    session: AsyncSession,
+    session: UnitOfWork,
     passwords: Passwords,
     email: str,
     name: str,
@@ -101,7 +101,7 @@ async def signup(
 
 
 async def login(
-    session: AsyncSession, passwords: Passwords, email: str, password: str, ttl: dt.timedelta
+    session: UnitOfWork, passwords: Passwords, email: str, password: str, ttl: dt.timedelta
 ) -> tuple[str, ApiToken, User]:
     """Check the password and issue a new API token; return the token (shown once), its row and the user."""
     user = await find_user_by_email(session, email)
@@ -126,7 +126,7 @@ async def login(
     return token, row, user
 
 
-async def authenticate(session: AsyncSession, token: str) -> Caller:
+async def authenticate(session: UnitOfWork, token: str) -> Caller:
     """Return the caller for a bearer token, or raise NotAuthenticated."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise NotAuthenticated()
@@ -152,7 +152,7 @@ async def authenticate(session: AsyncSession, token: str) -> Caller:
     )
 
 
-async def logout(session: AsyncSession, caller: Caller) -> None:
+async def logout(session: UnitOfWork, caller: Caller) -> None:
     """Revoke the token the caller used."""
     row = await session.get(ApiToken, caller.token_id)
     if row is not None and row.revoked_at is None:

@@ -18,14 +18,20 @@ from kibitz.server.auth.schemas import (
     TokensRevokedOut,
 )
 from kibitz.server.deps import AppState, CurrentCaller, DbSession, State
+from kibitz.server.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["tokens"])
 
 
-def _forget(state: AppState, rows: list[ApiToken]) -> None:
-    # This process stops honouring them at once; the others within the cache's half second.
-    for row in rows:
-        state.caches.forget_token(row.token_hash)
+def _forget(session: UnitOfWork, state: AppState, rows: list[ApiToken]) -> None:
+    # Once the revocation is committed this process stops honouring them; the others within half a second.
+    hashes = [row.token_hash for row in rows]
+
+    def forget() -> None:
+        for token_hash in hashes:
+            state.caches.forget_token(token_hash)
+
+    session.after_commit(forget)
 
 
 @router.get("/tokens")
@@ -54,7 +60,7 @@ async def create_token(
 async def revoke_token(token_id: str, session: DbSession, caller: CurrentCaller, state: State) -> Response:
     """Revoke one of your own tokens or sessions."""
     row = await tokens.revoke_token(session, caller, token_id, address=caller.address)
-    _forget(state, [row])
+    _forget(session, state, [row])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -65,7 +71,7 @@ async def revoke_member_tokens(
     """Revoke every token and session of a member of your team; an owner's only by an owner."""
     actor = await access_team(session, caller, team_id, "admin")
     rows = await tokens.revoke_member_tokens(session, actor, user_id, address=caller.address)
-    _forget(state, rows)
+    _forget(session, state, rows)
     return TokensRevokedOut(revoked=len(rows))
 
 
@@ -79,5 +85,5 @@ async def change_password(
     ended = await tokens.change_password(
         session, state.passwords, caller, body.current_password, body.new_password, address=caller.address
     )
-    _forget(state, ended)
+    _forget(session, state, ended)
     return PasswordChangedOut(sessions_ended=len(ended))

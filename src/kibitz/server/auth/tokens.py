@@ -13,7 +13,6 @@ import datetime as dt
 import secrets
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.ids import is_id, new_id
 from kibitz.server.access import has_role
@@ -26,6 +25,7 @@ from kibitz.server.db import utcnow
 from kibitz.server.errors import Forbidden, InvalidRequest, NotFound
 from kibitz.server.permissions import Scope, scopes_up_to
 from kibitz.server.teams.models import Membership
+from kibitz.server.unit_of_work import UnitOfWork
 
 
 def token_out(row: ApiToken, caller: Caller) -> TokenOut:
@@ -44,13 +44,8 @@ def token_out(row: ApiToken, caller: Caller) -> TokenOut:
     )
 
 
-def is_live(row: ApiToken, now: dt.datetime) -> bool:
-    """Tell whether a token still works: neither revoked nor expired."""
-    return row.revoked_at is None and row.expires_at > now
-
-
 async def list_tokens(
-    session: AsyncSession, caller: Caller, *, include_inactive: bool = False
+    session: UnitOfWork, caller: Caller, *, include_inactive: bool = False
 ) -> list[ApiToken]:
     """Return the caller's tokens and sessions, newest first; revoked and expired ones only when asked."""
     query = select(ApiToken).where(ApiToken.user_id == caller.user.id)
@@ -61,7 +56,7 @@ async def list_tokens(
 
 
 async def create_token(
-    session: AsyncSession,
+    session: UnitOfWork,
     caller: Caller,
     name: str,
     scope: Scope,
@@ -108,7 +103,7 @@ async def create_token(
 
 
 async def revoke_token(
-    session: AsyncSession, caller: Caller, token_id: str, *, address: str | None = None
+    session: UnitOfWork, caller: Caller, token_id: str, *, address: str | None = None
 ) -> ApiToken:
     """Revoke one of the caller's tokens or sessions (revoking a revoked one changes nothing).
 
@@ -135,7 +130,7 @@ async def revoke_token(
 
 
 async def _revoke_all(
-    session: AsyncSession, user_id: str, *, kind: str | None = None, keep: str | None = None
+    session: UnitOfWork, user_id: str, *, kind: str | None = None, keep: str | None = None
 ) -> list[ApiToken]:
     """Revoke the user's live tokens (of one kind, if given; all but `keep`) and return them."""
     now = utcnow()
@@ -159,7 +154,7 @@ async def _revoke_all(
 
 
 async def revoke_member_tokens(
-    session: AsyncSession, actor: Membership, user_id: str, *, address: str | None = None
+    session: UnitOfWork, actor: Membership, user_id: str, *, address: str | None = None
 ) -> list[ApiToken]:
     """Revoke every token and session of a member of the actor's team; an owner's only by an owner."""
     if user_id == actor.user_id:
@@ -185,7 +180,7 @@ async def revoke_member_tokens(
 
 
 async def change_password(
-    session: AsyncSession,
+    session: UnitOfWork,
     passwords: Passwords,
     caller: Caller,
     current_password: str,
@@ -213,7 +208,7 @@ async def change_password(
     return ended
 
 
-async def set_user_status(session: AsyncSession, email: str, status: str) -> tuple[User, list[ApiToken]]:
+async def set_user_status(session: UnitOfWork, email: str, status: str) -> tuple[User, list[ApiToken]]:
     """Disable or enable an account (an operator's act); disabling also revokes every token and session.
 
     Revoking, not just refusing, means enabling the account again does not bring back a token that may have

@@ -159,12 +159,3 @@ def purge_file(path: Path, owners: Sequence[tuple[str, str]], *, vacuum: bool = 
     finally:
         connection.close()
     return int(removed)
-
-
-def key_ids_in_file(path: Path) -> set[str]:
-    """Return the ids of the data keys a keystore file holds."""
-    connection = sqlite3.connect(path)
-    try:
-        return {str(row[0]) for row in connection.execute("SELECT key_id FROM keystore_data_key")}
-    finally:
-        connection.close()

@@ -14,17 +14,20 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from kibitz.server.codemarks.models import Codemark, CodemarkEdit, Marker, MarkerReference, Reply, ReplyEdit
+from kibitz.server.crypto.sealer import Cell, SealedColumn, member_owner, team_owner
+from kibitz.server.unit_of_work import UnitOfWork
 
-from kibitz.server.crypto.sealer import Cell, member_owner, sealer_of, team_owner
-
-CODEMARK = "codemark"
-CODEMARK_EDIT = "codemark_edit"
-MARKER = "marker"
-REFERENCE = "marker_reference"
-REPLY = "reply"
-REPLY_EDIT = "reply_edit"
-MARKER_COLUMNS = ("path", "code", "context_before", "context_after")
+# A codemark and the versions its edits keep share their sealed columns' names, not their tables.
+Texts = type[Codemark] | type[CodemarkEdit]
+ReplyTexts = type[Reply] | type[ReplyEdit]
+# In the order of MarkerContent's fields.
+MARKER_COLUMNS: tuple[SealedColumn, ...] = (
+    Marker.path,
+    Marker.code,
+    Marker.context_before,
+    Marker.context_after,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,70 +41,63 @@ class MarkerContent:
 
 
 async def seal_texts(
-    session: AsyncSession, table: str, row: str, team_id: str, author_id: str, title: str, text: str
+    session: UnitOfWork, model: Texts, row: str, team_id: str, author_id: str, title: str, text: str
 ) -> tuple[str, str]:
     """Seal a codemark's (or a codemark edit's) title and text with the codemark author's key."""
-    sealer = sealer_of(session)
+    sealer = session.sealer
     owner = member_owner(team_id, author_id)
     return (
-        await sealer.seal(owner, title, table=table, column="title", row=row),
-        await sealer.seal(owner, text, table=table, column="text", row=row),
+        await sealer.seal(owner, title, model.title, row=row),
+        await sealer.seal(owner, text, model.text, row=row),
     )
 
 
-async def open_texts(session: AsyncSession, table: str, row: str, title: str, text: str) -> tuple[str, str]:
+async def open_texts(session: UnitOfWork, model: Texts, row: str, title: str, text: str) -> tuple[str, str]:
     """Open a codemark's (or a codemark edit's) sealed title and text."""
-    sealer = sealer_of(session)
-    return (
-        await sealer.open(title, table=table, column="title", row=row),
-        await sealer.open(text, table=table, column="text", row=row),
-    )
+    sealer = session.sealer
+    return await sealer.open(title, model.title, row=row), await sealer.open(text, model.text, row=row)
 
 
 async def seal_reply_text(
-    session: AsyncSession, table: str, row: str, team_id: str, author_id: str, text: str
+    session: UnitOfWork, model: ReplyTexts, row: str, team_id: str, author_id: str, text: str
 ) -> str:
     """Seal a reply's (or a reply edit's) text with the reply author's key."""
-    owner = member_owner(team_id, author_id)
-    return await sealer_of(session).seal(owner, text, table=table, column="text", row=row)
+    return await session.sealer.seal(member_owner(team_id, author_id), text, model.text, row=row)
 
 
-async def open_reply_text(session: AsyncSession, table: str, row: str, text: str) -> str:
+async def open_reply_text(session: UnitOfWork, model: ReplyTexts, row: str, text: str) -> str:
     """Open a reply's (or a reply edit's) sealed text."""
-    return await sealer_of(session).open(text, table=table, column="text", row=row)
+    return await session.sealer.open(text, model.text, row=row)
 
 
 async def seal_marker(
-    session: AsyncSession, marker_id: str, team_id: str, author_id: str, content: MarkerContent
+    session: UnitOfWork, marker_id: str, team_id: str, author_id: str, content: MarkerContent
 ) -> MarkerContent:
     """Seal a marker's path, code and context with the codemark author's key."""
-    sealer = sealer_of(session)
+    sealer = session.sealer
     owner = member_owner(team_id, author_id)
     sealed = [
-        await sealer.seal(owner, getattr(content, column), table=MARKER, column=column, row=marker_id)
+        await sealer.seal(owner, getattr(content, column.key), column, row=marker_id)
         for column in MARKER_COLUMNS
     ]
     return MarkerContent(*sealed)
 
 
 async def seal_marker_path(
-    session: AsyncSession, marker_id: str, team_id: str, author_id: str, path: str
+    session: UnitOfWork, marker_id: str, team_id: str, author_id: str, path: str
 ) -> str:
     """Seal a marker's new path (a promotion moves it) with the codemark author's key."""
-    owner = member_owner(team_id, author_id)
-    return await sealer_of(session).seal(owner, path, table=MARKER, column="path", row=marker_id)
+    return await session.sealer.seal(member_owner(team_id, author_id), path, Marker.path, row=marker_id)
 
 
-async def open_marker_path(session: AsyncSession, marker_id: str, path: str) -> str:
+async def open_marker_path(session: UnitOfWork, marker_id: str, path: str) -> str:
     """Open a marker's sealed path."""
-    return await sealer_of(session).open(path, table=MARKER, column="path", row=marker_id)
+    return await session.sealer.open(path, Marker.path, row=marker_id)
 
 
-async def seal_reference_path(session: AsyncSession, marker_id: str, team_id: str, path: str) -> str:
+async def seal_reference_path(session: UnitOfWork, marker_id: str, team_id: str, path: str) -> str:
     """Seal a reference's path with the team's key (a reference is where the team found the block)."""
-    return await sealer_of(session).seal(
-        team_owner(team_id), path, table=REFERENCE, column="path", row=marker_id
-    )
+    return await session.sealer.seal(team_owner(team_id), path, MarkerReference.path, row=marker_id)
 
 
 class Opener:
@@ -111,11 +107,11 @@ class Opener:
         self._keys: list[Hashable] = []
         self._cells: list[Cell] = []
 
-    def add(self, key: Hashable, sealed: str, *, table: str, column: str, row: str) -> None:
+    def add(self, key: Hashable, sealed: str, column: SealedColumn, *, row: str) -> None:
         """Ask for a cell to be opened; its plaintext will be found under `key`."""
         self._keys.append(key)
-        self._cells.append(Cell(sealed, table, column, row))
+        self._cells.append(Cell(sealed, column, row))
 
-    async def open(self, session: AsyncSession) -> dict[Hashable, str]:
+    async def open(self, session: UnitOfWork) -> dict[Hashable, str]:
         """Open every cell asked for and return the plaintexts by key."""
-        return dict(zip(self._keys, await sealer_of(session).open_many(self._cells), strict=True))
+        return dict(zip(self._keys, await session.sealer.open_many(self._cells), strict=True))

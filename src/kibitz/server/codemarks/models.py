@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kibitz.server.db import Base, UTCDateTime, utcnow
@@ -35,6 +36,24 @@ class Codemark(Base):
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The bookmark rule, written once: each definition below is both the Python test on a loaded codemark
+    # (`codemark.visible_to(user_id)`) and the SQL condition (`Codemark.visible_to(user_id)`), since `!=`,
+    # `==` and `|` mean the same on values and on columns.
+    @hybrid_property
+    def shared(self) -> bool:
+        """Tell whether the whole team sees the codemark (a bookmark is its author's alone)."""
+        return self.type != "bookmark"
+
+    @hybrid_method
+    def visible_to(self, user_id: str) -> bool:
+        """Tell whether a member of the team may see the codemark."""
+        return self.shared | (self.author_id == user_id)
+
+    @property
+    def private_to(self) -> str | None:
+        """Return the only member who may see the codemark, or None when the whole team may."""
+        return None if self.shared else self.author_id
 
 
 class Marker(Base):

@@ -7,16 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import CompoundSelect, func, literal, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.people import people_by_id
 from kibitz.server.auth.service import user_ref
 from kibitz.server.codemarks.content import (
-    CODEMARK,
-    MARKER,
     MARKER_COLUMNS,
-    REFERENCE,
-    REPLY,
     MarkerContent,
     Opener,
 )
@@ -35,6 +30,7 @@ from kibitz.server.codemarks.models import (
     ReplyEdit,
 )
 from kibitz.server.codemarks.schemas import CodemarkOut, MarkerOut, ReactionOut, ReferenceOut, ReplyOut
+from kibitz.server.unit_of_work import UnitOfWork
 
 
 def permalink(codemark_id: str) -> str:
@@ -43,7 +39,7 @@ def permalink(codemark_id: str) -> str:
 
 
 async def _reactions(
-    session: AsyncSession, codemark_ids: Sequence[str], reply_ids: Sequence[str] | None
+    session: UnitOfWork, codemark_ids: Sequence[str], reply_ids: Sequence[str] | None
 ) -> dict[tuple[str, str], list[ReactionOut]]:
     """Return reaction summaries keyed by (codemark id, reply id or '')."""
     query = select(Reaction).order_by(Reaction.id)
@@ -62,7 +58,7 @@ async def _reactions(
     }
 
 
-async def reactions_of(session: AsyncSession, codemark_id: str, reply_id: str) -> list[ReactionOut]:
+async def reactions_of(session: UnitOfWork, codemark_id: str, reply_id: str) -> list[ReactionOut]:
     """Return the reaction summary of a codemark (reply_id '') or of one reply."""
     found = await _reactions(session, [codemark_id], None if not reply_id else [reply_id])
     return found.get((codemark_id, reply_id), [])
@@ -108,7 +104,7 @@ def _parts_query(ids: Sequence[str]) -> CompoundSelect[Any]:
     )
 
 
-async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) -> list[CodemarkOut]:
+async def codemarks_out(session: UnitOfWork, codemarks: Sequence[Codemark]) -> list[CodemarkOut]:
     """Return the wire form of codemarks."""
     if not codemarks:
         return []
@@ -119,8 +115,8 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
     # Every sealed cell of the page is opened in one pass once the rows are in.
     opener = Opener()
     for c in codemarks:
-        opener.add((CODEMARK, c.id, "title"), c.title, table=CODEMARK, column="title", row=c.id)
-        opener.add((CODEMARK, c.id, "text"), c.text, table=CODEMARK, column="text", row=c.id)
+        opener.add((Codemark.title, c.id), c.title, Codemark.title, row=c.id)
+        opener.add((Codemark.text, c.id), c.text, Codemark.text, row=c.id)
     for marker, ref in await session.execute(
         select(Marker, MarkerReference)
         .outerjoin(MarkerReference, MarkerReference.marker_id == Marker.id)
@@ -131,11 +127,10 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
             seen.add(marker.id)
             markers[marker.codemark_id].append(marker)
             for column in MARKER_COLUMNS:
-                sealed = getattr(marker, column)
-                opener.add((MARKER, marker.id, column), sealed, table=MARKER, column=column, row=marker.id)
+                opener.add((column, marker.id), getattr(marker, column.key), column, row=marker.id)
         if ref is not None:
             references[marker.id].append(ref)
-            opener.add((REFERENCE, ref.id), ref.path, table=REFERENCE, column="path", row=marker.id)
+            opener.add((MarkerReference.path, ref.id), ref.path, MarkerReference.path, row=marker.id)
     parts: dict[str, dict[str, list[tuple[str, str, int]]]] = defaultdict(lambda: defaultdict(list))
     rows: Any = await session.execute(_parts_query(ids))
     for kind, codemark_id, a, b, order in rows:
@@ -160,12 +155,12 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
     )
 
     def marker_of(marker: Marker) -> MarkerOut:
-        content = MarkerContent(*(opened[(MARKER, marker.id, column)] for column in MARKER_COLUMNS))
+        content = MarkerContent(*(opened[(column, marker.id)] for column in MARKER_COLUMNS))
         refs = [
             ReferenceOut(
                 kind=ref.kind,
                 commit=ref.commit,
-                path=opened[(REFERENCE, ref.id)],
+                path=opened[(MarkerReference.path, ref.id)],
                 start_line=ref.start_line,
                 end_line=ref.end_line,
             )
@@ -180,8 +175,8 @@ async def codemarks_out(session: AsyncSession, codemarks: Sequence[Codemark]) ->
                 "team_id": c.team_id,
                 "type": c.type,
                 "status": c.status,
-                "title": opened[(CODEMARK, c.id, "title")],
-                "text": opened[(CODEMARK, c.id, "text")],
+                "title": opened[(Codemark.title, c.id)],
+                "text": opened[(Codemark.text, c.id)],
                 "author": user_ref(people[c.author_id]),
                 "assignees": sorted(
                     (user_ref(people[u]) for u in assignees.get(c.id, [])), key=lambda r: r.email
@@ -223,7 +218,7 @@ def marker_out(marker: Marker, content: MarkerContent, references: list[Referenc
     )
 
 
-async def replies_out(session: AsyncSession, replies: Sequence[Reply]) -> list[ReplyOut]:
+async def replies_out(session: UnitOfWork, replies: Sequence[Reply]) -> list[ReplyOut]:
     """Return the wire form of replies (tombstones for deleted ones)."""
     if not replies:
         return []
@@ -231,7 +226,7 @@ async def replies_out(session: AsyncSession, replies: Sequence[Reply]) -> list[R
     people = await people_by_id(session, [r.author_id for r in replies])
     opener = Opener()
     for r in replies:
-        opener.add(r.id, r.text, table=REPLY, column="text", row=r.id)
+        opener.add(r.id, r.text, Reply.text, row=r.id)
     texts = await opener.open(session)
     mentions: dict[str, list[str]] = defaultdict(list)
     for rid, uid in await session.execute(

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.ids import new_id
 from kibitz.server.access import require_author_or_role
 from kibitz.server.auth.service import Caller, user_ref
 from kibitz.server.codemarks import content
-from kibitz.server.codemarks.content import REPLY, REPLY_EDIT
 from kibitz.server.codemarks.models import Codemark, Follower, Mention, Reaction, Reply, ReplyEdit
 from kibitz.server.codemarks.render import replies_out
 from kibitz.server.codemarks.schemas import ReplyOut, ReplyVersion
@@ -22,20 +20,20 @@ from kibitz.server.inbox.service import notify
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.search.index import index_text, unindex
 from kibitz.server.teams.models import Membership
+from kibitz.server.unit_of_work import UnitOfWork
 
 
 async def _publish(
-    session: AsyncSession, codemark: Codemark, reply: Reply, type: str, out: ReplyOut | None = None
+    session: UnitOfWork, codemark: Codemark, reply: Reply, type: str, out: ReplyOut | None = None
 ) -> ReplyOut:
     await session.flush()
     out = out or (await replies_out(session, [reply]))[0]
-    private = codemark.author_id if codemark.type == "bookmark" else None
     await record_event(
         session,
         codemark.team_id,
         type,
         out,
-        visible_to=private,
+        visible_to=codemark.private_to,
         author_id=reply.author_id,
         codemark_id=codemark.id,
         subject_id=reply.id,
@@ -44,7 +42,7 @@ async def _publish(
 
 
 async def _set_mentions(
-    session: AsyncSession, codemark: Codemark, reply: Reply, user_ids: list[str]
+    session: UnitOfWork, codemark: Codemark, reply: Reply, user_ids: list[str]
 ) -> list[str]:
     """Store a reply's mentions and return those that are new."""
     before = set(await session.scalars(select(Mention.user_id).where(Mention.reply_id == reply.id)))
@@ -56,7 +54,7 @@ async def _set_mentions(
     return [u for u in user_ids if u not in before]
 
 
-async def add_reply(session: AsyncSession, caller: Caller, codemark: Codemark, text: str) -> ReplyOut:
+async def add_reply(session: UnitOfWork, caller: Caller, codemark: Codemark, text: str) -> ReplyOut:
     """Add a reply; the replier and the people it mentions follow the codemark, followers are told."""
     if codemark.type == "link":
         raise Conflict("A link codemark has no thread.")
@@ -68,7 +66,7 @@ async def add_reply(session: AsyncSession, caller: Caller, codemark: Codemark, t
         codemark_id=codemark.id,
         team_id=codemark.team_id,
         author_id=caller.user.id,
-        text=await content.seal_reply_text(session, REPLY, reply_id, codemark.team_id, caller.user.id, text),
+        text=await content.seal_reply_text(session, Reply, reply_id, codemark.team_id, caller.user.id, text),
         created_at=now,
         updated_at=now,
     )
@@ -107,7 +105,7 @@ async def add_reply(session: AsyncSession, caller: Caller, codemark: Codemark, t
 
 
 async def list_replies(
-    session: AsyncSession, codemark: Codemark, limit: int, cursor: str | None
+    session: UnitOfWork, codemark: Codemark, limit: int, cursor: str | None
 ) -> tuple[list[ReplyOut], str | None]:
     """Return one page of a codemark's replies (tombstones included), oldest first, and the next cursor."""
     query = select(Reply).where(Reply.codemark_id == codemark.id)
@@ -120,7 +118,7 @@ async def list_replies(
 
 
 async def edit_reply(
-    session: AsyncSession, caller: Caller, codemark: Codemark, reply: Reply, text: str
+    session: UnitOfWork, caller: Caller, codemark: Codemark, reply: Reply, text: str
 ) -> ReplyOut:
     """Change a reply's text (its author only), keeping the previous text in its history."""
     # Editing puts words in someone's mouth, so unlike deletion admins may not do it.
@@ -128,15 +126,15 @@ async def edit_reply(
         raise Forbidden("Only the author can edit a reply.")
     if reply.deleted_at is not None:
         raise Conflict("The reply was deleted.")
-    old_text = await content.open_reply_text(session, REPLY, reply.id, reply.text)
+    old_text = await content.open_reply_text(session, Reply, reply.id, reply.text)
     if text == old_text:
         return (await replies_out(session, [reply]))[0]
     mentioned = await resolve_mentions(session, codemark.team_id, text)
     kept = await content.seal_reply_text(
-        session, REPLY_EDIT, reply.id, reply.team_id, reply.author_id, old_text
+        session, ReplyEdit, reply.id, reply.team_id, reply.author_id, old_text
     )
     session.add(ReplyEdit(reply_id=reply.id, team_id=reply.team_id, text=kept, replaced_at=utcnow()))
-    reply.text = await content.seal_reply_text(session, REPLY, reply.id, reply.team_id, reply.author_id, text)
+    reply.text = await content.seal_reply_text(session, Reply, reply.id, reply.team_id, reply.author_id, text)
     reply.updated_at = utcnow()
     newly = await _set_mentions(session, codemark, reply, mentioned)
     new_followers = await follow(session, codemark.id, newly)
@@ -148,14 +146,14 @@ async def edit_reply(
     return out
 
 
-async def reply_history(session: AsyncSession, reply: Reply) -> list[ReplyVersion]:
+async def reply_history(session: UnitOfWork, reply: Reply) -> list[ReplyVersion]:
     """Return the previous texts of a reply, newest first."""
     rows = await session.scalars(
         select(ReplyEdit).where(ReplyEdit.reply_id == reply.id).order_by(ReplyEdit.id.desc())
     )
     return [
         ReplyVersion(
-            text=await content.open_reply_text(session, REPLY_EDIT, reply.id, r.text),
+            text=await content.open_reply_text(session, ReplyEdit, reply.id, r.text),
             replaced_at=r.replaced_at,
         )
         for r in rows
@@ -163,7 +161,7 @@ async def reply_history(session: AsyncSession, reply: Reply) -> list[ReplyVersio
 
 
 async def delete_reply(
-    session: AsyncSession, caller: Caller, membership: Membership, codemark: Codemark, reply: Reply
+    session: UnitOfWork, caller: Caller, membership: Membership, codemark: Codemark, reply: Reply
 ) -> ReplyOut:
     """Delete a reply (its author or an admin): a tombstone stays, its words, history and reactions go."""
     require_author_or_role(membership, reply.author_id, caller)

@@ -12,15 +12,14 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.ids import is_id, new_id
 from kibitz.mentions import find_mentions
-from kibitz.server.access import can_see, require_author_or_role
+from kibitz.server.access import require_author_or_role
 from kibitz.server.auth.people import members_by_mention, people_by_id
 from kibitz.server.auth.service import Caller, user_ref
 from kibitz.server.codemarks import content
-from kibitz.server.codemarks.content import CODEMARK, CODEMARK_EDIT, MarkerContent
+from kibitz.server.codemarks.content import MarkerContent
 from kibitz.server.codemarks.models import (
     Codemark,
     CodemarkAssignee,
@@ -46,7 +45,6 @@ from kibitz.server.codemarks.schemas import (
     ReferenceIn,
 )
 from kibitz.server.crypto.blind_index import normalise_exact
-from kibitz.server.crypto.sealer import sealer_of
 from kibitz.server.db import utcnow
 from kibitz.server.errors import Conflict, NotFound, ValidationFailed
 from kibitz.server.events.models import Event
@@ -56,6 +54,7 @@ from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.repos.models import Repo
 from kibitz.server.search.index import index_text
 from kibitz.server.teams.models import Membership, Team
+from kibitz.server.unit_of_work import UnitOfWork
 
 MAX_REFERENCES = 20
 MAX_RELATED = 50
@@ -80,12 +79,12 @@ class CodemarkFilter:
     path_index: str | None = None
 
 
-async def path_index(session: AsyncSession, team_id: str, path: str) -> str:
+async def path_index(session: UnitOfWork, team_id: str, path: str) -> str:
     """Return the blind index of a marker path in a team (what listings by file look up)."""
-    return await sealer_of(session).index(team_id, PATH_PURPOSE, normalise_exact(path))
+    return await session.sealer.index(team_id, PATH_PURPOSE, normalise_exact(path))
 
 
-async def with_path_index(session: AsyncSession, team_id: str, flt: CodemarkFilter) -> CodemarkFilter:
+async def with_path_index(session: UnitOfWork, team_id: str, flt: CodemarkFilter) -> CodemarkFilter:
     """Return the filter with its path's blind index filled in (the queries need it to filter by path)."""
     if flt.path is None:
         return replace(flt, path_index=None)
@@ -98,9 +97,7 @@ def _path_index_of(flt: CodemarkFilter) -> str:
     return flt.path_index
 
 
-async def check_members(
-    session: AsyncSession, team_id: str, user_ids: Sequence[str], field: str
-) -> list[str]:
+async def check_members(session: UnitOfWork, team_id: str, user_ids: Sequence[str], field: str) -> list[str]:
     """Return the distinct ids, all of which must be members of the team (else 422 listing the others)."""
     wanted = list(dict.fromkeys(user_ids))
     if not wanted:
@@ -118,7 +115,7 @@ async def check_members(
     return wanted
 
 
-async def resolve_mentions(session: AsyncSession, team_id: str, *texts: str) -> list[str]:
+async def resolve_mentions(session: UnitOfWork, team_id: str, *texts: str) -> list[str]:
     """Return the ids of the members mentioned (`@handle`, `@email`); unknown names are a 422 listing them."""
     names: dict[str, None] = {}
     for text in texts:
@@ -135,7 +132,7 @@ async def resolve_mentions(session: AsyncSession, team_id: str, *texts: str) -> 
     return list(dict.fromkeys(by_name[name] for name in names))
 
 
-async def _check_repos(session: AsyncSession, team_id: str, repo_ids: Sequence[str]) -> None:
+async def _check_repos(session: UnitOfWork, team_id: str, repo_ids: Sequence[str]) -> None:
     wanted = set(repo_ids)
     found = set(await session.scalars(select(Repo.id).where(Repo.team_id == team_id, Repo.id.in_(wanted))))
     unknown = sorted(wanted - found)
@@ -146,7 +143,7 @@ async def _check_repos(session: AsyncSession, team_id: str, repo_ids: Sequence[s
         )
 
 
-async def follow(session: AsyncSession, codemark_id: str, user_ids: Sequence[str]) -> list[str]:
+async def follow(session: UnitOfWork, codemark_id: str, user_ids: Sequence[str]) -> list[str]:
     """Make people follow a codemark; return those who did not already (concurrent requests may race)."""
     wanted = list(dict.fromkeys(user_ids))
     if not wanted:
@@ -162,7 +159,7 @@ async def follow(session: AsyncSession, codemark_id: str, user_ids: Sequence[str
 
 
 async def _set_mentions(
-    session: AsyncSession, codemark: Codemark, reply_id: str, user_ids: Sequence[str]
+    session: UnitOfWork, codemark: Codemark, reply_id: str, user_ids: Sequence[str]
 ) -> None:
     await session.execute(
         delete(Mention).where(Mention.codemark_id == codemark.id, Mention.reply_id == reply_id)
@@ -173,17 +170,16 @@ async def _set_mentions(
         )
 
 
-async def publish_codemark(session: AsyncSession, codemark: Codemark, type: str) -> CodemarkOut:
+async def publish_codemark(session: UnitOfWork, codemark: Codemark, type: str) -> CodemarkOut:
     """Record a codemark event with the codemark as the API returns it, and return that."""
     await session.flush()
     out = (await codemarks_out(session, [codemark]))[0]
-    private = codemark.author_id if codemark.type == "bookmark" else None
     await record_event(
         session,
         codemark.team_id,
         type,
         out,
-        visible_to=private,
+        visible_to=codemark.private_to,
         author_id=codemark.author_id,
         codemark_id=codemark.id,
         subject_id=codemark.id,
@@ -191,9 +187,7 @@ async def publish_codemark(session: AsyncSession, codemark: Codemark, type: str)
     return out
 
 
-async def create_codemark(
-    session: AsyncSession, caller: Caller, team_id: str, data: CodemarkIn
-) -> CodemarkOut:
+async def create_codemark(session: UnitOfWork, caller: Caller, team_id: str, data: CodemarkIn) -> CodemarkOut:
     """Create a codemark with its markers, tags, assignees, mentions and related codemarks."""
     await _check_repos(session, team_id, [m.repo_id for m in data.markers])
     assignees = await check_members(session, team_id, data.assignees, "assignees")
@@ -202,7 +196,7 @@ async def create_codemark(
     now = utcnow()
     codemark_id = new_id()
     title, text = await content.seal_texts(
-        session, CODEMARK, codemark_id, team_id, caller.user.id, data.title, data.text
+        session, Codemark, codemark_id, team_id, caller.user.id, data.title, data.text
     )
     codemark = Codemark(
         id=codemark_id,
@@ -242,7 +236,7 @@ async def create_codemark(
     return out
 
 
-async def _announce_related(session: AsyncSession, codemark_ids: Sequence[str]) -> None:
+async def _announce_related(session: UnitOfWork, codemark_ids: Sequence[str]) -> None:
     """Publish the codemarks whose `related` lists changed as a side effect."""
     for other_id in codemark_ids:
         other = await session.get(Codemark, other_id)
@@ -261,7 +255,7 @@ def _distinct_references(canonical: str, references: Sequence[ReferenceIn]) -> l
 
 
 async def _marker_row(
-    session: AsyncSession, codemark: Codemark, position: int, m: MarkerIn, code_free: bool
+    session: UnitOfWork, codemark: Codemark, position: int, m: MarkerIn, code_free: bool
 ) -> Marker:
     """Return a new marker row with its content sealed (and, in a code-free team, no code at all)."""
     marker_id = new_id()
@@ -269,7 +263,7 @@ async def _marker_row(
     if code_free:
         # The code is validated like any other but only its keyed fingerprint stays: the client that
         # needs the code rebuilds it from git at the marker's commit.
-        fingerprint = await sealer_of(session).index(codemark.team_id, CODE_PURPOSE, m.code)
+        fingerprint = await session.sealer.index(codemark.team_id, CODE_PURPOSE, m.code)
         plain = MarkerContent(m.path, "", "", "")
     else:
         plain = MarkerContent(m.path, m.code, m.context_before, m.context_after)
@@ -294,7 +288,7 @@ async def _marker_row(
 
 
 async def _reference_row(
-    session: AsyncSession, marker_id: str, team_id: str, ref: ReferenceIn
+    session: UnitOfWork, marker_id: str, team_id: str, ref: ReferenceIn
 ) -> MarkerReference:
     return MarkerReference(
         marker_id=marker_id,
@@ -308,14 +302,9 @@ async def _reference_row(
     )
 
 
-def visible_to(user_id: str) -> ColumnElement[bool]:
-    """Return the condition that a codemark is visible to a member (others' bookmarks are private)."""
-    return or_(Codemark.type != "bookmark", Codemark.author_id == user_id)
-
-
 def visible_codemarks(team_id: str, user_id: str) -> Select[Codemark]:
     """Return the query of the team's codemarks this member may see."""
-    return select(Codemark).where(Codemark.team_id == team_id, visible_to(user_id))
+    return select(Codemark).where(Codemark.team_id == team_id, Codemark.visible_to(user_id))
 
 
 def filter_conditions(team_id: str, flt: CodemarkFilter) -> list[ColumnElement[bool]]:
@@ -364,7 +353,7 @@ def apply_filter(query: Select[Codemark], team_id: str, flt: CodemarkFilter) -> 
 
 
 async def list_codemarks(
-    session: AsyncSession, caller: Caller, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None
+    session: UnitOfWork, caller: Caller, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None
 ) -> tuple[list[CodemarkOut], str | None]:
     """Return one page of the team's codemarks the caller may see, newest first, and the next cursor."""
     flt = await with_path_index(session, team_id, flt)
@@ -382,12 +371,12 @@ async def list_codemarks(
 
 
 async def update_codemark(
-    session: AsyncSession, caller: Caller, membership: Membership, codemark: Codemark, patch: CodemarkPatch
+    session: UnitOfWork, caller: Caller, membership: Membership, codemark: Codemark, patch: CodemarkPatch
 ) -> CodemarkOut:
     """Change a codemark's title, text, status, tags, assignees or pin (its author or an admin)."""
     require_author_or_role(membership, codemark.author_id, caller)
     old_title, old_text = await content.open_texts(
-        session, CODEMARK, codemark.id, codemark.title, codemark.text
+        session, Codemark, codemark.id, codemark.title, codemark.text
     )
     title = old_title if patch.title is None else patch.title
     text = old_text if patch.text is None else patch.text
@@ -414,7 +403,7 @@ async def update_codemark(
         )
         # Whoever edits, the versions are the codemark author's writing and sealed with their key.
         kept_title, kept_text = await content.seal_texts(
-            session, CODEMARK_EDIT, codemark.id, codemark.team_id, codemark.author_id, old_title, old_text
+            session, CodemarkEdit, codemark.id, codemark.team_id, codemark.author_id, old_title, old_text
         )
         session.add(
             CodemarkEdit(
@@ -427,7 +416,7 @@ async def update_codemark(
             )
         )
         codemark.title, codemark.text = await content.seal_texts(
-            session, CODEMARK, codemark.id, codemark.team_id, codemark.author_id, title, text
+            session, Codemark, codemark.id, codemark.team_id, codemark.author_id, title, text
         )
         await _set_mentions(session, codemark, "", mentioned)
         newly = [m for m in mentioned if m not in before_mentions]
@@ -448,7 +437,7 @@ async def update_codemark(
     return await publish_codemark(session, codemark, "codemark.updated")
 
 
-async def codemark_history(session: AsyncSession, codemark: Codemark) -> list[CodemarkVersion]:
+async def codemark_history(session: UnitOfWork, codemark: Codemark) -> list[CodemarkVersion]:
     """Return the previous versions of a codemark's title and text, newest first."""
     edits = list(
         await session.scalars(
@@ -460,7 +449,7 @@ async def codemark_history(session: AsyncSession, codemark: Codemark) -> list[Co
     editors = await people_by_id(session, [edit.editor_id for edit in edits])
     versions = []
     for edit in edits:
-        title, text = await content.open_texts(session, CODEMARK_EDIT, codemark.id, edit.title, edit.text)
+        title, text = await content.open_texts(session, CodemarkEdit, codemark.id, edit.title, edit.text)
         versions.append(
             CodemarkVersion(
                 title=title, text=text, editor=user_ref(editors[edit.editor_id]), replaced_at=edit.replaced_at
@@ -470,11 +459,10 @@ async def codemark_history(session: AsyncSession, codemark: Codemark) -> list[Co
 
 
 async def delete_codemark(
-    session: AsyncSession, caller: Caller, membership: Membership, codemark: Codemark
+    session: UnitOfWork, caller: Caller, membership: Membership, codemark: Codemark
 ) -> None:
     """Delete a codemark with its markers and thread (its author or an admin)."""
     require_author_or_role(membership, codemark.author_id, caller)
-    private = codemark.author_id if codemark.type == "bookmark" else None
     data = {"id": codemark.id, "team_id": codemark.team_id}
     related = [
         first if second == codemark.id else second
@@ -490,16 +478,21 @@ async def delete_codemark(
     # What the log carried of it (its text, code, replies, reactions) goes with it; the seqs stay.
     await redact_events(session, Event.codemark_id == codemark.id)
     await record_event(
-        session, codemark.team_id, "codemark.deleted", data, visible_to=private, codemark_id=codemark.id
+        session,
+        codemark.team_id,
+        "codemark.deleted",
+        data,
+        visible_to=codemark.private_to,
+        codemark_id=codemark.id,
     )
     await _announce_related(session, related)
 
 
-async def _relate(session: AsyncSession, caller: Caller, codemark: Codemark, other_id: str) -> bool:
+async def _relate(session: UnitOfWork, caller: Caller, codemark: Codemark, other_id: str) -> bool:
     if other_id == codemark.id:
         raise ValidationFailed("A codemark cannot be related to itself.", [{"loc": ["related"]}])
     other = await session.get(Codemark, other_id) if is_id(other_id) else None
-    if other is None or other.team_id != codemark.team_id or not can_see(other, caller.user.id):
+    if other is None or other.team_id != codemark.team_id or not other.visible_to(caller.user.id):
         raise ValidationFailed(
             "Related codemarks must be codemarks of the team.", [{"loc": ["related"], "unknown": [other_id]}]
         )
@@ -518,7 +511,7 @@ async def _relate(session: AsyncSession, caller: Caller, codemark: Codemark, oth
     return True
 
 
-async def relate(session: AsyncSession, caller: Caller, codemark: Codemark, other_id: str) -> CodemarkOut:
+async def relate(session: UnitOfWork, caller: Caller, codemark: Codemark, other_id: str) -> CodemarkOut:
     """Relate two codemarks of the team (both directions); any member may."""
     if await _relate(session, caller, codemark, other_id):
         other = await session.get(Codemark, other_id)
@@ -527,7 +520,7 @@ async def relate(session: AsyncSession, caller: Caller, codemark: Codemark, othe
     return await publish_codemark(session, codemark, "codemark.updated")
 
 
-async def unrelate(session: AsyncSession, codemark: Codemark, other_id: str) -> CodemarkOut:
+async def unrelate(session: UnitOfWork, codemark: Codemark, other_id: str) -> CodemarkOut:
     """Remove the relation between two codemarks, if there is one."""
     first, second = sorted((codemark.id, other_id))
     await session.execute(delete(Relation).where(Relation.first_id == first, Relation.second_id == second))
@@ -538,7 +531,7 @@ async def unrelate(session: AsyncSession, codemark: Codemark, other_id: str) -> 
 
 
 async def set_following(
-    session: AsyncSession, caller: Caller, codemark: Codemark, following: bool
+    session: UnitOfWork, caller: Caller, codemark: Codemark, following: bool
 ) -> CodemarkOut:
     """Follow or unfollow a codemark's thread."""
     if following:
@@ -551,7 +544,7 @@ async def set_following(
 
 
 async def react(
-    session: AsyncSession, caller: Caller, codemark: Codemark, reply_id: str, emoji: str, on: bool
+    session: UnitOfWork, caller: Caller, codemark: Codemark, reply_id: str, emoji: str, on: bool
 ) -> list[ReactionOut]:
     """Add (or remove) the caller's emoji on a codemark (reply_id '') or a reply; return its reactions."""
     existing = await session.scalar(
@@ -585,7 +578,6 @@ async def react(
             "user_id": caller.user.id,
             "reactions": [r.model_dump() for r in reactions],
         }
-        private = codemark.author_id if codemark.type == "bookmark" else None
         kind = "reaction.added" if on else "reaction.removed"
         # The event is about the codemark's (or the reply's) writing: its author's key seals it.
         author_id = codemark.author_id
@@ -596,7 +588,7 @@ async def react(
             codemark.team_id,
             kind,
             data,
-            visible_to=private,
+            visible_to=codemark.private_to,
             author_id=author_id,
             codemark_id=codemark.id,
             subject_id=reply_id or codemark.id,
@@ -604,7 +596,7 @@ async def react(
     return reactions
 
 
-async def _marker_of(session: AsyncSession, codemark: Codemark, marker_id: str) -> Marker:
+async def _marker_of(session: UnitOfWork, codemark: Codemark, marker_id: str) -> Marker:
     marker = await session.get(Marker, marker_id) if is_id(marker_id) else None
     if marker is None or marker.codemark_id != codemark.id:
         raise NotFound("No such marker.")
@@ -612,7 +604,7 @@ async def _marker_of(session: AsyncSession, codemark: Codemark, marker_id: str) 
 
 
 async def add_reference(
-    session: AsyncSession, codemark: Codemark, marker_id: str, ref: ReferenceIn
+    session: UnitOfWork, codemark: Codemark, marker_id: str, ref: ReferenceIn
 ) -> tuple[CodemarkOut, bool]:
     """Record where a marker's block is at another commit; the flag tells whether it was new."""
     marker = await _marker_of(session, codemark, marker_id)
@@ -628,7 +620,7 @@ async def add_reference(
 
 
 async def promote_marker(
-    session: AsyncSession, codemark: Codemark, marker_id: str, block: BlockAt
+    session: UnitOfWork, codemark: Codemark, marker_id: str, block: BlockAt
 ) -> CodemarkOut:
     """Make a provisional marker's canonical reference a commit that contains its code."""
     marker = await _marker_of(session, codemark, marker_id)

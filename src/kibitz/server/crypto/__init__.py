@@ -1,7 +1,6 @@
 """Encryption at rest: sealing values, blind indexes, the key-encryption key and the keystore."""
 
 from kibitz.server.crypto.blind_index import blind_index, index_matches, normalise_email, normalise_exact
-from kibitz.server.crypto.cells import index_cell, open_cell, open_cell_bytes, seal_cell
 from kibitz.server.crypto.envelope import key_id_of, open_sealed, open_sealed_bytes, seal
 from kibitz.server.crypto.kek import KeyEncryptionKey, LocalKek, kek_from_settings
 from kibitz.server.crypto.keystore import Keystore, KeystoreInfo, OwnerKind
@@ -13,16 +12,12 @@ __all__ = [
     "LocalKek",
     "OwnerKind",
     "blind_index",
-    "index_cell",
     "index_matches",
     "kek_from_settings",
     "key_id_of",
     "normalise_email",
     "normalise_exact",
-    "open_cell",
-    "open_cell_bytes",
     "open_sealed",
     "open_sealed_bytes",
     "seal",
-    "seal_cell",
 ]

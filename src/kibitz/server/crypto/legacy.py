@@ -14,14 +14,16 @@ import logging
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.models import User
 from kibitz.server.auth.people import email_index, handle_index
+from kibitz.server.codemarks.content import MARKER_COLUMNS
 from kibitz.server.codemarks.models import Codemark, CodemarkEdit, Marker, MarkerReference, Reply, ReplyEdit
+from kibitz.server.codemarks.service import PATH_PURPOSE
 from kibitz.server.crypto.blind_index import normalise_exact
 from kibitz.server.crypto.sealer import (
     Owner,
+    SealedColumn,
     Sealer,
     is_sealed,
     member_owner,
@@ -32,17 +34,17 @@ from kibitz.server.events.models import Event
 from kibitz.server.events.service import strip_people
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.repos.models import Repo, RepoRemote
+from kibitz.server.repos.service import REMOTE_PURPOSE
 from kibitz.server.search.index import index_text
 from kibitz.server.search.models import SearchToken
+from kibitz.server.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 LEGACY_PREFIX = "legacy:"
-PATH_PURPOSE = "marker.path"
-REMOTE_PURPOSE = "repo.remote"
 
 
-async def needs_sealing(session: AsyncSession) -> bool:
+async def needs_sealing(session: UnitOfWork) -> bool:
     """Tell whether rows from before encryption at rest are waiting to be sealed."""
     found = await session.scalar(
         select(User.id).where(User.email_index.startswith(LEGACY_PREFIX, autoescape=True)).limit(1)
@@ -50,14 +52,15 @@ async def needs_sealing(session: AsyncSession) -> bool:
     return found is not None
 
 
-async def _seal(sealer: Sealer, owner: Owner, value: str | None, table: str, column: str, row: str) -> Any:
+async def _seal(sealer: Sealer, owner: Owner, value: str | None, column: SealedColumn, row: str) -> Any:
     if value is None or not value or is_sealed(value):
         return value
-    return await sealer.seal(owner, value, table=table, column=column, row=row)
+    return await sealer.seal(owner, value, column, row=row)
 
 
-async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
+async def seal_legacy_rows(session: UnitOfWork) -> int:
     """Seal every plaintext cell and compute blind indexes and keyed search words; return cells sealed."""
+    sealer = session.sealer
     if not sealer.enabled or not await needs_sealing(session):
         return 0
     sealed = 0
@@ -74,9 +77,9 @@ async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
         owner = user_owner(user.id)
         plain_email = user.email if not is_sealed(user.email) else None
         values: dict[str, Any] = {
-            "email": await _seal(sealer, owner, user.email, "user_account", "email", user.id),
-            "name": await _seal(sealer, owner, user.name, "user_account", "name", user.id),
-            "handle": await _seal(sealer, owner, user.handle, "user_account", "handle", user.id),
+            "email": await _seal(sealer, owner, user.email, User.email, user.id),
+            "name": await _seal(sealer, owner, user.name, User.name, user.id),
+            "handle": await _seal(sealer, owner, user.handle, User.handle, user.id),
         }
         if plain_email is not None:
             values["email_index"] = await email_index(session, plain_email)
@@ -102,8 +105,8 @@ async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
             Codemark,
             {"id": cm.id},
             {
-                "title": await _seal(sealer, owner, cm.title, "codemark", "title", cm.id),
-                "text": await _seal(sealer, owner, cm.text, "codemark", "text", cm.id),
+                "title": await _seal(sealer, owner, cm.title, Codemark.title, cm.id),
+                "text": await _seal(sealer, owner, cm.text, Codemark.text, cm.id),
             },
         )
         if not is_sealed(cm.text):
@@ -120,8 +123,8 @@ async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
             CodemarkEdit,
             {"id": edit.id},
             {
-                "title": await _seal(sealer, owner, edit.title, "codemark_edit", "title", edit.codemark_id),
-                "text": await _seal(sealer, owner, edit.text, "codemark_edit", "text", edit.codemark_id),
+                "title": await _seal(sealer, owner, edit.title, CodemarkEdit.title, edit.codemark_id),
+                "text": await _seal(sealer, owner, edit.text, CodemarkEdit.text, edit.codemark_id),
             },
         )
     for marker in (
@@ -139,8 +142,8 @@ async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
         team_id, author_id = authors[marker.codemark_id]
         owner = member_owner(team_id, author_id)
         values = {
-            column: await _seal(sealer, owner, getattr(marker, column), "marker", column, marker.id)
-            for column in ("path", "code", "context_before", "context_after")
+            column.key: await _seal(sealer, owner, getattr(marker, column.key), column, marker.id)
+            for column in MARKER_COLUMNS
         }
         if not is_sealed(marker.path):
             values["path_index"] = await sealer.index(team_id, PATH_PURPOSE, normalise_exact(marker.path))
@@ -157,7 +160,7 @@ async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
             {"id": ref.id},
             {
                 "path": await _seal(
-                    sealer, team_owner(ref.team_id), ref.path, "marker_reference", "path", ref.marker_id
+                    sealer, team_owner(ref.team_id), ref.path, MarkerReference.path, ref.marker_id
                 )
             },
         )
@@ -171,7 +174,7 @@ async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
             {"id": loc.id},
             {
                 "path": await _seal(
-                    sealer, team_owner(loc.team_id), loc.path, "marker_location", "path", loc.marker_id
+                    sealer, team_owner(loc.team_id), loc.path, MarkerLocation.path, loc.marker_id
                 )
             },
         )
@@ -187,7 +190,7 @@ async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
         await put(
             Reply,
             {"id": reply.id},
-            {"text": await _seal(sealer, owner, reply.text, "reply", "text", reply.id)},
+            {"text": await _seal(sealer, owner, reply.text, Reply.text, reply.id)},
         )
         if reply.text and not is_sealed(reply.text):
             created = await session.scalar(
@@ -202,7 +205,7 @@ async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
             {"id": redit.id},
             {
                 "text": await _seal(
-                    sealer, member_owner(team_id, author_id), redit.text, "reply_edit", "text", redit.reply_id
+                    sealer, member_owner(team_id, author_id), redit.text, ReplyEdit.text, redit.reply_id
                 )
             },
         )
@@ -211,7 +214,7 @@ async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
         await put(
             Repo,
             {"id": repo.id},
-            {"name": await _seal(sealer, team_owner(repo.team_id), repo.name, "repo", "name", repo.id)},
+            {"name": await _seal(sealer, team_owner(repo.team_id), repo.name, Repo.name, repo.id)},
         )
     for remote in (
         await session.execute(select(RepoRemote.id, RepoRemote.team_id, RepoRemote.repo_id, RepoRemote.url))
@@ -223,7 +226,7 @@ async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
             {"id": remote.id},
             {
                 "url": await _seal(
-                    sealer, team_owner(remote.team_id), remote.url, "repo_remote", "url", remote.repo_id
+                    sealer, team_owner(remote.team_id), remote.url, RepoRemote.url, remote.repo_id
                 ),
                 "url_index": await sealer.index(remote.team_id, REMOTE_PURPOSE, remote.url),
             },
@@ -240,8 +243,7 @@ async def seal_legacy_rows(session: AsyncSession, sealer: Sealer) -> int:
                 "payload": await sealer.seal(
                     team_owner(event.team_id),
                     payload,
-                    table="event",
-                    column="payload",
+                    Event.payload,
                     row=f"{event.team_id}/{event.seq}",
                 )
             },

@@ -1,49 +1,69 @@
 """Every sealed column, and the cell each value is bound to: one list for services, restore and tests.
 
-A value's associated data names (table, column, row). `row` is the primary key; for tables whose key is a
-database-made integer (unknown before the insert) it is the parent's id instead, and for the event log it
-is `"<team_id>/<seq>"`. Empty strings are stored as "" (nothing to hide); everything else is an envelope.
+A value's associated data names (table, column, row), the names taken from the mapped column
+(`crypto.sealer.cell_names`). `row` is the primary key; for tables whose key is a database-made integer
+(unknown before the insert) it is the parent's id instead, and for the event log it is `"<team_id>/<seq>"`.
+Empty strings are stored as "" (nothing to hide); everything else is an envelope.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Table
+from sqlalchemy.orm import InstrumentedAttribute
+
+from kibitz.server.auth.models import User
+from kibitz.server.codemarks.models import Codemark, CodemarkEdit, Marker, MarkerReference, Reply, ReplyEdit
+from kibitz.server.crypto.sealer import SealedColumn
+from kibitz.server.db import Base
+from kibitz.server.events.models import Event
+from kibitz.server.locations.models import MarkerLocation
+from kibitz.server.repos.models import Repo, RepoRemote
 
 
 @dataclass(frozen=True)
 class SealedTable:
-    """A table with sealed columns: which columns, and which columns make up each value's `row`."""
+    """A table with sealed columns: which columns, which columns make up each value's `row`, and whose key."""
 
-    table: str
-    row_columns: tuple[str, ...]
-    columns: tuple[str, ...]
-    # Whose key: "user", "membership" (the author's, in the row's team), "team", or "event" (author_id's
-    # membership key, else the team's).
-    owner: str
+    model: type[Base]
+    row: tuple[InstrumentedAttribute[Any], ...]
+    columns: tuple[SealedColumn, ...]
+    # "user", "membership" (the author's, in the row's team), "team", or "event" (author_id's membership
+    # key, else the team's).
+    owner: Literal["user", "membership", "team", "event"]
 
-    def row_of(self, values: dict[str, object]) -> str:
-        """Return the `row` part of the associated data from a row's values."""
-        return "/".join(str(values[c]) for c in self.row_columns)
+    @property
+    def table(self) -> Table:
+        """Return the table."""
+        table = self.model.__table__
+        assert isinstance(table, Table)
+        return table
+
+    def row_of(self, values: Mapping[str, object]) -> str:
+        """Return the `row` part of the associated data from a row's values (keyed by column name)."""
+        return "/".join(str(values[column.key]) for column in self.row)
 
 
 SEALED_TABLES: tuple[SealedTable, ...] = (
-    SealedTable("user_account", ("id",), ("email", "name", "handle"), "user"),
-    SealedTable("codemark", ("id",), ("title", "text"), "membership"),
-    SealedTable("codemark_edit", ("codemark_id",), ("title", "text"), "membership"),
-    SealedTable("marker", ("id",), ("path", "code", "context_before", "context_after"), "membership"),
-    SealedTable("marker_reference", ("marker_id",), ("path",), "team"),
-    SealedTable("marker_location", ("marker_id",), ("path",), "team"),
-    SealedTable("reply", ("id",), ("text",), "membership"),
-    SealedTable("reply_edit", ("reply_id",), ("text",), "membership"),
-    SealedTable("repo", ("id",), ("name",), "team"),
-    SealedTable("repo_remote", ("repo_id",), ("url",), "team"),
-    SealedTable("event", ("team_id", "seq"), ("payload",), "event"),
+    SealedTable(User, (User.id,), (User.email, User.name, User.handle), "user"),
+    SealedTable(Codemark, (Codemark.id,), (Codemark.title, Codemark.text), "membership"),
+    SealedTable(
+        CodemarkEdit, (CodemarkEdit.codemark_id,), (CodemarkEdit.title, CodemarkEdit.text), "membership"
+    ),
+    SealedTable(
+        Marker,
+        (Marker.id,),
+        (Marker.path, Marker.code, Marker.context_before, Marker.context_after),
+        "membership",
+    ),
+    SealedTable(MarkerReference, (MarkerReference.marker_id,), (MarkerReference.path,), "team"),
+    SealedTable(MarkerLocation, (MarkerLocation.marker_id,), (MarkerLocation.path,), "team"),
+    SealedTable(Reply, (Reply.id,), (Reply.text,), "membership"),
+    SealedTable(ReplyEdit, (ReplyEdit.reply_id,), (ReplyEdit.text,), "membership"),
+    SealedTable(Repo, (Repo.id,), (Repo.name,), "team"),
+    SealedTable(RepoRemote, (RepoRemote.repo_id,), (RepoRemote.url,), "team"),
+    SealedTable(Event, (Event.team_id, Event.seq), (Event.payload,), "event"),
 )
-
-
-def sealed_table(table: str) -> SealedTable:
-    """Return the entry of a table (KeyError for a table with nothing sealed)."""
-    for entry in SEALED_TABLES:
-        if entry.table == table:
-            return entry
-    raise KeyError(table)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kibitz.server.auth.models import User
 from kibitz.server.crypto.envelope import key_id_of
 from kibitz.server.crypto.kek import (
     LocalKek,
@@ -38,10 +38,10 @@ from kibitz.server.crypto.kek import (
 )
 from kibitz.server.crypto.keystore import Keystore, OwnerKind, data_key_table
 from kibitz.server.crypto.registry import SEALED_TABLES
-from kibitz.server.crypto.sealer import Owner, is_sealed, sealer_of
+from kibitz.server.crypto.sealer import Owner, is_sealed
 from kibitz.server.errors import KekUnusable, NotFound
-from kibitz.server.models import Base
 from kibitz.server.teams.models import Team
+from kibitz.server.unit_of_work import Sessions, transaction
 from kibitz.settings import Settings
 
 
@@ -133,7 +133,7 @@ async def _key_owners(keystore: Keystore, key_ids: set[str]) -> dict[str, tuple[
         return {key_id: (OwnerKind(kind), owner_id) for key_id, kind, owner_id in rows}
 
 
-async def reseal_team(sessions: async_sessionmaker[AsyncSession], keystore: Keystore, team_id: str) -> int:
+async def reseal_team(sessions: Sessions, keystore: Keystore, team_id: str) -> int:
     """Rewrite every sealed cell of a team that is sealed with a retired key under its owner's active key.
 
     Each cell is rewritten with a compare-and-set (`WHERE column = old value`), so a concurrent edit is never
@@ -141,53 +141,52 @@ async def reseal_team(sessions: async_sessionmaker[AsyncSession], keystore: Keys
     """
     resealed = 0
     for entry in SEALED_TABLES:
-        if entry.table == "user_account":
+        if entry.model is User:
             continue  # a person's profile belongs to no team
-        table = Base.metadata.tables[entry.table]
-        async with sessions() as session:
-            sealer = sealer_of(session)
+        table = entry.table
+        names = dict.fromkeys(
+            [*table.primary_key.columns.keys(), *(c.key for c in entry.row), *(c.key for c in entry.columns)]
+        )
+        async with transaction(sessions) as session:
+            sealer = session.sealer
             rows = (
                 (
                     await session.execute(
-                        select(
-                            *table.primary_key.columns,
-                            *(table.c[c] for c in {*entry.row_columns}),
-                            *(table.c[c] for c in entry.columns),
-                        ).where(table.c.team_id == team_id)
+                        select(*(table.c[name] for name in names)).where(table.c.team_id == team_id)
                     )
                 )
                 .mappings()
                 .all()
             )
             key_ids = {
-                key_id_of(row[c]) for row in rows for c in entry.columns if row[c] and is_sealed(row[c])
+                key_id_of(row[c.key])
+                for row in rows
+                for c in entry.columns
+                if row[c.key] and is_sealed(row[c.key])
             }
             owners = await _key_owners(keystore, key_ids) if key_ids else {}
             for row in rows:
                 cell_row = entry.row_of(dict(row))
                 for column in entry.columns:
-                    old = row[column]
+                    old = row[column.key]
                     if not old or not is_sealed(old) or key_id_of(old) not in owners:
                         continue
                     kind, owner_id = owners[key_id_of(old)]
                     active_id, _key = await keystore.data_key(kind, owner_id)
                     if active_id == key_id_of(old):
                         continue
-                    plain = await sealer.open(old, table=entry.table, column=column, row=cell_row)
-                    new = await sealer.seal(
-                        Owner(kind, owner_id), plain, table=entry.table, column=column, row=cell_row
-                    )
-                    keys = [table.c[c] == row[c] for c in (col.name for col in table.primary_key.columns)]
+                    plain = await sealer.open(old, column, row=cell_row)
+                    new = await sealer.seal(Owner(kind, owner_id), plain, column, row=cell_row)
+                    keys = [c == row[c.key] for c in table.primary_key.columns]
                     result = await session.execute(
-                        update(table).where(*keys, table.c[column] == old).values({column: new})
+                        update(table).where(*keys, table.c[column.key] == old).values({column.key: new})
                     )
                     resealed += int(getattr(result, "rowcount", 0) or 0)
-            await session.commit()
     return resealed
 
 
 async def rotate_team(
-    sessions: async_sessionmaker[AsyncSession], keystore: Keystore, team_id: str, *, reseal: bool = False
+    sessions: Sessions, keystore: Keystore, team_id: str, *, reseal: bool = False
 ) -> TeamRotation:
     """Give a team's key and its memberships' keys new active keys; with `reseal`, rewrite old cells too.
 

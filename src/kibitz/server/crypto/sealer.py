@@ -1,7 +1,6 @@
 """The one object services seal, open and index through: the keystore's keys, reached from the session.
 
-Every session made by the app's session factory carries the app's `Sealer` in `session.info`, so services
-keep their signatures: `sealer_of(session).seal(owner, value, table=…, column=…, row=…)`.
+Every unit of work the app makes carries the app's `Sealer` (`unit_of_work.UnitOfWork.sealer`).
 
 Whose key seals what (docs/security.md, "Encryption at rest"):
 - a user's email, name and handle: the user's key (`user_owner`);
@@ -24,12 +23,12 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table
+from sqlalchemy.orm import ColumnProperty, InstrumentedAttribute
 
 from kibitz.server.crypto.blind_index import blind_index
 from kibitz.server.crypto.envelope import PREFIX, open_text_envelope, seal, unpack
 from kibitz.server.crypto.keystore import Keystore, OwnerKind
-from kibitz.server.db import SESSION_KEY
 from kibitz.server.errors import KeyUnavailable
 
 GLOBAL_SCOPE = "global"
@@ -63,13 +62,29 @@ def team_owner(team_id: str) -> Owner:
     return Owner(OwnerKind.TEAM, team_id)
 
 
+# A mapped text column that holds sealed values (`Marker.code`): the key of every seal, open and index.
+SealedColumn = InstrumentedAttribute[str | None]
+_NAMES: dict[SealedColumn, tuple[str, str]] = {}
+
+
+def cell_names(column: SealedColumn) -> tuple[str, str]:
+    """Return the (table, column) names a sealed column's values are bound to (their associated data)."""
+    names = _NAMES.get(column)
+    if names is None:
+        prop = column.property
+        table = column.parent.local_table
+        if not isinstance(prop, ColumnProperty) or not isinstance(table, Table):
+            raise TypeError(f"{column} is not a mapped column of a table")
+        names = _NAMES[column] = (table.name, prop.columns[0].key)
+    return names
+
+
 @dataclass(frozen=True, slots=True)
 class Cell:
     """A sealed value and the cell it belongs to (what its associated data binds it to)."""
 
     sealed: str
-    table: str
-    column: str
+    column: SealedColumn
     row: str
 
 
@@ -117,22 +132,24 @@ class Sealer:
             raise KeyUnavailable("the keystore is not open")
         return self.keystore
 
-    async def seal(self, owner: Owner, value: str, *, table: str, column: str, row: str) -> str:
+    async def seal(self, owner: Owner, value: str, column: SealedColumn, *, row: str) -> str:
         """Seal a text value of one cell with the owner's active data key ("" stays "": nothing to hide)."""
         if not self.enabled or not value:
             return value
+        table, name = cell_names(column)
         key_id, key = await self._store().data_key(owner.kind, owner.id)
-        sealed = seal(key, key_id, value, table=table, column=column, row=row)
+        sealed = seal(key, key_id, value, table=table, column=name, row=row)
         # What was just written is usually read right back (the answer, the event, the next page).
-        self._remember((sealed, table, column, row), key_id, value)
+        self._remember((sealed, table, name, row), key_id, value)
         return sealed
 
-    async def open(self, sealed: str, *, table: str, column: str, row: str) -> str:
+    async def open(self, sealed: str, column: SealedColumn, *, row: str) -> str:
         """Open a sealed text value of one cell (SealBroken or KeyUnavailable when it cannot be)."""
         if not self.enabled or not sealed:
             return sealed
         store = self._store()
-        cell = (sealed, table, column, row)
+        table, name = cell_names(column)
+        cell = (sealed, table, name, row)
         hit = self._plain.get(cell)
         if hit is not None:
             if store.holds_fresh(hit[0]):
@@ -143,13 +160,13 @@ class Sealer:
             self._plain_chars -= len(sealed) + len(hit[1])
         envelope = unpack(sealed)
         key = await store.key_by_id(envelope.key_id)
-        plain = open_text_envelope(key, envelope, table=table, column=column, row=row)
+        plain = open_text_envelope(key, envelope, table=table, column=name, row=row)
         self._remember(cell, envelope.key_id, plain)
         return plain
 
     async def open_many(self, cells: Sequence[Cell]) -> list[str]:
         """Open many cells, in order (keys are cached, so a page of rows costs one keystore read per key)."""
-        return [await self.open(c.sealed, table=c.table, column=c.column, row=c.row) for c in cells]
+        return [await self.open(c.sealed, c.column, row=c.row) for c in cells]
 
     async def index(self, scope: str, purpose: str, normalised: str) -> str:
         """Return the blind index of an already normalised value for a purpose under a scope's index key."""
@@ -171,11 +188,3 @@ class Sealer:
 def is_sealed(value: str) -> bool:
     """Tell whether a stored value is a sealed envelope (by its prefix; nothing is opened)."""
     return value.startswith(PREFIX)
-
-
-def sealer_of(session: AsyncSession) -> Sealer:
-    """Return the sealer of the app that made this session."""
-    sealer = session.info.get(SESSION_KEY)
-    if not isinstance(sealer, Sealer):
-        raise KeyUnavailable("this database session has no sealer (it was not made by the app)")
-    return sealer

@@ -9,9 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kibitz.server.db import Base, UTCDateTime, utcnow
 
-SUBJECT_KINDS = ("user", "team")
-STATUSES = ("pending", "done")
-
 
 class ErasureRequest(Base):
     """A request to erase a user or a team: due by `due_at` (policy maximum 7 days), done when `completed_at`.

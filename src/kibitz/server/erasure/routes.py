@@ -8,11 +8,14 @@ from fastapi import APIRouter, Response, status
 
 from kibitz.server.access import access_team
 from kibitz.server.auth.models import User
-from kibitz.server.deps import CurrentCaller, DbSession, State
+from kibitz.server.deps import AppState, CurrentCaller, DbSession, State
 from kibitz.server.erasure import service
+from kibitz.server.erasure.models import ErasureRequest
 from kibitz.server.erasure.schemas import AccountDeleteIn, ErasureOut, TeamDeleteIn
+from kibitz.server.erasure.sweeper import finish_now
 from kibitz.server.errors import InvalidCredentials, NotFound, ValidationFailed
 from kibitz.server.teams.models import Team
+from kibitz.server.unit_of_work import transaction
 
 router = APIRouter(tags=["erasure"])
 
@@ -35,15 +38,16 @@ async def delete_account(
         or not await state.passwords.verify(user.password_hash, body.password)
     ):
         raise InvalidCredentials("The password is wrong; nothing was erased.")
-    erased = await service.erase_user(session, user.id, requested_by=user.id, address=caller.address)
-    await session.commit()
+    # A transaction of its own, committed at the end of the block: the keys can only be destroyed once the
+    # rows are gone for good, and the answer says whether they were (the request's transaction commits only
+    # after the answer is built).
+    async with transaction(state.sessionmaker) as work:
+        erased = await service.erase_user(work, user.id, requested_by=user.id, address=caller.address)
     for token_hash in erased.token_hashes:
         state.caches.forget_token(token_hash)
     for team_id in erased.team_ids:
         state.caches.forget_member(team_id, user.id)
-    done = await service.finish_now(session, state.settings, state.sealer, erased.request)
-    response.status_code = status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED
-    return service.erasure_out(erased.request)
+    return await _finish(response, state, erased.request)
 
 
 @router.delete("/teams/{team_id}", responses=_ANSWERS)
@@ -65,16 +69,21 @@ async def delete_team(
             "Type the team's name to confirm.",
             [{"loc": ["body", "confirm"], "msg": "must be the team's name"}],
         )
-    request, member_ids = await service.erase_team(
-        session, team, requested_by=caller.user.id, address=caller.address
-    )
-    await session.commit()
+    async with transaction(state.sessionmaker) as work:  # committed before the keys go, as above
+        request, member_ids = await service.erase_team(
+            work, team, requested_by=caller.user.id, address=caller.address
+        )
     state.caches.forget_allowlist(team_id)
     for user_id in member_ids:
         state.caches.forget_member(team_id, user_id)
-    done = await service.finish_now(session, state.settings, state.sealer, request)
-    response.status_code = status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED
-    return service.erasure_out(request)
+    return await _finish(response, state, request)
+
+
+async def _finish(response: Response, state: AppState, request: ErasureRequest) -> ErasureOut:
+    """Destroy a committed request's keys now and answer 200, or leave it to the sweeper and answer 202."""
+    finished = await finish_now(state.sessionmaker, state.settings, request.id)
+    response.status_code = status.HTTP_200_OK if finished is not None else status.HTTP_202_ACCEPTED
+    return service.erasure_out(finished or request)
 
 
 @router.get("/teams/{team_id}/erasures")

@@ -8,8 +8,9 @@
    makes every copy of what they sealed unreadable, in every backup of the main database), the keystore
    backups are purged of them, and the request is marked `done`.
 
-Step 2 is idempotent and works from the ledger alone, so when a process dies between the two steps the
-app's sweeper (`erasure.sweeper`) finishes the request within a minute.
+Both steps run in the caller's transaction; the edges (`erasure.sweeper`: the routes, right after the
+deletion committed, and the app's sweeper) commit them. Step 2 is idempotent and works from the ledger
+alone, so when a process dies between the two steps the sweeper finishes the request within a minute.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, case, delete, func, literal, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.ids import new_id
 from kibitz.server.audit.service import record_audit
@@ -28,24 +29,22 @@ from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.backup.purge import purge_destroyed_from_backups
 from kibitz.server.codemarks.models import Codemark, CodemarkEdit, Mention, Reaction, Reply
 from kibitz.server.crypto.keystore import OwnerKind
-from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import utcnow
 from kibitz.server.erasure.models import ErasureRequest
 from kibitz.server.erasure.schemas import ErasureOut
 from kibitz.server.errors import Conflict
 from kibitz.server.events.models import Event
-from kibitz.server.events.service import REDACTED, record_event, redact_events
+from kibitz.server.events.service import record_event, redact_events
 from kibitz.server.inbox.models import InboxItem
 from kibitz.server.search.models import SearchToken
 from kibitz.server.teams.models import Membership, Team
+from kibitz.server.unit_of_work import UnitOfWork
 from kibitz.settings import Settings
 
 log = logging.getLogger("kibitz.server.erasure")
 
 # The longest an erasure may take by policy; in practice it is done within the request, or within a minute.
 POLICY_DELAY = dt.timedelta(days=7)
-# What an erased person's events hold instead of their payload (the stream shows `{"redacted": true}`).
-REDACTED_PAYLOAD = REDACTED
 # Bulk statements leave the session's identity map alone: nothing loaded is used again.
 _BULK = {"synchronize_session": False}
 
@@ -82,7 +81,7 @@ def _audit_teams(team_ids: list[str]) -> list[str | None]:
 
 
 async def erase_user(
-    session: AsyncSession, user_id: str, *, requested_by: str, address: str | None = None
+    session: UnitOfWork, user_id: str, *, requested_by: str, address: str | None = None
 ) -> UserErased:
     """Hard-delete a person's rows and record the request (the caller commits, then `finish_erasure`).
 
@@ -199,7 +198,7 @@ async def delete_user_rows(session: AsyncSession, user_id: str, alone: Sequence[
 
 
 async def erase_team(
-    session: AsyncSession, team: Team, *, requested_by: str, address: str | None = None
+    session: UnitOfWork, team: Team, *, requested_by: str, address: str | None = None
 ) -> tuple[ErasureRequest, list[str]]:
     """Hard-delete a team with everything in it and record the request (the caller commits, then finishes).
 
@@ -223,7 +222,7 @@ async def erase_team(
     return request, member_ids
 
 
-async def owners_to_destroy(session: AsyncSession, sealer: Sealer, request: ErasureRequest) -> list[Owner]:
+async def owners_to_destroy(session: UnitOfWork, request: ErasureRequest) -> list[Owner]:
     """Return every keystore owner whose keys the request destroys (known from the ledger and the keystore).
 
     For a person: their user key and their membership key in every team, including teams they left long ago
@@ -231,7 +230,7 @@ async def owners_to_destroy(session: AsyncSession, sealer: Sealer, request: Eras
     key, its index key and every membership key in it.
     """
     team_ids = request.team_ids.split()
-    keystore = sealer.keystore
+    keystore = session.sealer.keystore
     owners: list[Owner] = []
     erased_teams: list[str]
     if request.subject_kind == "user":
@@ -253,14 +252,13 @@ async def owners_to_destroy(session: AsyncSession, sealer: Sealer, request: Eras
     return list(dict.fromkeys(owners))
 
 
-async def finish_erasure(
-    session: AsyncSession, settings: Settings, sealer: Sealer, request: ErasureRequest
-) -> None:
+async def finish_erasure(session: UnitOfWork, settings: Settings, request: ErasureRequest) -> None:
     """Destroy the request's keys, purge them from keystore backups and mark it done (the caller commits).
 
     Run only after the rows' deletion committed; safe to run again after a failure at any point.
     """
-    owners = await owners_to_destroy(session, sealer, request)
+    sealer = session.sealer
+    owners = await owners_to_destroy(session, request)
     if sealer.keystore is not None:
         await sealer.keystore.destroy_many(owners)
     # Opened values kept in memory would no longer be served (their keys are gone), but must not linger.
@@ -284,71 +282,17 @@ async def finish_erasure(
     await session.flush()
 
 
-async def finish_now(
-    session: AsyncSession, settings: Settings, sealer: Sealer, request: ErasureRequest
-) -> bool:
-    """Finish a committed request in the same request and commit; on failure leave it to the sweeper.
-
-    Returns whether it is done. (An edge helper: routes call it right after committing the deletion.)
-    """
-    try:
-        await finish_erasure(session, settings, sealer, request)
-        await session.commit()
-    except Exception as exc:  # the rows are gone already; the sweeper retries the rest within a minute
-        log.warning("erasure %s left for the sweeper: %s", request.id, type(exc).__name__)
-        await session.rollback()
-        return False
-    return True
-
-
-async def finish_pending(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    sealer: Sealer,
-    *,
-    older_than: dt.timedelta = dt.timedelta(0),
-) -> int:
-    """Finish every pending request made more than `older_than` ago, one transaction each; return how many.
-
-    (The sweeper's work: it commits, like the other background edges.)
-    """
-    cutoff = utcnow() - older_than
-    async with sessionmaker() as session:
-        ids = list(
-            await session.scalars(
-                select(ErasureRequest.id)
-                .where(ErasureRequest.status == "pending", ErasureRequest.requested_at <= cutoff)
-                .order_by(ErasureRequest.requested_at)
-            )
-        )
-    finished = 0
-    for request_id in ids:
-        async with sessionmaker() as session:
-            request = await session.get(ErasureRequest, request_id)
-            if request is None or request.status != "pending":
-                continue
-            try:
-                await finish_erasure(session, settings, sealer, request)
-                await session.commit()
-            except Exception as exc:  # one stuck request must not hold up the others; the next sweep retries
-                log.warning("erasure %s not finished yet: %s", request_id, type(exc).__name__)
-                await session.rollback()
-                continue
-            finished += 1
-    return finished
-
-
 def _ledger() -> Select[ErasureRequest]:
     return select(ErasureRequest).order_by(ErasureRequest.requested_at.desc(), ErasureRequest.id.desc())
 
 
-async def team_erasures(session: AsyncSession, team_id: str) -> list[ErasureRequest]:
+async def team_erasures(session: UnitOfWork, team_id: str) -> list[ErasureRequest]:
     """Return the requests that concern a team (its members' and its own), newest first."""
     padded = literal(" ") + ErasureRequest.team_ids + literal(" ")
     return list(await session.scalars(_ledger().where(padded.contains(f" {team_id} ", autoescape=True))))
 
 
-async def all_erasures(session: AsyncSession) -> list[ErasureRequest]:
+async def all_erasures(session: UnitOfWork) -> list[ErasureRequest]:
     """Return the whole ledger, newest first (for operators)."""
     return list(await session.scalars(_ledger()))
 

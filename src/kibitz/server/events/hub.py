@@ -26,13 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kibitz.server.access import address_allowed, team_allowlist
 from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.db import utcnow
 from kibitz.server.events.service import LoggedEvent, head_seq, read_events
 from kibitz.server.teams.models import Membership, Team
+from kibitz.server.unit_of_work import Sessions
 
 log = logging.getLogger("kibitz.server.stream")
 
@@ -94,7 +94,7 @@ class StreamHub:
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        sessionmaker: Sessions,
         *,
         queue_size: int = 1000,
         poll_seconds: float = 2.0,

@@ -2,10 +2,10 @@
 
 Every change calls `record_event` inside its transaction: it takes the team's next `seq` with
 `UPDATE team SET event_seq = event_seq + 1 … RETURNING`, which holds the team row's lock until commit, so
-seq order is commit order and a rolled-back change leaves no gap. The session remembers the newest seq per
-team; after the commit `publish_after_commit` rings the broker's doorbell. The broker carries only "team T
-has events up to N": readers always take the events themselves from this table, so a lost doorbell delays
-an event but never loses it.
+seq order is commit order and a rolled-back change leaves no gap. It queues the doorbell with the unit of
+work's `publish_after_commit`, which rings the broker only once the transaction commits. The broker carries
+only "team T has events up to N": readers always take the events themselves from this table, so a lost
+doorbell delays an event but never loses it.
 
 At rest a payload is sealed (table "event", column "payload", row "<team_id>/<seq>") with the membership key
 of the person whose writing it carries (`author_id`), else with the team's key. People inside it (user
@@ -27,14 +27,13 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.people import people_by_id
-from kibitz.server.crypto.sealer import member_owner, sealer_of, team_owner
+from kibitz.server.crypto.sealer import member_owner, team_owner
 from kibitz.server.db import utcnow
 from kibitz.server.errors import KeyUnavailable
 from kibitz.server.events.models import Event
 from kibitz.server.teams.models import Team
+from kibitz.server.unit_of_work import UnitOfWork
 
-_PENDING = "kibitz.events.pending"
-TABLE, COLUMN = "event", "payload"
 # What an erased or otherwise unreadable payload reads as (and what an erasure may store in its place).
 REDACTED = '{"redacted":true}'
 # The personal fields of a person inside a payload, stored as null and filled in when read.
@@ -57,7 +56,7 @@ EVENT_TYPES = (
 
 
 async def record_event(
-    session: AsyncSession,
+    session: UnitOfWork,
     team_id: str,
     type: str,
     data: BaseModel | dict[str, Any],
@@ -80,8 +79,8 @@ async def record_event(
     seq = int(result.scalar_one())
     payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
     owner = member_owner(team_id, author_id) if author_id is not None else team_owner(team_id)
-    sealed = await sealer_of(session).seal(
-        owner, _dumps(strip_people(payload)), table=TABLE, column=COLUMN, row=f"{team_id}/{seq}"
+    sealed = await session.sealer.seal(
+        owner, _dumps(strip_people(payload)), Event.payload, row=f"{team_id}/{seq}"
     )
     session.add(
         Event(
@@ -96,23 +95,11 @@ async def record_event(
             created_at=utcnow(),
         )
     )
-    pending: dict[str, int] = session.info.setdefault(_PENDING, {})
-    pending[team_id] = max(seq, pending.get(team_id, 0))
+    session.publish_after_commit(team_id, seq)
     return seq
 
 
-def take_pending(session: AsyncSession) -> dict[str, int]:
-    """Return and forget the newest seq per team written in this session's transaction."""
-    pending: dict[str, int] = session.info.pop(_PENDING, {})
-    return pending
-
-
-def forget_pending(session: AsyncSession) -> None:
-    """Drop the doorbells of a rolled-back transaction."""
-    session.info.pop(_PENDING, None)
-
-
-async def head_seq(session: AsyncSession, team_id: str) -> int:
+async def head_seq(session: UnitOfWork, team_id: str) -> int:
     """Return the team's newest seq (0 when it has no events)."""
     value = await session.scalar(select(Team.event_seq).where(Team.id == team_id))
     return int(value or 0)
@@ -177,7 +164,7 @@ def _person_id(person: dict[str, Any]) -> str:
 
 
 async def read_events(
-    session: AsyncSession, team_id: str, after: int, upto: int, limit: int = 500
+    session: UnitOfWork, team_id: str, after: int, upto: int, limit: int = 500
 ) -> list[LoggedEvent]:
     """Return the team's events with after < seq <= upto, in order, at most `limit`, opened and filled in.
 
@@ -191,14 +178,14 @@ async def read_events(
             .limit(limit)
         )
     ).all()
-    sealer = sealer_of(session)
+    sealer = session.sealer
     opened: list[Any] = []
     for seq, _type, payload, *_rest in rows:
         if payload == REDACTED:
             opened.append(None)
             continue
         try:
-            text = await sealer.open(payload, table=TABLE, column=COLUMN, row=f"{team_id}/{seq}")
+            text = await sealer.open(payload, Event.payload, row=f"{team_id}/{seq}")
         except KeyUnavailable:  # the author (or the team) was erased: the event keeps its place, not its data
             opened.append(None)
             continue

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import ApiToken
@@ -20,6 +19,7 @@ from kibitz.server.auth.service import find_user_by_email
 from kibitz.server.db import utcnow
 from kibitz.server.errors import NotFound, ValidationFailed
 from kibitz.server.export.importer import IMPORTED_STATUS
+from kibitz.server.unit_of_work import UnitOfWork
 from kibitz.validation import Password
 
 _PASSWORD = TypeAdapter(Password)
@@ -36,7 +36,7 @@ def check_password(password: str) -> str:
 
 
 async def set_password(
-    session: AsyncSession, passwords: Passwords, email: str, password: str
+    session: UnitOfWork, passwords: Passwords, email: str, password: str
 ) -> tuple[bool, int]:
     """Set an account's password (an operator's act); return whether it was activated and sessions ended."""
     user = await find_user_by_email(session, email)

@@ -30,7 +30,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.ids import is_id
 from kibitz.server.audit.service import record_audit
@@ -56,7 +55,7 @@ from kibitz.server.codemarks.models import (
 from kibitz.server.codemarks.service import PATH_PURPOSE
 from kibitz.server.crypto.blind_index import normalise_email as normalise_email_for_index
 from kibitz.server.crypto.blind_index import normalise_exact
-from kibitz.server.crypto.sealer import member_owner, sealer_of, team_owner
+from kibitz.server.crypto.sealer import SealedColumn, member_owner, team_owner
 from kibitz.server.errors import Conflict, InvalidRequest
 from kibitz.server.export.schemas import FORMAT, VERSION, TeamExport
 from kibitz.server.locations.models import MarkerLocation
@@ -64,6 +63,7 @@ from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.repos.service import REMOTE_PURPOSE
 from kibitz.server.search.index import index_text
 from kibitz.server.teams.models import Membership, Team
+from kibitz.server.unit_of_work import UnitOfWork
 
 # Not an argon2 hash, so no password ever verifies against it (Passwords.verify answers False).
 UNUSABLE_PASSWORD = "!imported"  # noqa: S105 - a marker that is no hash, not a password
@@ -187,7 +187,7 @@ def archive_problems(archive: TeamExport) -> list[str]:
     return problems
 
 
-async def _taken(session: AsyncSession, column: Any, ids: Sequence[str]) -> int:
+async def _taken(session: UnitOfWork, column: Any, ids: Sequence[str]) -> int:
     count = 0
     for start in range(0, len(ids), 500):
         chunk = list(ids[start : start + 500])
@@ -195,7 +195,7 @@ async def _taken(session: AsyncSession, column: Any, ids: Sequence[str]) -> int:
     return count
 
 
-async def _refuse_taken_ids(session: AsyncSession, archive: TeamExport) -> None:
+async def _refuse_taken_ids(session: UnitOfWork, archive: TeamExport) -> None:
     if await session.get(Team, archive.team.id) is not None:
         raise Conflict(
             f"A team with the id {archive.team.id} exists on this server already; nothing was imported.",
@@ -218,7 +218,7 @@ async def _refuse_taken_ids(session: AsyncSession, archive: TeamExport) -> None:
         )
 
 
-async def _accounts(session: AsyncSession, archive: TeamExport, summary: ImportSummary) -> dict[str, str]:
+async def _accounts(session: UnitOfWork, archive: TeamExport, summary: ImportSummary) -> dict[str, str]:
     """Match or create the archive's people; return archive user id → this server's user id."""
     mapping: dict[str, str] = {}
     for person in archive.people:
@@ -252,7 +252,7 @@ async def _accounts(session: AsyncSession, archive: TeamExport, summary: ImportS
     return mapping
 
 
-async def import_team(session: AsyncSession, archive: TeamExport) -> ImportSummary:
+async def import_team(session: UnitOfWork, archive: TeamExport) -> ImportSummary:
     """Write the archive's team into this database (the caller commits); Conflict if any id is in use."""
     await _refuse_taken_ids(session, archive)
     summary = ImportSummary(
@@ -279,20 +279,20 @@ async def import_team(session: AsyncSession, archive: TeamExport) -> ImportSumma
     return summary
 
 
-async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[str, str]) -> None:
+async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[str, str]) -> None:
     """Add every record of the archive; `mapping` turns the archive's user ids into this server's."""
 
     def uid(user_id: str) -> str:
         return mapping.get(user_id, user_id)
 
     team_id = archive.team.id
-    sealer = sealer_of(session)
+    sealer = session.sealer
     team_key = team_owner(team_id)
 
-    async def seal(author_id: str | None, value: str, table: str, column: str, row: str) -> str:
+    async def seal(author_id: str | None, value: str, column: SealedColumn, row: str) -> str:
         """Seal with the author's key in this team (the archive's author id), or the team's key (None)."""
         owner = team_key if author_id is None else member_owner(team_id, uid(author_id))
-        return await sealer.seal(owner, value, table=table, column=column, row=row)
+        return await sealer.seal(owner, value, column, row=row)
 
     session.add(
         Team(
@@ -313,7 +313,7 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
             )
         )
     for repo in archive.repos:
-        name = await seal(None, repo.name, "repo", "name", repo.id)
+        name = await seal(None, repo.name, Repo.name, repo.id)
         session.add(Repo(id=repo.id, team_id=team_id, name=name, created_at=repo.created_at))
     await session.flush()
     for repo in archive.repos:
@@ -324,7 +324,7 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                 RepoRemote(
                     team_id=team_id,
                     repo_id=repo.id,
-                    url=await seal(None, url, "repo_remote", "url", repo.id),
+                    url=await seal(None, url, RepoRemote.url, repo.id),
                     url_index=await sealer.index(team_id, REMOTE_PURPOSE, url),
                 )
             )
@@ -335,8 +335,8 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                 team_id=team_id,
                 type=c.type,
                 status=c.status,
-                title=await seal(c.author_id, c.title, "codemark", "title", c.id),
-                text=await seal(c.author_id, c.text, "codemark", "text", c.id),
+                title=await seal(c.author_id, c.title, Codemark.title, c.id),
+                text=await seal(c.author_id, c.text, Codemark.text, c.id),
                 author_id=uid(c.author_id),
                 pinned=c.pinned,
                 created_at=c.created_at,
@@ -353,16 +353,14 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                     team_id=team_id,
                     repo_id=m.repo_id,
                     position=m.position,
-                    path=await seal(c.author_id, m.path, "marker", "path", m.id),
+                    path=await seal(c.author_id, m.path, Marker.path, m.id),
                     path_index=await sealer.index(team_id, PATH_PURPOSE, normalise_exact(m.path)),
                     commit=m.commit,
                     start_line=m.start_line,
                     end_line=m.end_line,
-                    code=await seal(c.author_id, m.code, "marker", "code", m.id),
-                    context_before=await seal(
-                        c.author_id, m.context_before, "marker", "context_before", m.id
-                    ),
-                    context_after=await seal(c.author_id, m.context_after, "marker", "context_after", m.id),
+                    code=await seal(c.author_id, m.code, Marker.code, m.id),
+                    context_before=await seal(c.author_id, m.context_before, Marker.context_before, m.id),
+                    context_after=await seal(c.author_id, m.context_after, Marker.context_after, m.id),
                     provisional=m.provisional,
                 )
             )
@@ -378,8 +376,8 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                     codemark_id=c.id,
                     team_id=team_id,
                     editor_id=uid(version.editor_id),
-                    title=await seal(c.author_id, version.title, "codemark_edit", "title", c.id),
-                    text=await seal(c.author_id, version.text, "codemark_edit", "text", c.id),
+                    title=await seal(c.author_id, version.title, CodemarkEdit.title, c.id),
+                    text=await seal(c.author_id, version.text, CodemarkEdit.text, c.id),
                     replaced_at=version.replaced_at,
                 )
             )
@@ -394,7 +392,7 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                         team_id=team_id,
                         kind=ref.kind,
                         commit=ref.commit,
-                        path=await seal(None, ref.path, "marker_reference", "path", m.id),
+                        path=await seal(None, ref.path, MarkerReference.path, m.id),
                         start_line=ref.start_line,
                         end_line=ref.end_line,
                         created_at=ref.created_at,
@@ -408,7 +406,7 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                 codemark_id=r.codemark_id,
                 team_id=team_id,
                 author_id=uid(r.author_id),
-                text=await seal(r.author_id, r.text, "reply", "text", r.id),
+                text=await seal(r.author_id, r.text, Reply.text, r.id),
                 created_at=r.created_at,
                 updated_at=r.updated_at,
                 deleted_at=r.deleted_at,
@@ -425,7 +423,7 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                 ReplyEdit(
                     reply_id=r.id,
                     team_id=team_id,
-                    text=await seal(r.author_id, reply_version.text, "reply_edit", "text", r.id),
+                    text=await seal(r.author_id, reply_version.text, ReplyEdit.text, r.id),
                     replaced_at=reply_version.replaced_at,
                 )
             )
@@ -455,7 +453,7 @@ async def _write_team(session: AsyncSession, archive: TeamExport, mapping: dict[
                 marker_id=loc.marker_id,
                 commit=loc.commit,
                 algorithm=loc.algorithm,
-                path=await seal(None, loc.path, "marker_location", "path", loc.marker_id)
+                path=await seal(None, loc.path, MarkerLocation.path, loc.marker_id)
                 if loc.path is not None
                 else None,
                 start_line=loc.start_line,

@@ -19,8 +19,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Select, select
 
 import kibitz
 from kibitz.server.access import address_allowed
@@ -42,8 +41,7 @@ from kibitz.server.codemarks.models import (
     Reply,
     ReplyEdit,
 )
-from kibitz.server.codemarks.service import visible_to
-from kibitz.server.crypto.sealer import sealer_of
+from kibitz.server.crypto.sealer import SealedColumn
 from kibitz.server.db import utcnow
 from kibitz.server.errors import NotFound
 from kibitz.server.export.schemas import (
@@ -71,6 +69,7 @@ from kibitz.server.inbox.models import InboxItem
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.teams.models import Membership, Team
+from kibitz.server.unit_of_work import Sessions, UnitOfWork
 
 T = TypeVar("T")
 # Ids per IN (...) list: far below SQLite's and asyncpg's limits on bound parameters.
@@ -82,7 +81,7 @@ def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
         yield list(ids[start : start + _CHUNK])
 
 
-async def _rows(session: AsyncSession, query: Select[T], column: Any, ids: Sequence[str]) -> list[T]:
+async def _rows(session: UnitOfWork, query: Select[T], column: Any, ids: Sequence[str]) -> list[T]:
     """Return the rows of `query` whose `column` is one of `ids`, in the query's order within each chunk."""
     found: list[T] = []
     for chunk in _chunks(ids):
@@ -91,7 +90,7 @@ async def _rows(session: AsyncSession, query: Select[T], column: Any, ids: Seque
 
 
 @asynccontextmanager
-async def snapshot(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+async def snapshot(sessionmaker: Sessions) -> AsyncIterator[UnitOfWork]:
     """Yield a session whose reads all see one state of the database, then roll it back.
 
     An archive is read in dozens of statements; without one snapshot a reply written meanwhile could name a
@@ -110,9 +109,9 @@ async def snapshot(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncItera
             await session.rollback()
 
 
-async def _open(session: AsyncSession, sealed: str, table: str, column: str, row: str) -> str:
-    """Open one sealed cell (crypto/registry.py names its table, column and row)."""
-    return await sealer_of(session).open(sealed, table=table, column=column, row=row)
+async def _open(session: UnitOfWork, sealed: str, column: SealedColumn, row: str) -> str:
+    """Open one sealed cell (crypto/registry.py says which row each column's values are bound to)."""
+    return await session.sealer.open(sealed, column, row=row)
 
 
 def profile_record(person: Person) -> ProfileRecord:
@@ -122,7 +121,7 @@ def profile_record(person: Person) -> ProfileRecord:
     )
 
 
-async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark]) -> list[CodemarkRecord]:
+async def codemark_records(session: UnitOfWork, codemarks: Sequence[Codemark]) -> list[CodemarkRecord]:
     """Return the archive form of codemarks (markers, references, tags, assignees, mentions, history)."""
     ids = [c.id for c in codemarks]
     markers = await _rows(
@@ -139,7 +138,7 @@ async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark])
             ReferenceRecord(
                 kind=ref.kind,
                 commit=ref.commit,
-                path=await _open(session, ref.path, "marker_reference", "path", ref.marker_id),
+                path=await _open(session, ref.path, MarkerReference.path, ref.marker_id),
                 start_line=ref.start_line,
                 end_line=ref.end_line,
                 created_at=ref.created_at,
@@ -152,13 +151,13 @@ async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark])
                 id=m.id,
                 repo_id=m.repo_id,
                 position=m.position,
-                path=await _open(session, m.path, "marker", "path", m.id),
+                path=await _open(session, m.path, Marker.path, m.id),
                 commit=m.commit,
                 start_line=m.start_line,
                 end_line=m.end_line,
-                code=await _open(session, m.code, "marker", "code", m.id),
-                context_before=await _open(session, m.context_before, "marker", "context_before", m.id),
-                context_after=await _open(session, m.context_after, "marker", "context_after", m.id),
+                code=await _open(session, m.code, Marker.code, m.id),
+                context_before=await _open(session, m.context_before, Marker.context_before, m.id),
+                context_after=await _open(session, m.context_after, Marker.context_after, m.id),
                 provisional=m.provisional,
                 references=references[m.id],
             )
@@ -181,8 +180,8 @@ async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark])
         history[edit.codemark_id].append(
             CodemarkVersionRecord(
                 editor_id=edit.editor_id,
-                title=await _open(session, edit.title, "codemark_edit", "title", edit.codemark_id),
-                text=await _open(session, edit.text, "codemark_edit", "text", edit.codemark_id),
+                title=await _open(session, edit.title, CodemarkEdit.title, edit.codemark_id),
+                text=await _open(session, edit.text, CodemarkEdit.text, edit.codemark_id),
                 replaced_at=edit.replaced_at,
             )
         )
@@ -192,8 +191,8 @@ async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark])
             team_id=c.team_id,
             type=c.type,
             status=c.status,
-            title=await _open(session, c.title, "codemark", "title", c.id),
-            text=await _open(session, c.text, "codemark", "text", c.id),
+            title=await _open(session, c.title, Codemark.title, c.id),
+            text=await _open(session, c.text, Codemark.text, c.id),
             author_id=c.author_id,
             pinned=c.pinned,
             created_at=c.created_at,
@@ -208,7 +207,7 @@ async def codemark_records(session: AsyncSession, codemarks: Sequence[Codemark])
     ]
 
 
-async def reply_records(session: AsyncSession, replies: Sequence[Reply]) -> list[ReplyRecord]:
+async def reply_records(session: UnitOfWork, replies: Sequence[Reply]) -> list[ReplyRecord]:
     """Return the archive form of replies with their mentions and edit history."""
     ids = [r.id for r in replies]
     mentions: dict[str, list[str]] = defaultdict(list)
@@ -218,7 +217,7 @@ async def reply_records(session: AsyncSession, replies: Sequence[Reply]) -> list
     for edit in await _rows(session, select(ReplyEdit).order_by(ReplyEdit.id), ReplyEdit.reply_id, ids):
         history[edit.reply_id].append(
             ReplyVersionRecord(
-                text=await _open(session, edit.text, "reply_edit", "text", edit.reply_id),
+                text=await _open(session, edit.text, ReplyEdit.text, edit.reply_id),
                 replaced_at=edit.replaced_at,
             )
         )
@@ -228,7 +227,7 @@ async def reply_records(session: AsyncSession, replies: Sequence[Reply]) -> list
             team_id=r.team_id,
             codemark_id=r.codemark_id,
             author_id=r.author_id,
-            text=await _open(session, r.text, "reply", "text", r.id),
+            text=await _open(session, r.text, Reply.text, r.id),
             created_at=r.created_at,
             updated_at=r.updated_at,
             deleted_at=r.deleted_at,
@@ -256,9 +255,7 @@ def _counted(archive: UserExport | TeamExport) -> dict[str, int]:
     return {name: len(value) for name, value in archive if isinstance(value, list)}
 
 
-async def export_user(
-    session: AsyncSession, caller: Caller, reader: AsyncSession | None = None
-) -> UserExport:
+async def export_user(session: UnitOfWork, caller: Caller, reader: UnitOfWork | None = None) -> UserExport:
     """Return the caller's archive and audit it: profile, memberships, tokens' metadata, what they wrote.
 
     Content comes only from teams the caller is still a member of and whose allowlist admits the address of
@@ -315,7 +312,7 @@ async def export_user(
         db,
         select(Reply)
         .join(Codemark, Codemark.id == Reply.codemark_id)
-        .where(Reply.author_id == user.id, visible_to(user.id))
+        .where(Reply.author_id == user.id, Codemark.visible_to(user.id))
         .order_by(Reply.created_at, Reply.id),
         Reply.team_id,
         teams,
@@ -325,7 +322,7 @@ async def export_user(
         db,
         select(Reaction)
         .join(Codemark, Codemark.id == Reaction.codemark_id)
-        .where(Reaction.user_id == user.id, visible_to(user.id))
+        .where(Reaction.user_id == user.id, Codemark.visible_to(user.id))
         .order_by(Reaction.id),
         Reaction.team_id,
         teams,
@@ -335,7 +332,7 @@ async def export_user(
         db,
         select(Follower)
         .join(Codemark, Codemark.id == Follower.codemark_id)
-        .where(Follower.user_id == user.id, visible_to(user.id)),
+        .where(Follower.user_id == user.id, Codemark.visible_to(user.id)),
         Codemark.team_id,
         teams,
     )
@@ -343,7 +340,7 @@ async def export_user(
         db,
         select(InboxItem)
         .join(Codemark, Codemark.id == InboxItem.codemark_id)
-        .where(InboxItem.user_id == user.id, visible_to(user.id)),
+        .where(InboxItem.user_id == user.id, Codemark.visible_to(user.id)),
         InboxItem.team_id,
         teams,
     )
@@ -387,12 +384,6 @@ async def export_user(
     return archive
 
 
-def _shared() -> ColumnElement[bool]:
-    """Return the condition for codemarks a team export holds: everything but bookmarks (private to their
-    authors, whoever exports)."""
-    return Codemark.type != "bookmark"
-
-
 def _people_of(records: Iterable[Any]) -> set[str]:
     ids: set[str] = set()
     for record in records:
@@ -409,7 +400,7 @@ def _people_of(records: Iterable[Any]) -> set[str]:
 
 
 async def export_team(
-    session: AsyncSession, caller: Caller, team_id: str, reader: AsyncSession | None = None
+    session: UnitOfWork, caller: Caller, team_id: str, reader: UnitOfWork | None = None
 ) -> TeamExport:
     """Return a whole team's archive and audit it (the caller must be its owner: checked by the route).
 
@@ -434,11 +425,11 @@ async def export_team(
     for remote in await db.scalars(
         select(RepoRemote).where(RepoRemote.team_id == team_id).order_by(RepoRemote.id)
     ):
-        remotes[remote.repo_id].append(await _open(db, remote.url, "repo_remote", "url", remote.repo_id))
+        remotes[remote.repo_id].append(await _open(db, remote.url, RepoRemote.url, remote.repo_id))
     codemarks = list(
         await db.scalars(
             select(Codemark)
-            .where(Codemark.team_id == team_id, _shared())
+            .where(Codemark.team_id == team_id, Codemark.shared)
             .order_by(Codemark.created_at, Codemark.id)
         )
     )
@@ -446,7 +437,7 @@ async def export_team(
         await db.scalars(
             select(Reply)
             .join(Codemark, Codemark.id == Reply.codemark_id)
-            .where(Reply.team_id == team_id, _shared())
+            .where(Reply.team_id == team_id, Codemark.shared)
             .order_by(Reply.created_at, Reply.id)
         )
     )
@@ -454,7 +445,7 @@ async def export_team(
         await db.scalars(
             select(Reaction)
             .join(Codemark, Codemark.id == Reaction.codemark_id)
-            .where(Reaction.team_id == team_id, _shared())
+            .where(Reaction.team_id == team_id, Codemark.shared)
             .order_by(Reaction.id)
         )
     )
@@ -462,7 +453,7 @@ async def export_team(
         await db.scalars(
             select(Follower)
             .join(Codemark, Codemark.id == Follower.codemark_id)
-            .where(Codemark.team_id == team_id, _shared())
+            .where(Codemark.team_id == team_id, Codemark.shared)
             .order_by(Follower.codemark_id, Follower.user_id)
         )
     )
@@ -481,7 +472,7 @@ async def export_team(
             select(MarkerLocation)
             .join(Marker, Marker.id == MarkerLocation.marker_id)
             .join(Codemark, Codemark.id == Marker.codemark_id)
-            .where(MarkerLocation.team_id == team_id, _shared())
+            .where(MarkerLocation.team_id == team_id, Codemark.shared)
             .order_by(MarkerLocation.id)
         )
     )
@@ -493,7 +484,7 @@ async def export_team(
             marker_id=loc.marker_id,
             commit=loc.commit,
             algorithm=loc.algorithm,
-            path=await _open(db, loc.path, "marker_location", "path", loc.marker_id)
+            path=await _open(db, loc.path, MarkerLocation.path, loc.marker_id)
             if loc.path is not None
             else None,
             start_line=loc.start_line,
@@ -528,7 +519,7 @@ async def export_team(
         repos=[
             RepoRecord(
                 id=r.id,
-                name=await _open(db, r.name, "repo", "name", r.id),
+                name=await _open(db, r.name, Repo.name, r.id),
                 created_at=r.created_at,
                 root_commits=commits[r.id],
                 remotes=remotes[r.id],

@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kibitz.server.db import Base, UTCDateTime, utcnow
 
-INBOX_KINDS = ("mention", "assignment", "reply")
-
 
 class InboxItem(Base):
     """Something a person should look at; unread until they mark it read."""

@@ -6,21 +6,20 @@ import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.ids import new_id
 from kibitz.server.auth.people import people_by_id
 from kibitz.server.auth.service import user_ref
 from kibitz.server.codemarks.models import Codemark
-from kibitz.server.crypto.sealer import sealer_of
 from kibitz.server.db import utcnow
 from kibitz.server.inbox.models import InboxItem
 from kibitz.server.inbox.schemas import InboxItemOut
 from kibitz.server.pagination import decode_cursor, encode_cursor
+from kibitz.server.unit_of_work import UnitOfWork
 
 
 async def notify(
-    session: AsyncSession,
+    session: UnitOfWork,
     codemark: Codemark,
     user_ids: Iterable[str],
     kind: str,
@@ -28,7 +27,7 @@ async def notify(
     reply_id: str = "",
 ) -> None:
     """Put an item in the inbox of each person, except the one who acted (and, for bookmarks, anyone)."""
-    if codemark.type == "bookmark":
+    if not codemark.shared:
         return
     now = utcnow()
     for user_id in dict.fromkeys(user_ids):
@@ -48,7 +47,7 @@ async def notify(
 
 
 async def list_inbox(
-    session: AsyncSession, team_id: str, user_id: str, unread_only: bool, limit: int, cursor: str | None
+    session: UnitOfWork, team_id: str, user_id: str, unread_only: bool, limit: int, cursor: str | None
 ) -> tuple[list[InboxItemOut], str | None]:
     """Return one page of a person's inbox in a team, newest first."""
     query = select(InboxItem, Codemark).join(Codemark, Codemark.id == InboxItem.codemark_id)
@@ -67,13 +66,13 @@ async def list_inbox(
     )
     page = rows[:limit]
     actors = await people_by_id(session, (i.actor_id for i, _ in page))
-    sealer = sealer_of(session)
+    sealer = session.sealer
     items = []
     for item, codemark in page:
         # Sealed columns of the codemark (crypto/registry.py): opened here, never written back to the row.
-        title = await sealer.open(codemark.title, table="codemark", column="title", row=codemark.id)
+        title = await sealer.open(codemark.title, Codemark.title, row=codemark.id)
         if not title:
-            text = await sealer.open(codemark.text, table="codemark", column="text", row=codemark.id)
+            text = await sealer.open(codemark.text, Codemark.text, row=codemark.id)
             title = text.split("\n", 1)[0][:200]
         items.append(
             InboxItemOut(
@@ -93,7 +92,7 @@ async def list_inbox(
 
 
 async def mark_read(
-    session: AsyncSession, team_id: str, user_id: str, ids: list[str] | None, now: dt.datetime | None = None
+    session: UnitOfWork, team_id: str, user_id: str, ids: list[str] | None, now: dt.datetime | None = None
 ) -> int:
     """Mark some (or, with `ids` None, all) of a person's unread items read; return how many changed."""
     statement = (

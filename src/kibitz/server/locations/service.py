@@ -9,21 +9,19 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.service import Caller
 from kibitz.server.codemarks.models import Codemark, Marker
-from kibitz.server.crypto.sealer import sealer_of, team_owner
+from kibitz.server.crypto.sealer import team_owner
 from kibitz.server.db import utcnow
 from kibitz.server.errors import ValidationFailed
 from kibitz.server.events.service import record_event
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.locations.schemas import LocationOut, LocationsIn
+from kibitz.server.unit_of_work import UnitOfWork
 
-TABLE = "marker_location"
 
-
-async def _check_markers(session: AsyncSession, team_id: str, marker_ids: Sequence[str]) -> None:
+async def _check_markers(session: UnitOfWork, team_id: str, marker_ids: Sequence[str]) -> None:
     wanted = set(marker_ids)
     found = set(
         await session.scalars(select(Marker.id).where(Marker.team_id == team_id, Marker.id.in_(wanted)))
@@ -37,7 +35,7 @@ async def _check_markers(session: AsyncSession, team_id: str, marker_ids: Sequen
 
 
 async def store_locations(
-    session: AsyncSession, caller: Caller, team_id: str, data: LocationsIn
+    session: UnitOfWork, caller: Caller, team_id: str, data: LocationsIn
 ) -> tuple[int, int]:
     """Store locations at a commit; a (marker, commit, algorithm) already known keeps its first value.
 
@@ -45,14 +43,14 @@ async def store_locations(
     """
     first: dict[str, dict[str, object]] = {}
     now = utcnow()
-    sealer, owner = sealer_of(session), team_owner(team_id)
+    sealer, owner = session.sealer, team_owner(team_id)
     for loc in data.locations:
         # Within one batch too, the first location given for a marker wins.
         if loc.marker_id in first:
             continue
         path = None
         if loc.path is not None:
-            path = await sealer.seal(owner, loc.path, table=TABLE, column="path", row=loc.marker_id)
+            path = await sealer.seal(owner, loc.path, MarkerLocation.path, row=loc.marker_id)
         first[loc.marker_id] = {
             "team_id": team_id,
             "marker_id": loc.marker_id,
@@ -82,7 +80,7 @@ async def store_locations(
         await session.scalars(
             select(Marker.id)
             .join(Codemark, Codemark.id == Marker.codemark_id)
-            .where(Marker.id.in_(stored), Codemark.type != "bookmark")
+            .where(Marker.id.in_(stored), Codemark.shared)
         )
     )
     if public:
@@ -97,7 +95,7 @@ async def store_locations(
 
 
 async def query_locations(
-    session: AsyncSession, team_id: str, commit: str, algorithm: str, marker_ids: Sequence[str]
+    session: UnitOfWork, team_id: str, commit: str, algorithm: str, marker_ids: Sequence[str]
 ) -> list[LocationOut]:
     """Return the known locations of these markers at a commit; unknown or foreign markers are absent."""
     rows = await session.scalars(
@@ -110,7 +108,7 @@ async def query_locations(
         )
         .order_by(MarkerLocation.marker_id)
     )
-    sealer = sealer_of(session)
+    sealer = session.sealer
     return [
         LocationOut.model_validate(
             {
@@ -119,7 +117,7 @@ async def query_locations(
                 "algorithm": row.algorithm,
                 "path": None
                 if row.path is None
-                else await sealer.open(row.path, table=TABLE, column="path", row=row.marker_id),
+                else await sealer.open(row.path, MarkerLocation.path, row=row.marker_id),
                 "start_line": row.start_line,
                 "end_line": row.end_line,
                 "status": row.status,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from kibitz.server.db import make_engine
 from kibitz.server.erasure.schemas import ErasureOut
 from kibitz.server.erasure.service import all_erasures, erasure_out
@@ -14,6 +12,7 @@ from kibitz.server.errors import Conflict, InvalidRequest
 from kibitz.server.export.importer import ImportSummary, import_team, parse_archive
 from kibitz.server.migrate import upgrade
 from kibitz.server.operator._running import in_transaction
+from kibitz.server.unit_of_work import UnitOfWork
 from kibitz.settings import Settings
 
 
@@ -43,7 +42,7 @@ def import_team_file(settings: Settings, path: Path) -> ImportSummary:
 def erasures(settings: Settings) -> list[ErasureOut]:
     """Return the erasure ledger of the configured database, newest first."""
 
-    async def work(session: AsyncSession) -> list[ErasureOut]:
+    async def work(session: UnitOfWork) -> list[ErasureOut]:
         return [erasure_out(request) for request in await all_erasures(session)]
 
     return in_transaction(settings, work)

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, delete, func, inspect, select, text, tuple_, update
+from sqlalchemy import delete, func, inspect, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-import kibitz.server.models  # noqa: F401  (every table registered in Base.metadata)
+import kibitz.server.models  # noqa: F401  (every table registered, so the foreign keys between them resolve)
+from kibitz.server.auth.models import User
 from kibitz.server.backup import keyfiles, layout, pgtools
 from kibitz.server.backup.backup import sqlite_database_file
+from kibitz.server.codemarks.models import Mention, Reaction, Reply
 from kibitz.server.crypto.envelope import PREFIX, key_id_of
 from kibitz.server.crypto.keystore import (
     Keystore,
@@ -38,11 +40,15 @@ from kibitz.server.crypto.keystore import (
     metadata,
 )
 from kibitz.server.crypto.registry import SEALED_TABLES
-from kibitz.server.db import Base, make_engine
+from kibitz.server.db import make_engine
 from kibitz.server.erasure.service import delete_user_rows
 from kibitz.server.errors import Conflict, InvalidRequest, KekUnusable, KibitzError, SealBroken
+from kibitz.server.events.models import Event
 from kibitz.server.events.service import REDACTED
+from kibitz.server.inbox.models import InboxItem
 from kibitz.server.migrate import upgrade
+from kibitz.server.search.models import SearchToken
+from kibitz.server.teams.models import Membership, Team
 from kibitz.settings import Settings
 
 BATCH = 500
@@ -309,10 +315,6 @@ async def _replay_erasures(engine: AsyncEngine, keystore: Keystore, result: Rest
     return dataclasses.replace(result, deleted=deleted, redacted_events=redacted, erased=erased)
 
 
-def _table(name: str) -> Table:
-    return Base.metadata.tables[name]
-
-
 def _batches(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[start : start + BATCH] for start in range(0, len(values), BATCH)]
 
@@ -330,24 +332,22 @@ async def _erase_users(connection: AsyncConnection, user_ids: Sequence[str]) -> 
 
 async def _delete_replies(connection: AsyncConnection, reply_ids: Sequence[str]) -> int:
     """Delete replies and what points at them without a foreign key (search words, reactions, mentions)."""
-    search, reaction, mention = _table("search_token"), _table("reaction"), _table("mention")
-    inbox, reply = _table("inbox_item"), _table("reply")
-    await connection.execute(delete(search).where(search.c.source.in_(reply_ids)))
-    for table in (reaction, mention, inbox):
-        await connection.execute(delete(table).where(table.c.reply_id.in_(reply_ids)))
-    result = await connection.execute(delete(reply).where(reply.c.id.in_(reply_ids)))
+    await connection.execute(delete(SearchToken).where(SearchToken.source.in_(reply_ids)))
+    await connection.execute(delete(Reaction).where(Reaction.reply_id.in_(reply_ids)))
+    await connection.execute(delete(Mention).where(Mention.reply_id.in_(reply_ids)))
+    await connection.execute(delete(InboxItem).where(InboxItem.reply_id.in_(reply_ids)))
+    result = await connection.execute(delete(Reply).where(Reply.id.in_(reply_ids)))
     return int(result.rowcount or 0)
 
 
 async def _erase_owners(connection: AsyncConnection, owners: dict[str, list[str]]) -> dict[str, int]:
     """Delete the users, teams and memberships tombstoned in the keystore (and what cascades from them)."""
-    user, team, membership = _table("user_account"), _table("team"), _table("membership")
     erased: dict[str, int] = {}
     users = owners.get(str(OwnerKind.USER), [])
     present = [
         uid
         for batch in _batches(users)
-        for uid in await connection.scalars(select(user.c.id).where(user.c.id.in_(batch)))
+        for uid in await connection.scalars(select(User.id).where(User.id.in_(batch)))
     ]
     await _erase_users(connection, present)
     erased["user"] = len(present)
@@ -355,7 +355,7 @@ async def _erase_owners(connection: AsyncConnection, owners: dict[str, list[str]
     erased["team"] = 0
     for batch in _batches(teams):
         erased["team"] += int(
-            (await connection.execute(delete(team).where(team.c.id.in_(batch)))).rowcount or 0
+            (await connection.execute(delete(Team).where(Team.id.in_(batch)))).rowcount or 0
         )
     pairs = [
         tuple(owner.split(":", 1)) for owner in owners.get(str(OwnerKind.MEMBERSHIP), []) if ":" in owner
@@ -363,7 +363,7 @@ async def _erase_owners(connection: AsyncConnection, owners: dict[str, list[str]
     erased["membership"] = 0
     for batch in _batches(pairs):
         result = await connection.execute(
-            delete(membership).where(tuple_(membership.c.team_id, membership.c.user_id).in_(batch))
+            delete(Membership).where(tuple_(Membership.team_id, Membership.user_id).in_(batch))
         )
         erased["membership"] += int(result.rowcount or 0)
     return erased
@@ -385,9 +385,9 @@ async def _purge_sealed(connection: AsyncConnection, key_ids: set[str]) -> tuple
     redacted = 0
     # Children before parents, so each row is counted in its own table rather than vanishing by cascade.
     for entry in reversed(SEALED_TABLES):
-        table = _table(entry.table)
+        table = entry.table
         keys = list(table.primary_key.columns)
-        query = select(*keys, *(table.c[name] for name in entry.columns))
+        query = select(*keys, *(table.c[column.key] for column in entry.columns))
         doomed: list[tuple[Any, ...]] = []
         result = await connection.stream(query)
         async for row in result:
@@ -395,20 +395,20 @@ async def _purge_sealed(connection: AsyncConnection, key_ids: set[str]) -> tuple
                 doomed.append(tuple(row[: len(keys)]))
         if not doomed:
             continue
-        if entry.table == "user_account":
+        if entry.model is User:
             await _erase_users(connection, [pk[0] for pk in doomed])
-            deleted[entry.table] += len(doomed)
+            deleted[table.name] += len(doomed)
             continue
         for batch in _batches(doomed):
             where = keys[0].in_([pk[0] for pk in batch]) if len(keys) == 1 else tuple_(*keys).in_(batch)
-            if entry.table == "event":
+            if entry.model is Event:
                 result_ = await connection.execute(
                     update(table).where(where).values(payload=REDACTED, author_id=None)
                 )
                 redacted += int(result_.rowcount or 0)
-            elif entry.table == "reply":
-                deleted[entry.table] += await _delete_replies(connection, [pk[0] for pk in batch])
+            elif entry.model is Reply:
+                deleted[table.name] += await _delete_replies(connection, [pk[0] for pk in batch])
             else:
                 result_ = await connection.execute(delete(table).where(where))
-                deleted[entry.table] += int(result_.rowcount or 0)
+                deleted[table.name] += int(result_.rowcount or 0)
     return dict(deleted), redacted

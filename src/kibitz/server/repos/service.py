@@ -7,25 +7,25 @@ also keeps it unique in the team.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.ids import new_id
 from kibitz.remotes import normalise_remote
-from kibitz.server.crypto.sealer import sealer_of, team_owner
+from kibitz.server.crypto.sealer import team_owner
 from kibitz.server.db import utcnow
 from kibitz.server.errors import ValidationFailed
 from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.repos.schemas import RepoOut
+from kibitz.server.unit_of_work import UnitOfWork
 
 REMOTE_PURPOSE = "repo.remote"
 
 
-async def remote_index(session: AsyncSession, team_id: str, url: str) -> str:
+async def remote_index(session: UnitOfWork, team_id: str, url: str) -> str:
     """Return the blind index of an already normalised remote URL in a team."""
-    return await sealer_of(session).index(team_id, REMOTE_PURPOSE, url)
+    return await session.sealer.index(team_id, REMOTE_PURPOSE, url)
 
 
-async def repo_out(session: AsyncSession, repo: Repo) -> RepoOut:
+async def repo_out(session: UnitOfWork, repo: Repo) -> RepoOut:
     """Return the wire form of a repo with its identities."""
     commits = await session.scalars(
         select(RepoRootCommit.commit).where(RepoRootCommit.repo_id == repo.id).order_by(RepoRootCommit.id)
@@ -33,13 +33,13 @@ async def repo_out(session: AsyncSession, repo: Repo) -> RepoOut:
     remotes = await session.scalars(
         select(RepoRemote.url).where(RepoRemote.repo_id == repo.id).order_by(RepoRemote.id)
     )
-    sealer = sealer_of(session)
+    sealer = session.sealer
     return RepoOut(
         id=repo.id,
         team_id=repo.team_id,
-        name=await sealer.open(repo.name, table="repo", column="name", row=repo.id),
+        name=await sealer.open(repo.name, Repo.name, row=repo.id),
         root_commits=list(commits),
-        remotes=[await sealer.open(url, table="repo_remote", column="url", row=repo.id) for url in remotes],
+        remotes=[await sealer.open(url, RepoRemote.url, row=repo.id) for url in remotes],
         created_at=repo.created_at,
     )
 
@@ -51,7 +51,7 @@ def _default_name(remotes: list[str], root_commits: list[str]) -> str:
 
 
 async def match_repo(
-    session: AsyncSession, team_id: str, root_commits: list[str], remotes: list[str], name: str | None
+    session: UnitOfWork, team_id: str, root_commits: list[str], remotes: list[str], name: str | None
 ) -> tuple[Repo, bool]:
     """Return the team's repo sharing any root commit or remote (learning the new ones), or a new repo.
 
@@ -65,7 +65,7 @@ async def match_repo(
         if clean not in normalised:
             normalised.append(clean)
     commits = list(dict.fromkeys(root_commits))
-    sealer, owner = sealer_of(session), team_owner(team_id)
+    sealer, owner = session.sealer, team_owner(team_id)
     indexes = {url: await remote_index(session, team_id, url) for url in normalised}
 
     commit_rows = await session.execute(
@@ -92,7 +92,7 @@ async def match_repo(
     else:
         repo_id = new_id()
         default = name or _default_name(normalised, commits)
-        sealed_name = await sealer.seal(owner, default, table="repo", column="name", row=repo_id)
+        sealed_name = await sealer.seal(owner, default, Repo.name, row=repo_id)
         repo = Repo(id=repo_id, team_id=team_id, name=sealed_name, created_at=utcnow())
         session.add(repo)
         await session.flush()
@@ -103,13 +103,13 @@ async def match_repo(
             session.add(RepoRootCommit(team_id=team_id, repo_id=repo.id, commit=commit))
     for url, index in indexes.items():
         if index not in known_remotes:
-            sealed = await sealer.seal(owner, url, table="repo_remote", column="url", row=repo.id)
+            sealed = await sealer.seal(owner, url, RepoRemote.url, row=repo.id)
             session.add(RepoRemote(team_id=team_id, repo_id=repo.id, url=sealed, url_index=index))
     await session.flush()
     return repo, created
 
 
-async def list_repos(session: AsyncSession, team_id: str) -> list[Repo]:
+async def list_repos(session: UnitOfWork, team_id: str) -> list[Repo]:
     """Return a team's repos, oldest first."""
     result = await session.scalars(
         select(Repo).where(Repo.team_id == team_id).order_by(Repo.created_at, Repo.id)

@@ -9,23 +9,22 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from kibitz.server.crypto.sealer import sealer_of
 from kibitz.server.search.models import SearchToken
 from kibitz.server.search.tokens import tokens
+from kibitz.server.unit_of_work import UnitOfWork
 
 SEARCH_PURPOSE = "search.word"
 
 
-async def word_indexes(session: AsyncSession, team_id: str, words: set[str]) -> dict[str, str]:
+async def word_indexes(session: UnitOfWork, team_id: str, words: set[str]) -> dict[str, str]:
     """Return the keyed index of each word (what `search_token.token` holds), by word."""
-    sealer = sealer_of(session)
+    sealer = session.sealer
     return {word: await sealer.index(team_id, SEARCH_PURPOSE, word) for word in sorted(words)}
 
 
 async def index_text(
-    session: AsyncSession,
+    session: UnitOfWork,
     team_id: str,
     codemark_id: str,
     created_at: dt.datetime,
@@ -56,7 +55,7 @@ async def index_text(
         )
 
 
-async def unindex(session: AsyncSession, codemark_id: str, source: str) -> None:
+async def unindex(session: UnitOfWork, codemark_id: str, source: str) -> None:
     """Forget the words of a codemark's own text or of one reply."""
     await session.execute(
         delete(SearchToken).where(SearchToken.codemark_id == codemark_id, SearchToken.source == source)

@@ -6,27 +6,27 @@ import datetime as dt
 from collections import defaultdict
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from kibitz.server.codemarks.models import Codemark
 from kibitz.server.codemarks.render import codemarks_out
-from kibitz.server.codemarks.service import CodemarkFilter, filter_conditions, visible_to, with_path_index
+from kibitz.server.codemarks.service import CodemarkFilter, filter_conditions, with_path_index
 from kibitz.server.errors import ValidationFailed
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.search.index import word_indexes
 from kibitz.server.search.models import SearchToken
 from kibitz.server.search.schemas import SearchHit, SearchMatch
 from kibitz.server.search.tokens import tokens
+from kibitz.server.unit_of_work import UnitOfWork
 
 
-async def _posting_size(session: AsyncSession, team_id: str, token: str, cap: int = 5_000) -> int:
+async def _posting_size(session: UnitOfWork, team_id: str, token: str, cap: int = 5_000) -> int:
     capped = select(SearchToken.codemark_id).where(SearchToken.team_id == team_id, SearchToken.token == token)
     return int(await session.scalar(select(func.count()).select_from(capped.limit(cap).subquery())) or 0)
 
 
 async def search(
-    session: AsyncSession,
+    session: UnitOfWork,
     caller_id: str,
     team_id: str,
     query_text: str,
@@ -57,7 +57,7 @@ async def search(
         select(posting.codemark_id, posting.codemark_created_at)
         .join(Codemark, Codemark.id == posting.codemark_id)
         .where(posting.team_id == team_id, posting.token == driver)
-        .where(visible_to(caller_id), *filter_conditions(team_id, flt))
+        .where(Codemark.visible_to(caller_id), *filter_conditions(team_id, flt))
     )
     for term in others:
         other = aliased(SearchToken)
@@ -92,7 +92,7 @@ async def search(
     return await _hits(session, page, terms), next_cursor
 
 
-async def _hits(session: AsyncSession, codemarks: list[Codemark], terms: list[str]) -> list[SearchHit]:
+async def _hits(session: UnitOfWork, codemarks: list[Codemark], terms: list[str]) -> list[SearchHit]:
     words: dict[tuple[str, str], set[str]] = defaultdict(set)
     for codemark_id, source, token in await session.execute(
         select(SearchToken.codemark_id, SearchToken.source, SearchToken.token).where(

@@ -5,13 +5,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from kibitz.server.access import address_allowed
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.service import Caller
 from kibitz.server.errors import Conflict, NotFound, ValidationFailed
 from kibitz.server.teams.models import Team
+from kibitz.server.unit_of_work import UnitOfWork
 
 MAX_ENTRIES = 100
 # IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are compared as the IPv4 address they carry (addresses.py),
@@ -51,7 +50,7 @@ def stored_cidrs(team: Team) -> list[str]:
     return team.allowlist.split()
 
 
-async def get_team(session: AsyncSession, team_id: str) -> Team:
+async def get_team(session: UnitOfWork, team_id: str) -> Team:
     """Return the team row (its access was checked by the caller)."""
     team = await session.get(Team, team_id)
     if team is None:
@@ -59,9 +58,7 @@ async def get_team(session: AsyncSession, team_id: str) -> Team:
     return team
 
 
-async def set_allowlist(
-    session: AsyncSession, caller: Caller, team: Team, entries: Sequence[str]
-) -> list[str]:
+async def set_allowlist(session: UnitOfWork, caller: Caller, team: Team, entries: Sequence[str]) -> list[str]:
     """Replace the team's allowlist (empty clears it) and return it normalised; 409 if it locks you out."""
     cidrs = normalise_cidrs(entries)
     # An admin cannot save a list that leaves out the address this very request comes from.

@@ -46,5 +46,5 @@ async def set_allowlist(
     team = await allowlist.get_team(session, team_id)
     cidrs = await allowlist.set_allowlist(session, caller, team, body.cidrs)
     # Other processes see the change when their cached copy expires (half a second).
-    state.caches.forget_allowlist(team_id)
+    session.after_commit(lambda: state.caches.forget_allowlist(team_id))
     return AllowlistOut(cidrs=cidrs, your_address=caller.address)

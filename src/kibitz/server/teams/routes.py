@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from fastapi import APIRouter, Response, status
 
@@ -85,7 +86,7 @@ async def change_role(
 ) -> MemberOut:
     """Change a member's role."""
     actor = await access_team(session, caller, team_id, "admin")
-    state.caches.forget_member(team_id, user_id)
+    session.after_commit(lambda: state.caches.forget_member(team_id, user_id))
     membership, user = await service.change_role(session, actor, user_id, body.role, caller.address)
     return service.member_out(membership, user)
 
@@ -96,7 +97,7 @@ async def remove_member(
 ) -> Response:
     """Remove a member from the team, or leave it."""
     actor = await access_team(session, caller, team_id)
-    state.caches.forget_member(team_id, user_id)
+    session.after_commit(lambda: state.caches.forget_member(team_id, user_id))
     await service.remove_member(session, actor, user_id, caller.address)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -107,7 +108,7 @@ async def transfer_ownership(
 ) -> MemberOut:
     """Make another member the owner; the caller becomes an admin. Returns the new owner."""
     actor = await access_team(session, caller, team_id, "owner")
-    state.caches.forget_member(team_id, caller.user.id)
-    state.caches.forget_member(team_id, body.user_id)
+    for user_id in (caller.user.id, body.user_id):
+        session.after_commit(functools.partial(state.caches.forget_member, team_id, user_id))
     membership, user = await service.transfer_ownership(session, actor, body.user_id, caller.address)
     return service.member_out(membership, user)

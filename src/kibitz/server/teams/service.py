@@ -6,7 +6,6 @@ import datetime as dt
 import secrets
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.ids import new_id
 from kibitz.server.access import check_address, has_role
@@ -19,6 +18,7 @@ from kibitz.server.errors import Conflict, Forbidden, InviteInvalid, NotFound
 from kibitz.server.events.service import record_event
 from kibitz.server.teams.models import Invite, Membership, Team
 from kibitz.server.teams.schemas import MemberOut, TeamOut
+from kibitz.server.unit_of_work import UnitOfWork
 
 INVITE_PREFIX = "kbzi_"
 
@@ -49,7 +49,7 @@ def member_out(membership: Membership, user: Person) -> MemberOut:
     )
 
 
-async def create_team(session: AsyncSession, caller: Caller, name: str) -> tuple[Team, Membership]:
+async def create_team(session: UnitOfWork, caller: Caller, name: str) -> tuple[Team, Membership]:
     """Create a team with the caller as its owner."""
     now = utcnow()
     team = Team(id=new_id(), name=name, event_seq=0, created_at=now)
@@ -61,7 +61,7 @@ async def create_team(session: AsyncSession, caller: Caller, name: str) -> tuple
     return team, membership
 
 
-async def set_code_free(session: AsyncSession, caller: Caller, team: Team, on: bool) -> None:
+async def set_code_free(session: UnitOfWork, caller: Caller, team: Team, on: bool) -> None:
     """Switch the team's code-free mode (its access, admin at least, was checked by the caller).
 
     It applies to markers written from now on: existing markers keep what they hold.
@@ -82,7 +82,7 @@ async def set_code_free(session: AsyncSession, caller: Caller, team: Team, on: b
     )
 
 
-async def list_teams(session: AsyncSession, caller: Caller) -> list[tuple[Team, Membership]]:
+async def list_teams(session: UnitOfWork, caller: Caller) -> list[tuple[Team, Membership]]:
     """Return the caller's teams with their memberships, oldest first."""
     result = await session.execute(
         select(Team, Membership)
@@ -93,7 +93,7 @@ async def list_teams(session: AsyncSession, caller: Caller) -> list[tuple[Team, 
     return [(team, membership) for team, membership in result]
 
 
-async def list_members(session: AsyncSession, team_id: str) -> list[tuple[Membership, Person]]:
+async def list_members(session: UnitOfWork, team_id: str) -> list[tuple[Membership, Person]]:
     """Return a team's members with their opened profiles, oldest membership first."""
     rows = list(
         await session.execute(
@@ -108,7 +108,7 @@ async def list_members(session: AsyncSession, team_id: str) -> list[tuple[Member
 
 
 async def create_invite(
-    session: AsyncSession, caller: Caller, membership: Membership, role: str, ttl: dt.timedelta
+    session: UnitOfWork, caller: Caller, membership: Membership, role: str, ttl: dt.timedelta
 ) -> tuple[str, Invite]:
     """Create a single-use invite and return its code (shown once) and row; only owners invite admins."""
     if role == "admin" and not has_role(membership, "owner"):
@@ -129,7 +129,7 @@ async def create_invite(
     return code, invite
 
 
-async def join_team(session: AsyncSession, caller: Caller, code: str) -> tuple[Team, Membership]:
+async def join_team(session: UnitOfWork, caller: Caller, code: str) -> tuple[Team, Membership]:
     """Join the team of an invite code; a member joining again keeps their role and the code stays unused."""
     result = await session.execute(select(Invite).where(Invite.code_hash == hash_token(code.strip())))
     invite = result.scalar_one_or_none()
@@ -170,7 +170,7 @@ async def join_team(session: AsyncSession, caller: Caller, code: str) -> tuple[T
     return team, membership
 
 
-async def _lock_team(session: AsyncSession, actor: Membership) -> None:
+async def _lock_team(session: UnitOfWork, actor: Membership) -> None:
     """Lock the team's row, then re-read the actor's role (a change made while waiting is what counts)."""
     # Serialises role changes per team on PostgreSQL so two owners cannot demote each other at once.
     await session.execute(select(Team.id).where(Team.id == actor.team_id).with_for_update())
@@ -183,7 +183,7 @@ async def _lock_team(session: AsyncSession, actor: Membership) -> None:
         raise NotFound("No such team.")
 
 
-async def _owner_count(session: AsyncSession, team_id: str) -> int:
+async def _owner_count(session: UnitOfWork, team_id: str) -> int:
     result = await session.execute(
         select(func.count())
         .select_from(Membership)
@@ -192,7 +192,7 @@ async def _owner_count(session: AsyncSession, team_id: str) -> int:
     return int(result.scalar_one())
 
 
-async def _target(session: AsyncSession, team_id: str, user_id: str) -> tuple[Membership, Person]:
+async def _target(session: UnitOfWork, team_id: str, user_id: str) -> tuple[Membership, Person]:
     membership = await session.get(Membership, (team_id, user_id))
     user = await session.get(User, user_id) if membership is not None else None
     if membership is None or user is None:
@@ -201,7 +201,7 @@ async def _target(session: AsyncSession, team_id: str, user_id: str) -> tuple[Me
 
 
 async def change_role(
-    session: AsyncSession, actor: Membership, user_id: str, role: str, address: str | None = None
+    session: UnitOfWork, actor: Membership, user_id: str, role: str, address: str | None = None
 ) -> tuple[Membership, Person]:
     """Set a member's role: admins manage members and admins, only owners touch owners."""
     await _lock_team(session, actor)
@@ -218,7 +218,7 @@ async def change_role(
 
 
 async def _set_role(
-    session: AsyncSession, actor: Membership, target: Membership, user: Person, role: str, address: str | None
+    session: UnitOfWork, actor: Membership, target: Membership, user: Person, role: str, address: str | None
 ) -> None:
     """Change a role, announce it to the team and leave it in the audit trail."""
     old, target.role = target.role, role
@@ -237,7 +237,7 @@ async def _set_role(
 
 
 async def transfer_ownership(
-    session: AsyncSession, actor: Membership, user_id: str, address: str | None = None
+    session: UnitOfWork, actor: Membership, user_id: str, address: str | None = None
 ) -> tuple[Membership, Person]:
     """Make a member the owner and the calling owner an admin; return the new owner's membership."""
     await _lock_team(session, actor)
@@ -264,7 +264,7 @@ async def transfer_ownership(
 
 
 async def remove_member(
-    session: AsyncSession, actor: Membership, user_id: str, address: str | None = None
+    session: UnitOfWork, actor: Membership, user_id: str, address: str | None = None
 ) -> None:
     """Remove a member (or let a member leave); their tokens stop working for the team at once."""
     await _lock_team(session, actor)

@@ -1,0 +1,82 @@
+"""The unit of work: an event's doorbell and after-commit actions leave a transaction only when it commits.
+
+Observed through the real app and its in-process broker: the broker's doorbells reach the app's caches
+(the newest seq heard per team) and its `kibitz_events_published` counter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+import kibitz.server
+from kibitz.server.deps import AppState
+from kibitz.server.events.service import head_seq, record_event
+from kibitz.server.unit_of_work import transaction
+from tests.server.conftest import Api
+
+
+def published(state: AppState) -> float:
+    """Return how many doorbells the app has published."""
+    value = state.metrics.registry.get_sample_value("kibitz_events_published_total")
+    assert value is not None
+    return value
+
+
+async def test_a_rolled_back_transaction_publishes_nothing_and_a_committed_one_publishes_once(
+    api: Api, app: FastAPI
+) -> None:
+    ada = await api.person("Ada")
+    team = await api.team(ada)
+    state: AppState = app.state.kibitz
+    count, heard = published(state), state.caches.heads.get(team, 0)
+    async with state.sessionmaker() as session:
+        start = await head_seq(session, team)
+    actions: list[str] = []
+
+    async def act() -> None:
+        actions.append("ran")
+
+    async with state.sessionmaker() as session:
+        await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
+        session.after_commit(act)
+        await session.rollback()
+
+    async def failing_route() -> None:
+        async with transaction(state.sessionmaker) as session:
+            await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
+            session.after_commit(act)
+            raise RuntimeError("the route failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_route()
+    # Closed without a commit: nothing was stored, so nothing is announced.
+    async with state.sessionmaker() as session:
+        await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
+        session.after_commit(act)
+    assert (published(state), state.caches.heads.get(team, 0), actions) == (count, heard, [])
+
+    async with transaction(state.sessionmaker) as session:
+        await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
+        seq = await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
+        session.after_commit(act)
+        session.after_commit(lambda: actions.append("then this"))
+        assert (published(state), state.caches.heads.get(team, 0), actions) == (count, heard, [])
+    # One doorbell for the team, at its newest seq, then the actions in order.
+    assert (published(state), state.caches.heads[team], actions) == (count + 1, seq, ["ran", "then this"])
+    async with state.sessionmaker() as session:
+        assert await head_seq(session, team) == seq == start + 2
+
+
+def test_only_the_unit_of_work_commits_a_session() -> None:
+    # Routes and services never commit; the edges do, through `transaction` (migrations commit their own
+    # connection, outside any session).
+    server = Path(kibitz.server.__file__).parent
+    committing = sorted(
+        path.relative_to(server).as_posix()
+        for path in server.rglob("*.py")
+        if "migrations" not in path.parts and ".commit()" in path.read_text(encoding="utf-8")
+    )
+    assert committing == ["migrate.py", "unit_of_work.py"]
