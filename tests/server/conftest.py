@@ -21,9 +21,9 @@ _emails = itertools.count()
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Return settings for a fresh database (SQLite in tmp_path, or a fresh PostgreSQL database)."""
-    return Settings.load(data_dir=tmp_path / "data", database_url=database_url, fast_password_hashing=True)
+def settings(database_url: str, data_dir: Path) -> Settings:
+    """Return settings for an empty migrated database (SQLite in data_dir, or PostgreSQL)."""
+    return Settings.load(data_dir=data_dir, database_url=database_url, fast_password_hashing=True)
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ async def test_data_persists_across_restarts(settings: Settings) -> None:
     assert [t["id"] for t in r.json()] == [team]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.databases("sqlite")
 async def test_sqlite_runs_in_wal_mode(app: FastAPI, settings: Settings) -> None:
     async with app.state.kibitz.engine.connect() as connection:
         mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar_one()

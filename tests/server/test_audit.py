@@ -20,9 +20,9 @@ CAFE = "198.51.100.7"
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, data_dir: Path) -> Settings:
     return Settings.load(
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
         database_url=database_url,
         fast_password_hashing=True,
         trusted_proxies="10.0.0.0/8",

@@ -249,7 +249,7 @@ json_values = st.recursive(
 field_names = st.sampled_from(["type", "title", "text", "markers", "assignees", "tags", "status", "x"])
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.databases("sqlite")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     top=st.dictionaries(field_names, json_values, max_size=6),

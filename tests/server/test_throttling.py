@@ -30,10 +30,10 @@ _emails = itertools.count()
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, data_dir: Path) -> Settings:
     """Return settings that trust the proxy the test client connects from; the default limit (10/minute)."""
     return Settings.load(
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
         database_url=database_url,
         fast_password_hashing=True,
         trusted_proxies="10.0.0.0/8",
