@@ -119,12 +119,18 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, data_dir: Path) -> str:
     """Return an empty, migrated database: "" for SQLite (a copy in `data_dir`), or a PostgreSQL URL."""
+    return migrated_database_url(request, data_dir)
+
+
+def migrated_database_url(request: pytest.FixtureRequest, data_dir: Path) -> str:
+    """Make the empty, migrated database that the request's parameter names; return its URL ("" = SQLite)."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("migrated_sqlite_file")
         data_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(template, data_dir / "kibitz.db")
         return ""
-    url: str = request.getfixturevalue("migrated_postgres_url")
+    url: str = request.getfixturevalue("migrated_postgres_database")
+    asyncio.run(_empty(url))
     return url
 
 
@@ -176,14 +182,8 @@ def migrated_postgres_database(
         yield url
 
 
-@pytest.fixture
-def migrated_postgres_url(migrated_postgres_database: str) -> str:
-    """Return this process's migrated PostgreSQL database, emptied, as if freshly created and migrated."""
-    asyncio.run(_empty(migrated_postgres_database))
-    return migrated_postgres_database
-
-
 async def _empty(url: str) -> None:
+    """Delete every row of a migrated database, as if it were freshly created and migrated."""
     import asyncpg
 
     from kibitz.server.models import Base

@@ -14,9 +14,12 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from kibitz.server.models import Base
-from tests.server.conftest import Api, Person, codemark_body
+from tests.server.conftest import Api, Person, codemark_body, one_app_per_module
 
 BIG = 64 * 1024
+
+# Every test makes its own team and counts only what changes during it: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 
 async def row_counts(app: FastAPI) -> dict[str, int]:
@@ -58,7 +61,7 @@ class Setup:
 
 
 @pytest.fixture
-async def ready(api: Api) -> AsyncIterator[Setup]:
+async def ready(api: Api) -> Setup:
     """Return a team with a repo, owned by a signed-in person."""
     person = await api.person()
     team = await api.team(person)

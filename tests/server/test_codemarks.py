@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from tests.server.conftest import Api, codemark_body
+from tests.server.conftest import Api, codemark_body, one_app_per_module
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 
 async def test_create_get_and_reply_thread(http: httpx.AsyncClient, api: Api) -> None:

@@ -11,8 +11,11 @@ from urllib.parse import quote
 import httpx
 from fastapi import FastAPI
 
-from tests.server.conftest import PASSWORD, Api, Person, codemark_body
+from tests.server.conftest import PASSWORD, Api, Person, codemark_body, one_app_per_module
 from tests.server.event_log import head, team_events
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 
 @dataclass

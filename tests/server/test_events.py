@@ -13,9 +13,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.server.conftest import COMMIT, Api, codemark_body
+from tests.server.conftest import COMMIT, Api, codemark_body, one_app_per_module
 from tests.server.event_log import ClientState, LoggedEvent, assert_gap_free, head, team_events
 from tests.server.test_conversation import Crew, get, make_crew, reply
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 
 async def check_state(http: httpx.AsyncClient, crew: Crew, state: ClientState) -> None:
