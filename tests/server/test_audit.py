@@ -4,29 +4,24 @@ action filters, the team's events and its current members' account events (docs/
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from kibitz.settings import Settings
-from tests.server.conftest import PASSWORD, Api, Person
+from tests.server.conftest import PASSWORD, Api, Person, one_app_per_module
 
 PROXY = "10.0.0.1"
 HOME = "203.0.113.5"
 CAFE = "198.51.100.7"
 
 
-@pytest.fixture
-def settings(database_url: str, data_dir: Path) -> Settings:
-    return Settings.load(
-        data_dir=data_dir,
-        database_url=database_url,
-        fast_password_hashing=True,
-        trusted_proxies="10.0.0.0/8",
-    )
+# Every test works in teams of its own: one app, trusting the proxy the test client connects from, serves
+# the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module(
+    trusted_proxies="10.0.0.0/8"
+)
 
 
 @pytest.fixture
