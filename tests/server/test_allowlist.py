@@ -125,6 +125,7 @@ async def test_an_admin_sets_reads_and_clears_the_allowlist(http: httpx.AsyncCli
     assert r.status_code == 200, r.text
 
 
+@pytest.mark.database_agnostic
 async def test_every_door_refuses_an_outside_address(http: httpx.AsyncClient, api: Api, app: FastAPI) -> None:
     owner, member, team, repo, codemark = await setup_team(api)
     # Warm the listing's caches from outside first: a cached role must not let the next request through.
@@ -174,6 +175,7 @@ async def test_a_refused_write_changes_nothing(http: httpx.AsyncClient, api: Api
     assert [d["actor"] for d in await audit(app, team, "address.denied")] == [member.id, owner.id]
 
 
+@pytest.mark.database_agnostic
 async def test_ipv6_and_ipv4_mapped_addresses(http: httpx.AsyncClient, api: Api) -> None:
     owner, member, team, _repo, _cm = await setup_team(api)
     r = await put_allowlist(http, team, owner, ["2001:db8:1::/48", OFFICE], address="2001:db8:1::99")
@@ -186,6 +188,7 @@ async def test_ipv6_and_ipv4_mapped_addresses(http: httpx.AsyncClient, api: Api)
     assert (await http.get(members, headers=at(member, "::ffff:198.51.100.9"))).status_code == 403
 
 
+@pytest.mark.database_agnostic
 async def test_a_spoofed_forwarded_header_from_an_untrusted_peer_is_ignored(
     app: FastAPI, http: httpx.AsyncClient, api: Api
 ) -> None:
@@ -223,6 +226,7 @@ async def test_an_admin_cannot_lock_themselves_out(http: httpx.AsyncClient, api:
         ([f"10.{i // 250}.{i % 250}.0/24" for i in range(101)] + [OFFICE], None),
     ],
 )
+@pytest.mark.database_agnostic
 async def test_a_bad_list_is_refused_and_nothing_changes(
     http: httpx.AsyncClient, api: Api, app: FastAPI, cidrs: list[Any], bad: list[int] | None
 ) -> None:

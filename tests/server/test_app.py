@@ -19,6 +19,7 @@ from kibitz.settings import Settings
 from tests.server.conftest import Api
 
 
+@pytest.mark.database_agnostic
 async def test_healthz_and_openapi(http: httpx.AsyncClient) -> None:
     r = await http.get("/healthz")
     assert r.json() == {"status": "ok"}
@@ -77,6 +78,7 @@ async def test_migrating_twice_is_harmless(app: FastAPI, api: Api) -> None:
         assert before[table]["rows"], table
 
 
+@pytest.mark.database_agnostic
 async def test_unexpected_errors_are_generic(
     app: FastAPI, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:

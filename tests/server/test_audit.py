@@ -172,6 +172,7 @@ async def test_only_admins_may_read_it(http: httpx.AsyncClient, api: Api) -> Non
 @pytest.mark.parametrize(
     "params", [{"cursor": "not-a-cursor"}, {"limit": 0}, {"limit": 201}, {"action": "x" * 49}]
 )
+@pytest.mark.database_agnostic
 async def test_bad_queries_are_refused(http: httpx.AsyncClient, api: Api, params: dict[str, Any]) -> None:
     owner = await api.person("Olga")
     team = await api.team(owner)

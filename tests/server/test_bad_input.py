@@ -21,6 +21,9 @@ BIG = 64 * 1024
 # Every test makes its own team and counts only what changes during it: one app serves the module.
 module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
+# Bad input is refused before it reaches the database (what the database itself refuses is tested on both).
+pytestmark = pytest.mark.database_agnostic
+
 
 async def row_counts(app: FastAPI) -> dict[str, int]:
     """Count the rows of every table."""
@@ -137,6 +140,7 @@ async def test_bad_codemarks_are_refused(
     assert await row_counts(app) == before
 
 
+@pytest.mark.databases("sqlite", "postgres")
 async def test_limits_are_inclusive(http: httpx.AsyncClient, ready: Setup) -> None:
     body = codemark_body(
         ready.repo,

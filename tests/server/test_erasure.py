@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
@@ -251,6 +252,7 @@ async def test_a_team_where_the_person_is_alone_is_erased_with_them(
         assert await keys_of(app, kind, owner_id) == (0, 1), (kind, owner_id)
 
 
+@pytest.mark.database_agnostic
 async def test_a_wrong_password_erases_nothing(http: httpx.AsyncClient, app: FastAPI, api: Api) -> None:
     ada = await api.person("Ada")
     team = await api.team(ada)
@@ -404,6 +406,7 @@ async def test_the_streams_of_an_erased_person_are_cut(
             hub.unsubscribe(sub)
 
 
+@pytest.mark.database_agnostic
 async def test_password_guesses_spend_the_login_budget(
     http: httpx.AsyncClient, app: FastAPI, api: Api
 ) -> None:

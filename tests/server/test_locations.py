@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -61,6 +62,7 @@ async def test_first_write_wins_and_teammates_read_it(http: httpx.AsyncClient, a
     assert found[two]["start_line"] is None
 
 
+@pytest.mark.database_agnostic
 async def test_bad_locations_are_refused(http: httpx.AsyncClient, api: Api) -> None:
     ada, eve = await api.person("Ada"), await api.person("Eve")
     team, other = await api.team(ada), await api.team(eve)

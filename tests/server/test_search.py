@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.server.conftest import Api, Person, one_app_per_module
 from tests.server.test_conversation import Crew, get, make_crew, reply
@@ -140,6 +141,7 @@ async def test_filters_and_pages(http: httpx.AsyncClient, api: Api) -> None:
     assert ([h["codemark"]["id"] for h in last["items"]], last["next_cursor"]) == ([s.retry["id"]], None)
 
 
+@pytest.mark.database_agnostic
 async def test_bad_queries_are_refused(http: httpx.AsyncClient, api: Api) -> None:
     s = await corpus(http, api)
     url = f"/api/v1/teams/{s.crew.team}/search"

@@ -28,6 +28,9 @@ from tests.server.conftest import PASSWORD
 PROXY = "10.0.0.1"
 _emails = itertools.count()
 
+# The counters live in memory or in Redis, never in the database.
+pytestmark = pytest.mark.database_agnostic
+
 
 @pytest.fixture
 def settings(database_url: str, data_dir: Path) -> Settings:

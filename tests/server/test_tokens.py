@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -59,6 +60,7 @@ async def audit(app: FastAPI, action: str) -> list[AuditEvent]:
         return list(rows)
 
 
+@pytest.mark.database_agnostic
 async def test_scopes_are_enforced(http: httpx.AsyncClient, api: Api) -> None:
     owner = await api.person("Owner")
     team_id = await api.team(owner)
@@ -185,6 +187,7 @@ async def test_list_and_revoke_your_own(http: httpx.AsyncClient, api: Api, app: 
     assert r.status_code == 401, r.text
 
 
+@pytest.mark.database_agnostic
 async def test_bad_token_requests_change_nothing(http: httpx.AsyncClient, api: Api) -> None:
     ada = await api.person("Ada")
     bad_bodies: list[dict[str, Any]] = [
@@ -421,6 +424,7 @@ async def test_the_sweep_cuts_revoked_subscribers(http: httpx.AsyncClient, api: 
             hub.unsubscribe(sub)
 
 
+@pytest.mark.database_agnostic
 async def test_password_guesses_are_throttled(http: httpx.AsyncClient, api: Api, app: FastAPI) -> None:
     ada = await api.person("Ada")
     other = (await login(http, ada.email)).json()["token"]
