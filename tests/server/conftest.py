@@ -61,8 +61,7 @@ def one_app_per_module(**overrides: Any) -> tuple[Any, Any, Any, Any]:
 
     @pytest.fixture(scope="module", name="database_url")
     def module_database_url(request: pytest.FixtureRequest, data_dir: Path) -> str:
-        url: str = migrated_database_url(request, data_dir)
-        return url
+        return migrated_database_url(request, data_dir)
 
     @pytest.fixture(scope="module", name="settings")
     def module_settings(database_url: str, data_dir: Path) -> Settings:
