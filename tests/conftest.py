@@ -7,9 +7,10 @@ import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,8 +53,15 @@ def postgres_available() -> bool:
 
 
 @pytest.fixture
-def postgres_url(postgres_available: bool) -> Iterator[str]:
-    """Create a fresh PostgreSQL database for one test and drop it afterwards."""
+def postgres_url(scratch_postgres_database: str) -> str:
+    """Return an empty PostgreSQL database for one test: this process's scratch database, emptied."""
+    asyncio.run(_empty_schema(scratch_postgres_database))
+    return scratch_postgres_database
+
+
+@pytest.fixture(scope="session")
+def scratch_postgres_database(postgres_available: bool) -> Iterator[str]:
+    """Create a PostgreSQL database for this test process to empty before each test that uses it."""
     if not postgres_available:
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (set KIBITZ_REQUIRE_POSTGRES=1 to fail)")
     with fresh_postgres_database() as url:
@@ -184,20 +192,31 @@ def migrated_postgres_database(
 
 async def _empty(url: str) -> None:
     """Delete every row of a migrated database, as if it were freshly created and migrated."""
-    import asyncpg
-
     from kibitz.server.models import Base
+
+    async with _alone_in(url) as connection, connection.transaction():
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(f'DELETE FROM "{table.name}"')  # noqa: S608 (names from the models)
+
+
+async def _empty_schema(url: str) -> None:
+    """Drop everything a database holds (its public schema), as if it were freshly created."""
+    async with _alone_in(url) as connection:
+        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+
+
+@asynccontextmanager
+async def _alone_in(url: str) -> AsyncIterator[Any]:
+    """Connect to a database after ending every other connection to it (as DROP DATABASE … WITH (FORCE))."""
+    import asyncpg
 
     connection = await asyncpg.connect(url, timeout=5)
     try:
-        # As DROP DATABASE … WITH (FORCE) would: no connection left over from an earlier test survives.
         await connection.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-        async with connection.transaction():
-            for table in reversed(Base.metadata.sorted_tables):
-                await connection.execute(f'DELETE FROM "{table.name}"')  # noqa: S608 (names from the models)
+        yield connection
     finally:
         await connection.close()
 
