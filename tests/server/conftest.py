@@ -81,11 +81,18 @@ def one_app_per_module(**overrides: Any) -> tuple[Any, Any, Any, Any]:
     return module_data_dir, module_database_url, module_settings, module_app
 
 
+@asynccontextmanager
+async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Yield an HTTP client talking to the app in process; app errors become 500 answers, as on a server."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kibitz.test") as client:
+        yield client
+
+
 @pytest.fixture
 async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """Return an HTTP client talking to the app in process; app errors become 500 answers, as on a server."""
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kibitz.test") as client:
+    async with client_of(app) as client:
         yield client
 
 
