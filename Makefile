@@ -28,8 +28,11 @@ lint: $(STAMP)  ## ruff, and bandit (high-severity findings fail; see docs/secur
 typecheck: $(STAMP)  ## mypy --strict on the package
 	$(BIN)/mypy src/kibitz
 
-pytest: $(STAMP)  ## the test suite
-	$(BIN)/pytest -q
+# Parallel test processes (pytest-xdist), one test file to a process; WORKERS=0 runs the suite in this one.
+WORKERS ?= 2
+
+pytest: $(STAMP)  ## the test suite (WORKERS=n processes, default 2)
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile
 
 test: lint typecheck pytest  ## everything CI checks
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 
 from kibitz.server.app import create_app
 from kibitz.settings import Settings
+from tests.conftest import migrated_database_url
 
 PASSWORD = "correct horse battery staple"
 COMMIT = "a" * 40
@@ -21,24 +23,76 @@ _emails = itertools.count()
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Return settings for a fresh database (SQLite in tmp_path, or a fresh PostgreSQL database)."""
-    return Settings.load(data_dir=tmp_path / "data", database_url=database_url, fast_password_hashing=True)
+def settings(database_url: str, data_dir: Path) -> Settings:
+    """Return settings for an empty migrated database (SQLite in data_dir, or PostgreSQL)."""
+    return Settings.load(data_dir=data_dir, database_url=database_url, fast_password_hashing=True)
 
 
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """Start the app (migrations included) and stop it after the test."""
+@asynccontextmanager
+async def started(settings: Settings) -> AsyncIterator[FastAPI]:
+    """Start the app (migrations included) and stop it on leaving."""
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
 
 
 @pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Return an HTTP client talking to the app in process; app errors become 500 answers, as on a server."""
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """Start the app (migrations included) and stop it after the test."""
+    async with started(settings) as application:
+        yield application
+
+
+# --- One app for a whole module, for modules whose tests only create their own people and teams ---
+
+
+def one_app_per_module(**overrides: Any) -> tuple[Any, Any, Any, Any]:
+    """Return module-scoped `data_dir`, `database_url`, `settings` and `app` fixtures for a module to adopt.
+
+    Starting the app once per module (and database) instead of once per test saves its start and the warm-up
+    of its first requests. Only for tests that create their own people and teams, and neither change the
+    app's settings nor count rows they did not make. Logins are not throttled (every test's people sign in
+    from the same address); `overrides` add settings.
+    """
+
+    @pytest.fixture(scope="module", name="data_dir")
+    def module_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return tmp_path_factory.mktemp("module-data")
+
+    @pytest.fixture(scope="module", name="database_url")
+    def module_database_url(request: pytest.FixtureRequest, data_dir: Path) -> str:
+        return migrated_database_url(request, data_dir)
+
+    @pytest.fixture(scope="module", name="settings")
+    def module_settings(database_url: str, data_dir: Path) -> Settings:
+        return Settings.load(
+            data_dir=data_dir,
+            database_url=database_url,
+            fast_password_hashing=True,
+            login_rate_limit="100000/minute",
+            **overrides,
+        )
+
+    @pytest.fixture(scope="module", name="app")
+    async def module_app(settings: Settings) -> AsyncIterator[FastAPI]:
+        async with started(settings) as application:
+            yield application
+
+    return module_data_dir, module_database_url, module_settings, module_app
+
+
+@asynccontextmanager
+async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Yield an HTTP client talking to the app in process; app errors become 500 answers, as on a server."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://kibitz.test") as client:
+        yield client
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Return an HTTP client talking to the app in process; app errors become 500 answers, as on a server."""
+    async with client_of(app) as client:
         yield client
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.server.conftest import PASSWORD, Api
 
@@ -45,6 +46,7 @@ async def test_token_is_stored_only_as_hash(http: httpx.AsyncClient, api: Api, a
     assert all(len(h) == 64 for h in hashes)
 
 
+@pytest.mark.database_agnostic
 async def test_password_hash_is_argon2id(http: httpx.AsyncClient, api: Api, app: object) -> None:
     from sqlalchemy import select
 
@@ -66,6 +68,7 @@ async def test_duplicate_email_is_a_conflict(http: httpx.AsyncClient) -> None:
     assert r.json()["error"]["code"] == "conflict"
 
 
+@pytest.mark.database_agnostic
 async def test_wrong_password_and_unknown_email_look_alike(http: httpx.AsyncClient, api: Api) -> None:
     person = await api.person()
     wrong = await http.post(
@@ -79,6 +82,7 @@ async def test_wrong_password_and_unknown_email_look_alike(http: httpx.AsyncClie
     assert wrong.json()["error"]["code"] == "invalid_credentials"
 
 
+@pytest.mark.database_agnostic
 async def test_password_length_limits(http: httpx.AsyncClient) -> None:
     for password, expected in (("x" * 11, 422), ("x" * 12, 201), ("y" * 128, 201), ("z" * 129, 422)):
         email = f"p{len(password)}{password[0]}@example.com"
@@ -86,6 +90,7 @@ async def test_password_length_limits(http: httpx.AsyncClient) -> None:
         assert r.status_code == expected, (len(password), r.text)
 
 
+@pytest.mark.database_agnostic
 async def test_bad_tokens_are_refused(http: httpx.AsyncClient) -> None:
     for value in (
         "",

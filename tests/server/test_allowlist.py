@@ -10,7 +10,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +21,7 @@ from kibitz.server.app import create_app
 from kibitz.server.audit.models import AuditEvent
 from kibitz.server.codemarks.models import Codemark
 from kibitz.settings import Settings
-from tests.server.conftest import Api, Person, codemark_body
+from tests.server.conftest import Api, Person, codemark_body, one_app_per_module
 
 PROXY = "10.0.0.1"
 OFFICE = "203.0.113.0/24"
@@ -30,15 +29,11 @@ INSIDE = "203.0.113.5"
 OUTSIDE = "198.51.100.7"
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Return settings that trust the proxy the test client connects from."""
-    return Settings.load(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        fast_password_hashing=True,
-        trusted_proxies="10.0.0.0/8",
-    )
+# Every test works in teams of its own: one app, trusting the proxy the test client connects from, serves
+# the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module(
+    trusted_proxies="10.0.0.0/8"
+)
 
 
 @pytest.fixture
@@ -60,11 +55,13 @@ async def put_allowlist(
     return await http.put(f"/api/v1/teams/{team}/allowlist", json={"cidrs": cidrs}, headers=at(who, address))
 
 
-async def audit(app: FastAPI, action: str) -> list[dict[str, Any]]:
-    """Return the stored audit events of one action, oldest first."""
+async def audit(app: FastAPI, team: str, action: str) -> list[dict[str, Any]]:
+    """Return the team's stored audit events of one action, oldest first."""
     async with app.state.kibitz.sessionmaker() as session:
         rows = await session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.at, AuditEvent.id)
+            select(AuditEvent)
+            .where(AuditEvent.team_id == team, AuditEvent.action == action)
+            .order_by(AuditEvent.at, AuditEvent.id)
         )
         return [
             {
@@ -128,6 +125,7 @@ async def test_an_admin_sets_reads_and_clears_the_allowlist(http: httpx.AsyncCli
     assert r.status_code == 200, r.text
 
 
+@pytest.mark.database_agnostic
 async def test_every_door_refuses_an_outside_address(http: httpx.AsyncClient, api: Api, app: FastAPI) -> None:
     owner, member, team, repo, codemark = await setup_team(api)
     # Warm the listing's caches from outside first: a cached role must not let the next request through.
@@ -145,7 +143,7 @@ async def test_every_door_refuses_an_outside_address(http: httpx.AsyncClient, ap
         assert error["code"] == "address_not_allowed", path
         assert error["details"] == {"team_id": team, "address": OUTSIDE}
 
-    denied = await audit(app, "address.denied")
+    denied = await audit(app, team, "address.denied")
     assert len(denied) == len(team_reads(team, repo, codemark))
     assert {(d["team"], d["actor"], d["address"]) for d in denied} == {(team, member.id, OUTSIDE)}
     assert {d["details"]["via"] for d in denied} == {"api"}
@@ -157,7 +155,8 @@ async def test_a_refused_write_changes_nothing(http: httpx.AsyncClient, api: Api
 
     async def count() -> int:
         async with app.state.kibitz.sessionmaker() as session:
-            return int(await session.scalar(select(func.count()).select_from(Codemark)) or 0)
+            counted = select(func.count()).select_from(Codemark).where(Codemark.team_id == team)
+            return int(await session.scalar(counted) or 0)
 
     before = await count()
     r = await http.post(
@@ -173,9 +172,10 @@ async def test_a_refused_write_changes_nothing(http: httpx.AsyncClient, api: Api
     r = await http.get(f"/api/v1/codemarks/{codemark['id']}", headers=at(owner, INSIDE))
     assert r.json().get("title") != "hijacked"
     # Both refusals are on record although their transactions rolled back.
-    assert [d["actor"] for d in await audit(app, "address.denied")] == [member.id, owner.id]
+    assert [d["actor"] for d in await audit(app, team, "address.denied")] == [member.id, owner.id]
 
 
+@pytest.mark.database_agnostic
 async def test_ipv6_and_ipv4_mapped_addresses(http: httpx.AsyncClient, api: Api) -> None:
     owner, member, team, _repo, _cm = await setup_team(api)
     r = await put_allowlist(http, team, owner, ["2001:db8:1::/48", OFFICE], address="2001:db8:1::99")
@@ -188,6 +188,7 @@ async def test_ipv6_and_ipv4_mapped_addresses(http: httpx.AsyncClient, api: Api)
     assert (await http.get(members, headers=at(member, "::ffff:198.51.100.9"))).status_code == 403
 
 
+@pytest.mark.database_agnostic
 async def test_a_spoofed_forwarded_header_from_an_untrusted_peer_is_ignored(
     app: FastAPI, http: httpx.AsyncClient, api: Api
 ) -> None:
@@ -211,7 +212,7 @@ async def test_an_admin_cannot_lock_themselves_out(http: httpx.AsyncClient, api:
     assert r.json()["error"]["details"] == {"address": INSIDE}
     r = await http.get(f"/api/v1/teams/{team}/allowlist", headers=at(owner, INSIDE))
     assert r.json()["cidrs"] == ["2001:db8::/32", OFFICE]
-    assert len(await audit(app, "allowlist.changed")) == 1
+    assert len(await audit(app, team, "allowlist.changed")) == 1
 
 
 @pytest.mark.parametrize(
@@ -225,6 +226,7 @@ async def test_an_admin_cannot_lock_themselves_out(http: httpx.AsyncClient, api:
         ([f"10.{i // 250}.{i % 250}.0/24" for i in range(101)] + [OFFICE], None),
     ],
 )
+@pytest.mark.database_agnostic
 async def test_a_bad_list_is_refused_and_nothing_changes(
     http: httpx.AsyncClient, api: Api, app: FastAPI, cidrs: list[Any], bad: list[int] | None
 ) -> None:
@@ -238,7 +240,7 @@ async def test_a_bad_list_is_refused_and_nothing_changes(
         assert [d["loc"] for d in error["details"]] == [["body", "cidrs", i] for i in bad]
     r = await http.get(f"/api/v1/teams/{team}/allowlist", headers=at(owner, INSIDE))
     assert r.json()["cidrs"] == [OFFICE]
-    assert len(await audit(app, "allowlist.changed")) == 1
+    assert len(await audit(app, team, "allowlist.changed")) == 1
 
 
 async def test_only_the_teams_admins_may_read_or_change_it(http: httpx.AsyncClient, api: Api) -> None:
@@ -271,7 +273,7 @@ async def test_the_change_is_audited_with_the_old_and_new_lists(
     assert (await put_allowlist(http, team, owner, [OFFICE])).status_code == 200  # no change, no event
     assert (await put_allowlist(http, team, owner, [OFFICE, "2001:db8::/32"])).status_code == 200
     assert (await put_allowlist(http, team, owner, [])).status_code == 200
-    changes = await audit(app, "allowlist.changed")
+    changes = await audit(app, team, "allowlist.changed")
     assert [(c["details"]["old"], c["details"]["new"]) for c in changes] == [
         ([], [OFFICE]),
         ([OFFICE], [OFFICE, "2001:db8::/32"]),
@@ -293,7 +295,7 @@ async def test_joining_from_outside_is_refused_and_the_invite_stays_usable(
     assert r.json()["error"]["code"] == "address_not_allowed"
     r = await http.post("/api/v1/teams/join", json={"code": code}, headers=at(newcomer, INSIDE))
     assert r.status_code == 200, r.text
-    [joined] = [j for j in await audit(app, "member.joined") if j["actor"] == newcomer.id]
+    [joined] = [j for j in await audit(app, team, "member.joined") if j["actor"] == newcomer.id]
     assert (joined["team"], joined["address"], joined["details"]["role"]) == (team, INSIDE, "member")
 
 

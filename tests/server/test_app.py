@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi import FastAPI
-from sqlalchemy import Connection
+from sqlalchemy import Connection, MetaData, Table, inspect, select
 
+from kibitz.server.migrate import alembic_config
 from kibitz.server.models import Base
 from kibitz.settings import Settings
+from tests.server.conftest import Api
 
 
+@pytest.mark.database_agnostic
 async def test_healthz_and_openapi(http: httpx.AsyncClient) -> None:
     r = await http.get("/healthz")
     assert r.json() == {"status": "ok"}
@@ -34,12 +39,46 @@ async def test_migrations_match_the_models(app: FastAPI) -> None:
         assert await connection.run_sync(diff) == []
 
 
-async def test_migrating_twice_is_harmless(app: FastAPI) -> None:
+def schema_and_rows(connection: Connection) -> dict[str, Any]:
+    """Return every table's columns, keys, indexes and constraints, and its rows in a stable order."""
+    found: dict[str, Any] = {}
+    inspector = inspect(connection)
+    for name in sorted(inspector.get_table_names()):
+        table = Table(name, MetaData(), autoload_with=connection)
+        found[name] = {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"], c["default"]) for c in inspector.get_columns(name)
+            ],
+            "primary_key": inspector.get_pk_constraint(name)["constrained_columns"],
+            "foreign_keys": sorted(str(fk) for fk in inspector.get_foreign_keys(name)),
+            "indexes": sorted(str(index) for index in inspector.get_indexes(name)),
+            "unique": sorted(str(unique) for unique in inspector.get_unique_constraints(name)),
+            "checks": sorted(str(check) for check in inspector.get_check_constraints(name)),
+            "rows": sorted(tuple(str(value) for value in row) for row in connection.execute(select(table))),
+        }
+    return found
+
+
+async def test_migrating_twice_is_harmless(app: FastAPI, api: Api) -> None:
     from kibitz.server.migrate import upgrade
 
-    await upgrade(app.state.kibitz.engine)
+    ada = await api.person("Ada")
+    team = await api.team(ada)
+    await api.codemark(ada, team, await api.repo(ada, team), text="kept across migrations")
+    engine = app.state.kibitz.engine
+    async with engine.connect() as connection:
+        before = await connection.run_sync(schema_and_rows)
+    await upgrade(engine)
+    async with engine.connect() as connection:
+        after = await connection.run_sync(schema_and_rows)
+    assert after == before
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert before["alembic_version"]["rows"] == [(head,)]
+    for table in ("user_account", "codemark", "marker", "search_token", "event"):
+        assert before[table]["rows"], table
 
 
+@pytest.mark.database_agnostic
 async def test_unexpected_errors_are_generic(
     app: FastAPI, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -82,7 +121,7 @@ async def test_data_persists_across_restarts(settings: Settings) -> None:
     assert [t["id"] for t in r.json()] == [team]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.databases("sqlite")
 async def test_sqlite_runs_in_wal_mode(app: FastAPI, settings: Settings) -> None:
     async with app.state.kibitz.engine.connect() as connection:
         mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar_one()

@@ -4,29 +4,24 @@ action filters, the team's events and its current members' account events (docs/
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from kibitz.settings import Settings
-from tests.server.conftest import PASSWORD, Api, Person
+from tests.server.conftest import PASSWORD, Api, Person, one_app_per_module
 
 PROXY = "10.0.0.1"
 HOME = "203.0.113.5"
 CAFE = "198.51.100.7"
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings.load(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        fast_password_hashing=True,
-        trusted_proxies="10.0.0.0/8",
-    )
+# Every test works in teams of its own: one app, trusting the proxy the test client connects from, serves
+# the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module(
+    trusted_proxies="10.0.0.0/8"
+)
 
 
 @pytest.fixture
@@ -177,6 +172,7 @@ async def test_only_admins_may_read_it(http: httpx.AsyncClient, api: Api) -> Non
 @pytest.mark.parametrize(
     "params", [{"cursor": "not-a-cursor"}, {"limit": 0}, {"limit": 201}, {"action": "x" * 49}]
 )
+@pytest.mark.database_agnostic
 async def test_bad_queries_are_refused(http: httpx.AsyncClient, api: Api, params: dict[str, Any]) -> None:
     owner = await api.person("Olga")
     team = await api.team(owner)

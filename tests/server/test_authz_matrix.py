@@ -392,10 +392,10 @@ def _keys(routes: Sequence[BaseRoute], prefix: str) -> set[Key]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, data_dir: Path) -> Settings:
     """Return settings whose login throttle lets the matrix sign in its cast (throttling is tested apart)."""
     return Settings.load(
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
         database_url=database_url,
         fast_password_hashing=True,
         login_rate_limit="10000/minute",

@@ -414,11 +414,11 @@ async def test_without_encryption_a_backup_is_a_copy(tmp_path: Path) -> None:
         assert await texts_of(http, await login(http, ada), team) == {mark["id"]: "plain words"}
 
 
+# SQLite backups need no external program.
+@pytest.mark.databases("postgres")
 async def test_a_missing_pg_dump_is_named(
     app: FastAPI, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if settings.is_sqlite:
-        pytest.skip("SQLite backups need no external program")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(KibitzError, match="pg_dump is not on PATH"):
         await backup(settings, tmp_path / "backups")

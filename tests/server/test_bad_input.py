@@ -14,9 +14,15 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from kibitz.server.models import Base
-from tests.server.conftest import Api, Person, codemark_body
+from tests.server.conftest import Api, Person, codemark_body, one_app_per_module
 
 BIG = 64 * 1024
+
+# Every test makes its own team and counts only what changes during it: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
+
+# Bad input is refused before it reaches the database (what the database itself refuses is tested on both).
+pytestmark = pytest.mark.database_agnostic
 
 
 async def row_counts(app: FastAPI) -> dict[str, int]:
@@ -58,7 +64,7 @@ class Setup:
 
 
 @pytest.fixture
-async def ready(api: Api) -> AsyncIterator[Setup]:
+async def ready(api: Api) -> Setup:
     """Return a team with a repo, owned by a signed-in person."""
     person = await api.person()
     team = await api.team(person)
@@ -134,6 +140,7 @@ async def test_bad_codemarks_are_refused(
     assert await row_counts(app) == before
 
 
+@pytest.mark.databases("sqlite", "postgres")
 async def test_limits_are_inclusive(http: httpx.AsyncClient, ready: Setup) -> None:
     body = codemark_body(
         ready.repo,
@@ -249,7 +256,7 @@ json_values = st.recursive(
 field_names = st.sampled_from(["type", "title", "text", "markers", "assignees", "tags", "status", "x"])
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.databases("sqlite")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     top=st.dictionaries(field_names, json_values, max_size=6),

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import func, select
 
-from tests.server.conftest import Api, codemark_body
+from kibitz.server.codemarks.models import Codemark
+from kibitz.server.events.models import Event
+from kibitz.server.models import Base
+from tests.server.conftest import Api, codemark_body, one_app_per_module
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 
 async def test_create_get_and_reply_thread(http: httpx.AsyncClient, api: Api) -> None:
@@ -126,17 +134,70 @@ async def test_update_rights(http: httpx.AsyncClient, api: Api) -> None:
     assert (await http.get(url, headers=bo.headers)).json()["text"] == "edited"
 
 
-async def test_delete_rights_and_cascade(http: httpx.AsyncClient, api: Api) -> None:
+async def traces(
+    app: FastAPI, codemark_id: str, marker_ids: list[str], reply_ids: list[str]
+) -> dict[str, int]:
+    """Count the rows left of a codemark, its markers and replies, table by table (the event log apart)."""
+    found: dict[str, int] = {}
+    async with app.state.kibitz.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            if table.name == "event":
+                continue
+            for column, ids in (
+                ("codemark_id", [codemark_id]),
+                ("marker_id", marker_ids),
+                ("reply_id", reply_ids),
+            ):
+                if column in table.c:
+                    counted = select(func.count()).select_from(table).where(table.c[column].in_(ids))
+                    found[f"{table.name}.{column}"] = int(await connection.scalar(counted) or 0)
+        counted = select(func.count()).select_from(Codemark).where(Codemark.id == codemark_id)
+        found["codemark.id"] = int(await connection.scalar(counted) or 0)
+    return found
+
+
+async def logged_about(app: FastAPI, team: str, codemark_id: str) -> list[tuple[str, str, str | None]]:
+    """Return the type, the stored payload and the author of each logged event about a codemark."""
+    async with app.state.kibitz.engine.connect() as connection:
+        rows = await connection.execute(
+            select(Event.type, Event.payload, Event.author_id)
+            .where(Event.team_id == team, Event.codemark_id == codemark_id)
+            .order_by(Event.seq)
+        )
+        return [(row.type, row.payload, row.author_id) for row in rows]
+
+
+async def test_delete_rights_and_cascade(http: httpx.AsyncClient, api: Api, app: FastAPI) -> None:
     ada, bo, cy = await api.person("Ada"), await api.person("Bo"), await api.person("Cy")
     team = await api.team(ada)
     await api.join(ada, team, bo)
     await api.join(ada, team, cy)
     repo = await api.repo(bo, team)
-    cm = await api.codemark(bo, team, repo, tags=["t"], assignees=[cy.id])
+    cm = await api.codemark(bo, team, repo, text="zebrafish @" + cy.email, tags=["t"], assignees=[cy.id])
     url = f"/api/v1/codemarks/{cm['id']}"
-    reply = (await http.post(f"{url}/replies", json={"text": "hm"}, headers=cy.headers)).json()
+    reply = (await http.post(f"{url}/replies", json={"text": "hm walrus"}, headers=cy.headers)).json()
+    assert (await http.put(f"{url}/reactions/👍", headers=ada.headers)).status_code == 200
+    markers = [m["id"] for m in cm["markers"]]
+    before = await traces(app, cm["id"], markers, [reply["id"]])
+    for kind in (
+        "codemark.id",
+        "marker.codemark_id",
+        "codemark_tag.codemark_id",
+        "codemark_assignee.codemark_id",
+    ):
+        assert before[kind] >= 1, kind
+    assert before["search_token.codemark_id"] >= 2  # the codemark's words and the reply's
+    assert before["reply.codemark_id"] == 1
     assert (await http.delete(url, headers=cy.headers)).status_code == 403
     assert (await http.delete(url, headers=bo.headers)).status_code == 204
+    left = await traces(app, cm["id"], markers, [reply["id"]])
+    assert left == dict.fromkeys(before, 0)
+    # Its events keep their seqs, but say no more than the literal redaction marker, and name nobody.
+    logged = await logged_about(app, team, cm["id"])
+    redacted = [kind for kind, payload, author in logged if (payload, author) == ('{"redacted":true}', None)]
+    assert {"codemark.created", "reply.added", "reaction.added"} <= set(redacted)
+    assert [kind for kind, _payload, _author in logged][-1] == "codemark.deleted"
+    assert len(redacted) == len(logged) - 1
     assert (await http.get(url, headers=bo.headers)).status_code == 404
     assert (
         await http.patch(f"/api/v1/replies/{reply['id']}", json={"text": "x"}, headers=cy.headers)

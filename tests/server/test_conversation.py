@@ -9,10 +9,14 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
-from tests.server.conftest import PASSWORD, Api, Person, codemark_body
+from tests.server.conftest import PASSWORD, Api, Person, codemark_body, one_app_per_module
 from tests.server.event_log import head, team_events
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 
 @dataclass
@@ -229,6 +233,7 @@ async def test_reactions_on_codemarks_and_replies(http: httpx.AsyncClient, api: 
     assert [x["emoji"] for x in fresh["reactions"]] == ["👍", "🎉"]
 
 
+@pytest.mark.database_agnostic
 async def test_invalid_emoji_is_refused(http: httpx.AsyncClient, api: Api) -> None:
     ada = await api.person()
     team = await api.team(ada)

@@ -13,10 +13,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from kibitz.settings import Settings
-from tests.server.conftest import COMMIT, Api, codemark_body
+from tests.server.conftest import COMMIT, Api, codemark_body, one_app_per_module
 from tests.server.event_log import ClientState, LoggedEvent, assert_gap_free, head, team_events
 from tests.server.test_conversation import Crew, get, make_crew, reply
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 
 async def check_state(http: httpx.AsyncClient, crew: Crew, state: ClientState) -> None:
@@ -244,11 +246,9 @@ async def test_concurrent_writers_get_distinct_gap_free_seqs(
     assert len(others) == 6
 
 
-async def test_concurrent_replies_by_one_person(
-    http: httpx.AsyncClient, api: Api, app: FastAPI, settings: Settings
-) -> None:
-    if settings.is_sqlite:
-        pytest.skip("SQLite runs one writer at a time: there is no race to lose")
+# SQLite runs one writer at a time: there is no race to lose.
+@pytest.mark.databases("postgres")
+async def test_concurrent_replies_by_one_person(http: httpx.AsyncClient, api: Api, app: FastAPI) -> None:
     c = await make_crew(api)
     cm = await api.codemark(c.ada, c.team, c.repo)
     url = f"/api/v1/codemarks/{cm['id']}/replies"

@@ -13,8 +13,11 @@ from kibitz.server.codemarks.models import Codemark
 from kibitz.server.export.schemas import TeamExport, UserExport
 from kibitz.server.export.service import snapshot
 from kibitz.server.teams.models import Team
-from tests.server.conftest import Api
+from tests.server.conftest import Api, one_app_per_module
 from tests.server.export_seed import ADA_BOOKMARK, CY_BOOKMARK, seed_team
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 
 async def export(http: httpx.AsyncClient, url: str, headers: dict[str, str]) -> tuple[bytes, dict[str, Any]]:

@@ -18,6 +18,9 @@ from kibitz.server.logs import JsonLines, RequestIdFilter
 from kibitz.settings import Settings
 from tests.server.conftest import PASSWORD, Api
 
+# Headers are set by middleware, whatever the database.
+pytestmark = pytest.mark.database_agnostic
+
 ALWAYS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +16,6 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
 from kibitz.ids import new_id
-from kibitz.server.app import create_app
 from kibitz.server.auth.models import User
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.people import seal_profile
@@ -30,26 +28,30 @@ from kibitz.server.search.models import SearchToken
 from kibitz.server.teams.models import Membership, Team
 from kibitz.settings import Settings
 from tests.conftest import fresh_postgres_database
-from tests.server.conftest import PASSWORD, Api
+from tests.server.conftest import PASSWORD, Api, one_app_per_module, started
 from tests.server.export_seed import seed_team
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
-@pytest.fixture
-def settings_b(database_url: str, tmp_path: Path) -> Iterator[Settings]:
+# Every test imports a team of its own: server A and server B each serve the whole module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
+
+
+@pytest.fixture(scope="module")
+def settings_b(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Settings of server B: a second fresh database of the same kind as server A's."""
-    if not database_url:
-        yield Settings.load(data_dir=tmp_path / "b", database_url="", fast_password_hashing=True)
+    data_dir = tmp_path_factory.mktemp("b")
+    if settings.is_sqlite:
+        yield settings.model_copy(update={"data_dir": data_dir})
         return
     with fresh_postgres_database() as url:
-        yield Settings.load(data_dir=tmp_path / "b", database_url=url, fast_password_hashing=True)
+        yield settings.model_copy(update={"data_dir": data_dir, "database_url": url})
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def app_b(settings_b: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings_b)
-    async with application.router.lifespan_context(application):
+    async with started(settings_b) as application:
         yield application
 
 

@@ -6,8 +6,11 @@ from typing import Any
 
 import httpx
 
-from tests.server.conftest import Api, Person
+from tests.server.conftest import Api, Person, one_app_per_module
 from tests.server.test_conversation import get, handle_of, make_crew, reply
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 
 async def inbox(http: httpx.AsyncClient, person: Person, team: str, **params: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import httpx
 from alembic import command
@@ -82,7 +83,12 @@ def _old_schema_and_rows(connection: Connection, password_hash: str) -> None:
         connection.execute(text(statement), params)
 
 
-async def test_rows_from_before_sealing_are_sealed_at_start(settings: Settings) -> None:
+async def test_rows_from_before_sealing_are_sealed_at_start(
+    unmigrated_database_url: str, data_dir: Path
+) -> None:
+    settings = Settings.load(
+        data_dir=data_dir, database_url=unmigrated_database_url, fast_password_hashing=True
+    )
     engine = make_engine(settings)
     password_hash = await Passwords(fast=True).hash(PASSWORD)
     async with engine.begin() as connection:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from kibitz.server.crypto.sealer import is_sealed
-from tests.server.conftest import Api
+from tests.server.conftest import Api, one_app_per_module
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 AT = "c" * 40
 
@@ -58,6 +62,7 @@ async def test_first_write_wins_and_teammates_read_it(http: httpx.AsyncClient, a
     assert found[two]["start_line"] is None
 
 
+@pytest.mark.database_agnostic
 async def test_bad_locations_are_refused(http: httpx.AsyncClient, api: Api) -> None:
     ada, eve = await api.person("Ada"), await api.person("Eve")
     team, other = await api.team(ada), await api.team(eve)

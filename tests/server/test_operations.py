@@ -49,6 +49,7 @@ def sample(metrics: str, name: str, **labels: str) -> float:
     return 0.0
 
 
+@pytest.mark.database_agnostic
 async def test_metrics_count_requests_by_route_template_latency_and_events(
     http: httpx.AsyncClient, api: Api
 ) -> None:
@@ -85,6 +86,7 @@ async def test_metrics_count_requests_by_route_template_latency_and_events(
     assert sample(after, "kibitz_http_requests_total", method="GET", route="/metrics", status="200") == 1
 
 
+@pytest.mark.database_agnostic
 async def test_each_app_has_its_own_registry(client: Client) -> None:
     async with client() as first, client() as second:
         for _ in range(2):
@@ -96,6 +98,7 @@ async def test_each_app_has_its_own_registry(client: Client) -> None:
     assert sample(two, "kibitz_http_requests_total", method="GET", route="/healthz", status="200") == 1
 
 
+@pytest.mark.database_agnostic
 async def test_metrics_only_for_loopback_and_trusted_proxies(client: Client) -> None:
     async with client(peer="::1") as local:
         assert (await local.get("/metrics")).status_code == 200
@@ -164,6 +167,7 @@ def _fields(body: str) -> dict[str, str]:
     return fields
 
 
+@pytest.mark.database_agnostic
 async def test_security_txt_follows_rfc_9116(client: Client) -> None:
     async with client(security_contact="mailto:security@kibitz.example") as http:
         r = await http.get("/.well-known/security.txt")
@@ -181,6 +185,7 @@ async def test_security_txt_follows_rfc_9116(client: Client) -> None:
     assert set(fields) <= {"Contact", "Expires", "Preferred-Languages", "Canonical", "Policy"}
 
 
+@pytest.mark.database_agnostic
 async def test_security_txt_is_missing_without_a_contact(client: Client) -> None:
     async with client(security_contact="") as http:
         r = await http.get("/.well-known/security.txt")

@@ -7,7 +7,10 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from kibitz.server.crypto.sealer import is_sealed
-from tests.server.conftest import Api
+from tests.server.conftest import Api, one_app_per_module
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 ROOT_A, ROOT_B = "1" * 40, "2" * 64
 

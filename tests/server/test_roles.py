@@ -15,8 +15,11 @@ from kibitz.server.audit.models import AuditEvent
 from kibitz.server.errors import Forbidden
 from kibitz.server.teams import service
 from kibitz.server.teams.models import Membership
-from tests.server.conftest import Api, Person
+from tests.server.conftest import Api, Person, one_app_per_module
 from tests.server.event_log import head, team_events
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 # member.joined is audited by the join function; these tests look only at what roles and removals record.
 ROLE_ACTIONS = ("member.role_changed", "member.removed", "member.left", "team.ownership_transferred")

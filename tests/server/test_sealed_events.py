@@ -23,8 +23,11 @@ from kibitz.server.deps import AppState
 from kibitz.server.events.hub import Subscriber
 from kibitz.server.events.models import Event
 from kibitz.server.events.service import REDACTED, head_seq, record_event, strip_people
-from tests.server.conftest import COMMIT, Api, Person
+from tests.server.conftest import COMMIT, Api, Person, one_app_per_module
 from tests.server.event_log import assert_gap_free, team_events
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 _LETTERS = str.maketrans("0123456789", "ghijklmnop")
 

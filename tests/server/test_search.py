@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.server.conftest import Api, Person
+from tests.server.conftest import Api, Person, one_app_per_module
 from tests.server.test_conversation import Crew, get, make_crew, reply
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 
 async def search(http: httpx.AsyncClient, person: Person, team: str, **params: Any) -> dict[str, Any]:
@@ -137,6 +141,7 @@ async def test_filters_and_pages(http: httpx.AsyncClient, api: Api) -> None:
     assert ([h["codemark"]["id"] for h in last["items"]], last["next_cursor"]) == ([s.retry["id"]], None)
 
 
+@pytest.mark.database_agnostic
 async def test_bad_queries_are_refused(http: httpx.AsyncClient, api: Api) -> None:
     s = await corpus(http, api)
     url = f"/api/v1/teams/{s.crew.team}/search"

@@ -8,7 +8,10 @@ import httpx
 from sqlalchemy import update
 
 from kibitz.server.teams.models import Invite
-from tests.server.conftest import Api
+from tests.server.conftest import Api, one_app_per_module
+
+# Every test works in teams of its own: one app serves the module.
+module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
 
 async def test_create_invite_join_members(http: httpx.AsyncClient, api: Api) -> None:

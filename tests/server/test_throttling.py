@@ -28,12 +28,15 @@ from tests.server.conftest import PASSWORD
 PROXY = "10.0.0.1"
 _emails = itertools.count()
 
+# The counters live in memory or in Redis, never in the database.
+pytestmark = pytest.mark.database_agnostic
+
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, data_dir: Path) -> Settings:
     """Return settings that trust the proxy the test client connects from; the default limit (10/minute)."""
     return Settings.load(
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
         database_url=database_url,
         fast_password_hashing=True,
         trusted_proxies="10.0.0.0/8",
