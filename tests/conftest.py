@@ -86,6 +86,8 @@ DATABASES = ("sqlite", "postgres")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Declare the database markers and forget the developer's own settings, before any test."""
+    forget_developer_settings()
     config.addinivalue_line(
         "markers",
         'databases(*names): run only on these of the databases ("sqlite", "postgres"), because what the '
@@ -251,8 +253,8 @@ HARNESS_VARIABLES = frozenset(
 )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Remove every KIBITZ_* variable but the harness's from this process's environment, before any test."""
+def forget_developer_settings() -> None:
+    """Remove every KIBITZ_* variable but the harness's from this process's environment."""
     for name in [name for name in os.environ if name.startswith("KIBITZ_")]:
         if name not in HARNESS_VARIABLES:
             del os.environ[name]

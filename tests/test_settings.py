@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kibitz.settings import Settings
-from tests.conftest import HARNESS_VARIABLES, pytest_configure
+from tests.conftest import HARNESS_VARIABLES, forget_developer_settings
 from tests.server_process import KIBITZ, clean_environment, free_port
 
 REFUSAL = "cannot be set from the environment"
@@ -63,14 +63,14 @@ def test_kibitz_server_run_refuses_a_test_only_switch(tmp_path: Path) -> None:
 
 
 def test_tests_never_see_a_developers_kibitz_variables(
-    monkeypatch: pytest.MonkeyPatch, pytestconfig: pytest.Config
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The suite's own environment was cleaned when it started; the hook keeps only the harness's variables.
     assert {name for name in os.environ if name.startswith("KIBITZ_")} <= HARNESS_VARIABLES
     monkeypatch.setenv("KIBITZ_DATA_DIR", "/srv/kibitz")
     monkeypatch.setenv("KIBITZ_TOKEN", "kbzt_developer")
     monkeypatch.setenv("KIBITZ_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    pytest_configure(pytestconfig)
+    forget_developer_settings()
     assert "KIBITZ_DATA_DIR" not in os.environ
     assert "KIBITZ_TOKEN" not in os.environ
     assert os.environ["KIBITZ_TEST_REDIS_URL"] == "redis://127.0.0.1:6379/0"
