@@ -164,11 +164,11 @@ def unmigrated_database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a SQLite database file migrated to the newest revision, for tests to copy."""
-    from kibitz.server.migrate import upgrade_database
+    from kibitz.server.operator.database import migrate
     from kibitz.settings import Settings
 
     directory = tmp_path_factory.mktemp("migrated-sqlite")
-    upgrade_database(Settings.load(data_dir=directory, database_url=""))
+    migrate(Settings.load(data_dir=directory, database_url=""))
     path = directory / "kibitz.db"
     # Fold the write-ahead log into the file, so that the file alone is the whole database.
     with closing(sqlite3.connect(path)) as connection:
@@ -181,14 +181,14 @@ def migrated_postgres_database(
     postgres_available: bool, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """Create a PostgreSQL database migrated to the newest revision for this test process; drop it after."""
-    from kibitz.server.migrate import upgrade_database
+    from kibitz.server.operator.database import migrate
     from kibitz.settings import Settings
 
     if not postgres_available:
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (set KIBITZ_REQUIRE_POSTGRES=1 to fail)")
     with fresh_postgres_database() as url:
         scratch = tmp_path_factory.mktemp("migrated-postgres")
-        upgrade_database(Settings.load(data_dir=scratch, database_url=url))
+        migrate(Settings.load(data_dir=scratch, database_url=url))
         yield url
 
 
