@@ -10,9 +10,10 @@ import pytest
 
 from kibitz.cli.context import object_id
 from kibitz.cli.conversation_text import emoji_for, event_line, inbox_line, parse_when, search_line
+from kibitz.client import InboxItem, UserRef
 
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
-ADA = {"id": "u1", "email": "ada@example.com", "name": "Ada", "handle": "ada"}
+ADA: UserRef = {"id": "u1", "email": "ada@example.com", "name": "Ada", "handle": "ada"}
 
 
 def test_emoji_names() -> None:
@@ -135,7 +136,7 @@ def test_search_and_inbox_lines() -> None:
         "matches": [{"kind": "codemark", "id": "c1"}, {"kind": "reply", "id": "r1"}],
     }
     assert search_line(hit) == "c1  [open/issue]  Retry  (ada@example.com)  in reply r1"
-    item: Any = {
+    item: InboxItem = {
         "id": "i1",
         "kind": "mention",
         "codemark_id": "c1",

@@ -12,11 +12,13 @@ import pytest
 import kibitz.client
 from kibitz.client import (
     ApiError,
+    BlockAt,
     ConnectionFailed,
     Forbidden,
     InviteInvalid,
     KibitzClient,
     KibitzError,
+    NewLocation,
     NotAuthenticated,
     NotFound,
     NotLoggedIn,
@@ -157,18 +159,21 @@ def test_marker_and_location_routes_send_what_the_api_expects() -> None:
             return httpx.Response(200, json={"stored": 1, "already_known": 0})
         return httpx.Response(200, json={"id": "c1"})
 
-    block = {"commit": "a" * 40, "path": "src/app.py", "start_line": 3, "end_line": 5}
+    block: BlockAt = {"commit": "a" * 40, "path": "src/app.py", "start_line": 3, "end_line": 5}
     with _client(handler) as client:
-        assert client.add_reference("c1", "m1", kind="upstream", **block) == ({"id": "c1"}, True)
+        codemark, new = client.add_reference("c1", "m1", kind="upstream", **block)
+        assert (dict(codemark), new) == ({"id": "c1"}, True)
         assert client.add_reference("c1", "m1", kind="upstream", **block)[1] is False
         client.promote_marker("c1", "m1", **block)
-        location = {"marker_id": "m1", "path": None, "start_line": None, "end_line": None}
-        stored = client.store_locations(
-            "t1",
-            "a" * 40,
-            "1.1",
-            [{**location, "status": "deleted", "confidence": 0.9}],
-        )
+        deleted: NewLocation = {
+            "marker_id": "m1",
+            "path": None,
+            "start_line": None,
+            "end_line": None,
+            "status": "deleted",
+            "confidence": 0.9,
+        }
+        stored = client.store_locations("t1", "a" * 40, "1.1", [deleted])
         assert stored == {"stored": 1, "already_known": 0}
         assert client.query_locations("t1", "a" * 40, "1.1", ["m1"]) == {"locations": []}
     assert [path for path, _ in seen] == [

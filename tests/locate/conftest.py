@@ -45,6 +45,7 @@ def as_stored(new: NewMarker, marker_id: str = "m1") -> Marker:
         **new,
         "provisional": new.get("provisional", False),
         "references": new.get("references", []),
+        "code_free": False,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kibitz.client import Marker
 from kibitz.gitrepo import LineRange, ObjectReader
 from kibitz.locate import AtCommit, PinnedMarker, Placement, locate
 from tests.code_samples import APP, RETRY, RETRY_LINES
@@ -101,7 +102,7 @@ def test_an_upstream_reference_stands_in_for_a_missing_commit(tmp_path: Path) ->
     with ObjectReader(clone) as reader:
         marker = pinned(reader, "app.py", RETRY_LINES)
         # The marker's own commit is missing; only the reference at `base` can be read.
-        moved = {
+        moved: Marker = {
             **marker.marker,
             "commit": "f" * 40,
             "start_line": 1,

@@ -17,6 +17,7 @@ MARKER: Marker = {
     "context_after": "",
     "provisional": False,
     "references": [],
+    "code_free": False,
 }
 
 

@@ -92,14 +92,15 @@ async def test_password_length_limits(http: httpx.AsyncClient) -> None:
 
 @pytest.mark.database_agnostic
 async def test_bad_tokens_are_refused(http: httpx.AsyncClient) -> None:
+    # Bytes, so that the last value (not ASCII, which httpx refuses in a str) reaches the server as it is.
     for value in (
-        "",
-        "Bearer",
-        "Bearer nope",
-        "Bearer kbz_" + "x" * 43,
-        "Basic abc",
+        b"",
+        b"Bearer",
+        b"Bearer nope",
+        b"Bearer kbz_" + b"x" * 43,
+        b"Basic abc",
         "Bearer kbz_\u00e9".encode("latin-1"),
     ):
-        r = await http.get("/api/v1/me", headers={"Authorization": value} if value else {})  # type: ignore[dict-item]
+        r = await http.get("/api/v1/me", headers={b"Authorization": value} if value else {})
         assert r.status_code == 401, value
         assert r.json()["error"]["code"] == "not_authenticated"

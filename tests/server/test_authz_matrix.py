@@ -24,8 +24,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import _IncludedRouter
 from sqlalchemy import select
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Message
 
 from kibitz.ids import new_id
 from kibitz.server import permissions
@@ -383,7 +385,7 @@ def _keys(routes: Sequence[BaseRoute], prefix: str) -> set[Key]:
         elif isinstance(route, Route):  # FastAPI's APIRoute too; HEAD is only Starlette's echo of GET
             methods = route.methods or set()
             found |= {(m, prefix + route.path) for m in methods if not (m == "HEAD" and "GET" in methods)}
-        elif hasattr(route, "original_router"):
+        elif isinstance(route, _IncludedRouter):
             # FastAPI keeps an included router as one entry holding the router and its prefix.
             found |= _keys(route.original_router.routes, prefix + route.include_context.prefix)
         else:
@@ -458,8 +460,8 @@ async def call(world: World, key: Key, persona: str, token: str | None = None) -
 async def subscribe(app: FastAPI, team_id: str, token: str | None) -> Answer:
     """Open /api/v1/stream over raw ASGI and subscribe to a team: 200 when subscribed, else the close code's
     HTTP twin (4401 → 401, 4403 → 403, 4404 → 404)."""
-    incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    incoming: asyncio.Queue[Message] = asyncio.Queue()
+    outgoing: asyncio.Queue[Message] = asyncio.Queue()
     incoming.put_nowait({"type": "websocket.connect"})
     message: dict[str, Any] = {"type": "subscribe", "team_id": team_id, "after": 0}
     if token is not None:

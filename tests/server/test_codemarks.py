@@ -72,7 +72,7 @@ async def test_list_filters_and_pagination(http: httpx.AsyncClient, api: Api) ->
     await http.patch(f"/api/v1/codemarks/{made[1]['id']}", json={"status": "resolved"}, headers=bo.headers)
     url = f"/api/v1/teams/{team}/codemarks"
 
-    async def ids(**params: object) -> list[str]:
+    async def ids(**params: str) -> list[str]:
         r = await http.get(url, params=params, headers=ada.headers)
         assert r.status_code == 200, r.text
         return [c["id"] for c in r.json()["items"]]
@@ -93,7 +93,7 @@ async def test_list_filters_and_pagination(http: httpx.AsyncClient, api: Api) ->
     seen: list[str] = []
     cursor = None
     while True:
-        params: dict[str, object] = {"limit": 3}
+        params: dict[str, str | int] = {"limit": 3}
         if cursor:
             params["cursor"] = cursor
         r = await http.get(url, params=params, headers=ada.headers)

@@ -145,7 +145,7 @@ async def test_filters_and_pages(http: httpx.AsyncClient, api: Api) -> None:
 async def test_bad_queries_are_refused(http: httpx.AsyncClient, api: Api) -> None:
     s = await corpus(http, api)
     url = f"/api/v1/teams/{s.crew.team}/search"
-    for params in (
+    queries: tuple[dict[str, str | int], ...] = (
         {},
         {"q": ""},
         {"q": "a"},
@@ -158,7 +158,8 @@ async def test_bad_queries_are_refused(http: httpx.AsyncClient, api: Api) -> Non
         {"q": "fetch", "since": "yesterday"},
         {"q": "fetch", "path": "../etc/passwd"},
         {"q": "fetch", "cursor": "garbage"},
-    ):
+    )
+    for params in queries:
         r = await http.get(url, params=params, headers=s.crew.ada.headers)
         assert r.status_code in (400, 422), (params, r.status_code, r.text)
         assert r.json()["error"]["code"] in ("validation_failed", "invalid_request"), params

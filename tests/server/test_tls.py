@@ -406,7 +406,12 @@ def test_the_cli_watch_follows_events_over_wss(tls_server: TlsServer, tmp_path: 
     )
     lines: queue.Queue[str] = queue.Queue()
     assert watch.stdout is not None
-    threading.Thread(target=lambda: [lines.put(line) for line in watch.stdout or ()], daemon=True).start()
+
+    def forward_lines() -> None:
+        for line in watch.stdout or ():
+            lines.put(line)
+
+    threading.Thread(target=forward_lines, daemon=True).start()
     try:
         first = json.loads(lines.get(timeout=30))
         assert (first["type"], first["seq"]) == ("member.joined", 1)

@@ -17,7 +17,8 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from types import TracebackType
+from typing import Any, Protocol, Self, cast
 
 import httpx
 
@@ -34,9 +35,6 @@ from kibitz.client._errors import (
 from kibitz.client._feed import Backoff, FeedPosition, Verdict
 from kibitz.client._tls import TlsOptions, connection_failed
 from kibitz.client._types import StreamEvent
-
-if TYPE_CHECKING:
-    from websockets.sync.client import ClientConnection
 
 STREAM_PATH = "/api/v1/stream"
 # An event carries whole codemarks, whose code may reach 64 KiB per marker and 20 markers.
@@ -58,7 +56,32 @@ _REASONS = {
     4408: "the server dropped us for reading too slowly",
 }
 
-Connect = Callable[..., "ClientConnection"]
+
+class Connection(Protocol):
+    """What the stream uses of an open WebSocket: websockets' ClientConnection, or a scripted stand-in."""
+
+    @property
+    def close_code(self) -> int | None: ...
+
+    @property
+    def close_reason(self) -> str | None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> None: ...
+
+    def send(self, message: str, /) -> None: ...
+
+    def __iter__(self) -> Iterator[str | bytes]: ...
+
+
+Connect = Callable[..., Connection]
 
 
 def stream_url(server_url: str) -> str:
@@ -153,7 +176,7 @@ class EventStream:
             self._on_status(f"{reason}; reconnecting in {delay:.1f}s (after seq {self.position.last})")
             self._sleep(delay)
 
-    def _open(self) -> ClientConnection:
+    def _open(self) -> Connection:
         if self._connect is None:
             from websockets.sync.client import connect
 
@@ -168,7 +191,7 @@ class EventStream:
             **options,
         )
 
-    def _follow(self, ws: ClientConnection) -> Iterator[StreamEvent]:
+    def _follow(self, ws: Connection) -> Iterator[StreamEvent]:
         """Subscribe on an open connection and yield its events until it closes."""
         after = self.position.last
         ws.send(json.dumps({"type": "subscribe", "team_id": self.team_id, "after": after}))
