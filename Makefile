@@ -25,8 +25,8 @@ lint: $(STAMP)  ## ruff, and bandit (high-severity findings fail; see docs/secur
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/bandit -q -r src/kibitz --severity-level high
 
-typecheck: $(STAMP)  ## mypy --strict on the package
-	$(BIN)/mypy src/kibitz
+typecheck: $(STAMP)  ## mypy --strict on the package, the tests and the benchmarks
+	$(BIN)/mypy src/kibitz tests bench
 
 # Parallel test processes (pytest-xdist), one test file to a process; WORKERS=0 runs the suite in this one.
 WORKERS ?= 2
