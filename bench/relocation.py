@@ -6,7 +6,7 @@
     .venv/bin/python bench/relocation.py --dump-failures 3 --dump-category "edited · moved"
     .venv/bin/python bench/relocation.py --shrink "deleted · def line" --shrink-index 2   # from the last JSON
 
-What it does (DESIGN.md §3 "Measuring", issue 3):
+What it does:
 
 1. downloads consecutive released versions of popular pure-Python packages with pip (wheels, cached in
    ``bench/.cache/``; the version lists are in ``relocbench/fetch.py`` so runs are reproducible);
@@ -45,6 +45,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from entry import log, run_benchmark  # noqa: E402
 from kibitz.anchoring import ALGORITHM_VERSION  # noqa: E402
 from relocbench import fetch, report, scenario, shrink  # noqa: E402
 from relocbench.history import History, Stats  # noqa: E402
@@ -112,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.shrink:
         return shrink_main(args)
-    started = time.perf_counter()
     if args.packages:
         packages = [name.strip() for name in args.packages.split(",") if name.strip()]
         unknown = [name for name in packages if name not in fetch.DEFAULT_VERSIONS]
@@ -121,14 +121,27 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     else:
         packages = list(QUICK_PACKAGES if args.quick else fetch.DEFAULT_VERSIONS)
+    command = " ".join(["bench/relocation.py", *(argv if argv is not None else sys.argv[1:])])
+    # The tables are drawn from the scored results, which the JSON document only summarises.
+    tables: list[str] = []
+
+    def run(args: argparse.Namespace) -> dict[str, Any]:
+        document, text = measure(args, packages, command)
+        tables.append(text)
+        return document
+
+    args.json_out = args.output
+    return run_benchmark(args, run, lambda _document: tables[-1])
+
+
+def measure(args: argparse.Namespace, packages: list[str], command: str) -> tuple[dict[str, Any], str]:
+    """Score the engine and the baselines on `packages`; return the JSON document and the printed report."""
+    started = time.perf_counter()
     limit = args.versions or (QUICK_VERSIONS if args.quick else None)
     versions = {name: fetch.DEFAULT_VERSIONS[name][:limit] for name in packages}
     distances = sorted({int(value) for value in args.distances.split(",") if value.strip()})
 
-    print(
-        f"fetching {sum(len(v) for v in versions.values())} releases of {len(packages)} packages …",
-        flush=True,
-    )
+    log(f"fetching {sum(len(v) for v in versions.values())} releases of {len(packages)} packages …")
     wheels = fetch.download_all(
         args.cache, [(name, version) for name in packages for version in versions[name]]
     )
@@ -157,52 +170,47 @@ def main(argv: list[str] | None = None) -> int:
                 "engine_anchors_per_second": round(speed, 1),
                 "stats": vars_of(counted),
             }
-            print(
+            log(
                 f"  {name:10} distance {distance}: {counted.version_pairs} version pairs, "
                 f"{counted.file_pairs} file pairs, {package_results.anchors} anchors, "
-                f"engine exact {engine.percent(engine.correct) or 0:.2f} %, {speed:,.0f} anchors/s",
-                flush=True,
+                f"engine exact {engine.percent(engine.correct) or 0:.2f} %, {speed:,.0f} anchors/s"
             )
 
     scenario_result: dict[str, Any] | None = None
     if not args.no_scenario:
         scenario_result = run_scenario(args.cache)
 
-    print()
+    lines: list[str] = []
     for distance in distances:
-        print(report.distance_table(distance, by_distance[distance]))
-        print()
-    print("ok = correct, wrong = wrong place, lost = reported deleted or outdated,")
-    print("spur = deleted code reported found; percentages of the category's anchors")
-    print()
+        lines += [report.distance_table(distance, by_distance[distance]), ""]
+    lines += [
+        "ok = correct, wrong = wrong place, lost = reported deleted or outdated,",
+        "spur = deleted code reported found; percentages of the category's anchors",
+        "",
+    ]
     if scenario_result is not None:
-        print(scenario.summary(scenario_result))
-        print()
+        lines += [scenario.summary(scenario_result), ""]
     found = report.targets(by_distance, scenario_result)
-    print(report.targets_table(found))
-    print()
-    print("Slowest file pairs for the engine:")
+    lines += [report.targets_table(found), "", "Slowest file pairs for the engine:"]
     slowest = sorted((item for results in by_distance.values() for item in results.slowest), reverse=True)
-    for seconds, description in slowest[:5]:
-        print(f"  {seconds * 1000:8.0f} ms  {description}")
+    lines += [f"  {seconds * 1000:8.0f} ms  {description}" for seconds, description in slowest[:5]]
 
     if args.markdown:
         for distance in distances:
-            print(f"\nDistance {distance} (Markdown)\n")
-            print(report.markdown_table(by_distance[distance]))
+            lines += ["", f"Distance {distance} (Markdown)", "", report.markdown_table(by_distance[distance])]
     if args.dump_failures:
         for distance in distances:
             dump = report.failure_dump(
                 distance, by_distance[distance], args.dump_failures, args.dump_category
             )
             if dump:
-                print()
-                print(dump)
+                lines += ["", dump]
 
     elapsed = time.perf_counter() - started
+    lines += ["", f"measured in {elapsed:.0f} s"]
     document = {
         "benchmark": "relocation",
-        "command": " ".join(["bench/relocation.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": command,
         "anchors_carry_code": not args.ranges_only,
         "algorithm_version": ALGORITHM_VERSION,
         "engine_commit": engine_commit(),
@@ -218,10 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         "scenario": scenario_result,
         "targets": [target.as_json() for target in found],
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.output} in {elapsed:.0f} s")
-    return 0
+    return document, "\n".join(lines)
 
 
 def shrink_main(args: argparse.Namespace) -> int:
