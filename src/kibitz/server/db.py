@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, make_url
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from kibitz.server import sqlite_driver
 from kibitz.settings import Settings
 
 # Stable constraint names so that migrations are the same on SQLite and PostgreSQL.
@@ -69,10 +67,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
     url = settings.sqlalchemy_url()
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path = Path(str(make_url(url).database))
-        engine = create_async_engine(
-            url, async_creator=lambda: sqlite_driver.connect(path, busy_seconds=10), hide_parameters=True
-        )
+        engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
