@@ -154,7 +154,7 @@ def _text(rng: random.Random, low: int, high: int) -> str:
     return " ".join(rng.sample(_SENTENCES, rng.randint(low, high)))
 
 
-def _paths(rng: random.Random) -> list[str]:
+def _paths(rng: random.Random, files: int = FILES) -> list[str]:
     dirs = ["api", "core", "storage", "auth", "jobs", "web", "cli", "sync", "search", "billing"]
     stems = ["models", "service", "routes", "utils", "client", "cache", "schema", "tasks", "views", "errors"]
     exts = [".py"] * 6 + [".ts", ".go", ".rs", ".java"]
@@ -162,7 +162,7 @@ def _paths(rng: random.Random) -> list[str]:
     for d, s in itertools.product(dirs, stems):
         out.append(f"src/{d}/{s}{rng.choice(exts)}")
         out.append(f"src/{d}/internal/{s}_impl{rng.choice(exts)}")
-    return out[:FILES]
+    return out[:files]
 
 
 def codemark_body(
@@ -404,8 +404,11 @@ class SeedingError(RuntimeError):
     """The server's service functions no longer match what the seeding expects."""
 
 
-async def seed_service(settings: Any, codemarks: int, rng: random.Random) -> Seeded:
-    """Create the same data as `seed`, through the server's own service functions, before it starts."""
+async def seed_service(settings: Any, codemarks: int, rng: random.Random, files: int = FILES) -> Seeded:
+    """Create the same data as `seed`, through the server's own service functions, before it starts.
+
+    The codemarks are spread evenly over `files` files.
+    """
     import datetime as dt
 
     from kibitz.server.auth.passwords import Passwords
@@ -443,7 +446,7 @@ async def seed_service(settings: Any, codemarks: int, rng: random.Random) -> See
             repo, _ = await match_repo(session, team.id, [secrets.token_hex(20)], [REMOTE], "widgets")
             await session.commit()
         user_ids = [c.user.id for c in callers]
-        paths = _paths(rng)
+        paths = _paths(rng, files)
         commits = [secrets.token_hex(20) for _ in range(30)]
         ids: list[str] = []
         batch = 500

@@ -170,8 +170,10 @@ async def _set_mentions(
         )
 
 
-async def publish_codemark(session: UnitOfWork, codemark: Codemark, type: str) -> CodemarkOut:
-    """Record a codemark event with the codemark as the API returns it, and return that."""
+async def publish_codemark(
+    session: UnitOfWork, codemark: Codemark, type: str, seq: int | None = None
+) -> CodemarkOut:
+    """Record a codemark event with the codemark as the API returns it (as `seq`, if taken), and return it."""
     await session.flush()
     out = (await codemarks_out(session, [codemark]))[0]
     await record_event(
@@ -183,6 +185,7 @@ async def publish_codemark(session: UnitOfWork, codemark: Codemark, type: str) -
         author_id=codemark.author_id,
         codemark_id=codemark.id,
         subject_id=codemark.id,
+        seq=seq,
     )
     return out
 

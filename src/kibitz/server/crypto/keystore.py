@@ -261,6 +261,11 @@ class Keystore:
         """Tell whether this key is cached and fresh (then what it sealed may be served from memory)."""
         return self._fresh(key_id) is not None
 
+    def fresh_key(self, key_id: str) -> bytes | None:
+        """Return the data key with this id if it is cached and fresh, without reading the database."""
+        cached = self._fresh(key_id)
+        return cached.key if cached is not None else None
+
     async def _unwrap_row(self, row: Any) -> bytes:
         kek = self._kek(row.kek_id)
         key = await kek.unwrap(row.wrapped, _wrap_context(row.key_id, row.owner_kind, row.owner_id))
