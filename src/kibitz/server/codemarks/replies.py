@@ -15,7 +15,7 @@ from kibitz.server.codemarks.service import follow, publish_codemark, resolve_me
 from kibitz.server.db import utcnow
 from kibitz.server.errors import Conflict, Forbidden
 from kibitz.server.events.models import Event
-from kibitz.server.events.service import record_event, redact_events, take_seqs
+from kibitz.server.events.service import record_event, redact_events
 from kibitz.server.inbox.service import notify
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.search.index import index_text, unindex
@@ -24,16 +24,10 @@ from kibitz.server.unit_of_work import UnitOfWork
 
 
 async def _publish(
-    session: UnitOfWork,
-    codemark: Codemark,
-    reply: Reply,
-    type: str,
-    out: ReplyOut | None = None,
-    seq: int | None = None,
+    session: UnitOfWork, codemark: Codemark, reply: Reply, type: str, out: ReplyOut | None = None
 ) -> ReplyOut:
-    if out is None:
-        await session.flush()
-        out = (await replies_out(session, [reply]))[0]
+    await session.flush()
+    out = out or (await replies_out(session, [reply]))[0]
     await record_event(
         session,
         codemark.team_id,
@@ -43,7 +37,6 @@ async def _publish(
         author_id=reply.author_id,
         codemark_id=codemark.id,
         subject_id=reply.id,
-        seq=seq,
     )
     return out
 
@@ -90,10 +83,7 @@ async def add_reply(session: UnitOfWork, caller: Caller, codemark: Codemark, tex
     await notify(
         session, codemark, [f for f in followers if f not in mentioned], "reply", caller.user.id, reply.id
     )
-    # Most replies come from people who already follow: asking the database to add them would change nothing.
-    new_followers = await follow(
-        session, codemark.id, [u for u in [caller.user.id, *mentioned] if u not in followers]
-    )
+    new_followers = await follow(session, codemark.id, [caller.user.id, *mentioned])
     await index_text(session, codemark.team_id, codemark.id, codemark.created_at, reply.id, text, fresh=True)
     # A new reply has no edits or reactions yet: its wire form needs no queries.
     fresh = ReplyOut(
@@ -108,12 +98,9 @@ async def add_reply(session: UnitOfWork, caller: Caller, codemark: Codemark, tex
         created_at=now,
         updated_at=now,
     )
-    # New followers change the codemark too: its event follows the reply's, both seqs taken at once.
-    events = 2 if new_followers else 1
-    seq = await take_seqs(session, codemark.team_id, events)
-    out = await _publish(session, codemark, reply, "reply.added", fresh, seq)
+    out = await _publish(session, codemark, reply, "reply.added", fresh)
     if new_followers:
-        await publish_codemark(session, codemark, "codemark.updated", seq + 1)
+        await publish_codemark(session, codemark, "codemark.updated")
     return out
 
 

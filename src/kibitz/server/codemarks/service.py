@@ -170,10 +170,8 @@ async def _set_mentions(
         )
 
 
-async def publish_codemark(
-    session: UnitOfWork, codemark: Codemark, type: str, seq: int | None = None
-) -> CodemarkOut:
-    """Record a codemark event with the codemark as the API returns it (as `seq`, if taken), and return it."""
+async def publish_codemark(session: UnitOfWork, codemark: Codemark, type: str) -> CodemarkOut:
+    """Record a codemark event with the codemark as the API returns it, and return that."""
     await session.flush()
     out = (await codemarks_out(session, [codemark]))[0]
     await record_event(
@@ -185,7 +183,6 @@ async def publish_codemark(
         author_id=codemark.author_id,
         codemark_id=codemark.id,
         subject_id=codemark.id,
-        seq=seq,
     )
     return out
 

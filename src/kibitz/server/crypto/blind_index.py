@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import unicodedata
-from collections.abc import Iterable
 
 from kibitz.server.crypto.framing import frame
 
@@ -31,22 +30,11 @@ def normalise_exact(value: str) -> str:
 
 def blind_index(key: bytes, purpose: str, value: str) -> str:
     """Return the hex HMAC-SHA256 of an already normalised value under an index key and a purpose."""
-    return blind_indexes(key, purpose, [value])[0]
-
-
-def blind_indexes(key: bytes, purpose: str, values: Iterable[str]) -> list[str]:
-    """Return `blind_index` of each value, in order, keying the HMAC once for them all."""
     if len(key) != INDEX_KEY_BYTES:
         raise ValueError(f"an index key has {INDEX_KEY_BYTES} bytes, not {len(key)}")
     if not purpose:
         raise ValueError("a blind index needs a purpose")
-    keyed = hmac.new(key, digestmod=hashlib.sha256)
-    out = []
-    for value in values:
-        mac = keyed.copy()
-        mac.update(frame(b"kibitz/blind-index", purpose, value))
-        out.append(mac.hexdigest())
-    return out
+    return hmac.new(key, frame(b"kibitz/blind-index", purpose, value), hashlib.sha256).hexdigest()
 
 
 def index_matches(key: bytes, purpose: str, value: str, stored: str) -> bool:

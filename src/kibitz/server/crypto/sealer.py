@@ -27,7 +27,7 @@ from typing import NamedTuple
 from sqlalchemy import Table
 from sqlalchemy.orm import ColumnProperty, InstrumentedAttribute
 
-from kibitz.server.crypto.blind_index import blind_indexes
+from kibitz.server.crypto.blind_index import blind_index
 from kibitz.server.crypto.envelope import PREFIX, open_text_envelope, seal, unpack
 from kibitz.server.crypto.keystore import Keystore, OwnerKind
 from kibitz.server.errors import KeyUnavailable
@@ -192,10 +192,6 @@ class Sealer:
 
     async def index(self, scope: str, purpose: str, normalised: str) -> str:
         """Return the blind index of an already normalised value for a purpose under a scope's index key."""
-        return (await self.indexes(scope, purpose, [normalised]))[0]
-
-    async def indexes(self, scope: str, purpose: str, normalised: Sequence[str]) -> list[str]:
-        """Return `index` of each value, in order (the words of a text: one key lookup for them all)."""
         key = self._index_keys.get(scope)
         if key is None:
             if not self.enabled:
@@ -204,7 +200,7 @@ class Sealer:
                 # Index keys are never rotated (that would need re-indexing), so they can stay in memory.
                 _key_id, key = await self._store().data_key(OwnerKind.INDEX, scope)
             self._index_keys[scope] = key
-        return blind_indexes(key, purpose, normalised)
+        return blind_index(key, purpose, normalised)
 
     def forget_index_key(self, scope: str) -> None:
         """Drop a scope's index key from memory (its team was erased)."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.people import people_by_id
@@ -65,27 +65,25 @@ async def record_event(
     author_id: str | None = None,
     codemark_id: str | None = None,
     subject_id: str | None = None,
-    seq: int | None = None,
 ) -> int:
     """Append an event to the team's log in the current transaction and return its seq.
 
     `author_id` names the person whose writing the payload carries (a codemark's author for codemark
     events, a reply's author for reply events): their membership key seals it, so erasing them redacts it.
     `codemark_id` and `subject_id` (the codemark or reply the payload shows) let a deletion redact it.
-    `seq` is one taken with `take_seqs` in this transaction; without it the next one is taken.
     """
     assert type in EVENT_TYPES, type
-    if seq is None:
-        seq = await take_seqs(session, team_id, 1)
+    result = await session.execute(
+        update(Team).where(Team.id == team_id).values(event_seq=Team.event_seq + 1).returning(Team.event_seq)
+    )
+    seq = int(result.scalar_one())
     payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
     owner = member_owner(team_id, author_id) if author_id is not None else team_owner(team_id)
     sealed = await session.sealer.seal(
         owner, _dumps(strip_people(payload)), Event.payload, row=f"{team_id}/{seq}"
     )
-    # A plain INSERT, not an ORM object: the log's rows are never read back through this session, and the
-    # unit of work's flush cost more than the statement.
-    await session.execute(
-        insert(Event).values(
+    session.add(
+        Event(
             team_id=team_id,
             seq=seq,
             type=type,
@@ -99,17 +97,6 @@ async def record_event(
     )
     session.publish_after_commit(team_id, seq)
     return seq
-
-
-async def take_seqs(session: UnitOfWork, team_id: str, count: int) -> int:
-    """Take the team's next `count` seqs in one statement and return the first (for `record_event`)."""
-    result = await session.execute(
-        update(Team)
-        .where(Team.id == team_id)
-        .values(event_seq=Team.event_seq + count)
-        .returning(Team.event_seq)
-    )
-    return int(result.scalar_one()) - count + 1
 
 
 async def head_seq(session: UnitOfWork, team_id: str) -> int:

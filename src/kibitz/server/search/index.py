@@ -19,8 +19,8 @@ SEARCH_PURPOSE = "search.word"
 
 async def word_indexes(session: UnitOfWork, team_id: str, words: set[str]) -> dict[str, str]:
     """Return the keyed index of each word (what `search_token.token` holds), by word."""
-    ordered = sorted(words)
-    return dict(zip(ordered, await session.sealer.indexes(team_id, SEARCH_PURPOSE, ordered), strict=True))
+    sealer = session.sealer
+    return {word: await sealer.index(team_id, SEARCH_PURPOSE, word) for word in sorted(words)}
 
 
 async def index_text(
