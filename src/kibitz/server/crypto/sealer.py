@@ -173,22 +173,24 @@ class Sealer:
     async def open(self, sealed: str, column: SealedColumn, *, row: str) -> str:
         """Open a sealed text value of one cell (SealBroken or KeyUnavailable when it cannot be)."""
         plain = self.open_in_memory(sealed, column, row=row)
-        if plain is not None:
-            return plain
-        table, name = cell_names(column)
-        envelope = unpack(sealed)
-        key = await self._store().key_by_id(envelope.key_id)
-        plain = open_text_envelope(key, envelope, table=table, column=name, row=row)
-        self._remember((sealed, table, name, row), envelope.key_id, plain)
-        return plain
+        return plain if plain is not None else await self._open_reading_key(sealed, column, row)
 
     async def open_many(self, cells: Sequence[Cell]) -> list[str]:
         """Open many cells, in order: a keystore read per key not in memory, no await for the others."""
         opened: list[str] = []
         for sealed, column, row in cells:
             plain = self.open_in_memory(sealed, column, row=row)
-            opened.append(plain if plain is not None else await self.open(sealed, column, row=row))
+            opened.append(plain if plain is not None else await self._open_reading_key(sealed, column, row))
         return opened
+
+    async def _open_reading_key(self, sealed: str, column: SealedColumn, row: str) -> str:
+        """Open a cell whose key `open_in_memory` did not hold fresh: read the key from the keystore."""
+        table, name = cell_names(column)
+        envelope = unpack(sealed)
+        key = await self._store().key_by_id(envelope.key_id)
+        plain = open_text_envelope(key, envelope, table=table, column=name, row=row)
+        self._remember((sealed, table, name, row), envelope.key_id, plain)
+        return plain
 
     async def index(self, scope: str, purpose: str, normalised: str) -> str:
         """Return the blind index of an already normalised value for a purpose under a scope's index key."""
