@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from kibitz.gitrepo import (
     RepoLink,
     find_root,
     has_commits,
+    ignored_by,
     read_link,
     remote_urls,
     root_commits,
@@ -62,6 +64,29 @@ def _repo_path(path: str, root: Path, *, must_exist: bool) -> str:
     except ValueError:
         raise CliError(f"{path} is outside the repository {root}") from None
     return relative.as_posix() if relative.parts else ""
+
+
+def _refuse_unseen(root: Path, path: str, wanted: LineRange) -> None:
+    """Refuse to pin a file teammates could never see the lines of: a symbolic link, an ignored file."""
+    file = root / path
+    lines = f"{wanted.start_line}-{wanted.end_line}"
+    if file.is_symlink():
+        target = os.readlink(file)
+        try:
+            inside = file.resolve().relative_to(root.resolve()).as_posix()
+        except (OSError, ValueError):
+            inside = None
+        instead = f"Pin {inside}:{lines} instead." if inside else "Pin the file it points to instead."
+        raise CliError(
+            f"{path} is a symbolic link to {target}: git keeps only where it points, not the lines you "
+            f"see through it, so a codemark there could never be found. {instead}"
+        )
+    rule = ignored_by(root, path)
+    if rule is not None:
+        raise CliError(
+            f"{path} is ignored by git ({rule}): it is never committed, so teammates could never see a "
+            f"codemark there. Commit it first (`git add --force {path}`), or pin a committed file."
+        )
 
 
 def _read_text(path: Path) -> str:
@@ -144,6 +169,7 @@ def add(
     root, link = _linked_repo()
     path = _repo_path(path_arg, root, must_exist=True)
     file = root / path
+    _refuse_unseen(root, path, wanted)
     if not file.is_file():
         raise CliError(f"{path_arg} is not a file")
     working_text = _read_text(file)

@@ -81,6 +81,8 @@ def location_json(marker: Marker, placement: Placement, target: Target) -> dict[
         "start_line": placement.start_line,
         "end_line": placement.end_line,
         "status": placement.status,
+        # Why an `unavailable` block cannot be seen in this clone (None for every other status).
+        "reason": placement.reason,
         "confidence": placement.confidence,
         # The commit the codemark was recorded at (scripts relied on it before locations existed).
         "commit": marker["commit"],
@@ -113,3 +115,33 @@ def first_shown_marker(
         if path == exact_path if exact_path is not None else path.startswith(prefix):
             return marker
     return None
+
+
+# What an `unavailable` block's reason means, and what to do about it.
+_UNAVAILABLE = {
+    "commit_missing": (
+        "commit {commit} not in this clone — fetch",
+        "Its commit {commit} is not in this clone: `git fetch` the branch that has it (or, in a shallow "
+        "clone, `git fetch --unshallow`), then look again.",
+    ),
+    "uncommitted": (
+        "not committed yet — only on its author's disk",
+        "It was pinned on lines nobody has committed (an untracked or ignored file): it shows once its "
+        "author commits and pushes them.",
+    ),
+    "symlink": (
+        "its file is a symbolic link — git keeps no lines there",
+        "Its file is a symbolic link: git keeps only where the link points, so there are no lines to "
+        "follow. Pin the file the link points to instead.",
+    ),
+}
+
+
+def unavailable_note(reason: str | None, commit: str) -> str:
+    """Return the short note ``ls`` prints for a block this clone cannot see."""
+    return _UNAVAILABLE.get(reason or "", ("not available in this clone", ""))[0].format(commit=commit[:12])
+
+
+def unavailable_advice(reason: str | None, commit: str) -> str:
+    """Return what to do about a block this clone cannot see, as a sentence."""
+    return _UNAVAILABLE.get(reason or "", ("", ""))[1].format(commit=commit[:12])

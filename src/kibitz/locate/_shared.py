@@ -39,19 +39,27 @@ class SharedLocations:
         return found
 
     def store(self, commit: str, placements: Iterable[Placement]) -> None:
-        """Share locations computed at ``commit`` (never ones computed on unsaved or uncommitted text)."""
-        body: list[NewLocation] = [
-            {
-                "marker_id": placement.marker_id,
-                "path": placement.path,
-                "start_line": placement.start_line,
-                "end_line": placement.end_line,
-                "status": placement.status,
-                "confidence": placement.confidence,
-            }
-            for placement in placements
-            if placement.path is None or _api_accepts_path(placement.path)
-        ]
+        """Share locations computed at ``commit`` (never ones computed on unsaved or uncommitted text).
+
+        An ``unavailable`` block is what this clone cannot see, not a fact about the commit: never shared.
+        """
+        body: list[NewLocation] = []
+        for placement in placements:
+            status = placement.status
+            if status == "unavailable" or (
+                placement.path is not None and not _api_accepts_path(placement.path)
+            ):
+                continue
+            body.append(
+                {
+                    "marker_id": placement.marker_id,
+                    "path": placement.path,
+                    "start_line": placement.start_line,
+                    "end_line": placement.end_line,
+                    "status": status,
+                    "confidence": placement.confidence,
+                }
+            )
         for start in range(0, len(body), BATCH):
             self.client.store_locations(self.team_id, commit, ALGORITHM, body[start : start + BATCH])
 

@@ -1,0 +1,171 @@
+"""Locations people can trust, through the real CLI against a real server.
+
+A codemark whose code this clone cannot see — its commit was never fetched, it sits in a file nobody
+committed, its file is a symbolic link — is never reported "deleted, 100%": it is `unavailable`, and the
+CLI says why and what to do. `add` refuses what teammates could never see: an ignored file, a symbolic
+link.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.code_samples import APP
+from tests.e2e.conftest import PASSWORD, Person
+from tests.git_helpers import git, make_repo
+
+pytestmark = pytest.mark.e2e
+_people = itertools.count()
+
+FEATURE = """\
+def brand_new_feature(records):
+    selected = [record for record in records if record.enabled]
+    return sorted(selected, key=lambda record: record.priority)
+"""
+
+
+@pytest.fixture
+def alice(tmp_path: Path) -> Person:
+    # One server serves the whole module: every test signs up people of its own.
+    return Person(f"alice{next(_people)}@example.com", "Alice", tmp_path / "alice-config")
+
+
+@pytest.fixture
+def bob(tmp_path: Path) -> Person:
+    return Person(f"bob{next(_people)}@example.com", "Bob", tmp_path / "bob-config")
+
+
+def _commit(repo: Path, message: str) -> str:
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--message", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def _setup_team(server_url: str, tmp_path: Path, *people: Person) -> None:
+    signup = ["signup", "--server", server_url, "--password-stdin"]
+    owner, *others = people
+    owner.run(*signup, "--email", owner.email, "--name", owner.name, cwd=tmp_path, stdin=PASSWORD + "\n")
+    owner.run("team", "create", "Acme", cwd=tmp_path)
+    for person in others:
+        code = owner.run("team", "invite", cwd=tmp_path).stdout.strip()
+        person.run(
+            *signup, "--email", person.email, "--name", person.name, cwd=tmp_path, stdin=PASSWORD + "\n"
+        )
+        person.run("team", "join", code, cwd=tmp_path)
+
+
+def _published_repo(tmp_path: Path) -> tuple[Path, Path]:
+    """Return Alice's repository and the bare repository it pushes to (its origin)."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(origin))
+    repo = make_repo(tmp_path / "alice-repo", {"app.py": APP, ".gitignore": "*.local.py\n"})
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "--quiet", "--set-upstream", "origin", "main")
+    git(repo, "remote", "set-head", "origin", "main")
+    return repo, origin
+
+
+def _clone(origin: Path, into: Path) -> Path:
+    git(into.parent, "clone", "--quiet", str(origin), str(into))
+    return into
+
+
+def _listing(person: Person, repo: Path) -> dict[str, dict[str, Any]]:
+    return {entry["id"]: entry["location"] for entry in person.json("ls", "--status", "all", cwd=repo)}
+
+
+def test_a_codemark_at_a_commit_this_clone_lacks_says_fetch_not_deleted(
+    server_url: str, alice: Person, bob: Person, tmp_path: Path
+) -> None:
+    _setup_team(server_url, tmp_path, alice, bob)
+    repo, origin = _published_repo(tmp_path)
+    alice.run("init", cwd=repo)
+    bob_repo = _clone(origin, tmp_path / "bob-repo")
+    bob.run("init", cwd=bob_repo)
+    # Alice commits a new file and pins it, but has not pushed yet.
+    (repo / "feature.py").write_text(FEATURE, encoding="utf-8")
+    unpushed = _commit(repo, "feature")
+    codemark = alice.json("add", "feature.py:1-3", "-m", "Sort stable?", cwd=repo)["id"]
+
+    location = _listing(bob, bob_repo)[codemark]
+    assert location["status"] == "unavailable"
+    assert location["reason"] == "commit_missing"
+    assert location["path"] is None
+    human = bob.run("ls", cwd=bob_repo).stdout
+    assert f"{codemark}  feature.py:1-3 (commit {unpushed[:12]} not in this clone — fetch)" in human
+    assert "deleted" not in human
+    shown = bob.run("show", codemark, cwd=bob_repo).stdout
+    assert "git fetch" in shown
+    # Nothing this clone could not see was shared as the team's answer at Bob's HEAD.
+    with bob.client() as client:
+        team_id = client.list_teams()[0]["id"]
+        marker_id = client.get_codemark(codemark)["markers"][0]["id"]
+        bob_head = git(bob_repo, "rev-parse", "HEAD").strip()
+        from kibitz.locate import ALGORITHM
+
+        assert client.query_locations(team_id, bob_head, ALGORITHM, [marker_id])["locations"] == []
+
+    # Once Alice pushes and Bob fetches, the codemark is where it was recorded.
+    git(repo, "push", "--quiet", "origin", "main")
+    git(bob_repo, "pull", "--quiet", "--ff-only")
+    location = _listing(bob, bob_repo)[codemark]
+    assert (location["path"], location["start_line"], location["status"]) == ("feature.py", 1, "unchanged")
+
+
+def test_a_codemark_in_a_file_nobody_committed_is_unavailable_not_deleted(
+    server_url: str, alice: Person, bob: Person, tmp_path: Path
+) -> None:
+    _setup_team(server_url, tmp_path, alice, bob)
+    repo, origin = _published_repo(tmp_path)
+    alice.run("init", cwd=repo)
+    bob_repo = _clone(origin, tmp_path / "bob-repo")
+    bob.run("init", cwd=bob_repo)
+    (repo / "draft.py").write_text(FEATURE, encoding="utf-8")
+    codemark = alice.json("add", "draft.py:1-3", "-m", "Draft", cwd=repo)["id"]
+    # Alice sees it in her working tree; Bob, whose clone never had the file, is told why not.
+    assert _listing(alice, repo)[codemark]["status"] == "unchanged"
+    location = _listing(bob, bob_repo)[codemark]
+    assert (location["status"], location["reason"]) == ("unavailable", "uncommitted")
+    human = bob.run("ls", cwd=bob_repo).stdout
+    assert f"{codemark}  draft.py:1-3 (not committed yet" in human
+    assert "deleted" not in human
+
+
+def test_add_refuses_an_ignored_file_and_a_symlink(server_url: str, alice: Person, tmp_path: Path) -> None:
+    _setup_team(server_url, tmp_path, alice)
+    repo, _ = _published_repo(tmp_path)
+    alice.run("init", cwd=repo)
+    (repo / "settings.local.py").write_text(FEATURE, encoding="utf-8")
+    refused = alice.run("add", "settings.local.py:1-2", "-m", "x", cwd=repo, expect=1)
+    assert "settings.local.py is ignored by git" in refused.stderr
+    os.symlink("app.py", repo / "link.py")
+    _commit(repo, "a link")
+    refused = alice.run("add", "link.py:8-14", "-m", "x", cwd=repo, expect=1)
+    assert "link.py is a symbolic link to app.py" in refused.stderr
+    assert "app.py:8-14" in refused.stderr
+    with alice.client() as client:
+        team_id = client.list_teams()[0]["id"]
+        assert client.list_codemarks(team_id)["items"] == []
+
+
+def test_a_codemark_whose_file_became_a_symlink_is_unavailable_not_deleted(
+    server_url: str, alice: Person, tmp_path: Path
+) -> None:
+    _setup_team(server_url, tmp_path, alice)
+    repo, _ = _published_repo(tmp_path)
+    alice.run("init", cwd=repo)
+    (repo / "feature.py").write_text(FEATURE, encoding="utf-8")
+    _commit(repo, "feature")
+    codemark = alice.json("add", "feature.py:1-3", "-m", "Sort stable?", cwd=repo)["id"]
+    # The file is replaced by a link to a file elsewhere that does not hold the code.
+    (repo / "feature.py").unlink()
+    os.symlink("app.py", repo / "feature.py")
+    _commit(repo, "link")
+    location = _listing(alice, repo)[codemark]
+    assert (location["status"], location["reason"]) == ("unavailable", "symlink")
+    assert "symbolic link" in alice.run("ls", cwd=repo).stdout
