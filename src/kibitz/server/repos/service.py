@@ -130,15 +130,12 @@ async def repo_names(session: UnitOfWork, team_id: str) -> dict[str, str]:
 
 
 async def rename_repo(session: UnitOfWork, caller: Caller, repo: Repo, name: str) -> None:
-    """Rename a repo (the caller's role was checked); another repo of the team with that name is a conflict."""
+    """Rename a repo (the caller's role was checked); a name another repo of the team has is a conflict."""
     names = await repo_names(session, repo.team_id)
     if names[repo.id] == name:
         return
-    if any(
-        other == name.casefold()
-        for repo_id, other in ((i, n.casefold()) for i, n in names.items())
-        if repo_id != repo.id
-    ):
+    taken = {other.casefold() for repo_id, other in names.items() if repo_id != repo.id}
+    if name.casefold() in taken:
         raise Conflict(f"The team has another repo named {name!r}: names pick a repo, so they are unique.")
     repo.name = await session.sealer.seal(team_owner(repo.team_id), name, Repo.name, row=repo.id)
     await session.flush()
