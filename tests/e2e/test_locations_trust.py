@@ -169,3 +169,82 @@ def test_a_codemark_whose_file_became_a_symlink_is_unavailable_not_deleted(
     location = _listing(alice, repo)[codemark]
     assert (location["status"], location["reason"]) == ("unavailable", "symlink")
     assert "symbolic link" in alice.run("ls", cwd=repo).stdout
+
+
+def _identified_repo(tmp_path: Path, name: str, files: dict[str, str]) -> Path:
+    """Return a repository of two commits whose `upstream` remote names it (a local path names nothing)."""
+    repo = make_repo(tmp_path / name, files)
+    (repo / "NOTES.md").write_text("notes\n", encoding="utf-8")
+    _commit(repo, "notes")
+    git(repo, "remote", "add", "upstream", f"https://git.example/acme/{name}.git")
+    return repo
+
+
+def test_init_refuses_a_shallow_or_unknown_clone_and_offers_repo_name(
+    server_url: str, alice: Person, bob: Person, tmp_path: Path
+) -> None:
+    _setup_team(server_url, tmp_path, alice, bob)
+    app = _identified_repo(tmp_path, "app", {"app.py": APP})
+    alice.run("init", cwd=app)
+    codemark = alice.json("add", "app.py:8-14", "-m", "retry", cwd=app)["id"]
+    # A shallow clone: its cut-off commit is not the repository's first, and a path remote names nothing.
+    shallow = tmp_path / "bob-shallow"
+    git(tmp_path, "clone", "--quiet", "--depth", "1", f"file://{app}", str(shallow))
+    refused = bob.run("init", cwd=shallow, expect=1)
+    assert "shallow clone" in refused.stderr
+    assert "kibitz init --repo NAME" in refused.stderr
+    assert "git fetch --unshallow" in refused.stderr
+    with bob.client() as client:
+        team_id = client.list_teams()[0]["id"]
+        assert [repo["name"] for repo in client.list_repos(team_id)] == ["app"]
+    linked = bob.run("init", "--repo", "APP", cwd=shallow)
+    assert "Linked" in linked.stdout
+    assert "shallow clone" in linked.stderr
+    assert codemark in bob.run("ls", cwd=shallow).stdout
+    # With the remote that names it, a shallow clone is recognised, and its cut is not learned as a root.
+    git(shallow, "config", "--local", "--unset-all", "kibitz.repo")
+    git(shallow, "remote", "add", "upstream", "https://git.example/acme/app.git")
+    bob.run("init", cwd=shallow)
+    cut = git(shallow, "rev-list", "--max-parents=0", "HEAD").strip()
+    (app_repo,) = bob.json("repo", "list", cwd=shallow)
+    assert cut not in app_repo["root_commits"]
+    assert app_repo["root_commits"] == [git(app, "rev-list", "--max-parents=0", "HEAD").strip()]
+
+    # Another repository is refused until said to be new, or linked by name.
+    other = _identified_repo(tmp_path, "tools", {"tool.py": "print('tool')\n"})
+    refused = bob.run("init", cwd=other, expect=1)
+    assert "matches none of team Acme's repositories (app)" in refused.stderr
+    assert "--repo NAME" in refused.stderr
+    assert "--new" in refused.stderr
+    bob.run("init", "--new", cwd=other)
+    listed = bob.run("repo", "list", cwd=other).stdout.splitlines()
+    assert len(listed) == 2
+    assert [line.split()[2] for line in listed if line.startswith("*")] == ["tools"]
+    missing = bob.run("init", "--repo", "nope", cwd=other, expect=4)
+    assert "no repository named 'nope' (it has: app, tools)" in missing.stderr
+
+
+def test_repo_rename_and_remove_need_an_admin(
+    server_url: str, alice: Person, bob: Person, tmp_path: Path
+) -> None:
+    _setup_team(server_url, tmp_path, alice, bob)
+    app = _identified_repo(tmp_path, "app", {"app.py": APP})
+    alice.run("init", cwd=app)
+    alice.run("add", "app.py:8-14", "-m", "retry", cwd=app)
+    tools = _identified_repo(tmp_path, "tools", {"tool.py": "print('tool')\n"})
+    alice.run("init", "--new", cwd=tools)
+    # Bob is a member: he lists, but neither renames nor removes.
+    assert "tools" in bob.run("repo", "list", cwd=tmp_path).stdout
+    refused = bob.run("repo", "rename", "tools", "utilities", cwd=tmp_path, expect=3)
+    assert "admin" in refused.stderr
+    bob.run("repo", "remove", "tools", "--yes", cwd=tmp_path, expect=3)
+    renamed = alice.json("repo", "rename", "tools", "utilities", cwd=tmp_path)
+    assert renamed["name"] == "utilities"
+    clash = alice.run("repo", "rename", "utilities", "App", cwd=tmp_path, expect=1)
+    assert "another repo named 'App'" in clash.stderr
+    kept = alice.run("repo", "remove", "app", "--yes", cwd=tmp_path, expect=1)
+    assert "pinned" in kept.stderr
+    removed = alice.run("repo", "remove", "utilities", "--yes", cwd=tools)
+    assert "Removed utilities" in removed.stdout
+    assert "kibitz init" in removed.stderr
+    assert [repo["name"] for repo in alice.json("repo", "list", cwd=tmp_path)] == ["app"]
