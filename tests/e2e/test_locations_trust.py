@@ -248,3 +248,63 @@ def test_repo_rename_and_remove_need_an_admin(
     assert "Removed utilities" in removed.stdout
     assert "kibitz init" in removed.stderr
     assert [repo["name"] for repo in alice.json("repo", "list", cwd=tmp_path)] == ["app"]
+
+
+def test_search_path_matches_where_the_code_is_now_as_ls_does(
+    server_url: str, alice: Person, tmp_path: Path
+) -> None:
+    _setup_team(server_url, tmp_path, alice)
+    repo, _ = _published_repo(tmp_path)
+    alice.run("init", cwd=repo)
+    codemark = alice.json("add", "app.py:8-14", "-m", "retry budget", cwd=repo)["id"]
+    (repo / "src").mkdir()
+    git(repo, "mv", "app.py", "src/core.py")
+    _commit(repo, "move")
+
+    def found(*args: str, cwd: Path = repo) -> list[str]:
+        return [hit["codemark"]["id"] for hit in alice.json("search", "retry", *args, cwd=cwd)]
+
+    assert [entry["id"] for entry in alice.json("ls", "src/core.py", cwd=repo)] == [codemark]
+    assert found("--path", "src/core.py") == [codemark]
+    assert found("--path", "src") == [codemark]
+    assert found("--path", "core.py", cwd=repo / "src") == [codemark]
+    # Where it was recorded is not where it is: neither ls nor search finds it there.
+    assert alice.json("ls", "app.py", cwd=repo) == []
+    assert found("--path", "app.py") == []
+    assert found() == [codemark]
+    human = alice.run("search", "retry", "--path", "src/core.py", cwd=repo).stdout
+    assert codemark in human
+
+
+def test_the_first_ls_after_a_promotion_prints_the_promoted_location(
+    server_url: str, alice: Person, tmp_path: Path
+) -> None:
+    _setup_team(server_url, tmp_path, alice)
+    repo, _ = _published_repo(tmp_path)
+    alice.run("init", cwd=repo)
+    (repo / "draft.py").write_text("# top\n" + FEATURE, encoding="utf-8")
+    drafted = alice.json("add", "draft.py:2-4", "-m", "draft", cwd=repo)
+    assert drafted["provisional"]
+    head = _commit(repo, "draft")
+    # This `ls` sees the code committed and promotes the codemark: it prints where it is recorded now.
+    (entry,) = alice.json("ls", cwd=repo)
+    assert entry["recorded"] == {
+        "path": "draft.py",
+        "commit": head,
+        "start_line": 2,
+        "end_line": 4,
+        "provisional": False,
+    }
+    assert entry["location"]["commit"] == head
+    assert alice.json("ls", cwd=repo) == [entry | {"location": entry["location"] | {"source": "shared"}}]
+
+    (repo / "sketch.py").write_text(FEATURE, encoding="utf-8")
+    sketched = alice.json("add", "sketch.py:1-3", "-m", "sketch", cwd=repo)["id"]
+    head = _commit(repo, "sketch")
+    first = alice.run("ls", cwd=repo)
+    assert f"{sketched}: its code is committed now; recorded at sketch.py:1-3 at commit {head[:12]}" in (
+        first.stderr
+    )
+    assert "committed now" not in alice.run("ls", cwd=repo).stderr
+    shown = alice.json("show", sketched, cwd=repo)["markers"][0]
+    assert (shown["commit"], shown["provisional"]) == (head, False)

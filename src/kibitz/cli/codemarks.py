@@ -22,9 +22,12 @@ from kibitz.cli.locating import (
     first_shown_marker,
     locate_markers,
     location_json,
+    path_scope,
+    promotion_note,
     recorded_json,
     target_for,
     with_code,
+    with_promoted,
 )
 from kibitz.cli.render import codemark_details, listing_line
 from kibitz.cli.repos import find_repo, repo_names
@@ -330,27 +333,28 @@ def ls(path: str | None, status: str, kind: str | None, revision: str | None, as
     """
     root, link = _linked_repo()
     target = target_for(root, revision)
-    exact_path: str | None = None
-    prefix = ""
-    if path is not None:
-        relative = _repo_path(path, root, must_exist=False)
-        if relative and not (root / relative).is_dir():
-            exact_path = relative
-        elif relative:
-            prefix = f"{relative}/"
+    exact_path, prefix = path_scope(root, _repo_path(path, root, must_exist=False) if path else "")
     with open_client() as client:
         codemarks = list(client.iter_codemarks(link.team_id, repo_id=link.repo_id, status=status, type=kind))
         located = locate_markers(client, root, link, codemarks, target)
     entries = []
+    promoted: list[str] = []
     for codemark in codemarks:
         marker = first_shown_marker(codemark, located, exact_path, prefix)
         if marker is not None:
-            entries.append(_listing_entry(codemark, marker, located[marker["id"]], target))
+            current = located[marker["id"]]
+            if current.promoted is not None:
+                # Promoted by this very run: show where it is recorded now, not where it was pinned.
+                marker = current.promoted
+                promoted.append(promotion_note(codemark["id"], marker))
+            entries.append(_listing_entry(codemark, marker, current, target))
     if as_json:
         print_json(entries)
         return
     for entry in entries:
         click.echo(listing_line(entry))
+    for note in promoted:
+        click.echo(note, err=True)
     if not entries:
         click.echo("No codemarks." if status == "all" else f"No {status} codemarks.", err=True)
 
@@ -375,7 +379,8 @@ def _locate_for_show(
         return {}, None, codemark
     target = target_for(root, revision)
     codemark = with_code(root, link, codemark)
-    return locate_markers(client, root, link, [codemark], target, with_code=True), target, codemark
+    located = locate_markers(client, root, link, [codemark], target, with_code=True)
+    return located, target, with_promoted(codemark, located)
 
 
 @click.command()

@@ -25,10 +25,15 @@ from kibitz.locate import (
 
 @dataclass(frozen=True, slots=True)
 class Current:
-    """Where a marker's block is now, and the code there (None when it is deleted)."""
+    """Where a marker's block is now, and the code there (None when it is deleted).
+
+    ``promoted`` is the marker as the server has it after this run promoted it (its code is committed
+    now): what is shown from then on, not the provisional marker the run started with.
+    """
 
     placement: Placement
     code: str | None
+    promoted: Marker | None = None
 
 
 def target_for(root: Path, revision: str | None) -> Target:
@@ -54,12 +59,39 @@ def locate_markers(
     ]
     if not pinned:
         return {}
+    shared = SharedLocations(client, link.team_id)
     with ObjectReader(root) as reader:
-        placements = locate(reader, pinned, target, shared=SharedLocations(client, link.team_id))
+        placements = locate(reader, pinned, target, shared=shared)
         return {
-            marker_id: Current(placement, read_block(reader, target, placement) if with_code else None)
+            marker_id: Current(
+                placement,
+                read_block(reader, target, placement) if with_code else None,
+                shared.promoted.get(marker_id),
+            )
             for marker_id, placement in placements.items()
         }
+
+
+def with_promoted(codemark: Codemark, located: Mapping[str, Current]) -> Codemark:
+    """Return the codemark with the markers this run promoted as the server has them now."""
+    markers = [
+        promoted if (promoted := _promoted(located, marker["id"])) is not None else marker
+        for marker in codemark["markers"]
+    ]
+    return {**codemark, "markers": markers}
+
+
+def _promoted(located: Mapping[str, Current], marker_id: str) -> Marker | None:
+    current = located.get(marker_id)
+    return None if current is None else current.promoted
+
+
+def promotion_note(codemark_id: str, marker: Marker) -> str:
+    """Return the line that tells a provisional block was promoted: its code is committed, here."""
+    return (
+        f"{codemark_id}: its code is committed now; recorded at "
+        f"{marker['path']}:{marker['start_line']}-{marker['end_line']} at commit {marker['commit'][:12]}"
+    )
 
 
 def with_code(root: Path, link: RepoLink, codemark: Codemark) -> Codemark:
@@ -100,6 +132,22 @@ def recorded_json(marker: Marker) -> dict[str, Any]:
         "end_line": marker["end_line"],
         "provisional": marker["provisional"],
     }
+
+
+def path_scope(root: Path, relative: str) -> tuple[str | None, str]:
+    """Return (exact file, directory prefix) for a repo path as `ls PATH` filters by it ("" is everything)."""
+    if relative and not (root / relative).is_dir():
+        return relative, ""
+    return None, f"{relative}/" if relative else ""
+
+
+def shown_under(
+    client: KibitzClient, root: Path, link: RepoLink, codemarks: list[Codemark], relative: str
+) -> list[Codemark]:
+    """Return the codemarks with a block under a file or directory where the code is now (working tree)."""
+    exact_path, prefix = path_scope(root, relative)
+    located = locate_markers(client, root, link, codemarks, InWorkingTree())
+    return [c for c in codemarks if first_shown_marker(c, located, exact_path, prefix) is not None]
 
 
 def first_shown_marker(
