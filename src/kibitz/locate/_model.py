@@ -12,7 +12,9 @@ from kibitz.client import Marker
 # Bump when this package may place a marker differently for the same inputs (which references it
 # reads, how statuses are judged): a cached location is shared per algorithm name, so the name
 # covers the engine and the orchestration around it.
-LOCATE_VERSION = 1
+# 2: a block this clone cannot see is `unavailable` and never shared (clients before it shared such
+# guesses as `deleted`, which this version no longer reads).
+LOCATE_VERSION = 2
 ALGORITHM = f"{ALGORITHM_VERSION}.{LOCATE_VERSION}"
 
 Source = Literal["shared", "computed"]
