@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from kibitz.gitrepo import ObjectReader, ignored_by, is_shallow
-from kibitz.locate import AtCommit, locate
+from kibitz.locate import AtCommit, InWorkingTree, locate
 from tests.code_samples import APP, RETRY, RETRY_LINES
 from tests.git_helpers import git, make_repo
 from tests.locate.conftest import commit, pinned
@@ -40,6 +40,20 @@ def test_a_block_whose_file_became_a_symlink_is_unavailable(repo: Path, reader: 
     assert not reader.is_symlink(head, "other.py")
     found = locate(reader, [marker], AtCommit(head))["m1"]
     assert (found.status, found.reason) == ("unavailable", "symlink")
+
+
+def test_a_block_whose_file_is_a_symlink_on_disk_only_is_unavailable(
+    repo: Path, reader: ObjectReader
+) -> None:
+    marker = pinned(reader, "app.py", RETRY_LINES)
+    (repo / "app.py").unlink()
+    os.symlink("other.py", repo / "app.py")
+    found = locate(reader, [marker], InWorkingTree())["m1"]
+    assert (found.status, found.reason) == ("unavailable", "symlink")
+    # Once it is a file again, with the block gone, the block is deleted: that is a fact about the file.
+    (repo / "app.py").unlink()
+    (repo / "app.py").write_text(APP.replace(RETRY, ""), encoding="utf-8")
+    assert locate(reader, [marker], InWorkingTree())["m1"].status == "deleted"
 
 
 def test_ignored_files_are_told_apart_from_tracked_ones(repo: Path) -> None:

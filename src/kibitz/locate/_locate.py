@@ -11,7 +11,7 @@ from kibitz.locate._in_worktree import locate_in_worktree
 from kibitz.locate._model import AtCommit, PinnedMarker, Placement, Target
 from kibitz.locate._rebuild import code_missing, rebuild_code
 from kibitz.locate._shared import SharedLocations
-from kibitz.locate._unavailable import explain
+from kibitz.locate._unavailable import explain, explain_on_disk
 
 
 def locate(
@@ -40,7 +40,10 @@ def locate(
     at_head = _at_commit(reader, markers, head, shared) if head else {}
     changes = working_tree_changes(root, head, target.buffers)
     tree = WorkingTree(root, target.buffers)
-    return locate_in_worktree(reader, tree, head, changes, markers, at_head)
+    placed = locate_in_worktree(reader, tree, head, changes, markers, at_head)
+    by_id = {pinned.marker["id"]: pinned.marker for pinned in markers}
+    # A file replaced on disk by a link (not committed yet) holds no lines git would follow either.
+    return {key: explain_on_disk(root, by_id[key], placement) for key, placement in placed.items()}
 
 
 def _at_commit(

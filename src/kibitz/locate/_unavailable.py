@@ -9,6 +9,8 @@ with the reason, and the team is never told it is deleted.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kibitz.client import Marker
 from kibitz.gitrepo import ObjectReader
 from kibitz.locate._model import Placement, Reason
@@ -39,3 +41,10 @@ def explain(reader: ObjectReader, marker: Marker, commit: str, placement: Placem
     if reason is None:
         return placement
     return Placement.unavailable(placement.marker_id, reason, placement.source)
+
+
+def explain_on_disk(root: Path, marker: Marker, placement: Placement) -> Placement:
+    """Return a working-tree placement, made ``unavailable`` when a deleted block's file is a symlink."""
+    if placement.status != "deleted" or not (root / marker["path"]).is_symlink():
+        return placement
+    return Placement.unavailable(placement.marker_id, "symlink", placement.source)
