@@ -188,8 +188,9 @@ def test_a_clone_without_the_commit_or_a_reference_says_the_code_is_not_here(
     shown = bob.run("show", codemark_id, cwd=bob_repo).stdout
     assert NO_CODE in shown
     assert "def retry" not in shown
-    # Located as a marker recorded at an unknown commit: without its code there is nothing to find.
-    assert _location(bob, bob_repo, codemark_id) == (None, None, None, "deleted")
+    # Located as a marker recorded at an unknown commit: without its code there is nothing to find, and
+    # its commit is not in this clone — unavailable, not deleted.
+    assert _location(bob, bob_repo, codemark_id) == (None, None, None, "unavailable")
     # Bob's guess is not shared: Alice, who has the commit, still computes (and finds) it herself.
     head = git(repo, "rev-parse", "HEAD").strip()
     bob_head = git(bob_repo, "rev-parse", "HEAD").strip()

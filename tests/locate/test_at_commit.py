@@ -91,7 +91,11 @@ def test_without_a_readable_reference_the_code_is_searched_for(repo: Path, reade
     assert _where(_at(reader, lost, back)) == ("app.py", 9, 15, "shifted")
     (repo / "app.py").write_text(APP.replace(RETRY, ""), encoding="utf-8")
     gone = commit(repo, "gone")
-    assert _at(reader, lost, gone).status == "deleted"
+    # Not found, but its commit is not here either: this clone cannot tell it is gone.
+    assert (_at(reader, lost, gone).status, _at(reader, lost, gone).reason) == (
+        "unavailable",
+        "commit_missing",
+    )
 
 
 def test_an_upstream_reference_stands_in_for_a_missing_commit(tmp_path: Path) -> None:

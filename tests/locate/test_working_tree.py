@@ -63,8 +63,9 @@ def test_a_provisional_marker_is_found_where_it_is_on_disk(repo: Path, reader: O
     marker = pinned(reader, "app.py", LineRange(8, 9))
     assert marker.marker["provisional"]
     assert _where(_here(reader, marker)) == ("app.py", 8, 9, "unchanged")
-    # Not at HEAD, where its code does not exist.
-    assert locate(reader, [marker], AtCommit(marker.marker["commit"]))["m1"].status == "deleted"
+    # Not at HEAD, where its code does not exist: not committed yet, which is not deleted.
+    at_head = locate(reader, [marker], AtCommit(marker.marker["commit"]))["m1"]
+    assert (at_head.status, at_head.reason) == ("unavailable", "uncommitted")
     (repo / "app.py").write_text("# header\n" + (repo / "app.py").read_text(), encoding="utf-8")
     head = commit(repo, "commit it")
     assert _where(locate(reader, [marker], AtCommit(head))["m1"]) == ("app.py", 9, 10, "unchanged")

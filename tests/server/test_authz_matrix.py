@@ -212,6 +212,12 @@ async def _fresh_provisional(world: World, persona: str) -> Ids:
     return {"codemark_id": cm["id"], "marker_id": cm["markers"][0]["id"]}
 
 
+async def _fresh_repo(world: World, persona: str) -> Ids:
+    # A repo of its own per call, with no codemark pinned to it (removing one that has them is refused).
+    root = f"{next(_numbers):040x}"
+    return {"repo_id": await world.api.repo(world.people["owner"], world.team, root=root)}
+
+
 async def _own_token(world: World, persona: str) -> Ids:
     if persona == "anonymous":
         return {}
@@ -328,6 +334,10 @@ RECIPES: dict[Key, Recipe] = {
     ("POST", f"{API}/teams/{{team_id}}/repos/match"): Recipe(lambda w, i: {"root_commits": ["b" * 40]}),
     ("GET", f"{API}/teams/{{team_id}}/repos"): Recipe(),
     ("GET", f"{API}/teams/{{team_id}}/repos/{{repo_id}}"): Recipe(),
+    ("PATCH", f"{API}/teams/{{team_id}}/repos/{{repo_id}}"): Recipe(
+        lambda w, i: {"name": f"renamed {next(_numbers)}"}
+    ),
+    ("DELETE", f"{API}/teams/{{team_id}}/repos/{{repo_id}}"): Recipe(fresh=_fresh_repo),
     ("POST", f"{API}/teams/{{team_id}}/codemarks"): Recipe(lambda w, i: codemark_body(w.repo)),
     ("GET", f"{API}/teams/{{team_id}}/codemarks"): Recipe(),
     ("GET", f"{API}/codemarks/{{codemark_id}}"): Recipe(),

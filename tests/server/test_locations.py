@@ -79,6 +79,12 @@ async def test_bad_locations_are_refused(http: httpx.AsyncClient, api: Api) -> N
         {"commit": AT, "algorithm": "v1", "locations": [{**located(marker, 5), "end_line": 2}]},
         {"commit": AT, "algorithm": "v1", "locations": [{**located(marker, 1), "confidence": 1.5}]},
         {"commit": AT, "algorithm": "v1", "locations": [{**located(marker, 1), "status": "lost"}]},
+        # What one clone cannot see is no fact about the commit: the team's cache never holds it.
+        {
+            "commit": AT,
+            "algorithm": "v1",
+            "locations": [{"marker_id": marker, "status": "unavailable", "confidence": 0}],
+        },
         {"commit": AT, "algorithm": "v1", "locations": [{**located(marker, 1), "status": "deleted"}]},
         {
             "commit": AT,

@@ -124,3 +124,55 @@ async def test_names_and_remotes_are_sealed_and_found_by_blind_index(
             text("SELECT url_index FROM repo_remote WHERE team_id = :t"), {"t": other_team}
         )
     assert other_index != index
+
+
+async def test_admins_rename_and_remove_repos_members_and_other_teams_cannot(
+    http: httpx.AsyncClient, api: Api
+) -> None:
+    owner, admin, member, stranger = [await api.person(n) for n in ("Olga", "Adam", "Mia", "Sid")]
+    team = await api.team(owner)
+    await api.join(owner, team, admin, "admin")
+    await api.join(owner, team, member)
+    elsewhere = await api.team(stranger)
+    widget = await api.repo(owner, team, root="a" * 40)
+    gadget = await api.repo(owner, team, root="c" * 40)
+    url = f"/api/v1/teams/{team}/repos"
+
+    # A member, and someone of another team (even naming their own team), cannot rename or remove it.
+    r = await http.patch(f"{url}/{widget}", json={"name": "mine"}, headers=member.headers)
+    assert r.status_code == 403
+    assert (await http.delete(f"{url}/{widget}", headers=member.headers)).status_code == 403
+    r = await http.patch(f"{url}/{widget}", json={"name": "mine"}, headers=stranger.headers)
+    assert r.status_code == 404
+    assert (await http.delete(f"{url}/{widget}", headers=stranger.headers)).status_code == 404
+    foreign = f"/api/v1/teams/{elsewhere}/repos/{widget}"
+    assert (await http.patch(foreign, json={"name": "x"}, headers=stranger.headers)).status_code == 404
+    assert (await http.delete(foreign, headers=stranger.headers)).status_code == 404
+
+    # An admin renames; names are unique in the team (case aside), and bad names change nothing.
+    r = await http.patch(f"{url}/{widget}", json={"name": "widget"}, headers=admin.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "widget"
+    r = await http.patch(f"{url}/{gadget}", json={"name": "Widget"}, headers=admin.headers)
+    assert r.status_code == 409
+    assert "another repo named" in r.json()["error"]["message"]
+    for bad in ({"name": ""}, {"name": "x" * 101}, {}, {"name": "w", "extra": 1}):
+        assert (await http.patch(f"{url}/{gadget}", json=bad, headers=admin.headers)).status_code == 422
+    names = {repo["id"]: repo["name"] for repo in (await http.get(url, headers=member.headers)).json()}
+    assert names[widget] == "widget"
+    assert names[gadget] != "Widget"
+
+    # A repo with codemarks is kept; one without goes, with its identities (matching them makes a new one).
+    await api.codemark(owner, team, widget)
+    r = await http.delete(f"{url}/{widget}", headers=admin.headers)
+    assert r.status_code == 409
+    assert "pinned" in r.json()["error"]["message"]
+    assert (await http.delete(f"{url}/{gadget}", headers=admin.headers)).status_code == 204
+    assert [repo["id"] for repo in (await http.get(url, headers=owner.headers)).json()] == [widget]
+    assert (await http.get(f"{url}/{gadget}", headers=owner.headers)).status_code == 404
+    r = await http.post(f"{url}/match", json={"root_commits": ["c" * 40]}, headers=owner.headers)
+    assert r.status_code == 201
+    assert r.json()["id"] != gadget
+    r = await http.get(f"/api/v1/teams/{team}/audit", params={"action": "repo"}, headers=owner.headers)
+    assert [event["action"] for event in r.json()["items"]] == ["repo.removed", "repo.renamed"]
+    assert {event["target_id"] for event in r.json()["items"]} == {widget, gadget}

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from kibitz.cli.context import current_team, id_or_permalink, json_option, member_ids, open_client, print_json
+from kibitz.cli.context import (
+    current_team,
+    id_or_permalink,
+    json_option,
+    member_ids,
+    open_client,
+    print_json,
+)
 from kibitz.cli.errors import CliError
 from kibitz.cli.locating import (
     Current,
     first_shown_marker,
     locate_markers,
     location_json,
+    path_scope,
+    promotion_note,
     recorded_json,
     target_for,
     with_code,
+    with_promoted,
 )
 from kibitz.cli.render import codemark_details, listing_line
-from kibitz.client import CODEMARK_TYPES, Codemark, KibitzClient, Marker
+from kibitz.cli.repos import find_repo, repo_names
+from kibitz.client import CODEMARK_TYPES, Codemark, CurrentTeam, KibitzClient, Marker, Repo
 from kibitz.gitrepo import (
     LineRange,
     NotARepository,
@@ -27,6 +39,8 @@ from kibitz.gitrepo import (
     RepoLink,
     find_root,
     has_commits,
+    ignored_by,
+    is_shallow,
     read_link,
     remote_urls,
     root_commits,
@@ -64,32 +78,126 @@ def _repo_path(path: str, root: Path, *, must_exist: bool) -> str:
     return relative.as_posix() if relative.parts else ""
 
 
+def _refuse_unseen(root: Path, path: str, wanted: LineRange) -> None:
+    """Refuse to pin a file teammates could never see the lines of: a symbolic link, an ignored file."""
+    file = root / path
+    lines = f"{wanted.start_line}-{wanted.end_line}"
+    if file.is_symlink():
+        target = os.readlink(file)
+        try:
+            inside = file.resolve().relative_to(root.resolve()).as_posix()
+        except (OSError, ValueError):
+            inside = None
+        instead = f"Pin {inside}:{lines} instead." if inside else "Pin the file it points to instead."
+        raise CliError(
+            f"{path} is a symbolic link to {target}: git keeps only where it points, not the lines you "
+            f"see through it, so a codemark there could never be found. {instead}"
+        )
+    rule = ignored_by(root, path)
+    if rule is not None:
+        raise CliError(
+            f"{path} is ignored by git ({rule}): it is never committed, so teammates could never see a "
+            f"codemark there. Commit it first (`git add --force {path}`), or pin a committed file."
+        )
+
+
 def _read_text(path: Path) -> str:
     return path.read_bytes().decode("utf-8", "replace")
 
 
 @click.command()
-def init() -> None:
+@click.option(
+    "--repo",
+    "repo_name",
+    metavar="NAME",
+    help="Link to this repository of the team (its name or id), whatever its commits and remotes say.",
+)
+@click.option(
+    "--new", "create", is_flag=True, help="Register it as a new repository although the team has others."
+)
+def init(repo_name: str | None, create: bool) -> None:
     """Link the git repository around the current directory to the current team.
 
     The server recognises the repository by its root commits and remote URLs, so every clone,
-    fork or mirror of it shares the same codemarks.
+    fork or mirror of it shares the same codemarks. A clone that matches none of the team's
+    repositories is refused: link it with --repo NAME (`kibitz repo list` shows them), or register
+    it with --new. A shallow clone is recognised by its remotes only (its oldest commit is not the
+    repository's first).
     """
     root = find_root(Path.cwd())
-    commits = root_commits(root)
+    shallow = is_shallow(root)
+    # A shallow clone's "root" is where its history was cut: it names no repository, and must not be
+    # learned as one's first commit.
+    commits = [] if shallow else root_commits(root)
     remotes: list[str] = []
     for url in remote_urls(root):
         normalised = normalise_remote(url)
         if normalised and normalised not in remotes:
             remotes.append(normalised)
-    if not commits and not remotes:
-        raise CliError(f"{root} has no commit and no remote yet: commit something first")
     name = remotes[0].rsplit("/", 1)[-1] if remotes else root.name
     with open_client() as client:
         current = current_team(client)
-        repo = client.match_repo(current.id, commits, remotes, name=name[:100] or None)
+        if repo_name is not None:
+            repo = find_repo(client, current.id, repo_name, current.name)
+        else:
+            matched = _matching_repo(client, current, root, commits, remotes, shallow=shallow, create=create)
+            repo = matched or client.match_repo(current.id, commits, remotes, name=name[:100] or None)
     write_link(root, RepoLink(team_id=current.id, repo_id=repo["id"]))
     click.echo(f"Linked {root} to repo {repo['name']} ({repo['id']}) in team {current.name}.")
+    if shallow:
+        click.echo(
+            "This is a shallow clone: codemarks recorded at commits older than its history show as "
+            "`commit not in this clone`; `git fetch --unshallow` fetches them.",
+            err=True,
+        )
+
+
+def _matching_repo(
+    client: KibitzClient,
+    team: CurrentTeam,
+    root: Path,
+    commits: list[str],
+    remotes: list[str],
+    *,
+    shallow: bool,
+    create: bool,
+) -> Repo | None:
+    """Return the team's repo this clone is, by the server's match; None when a new one is to be made.
+
+    Refused when nothing matches and the team has repos already, unless ``create``: a clone that
+    silently became a second repository would split the team's codemarks.
+    """
+    known = client.list_repos(team.id)
+    same = [
+        repo
+        for repo in known
+        if set(repo["root_commits"]) & set(commits) or set(repo["remotes"]) & set(remotes)
+    ]
+    if same:
+        # The server's match learns this clone's new identities (another remote, say) as well.
+        return client.match_repo(team.id, commits, remotes)
+    if shallow and not remotes:
+        raise CliError(
+            f"{root} is a shallow clone without a remote: nothing recognises which repository it is. Run "
+            "`git fetch --unshallow` and `kibitz init` again, or link it with `kibitz init --repo NAME` "
+            f"(team {team.name} has: {repo_names(known)})."
+        )
+    if not commits and not remotes:
+        raise CliError(f"{root} has no commit and no remote yet: commit something first")
+    if not known or create:
+        return None
+    if shallow:
+        raise CliError(
+            f"{root} is a shallow clone: its oldest commit is not the repository's first, so only its "
+            f"remotes can recognise it, and they match none of team {team.name}'s repositories "
+            f"({repo_names(known)}). Run `git fetch --unshallow` and `kibitz init` again, or link it with "
+            "`kibitz init --repo NAME`."
+        )
+    raise CliError(
+        f"{root} matches none of team {team.name}'s repositories ({repo_names(known)}) by its first commit "
+        "or its remotes. If it is a clone of one of them (history rewritten, another remote), run "
+        "`kibitz init --repo NAME`; if it is a new repository, run `kibitz init --new`."
+    )
 
 
 def parse_target(target: str) -> tuple[str, LineRange]:
@@ -144,6 +252,7 @@ def add(
     root, link = _linked_repo()
     path = _repo_path(path_arg, root, must_exist=True)
     file = root / path
+    _refuse_unseen(root, path, wanted)
     if not file.is_file():
         raise CliError(f"{path_arg} is not a file")
     working_text = _read_text(file)
@@ -224,27 +333,28 @@ def ls(path: str | None, status: str, kind: str | None, revision: str | None, as
     """
     root, link = _linked_repo()
     target = target_for(root, revision)
-    exact_path: str | None = None
-    prefix = ""
-    if path is not None:
-        relative = _repo_path(path, root, must_exist=False)
-        if relative and not (root / relative).is_dir():
-            exact_path = relative
-        elif relative:
-            prefix = f"{relative}/"
+    exact_path, prefix = path_scope(root, _repo_path(path, root, must_exist=False) if path else "")
     with open_client() as client:
         codemarks = list(client.iter_codemarks(link.team_id, repo_id=link.repo_id, status=status, type=kind))
         located = locate_markers(client, root, link, codemarks, target)
     entries = []
+    promoted: list[str] = []
     for codemark in codemarks:
         marker = first_shown_marker(codemark, located, exact_path, prefix)
         if marker is not None:
-            entries.append(_listing_entry(codemark, marker, located[marker["id"]], target))
+            current = located[marker["id"]]
+            if current.promoted is not None:
+                # Promoted by this very run: show where it is recorded now, not where it was pinned.
+                marker = current.promoted
+                promoted.append(promotion_note(codemark["id"], marker))
+            entries.append(_listing_entry(codemark, marker, current, target))
     if as_json:
         print_json(entries)
         return
     for entry in entries:
         click.echo(listing_line(entry))
+    for note in promoted:
+        click.echo(note, err=True)
     if not entries:
         click.echo("No codemarks." if status == "all" else f"No {status} codemarks.", err=True)
 
@@ -269,7 +379,8 @@ def _locate_for_show(
         return {}, None, codemark
     target = target_for(root, revision)
     codemark = with_code(root, link, codemark)
-    return locate_markers(client, root, link, [codemark], target, with_code=True), target, codemark
+    located = locate_markers(client, root, link, [codemark], target, with_code=True)
+    return located, target, with_promoted(codemark, located)
 
 
 @click.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -28,6 +29,7 @@ from kibitz.cli.conversation_text import (
     search_line,
 )
 from kibitz.cli.errors import NOT_FOUND, CliError
+from kibitz.cli.locating import shown_under
 from kibitz.client import (
     CODEMARK_TYPES,
     EventStream,
@@ -37,7 +39,7 @@ from kibitz.client import (
     load_position,
     save_position,
 )
-from kibitz.gitrepo import GitError, find_root, read_link
+from kibitz.gitrepo import GitError, RepoLink, find_root, read_link
 
 T = TypeVar("T")
 Kind = Literal["codemarks", "replies"]
@@ -137,23 +139,41 @@ def unfollow(codemark_id: str) -> None:
     click.echo(f"No longer following {codemark_id}.")
 
 
-def _search_scope(path: str | None) -> tuple[str | None, str | None, str | None]:
-    """Return (team id, repo id, repo path) from the linked clone around the cwd, if there is one."""
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """Where `search` looks: the team, the repo and path, and the linked clone that places the path."""
+
+    team_id: str | None = None
+    repo_id: str | None = None
+    path: str | None = None
+    root: Path | None = None
+    link: RepoLink | None = None
+
+    def in_clone(self) -> tuple[Path, RepoLink, str] | None:
+        """Return the clone's root and link and the repo path, when PATH is placed by a linked clone."""
+        if self.root is None or self.link is None or self.path is None:
+            return None
+        return self.root, self.link, self.path
+
+
+def _search_scope(path: str | None) -> _Scope:
+    """Return the team, repo and repo path from the linked clone around the cwd, if there is one."""
     try:
         root = find_root(Path.cwd())
     except (GitError, OSError):
-        return None, None, path
+        return _Scope(path=path)
     link = read_link(root)
     if link is None:
-        return None, None, path
+        return _Scope(path=path)
     if path is None:
-        return link.team_id, None, None
+        return _Scope(team_id=link.team_id)
     # Inside a clone, PATH is relative to where you are, like every path you type there.
     absolute = (Path.cwd() / path).resolve()
     try:
-        return link.team_id, link.repo_id, absolute.relative_to(root.resolve()).as_posix()
+        relative = absolute.relative_to(root.resolve()).as_posix()
     except ValueError:
-        return link.team_id, link.repo_id, path
+        return _Scope(link.team_id, link.repo_id, path)
+    return _Scope(link.team_id, link.repo_id, "" if relative == "." else relative, root, link)
 
 
 @click.command()
@@ -169,7 +189,11 @@ def _search_scope(path: str | None) -> tuple[str | None, str | None, str | None]
 @click.option("--author", metavar="EMAIL", help="Only codemarks written by this member.")
 @click.option("--assignee", metavar="EMAIL", help="Only codemarks assigned to this member.")
 @click.option("--tag", help="Only codemarks with this tag.")
-@click.option("--path", metavar="PATH", help="Only codemarks with a block in this file.")
+@click.option(
+    "--path",
+    metavar="PATH",
+    help="Only codemarks with a block in this file or directory (in a clone: where the code is now).",
+)
 @click.option(
     "--since", metavar="WHEN", help="Created at or after WHEN: 2026-01-31, 2026-01-31T14:00, 7d, 36h, 2w."
 )
@@ -195,8 +219,9 @@ def search(
 
     Words match whole words and the parts of identifiers: `fetch` finds fetchUrl and fetch_url.
     Inside a clone linked with `kibitz init` it searches that clone's team, and PATH is relative to
-    the current directory (and limits the search to that repository); elsewhere it searches the
-    current team and PATH is relative to the repository root.
+    the current directory, limits the search to that repository and matches where the code is now
+    (as `kibitz ls PATH` does); elsewhere it searches the current team and PATH is the file a block
+    was recorded in, relative to the repository root.
     """
     now = dt.datetime.now(dt.UTC)
     try:
@@ -204,10 +229,13 @@ def search(
         until_at = parse_when(until, now) if until else None
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
-    team_id, repo_id, repo_path = _search_scope(path)
+    scope = _search_scope(path)
+    # In a linked clone, PATH is where the code is now, as `kibitz ls PATH` sees it: the server, which
+    # knows only where blocks were recorded, searches the repo, and the clone keeps the hits under PATH.
+    here = scope.in_clone()
     hits: list[SearchHit] = []
     with open_client() as client:
-        team_id = team_id or current_team(client).id
+        team_id = scope.team_id or current_team(client).id
         author_id = member_ids(client, team_id, (author,))[0] if author else None
         assignee_id = member_ids(client, team_id, (assignee,))[0] if assignee else None
         cursor: str | None = None
@@ -220,17 +248,24 @@ def search(
                 author=author_id,
                 assignee=assignee_id,
                 tag=tag,
-                repo_id=repo_id,
-                path=repo_path,
+                repo_id=scope.repo_id,
+                path=None if here is not None else scope.path,
                 since=since_at,
                 until=until_at,
-                limit=min(200, limit - len(hits)),
+                limit=200 if here is not None else min(200, limit - len(hits)),
                 cursor=cursor,
             )
-            hits += page["items"]
+            found = page["items"]
+            if here:
+                root, link, under = here
+                kept = shown_under(client, root, link, [hit["codemark"] for hit in found], under)
+                ids = {codemark["id"] for codemark in kept}
+                found = [hit for hit in found if hit["codemark"]["id"] in ids]
+            hits += found
             cursor = page["next_cursor"]
             if cursor is None:
                 break
+    hits = hits[:limit]
     if as_json:
         print_json(hits)
         return

@@ -25,10 +25,15 @@ from kibitz.locate import (
 
 @dataclass(frozen=True, slots=True)
 class Current:
-    """Where a marker's block is now, and the code there (None when it is deleted)."""
+    """Where a marker's block is now, and the code there (None when it is deleted).
+
+    ``promoted`` is the marker as the server has it after this run promoted it (its code is committed
+    now): what is shown from then on, not the provisional marker the run started with.
+    """
 
     placement: Placement
     code: str | None
+    promoted: Marker | None = None
 
 
 def target_for(root: Path, revision: str | None) -> Target:
@@ -54,12 +59,39 @@ def locate_markers(
     ]
     if not pinned:
         return {}
+    shared = SharedLocations(client, link.team_id)
     with ObjectReader(root) as reader:
-        placements = locate(reader, pinned, target, shared=SharedLocations(client, link.team_id))
+        placements = locate(reader, pinned, target, shared=shared)
         return {
-            marker_id: Current(placement, read_block(reader, target, placement) if with_code else None)
+            marker_id: Current(
+                placement,
+                read_block(reader, target, placement) if with_code else None,
+                shared.promoted.get(marker_id),
+            )
             for marker_id, placement in placements.items()
         }
+
+
+def with_promoted(codemark: Codemark, located: Mapping[str, Current]) -> Codemark:
+    """Return the codemark with the markers this run promoted as the server has them now."""
+    markers = [
+        promoted if (promoted := _promoted(located, marker["id"])) is not None else marker
+        for marker in codemark["markers"]
+    ]
+    return {**codemark, "markers": markers}
+
+
+def _promoted(located: Mapping[str, Current], marker_id: str) -> Marker | None:
+    current = located.get(marker_id)
+    return None if current is None else current.promoted
+
+
+def promotion_note(codemark_id: str, marker: Marker) -> str:
+    """Return the line that tells a provisional block was promoted: its code is committed, here."""
+    return (
+        f"{codemark_id}: its code is committed now; recorded at "
+        f"{marker['path']}:{marker['start_line']}-{marker['end_line']} at commit {marker['commit'][:12]}"
+    )
 
 
 def with_code(root: Path, link: RepoLink, codemark: Codemark) -> Codemark:
@@ -81,6 +113,8 @@ def location_json(marker: Marker, placement: Placement, target: Target) -> dict[
         "start_line": placement.start_line,
         "end_line": placement.end_line,
         "status": placement.status,
+        # Why an `unavailable` block cannot be seen in this clone (None for every other status).
+        "reason": placement.reason,
         "confidence": placement.confidence,
         # The commit the codemark was recorded at (scripts relied on it before locations existed).
         "commit": marker["commit"],
@@ -100,6 +134,22 @@ def recorded_json(marker: Marker) -> dict[str, Any]:
     }
 
 
+def path_scope(root: Path, relative: str) -> tuple[str | None, str]:
+    """Return (exact file, directory prefix) for a repo path as `ls PATH` filters by it ("" is everything)."""
+    if relative and not (root / relative).is_dir():
+        return relative, ""
+    return None, f"{relative}/" if relative else ""
+
+
+def shown_under(
+    client: KibitzClient, root: Path, link: RepoLink, codemarks: list[Codemark], relative: str
+) -> list[Codemark]:
+    """Return the codemarks with a block under a file or directory where the code is now (working tree)."""
+    exact_path, prefix = path_scope(root, relative)
+    located = locate_markers(client, root, link, codemarks, InWorkingTree())
+    return [c for c in codemarks if first_shown_marker(c, located, exact_path, prefix) is not None]
+
+
 def first_shown_marker(
     codemark: Codemark, located: Mapping[str, Current], exact_path: str | None, prefix: str
 ) -> Marker | None:
@@ -113,3 +163,33 @@ def first_shown_marker(
         if path == exact_path if exact_path is not None else path.startswith(prefix):
             return marker
     return None
+
+
+# What an `unavailable` block's reason means, and what to do about it.
+_UNAVAILABLE = {
+    "commit_missing": (
+        "commit {commit} not in this clone — fetch",
+        "Its commit {commit} is not in this clone: `git fetch` the branch that has it (or, in a shallow "
+        "clone, `git fetch --unshallow`), then look again.",
+    ),
+    "uncommitted": (
+        "not committed yet — only on its author's disk",
+        "It was pinned on lines nobody has committed (an untracked or ignored file): it shows once its "
+        "author commits and pushes them.",
+    ),
+    "symlink": (
+        "its file is a symbolic link — git keeps no lines there",
+        "Its file is a symbolic link: git keeps only where the link points, so there are no lines to "
+        "follow. Pin the file the link points to instead.",
+    ),
+}
+
+
+def unavailable_note(reason: str | None, commit: str) -> str:
+    """Return the short note ``ls`` prints for a block this clone cannot see."""
+    return _UNAVAILABLE.get(reason or "", ("not available in this clone", ""))[0].format(commit=commit[:12])
+
+
+def unavailable_advice(reason: str | None, commit: str) -> str:
+    """Return what to do about a block this clone cannot see, as a sentence."""
+    return _UNAVAILABLE.get(reason or "", ("", ""))[1].format(commit=commit[:12])

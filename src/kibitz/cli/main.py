@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from kibitz import __version__
-from kibitz.cli import account, codemarks, conversation, export, server, team, tokens
+from kibitz.cli import account, codemarks, conversation, export, repos, server, team, tokens
 from kibitz.cli.context import TRUST_META, Trust
 from kibitz.cli.errors import FAILURE, describe, exit_code_for, exit_codes_help, is_reported
 from kibitz.client import KibitzError, parse_fingerprint
@@ -100,6 +100,7 @@ for _command in (
     *account.COMMANDS,
     *team.COMMANDS,
     *codemarks.COMMANDS,
+    *repos.COMMANDS,
     *conversation.COMMANDS,
     *tokens.COMMANDS,
     *export.COMMANDS,

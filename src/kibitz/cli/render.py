@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kibitz.cli.locating import Current
+from kibitz.cli.locating import Current, unavailable_advice, unavailable_note
 from kibitz.client import Codemark, Erasure, Marker, Reply, UserRef
 from kibitz.locate import code_missing
 
@@ -42,12 +42,15 @@ def listing_line(entry: dict[str, Any]) -> str:
     """Return one ``kibitz ls`` line: ``ID  path:start-end  [status/type]  summary  (author)``."""
     location = entry["location"]
     if location["path"] is None:
-        # Deleted: say where it was recorded, not where it is.
+        # Deleted or unavailable: say where it was recorded, not where it is.
         recorded = entry["recorded"]
         where = f"{recorded['path']}:{recorded['start_line']}-{recorded['end_line']}"
     else:
         where = f"{location['path']}:{location['start_line']}-{location['end_line']}"
-    where += how_found(location["status"], location["confidence"])
+    if location["status"] == "unavailable":
+        where += f" ({unavailable_note(location.get('reason'), entry['recorded']['commit'])})"
+    else:
+        where += how_found(location["status"], location["confidence"])
     what = f"[{entry['status']}/{entry['type']}]"
     return f"{entry['id']}  {where}  {what}  {summary(entry['title'], entry['text'])}  ({entry['author']})"
 
@@ -78,6 +81,11 @@ def code_diff(recorded: str, current: str) -> list[str]:
 def _current_block(marker: Marker, current: Current, where: str) -> list[str]:
     """Return the lines that say where a marker's block is now and how its code changed."""
     placement = current.placement
+    if placement.status == "unavailable":
+        return [
+            f"now: {unavailable_note(placement.reason, marker['commit'])} {where}",
+            "  " + unavailable_advice(placement.reason, marker["commit"]),
+        ]
     found = how_found(placement.status, placement.confidence) or " (unchanged)"
     if placement.path is None or placement.start_line is None:
         return [f"now: not found {where}{found}"]

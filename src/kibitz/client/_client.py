@@ -230,6 +230,15 @@ class KibitzClient:
         """Return one of a team's repos."""
         return cast(Repo, self._request("GET", f"/teams/{_seg(team_id)}/repos/{_seg(repo_id)}"))
 
+    def rename_repo(self, team_id: str, repo_id: str, name: str) -> Repo:
+        """Rename one of a team's repos (admins; names are unique in the team)."""
+        url = f"/teams/{_seg(team_id)}/repos/{_seg(repo_id)}"
+        return cast(Repo, self._request("PATCH", url, json={"name": name}))
+
+    def remove_repo(self, team_id: str, repo_id: str) -> None:
+        """Remove a repo no codemark is pinned to (admins)."""
+        self._request("DELETE", f"/teams/{_seg(team_id)}/repos/{_seg(repo_id)}")
+
     # -- codemarks --------------------------------------------------------------------------
 
     def create_codemark(

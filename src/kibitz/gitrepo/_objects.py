@@ -17,6 +17,10 @@ from typing import IO
 
 from kibitz.gitrepo._repo import GitError, _git, git_command, git_environment
 
+# git's mode of a symbolic link; a link's target is at most this long on the systems git runs on.
+SYMLINK_MODE = b"120000 "
+MAX_LINK_CHARS = 4096
+
 
 class _BatchProcess:
     """One ``git cat-file --batch`` or ``--batch-check`` process, asked one object name at a time."""
@@ -134,6 +138,16 @@ class ObjectReader:
         """Return the id of the blob at ``path`` in ``commit``, or None if there is no such file."""
         answer = self._check(f"{commit}:{path}")
         return answer[0] if answer is not None and answer[1] == "blob" else None
+
+    def is_symlink(self, commit: str, path: str) -> bool:
+        """Tell whether ``path`` at ``commit`` is a symbolic link (git keeps its target, not lines)."""
+        text = self.read_text(commit, path)
+        # A link's blob is its target: one short line without a newline. Only such a blob is worth
+        # the cost of asking git for the file's mode.
+        if text is None or "\n" in text or len(text) > MAX_LINK_CHARS:
+            return False
+        listed = _git(self.root, "ls-tree", "-z", "--end-of-options", commit, "--", path, check=False)
+        return listed.returncode == 0 and listed.stdout.startswith(SYMLINK_MODE)
 
     def read_text(self, commit: str, path: str) -> str | None:
         """Return the text of ``path`` at ``commit`` (undecodable bytes replaced), or None if absent."""

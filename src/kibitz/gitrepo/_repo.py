@@ -46,12 +46,18 @@ def git_command(*args: str) -> list[str]:
 
 
 def _git(
-    cwd: Path, *args: str, check: bool = True, stdin: bytes | None = None
+    cwd: Path, *args: str, check: bool = True, stdin: bytes | None = None, literal: bool = True
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run git in ``cwd`` and return the finished process; raise GitError on failure if ``check``."""
+    """Run git in ``cwd`` and return the finished process; raise GitError on failure if ``check``.
+
+    ``literal=False`` is for the few commands that refuse literal pathspecs (``check-ignore``).
+    """
+    env = git_environment()
+    if not literal:
+        env["GIT_LITERAL_PATHSPECS"] = "0"
     try:
         result = subprocess.run(
-            git_command(*args), cwd=cwd, env=git_environment(), input=stdin, capture_output=True, check=False
+            git_command(*args), cwd=cwd, env=env, input=stdin, capture_output=True, check=False
         )
     except FileNotFoundError as exc:
         raise GitError("git is not installed (or not on PATH)") from exc
@@ -112,6 +118,33 @@ def hunks_from_head(root: Path, path: str) -> list[Hunk]:
     """Return the hunks that turn ``path`` at HEAD into the file on disk (``git diff -U0 HEAD``)."""
     diff = _git(root, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "-U0", "HEAD", "--", path)
     return parse_hunks(_text(diff))
+
+
+def ignored_by(root: Path, path: str) -> str | None:
+    """Return the rule that makes git ignore ``path`` (``.gitignore:3:*.log``), or None if it is not ignored.
+
+    A tracked file is never ignored, whatever the patterns say.
+    """
+    result = _git(
+        root,
+        "check-ignore",
+        "--verbose",
+        "-z",
+        "--stdin",
+        check=False,
+        stdin=path.encode("utf-8", "surrogateescape") + b"\0",
+        literal=False,
+    )
+    # Exit 1: not ignored; 128: an error (a path outside the repository, say), which is not "ignored".
+    if result.returncode != 0:
+        return None
+    source, line, pattern, *_ = [*_text(result).split("\0"), "", "", ""]
+    return f"{source}:{line}:{pattern}" if source else "an ignore rule"
+
+
+def is_shallow(root: Path) -> bool:
+    """Tell whether the repository is a shallow clone (its oldest commits are cut off)."""
+    return _text(_git(root, "rev-parse", "--is-shallow-repository")).strip() == "true"
 
 
 def read_link(root: Path) -> RepoLink | None:

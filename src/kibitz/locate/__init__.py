@@ -16,7 +16,16 @@ the lines are committed, a provisional one carrying the code when they are not.
 
 from kibitz.locate._blocks import split_lines
 from kibitz.locate._locate import locate, read_block
-from kibitz.locate._model import ALGORITHM, AtCommit, InWorkingTree, PinnedMarker, Placement, Target
+from kibitz.locate._model import (
+    ALGORITHM,
+    AtCommit,
+    InWorkingTree,
+    PinnedMarker,
+    Placement,
+    PlacementStatus,
+    Reason,
+    Target,
+)
 from kibitz.locate._pin import pin
 from kibitz.locate._rebuild import code_missing, rebuild_code
 from kibitz.locate._shared import SharedLocations
@@ -27,6 +36,8 @@ __all__ = [
     "InWorkingTree",
     "PinnedMarker",
     "Placement",
+    "PlacementStatus",
+    "Reason",
     "SharedLocations",
     "Target",
     "code_missing",

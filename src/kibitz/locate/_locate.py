@@ -11,6 +11,7 @@ from kibitz.locate._in_worktree import locate_in_worktree
 from kibitz.locate._model import AtCommit, PinnedMarker, Placement, Target
 from kibitz.locate._rebuild import code_missing, rebuild_code
 from kibitz.locate._shared import SharedLocations
+from kibitz.locate._unavailable import explain, explain_on_disk
 
 
 def locate(
@@ -39,19 +40,34 @@ def locate(
     at_head = _at_commit(reader, markers, head, shared) if head else {}
     changes = working_tree_changes(root, head, target.buffers)
     tree = WorkingTree(root, target.buffers)
-    return locate_in_worktree(reader, tree, head, changes, markers, at_head)
+    placed = locate_in_worktree(reader, tree, head, changes, markers, at_head)
+    by_id = {pinned.marker["id"]: pinned.marker for pinned in markers}
+    # A file replaced on disk by a link (not committed yet) holds no lines git would follow either.
+    return {key: explain_on_disk(root, by_id[key], placement) for key, placement in placed.items()}
 
 
 def _at_commit(
     reader: ObjectReader, markers: Sequence[PinnedMarker], commit: str, shared: SharedLocations | None
 ) -> dict[str, Placement]:
-    """Return the placements at a commit: shared ones, and the rest computed (and then shared)."""
-    known = shared.fetch(commit, [pinned.marker["id"] for pinned in markers]) if shared else {}
+    """Return the placements at a commit: shared ones, and the rest computed (and then shared).
+
+    A block reported deleted that this clone may only be unable to see is ``unavailable`` instead, and
+    is not shared: a teammate whose clone can see it knows better.
+    """
+    by_id = {pinned.marker["id"]: pinned.marker for pinned in markers}
+    known = shared.fetch(commit, list(by_id)) if shared else {}
     missing = [pinned for pinned in markers if pinned.marker["id"] not in known]
     computed = locate_at_commit(reader, missing, commit) if missing else {}
+    placements = {
+        marker_id: explain(reader, by_id[marker_id], commit, placement)
+        for marker_id, placement in [
+            *known.items(),
+            *((marker_id, located.placement) for marker_id, located in computed.items()),
+        ]
+    }
     if shared is not None and computed:
         blind = {pinned.marker["id"] for pinned in missing if code_missing(pinned.marker)}
-        shared.store(commit, [located.placement for key, located in computed.items() if key not in blind])
+        shared.store(commit, [placements[key] for key in computed if key not in blind])
         for pinned in missing:
             located = computed[pinned.marker["id"]]
             # A code-free marker's code was read from another commit, maybe another version: no promotion.
@@ -61,7 +77,7 @@ def _at_commit(
                 and _holds_code(located, pinned.marker["code"])
             ):
                 shared.promote(pinned, commit, located.placement)
-    return {**known, **{marker_id: located.placement for marker_id, located in computed.items()}}
+    return placements
 
 
 def _with_code(reader: ObjectReader, pinned: PinnedMarker) -> PinnedMarker:

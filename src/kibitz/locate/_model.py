@@ -12,10 +12,17 @@ from kibitz.client import Marker
 # Bump when this package may place a marker differently for the same inputs (which references it
 # reads, how statuses are judged): a cached location is shared per algorithm name, so the name
 # covers the engine and the orchestration around it.
-LOCATE_VERSION = 1
+# 2: a block this clone cannot see is `unavailable` and never shared (clients before it shared such
+# guesses as `deleted`, which this version no longer reads).
+LOCATE_VERSION = 2
 ALGORITHM = f"{ALGORITHM_VERSION}.{LOCATE_VERSION}"
 
 Source = Literal["shared", "computed"]
+# A block this clone cannot see is not a block that is gone: its own status, never shared with the team.
+PlacementStatus = Status | Literal["unavailable"]
+# Why a block is unavailable: none of its commits was fetched into this clone; it was pinned in a file
+# nobody committed (untracked or ignored); its file is a symbolic link, whose lines git does not keep.
+Reason = Literal["commit_missing", "uncommitted", "symlink"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +56,26 @@ class Placement:
 
     ``status`` compares the block found with the one recorded: ``unchanged`` (same code, same
     place), ``shifted`` (same code, other lines or a renamed file), ``changed`` (edited in place),
-    ``moved`` (found away from its place, maybe in another file) or ``deleted``. ``source`` says
-    whether the answer came from the team's shared cache or was computed here.
+    ``moved`` (found away from its place, maybe in another file) or ``deleted``. ``unavailable``
+    says this clone cannot tell (``reason`` says why); it is never shared. ``source`` says whether
+    the answer came from the team's shared cache or was computed here.
     """
 
     marker_id: str
     path: str | None
     start_line: int | None
     end_line: int | None
-    status: Status
+    status: PlacementStatus
     confidence: float
     source: Source = "computed"
+    reason: Reason | None = None
 
     @staticmethod
     def deleted(marker_id: str, confidence: float, source: Source = "computed") -> Placement:
         """Return the placement of a block that is nowhere to be found."""
         return Placement(marker_id, None, None, None, "deleted", confidence, source)
+
+    @staticmethod
+    def unavailable(marker_id: str, reason: Reason, source: Source = "computed") -> Placement:
+        """Return the placement of a block this clone cannot see, for ``reason``."""
+        return Placement(marker_id, None, None, None, "unavailable", 0.0, source, reason)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Sequence
 
-from kibitz.client import Conflict, KibitzClient, NewLocation, NotFound
+from kibitz.client import Conflict, KibitzClient, Marker, NewLocation, NotFound
 from kibitz.locate._model import ALGORITHM, PinnedMarker, Placement
 
 # The server takes at most this many markers per store or query request, and paths this long.
@@ -19,6 +19,8 @@ class SharedLocations:
     def __init__(self, client: KibitzClient, team_id: str) -> None:
         self.client = client
         self.team_id = team_id
+        # Markers this run promoted, as the server now has them (by marker id): what to show from now on.
+        self.promoted: dict[str, Marker] = {}
 
     def fetch(self, commit: str, marker_ids: Sequence[str]) -> dict[str, Placement]:
         """Return the locations the team already knows at ``commit``, by marker id."""
@@ -39,19 +41,27 @@ class SharedLocations:
         return found
 
     def store(self, commit: str, placements: Iterable[Placement]) -> None:
-        """Share locations computed at ``commit`` (never ones computed on unsaved or uncommitted text)."""
-        body: list[NewLocation] = [
-            {
-                "marker_id": placement.marker_id,
-                "path": placement.path,
-                "start_line": placement.start_line,
-                "end_line": placement.end_line,
-                "status": placement.status,
-                "confidence": placement.confidence,
-            }
-            for placement in placements
-            if placement.path is None or _api_accepts_path(placement.path)
-        ]
+        """Share locations computed at ``commit`` (never ones computed on unsaved or uncommitted text).
+
+        An ``unavailable`` block is what this clone cannot see, not a fact about the commit: never shared.
+        """
+        body: list[NewLocation] = []
+        for placement in placements:
+            status = placement.status
+            if status == "unavailable" or (
+                placement.path is not None and not _api_accepts_path(placement.path)
+            ):
+                continue
+            body.append(
+                {
+                    "marker_id": placement.marker_id,
+                    "path": placement.path,
+                    "start_line": placement.start_line,
+                    "end_line": placement.end_line,
+                    "status": status,
+                    "confidence": placement.confidence,
+                }
+            )
         for start in range(0, len(body), BATCH):
             self.client.store_locations(self.team_id, commit, ALGORITHM, body[start : start + BATCH])
 
@@ -62,7 +72,7 @@ class SharedLocations:
         assert placement.end_line is not None
         # A conflict means a teammate promoted it meanwhile; not found, that the codemark was deleted.
         with contextlib.suppress(Conflict, NotFound):
-            self.client.promote_marker(
+            codemark = self.client.promote_marker(
                 pinned.codemark_id,
                 pinned.marker["id"],
                 commit=commit,
@@ -70,6 +80,9 @@ class SharedLocations:
                 start_line=placement.start_line,
                 end_line=placement.end_line,
             )
+            for marker in codemark["markers"]:
+                if marker["id"] == pinned.marker["id"]:
+                    self.promoted[marker["id"]] = marker
 
 
 def _api_accepts_path(path: str) -> bool:

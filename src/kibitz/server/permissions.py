@@ -108,6 +108,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/teams/{{team_id}}/repos/match"): Rule("member", "write"),
     ("GET", f"{API}/teams/{{team_id}}/repos"): Rule("member", "read"),
     ("GET", f"{API}/teams/{{team_id}}/repos/{{repo_id}}"): Rule("member", "read"),
+    ("PATCH", f"{API}/teams/{{team_id}}/repos/{{repo_id}}"): Rule(
+        "admin", "admin", "names are unique in the team"
+    ),
+    ("DELETE", f"{API}/teams/{{team_id}}/repos/{{repo_id}}"): Rule(
+        "admin", "admin", "refused while a codemark is pinned to it"
+    ),
     # Codemarks and their threads.
     ("POST", f"{API}/teams/{{team_id}}/codemarks"): Rule("member", "write"),
     ("GET", f"{API}/teams/{{team_id}}/codemarks"): Rule("member", "read"),

@@ -33,6 +33,8 @@ ACTIONS = frozenset(
         "team.ownership_transferred",
         "allowlist.changed",
         "team.code_free_changed",
+        "repo.renamed",
+        "repo.removed",
         "address.denied",
         "user.disabled",
         "user.enabled",

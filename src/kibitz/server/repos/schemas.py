@@ -25,6 +25,10 @@ class RepoMatchIn(Strict):
         return self
 
 
+class RepoRenameIn(Strict):
+    name: Name
+
+
 class RepoOut(BaseModel):
     id: str
     team_id: str

@@ -6,13 +6,16 @@ also keeps it unique in the team.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kibitz.ids import new_id
 from kibitz.remotes import normalise_remote
+from kibitz.server.audit.service import record_audit
+from kibitz.server.auth.service import Caller
+from kibitz.server.codemarks.models import Marker
 from kibitz.server.crypto.sealer import team_owner
 from kibitz.server.db import utcnow
-from kibitz.server.errors import ValidationFailed
+from kibitz.server.errors import Conflict, ValidationFailed
 from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.repos.schemas import RepoOut
 from kibitz.server.unit_of_work import UnitOfWork
@@ -115,3 +118,53 @@ async def list_repos(session: UnitOfWork, team_id: str) -> list[Repo]:
         select(Repo).where(Repo.team_id == team_id).order_by(Repo.created_at, Repo.id)
     )
     return list(result)
+
+
+async def repo_names(session: UnitOfWork, team_id: str) -> dict[str, str]:
+    """Return the names of a team's repos by id (names are sealed: opened here, a team has few repos)."""
+    sealer = session.sealer
+    return {
+        repo.id: await sealer.open(repo.name, Repo.name, row=repo.id)
+        for repo in await list_repos(session, team_id)
+    }
+
+
+async def rename_repo(session: UnitOfWork, caller: Caller, repo: Repo, name: str) -> None:
+    """Rename a repo (the caller's role was checked); a name another repo of the team has is a conflict."""
+    names = await repo_names(session, repo.team_id)
+    if names[repo.id] == name:
+        return
+    taken = {other.casefold() for repo_id, other in names.items() if repo_id != repo.id}
+    if name.casefold() in taken:
+        raise Conflict(f"The team has another repo named {name!r}: names pick a repo, so they are unique.")
+    repo.name = await session.sealer.seal(team_owner(repo.team_id), name, Repo.name, row=repo.id)
+    await session.flush()
+    # The audit trail keeps ids only: names are what people wrote.
+    record_audit(
+        session,
+        "repo.renamed",
+        team_id=repo.team_id,
+        actor_id=caller.user.id,
+        target_id=repo.id,
+        address=caller.address,
+    )
+
+
+async def remove_repo(session: UnitOfWork, caller: Caller, repo: Repo) -> None:
+    """Remove a repo and its identities; refused while a codemark is pinned to it (its code would be lost)."""
+    pinned = await session.scalar(select(func.count()).select_from(Marker).where(Marker.repo_id == repo.id))
+    if pinned:
+        raise Conflict(
+            f"{pinned} block(s) of codemarks are pinned to this repo: delete those codemarks first "
+            "(removing a repo never deletes what people wrote)."
+        )
+    await session.delete(repo)
+    await session.flush()
+    record_audit(
+        session,
+        "repo.removed",
+        team_id=repo.team_id,
+        actor_id=caller.user.id,
+        target_id=repo.id,
+        address=caller.address,
+    )
