@@ -150,9 +150,12 @@ async def test_list_and_revoke_your_own(http: httpx.AsyncClient, api: Api, app: 
     assert all(set(t) == set(listed[0]) for t in listed)
     assert not {"token", "token_hash"} & set(listed[0])
     assert made["token"] not in r.text
-    # The same listing through the named token marks that one as current; Bo sees only his own.
-    r = await http.get("/api/v1/tokens", headers=bearer(made["token"]))
-    assert [t["current"] for t in r.json()] == [True, False]
+    # The same listing through an admin-scoped named token marks that one as current; Bo sees only his own.
+    admin_token = await create_token(http, ada.headers, "admin", "laptop admin")
+    r = await http.get("/api/v1/tokens", headers=bearer(admin_token["token"]))
+    assert [t["current"] for t in r.json()] == [True, False, False]
+    r = await http.delete(f"/api/v1/tokens/{admin_token['id']}", headers=ada.headers)
+    assert r.status_code == 204, r.text
     r = await http.get("/api/v1/tokens", headers=bo.headers)
     assert [t["kind"] for t in r.json()] == ["session"]
 
@@ -176,13 +179,14 @@ async def test_list_and_revoke_your_own(http: httpx.AsyncClient, api: Api, app: 
     assert [t["name"] for t in r.json()] == ["login"]
     r = await http.get("/api/v1/tokens", params={"all": "true"}, headers=ada.headers)
     revoked = [t for t in r.json() if t["id"] == made["id"]]
+    assert len(r.json()) == 3
     assert len(revoked) == 1
     assert revoked[0]["revoked_at"] is not None
 
-    [created] = await audit(app, "token.created", ada)
+    [created, _admin] = await audit(app, "token.created", ada)
     assert (created.actor_id, created.target_id, created.address) == (ada.id, made["id"], "127.0.0.1")
     assert json.loads(created.details)["scopes"] == "read"
-    [gone] = await audit(app, "token.revoked", ada)
+    [_admin, gone] = await audit(app, "token.revoked", ada)
     assert (gone.actor_id, gone.target_id) == (ada.id, made["id"])
     details = json.loads(gone.details)
     assert details == {"by": ada.id, "kind": "token", "scopes": "read", "token_id": made["id"]}
@@ -193,6 +197,29 @@ async def test_list_and_revoke_your_own(http: httpx.AsyncClient, api: Api, app: 
     r = await http.delete(f"/api/v1/tokens/{session_id}", headers=ada.headers)
     assert r.status_code == 204, r.text
     r = await http.get("/api/v1/me", headers=ada.headers)
+    assert r.status_code == 401, r.text
+
+
+async def test_weaker_tokens_cannot_list_or_revoke_other_tokens(http: httpx.AsyncClient, api: Api) -> None:
+    ada = await api.person("Ada")
+    read = await create_token(http, ada.headers, "read", "reader")
+    write = await create_token(http, ada.headers, "write", "writer")
+    for weak in (read, write):
+        # Listing would show what else the person holds; revoking another would let a leaked read-only
+        # token sign its owner out of everything.
+        r = await http.get("/api/v1/tokens", headers=bearer(weak["token"]))
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["details"] == {"needed_scope": "admin"}
+        for victim in (read, write):
+            r = await http.delete(f"/api/v1/tokens/{victim['id']}", headers=bearer(weak["token"]))
+            assert r.status_code == 403, r.text
+    # Nothing was revoked, and a weaker token still signs itself out.
+    for weak in (read, write):
+        r = await http.get("/api/v1/me", headers=bearer(weak["token"]))
+        assert r.status_code == 200, r.text
+    r = await http.post("/api/v1/auth/logout", headers=bearer(read["token"]))
+    assert r.status_code == 204, r.text
+    r = await http.get("/api/v1/me", headers=bearer(read["token"]))
     assert r.status_code == 401, r.text
 
 

@@ -70,9 +70,13 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("DELETE", f"{API}/me"): Rule(
         "user", "admin", "erases your account; needs your password; refused while you are a team's last owner"
     ),
-    ("GET", f"{API}/tokens"): Rule("user", "read", "your own tokens"),
+    ("GET", f"{API}/tokens"): Rule(
+        "user", "admin", "your own tokens; a read or write token cannot see the others"
+    ),
     ("POST", f"{API}/tokens"): Rule("user", "admin", "a token cannot mint one with more scopes than it has"),
-    ("DELETE", f"{API}/tokens/{{token_id}}"): Rule("user", "read", "your own tokens only"),
+    ("DELETE", f"{API}/tokens/{{token_id}}"): Rule(
+        "user", "admin", "your own tokens only; a weaker token signs itself out with /auth/logout"
+    ),
     # Teams.
     ("POST", f"{API}/teams"): Rule("user", "write"),
     ("GET", f"{API}/teams"): Rule("user", "read"),
