@@ -86,6 +86,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", f"{API}/teams/{{team_id}}/members"): Rule("member", "read"),
     ("POST", f"{API}/teams/{{team_id}}/invites"): Rule("admin", "admin", "only an owner invites admins"),
+    ("GET", f"{API}/teams/{{team_id}}/invites"): Rule(
+        "admin", "admin", "never shows codes; `all=true`: used too"
+    ),
+    ("DELETE", f"{API}/teams/{{team_id}}/invites/{{invite_id}}"): Rule(
+        "admin", "admin", "unused ones; only an owner revokes an admin invite"
+    ),
     ("PATCH", f"{API}/teams/{{team_id}}/members/{{user_id}}"): Rule(
         "admin", "admin", "only an owner changes an owner's role or makes owners"
     ),
