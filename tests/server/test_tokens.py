@@ -20,6 +20,7 @@ from kibitz.server.db import utcnow
 from kibitz.server.deps import AppState
 from kibitz.settings import Settings
 from tests.server.conftest import PASSWORD, Api, Person, client_of, codemark_body, one_app_per_module, started
+from tests.server.test_authz_matrix import subscribe
 
 NEW_PASSWORD = "a brand new passphrase"
 # Longer than the half second a process may keep a token it has just seen (kibitz.server.caches).
@@ -306,14 +307,28 @@ async def test_admins_revoke_a_members_tokens(http: httpx.AsyncClient, api: Api,
         assert r.status_code == 200, r.text
     assert await audit(app, "member.tokens_revoked", member) == []
 
-    # The admin revokes every token and session of the member: all three stop.
+    # The member is in a team of their own too, with a codemark, which is not this admin's to close.
+    own_team = await api.team(member, "own")
+    repo = await api.repo(member, own_team)
+    own_mark = (await api.codemark(member, own_team, repo))["id"]
+    team_mark = (await api.codemark(owner, team_id, await api.repo(owner, team_id)))["id"]
+
+    # The admin revokes every token and session of the member for this team: all three stop here, with
+    # 401 on the team, its codemarks and its stream, and go on working in the member's own team.
     r = await revoke(admin, member.id)
     assert r.status_code == 200, r.text
     assert r.json() == {"revoked": 3}
     for token in (member.token, named["token"], second):
-        r = await http.get("/api/v1/me", headers=bearer(token))
-        assert r.status_code == 401, r.text
-    r = await http.get("/api/v1/me", headers=admin.headers)
+        for path in (f"/api/v1/teams/{team_id}/members", f"/api/v1/codemarks/{team_mark}"):
+            r = await http.get(path, headers=bearer(token))
+            assert r.status_code == 401, r.text
+            assert "log in again" in r.json()["error"]["message"]
+        assert (await subscribe(app, team_id, token)).status == 401
+        for path in ("/api/v1/me", f"/api/v1/teams/{own_team}/members", f"/api/v1/codemarks/{own_mark}"):
+            r = await http.get(path, headers=bearer(token))
+            assert r.status_code == 200, r.text
+        assert (await subscribe(app, own_team, token)).status == 200
+    r = await http.get(f"/api/v1/teams/{team_id}/members", headers=admin.headers)
     assert r.status_code == 200, r.text
     [event] = await audit(app, "member.tokens_revoked", member)
     assert (event.team_id, event.actor_id, event.target_id) == (team_id, admin.id, member.id)
@@ -324,7 +339,7 @@ async def test_admins_revoke_a_members_tokens(http: httpx.AsyncClient, api: Api,
     assert r.status_code == 200, r.text
     r = await revoke(owner, admin.id)
     assert r.json() == {"revoked": 1}
-    r = await http.get("/api/v1/me", headers=admin.headers)
+    r = await http.get(f"/api/v1/teams/{team_id}/members", headers=admin.headers)
     assert r.status_code == 401, r.text
 
 

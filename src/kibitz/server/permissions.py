@@ -99,7 +99,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
         "self-or-admin", "admin", "only an owner removes an owner; the last owner cannot leave"
     ),
     ("DELETE", f"{API}/teams/{{team_id}}/members/{{user_id}}/tokens"): Rule(
-        "admin", "admin", "revokes every token and session of that member; an owner's only by an owner"
+        "admin",
+        "admin",
+        "closes this team to that member's current tokens and sessions (not their other teams); "
+        "an owner's only by an owner",
     ),
     ("POST", f"{API}/teams/{{team_id}}/transfer"): Rule("owner", "admin", "the new owner must be a member"),
     ("GET", f"{API}/teams/{{team_id}}/allowlist"): Rule("admin", "admin"),

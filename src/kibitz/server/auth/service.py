@@ -47,6 +47,8 @@ class Caller:
     scopes: str = "read write admin"
     # The request's client address (addresses.client_address); set per request, never cached with the token.
     address: str | None = None
+    # When the token was issued: a team whose admin revoked the member's tokens later refuses it.
+    issued_at: dt.datetime | None = None
 
 
 def hash_token(token: str) -> str:
@@ -149,6 +151,7 @@ async def authenticate(session: UnitOfWork, token: str) -> Caller:
         token_hash=digest,
         expires_at=row.expires_at,
         scopes=row.scopes,
+        issued_at=row.created_at,
     )
 
 

@@ -68,10 +68,12 @@ async def revoke_token(token_id: str, session: DbSession, caller: CurrentCaller,
 async def revoke_member_tokens(
     team_id: str, user_id: str, session: DbSession, caller: CurrentCaller, state: State
 ) -> TokensRevokedOut:
-    """Revoke every token and session of a member of your team; an owner's only by an owner."""
+    """Close your team to every token and session a member holds now (their other teams keep them); an
+    owner's only by an owner."""
     actor = await access_team(session, caller, team_id, "admin")
     rows = await tokens.revoke_member_tokens(session, actor, user_id, address=caller.address)
-    _forget(session, state, rows)
+    # The cut-off travels with the cached role: this process forgets it at once, the others in half a second.
+    session.after_commit(lambda: state.caches.forget_member(team_id, user_id))
     return TokensRevokedOut(revoked=len(rows))
 
 

@@ -156,7 +156,11 @@ async def _revoke_all(
 async def revoke_member_tokens(
     session: UnitOfWork, actor: Membership, user_id: str, *, address: str | None = None
 ) -> list[ApiToken]:
-    """Revoke every token and session of a member of the actor's team; an owner's only by an owner."""
+    """Close the actor's team to every token and session a member holds now; an owner's only by an owner.
+
+    Only this team: the tokens keep working for the member's other teams, which are not this admin's to
+    close. A fresh login (or a new token) reaches the team again. Returns the live tokens that were cut off.
+    """
     if user_id == actor.user_id:
         raise InvalidRequest("Revoke your own tokens with DELETE /api/v1/tokens/{token_id}.")
     target = await session.get(Membership, (actor.team_id, user_id)) if is_id(user_id) else None
@@ -164,7 +168,19 @@ async def revoke_member_tokens(
         raise NotFound("No such member.")
     if target.role == "owner" and not has_role(actor, "owner"):
         raise Forbidden("Only an owner can revoke an owner's tokens.")
-    rows = await _revoke_all(session, user_id)
+    now = utcnow()
+    rows = list(
+        await session.scalars(
+            select(ApiToken).where(
+                ApiToken.user_id == user_id,
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > now,
+                ApiToken.created_at <= now,
+            )
+        )
+    )
+    target.tokens_revoked_at = now
+    await session.flush()
     record_audit(
         session,
         "member.tokens_revoked",

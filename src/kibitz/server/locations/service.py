@@ -21,7 +21,7 @@ from kibitz.server.locations.schemas import LocationOut, LocationsIn
 from kibitz.server.unit_of_work import UnitOfWork
 
 
-def _visible_markers(team_id: str, user_id: str, marker_ids: Sequence[str]) -> Select[tuple[str]]:
+def _visible_markers(team_id: str, user_id: str, marker_ids: Sequence[str]) -> Select[str]:
     """Select those of `marker_ids` that are the team's markers the user may see (not others' bookmarks)."""
     return (
         select(Marker.id)
