@@ -110,8 +110,12 @@ async def login(
     if user is None:
         await passwords.verify_nothing(password)
         raise InvalidCredentials()
-    if not await passwords.verify(user.password_hash, password) or user.status != "active":
+    matched, outdated = await passwords.check(user.password_hash, password)
+    if not matched or user.status != "active":
         raise InvalidCredentials()
+    if outdated:
+        # A hash of the password as typed, from before passwords were normalised: from now on, its NFC form.
+        user.password_hash = await passwords.hash(password)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     row = ApiToken(

@@ -85,7 +85,13 @@ async def change_password(
     # Guessing the current password with a stolen session spends the same budget as guessing at login.
     await state.login_throttle.attempt(caller.user.email, caller.address)
     ended = await tokens.change_password(
-        session, state.passwords, caller, body.current_password, body.new_password, address=caller.address
+        session,
+        state.passwords,
+        caller,
+        body.current_password,
+        body.new_password,
+        min_score=state.settings.password_min_score,
+        address=caller.address,
     )
     _forget(session, state, ended)
     return PasswordChangedOut(sessions_ended=len(ended))

@@ -18,7 +18,7 @@ from kibitz.ids import is_id, new_id
 from kibitz.server.access import has_role
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import ApiToken, User
-from kibitz.server.auth.passwords import Passwords
+from kibitz.server.auth.passwords import Passwords, context_words, weak_password_error
 from kibitz.server.auth.schemas import TokenOut
 from kibitz.server.auth.service import TOKEN_PREFIX, Caller, find_user_by_email, hash_token
 from kibitz.server.db import utcnow
@@ -26,6 +26,7 @@ from kibitz.server.errors import Forbidden, InvalidRequest, NotFound
 from kibitz.server.permissions import Scope, scopes_up_to
 from kibitz.server.teams.models import Membership
 from kibitz.server.unit_of_work import UnitOfWork
+from kibitz.validation import email_domain
 
 
 def token_out(row: ApiToken, caller: Caller) -> TokenOut:
@@ -202,6 +203,7 @@ async def change_password(
     current_password: str,
     new_password: str,
     *,
+    min_score: int = 0,
     address: str | None = None,
 ) -> list[ApiToken]:
     """Set a new password after checking the current one; end every other login session and return them.
@@ -211,6 +213,11 @@ async def change_password(
     user = await session.get(User, caller.user.id)
     if user is None or not await passwords.verify(user.password_hash, current_password):
         raise Forbidden("The current password is wrong; nothing was changed.", {"field": "current_password"})
+    person = caller.user
+    context = context_words(person.email, email_domain(person.email), person.name, person.handle)
+    weak = await passwords.weakness(new_password, min_score, context)
+    if weak is not None:
+        raise weak_password_error(weak, "new_password")
     user.password_hash = await passwords.hash(new_password)
     ended = await _revoke_all(session, user.id, kind="session", keep=caller.token_id)
     record_audit(

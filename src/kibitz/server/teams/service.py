@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import delete, func, select, update
 
 from kibitz.ids import is_id, new_id
-from kibitz.server.access import check_address, has_role
+from kibitz.server.access import AddressDenied, address_allowed, has_role
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import User
 from kibitz.server.auth.people import Person, people_of, person_of
@@ -200,6 +200,13 @@ async def _drop_invites_of(session: UnitOfWork, team_id: str, user_id: str, role
 
 async def join_team(session: UnitOfWork, caller: Caller, code: str) -> tuple[Team, Membership]:
     """Join the team of an invite code; a member joining again keeps their role and the code stays unused."""
+    return await join_with_invite(session, caller.user, caller.address, code)
+
+
+async def join_with_invite(
+    session: UnitOfWork, person: Person, address: str | None, code: str
+) -> tuple[Team, Membership]:
+    """Let `person`, calling from `address`, join the team of an invite code (see `join_team`)."""
     result = await session.execute(select(Invite).where(Invite.code_hash == hash_token(code.strip())))
     invite = result.scalar_one_or_none()
     now = utcnow()
@@ -209,29 +216,30 @@ async def join_team(session: UnitOfWork, caller: Caller, code: str) -> tuple[Tea
     if team is None:
         raise InviteInvalid()
     # A team's allowlist holds for joining too: an invite code used from outside it stays unused.
-    check_address(team.id, team.allowlist, caller)
-    existing = await session.get(Membership, (team.id, caller.user.id))
+    if not address_allowed(team.allowlist, address):
+        raise AddressDenied(team.id, person.id, address)
+    existing = await session.get(Membership, (team.id, person.id))
     if existing is not None:
         return team, existing
     # The guarded update makes the code single-use even when two people redeem it at the same moment.
     claimed = await session.execute(
         update(Invite)
         .where(Invite.id == invite.id, Invite.used_at.is_(None))
-        .values(used_at=now, used_by=caller.user.id)
+        .values(used_at=now, used_by=person.id)
     )
     if getattr(claimed, "rowcount", 0) != 1:
         raise InviteInvalid()
-    membership = Membership(team_id=team.id, user_id=caller.user.id, role=invite.role, created_at=now)
+    membership = Membership(team_id=team.id, user_id=person.id, role=invite.role, created_at=now)
     session.add(membership)
     await session.flush()
-    await record_event(session, team.id, "member.joined", member_out(membership, caller.user))
+    await record_event(session, team.id, "member.joined", member_out(membership, person))
     record_audit(
         session,
         "member.joined",
         team_id=team.id,
-        actor_id=caller.user.id,
-        target_id=caller.user.id,
-        address=caller.address,
+        actor_id=person.id,
+        target_id=person.id,
+        address=address,
         role=invite.role,
         invite_id=invite.id,
         invited_by=invite.created_by,
