@@ -130,14 +130,10 @@ def email_domain(email: str) -> str:
     return email.rpartition("@")[2].lower()
 
 
-def check_email(value: str) -> str:
-    """Accept an email address and return its normalised form (as the email-validator library gives it).
-
-    Addresses on internal domains (INTERNAL_SUFFIXES) pass here: whether this server accepts them is its own
-    setting. Refused: addresses whose local part or a domain label mixes scripts in a confusable way
-    (`pаypal` with a Cyrillic а), or is wholly made of letters that look like Latin ones (`рау`), so that no
-    account can pass for another.
-    """
+def parse_email(value: str) -> str:
+    """Accept an email address by its syntax alone and return its normalised form (as the email-validator
+    library gives it); addresses on internal domains (INTERNAL_SUFFIXES) pass here, as whether this server
+    accepts them is its own setting."""
     clean_text(value)
     if len(value) > 320:
         raise ValueError("is not a valid email address: it is too long")
@@ -148,8 +144,16 @@ def check_email(value: str) -> str:
         normalized = email_validator.validate_email(probe, check_deliverability=False).normalized
     except email_validator.EmailNotValidError as exc:
         raise ValueError(f"is not a valid email address: {exc}") from None
-    if special is not None:
-        normalized = normalized[: -len(_STAND_IN)] + special
+    return normalized if special is None else normalized[: -len(_STAND_IN)] + special
+
+
+def check_email(value: str) -> str:
+    """Accept a new account's email address (`parse_email`) unless it could pass for another one.
+
+    Refused: a local part or a domain label that mixes scripts in a confusable way (`pаypal` with a Cyrillic
+    а), or is wholly made of letters that look like Latin ones (`рау`).
+    """
+    normalized = parse_email(value)
     local, _, domain = normalized.rpartition("@")
     for part in (local, *domain.split(".")):
         if _looks_like_another(part):
@@ -213,4 +217,6 @@ Password = Annotated[str, Field(min_length=12, max_length=128), AfterValidator(c
 LineNumber = Annotated[int, Field(ge=1, le=MAX_LINE)]
 Handle = Annotated[str, AfterValidator(check_handle)]
 EmailAddress = Annotated[str, Field(max_length=320), AfterValidator(check_email)]
+# At login: the syntax only, so that an account made before the look-alike rule still signs in.
+LoginEmail = Annotated[str, Field(max_length=320), AfterValidator(parse_email)]
 Emoji = Annotated[str, AfterValidator(check_emoji)]

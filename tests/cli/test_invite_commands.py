@@ -64,3 +64,22 @@ def test_admins_list_and_revoke_invites(server: str, tmp_path: Path) -> None:
     bob.run("team", "revoke-invite", third["id"], cwd=tmp_path, expect=3)
     alice.run("team", "revoke-invite", "0" * 16, cwd=tmp_path, expect=4)
     assert [i["id"] for i in alice.json("team", "invites", cwd=tmp_path)] == [third["id"]]
+
+
+def test_signing_up_with_an_invite_on_an_invite_only_server(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    data_dir = tmp_path_factory.mktemp("invite-only")
+    with running_server(data_dir) as url:
+        alice = signed_up(url, "alice@example.com", "Alice", tmp_path)
+        alice.run("team", "create", "Acme", cwd=tmp_path)
+        code = alice.json("team", "invite", cwd=tmp_path)["code"]
+    # The same data, now served invite-only (the first account came from the open start).
+    with running_server(data_dir, env={"KIBITZ_SIGNUP_MODE": "invite"}) as url:
+        bob = Person("bob@example.com", "Bob", tmp_path / "bob-config")
+        args = ("signup", "--server", url, "--email", bob.email, "--name", bob.name, "--password-stdin")
+        refused = bob.run(*args, cwd=tmp_path, stdin=PASSWORD + "\n", expect=3)
+        assert "invitation only" in refused.stderr
+        joined = bob.run(*args, "--invite", code, cwd=tmp_path, stdin=PASSWORD + "\n")
+        assert "Signed up" in joined.stdout
+        assert [t["name"] for t in bob.json("whoami", cwd=tmp_path)["teams"]] == ["Acme"]

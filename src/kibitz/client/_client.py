@@ -161,11 +161,16 @@ class KibitzClient:
         """Return the server's health answer (``{"status": "ok"}``)."""
         return cast(dict[str, Any], self._request("GET", "/healthz", auth=False, prefix=""))
 
-    def signup(self, email: str, name: str, password: str, *, handle: str | None = None) -> User:
-        """Create an account; without a handle the server derives one from the email."""
+    def signup(
+        self, email: str, name: str, password: str, *, handle: str | None = None, invite: str | None = None
+    ) -> User:
+        """Create an account (joining the team of `invite`, if given); without a handle the server derives
+        one from the email."""
         body = {"email": email, "name": name, "password": password}
         if handle is not None:
             body["handle"] = handle
+        if invite is not None:
+            body["invite"] = invite.strip()
         return cast(User, self._request("POST", "/auth/signup", json=body, auth=False))
 
     def login(self, email: str, password: str) -> LoginResult:

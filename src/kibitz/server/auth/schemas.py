@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kibitz.validation import CleanStr, EmailAddress, Handle, Name, Password
+from kibitz.validation import CleanStr, EmailAddress, Handle, LoginEmail, Name, Password
 
 TokenScope = Literal["read", "write", "admin"]
 
@@ -29,7 +29,7 @@ class SignupIn(Strict):
 
 
 class LoginIn(Strict):
-    email: EmailAddress
+    email: LoginEmail
     # Length is checked when the password is set; at login any wrong password is just wrong.
     password: Annotated[CleanStr, Field(max_length=1024)]
 
