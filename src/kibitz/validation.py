@@ -135,9 +135,10 @@ def parse_email(value: str) -> str:
     library gives it); addresses on internal domains (INTERNAL_SUFFIXES) pass here, as whether this server
     accepts them is its own setting."""
     clean_text(value)
+    value = value.strip()  # blanks around an address are a slip of the hand, not part of it
     if len(value) > 320:
         raise ValueError("is not a valid email address: it is too long")
-    local, _, domain = value.strip().rpartition("@")
+    local, _, domain = value.rpartition("@")
     special = domain_within(domain, INTERNAL_SUFFIXES)
     probe = value if special is None else f"{local}@{domain.rstrip('.')[: -len(special)]}{_STAND_IN}"
     try:
