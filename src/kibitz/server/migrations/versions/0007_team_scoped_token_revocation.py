@@ -3,8 +3,8 @@
 An admin's revoke-all sets `membership.tokens_revoked_at`; the member's tokens issued until then stop working
 for that team only (their other teams are not the admin's to close).
 
-Revision ID: 0006_team_token_revocation
-Revises: 0005
+Revision ID: 0007_team_token_revocation
+Revises: 0006
 Create Date: 2026-12-06 19:20:00.000000
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import kibitz.server.db
 
-revision: str = "0006_team_token_revocation"
-down_revision: str | None = "0005"
+revision: str = "0007_team_token_revocation"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
