@@ -7,7 +7,7 @@ from typing import Any
 
 import limits
 import platformdirs
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -59,6 +59,19 @@ class Settings(BaseSettings):
     hsts_seconds: int = Field(default=31_536_000, ge=0)
     # Login attempts per account and per address, in the `limits` library's notation.
     login_rate_limit: str = "10/minute"
+    # Sign-ups per client address, same notation; empty means the login limit's rate.
+    signup_rate_limit: str = ""
+    # Who may create an account: "open" (anyone who reaches the server), "invite" (only with an unused invite
+    # code, which they join at once) or "closed" (nobody; existing accounts only).
+    signup_mode: str = Field(default="open", pattern="^(open|invite|closed)$")
+    # Domains whose addresses may sign up (comma- or space-separated; a domain admits its subdomains too);
+    # empty means every domain.
+    signup_email_domains: str = ""
+    # Special-use domains accepted in email addresses, for self-hosted servers on an internal network (a
+    # domain admits its subdomains); the rest (`localhost`, `invalid`, `test`, `onion`...) stay refused.
+    internal_email_domains: str = "local home.arpa internal lan"
+    # Least zxcvbn score (0-4) a new password needs; the person's email, handle and name count against it.
+    password_min_score: int = Field(default=3, ge=0, le=4)
     # "json" (one object per line, for an aggregator) or "text" (for a terminal).
     log_format: str = Field(default="json", pattern="^(json|text)$")
     # Where vulnerabilities in this deployment are reported (the Contact of /.well-known/security.txt): a
@@ -101,9 +114,11 @@ class Settings(BaseSettings):
         parse_networks(value)
         return value
 
-    @field_validator("login_rate_limit")
+    @field_validator("login_rate_limit", "signup_rate_limit")
     @classmethod
-    def _rate_limit_parses(cls, value: str) -> str:
+    def _rate_limit_parses(cls, value: str, info: ValidationInfo) -> str:
+        if not value and info.field_name == "signup_rate_limit":
+            return value
         try:
             limits.parse(value)
         except ValueError:
@@ -144,6 +159,18 @@ class Settings(BaseSettings):
             return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
         return url
 
+    def signup_limit(self) -> str:
+        """Return the sign-up rate limit per address (the login limit's unless set)."""
+        return self.signup_rate_limit or self.login_rate_limit
+
+    def signup_domains(self) -> tuple[str, ...]:
+        """Return the domains allowed to sign up, lower case (empty: every domain)."""
+        return _domains(self.signup_email_domains)
+
+    def internal_domains(self) -> tuple[str, ...]:
+        """Return the special-use email domains this server accepts, lower case."""
+        return _domains(self.internal_email_domains)
+
     def trusted_proxy_networks(self) -> list[Network]:
         """Return the trusted proxies as networks (raises ValueError on a bad entry)."""
         return parse_networks(self.trusted_proxies)
@@ -152,6 +179,10 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """Tell whether the database is SQLite."""
         return self.sqlalchemy_url().startswith("sqlite")
+
+
+def _domains(value: str) -> tuple[str, ...]:
+    return tuple(d.strip().strip(".").lower() for d in value.replace(",", " ").split() if d.strip("."))
 
 
 class _EnvWithoutTestSwitches(EnvSettingsSource):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Annotated
 
+import email_validator
+from confusable_homoglyphs import confusables
 from pydantic import AfterValidator, Field
 
 MAX_TEXT_BYTES = 64 * 1024
@@ -78,7 +81,101 @@ def check_name(value: str) -> str:
         raise ValueError("must not be blank")
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValueError("must not contain control characters")
+    check_invisible(value)
     return value
+
+
+# Characters that change how text around them is shown without being seen themselves: bidirectional
+# controls (which can make "gnp.exe" read as "exe.png") and zero-width or invisible characters (which make
+# two different names look the same).
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_INVISIBLE = frozenset(
+    "\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b\u2060\u2061\u2062\u2063\u2064\u3164\ufeff\uffa0"
+)
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def check_invisible(value: str) -> str:
+    """Refuse bidirectional controls and zero-width characters; a joiner (ZWNJ, ZWJ) passes only between
+    two letters of scripts that need it (not ASCII), as in Persian or Indic names."""
+    for i, char in enumerate(value):
+        if char in _BIDI_CONTROLS:
+            raise ValueError(f"must not contain bidirectional control characters (U+{ord(char):04X})")
+        if char in _INVISIBLE or (char in _JOINERS and not _joins_letters(value, i)):
+            raise ValueError(f"must not contain zero-width or invisible characters (U+{ord(char):04X})")
+    return value
+
+
+def _joins_letters(value: str, i: int) -> bool:
+    before, after = value[i - 1 : i], value[i + 1 : i + 2]
+    return all(c and not c.isascii() and unicodedata.category(c)[0] in "LM" for c in (before, after))
+
+
+# Domains (and their subdomains) that are no one's on the public Internet: the email library's special-use
+# names and the suffixes people use on internal networks. A server accepts those it is told to
+# (settings.internal_email_domains); the rest are refused at sign-up.
+INTERNAL_SUFFIXES: tuple[str, ...] = (*email_validator.SPECIAL_USE_DOMAIN_NAMES, "internal", "lan")
+# Stands in for a special-use suffix while the email library checks the rest of the address's syntax.
+_STAND_IN = "special-use.example.com"
+
+
+def domain_within(domain: str, suffixes: Iterable[str]) -> str | None:
+    """Return the first of `suffixes` that `domain` is or is under, or None."""
+    domain = domain.lower().rstrip(".")
+    return next((s for s in suffixes if domain == s or domain.endswith("." + s)), None)
+
+
+def email_domain(email: str) -> str:
+    """Return the domain of an address (after its last `@`), lower case."""
+    return email.rpartition("@")[2].lower()
+
+
+def parse_email(value: str) -> str:
+    """Accept an email address by its syntax alone and return its normalised form (as the email-validator
+    library gives it); addresses on internal domains (INTERNAL_SUFFIXES) pass here, as whether this server
+    accepts them is its own setting."""
+    clean_text(value)
+    value = value.strip()  # blanks around an address are a slip of the hand, not part of it
+    if len(value) > 320:
+        raise ValueError("is not a valid email address: it is too long")
+    local, _, domain = value.rpartition("@")
+    special = domain_within(domain, INTERNAL_SUFFIXES)
+    probe = value if special is None else f"{local}@{domain.rstrip('.')[: -len(special)]}{_STAND_IN}"
+    try:
+        normalized = email_validator.validate_email(probe, check_deliverability=False).normalized
+    except email_validator.EmailNotValidError as exc:
+        raise ValueError(f"is not a valid email address: {exc}") from None
+    return normalized if special is None else normalized[: -len(_STAND_IN)] + special
+
+
+def check_email(value: str) -> str:
+    """Accept a new account's email address (`parse_email`) unless it could pass for another one.
+
+    Refused: a local part or a domain label that mixes scripts in a confusable way (`pаypal` with a Cyrillic
+    а), or is wholly made of letters that look like Latin ones (`рау`).
+    """
+    normalized = parse_email(value)
+    local, _, domain = normalized.rpartition("@")
+    for part in (local, *domain.split(".")):
+        if _looks_like_another(part):
+            raise ValueError(
+                "is not accepted: it uses letters of other scripts that look like Latin ones, "
+                "so it could pass for another address"
+            )
+    return normalized
+
+
+def _looks_like_another(part: str) -> bool:
+    if part.isascii():
+        return False
+    if confusables.is_dangerous(part):
+        return True
+    letters = {c for c in part if c.isalpha()}
+    if not letters or any(c.isascii() for c in letters):
+        return False
+    # Wholly non-Latin, and every letter has a Latin twin: it reads as a Latin word it is not.
+    twins = confusables.is_confusable(part, greedy=True, preferred_aliases=["latin"]) or []
+    return {str(found["character"]) for found in twins} >= letters
 
 
 def check_handle(value: str) -> str:
@@ -120,4 +217,7 @@ Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_
 Password = Annotated[str, Field(min_length=12, max_length=128), AfterValidator(clean_text)]
 LineNumber = Annotated[int, Field(ge=1, le=MAX_LINE)]
 Handle = Annotated[str, AfterValidator(check_handle)]
+EmailAddress = Annotated[str, Field(max_length=320), AfterValidator(check_email)]
+# At login: the syntax only, so that an account made before the look-alike rule still signs in.
+LoginEmail = Annotated[str, Field(max_length=320), AfterValidator(parse_email)]
 Emoji = Annotated[str, AfterValidator(check_emoji)]

@@ -28,6 +28,7 @@ RESPONSES: dict[object, str] = {
     _types.Team: "TeamOut",
     _types.Member: "MemberOut",
     _types.Invite: "InviteOut",
+    _types.PendingInvite: "InviteInfoOut",
     _types.Repo: "RepoOut",
     _types.BlockAt: "BlockAt",
     _types.MarkerReference: "ReferenceOut",

@@ -242,6 +242,14 @@ async def _invite_code(world: World, persona: str) -> Ids:
     return {"code": r.json()["code"]}
 
 
+async def _fresh_invite(world: World, persona: str) -> Ids:
+    r = await world.http.post(
+        f"/api/v1/teams/{world.team}/invites", json={"role": "member"}, headers=world.people["owner"].headers
+    )
+    assert r.status_code == 201, r.text
+    return {"invite_id": r.json()["id"]}
+
+
 async def _fresh_team(world: World, persona: str) -> Ids:
     # A team of its own per call (the owner erases it), where the admin and member personas have their roles.
     name = f"doomed {next(_numbers)}"
@@ -317,6 +325,8 @@ RECIPES: dict[Key, Recipe] = {
     ("PATCH", f"{API}/teams/{{team_id}}"): Recipe(lambda w, i: {"code_free": False}),
     ("GET", f"{API}/teams/{{team_id}}/members"): Recipe(),
     ("POST", f"{API}/teams/{{team_id}}/invites"): Recipe(lambda w, i: {"role": "member"}),
+    ("GET", f"{API}/teams/{{team_id}}/invites"): Recipe(),
+    ("DELETE", f"{API}/teams/{{team_id}}/invites/{{invite_id}}"): Recipe(fresh=_fresh_invite),
     ("PATCH", f"{API}/teams/{{team_id}}/members/{{user_id}}"): Recipe(lambda w, i: {"role": "member"}),
     ("DELETE", f"{API}/teams/{{team_id}}/members/{{user_id}}"): Recipe(fresh=_fresh_member),
     ("DELETE", f"{API}/teams/{{team_id}}/members/{{user_id}}/tokens"): Recipe(),

@@ -62,6 +62,37 @@ async def test_first_write_wins_and_teammates_read_it(http: httpx.AsyncClient, a
     assert found[two]["start_line"] is None
 
 
+async def test_another_members_bookmark_is_unreachable(http: httpx.AsyncClient, api: Api) -> None:
+    ada, bo = await api.person("Ada"), await api.person("Bo")
+    team = await api.team(ada)
+    await api.join(ada, team, bo)
+    repo = await api.repo(ada, team)
+    mark = (await api.codemark(ada, team, repo, type="bookmark", text="mine"))["markers"][0]["id"]
+    url = f"/api/v1/teams/{team}/locations"
+    r = await http.post(
+        url, json={"commit": AT, "algorithm": "v1", "locations": [located(mark, 7)]}, headers=ada.headers
+    )
+    assert r.json() == {"stored": 1, "already_known": 0}, r.text
+
+    # Bo can neither read where Ada's bookmark is nor write a location for it: it is as missing as a
+    # marker that does not exist, and the error is the same one.
+    query = {"commit": AT, "algorithm": "v1", "marker_ids": [mark]}
+    r = await http.post(f"{url}/query", json=query, headers=bo.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["locations"] == []
+    mine = {"commit": "d" * 40, "algorithm": "v1", "locations": [located(mark, 9)]}
+    r = await http.post(url, json=mine, headers=bo.headers)
+    missing = {"commit": "d" * 40, "algorithm": "v1", "locations": [located("z" * 16, 9)]}
+    r2 = await http.post(url, json=missing, headers=bo.headers)
+    assert (r.status_code, r2.status_code) == (422, 422), r.text
+    assert r.text == r2.text.replace("z" * 16, mark)
+    # Ada still finds her own, and Bo's attempt stored nothing.
+    r = await http.post(f"{url}/query", json=query, headers=ada.headers)
+    assert [loc["start_line"] for loc in r.json()["locations"]] == [7]
+    r = await http.post(f"{url}/query", json=query | {"commit": "d" * 40}, headers=ada.headers)
+    assert r.json()["locations"] == []
+
+
 @pytest.mark.database_agnostic
 async def test_bad_locations_are_refused(http: httpx.AsyncClient, api: Api) -> None:
     ada, eve = await api.person("Ada"), await api.person("Eve")

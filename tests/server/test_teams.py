@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import httpx
 from sqlalchemy import update
 
 from kibitz.server.teams.models import Invite
-from tests.server.conftest import Api, one_app_per_module
+from tests.server.conftest import Api, Person, one_app_per_module
 
 # Every test works in teams of its own: one app serves the module.
 module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
@@ -186,3 +187,98 @@ async def test_code_free_mode_is_an_admin_setting(http: httpx.AsyncClient, api: 
         (admin.id, {"old": True, "new": False}),
         (owner.id, {"old": False, "new": True}),
     ]
+
+
+async def invite(http: httpx.AsyncClient, who: Person, team: str, role: str = "member") -> dict[str, Any]:
+    """Create an invite and return the answer (with its id and code)."""
+    r = await http.post(f"/api/v1/teams/{team}/invites", json={"role": role}, headers=who.headers)
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def test_admins_list_and_revoke_invites(http: httpx.AsyncClient, api: Api) -> None:
+    owner, admin, member, outsider = [await api.person(n) for n in ("Owner", "Admin", "Member", "Out")]
+    team = await api.team(owner)
+    await api.join(owner, team, admin, "admin")
+    await api.join(owner, team, member)
+    other = await api.team(outsider, "other")
+    mine = await invite(http, admin, team)
+    owners = await invite(http, owner, team, "admin")
+    foreign = await invite(http, outsider, other)
+
+    # Admins see the pending invites, newest first, with who made them and never a code.
+    r = await http.get(f"/api/v1/teams/{team}/invites", headers=admin.headers)
+    assert r.status_code == 200, r.text
+    listed = r.json()
+    assert [(i["id"], i["role"], i["created_by"]["id"]) for i in listed] == [
+        (owners["id"], "admin", owner.id),
+        (mine["id"], "member", admin.id),
+    ]
+    assert mine["code"] not in r.text
+    assert owners["code"] not in r.text
+    assert "code" not in listed[0]
+    # A member and another team cannot list them; `all=true` adds the two used to join.
+    r = await http.get(f"/api/v1/teams/{team}/invites", headers=member.headers)
+    assert r.status_code == 403, r.text
+    r = await http.get(f"/api/v1/teams/{team}/invites", headers=outsider.headers)
+    assert r.status_code == 404, r.text
+    r = await http.get(f"/api/v1/teams/{team}/invites", params={"all": "true"}, headers=owner.headers)
+    used = [i for i in r.json() if i["used_at"] is not None]
+    assert {i["used_by"] for i in used} == {admin.id, member.id}
+
+    # Refusals change nothing: a member, another team's admin, another team's invite, an admin on an
+    # owner's admin invite, a used invite, an unknown id.
+    def revoke(who: Person, invite_id: str, team_id: str = team) -> Any:
+        return http.delete(f"/api/v1/teams/{team_id}/invites/{invite_id}", headers=who.headers)
+
+    assert (await revoke(member, mine["id"])).status_code == 403
+    assert (await revoke(outsider, mine["id"])).status_code == 404
+    assert (await revoke(outsider, mine["id"], other)).status_code == 404
+    assert (await revoke(admin, foreign["id"])).status_code == 404
+    r = await revoke(admin, owners["id"])
+    assert r.status_code == 403, r.text
+    assert "owner" in r.json()["error"]["message"], r.text
+    assert (await revoke(owner, used[0]["id"])).status_code == 409
+    for garbage in ("0" * 16, "not-an-id"):
+        assert (await revoke(owner, garbage)).status_code == 404
+    r = await http.get(f"/api/v1/teams/{team}/invites", headers=admin.headers)
+    assert len(r.json()) == 2
+
+    # Revoked, a code answers like an unknown one; the rest still work.
+    assert (await revoke(admin, mine["id"])).status_code == 204
+    assert (await revoke(owner, owners["id"])).status_code == 204
+    late = await api.person("Late")
+    for code in (mine["code"], owners["code"]):
+        r = await http.post("/api/v1/teams/join", json={"code": code}, headers=late.headers)
+        assert r.status_code == 410, r.text
+    r = await http.post("/api/v1/teams/join", json={"code": foreign["code"]}, headers=late.headers)
+    assert r.status_code == 200, r.text
+    r = await http.get(f"/api/v1/teams/{team}/invites", headers=admin.headers)
+    assert r.json() == []
+
+
+async def test_invites_die_with_the_admin_who_made_them(http: httpx.AsyncClient, api: Api) -> None:
+    owner, admin, demoted = await api.person("Owner"), await api.person("Admin"), await api.person("Demoted")
+    team = await api.team(owner)
+    await api.join(owner, team, admin, "admin")
+    await api.join(owner, team, demoted, "admin")
+    by_admin = await invite(http, admin, team)
+    by_demoted = await invite(http, demoted, team)
+    by_owner = await invite(http, owner, team)
+
+    # Removing an admin revokes the invites they made; demoting one to member, likewise.
+    r = await http.delete(f"/api/v1/teams/{team}/members/{admin.id}", headers=owner.headers)
+    assert r.status_code == 204, r.text
+    r = await http.patch(
+        f"/api/v1/teams/{team}/members/{demoted.id}", json={"role": "member"}, headers=owner.headers
+    )
+    assert r.status_code == 200, r.text
+    r = await http.get(f"/api/v1/teams/{team}/invites", headers=owner.headers)
+    assert [i["id"] for i in r.json()] == [by_owner["id"]]
+    late = await api.person("Late")
+    for code in (by_admin["code"], by_demoted["code"]):
+        r = await http.post("/api/v1/teams/join", json={"code": code}, headers=late.headers)
+        assert r.status_code == 410, r.text
+    r = await http.post("/api/v1/teams/join", json={"code": by_owner["code"]}, headers=late.headers)
+    assert r.status_code == 200, r.text

@@ -23,7 +23,7 @@ from kibitz.server.app import create_app
 from kibitz.server.audit.models import AuditEvent
 from kibitz.server.auth.models import ApiToken
 from kibitz.settings import Settings
-from tests.server.conftest import PASSWORD
+from tests.server.conftest import PASSWORD, started
 
 PROXY = "10.0.0.1"
 _emails = itertools.count()
@@ -67,10 +67,15 @@ def random_address() -> str:
     )
 
 
-async def signup(http: httpx.AsyncClient) -> tuple[str, str]:
-    """Create an account (without logging in, which would count) and return its id and email."""
+async def signup(http: httpx.AsyncClient, address: str | None = None) -> tuple[str, str]:
+    """Create an account (without logging in, which would count) from `address` (default: a fresh one, as
+    sign-ups are counted per address too) and return its id and email."""
     email = f"t{next(_emails)}-{secrets.token_hex(4)}@example.com"
-    r = await http.post("/api/v1/auth/signup", json={"email": email, "name": "T", "password": PASSWORD})
+    r = await http.post(
+        "/api/v1/auth/signup",
+        json={"email": email, "name": "T", "password": PASSWORD},
+        headers={"X-Forwarded-For": address or random_address()},
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["id"]), email
 
@@ -234,3 +239,30 @@ def test_a_bad_limit_is_refused_at_start(limit: str, tmp_path: Path) -> None:
 def test_the_default_is_ten_a_minute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KIBITZ_LOGIN_RATE_LIMIT", raising=False)
     assert Settings.load(data_dir=tmp_path).login_rate_limit == "10/minute"
+
+
+async def test_sign_ups_are_counted_per_address(http: httpx.AsyncClient, app: FastAPI) -> None:
+    here = random_address()
+    # The limit is the login limit's (10/minute) unless KIBITZ_SIGNUP_RATE_LIMIT says otherwise.
+    for _ in range(10):
+        await signup(http, here)
+    email = f"late-{secrets.token_hex(4)}@example.com"
+    body = {"email": email, "name": "Late", "password": PASSWORD}
+    r = await http.post("/api/v1/auth/signup", json=body, headers={"X-Forwarded-For": here})
+    assert_throttled(r)
+    assert "sign-ups" in r.json()["error"]["message"]
+    # Nothing was created: the same email signs up from elsewhere, and logs in.
+    r = await http.post("/api/v1/auth/signup", json=body, headers={"X-Forwarded-For": random_address()})
+    assert r.status_code == 201, r.text
+    assert (await login(http, email, here)).status_code == 200
+
+
+async def test_the_sign_up_limit_has_its_own_setting(settings: Settings) -> None:
+    changed = settings.model_copy(update={"signup_rate_limit": "2/minute"})
+    async with started(changed) as app, client_of(app) as http:
+        here = random_address()
+        await signup(http, here)
+        await signup(http, here)
+        body = {"email": f"x-{secrets.token_hex(4)}@example.com", "name": "X", "password": PASSWORD}
+        r = await http.post("/api/v1/auth/signup", json=body, headers={"X-Forwarded-For": here})
+        assert_throttled(r)

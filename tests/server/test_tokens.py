@@ -20,6 +20,7 @@ from kibitz.server.db import utcnow
 from kibitz.server.deps import AppState
 from kibitz.settings import Settings
 from tests.server.conftest import PASSWORD, Api, Person, client_of, codemark_body, one_app_per_module, started
+from tests.server.test_authz_matrix import subscribe
 
 NEW_PASSWORD = "a brand new passphrase"
 # Longer than the half second a process may keep a token it has just seen (kibitz.server.caches).
@@ -150,9 +151,12 @@ async def test_list_and_revoke_your_own(http: httpx.AsyncClient, api: Api, app: 
     assert all(set(t) == set(listed[0]) for t in listed)
     assert not {"token", "token_hash"} & set(listed[0])
     assert made["token"] not in r.text
-    # The same listing through the named token marks that one as current; Bo sees only his own.
-    r = await http.get("/api/v1/tokens", headers=bearer(made["token"]))
-    assert [t["current"] for t in r.json()] == [True, False]
+    # The same listing through an admin-scoped named token marks that one as current; Bo sees only his own.
+    admin_token = await create_token(http, ada.headers, "admin", "laptop admin")
+    r = await http.get("/api/v1/tokens", headers=bearer(admin_token["token"]))
+    assert [t["current"] for t in r.json()] == [True, False, False]
+    r = await http.delete(f"/api/v1/tokens/{admin_token['id']}", headers=ada.headers)
+    assert r.status_code == 204, r.text
     r = await http.get("/api/v1/tokens", headers=bo.headers)
     assert [t["kind"] for t in r.json()] == ["session"]
 
@@ -176,13 +180,14 @@ async def test_list_and_revoke_your_own(http: httpx.AsyncClient, api: Api, app: 
     assert [t["name"] for t in r.json()] == ["login"]
     r = await http.get("/api/v1/tokens", params={"all": "true"}, headers=ada.headers)
     revoked = [t for t in r.json() if t["id"] == made["id"]]
+    assert len(r.json()) == 3
     assert len(revoked) == 1
     assert revoked[0]["revoked_at"] is not None
 
-    [created] = await audit(app, "token.created", ada)
+    [created, _admin] = await audit(app, "token.created", ada)
     assert (created.actor_id, created.target_id, created.address) == (ada.id, made["id"], "127.0.0.1")
     assert json.loads(created.details)["scopes"] == "read"
-    [gone] = await audit(app, "token.revoked", ada)
+    [_admin, gone] = await audit(app, "token.revoked", ada)
     assert (gone.actor_id, gone.target_id) == (ada.id, made["id"])
     details = json.loads(gone.details)
     assert details == {"by": ada.id, "kind": "token", "scopes": "read", "token_id": made["id"]}
@@ -193,6 +198,29 @@ async def test_list_and_revoke_your_own(http: httpx.AsyncClient, api: Api, app: 
     r = await http.delete(f"/api/v1/tokens/{session_id}", headers=ada.headers)
     assert r.status_code == 204, r.text
     r = await http.get("/api/v1/me", headers=ada.headers)
+    assert r.status_code == 401, r.text
+
+
+async def test_weaker_tokens_cannot_list_or_revoke_other_tokens(http: httpx.AsyncClient, api: Api) -> None:
+    ada = await api.person("Ada")
+    read = await create_token(http, ada.headers, "read", "reader")
+    write = await create_token(http, ada.headers, "write", "writer")
+    for weak in (read, write):
+        # Listing would show what else the person holds; revoking another would let a leaked read-only
+        # token sign its owner out of everything.
+        r = await http.get("/api/v1/tokens", headers=bearer(weak["token"]))
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["details"] == {"needed_scope": "admin"}
+        for victim in (read, write):
+            r = await http.delete(f"/api/v1/tokens/{victim['id']}", headers=bearer(weak["token"]))
+            assert r.status_code == 403, r.text
+    # Nothing was revoked, and a weaker token still signs itself out.
+    for weak in (read, write):
+        r = await http.get("/api/v1/me", headers=bearer(weak["token"]))
+        assert r.status_code == 200, r.text
+    r = await http.post("/api/v1/auth/logout", headers=bearer(read["token"]))
+    assert r.status_code == 204, r.text
+    r = await http.get("/api/v1/me", headers=bearer(read["token"]))
     assert r.status_code == 401, r.text
 
 
@@ -279,14 +307,28 @@ async def test_admins_revoke_a_members_tokens(http: httpx.AsyncClient, api: Api,
         assert r.status_code == 200, r.text
     assert await audit(app, "member.tokens_revoked", member) == []
 
-    # The admin revokes every token and session of the member: all three stop.
+    # The member is in a team of their own too, with a codemark, which is not this admin's to close.
+    own_team = await api.team(member, "own")
+    repo = await api.repo(member, own_team)
+    own_mark = (await api.codemark(member, own_team, repo))["id"]
+    team_mark = (await api.codemark(owner, team_id, await api.repo(owner, team_id)))["id"]
+
+    # The admin revokes every token and session of the member for this team: all three stop here, with
+    # 401 on the team, its codemarks and its stream, and go on working in the member's own team.
     r = await revoke(admin, member.id)
     assert r.status_code == 200, r.text
     assert r.json() == {"revoked": 3}
     for token in (member.token, named["token"], second):
-        r = await http.get("/api/v1/me", headers=bearer(token))
-        assert r.status_code == 401, r.text
-    r = await http.get("/api/v1/me", headers=admin.headers)
+        for path in (f"/api/v1/teams/{team_id}/members", f"/api/v1/codemarks/{team_mark}"):
+            r = await http.get(path, headers=bearer(token))
+            assert r.status_code == 401, r.text
+            assert "log in again" in r.json()["error"]["message"]
+        assert (await subscribe(app, team_id, token)).status == 401
+        for path in ("/api/v1/me", f"/api/v1/teams/{own_team}/members", f"/api/v1/codemarks/{own_mark}"):
+            r = await http.get(path, headers=bearer(token))
+            assert r.status_code == 200, r.text
+        assert (await subscribe(app, own_team, token)).status == 200
+    r = await http.get(f"/api/v1/teams/{team_id}/members", headers=admin.headers)
     assert r.status_code == 200, r.text
     [event] = await audit(app, "member.tokens_revoked", member)
     assert (event.team_id, event.actor_id, event.target_id) == (team_id, admin.id, member.id)
@@ -297,7 +339,7 @@ async def test_admins_revoke_a_members_tokens(http: httpx.AsyncClient, api: Api,
     assert r.status_code == 200, r.text
     r = await revoke(owner, admin.id)
     assert r.json() == {"revoked": 1}
-    r = await http.get("/api/v1/me", headers=admin.headers)
+    r = await http.get(f"/api/v1/teams/{team_id}/members", headers=admin.headers)
     assert r.status_code == 401, r.text
 
 

@@ -55,15 +55,19 @@ _server_option = click.option(
 @click.option("--email", required=True, help="Your email address (your login).")
 @click.option("--name", required=True, help="Your display name.")
 @click.option("--handle", help="What teammates type after @ to mention you [default: from your email].")
+@click.option("--invite", metavar="CODE", help="A team's invite code: join that team as you sign up.")
 @password_stdin_option
-def signup(server: str, email: str, name: str, handle: str | None, password_stdin: bool) -> None:
+def signup(
+    server: str, email: str, name: str, handle: str | None, invite: str | None, password_stdin: bool
+) -> None:
     """Create an account on a server and log in to it.
 
-    Asks for a password (12–128 characters) twice unless --password-stdin is given.
+    Asks for a password (12–128 characters, not easy to guess) twice unless --password-stdin is given.
+    A server that takes new accounts by invitation only needs --invite.
     """
     password = read_password(password_stdin, confirm=True)
     with client_for(server) as client:
-        user = client.signup(email, name, password, handle=handle)
+        user = client.signup(email, name, password, handle=handle, invite=invite)
         result = client.login(email, password)
     _store_login(server, result)
     mention = f" (mention: @{user['handle']})" if user.get("handle") else ""

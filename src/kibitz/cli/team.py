@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from kibitz.cli import team_admin, team_security
+from kibitz.cli import team_admin, team_invites, team_security
 from kibitz.cli.context import current_team, json_option, open_client, print_json, yes_option
 from kibitz.cli.errors import NOT_FOUND, CliError
 from kibitz.cli.render import erasure_state
@@ -46,7 +46,7 @@ def team_invite(role: str, as_json: bool) -> None:
         return
     click.echo(invite["code"])
     click.echo(
-        f"Invite to {current.name} as {invite['role']}, valid until {invite['expires_at']}. "
+        f"Invite {invite['id']} to {current.name} as {invite['role']}, valid until {invite['expires_at']}. "
         f"Join with: kibitz team join {invite['code']}",
         err=True,
     )
@@ -126,7 +126,7 @@ def team_delete(yes: bool, as_json: bool) -> None:
     click.echo(f"Deleted team {doomed['name']}; {erasure_state(erasure)}.")
 
 
-for _command in (*team_admin.COMMANDS, *team_security.COMMANDS):
+for _command in (*team_admin.COMMANDS, *team_invites.COMMANDS, *team_security.COMMANDS):
     team.add_command(_command)
 
 COMMANDS: tuple[click.Command, ...] = (team,)

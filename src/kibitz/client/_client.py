@@ -30,6 +30,7 @@ from kibitz.client._types import (
     NewMarker,
     NewToken,
     Page,
+    PendingInvite,
     Reaction,
     ReferenceKind,
     Reply,
@@ -160,11 +161,16 @@ class KibitzClient:
         """Return the server's health answer (``{"status": "ok"}``)."""
         return cast(dict[str, Any], self._request("GET", "/healthz", auth=False, prefix=""))
 
-    def signup(self, email: str, name: str, password: str, *, handle: str | None = None) -> User:
-        """Create an account; without a handle the server derives one from the email."""
+    def signup(
+        self, email: str, name: str, password: str, *, handle: str | None = None, invite: str | None = None
+    ) -> User:
+        """Create an account (joining the team of `invite`, if given); without a handle the server derives
+        one from the email."""
         body = {"email": email, "name": name, "password": password}
         if handle is not None:
             body["handle"] = handle
+        if invite is not None:
+            body["invite"] = invite.strip()
         return cast(User, self._request("POST", "/auth/signup", json=body, auth=False))
 
     def login(self, email: str, password: str) -> LoginResult:
@@ -201,6 +207,16 @@ class KibitzClient:
     def create_invite(self, team_id: str, role: str = "member") -> Invite:
         """Create an invite code for a team."""
         return cast(Invite, self._request("POST", f"/teams/{_seg(team_id)}/invites", json={"role": role}))
+
+    def list_invites(self, team_id: str, *, include_inactive: bool = False) -> list[PendingInvite]:
+        """Return a team's pending invites, newest first (used and expired ones too if asked); admins."""
+        params = {"all": "true" if include_inactive else None}
+        path = f"/teams/{_seg(team_id)}/invites"
+        return cast(list[PendingInvite], self._request("GET", path, params=params))
+
+    def revoke_invite(self, team_id: str, invite_id: str) -> None:
+        """Revoke an unused invite of a team, so its code stops working; admins."""
+        self._request("DELETE", f"/teams/{_seg(team_id)}/invites/{_seg(invite_id)}")
 
     def update_member(self, team_id: str, user_id: str, role: str) -> Member:
         """Change a member's role."""

@@ -57,9 +57,23 @@ class Member(TypedDict):
     joined_at: str
 
 
+class PendingInvite(TypedDict):
+    """An invite as admins list it: who made it and whether it was used, never its code."""
+
+    id: str
+    role: Literal["admin", "member"]
+    created_by: UserRef
+    created_at: str
+    expires_at: str
+    used_at: str | None
+    used_by: str | None
+
+
 class Invite(TypedDict):
     """An invite code (shown only once)."""
 
+    # Lists and revokes the invite later (`PendingInvite`).
+    id: str
     code: str
     # An invite never makes an owner: ownership is transferred.
     role: Literal["admin", "member"]

@@ -2,11 +2,14 @@
 
 Objects of a team the caller is not in are reported exactly like missing ones (404), so ids reveal nothing.
 A team's IP allowlist is checked in the same breath (the team row is joined into the membership query, so
-it costs no extra query): a member calling from outside it gets 403 `address_not_allowed`.
+it costs no extra query): a member calling from outside it gets 403 `address_not_allowed`. So is the cut-off
+of an admin's revoke-all, from the same membership row: a token issued before it gets 401 for that team
+alone.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 
@@ -19,7 +22,7 @@ from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.service import Caller
 from kibitz.server.caches import Caches
 from kibitz.server.codemarks.models import Codemark, Reply
-from kibitz.server.errors import AddressNotAllowed, Forbidden, NotFound
+from kibitz.server.errors import AddressNotAllowed, Forbidden, NotAuthenticated, NotFound
 from kibitz.server.repos.models import Repo
 from kibitz.server.teams.models import Membership, Team
 from kibitz.server.unit_of_work import Sessions, UnitOfWork, transaction
@@ -51,6 +54,27 @@ def allowlist_networks(allowlist: str) -> tuple[Network, ...]:
 def address_allowed(allowlist: str, address: str | None) -> bool:
     """Tell whether a team with this stored allowlist accepts requests from `address` (empty: everyone)."""
     return not allowlist or within(parse_address(address), allowlist_networks(allowlist))
+
+
+class TokenRevokedForTeam(NotAuthenticated):
+    """The caller's token was issued before a team admin revoked the member's tokens for that team."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "An admin of this team revoked your tokens and sessions for it; log in again to reach it."
+        )
+
+
+def token_admitted(revoked_before: dt.datetime | None, issued_at: dt.datetime | None) -> bool:
+    """Tell whether a token issued at `issued_at` still opens a team whose admin revoked the member's tokens
+    at `revoked_before` (None: never)."""
+    return revoked_before is None or (issued_at is not None and issued_at > revoked_before)
+
+
+def check_token(revoked_before: dt.datetime | None, caller: Caller) -> None:
+    """Raise TokenRevokedForTeam if the caller's token was issued before the team's cut-off for them."""
+    if not token_admitted(revoked_before, caller.issued_at):
+        raise TokenRevokedForTeam()
 
 
 def check_address(team_id: str, allowlist: str, caller: Caller) -> None:
@@ -98,8 +122,10 @@ async def _membership(session: UnitOfWork, caller: Caller, team_id: str) -> tupl
 
 
 async def access_team(session: UnitOfWork, caller: Caller, team_id: str, role: str = "member") -> Membership:
-    """Return the caller's membership of the team; 404 if none, 403 outside its allowlist or below `role`."""
+    """Return the caller's membership of the team; 404 if none, 401 with a token the team's admin revoked,
+    403 outside its allowlist or below `role`."""
     membership, allowlist = await _membership(session, caller, team_id)
+    check_token(membership.tokens_revoked_at, caller)
     check_address(team_id, allowlist, caller)
     if not has_role(membership, role):
         raise Forbidden(f"This needs the {role} role.")
@@ -109,13 +135,15 @@ async def access_team(session: UnitOfWork, caller: Caller, team_id: str, role: s
 async def access_team_cached(session: UnitOfWork, caller: Caller, team_id: str, caches: Caches) -> str:
     """Return the caller's role like `access_team`, from half-second caches (for the hot listing path)."""
     # Only the lookups are cached: the caller's address is checked against the allowlist every time.
-    role = caches.roles.get((team_id, caller.user.id))
+    cached = caches.roles.get((team_id, caller.user.id))
     allowlist = caches.allowlists.get(team_id)
-    if role is None or allowlist is None:
+    if cached is None or allowlist is None:
         membership, allowlist = await _membership(session, caller, team_id)
-        role = membership.role
-        caches.roles[(team_id, caller.user.id)] = role
+        cached = (membership.role, membership.tokens_revoked_at)
+        caches.roles[(team_id, caller.user.id)] = cached
         caches.allowlists[team_id] = allowlist
+    role, revoked_before = cached
+    check_token(revoked_before, caller)
     check_address(team_id, allowlist, caller)
     return role
 
@@ -145,6 +173,7 @@ async def access_codemark(
     # Bookmarks are private to their author: to anyone else they do not exist.
     if found is None or not found[0].visible_to(caller.user.id):
         raise NotFound("No such codemark.")
+    check_token(found[1].tokens_revoked_at, caller)
     check_address(found[0].team_id, found[2], caller)
     return found[0], found[1]
 
@@ -165,6 +194,7 @@ async def access_reply(
         found = result.one_or_none()
     if found is None or not found[2].visible_to(caller.user.id):
         raise NotFound("No such reply.")
+    check_token(found[1].tokens_revoked_at, caller)
     check_address(found[0].team_id, found[3], caller)
     return found[0], found[2], found[1]
 

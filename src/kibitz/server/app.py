@@ -96,7 +96,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         hub=hub,
         caches=Caches(heads_are_exact=not settings.redis_url),
         trusted_proxies=settings.trusted_proxy_networks(),
-        login_throttle=LoginThrottle(settings.login_rate_limit, settings.redis_url),
+        login_throttle=LoginThrottle(settings.login_rate_limit, settings.redis_url, settings.signup_limit()),
         metrics=metrics,
     )
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
@@ -33,7 +34,8 @@ class Caches:
     callers: TTLCache[str, Caller] = field(
         default_factory=lambda: TTLCache(maxsize=10_000, ttl=AUTH_TTL_SECONDS)
     )
-    roles: TTLCache[tuple[str, str], str] = field(
+    # (role, tokens_revoked_at) of a membership: the cut-off of an admin's revoke-all travels with the role.
+    roles: TTLCache[tuple[str, str], tuple[str, dt.datetime | None]] = field(
         default_factory=lambda: TTLCache(maxsize=10_000, ttl=AUTH_TTL_SECONDS)
     )
     allowlists: TTLCache[str, str] = field(

@@ -70,9 +70,13 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("DELETE", f"{API}/me"): Rule(
         "user", "admin", "erases your account; needs your password; refused while you are a team's last owner"
     ),
-    ("GET", f"{API}/tokens"): Rule("user", "read", "your own tokens"),
+    ("GET", f"{API}/tokens"): Rule(
+        "user", "admin", "your own tokens; a read or write token cannot see the others"
+    ),
     ("POST", f"{API}/tokens"): Rule("user", "admin", "a token cannot mint one with more scopes than it has"),
-    ("DELETE", f"{API}/tokens/{{token_id}}"): Rule("user", "read", "your own tokens only"),
+    ("DELETE", f"{API}/tokens/{{token_id}}"): Rule(
+        "user", "admin", "your own tokens only; a weaker token signs itself out with /auth/logout"
+    ),
     # Teams.
     ("POST", f"{API}/teams"): Rule("user", "write"),
     ("GET", f"{API}/teams"): Rule("user", "read"),
@@ -82,6 +86,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", f"{API}/teams/{{team_id}}/members"): Rule("member", "read"),
     ("POST", f"{API}/teams/{{team_id}}/invites"): Rule("admin", "admin", "only an owner invites admins"),
+    ("GET", f"{API}/teams/{{team_id}}/invites"): Rule(
+        "admin", "admin", "never shows codes; `all=true`: used too"
+    ),
+    ("DELETE", f"{API}/teams/{{team_id}}/invites/{{invite_id}}"): Rule(
+        "admin", "admin", "unused ones; only an owner revokes an admin invite"
+    ),
     ("PATCH", f"{API}/teams/{{team_id}}/members/{{user_id}}"): Rule(
         "admin", "admin", "only an owner changes an owner's role or makes owners"
     ),
@@ -89,7 +99,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
         "self-or-admin", "admin", "only an owner removes an owner; the last owner cannot leave"
     ),
     ("DELETE", f"{API}/teams/{{team_id}}/members/{{user_id}}/tokens"): Rule(
-        "admin", "admin", "revokes every token and session of that member; an owner's only by an owner"
+        "admin",
+        "admin",
+        "closes this team to that member's current tokens and sessions (not their other teams); "
+        "an owner's only by an owner",
     ),
     ("POST", f"{API}/teams/{{team_id}}/transfer"): Rule("owner", "admin", "the new owner must be a member"),
     ("GET", f"{API}/teams/{{team_id}}/allowlist"): Rule("admin", "admin"),

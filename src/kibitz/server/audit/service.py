@@ -30,6 +30,7 @@ ACTIONS = frozenset(
         "member.left",
         "member.role_changed",
         "member.tokens_revoked",
+        "invite.revoked",
         "team.ownership_transferred",
         "allowlist.changed",
         "team.code_free_changed",

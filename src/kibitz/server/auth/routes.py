@@ -8,22 +8,38 @@ from fastapi import APIRouter, Request, Response, status
 
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth import service
+from kibitz.server.auth.passwords import context_words, weak_password_error
 from kibitz.server.auth.people import normalise_email, person_of
 from kibitz.server.auth.schemas import LoginIn, LoginOut, SignupIn, UserOut
+from kibitz.server.auth.signup_policy import check_signup
 from kibitz.server.deps import CurrentCaller, DbSession, State
 from kibitz.server.errors import InvalidCredentials, TooManyAttempts
 from kibitz.server.teams.schemas import MeOut
-from kibitz.server.teams.service import list_teams, team_out
+from kibitz.server.teams.service import join_with_invite, list_teams, team_out
 from kibitz.server.unit_of_work import transaction
+from kibitz.validation import email_domain
 
 router = APIRouter(tags=["accounts"])
 
 
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED)
-async def signup(body: SignupIn, session: DbSession, state: State) -> UserOut:
-    """Create an account."""
+async def signup(body: SignupIn, request: Request, session: DbSession, state: State) -> UserOut:
+    """Create an account (with `invite`, joining that team too), as the server's sign-up mode allows."""
+    settings = state.settings
+    check_signup(settings, body.email, invited=body.invite is not None)
+    # Counted before anything costly, and whatever the outcome: it also slows down probing for emails.
+    address = state.client_address(request.client.host if request.client else None, request.headers)
+    await state.login_throttle.attempt_signup(address)
+    context = context_words(body.email, email_domain(body.email), body.name, body.handle or "")
+    weak = await state.passwords.weakness(body.password, settings.password_min_score, context)
+    if weak is not None:
+        raise weak_password_error(weak, "password")
     user = await service.signup(session, state.passwords, body.email, body.name, body.password, body.handle)
-    return service.user_out(await person_of(session, user))
+    person = await person_of(session, user)
+    if body.invite is not None:
+        # In the same transaction: an invite that does not work leaves no account behind.
+        await join_with_invite(session, person, address, body.invite)
+    return service.user_out(person)
 
 
 @router.post("/auth/login")

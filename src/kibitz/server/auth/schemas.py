@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from kibitz.validation import CleanStr, Handle, Name, Password
+from kibitz.validation import CleanStr, EmailAddress, Handle, LoginEmail, Name, Password
 
 TokenScope = Literal["read", "write", "admin"]
 
@@ -19,15 +19,17 @@ class Strict(BaseModel):
 
 
 class SignupIn(Strict):
-    email: EmailStr
+    email: EmailAddress
     name: Name
     password: Password
     # What teammates type after `@`; derived from the email address when not given.
     handle: Handle | None = None
+    # An invite code: the new account joins its team at once. Needed when sign-up is invite-only.
+    invite: Annotated[CleanStr, Field(min_length=1, max_length=200)] | None = None
 
 
 class LoginIn(Strict):
-    email: EmailStr
+    email: LoginEmail
     # Length is checked when the password is set; at login any wrong password is just wrong.
     password: Annotated[CleanStr, Field(max_length=1024)]
 

@@ -47,6 +47,8 @@ class Caller:
     scopes: str = "read write admin"
     # The request's client address (addresses.client_address); set per request, never cached with the token.
     address: str | None = None
+    # When the token was issued: a team whose admin revoked the member's tokens later refuses it.
+    issued_at: dt.datetime | None = None
 
 
 def hash_token(token: str) -> str:
@@ -108,8 +110,12 @@ async def login(
     if user is None:
         await passwords.verify_nothing(password)
         raise InvalidCredentials()
-    if not await passwords.verify(user.password_hash, password) or user.status != "active":
+    matched, outdated = await passwords.check(user.password_hash, password)
+    if not matched or user.status != "active":
         raise InvalidCredentials()
+    if outdated:
+        # A hash of the password as typed, from before passwords were normalised: from now on, its NFC form.
+        user.password_hash = await passwords.hash(password)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     row = ApiToken(
@@ -149,6 +155,7 @@ async def authenticate(session: UnitOfWork, token: str) -> Caller:
         token_hash=digest,
         expires_at=row.expires_at,
         scopes=row.scopes,
+        issued_at=row.created_at,
     )
 
 

@@ -1,4 +1,5 @@
-"""Login throttling: at most N attempts per account and per client address in a moving window.
+"""Login throttling: at most N attempts per account and per client address in a moving window; sign-ups
+likewise, per client address.
 
 Built on the `limits` library. The counters live in this process's memory by default, or in Redis when
 `KIBITZ_REDIS_URL` is set, so that every server process behind a load balancer shares them. The moving window
@@ -45,8 +46,10 @@ def address_key(address: str) -> str:
 class LoginThrottle:
     """Counts login attempts per account (normalised email) and per client address."""
 
-    def __init__(self, limit: str, redis_url: str = "") -> None:
+    def __init__(self, limit: str, redis_url: str = "", signup_limit: str | None = None) -> None:
         self.limit: RateLimitItem = parse(limit)
+        # Sign-ups are counted per address alone (there is no account yet), in the same storage.
+        self.signup_limit: RateLimitItem = parse(signup_limit or limit)
         self._pool: ConnectionPool | None = None
         self.storage: Storage
         if redis_url:
@@ -94,6 +97,21 @@ class LoginThrottle:
             # `hit` checks and counts atomically: a concurrent attempt may have spent the last slot.
             if not await self._limiter.hit(self.limit, kind, value):
                 raise TooManyAttempts(await self._retry_after(kind, value), self._message(kind))
+
+    async def attempt_signup(self, address: str | None) -> None:
+        """Count one sign-up from `address`; over the limit, raise TooManyAttempts with the seconds to wait.
+
+        Unknown addresses are not counted, as for logins.
+        """
+        if not address:
+            return
+        key = address_key(address)
+        if not await self._limiter.hit(self.signup_limit, "signup-address", key):
+            stats = await self._limiter.get_window_stats(self.signup_limit, "signup-address", key)
+            raise TooManyAttempts(
+                max(1, math.ceil(stats.reset_time - time.time())),
+                "Too many sign-ups from your address; wait before trying again.",
+            )
 
     async def _retry_after(self, kind: str, value: str) -> int:
         stats = await self._limiter.get_window_stats(self.limit, kind, value)

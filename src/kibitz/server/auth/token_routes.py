@@ -68,10 +68,12 @@ async def revoke_token(token_id: str, session: DbSession, caller: CurrentCaller,
 async def revoke_member_tokens(
     team_id: str, user_id: str, session: DbSession, caller: CurrentCaller, state: State
 ) -> TokensRevokedOut:
-    """Revoke every token and session of a member of your team; an owner's only by an owner."""
+    """Close your team to every token and session a member holds now (their other teams keep them); an
+    owner's only by an owner."""
     actor = await access_team(session, caller, team_id, "admin")
     rows = await tokens.revoke_member_tokens(session, actor, user_id, address=caller.address)
-    _forget(session, state, rows)
+    # The cut-off travels with the cached role: this process forgets it at once, the others in half a second.
+    session.after_commit(lambda: state.caches.forget_member(team_id, user_id))
     return TokensRevokedOut(revoked=len(rows))
 
 
@@ -83,7 +85,13 @@ async def change_password(
     # Guessing the current password with a stolen session spends the same budget as guessing at login.
     await state.login_throttle.attempt(caller.user.email, caller.address)
     ended = await tokens.change_password(
-        session, state.passwords, caller, body.current_password, body.new_password, address=caller.address
+        session,
+        state.passwords,
+        caller,
+        body.current_password,
+        body.new_password,
+        min_score=state.settings.password_min_score,
+        address=caller.address,
     )
     _forget(session, state, ended)
     return PasswordChangedOut(sessions_ended=len(ended))

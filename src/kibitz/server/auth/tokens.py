@@ -18,7 +18,7 @@ from kibitz.ids import is_id, new_id
 from kibitz.server.access import has_role
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import ApiToken, User
-from kibitz.server.auth.passwords import Passwords
+from kibitz.server.auth.passwords import Passwords, context_words, weak_password_error
 from kibitz.server.auth.schemas import TokenOut
 from kibitz.server.auth.service import TOKEN_PREFIX, Caller, find_user_by_email, hash_token
 from kibitz.server.db import utcnow
@@ -26,6 +26,7 @@ from kibitz.server.errors import Forbidden, InvalidRequest, NotFound
 from kibitz.server.permissions import Scope, scopes_up_to
 from kibitz.server.teams.models import Membership
 from kibitz.server.unit_of_work import UnitOfWork
+from kibitz.validation import email_domain
 
 
 def token_out(row: ApiToken, caller: Caller) -> TokenOut:
@@ -156,7 +157,11 @@ async def _revoke_all(
 async def revoke_member_tokens(
     session: UnitOfWork, actor: Membership, user_id: str, *, address: str | None = None
 ) -> list[ApiToken]:
-    """Revoke every token and session of a member of the actor's team; an owner's only by an owner."""
+    """Close the actor's team to every token and session a member holds now; an owner's only by an owner.
+
+    Only this team: the tokens keep working for the member's other teams, which are not this admin's to
+    close. A fresh login (or a new token) reaches the team again. Returns the live tokens that were cut off.
+    """
     if user_id == actor.user_id:
         raise InvalidRequest("Revoke your own tokens with DELETE /api/v1/tokens/{token_id}.")
     target = await session.get(Membership, (actor.team_id, user_id)) if is_id(user_id) else None
@@ -164,7 +169,19 @@ async def revoke_member_tokens(
         raise NotFound("No such member.")
     if target.role == "owner" and not has_role(actor, "owner"):
         raise Forbidden("Only an owner can revoke an owner's tokens.")
-    rows = await _revoke_all(session, user_id)
+    now = utcnow()
+    rows = list(
+        await session.scalars(
+            select(ApiToken).where(
+                ApiToken.user_id == user_id,
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > now,
+                ApiToken.created_at <= now,
+            )
+        )
+    )
+    target.tokens_revoked_at = now
+    await session.flush()
     record_audit(
         session,
         "member.tokens_revoked",
@@ -186,6 +203,7 @@ async def change_password(
     current_password: str,
     new_password: str,
     *,
+    min_score: int = 0,
     address: str | None = None,
 ) -> list[ApiToken]:
     """Set a new password after checking the current one; end every other login session and return them.
@@ -195,6 +213,11 @@ async def change_password(
     user = await session.get(User, caller.user.id)
     if user is None or not await passwords.verify(user.password_hash, current_password):
         raise Forbidden("The current password is wrong; nothing was changed.", {"field": "current_password"})
+    person = caller.user
+    context = context_words(person.email, email_domain(person.email), person.name, person.handle)
+    weak = await passwords.weakness(new_password, min_score, context)
+    if weak is not None:
+        raise weak_password_error(weak, "new_password")
     user.password_hash = await passwords.hash(new_password)
     ended = await _revoke_all(session, user.id, kind="session", keep=caller.token_id)
     record_audit(

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, select
 
-from kibitz.server.access import address_allowed, team_allowlist
+from kibitz.server.access import address_allowed, team_allowlist, token_admitted
 from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.db import utcnow
 from kibitz.server.events.service import LoggedEvent, head_seq, read_events
@@ -288,6 +288,8 @@ class StreamHub:
                             ApiToken.expires_at,
                             User.status,
                             Membership.role,
+                            ApiToken.created_at,
+                            Membership.tokens_revoked_at,
                         )
                         .join(User, User.id == ApiToken.user_id)
                         .outerjoin(
@@ -297,8 +299,10 @@ class StreamHub:
                         .where(ApiToken.id.in_(token_ids[start : start + _SWEEP_BATCH]))
                     )
                     now = utcnow()
-                    for token_id, revoked_at, expires_at, status, role in rows:
+                    for token_id, revoked_at, expires_at, status, role, issued_at, cut_off in rows:
                         verdicts[token_id] = revocation(revoked_at, expires_at, status, role, now)
+                        if verdicts[token_id] is None and not token_admitted(cut_off, issued_at):
+                            verdicts[token_id] = "revoked"
                 allowlist = await team_allowlist(session, feed.team_id)
                 for sub in subscribers:
                     reason = verdicts.get(sub.token_id, "revoked")

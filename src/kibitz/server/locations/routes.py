@@ -28,5 +28,7 @@ async def query_locations(
 ) -> LocationsOut:
     """Fetch the known locations of many markers at a commit."""
     await access_team(session, caller, team_id)
-    found = await service.query_locations(session, team_id, body.commit, body.algorithm, body.marker_ids)
+    found = await service.query_locations(
+        session, caller, team_id, body.commit, body.algorithm, body.marker_ids
+    )
     return LocationsOut(locations=found)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kibitz.server.auth.service import Caller
@@ -21,11 +21,23 @@ from kibitz.server.locations.schemas import LocationOut, LocationsIn
 from kibitz.server.unit_of_work import UnitOfWork
 
 
-async def _check_markers(session: UnitOfWork, team_id: str, marker_ids: Sequence[str]) -> None:
-    wanted = set(marker_ids)
-    found = set(
-        await session.scalars(select(Marker.id).where(Marker.team_id == team_id, Marker.id.in_(wanted)))
+def _visible_markers(team_id: str, user_id: str, marker_ids: Sequence[str]) -> Select[str]:
+    """Select those of `marker_ids` that are the team's markers the user may see (not others' bookmarks)."""
+    return (
+        select(Marker.id)
+        .join(Codemark, Codemark.id == Marker.codemark_id)
+        .where(
+            Marker.team_id == team_id,
+            Marker.id.in_(set(marker_ids)),
+            Codemark.visible_to(user_id),
+        )
     )
+
+
+async def _check_markers(session: UnitOfWork, team_id: str, user_id: str, marker_ids: Sequence[str]) -> None:
+    wanted = set(marker_ids)
+    # Another member's bookmark is refused exactly like a marker that does not exist.
+    found = set(await session.scalars(_visible_markers(team_id, user_id, marker_ids)))
     unknown = sorted(wanted - found)
     if unknown:
         raise ValidationFailed(
@@ -64,7 +76,7 @@ async def store_locations(
             "computed_by": caller.user.id,
             "created_at": now,
         }
-    await _check_markers(session, team_id, list(first))
+    await _check_markers(session, team_id, caller.user.id, list(first))
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # ON CONFLICT DO NOTHING keeps the first write even when two clients upload the same commit at once.
@@ -84,7 +96,7 @@ async def store_locations(
         )
     )
     if public:
-        found = await query_locations(session, team_id, data.commit, data.algorithm, public)
+        found = await query_locations(session, caller, team_id, data.commit, data.algorithm, public)
         payload = {
             "commit": data.commit,
             "algorithm": data.algorithm,
@@ -95,16 +107,22 @@ async def store_locations(
 
 
 async def query_locations(
-    session: UnitOfWork, team_id: str, commit: str, algorithm: str, marker_ids: Sequence[str]
+    session: UnitOfWork,
+    caller: Caller,
+    team_id: str,
+    commit: str,
+    algorithm: str,
+    marker_ids: Sequence[str],
 ) -> list[LocationOut]:
-    """Return the known locations of these markers at a commit; unknown or foreign markers are absent."""
+    """Return the known locations of these markers at a commit; unknown, foreign markers and other members'
+    bookmarks are absent."""
     rows = await session.scalars(
         select(MarkerLocation)
         .where(
             MarkerLocation.team_id == team_id,
             MarkerLocation.commit == commit,
             MarkerLocation.algorithm == algorithm,
-            MarkerLocation.marker_id.in_(set(marker_ids)),
+            MarkerLocation.marker_id.in_(_visible_markers(team_id, caller.user.id, marker_ids)),
         )
         .order_by(MarkerLocation.marker_id)
     )

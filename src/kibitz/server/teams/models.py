@@ -39,6 +39,9 @@ class Membership(Base):
     )
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by an admin's revoke-all: the member's tokens issued until then no longer open this team (their
+    # other teams are not that admin's to close); a fresh login does.
+    tokens_revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Invite(Base):

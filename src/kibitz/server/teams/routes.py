@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from kibitz.server.access import access_team
 from kibitz.server.deps import CurrentCaller, DbSession, State
@@ -13,6 +14,7 @@ from kibitz.server.teams import service
 from kibitz.server.teams.allowlist import get_team
 from kibitz.server.teams.schemas import (
     InviteIn,
+    InviteInfoOut,
     InviteOut,
     JoinIn,
     MemberOut,
@@ -72,7 +74,28 @@ async def create_invite(
     membership = await access_team(session, caller, team_id, "admin")
     ttl = dt.timedelta(hours=state.settings.invite_ttl_hours)
     code, invite = await service.create_invite(session, caller, membership, body.role, ttl)
-    return InviteOut(code=code, role=body.role, expires_at=invite.expires_at)
+    return InviteOut(id=invite.id, code=code, role=body.role, expires_at=invite.expires_at)
+
+
+@router.get("/teams/{team_id}/invites")
+async def list_invites(
+    team_id: str,
+    session: DbSession,
+    caller: CurrentCaller,
+    include_inactive: Annotated[bool, Query(alias="all")] = False,
+) -> list[InviteInfoOut]:
+    """List the team's pending invites (`all=true`: used and expired ones too), newest first; never codes."""
+    await access_team(session, caller, team_id, "admin")
+    found = await service.list_invites(session, team_id, include_inactive=include_inactive)
+    return [service.invite_out(invite, maker) for invite, maker in found]
+
+
+@router.delete("/teams/{team_id}/invites/{invite_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_invite(team_id: str, invite_id: str, session: DbSession, caller: CurrentCaller) -> Response:
+    """Revoke an unused invite: its code stops working at once."""
+    actor = await access_team(session, caller, team_id, "admin")
+    await service.revoke_invite(session, actor, invite_id, caller.address)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.patch("/teams/{team_id}/members/{user_id}")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
-from kibitz.server.auth.schemas import Strict, UserOut
+from kibitz.server.auth.schemas import Strict, UserOut, UserRef
 from kibitz.validation import CleanStr, Name
 
 Role = Literal["member", "admin", "owner"]
@@ -44,9 +44,24 @@ class InviteIn(Strict):
 
 
 class InviteOut(BaseModel):
+    # The id lists and revokes the invite later; the code itself is shown only here.
+    id: str
     code: str
     role: Literal["member", "admin"]
     expires_at: dt.datetime
+
+
+class InviteInfoOut(BaseModel):
+    """An invite as admins list it: never its code, which only its hash on the server could match."""
+
+    id: str
+    role: Literal["member", "admin"]
+    created_by: UserRef
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    # Set once someone joined with it; `used_by` is null again if that person's account was erased.
+    used_at: dt.datetime | None
+    used_by: str | None
 
 
 class JoinIn(Strict):

@@ -5,19 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
-from kibitz.ids import new_id
-from kibitz.server.access import check_address, has_role
+from kibitz.ids import is_id, new_id
+from kibitz.server.access import AddressDenied, address_allowed, has_role
 from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import User
 from kibitz.server.auth.people import Person, people_of, person_of
-from kibitz.server.auth.service import Caller, hash_token
+from kibitz.server.auth.service import Caller, hash_token, user_ref
 from kibitz.server.db import utcnow
 from kibitz.server.errors import Conflict, Forbidden, InviteInvalid, NotFound
 from kibitz.server.events.service import record_event
 from kibitz.server.teams.models import Invite, Membership, Team
-from kibitz.server.teams.schemas import MemberOut, TeamOut
+from kibitz.server.teams.schemas import InviteInfoOut, MemberOut, TeamOut
 from kibitz.server.unit_of_work import UnitOfWork
 
 INVITE_PREFIX = "kbzi_"
@@ -45,6 +45,21 @@ def member_out(membership: Membership, user: Person) -> MemberOut:
             "name": user.name,
             "role": membership.role,
             "joined_at": membership.created_at,
+        }
+    )
+
+
+def invite_out(invite: Invite, maker: Person) -> InviteInfoOut:
+    """Return the wire form of an invite as admins list it (never its code)."""
+    return InviteInfoOut.model_validate(
+        {
+            "id": invite.id,
+            "role": invite.role,
+            "created_by": user_ref(maker),
+            "created_at": invite.created_at,
+            "expires_at": invite.expires_at,
+            "used_at": invite.used_at,
+            "used_by": invite.used_by,
         }
     )
 
@@ -129,8 +144,69 @@ async def create_invite(
     return code, invite
 
 
+async def list_invites(
+    session: UnitOfWork, team_id: str, *, include_inactive: bool = False
+) -> list[tuple[Invite, Person]]:
+    """Return a team's invites with their makers, newest first; used and expired ones only when asked."""
+    query = select(Invite, User).join(User, User.id == Invite.created_by).where(Invite.team_id == team_id)
+    if not include_inactive:
+        query = query.where(Invite.used_at.is_(None), Invite.expires_at > utcnow())
+    rows = list(await session.execute(query.order_by(Invite.created_at.desc(), Invite.id.desc())))
+    people = await people_of(session, [user for _invite, user in rows])
+    return [(invite, people[user.id]) for invite, user in rows]
+
+
+async def revoke_invite(
+    session: UnitOfWork, actor: Membership, invite_id: str, address: str | None = None
+) -> None:
+    """Revoke an unused invite of the actor's team (an admin's); only an owner revokes one that makes admins.
+
+    The row goes: its code then answers like an unknown one. A used invite is history, not revocable (409).
+    """
+    invite = await session.get(Invite, invite_id) if is_id(invite_id) else None
+    if invite is None or invite.team_id != actor.team_id:
+        raise NotFound("No such invite.")
+    if invite.role == "admin" and not has_role(actor, "owner"):
+        raise Forbidden("Only an owner can revoke an invite that makes admins.")
+    if invite.used_at is not None:
+        raise Conflict("This invite was used already; remove the member instead.")
+    await session.delete(invite)
+    await session.flush()
+    record_audit(
+        session,
+        "invite.revoked",
+        team_id=actor.team_id,
+        actor_id=actor.user_id,
+        target_id=invite.id,
+        address=address,
+        role=invite.role,
+        created_by=invite.created_by,
+    )
+
+
+async def _drop_invites_of(session: UnitOfWork, team_id: str, user_id: str, role: str | None) -> None:
+    """Delete the unused invites a person made in a team that their role (None: gone) no longer allows."""
+    # An invite speaks with its maker's authority: it must not outlive it (an admin removed or demoted
+    # cannot keep letting people in through codes handed out before).
+    if role == "owner":
+        return
+    query = delete(Invite).where(
+        Invite.team_id == team_id, Invite.created_by == user_id, Invite.used_at.is_(None)
+    )
+    if role == "admin":  # an admin may still invite members, but no longer admins
+        query = query.where(Invite.role == "admin")
+    await session.execute(query.execution_options(synchronize_session=False))
+
+
 async def join_team(session: UnitOfWork, caller: Caller, code: str) -> tuple[Team, Membership]:
     """Join the team of an invite code; a member joining again keeps their role and the code stays unused."""
+    return await join_with_invite(session, caller.user, caller.address, code)
+
+
+async def join_with_invite(
+    session: UnitOfWork, person: Person, address: str | None, code: str
+) -> tuple[Team, Membership]:
+    """Let `person`, calling from `address`, join the team of an invite code (see `join_team`)."""
     result = await session.execute(select(Invite).where(Invite.code_hash == hash_token(code.strip())))
     invite = result.scalar_one_or_none()
     now = utcnow()
@@ -140,29 +216,30 @@ async def join_team(session: UnitOfWork, caller: Caller, code: str) -> tuple[Tea
     if team is None:
         raise InviteInvalid()
     # A team's allowlist holds for joining too: an invite code used from outside it stays unused.
-    check_address(team.id, team.allowlist, caller)
-    existing = await session.get(Membership, (team.id, caller.user.id))
+    if not address_allowed(team.allowlist, address):
+        raise AddressDenied(team.id, person.id, address)
+    existing = await session.get(Membership, (team.id, person.id))
     if existing is not None:
         return team, existing
     # The guarded update makes the code single-use even when two people redeem it at the same moment.
     claimed = await session.execute(
         update(Invite)
         .where(Invite.id == invite.id, Invite.used_at.is_(None))
-        .values(used_at=now, used_by=caller.user.id)
+        .values(used_at=now, used_by=person.id)
     )
     if getattr(claimed, "rowcount", 0) != 1:
         raise InviteInvalid()
-    membership = Membership(team_id=team.id, user_id=caller.user.id, role=invite.role, created_at=now)
+    membership = Membership(team_id=team.id, user_id=person.id, role=invite.role, created_at=now)
     session.add(membership)
     await session.flush()
-    await record_event(session, team.id, "member.joined", member_out(membership, caller.user))
+    await record_event(session, team.id, "member.joined", member_out(membership, person))
     record_audit(
         session,
         "member.joined",
         team_id=team.id,
-        actor_id=caller.user.id,
-        target_id=caller.user.id,
-        address=caller.address,
+        actor_id=person.id,
+        target_id=person.id,
+        address=address,
         role=invite.role,
         invite_id=invite.id,
         invited_by=invite.created_by,
@@ -223,6 +300,7 @@ async def _set_role(
     """Change a role, announce it to the team and leave it in the audit trail."""
     old, target.role = target.role, role
     await session.flush()
+    await _drop_invites_of(session, target.team_id, target.user_id, role)
     await record_event(session, target.team_id, "member.updated", member_out(target, user))
     record_audit(
         session,
@@ -281,6 +359,7 @@ async def remove_member(
     # the event also closes the person's open streams.
     await session.delete(target)
     await session.flush()
+    await _drop_invites_of(session, actor.team_id, user_id, None)
     await record_event(session, actor.team_id, "member.left", {"team_id": actor.team_id, "user_id": user_id})
     record_audit(
         session,
