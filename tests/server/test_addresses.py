@@ -11,6 +11,8 @@ from kibitz.server.addresses import (
     client_address,
     forwarded_https,
     header_values,
+    host_of,
+    normal_host,
     parse_address,
     parse_networks,
     within,
@@ -118,3 +120,33 @@ def test_only_the_nearest_proxys_protocol_counts() -> None:
     assert not forwarded_https("10.0.0.2", NONE, TRUSTED)
     # Nor does anything an untrusted peer says.
     assert not forwarded_https("203.0.113.5", lines("X-Forwarded-Proto", "https"), TRUSTED)
+
+
+@pytest.mark.parametrize(
+    ("header", "host"),
+    [
+        ("localhost", "localhost"),
+        ("Kibitz.Example.:8383", "kibitz.example"),
+        ("127.0.0.1:80", "127.0.0.1"),
+        ("[::1]:8383", "::1"),
+        ("[::1]", "::1"),
+        ("::1", None),  # a Host header brackets IPv6
+        ("[::1", None),
+        ("[kibitz.example]:1", None),
+        ("kibitz.example:http", None),
+        ("a..b", None),
+        ("-a.example", None),
+        ("", None),
+        ("kibitz.example/x", None),
+    ],
+)
+def test_the_host_of_a_host_header(header: str, host: str | None) -> None:
+    assert host_of(header) == host
+
+
+def test_host_names_have_one_spelling() -> None:
+    assert normal_host(" LocalHost. ") == "localhost"
+    assert normal_host("::1") == normal_host("[0:0::1]") == "::1"
+    assert normal_host("under_score.lan") == "under_score.lan"
+    assert normal_host("x" * 64) is None
+    assert normal_host("not a name") is None

@@ -21,6 +21,8 @@ from kibitz.settings import Settings
 from tests.server.conftest import Api
 
 Client = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+# /metrics answers only this machine's own host names.
+LOCAL = {"Host": "localhost"}
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def client(settings: Settings) -> Client:
         transport = httpx.ASGITransport(app=app, client=(peer, 40000))
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://kibitz.test") as http,
+            httpx.AsyncClient(transport=transport, base_url="http://localhost") as http,
         ):
             yield http
 
@@ -59,7 +61,7 @@ async def test_metrics_count_requests_by_route_template_latency_and_events(
         assert (await http.get(f"/api/v1/teams/{team}/members", headers=ada.headers)).status_code == 200
     assert (await http.get("/api/v1/teams/nosuchteam/members", headers=ada.headers)).status_code == 404
     assert (await http.get("/no/such/route/at-all")).status_code == 404
-    before = await http.get("/metrics")
+    before = await http.get("/metrics", headers=LOCAL)
     assert before.status_code == 200
     assert before.headers["content-type"].startswith("text/plain")
     text = before.text
@@ -81,7 +83,7 @@ async def test_metrics_count_requests_by_route_template_latency_and_events(
 
     repo = await api.repo(ada, team)
     await api.codemark(ada, team, repo)
-    after = (await http.get("/metrics")).text
+    after = (await http.get("/metrics", headers=LOCAL)).text
     assert sample(after, "kibitz_events_published_total") > published
     assert sample(after, "kibitz_http_requests_total", method="GET", route="/metrics", status="200") == 1
 
@@ -118,6 +120,32 @@ async def test_metrics_only_for_loopback_and_trusted_proxies(client: Client) -> 
         assert r.status_code == 404
         r = await proxy.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
         assert r.status_code == 200
+
+
+@pytest.mark.database_agnostic
+async def test_metrics_only_for_the_configured_host_names(client: Client) -> None:
+    async with client() as local:
+        assert (await local.get("/metrics")).status_code == 200
+        assert (await local.get("/metrics", headers={"Host": "127.0.0.1:8383"})).status_code == 200
+        r = await local.get("/metrics", headers={"Host": "rebind.attacker.example"})
+        assert r.status_code == 404
+        assert "kibitz_" not in r.text
+    async with client(metrics_hosts="metrics.kibitz.internal") as named:
+        assert (await named.get("/metrics", headers={"Host": "metrics.kibitz.internal"})).status_code == 200
+        assert (await named.get("/metrics")).status_code == 404
+
+
+def test_metrics_hosts_must_be_host_names() -> None:
+    assert Settings.load(host="10.1.2.3").metrics_host_names() >= {
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        "10.1.2.3",
+    }
+    assert "0.0.0.0" not in Settings.load(host="0.0.0.0").metrics_host_names()  # noqa: S104
+    assert Settings.load(metrics_hosts="A.example, [::1]").metrics_host_names() == {"a.example", "::1"}
+    with pytest.raises(ValidationError, match=r"'http://a\.example' is not a host name"):
+        Settings.load(metrics_hosts="http://a.example")
 
 
 async def test_readyz_answers_when_the_database_does(http: httpx.AsyncClient) -> None:

@@ -12,11 +12,15 @@ wrote first cannot stand for the whole header.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+# A DNS name: dot-separated labels of letters, digits and inner hyphens.
+_HOST_NAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*")
+_PORT = re.compile(r":\d{1,5}")
 
 
 class HeaderLines(Protocol):
@@ -90,3 +94,33 @@ def forwarded_https(peer: str | None, headers: HeaderLines, trusted: Sequence[Ne
         return False
     values = header_values(headers, "x-forwarded-proto")
     return bool(values) and values[-1].lower() == "https"
+
+
+def normal_host(text: str) -> str | None:
+    """Return a host name or IP address in one spelling (lower case, no final dot, IPv6 without brackets).
+
+    Returns None for anything else.
+    """
+    text = text.strip().lower()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    name = text.removesuffix(".")
+    return name if len(name) <= 253 and _HOST_NAME.fullmatch(name) else None
+
+
+def host_of(header: str) -> str | None:
+    """Return the host of a Host header (`name`, `name:port`, `[v6]:port`) in one spelling, or None."""
+    header = header.strip()
+    if header.startswith("["):
+        host, bracket, port = header[1:].partition("]")
+        if not bracket or ":" not in host or (port and not _PORT.fullmatch(port)):
+            return None
+        return normal_host(host)
+    host, colon, port = header.partition(":")
+    if colon and not _PORT.fullmatch(colon + port):
+        return None  # a bare IPv6 address, which a Host header must bracket, or a garbled port
+    return normal_host(host)

@@ -2,7 +2,9 @@
 
 `/metrics` answers only the loopback interface and the trusted proxies' own networks: behind a proxy every
 request arrives from the proxy, so the decision is made on the client address the proxy forwarded
-(`addresses.client_address`), and anybody else is told there is no such route (404), as for any path.
+(`addresses.client_address`), and anybody else is told there is no such route (404), as for any path. It
+answers only to the configured host names (`KIBITZ_METRICS_HOSTS`, by default this machine's own), so a web
+page whose name an attacker re-points at 127.0.0.1 (DNS rebinding) cannot read it from a browser there.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from kibitz.server.addresses import Network, client_address, within
+from kibitz.server.addresses import Network, client_address, host_of, within
 from kibitz.server.deps import State
 from kibitz.server.error_handlers import ErrorBody
 from kibitz.server.errors import NotFound, NotReady
@@ -59,17 +61,19 @@ async def readyz(state: State) -> Status:
     return Status(status="ready")
 
 
-def may_read_metrics(request: Request, trusted: Sequence[Network]) -> bool:
-    """Tell whether the request comes from the loopback interface or from a trusted proxy's network."""
+def may_read_metrics(request: Request, trusted: Sequence[Network], hosts: frozenset[str]) -> bool:
+    """Tell whether the request comes from the loopback interface or a trusted proxy's network, and names
+    one of `hosts` (the one Host header, port aside)."""
     peer = request.client.host if request.client else None
     address = client_address(peer, request.headers, trusted)
-    return within(address, [*_LOOPBACK, *trusted])
+    named = request.headers.getlist("host")
+    return within(address, [*_LOOPBACK, *trusted]) and len(named) == 1 and host_of(named[0]) in hosts
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request, state: State) -> Response:
-    """Return the Prometheus metrics of this process (loopback and trusted proxies only)."""
-    if not may_read_metrics(request, state.trusted_proxies):
+    """Return the Prometheus metrics of this process (loopback and trusted proxies, own host names only)."""
+    if not may_read_metrics(request, state.trusted_proxies, state.settings.metrics_host_names()):
         raise NotFound("No such route.")
     body, content_type = state.metrics.render()
     return Response(body, media_type=content_type)
