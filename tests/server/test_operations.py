@@ -15,10 +15,11 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
+from sqlalchemy import event
 
 from kibitz.server.app import create_app
 from kibitz.settings import Settings
-from tests.server.conftest import Api
+from tests.server.conftest import Api, codemark_body
 
 Client = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 # /metrics answers only this machine's own host names.
@@ -185,6 +186,57 @@ async def test_readyz_is_503_when_the_sqlite_file_cannot_be_opened(tmp_path: Pat
     r = await _readyz_without_lifespan(Settings.load(data_dir=data_dir))
     assert r.status_code == 503
     assert r.json()["error"]["code"] == "not_ready"
+
+
+@pytest.mark.databases("sqlite")
+@pytest.mark.parametrize(
+    ("pragma", "cause"),
+    [
+        # SQLite's own limit on the file's pages: writes that need one more fail as on a full disk.
+        ("max_page_count", "disk_full"),
+        ("query_only", "read_only"),
+    ],
+)
+async def test_a_database_that_cannot_be_written_is_503_and_not_ready(
+    app: FastAPI, http: httpx.AsyncClient, api: Api, caplog: pytest.LogCaptureFixture, pragma: str, cause: str
+) -> None:
+    ada = await api.person()
+    team = await api.team(ada)
+    repo = await api.repo(ada, team)
+    assert (await http.get("/readyz")).status_code == 200
+
+    def restrict(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        if pragma == "max_page_count":
+            cursor.execute("PRAGMA page_count")
+            cursor.execute(f"PRAGMA max_page_count = {cursor.fetchone()[0]}")
+        else:
+            cursor.execute("PRAGMA query_only = ON")
+        cursor.close()
+
+    engine = app.state.kibitz.engine
+    await engine.dispose()  # every connection from now on is restricted
+    event.listen(engine.sync_engine, "connect", restrict)
+    with caplog.at_level(logging.INFO, logger="kibitz.server"):
+        r = await http.post(
+            f"/api/v1/teams/{team}/codemarks",
+            json=codemark_body(repo, text="x" * 60_000, marker={"code": "y" * 60_000}),
+            headers=ada.headers,
+        )
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "storage_unavailable"
+        assert r.json()["error"]["details"] == {"cause": cause}
+        assert r.headers["retry-after"] == "60"
+        assert "connection" not in r.headers
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["error"]["details"] == {"cause": cause}
+        # Reads go on.
+        assert (await http.get(f"/api/v1/teams/{team}/codemarks", headers=ada.headers)).status_code == 200
+    failures = [record for record in caplog.records if record.getMessage().startswith("the database cannot")]
+    assert len(failures) == 1  # once, not once per request
+    assert f"({cause}, SQLite in " in failures[0].getMessage()
+    assert "unhandled error" not in caplog.text
 
 
 def _fields(body: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from kibitz.server.addresses import Network, client_address, host_of, within
 from kibitz.server.deps import State
 from kibitz.server.error_handlers import ErrorBody
 from kibitz.server.errors import NotFound, NotReady
+from kibitz.server.storage import StorageHealth, StorageProblem, directory_problem, storage_problem
 from kibitz.settings import Settings
 
 router = APIRouter(tags=["operations"])
@@ -48,17 +49,43 @@ async def healthz() -> Status:
     return Status(status="ok")
 
 
-@router.get("/readyz", responses={503: {"model": ErrorBody, "description": "The database does not answer."}})
-async def readyz(state: State) -> Status:
-    """Tell whether the server can serve requests: its database answers `SELECT 1`."""
+@router.get(
+    "/readyz",
+    responses={
+        503: {
+            "model": ErrorBody,
+            "description": "The database does not answer, or cannot be written (`details.cause` says why).",
+        }
+    },
+)
+async def readyz(request: Request, state: State) -> Status:
+    """Tell whether the server can serve requests: its database answers `SELECT 1` and can be written.
+
+    Writable means: no write failed on storage in the last minute, and (SQLite) the data directory is
+    neither read-only nor full.
+    """
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS), state.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:
+        problem = storage_problem(exc)
+        if problem is not None:
+            raise _not_writable(problem) from None
         # The type only: a driver's message may quote the database URL, password included.
         log.warning("readiness check failed: %s", type(exc).__name__)
         raise NotReady() from None
+    health: StorageHealth = request.app.state.storage_health
+    problem = health.current()
+    if problem is None and state.settings.is_sqlite:
+        problem = await asyncio.to_thread(directory_problem, state.settings.data_dir)
+    if problem is not None:
+        log.warning("readiness check failed: %s (%s)", problem.description, problem.cause)
+        raise _not_writable(problem)
     return Status(status="ready")
+
+
+def _not_writable(problem: StorageProblem) -> NotReady:
+    return NotReady(f"The server cannot store changes now: {problem.description}.", {"cause": problem.cause})
 
 
 def may_read_metrics(request: Request, trusted: Sequence[Network], hosts: frozenset[str]) -> bool:
