@@ -188,32 +188,40 @@ async def test_readyz_is_503_when_the_sqlite_file_cannot_be_opened(tmp_path: Pat
     assert r.json()["error"]["code"] == "not_ready"
 
 
-@pytest.mark.databases("sqlite")
-@pytest.mark.parametrize(
-    ("pragma", "cause"),
-    [
-        # SQLite's own limit on the file's pages: writes that need one more fail as on a full disk.
-        ("max_page_count", "disk_full"),
-        ("query_only", "read_only"),
-    ],
-)
-async def test_a_database_that_cannot_be_written_is_503_and_not_ready(
-    app: FastAPI, http: httpx.AsyncClient, api: Api, caplog: pytest.LogCaptureFixture, pragma: str, cause: str
-) -> None:
-    ada = await api.person()
-    team = await api.team(ada)
-    repo = await api.repo(ada, team)
-    assert (await http.get("/readyz")).status_code == 200
-
+def _sqlite_pragma(pragma: str) -> Callable[[Any, Any], None]:
     def restrict(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
         if pragma == "max_page_count":
             cursor.execute("PRAGMA page_count")
             cursor.execute(f"PRAGMA max_page_count = {cursor.fetchone()[0]}")
         else:
-            cursor.execute("PRAGMA query_only = ON")
+            cursor.execute(f"PRAGMA {pragma} = ON")
         cursor.close()
 
+    return restrict
+
+
+def _postgres_read_only(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("SET default_transaction_read_only = on")
+    cursor.close()
+    connection.commit()  # the driver opened a transaction for the SET; rolled back, it would not hold
+
+
+async def _cannot_write(
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    api: Api,
+    caplog: pytest.LogCaptureFixture,
+    restrict: Callable[[Any, Any], None],
+    cause: str,
+    where: str,
+) -> None:
+    """Restrict every new database connection of `app` with `restrict`; check what a write and /readyz say."""
+    ada = await api.person()
+    team = await api.team(ada)
+    repo = await api.repo(ada, team)
+    assert (await http.get("/readyz")).status_code == 200
     engine = app.state.kibitz.engine
     await engine.dispose()  # every connection from now on is restricted
     event.listen(engine.sync_engine, "connect", restrict)
@@ -235,8 +243,30 @@ async def test_a_database_that_cannot_be_written_is_503_and_not_ready(
         assert (await http.get(f"/api/v1/teams/{team}/codemarks", headers=ada.headers)).status_code == 200
     failures = [record for record in caplog.records if record.getMessage().startswith("the database cannot")]
     assert len(failures) == 1  # once, not once per request
-    assert f"({cause}, SQLite in " in failures[0].getMessage()
+    assert f"({cause}, {where}" in failures[0].getMessage()
     assert "unhandled error" not in caplog.text
+
+
+@pytest.mark.databases("sqlite")
+@pytest.mark.parametrize(
+    ("pragma", "cause"),
+    [
+        # SQLite's own limit on the file's pages: writes that need one more fail as on a full disk.
+        ("max_page_count", "disk_full"),
+        ("query_only", "read_only"),
+    ],
+)
+async def test_an_sqlite_database_that_cannot_be_written_is_503_and_not_ready(
+    app: FastAPI, http: httpx.AsyncClient, api: Api, caplog: pytest.LogCaptureFixture, pragma: str, cause: str
+) -> None:
+    await _cannot_write(app, http, api, caplog, _sqlite_pragma(pragma), cause, "SQLite in ")
+
+
+@pytest.mark.databases("postgres")
+async def test_a_read_only_postgresql_is_503_and_not_ready(
+    app: FastAPI, http: httpx.AsyncClient, api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _cannot_write(app, http, api, caplog, _postgres_read_only, "read_only", "PostgreSQL")
 
 
 def _fields(body: str) -> dict[str, str]:
