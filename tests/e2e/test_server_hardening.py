@@ -258,10 +258,12 @@ def test_a_full_disk_is_named_in_the_answer_the_log_and_readiness(tmp_path: Path
 # --- start-up problems -------------------------------------------------------------------------------
 
 
-def server_run(data_dir: Path, port: int, *, wrapper: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+def server_run(
+    data_dir: Path, port: int, *, wrapper: Sequence[str] = (), env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `kibitz server run` on `port`, expecting it to give up; return how it ended."""
     command = [*wrapper, str(KIBITZ), "server", "run", "--port", str(port), "--data-dir", str(data_dir)]
-    env = {**clean_environment(), "KIBITZ_LOG_LEVEL": "warning"}
+    env = {**clean_environment(), "KIBITZ_LOG_LEVEL": "warning", **(env or {})}
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -309,3 +311,11 @@ def test_a_read_only_data_directory_is_one_line_and_exit_7(tmp_path: Path) -> No
     mount = 'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"'
     wrapper = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount, str(data_dir)]
     assert_one_line(server_run(data_dir, free_port(), wrapper=wrapper), 7, "cannot start", "read-only")
+
+
+def test_an_unreachable_database_is_one_line_and_exit_7(tmp_path: Path) -> None:
+    # Nothing listens on port 9 (discard) of the loopback interface: the connection is refused at once.
+    env = {"KIBITZ_DATABASE_URL": "postgresql://kibitz:canary-db-password@127.0.0.1:9/kibitz"}
+    result = server_run(tmp_path / "data", free_port(), env=env)
+    assert_one_line(result, 7, "cannot start", "cannot connect to the database (PostgreSQL)")
+    assert "canary-db-password" not in result.stderr

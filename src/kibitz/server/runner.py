@@ -68,6 +68,12 @@ def describe_startup_error(error: BaseException, settings: Settings) -> str:
         return f"cannot start: {problem.description} ({problem.cause}, {where_stored(settings)})"
     if isinstance(error, KibitzError):
         return f"cannot start: {error.message}"
+    if isinstance(error, (ConnectionError, TimeoutError, socket.gaierror)):
+        # The driver's words may name the host; the kind is enough to say what to check.
+        return (
+            f"cannot start: cannot connect to the database ({where_stored(settings)}) or to Redis "
+            f"({type(error).__name__})"
+        )
     if isinstance(error, OSError):
         where = f"{error.filename}: " if error.filename else ""
         return f"cannot start: {where}{error.strerror or type(error).__name__}"
