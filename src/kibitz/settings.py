@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from kibitz.server.addresses import Network, parse_networks
+from kibitz.server.addresses import Network, normal_host, parse_networks
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8383
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
     behind_proxy: bool = False
     trusted_proxies: str = ""
     hsts_seconds: int = Field(default=31_536_000, ge=0)
+    # The host names (the Host header, port aside) /metrics answers to, comma- or space-separated; empty means
+    # this machine's own: localhost, 127.0.0.1, ::1, the listening host and the machine's host name. Any
+    # other name is 404, so a web page whose name an attacker points at 127.0.0.1 cannot read them.
+    metrics_hosts: str = ""
     # Login attempts per account and per address, in the `limits` library's notation.
     login_rate_limit: str = "10/minute"
     # Sign-ups per client address, same notation; empty means the login limit's rate.
@@ -112,6 +117,14 @@ class Settings(BaseSettings):
     @classmethod
     def _proxies_are_networks(cls, value: str) -> str:
         parse_networks(value)
+        return value
+
+    @field_validator("metrics_hosts")
+    @classmethod
+    def _metrics_hosts_are_names(cls, value: str) -> str:
+        for item in value.replace(",", " ").split():
+            if normal_host(item) is None:
+                raise ValueError(f"{item!r} is not a host name or an IP address")
         return value
 
     @field_validator("login_rate_limit", "signup_rate_limit")
@@ -174,6 +187,16 @@ class Settings(BaseSettings):
     def trusted_proxy_networks(self) -> list[Network]:
         """Return the trusted proxies as networks (raises ValueError on a bad entry)."""
         return parse_networks(self.trusted_proxies)
+
+    def metrics_host_names(self) -> frozenset[str]:
+        """Return the host names /metrics answers to (the configured ones, else this machine's own)."""
+        if self.metrics_hosts.strip():
+            configured = (normal_host(item) for item in self.metrics_hosts.replace(",", " ").split())
+            return frozenset(name for name in configured if name)
+        own = ["localhost", "127.0.0.1", "::1", socket.gethostname()]
+        if self.host not in ("", "0.0.0.0", "::"):  # a wildcard address is nobody's name  # noqa: S104
+            own.append(self.host)
+        return frozenset(name for name in map(normal_host, own) if name)
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,6 +15,8 @@ from kibitz.cli.errors import (
     NOT_ALLOWED,
     NOT_FOUND,
     OK,
+    SERVER_CANNOT_LISTEN,
+    SERVER_CANNOT_START,
     UNTRUSTED_CERTIFICATE,
     USAGE,
     CliError,
@@ -64,6 +66,7 @@ def test_exit_code_for(error: BaseException, code: int) -> None:
 
 def test_documented_values() -> None:
     assert (OK, FAILURE, USAGE, NOT_ALLOWED, NOT_FOUND, UNTRUSTED_CERTIFICATE) == (0, 1, 2, 3, 4, 5)
+    assert (SERVER_CANNOT_LISTEN, SERVER_CANNOT_START) == (6, 7)
 
 
 def _gist(meaning: str) -> str:

@@ -9,6 +9,7 @@ that the throttle's counters are shared.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import secrets
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from tests.conftest import fresh_postgres_database
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.test_realtime import _start
-from tests.server_process import ServerProcess
+from tests.server_process import HOST, ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -235,6 +236,40 @@ async def subscribe(
         except ConnectionClosed as closed:
             return first["type"], first["code"], closed.rcvd.code if closed.rcvd else None
         raise AssertionError("the server kept the refused socket open")
+
+
+def get_with_lines(
+    server: ServerProcess, path: str, lines: list[tuple[str, str]]
+) -> http.client.HTTPResponse:
+    """GET `path` sending each (name, value) as a header line of its own, repeated names included."""
+    connection = http.client.HTTPConnection(HOST, server.port, timeout=30)
+    connection.putrequest("GET", path)
+    for name, value in lines:
+        connection.putheader(name, value)
+    connection.endheaders()
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+def test_a_forwarded_for_line_of_the_clients_own_does_not_open_the_metrics(server: ServerProcess) -> None:
+    # The loopback reads the metrics, the outside does not.
+    assert get_with_lines(server, "/metrics", []).status == 200
+    assert get_with_lines(server, "/metrics", [("X-Forwarded-For", OUTSIDE)]).status == 404
+    # A client outside writes its own line naming the loopback; the proxy adds its line after it.
+    spoofed = [("X-Forwarded-For", "127.0.0.1"), ("X-Forwarded-For", OUTSIDE)]
+    assert get_with_lines(server, "/metrics", spoofed).status == 404
+
+
+def test_a_forwarded_proto_line_of_the_clients_own_does_not_count(server: ServerProcess) -> None:
+    hsts = "strict-transport-security"
+    assert get_with_lines(server, "/healthz", [("X-Forwarded-Proto", "https")]).getheader(hsts)
+    assert get_with_lines(server, "/healthz", [("X-Forwarded-Proto", "http")]).getheader(hsts) is None
+    # The client said https on plain HTTP; the proxy's own line (the last one) says http.
+    spoofed = [("X-Forwarded-Proto", "https"), ("X-Forwarded-Proto", "http")]
+    assert get_with_lines(server, "/healthz", spoofed).getheader(hsts) is None
+    assert get_with_lines(server, "/healthz", [("X-Forwarded-Proto", "https, http")]).getheader(hsts) is None
 
 
 @pytest.fixture(scope="module")

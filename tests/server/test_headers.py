@@ -135,6 +135,8 @@ async def test_500s_are_generic_carry_the_headers_and_their_request_id_is_logged
         r = await http.get("/boom", headers={"Authorization": "Bearer whatever"})
     assert r.status_code == 500
     assert_security_headers(r, no_store=True)
+    # The server closes the connection after a 500 (the exception goes on up to it), and says so first.
+    assert r.headers["connection"] == "close"
     assert r.json() == {
         "error": {
             "code": "internal_error",

@@ -15,12 +15,15 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
+from sqlalchemy import event
 
 from kibitz.server.app import create_app
 from kibitz.settings import Settings
-from tests.server.conftest import Api
+from tests.server.conftest import Api, codemark_body
 
 Client = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+# /metrics answers only this machine's own host names.
+LOCAL = {"Host": "localhost"}
 
 
 @pytest.fixture
@@ -33,7 +36,7 @@ def client(settings: Settings) -> Client:
         transport = httpx.ASGITransport(app=app, client=(peer, 40000))
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://kibitz.test") as http,
+            httpx.AsyncClient(transport=transport, base_url="http://localhost") as http,
         ):
             yield http
 
@@ -59,7 +62,7 @@ async def test_metrics_count_requests_by_route_template_latency_and_events(
         assert (await http.get(f"/api/v1/teams/{team}/members", headers=ada.headers)).status_code == 200
     assert (await http.get("/api/v1/teams/nosuchteam/members", headers=ada.headers)).status_code == 404
     assert (await http.get("/no/such/route/at-all")).status_code == 404
-    before = await http.get("/metrics")
+    before = await http.get("/metrics", headers=LOCAL)
     assert before.status_code == 200
     assert before.headers["content-type"].startswith("text/plain")
     text = before.text
@@ -81,7 +84,7 @@ async def test_metrics_count_requests_by_route_template_latency_and_events(
 
     repo = await api.repo(ada, team)
     await api.codemark(ada, team, repo)
-    after = (await http.get("/metrics")).text
+    after = (await http.get("/metrics", headers=LOCAL)).text
     assert sample(after, "kibitz_events_published_total") > published
     assert sample(after, "kibitz_http_requests_total", method="GET", route="/metrics", status="200") == 1
 
@@ -118,6 +121,32 @@ async def test_metrics_only_for_loopback_and_trusted_proxies(client: Client) -> 
         assert r.status_code == 404
         r = await proxy.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
         assert r.status_code == 200
+
+
+@pytest.mark.database_agnostic
+async def test_metrics_only_for_the_configured_host_names(client: Client) -> None:
+    async with client() as local:
+        assert (await local.get("/metrics")).status_code == 200
+        assert (await local.get("/metrics", headers={"Host": "127.0.0.1:8383"})).status_code == 200
+        r = await local.get("/metrics", headers={"Host": "rebind.attacker.example"})
+        assert r.status_code == 404
+        assert "kibitz_" not in r.text
+    async with client(metrics_hosts="metrics.kibitz.internal") as named:
+        assert (await named.get("/metrics", headers={"Host": "metrics.kibitz.internal"})).status_code == 200
+        assert (await named.get("/metrics")).status_code == 404
+
+
+def test_metrics_hosts_must_be_host_names() -> None:
+    assert Settings.load(host="10.1.2.3").metrics_host_names() >= {
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        "10.1.2.3",
+    }
+    assert "0.0.0.0" not in Settings.load(host="0.0.0.0").metrics_host_names()  # noqa: S104
+    assert Settings.load(metrics_hosts="A.example, [::1]").metrics_host_names() == {"a.example", "::1"}
+    with pytest.raises(ValidationError, match=r"'http://a\.example' is not a host name"):
+        Settings.load(metrics_hosts="http://a.example")
 
 
 async def test_readyz_answers_when_the_database_does(http: httpx.AsyncClient) -> None:
@@ -157,6 +186,87 @@ async def test_readyz_is_503_when_the_sqlite_file_cannot_be_opened(tmp_path: Pat
     r = await _readyz_without_lifespan(Settings.load(data_dir=data_dir))
     assert r.status_code == 503
     assert r.json()["error"]["code"] == "not_ready"
+
+
+def _sqlite_pragma(pragma: str) -> Callable[[Any, Any], None]:
+    def restrict(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        if pragma == "max_page_count":
+            cursor.execute("PRAGMA page_count")
+            cursor.execute(f"PRAGMA max_page_count = {cursor.fetchone()[0]}")
+        else:
+            cursor.execute(f"PRAGMA {pragma} = ON")
+        cursor.close()
+
+    return restrict
+
+
+def _postgres_read_only(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("SET default_transaction_read_only = on")
+    cursor.close()
+    connection.commit()  # the driver opened a transaction for the SET; rolled back, it would not hold
+
+
+async def _cannot_write(
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    api: Api,
+    caplog: pytest.LogCaptureFixture,
+    restrict: Callable[[Any, Any], None],
+    cause: str,
+    where: str,
+) -> None:
+    """Restrict every new database connection of `app` with `restrict`; check what a write and /readyz say."""
+    ada = await api.person()
+    team = await api.team(ada)
+    repo = await api.repo(ada, team)
+    assert (await http.get("/readyz")).status_code == 200
+    engine = app.state.kibitz.engine
+    await engine.dispose()  # every connection from now on is restricted
+    event.listen(engine.sync_engine, "connect", restrict)
+    with caplog.at_level(logging.INFO, logger="kibitz.server"):
+        r = await http.post(
+            f"/api/v1/teams/{team}/codemarks",
+            json=codemark_body(repo, text="x" * 60_000, marker={"code": "y" * 60_000}),
+            headers=ada.headers,
+        )
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "storage_unavailable"
+        assert r.json()["error"]["details"] == {"cause": cause}
+        assert r.headers["retry-after"] == "60"
+        assert "connection" not in r.headers
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["error"]["details"] == {"cause": cause}
+        # Reads go on.
+        assert (await http.get(f"/api/v1/teams/{team}/codemarks", headers=ada.headers)).status_code == 200
+    failures = [record for record in caplog.records if record.getMessage().startswith("the database cannot")]
+    assert len(failures) == 1  # once, not once per request
+    assert f"({cause}, {where}" in failures[0].getMessage()
+    assert "unhandled error" not in caplog.text
+
+
+@pytest.mark.databases("sqlite")
+@pytest.mark.parametrize(
+    ("pragma", "cause"),
+    [
+        # SQLite's own limit on the file's pages: writes that need one more fail as on a full disk.
+        ("max_page_count", "disk_full"),
+        ("query_only", "read_only"),
+    ],
+)
+async def test_an_sqlite_database_that_cannot_be_written_is_503_and_not_ready(
+    app: FastAPI, http: httpx.AsyncClient, api: Api, caplog: pytest.LogCaptureFixture, pragma: str, cause: str
+) -> None:
+    await _cannot_write(app, http, api, caplog, _sqlite_pragma(pragma), cause, "SQLite in ")
+
+
+@pytest.mark.databases("postgres")
+async def test_a_read_only_postgresql_is_503_and_not_ready(
+    app: FastAPI, http: httpx.AsyncClient, api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _cannot_write(app, http, api, caplog, _postgres_read_only, "read_only", "PostgreSQL")
 
 
 def _fields(body: str) -> dict[str, str]:

@@ -21,6 +21,8 @@ USAGE = 2
 NOT_ALLOWED = 3
 NOT_FOUND = 4
 UNTRUSTED_CERTIFICATE = 5
+SERVER_CANNOT_LISTEN = 6
+SERVER_CANNOT_START = 7
 
 # What `kibitz --help` lists; docs/cli.md ("Exit codes") says the same at more length (a test holds the three
 # together).
@@ -32,6 +34,10 @@ EXIT_CODES: dict[int, str] = {
     NOT_FOUND: "not found",
     UNTRUSTED_CERTIFICATE: (
         "the server's TLS certificate is not trusted (unverifiable, or not the pinned one)"
+    ),
+    SERVER_CANNOT_LISTEN: "`kibitz server run` cannot listen (port in use, address not available)",
+    SERVER_CANNOT_START: (
+        "`kibitz server run` cannot start (unusable key-encryption key, data directory or database)"
     ),
 }
 

@@ -12,7 +12,7 @@ import click
 
 from kibitz.cli import server_accounts, server_backup, server_keys
 from kibitz.cli.context import json_option, print_json
-from kibitz.cli.errors import CliError
+from kibitz.cli.errors import SERVER_CANNOT_LISTEN, SERVER_CANNOT_START, CliError
 from kibitz.cli.server_settings import data_dir_option, load_settings
 
 
@@ -47,7 +47,7 @@ def server_run(
     --tls-key (`kibitz server gen-cert` makes a self-signed pair for trials).
     """
     # Imported here so that the client commands start without loading the server stack.
-    from kibitz.server.runner import serve
+    from kibitz.server.runner import StartupFailure, serve
     from kibitz.server.tls import TlsSetupError
 
     settings = load_settings(host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key)
@@ -55,6 +55,10 @@ def server_run(
         serve(settings)
     except TlsSetupError as error:
         raise CliError(str(error)) from None
+    except StartupFailure as error:
+        raise CliError(
+            error.message, SERVER_CANNOT_LISTEN if error.cannot_listen else SERVER_CANNOT_START
+        ) from None
 
 
 @server.command("gen-cert")

@@ -39,6 +39,7 @@ from kibitz.server.offline import attach_keystore
 from kibitz.server.operations import router as operations_router
 from kibitz.server.repos.routes import router as repos_router
 from kibitz.server.search.routes import router as search_router
+from kibitz.server.storage import StorageHealth, protect_data_directory
 from kibitz.server.teams.allowlist_routes import router as allowlist_router
 from kibitz.server.teams.routes import router as teams_router
 from kibitz.server.unit_of_work import make_sessionmaker, transaction
@@ -112,6 +113,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         if migrate:
             await upgrade(engine)
         keystore = await attach_keystore(settings, sealer)
+        # The keystore may have created the data directory (with PostgreSQL for the data).
+        protect_data_directory(settings.data_dir)
         if keystore is not None:
             async with transaction(sessionmaker) as session:
                 await seal_legacy_rows(session)
@@ -144,6 +147,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     )
     app.state.kibitz = state
     app.state.erasure_sweeper = erasures
+    app.state.storage_health = StorageHealth()
     install_error_handlers(app)
     app.include_router(api_router())
     app.include_router(permalink_router)

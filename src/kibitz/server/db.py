@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from kibitz.server.storage import private_database_file, private_directory
 from kibitz.settings import Settings
 
 # Stable constraint names so that migrations are the same on SQLite and PostgreSQL.
@@ -66,7 +68,11 @@ def make_engine(settings: Settings) -> AsyncEngine:
     # hide_parameters: a database error's message (which may reach a log) must not quote text or code.
     url = settings.sqlalchemy_url()
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(settings.data_dir)
+        database = url.split(":///", 1)[1] if ":///" in url else ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            private_database_file(Path(database))
         engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kibitz.server.addresses import Network, client_address
+from kibitz.server.addresses import HeaderLines, Network, client_address
 from kibitz.server.auth.passwords import Passwords
 from kibitz.server.auth.service import Caller, authenticate, hash_token
 from kibitz.server.auth.throttle import LoginThrottle
@@ -49,7 +49,7 @@ class AppState:
     login_throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle("10/minute"))
     metrics: Metrics = field(default_factory=Metrics)
 
-    def client_address(self, peer: str | None, headers: Mapping[str, str]) -> str | None:
+    def client_address(self, peer: str | None, headers: HeaderLines) -> str | None:
         """Return the address a request comes from (forwarded headers count only from trusted proxies)."""
         address = client_address(peer, headers, self.trusted_proxies)
         return str(address) if address is not None else None

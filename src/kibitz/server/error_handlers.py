@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kibitz.server.access import AddressDenied, record_denial
@@ -19,9 +19,11 @@ from kibitz.server.errors import (
     KibitzError,
     MethodNotAllowed,
     NotFound,
+    StorageUnavailable,
     ValidationFailed,
 )
 from kibitz.server.headers import security_headers
+from kibitz.server.storage import StorageHealth, storage_problem, where_stored
 
 log = logging.getLogger("kibitz.server")
 
@@ -59,6 +61,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         ),
         (429, "Too many login attempts; the Retry-After header says how many seconds to wait."),
         (500, "A bug; `details.request_id` names the request in the server's logs."),
+        (
+            503,
+            "The database cannot be written now (`storage_unavailable`: a full disk, a read-only file "
+            "system; `details.cause` says which); the Retry-After header says when to try again.",
+        ),
     )
 }
 
@@ -118,6 +125,17 @@ async def _on_integrity_error(_request: Request, _exc: Exception) -> JSONRespons
     return error_response(Conflict("The change collided with a concurrent one; try again."))
 
 
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    problem = storage_problem(exc)
+    if problem is None:
+        return await _on_unexpected(request, exc)
+    health: StorageHealth = request.app.state.storage_health
+    health.failed(problem, where_stored(request.app.state.kibitz.settings))
+    message = f"The server cannot store changes now: {problem.description}. Try again later."
+    error = StorageUnavailable(message, {"cause": problem.cause})
+    return error_response(error, error.http_headers())
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", "")
     log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
@@ -128,8 +146,11 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         request.scope, hsts_seconds=settings.hsts_seconds, trusted=settings.trusted_proxy_networks()
     )
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in added}
+    # The server closes the connection after this answer (the exception goes on up to it): say so, so that a
+    # client does not send its next request down a connection about to close.
     return error_response(
-        KibitzError("Internal error.", {"request_id": request_id}), {**headers, "x-request-id": request_id}
+        KibitzError("Internal error.", {"request_id": request_id}),
+        {**headers, "x-request-id": request_id, "connection": "close"},
     )
 
 
@@ -139,4 +160,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(IntegrityError, _on_integrity_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

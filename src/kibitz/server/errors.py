@@ -146,6 +146,18 @@ class NotReady(KibitzError):
     default_message = "The server cannot serve requests now: its database does not answer."
 
 
+class StorageUnavailable(KibitzError):
+    code = "storage_unavailable"
+    status = 503
+    default_message = "The server cannot store changes now."
+    # A full disk or a read-only file system is an operator's to fix: minutes, not milliseconds.
+    retry_after = 60
+
+    def http_headers(self) -> dict[str, str] | None:
+        """Return the Retry-After header (seconds)."""
+        return {"Retry-After": str(self.retry_after)}
+
+
 class SealBroken(KibitzError):
     code = "seal_broken"
     status = 500

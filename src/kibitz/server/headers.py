@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kibitz.server.addresses import Network, forwarded_https
@@ -39,10 +40,7 @@ def is_https(scope: Scope, trusted: Sequence[Network]) -> bool:
     if scope.get("scheme") in ("https", "wss"):
         return True
     client = scope.get("client")
-    headers = {
-        name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", ())
-    }
-    return forwarded_https(client[0] if client else None, headers, trusted)
+    return forwarded_https(client[0] if client else None, Headers(scope=scope), trusted)
 
 
 def security_headers(

@@ -23,6 +23,7 @@ from typing import Any
 import websockets
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kibitz.server.addresses import Network, client_address
@@ -246,10 +247,7 @@ class AccessLog:
         route = route_template(scope)
         self.metrics.observe_request(method, route, status, seconds)
         client = scope.get("client")
-        headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
-        }
-        address = client_address(client[0] if client else None, headers, self.trusted)
+        address = client_address(client[0] if client else None, Headers(scope=scope), self.trusted)
         request_id = scope.get("state", {}).get("request_id")
         duration_ms = round(seconds * 1000, 2)
         access_log.info(
