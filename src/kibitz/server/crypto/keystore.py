@@ -133,7 +133,13 @@ def keystore_file(settings: Settings) -> Path | None:
     return Path(url[len(prefix) :]) if url.startswith(prefix) else None
 
 
+# An execution option marking a connection that only reads: its transaction may begin deferred.
+_READ_ONLY = "kibitz_keystore_read_only"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling begins every transaction deferred; `_sqlite_begin` begins them.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # A rollback journal rather than WAL: a deleted key's page is overwritten in the file by secure_delete
     # and no copy lingers in a WAL file; the keystore is written rarely, so WAL's concurrency is not needed.
@@ -142,6 +148,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # A deferred transaction that writes first holds a read lock and then asks for the write lock; when
+    # another connection is committing (it waits for readers to leave), SQLite refuses at once with
+    # "database is locked" instead of waiting, since waiting could deadlock. Taking the write lock when the
+    # transaction begins (IMMEDIATE) means a writer only ever waits, within busy_timeout, and never fails.
+    # A reader begins nothing: each of its statements is a transaction of its own, so it holds the shared
+    # lock (which keeps a writer from committing) only while the statement runs, never across awaits.
+    if not connection.get_execution_options().get(_READ_ONLY, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_engine(settings: Settings) -> AsyncEngine:
+    """Return an engine on the configured keystore (SQLite: a rollback journal and writers that queue)."""
+    url = keystore_url(settings)
+    if keystore_file(settings) is None:
+        return create_async_engine(url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
+    engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def reading(engine: AsyncEngine) -> AsyncEngine:
+    """Return the engine for connections that only read (on SQLite they take no lock between statements)."""
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def _wrap_context(key_id: str, owner_kind: str, owner_id: str) -> bytes:
@@ -178,6 +211,10 @@ class Keystore:
     cache_seconds: float = DEFAULT_CACHE_SECONDS
     _by_id: dict[str, _Cached] = field(default_factory=dict)
     _active: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Key creation in this process waits here, in the event loop, rather than in the database's lock:
+    # on a busy machine sixteen signups at once would otherwise queue for SQLite's write lock past its
+    # busy timeout. Other processes still meet in the database's lock (or PostgreSQL's row lock).
+    _creating: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     async def open(
@@ -188,16 +225,12 @@ class Keystore:
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
     ) -> Keystore:
         """Open (creating if missing) the configured keystore with the configured KEK, or the given ones."""
-        url = keystore_url(settings)
         path = keystore_file(settings)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Readable by the server's user alone (SQLite gives its journal the same mode).
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-            engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_async_engine(url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
+        engine = open_engine(settings)
         try:
             fresh = await _create_schema(engine)
             if keks is None:
@@ -280,12 +313,12 @@ class Keystore:
         key_id = self._active.get(owner)
         if key_id is not None and (cached := self._fresh(key_id)) is not None:
             return key_id, cached.key
-        async with self.engine.connect() as connection:
+        async with reading(self.engine).connect() as connection:
             row = (await connection.execute(_active_row(owner))).first()
         if row is None:
             if not create:
                 raise KeyUnavailable(f"there is no data key for {owner_kind} {owner_id}")
-            async with self.engine.begin() as connection:
+            async with self._creating, self.engine.begin() as connection:
                 row = await self._create_key(connection, owner)
         key = await self._unwrap_row(row)
         self._active[owner] = row.key_id
@@ -295,7 +328,7 @@ class Keystore:
         """Return the data key with this id (active or retired), for opening what it sealed."""
         if (cached := self._fresh(key_id)) is not None:
             return cached.key
-        async with self.engine.connect() as connection:
+        async with reading(self.engine).connect() as connection:
             row = (
                 await connection.execute(select(data_key_table).where(data_key_table.c.key_id == key_id))
             ).first()
@@ -354,7 +387,7 @@ class Keystore:
                 "index keys are not rotated: every stored blind index would have to be recomputed"
             )
         owner = _owner(owner_kind, owner_id)
-        async with self.engine.begin() as connection:
+        async with self._creating, self.engine.begin() as connection:
             await self._lock_and_active_kek(connection)
             await connection.execute(
                 update(data_key_table)
@@ -402,7 +435,7 @@ class Keystore:
     async def owner_ids(self, owner_kind: OwnerKind, *, prefix: str = "", suffix: str = "") -> list[str]:
         """Return the ids of owners of a kind with keys or tombstones whose id starts and ends as given."""
         found: set[str] = set()
-        async with self.engine.connect() as connection:
+        async with reading(self.engine).connect() as connection:
             for table in (data_key_table, destroyed_table):
                 query = select(table.c.owner_id).where(table.c.owner_kind == str(OwnerKind(owner_kind)))
                 if prefix:
@@ -490,7 +523,7 @@ class Keystore:
     async def info(self) -> KeystoreInfo:
         """Return counts of keys by KEK and owner kind (never key material)."""
         table = data_key_table
-        async with self.engine.connect() as connection:
+        async with reading(self.engine).connect() as connection:
             active = await connection.scalar(
                 select(keystore_meta.c.value).where(keystore_meta.c.name == "kek")
             )
@@ -549,9 +582,8 @@ async def _create_schema(engine: AsyncEngine) -> bool:
         try:
             return await _create_schema_once(engine)
         except DBAPIError:
-            # Processes opening a fresh SQLite keystore together each see some table missing, and each
-            # CREATE of one runs on its own (SQLite's driver does not put DDL in a transaction): a loser
-            # fails on whichever table another made first, and the next attempt finds more of them made.
+            # Processes opening a fresh keystore together may each see some table missing: a loser fails
+            # on whichever table another made first, and the next attempt finds them made.
             if attempt == _SCHEMA_ATTEMPTS - 1:
                 raise
             await asyncio.sleep(0.05 * (attempt + 1))
