@@ -21,6 +21,7 @@ USAGE = 2
 NOT_ALLOWED = 3
 NOT_FOUND = 4
 UNTRUSTED_CERTIFICATE = 5
+KEYSTORE_MISMATCH = 6
 
 # What `kibitz --help` lists; docs/cli.md ("Exit codes") says the same at more length (a test holds the three
 # together).
@@ -33,6 +34,7 @@ EXIT_CODES: dict[int, str] = {
     UNTRUSTED_CERTIFICATE: (
         "the server's TLS certificate is not trusted (unverifiable, or not the pinned one)"
     ),
+    KEYSTORE_MISMATCH: "the keystore does not belong to the database (kibitz server commands)",
 }
 
 # Keyed by the API's stable error codes (docs/api.md), not by message text.
@@ -41,6 +43,7 @@ _EXIT_BY_API_CODE: dict[str, int] = {
     "invalid_credentials": NOT_ALLOWED,
     "forbidden": NOT_ALLOWED,
     "not_found": NOT_FOUND,
+    "keystore_mismatch": KEYSTORE_MISMATCH,
 }
 # For error answers that carry no code of ours (a proxy's page, say).
 _EXIT_BY_STATUS: dict[int, int] = {401: NOT_ALLOWED, 403: NOT_ALLOWED, 404: NOT_FOUND}

@@ -111,7 +111,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await upgrade(engine)
-        keystore = await attach_keystore(settings, sealer)
+        keystore = await attach_keystore(settings, sealer, engine)
         if keystore is not None:
             async with transaction(sessionmaker) as session:
                 await seal_legacy_rows(session)

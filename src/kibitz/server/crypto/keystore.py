@@ -54,6 +54,9 @@ SCHEMA_VERSION = 1
 # stops working here within that time even without a signal.
 DEFAULT_CACHE_SECONDS = 30.0
 REWRAP_BATCH = 200
+# The names in keystore_meta of the keystore's own id and of the id of the database it belongs to.
+KEYSTORE_ID = "keystore_id"
+DATABASE_ID = "database_id"
 # Tries at creating the schema when processes race to create it (one per table suffices).
 _SCHEMA_ATTEMPTS = 8
 
@@ -520,6 +523,41 @@ class Keystore:
             if not rows:
                 return rewrapped
 
+    async def identity(self) -> tuple[str, str | None]:
+        """Return this keystore's id and the id of the database it belongs to (None before it is bound)."""
+        async with reading(self.engine).connect() as connection:
+            result = await connection.execute(
+                select(keystore_meta.c.name, keystore_meta.c.value).where(
+                    keystore_meta.c.name.in_((KEYSTORE_ID, DATABASE_ID))
+                )
+            )
+            rows = {str(name): str(value) for name, value in result}
+        return str(rows[KEYSTORE_ID]), rows.get(DATABASE_ID)
+
+    async def claim(self, database_id: str) -> str:
+        """Record that the keystore belongs to `database_id` unless it belongs to one; return which."""
+        async with self._creating, self.engine.begin() as connection:
+            await _insert_if_missing(connection, DATABASE_ID, database_id)
+            owner = await connection.scalar(
+                select(keystore_meta.c.value).where(keystore_meta.c.name == DATABASE_ID)
+            )
+        return str(owner)
+
+    async def holds_keys(self) -> bool:
+        """Tell whether the keystore holds any data key."""
+        async with reading(self.engine).connect() as connection:
+            return await connection.scalar(select(data_key_table.c.key_id).limit(1)) is not None
+
+    async def holds_any(self, key_ids: Sequence[str]) -> bool:
+        """Tell whether any of these data keys is in the keystore."""
+        if not key_ids:
+            return False
+        async with reading(self.engine).connect() as connection:
+            found = await connection.scalar(
+                select(data_key_table.c.key_id).where(data_key_table.c.key_id.in_(list(key_ids))).limit(1)
+            )
+        return found is not None
+
     async def info(self) -> KeystoreInfo:
         """Return counts of keys by KEK and owner kind (never key material)."""
         table = data_key_table
@@ -606,6 +644,9 @@ async def _create_schema_once(engine: AsyncEngine) -> bool:
             raise KibitzError(
                 f"the keystore has schema version {version}; this Kibitz knows {SCHEMA_VERSION}"
             )
+        # Its own id, for the database it serves to record (crypto/binding.py); a keystore made by an
+        # earlier version gets one now. The database's id is recorded once the binding is made.
+        await _insert_if_missing(connection, KEYSTORE_ID, "ks-" + new_id())
         keys = await connection.scalar(select(func.count()).select_from(data_key_table))
         active = await connection.scalar(select(keystore_meta.c.value).where(keystore_meta.c.name == "kek"))
     return not keys and active is None
