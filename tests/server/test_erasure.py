@@ -440,7 +440,8 @@ async def test_an_erasure_leaves_no_copy_of_the_erased_cells_in_the_sqlite_files
             for value in (
                 await session.execute(
                     text(
-                        "SELECT text FROM codemark WHERE author_id = :u UNION ALL SELECT email FROM user_account WHERE id = :u"
+                        "SELECT text FROM codemark WHERE author_id = :u "
+                        "UNION ALL SELECT email FROM user_account WHERE id = :u"
                     ),
                     {"u": bob.id},
                 )
