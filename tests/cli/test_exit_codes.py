@@ -12,6 +12,7 @@ from kibitz import __version__
 from kibitz.cli.errors import (
     EXIT_CODES,
     FAILURE,
+    KEYSTORE_MISMATCH,
     NOT_ALLOWED,
     NOT_FOUND,
     OK,
@@ -58,6 +59,7 @@ CLI_DOCS = Path(__file__).parents[2] / "docs" / "cli.md"
         (server_errors.Conflict(), FAILURE),
         (server_errors.ValidationFailed(), FAILURE),
         (server_errors.KekUnusable("chmod 600 it"), FAILURE),
+        (server_errors.KeystoreMismatch("not this database's"), KEYSTORE_MISMATCH),
     ],
 )
 def test_exit_code_for(error: BaseException, code: int) -> None:
@@ -67,6 +69,7 @@ def test_exit_code_for(error: BaseException, code: int) -> None:
 def test_documented_values() -> None:
     assert (OK, FAILURE, USAGE, NOT_ALLOWED, NOT_FOUND, UNTRUSTED_CERTIFICATE) == (0, 1, 2, 3, 4, 5)
     assert (SERVER_CANNOT_LISTEN, SERVER_CANNOT_START) == (6, 7)
+    assert KEYSTORE_MISMATCH == 8
 
 
 def _gist(meaning: str) -> str:

@@ -1,7 +1,8 @@
 """Canaries in every sealed field never reach the disk in the clear, and an erased person stays erased.
 
 Real Kibitz server processes. Two people write a unique lowercase canary into every field the server
-seals (docs/security.md, "Encryption at rest"): their email, name and handle; a codemark's title and text,
+seals (docs/security.md, "Encryption at rest"): their email, name and handle, a token's name; the team's
+name; a codemark's title, text and tag,
 and the previous ones after an edit; a marker's path, code and context; a reply and its previous text; a
 repo remote (and the name derived from it); a marker reference's path; a shared location's path. Then:
 
@@ -46,7 +47,7 @@ COMMIT = "c" * 40
 OTHER_COMMIT = "d" * 40
 # Canaries of what belongs to the team as a whole (sealed with the team's key): erasing one person leaves
 # them, so the erasure checks leave them out.
-TEAM_OWNED = ("remote", "reference", "location")
+TEAM_OWNED = ("remote", "reference", "location", "team")
 
 
 _LETTERS = str.maketrans("0123456789", "ghijklmnop")
@@ -132,6 +133,9 @@ def sign_up(url: str, clients: list[httpx.Client]) -> Writer:
     user = _ok(http.post("/auth/signup", json=body), 201)
     login = _ok(http.post("/auth/login", json={"email": email, "password": PASSWORD}), 200)
     http.headers["Authorization"] = f"Bearer {login['token']}"
+    canaries["token"] = canary("token")
+    made = _ok(http.post("/tokens", json={"name": canaries["token"], "scope": "read"}), 201)
+    assert made["name"] == canaries["token"]
     return Writer(http, user["id"], email, canaries)
 
 
@@ -151,6 +155,7 @@ def write(writer: Writer, team_id: str, repo_id: str) -> None:
         "newreply",
         "reference",
         "location",
+        "tag",
     ):
         c[what] = canary(what)
     marker = {
@@ -163,7 +168,13 @@ def write(writer: Writer, team_id: str, repo_id: str) -> None:
         "context_before": f"# {c['before']}\n",
         "context_after": f"# {c['after']}\n",
     }
-    body = {"type": "issue", "title": c["title"], "text": f"Look at {c['text']} here", "markers": [marker]}
+    body = {
+        "type": "issue",
+        "title": c["title"],
+        "text": f"Look at {c['text']} here",
+        "markers": [marker],
+        "tags": [c["tag"]],
+    }
     codemark = _ok(writer.http.post(f"/teams/{team_id}/codemarks", json=body), 201)
     writer.codemark_id, writer.marker_id = codemark["id"], codemark["markers"][0]["id"]
     reply = _ok(writer.http.post(f"/codemarks/{writer.codemark_id}/replies", json={"text": c["reply"]}), 201)
@@ -196,7 +207,8 @@ def write(writer: Writer, team_id: str, repo_id: str) -> None:
 def seed(url: str, clients: list[httpx.Client]) -> Seeded:
     """Two people in one team, a repo with a canary remote, and canaries in everything each one writes."""
     owner, member = sign_up(url, clients), sign_up(url, clients)
-    team = _ok(owner.http.post("/teams", json={"name": "Canary team"}), 201)
+    owner.canaries["team"] = canary("team")
+    team = _ok(owner.http.post("/teams", json={"name": owner.canaries["team"]}), 201)
     code = _ok(owner.http.post(f"/teams/{team['id']}/invites", json={"role": "member"}), 201)["code"]
     _ok(member.http.post("/teams/join", json={"code": code}), 200)
     owner.canaries["remote"] = canary("remote")
@@ -255,6 +267,9 @@ def check_readable(seeded: Seeded) -> None:
     """Every canary reads back through the API; listing by path and search find each writer's codemark."""
     reader = seeded.writers[1].http
     everything = read_everything(reader, seeded.team_id)
+    # Each person sees their own tokens' names, and the team's name among their teams.
+    everything += json.dumps([_ok(w.http.get("/tokens"), 200) for w in seeded.writers])
+    everything += json.dumps(_ok(reader.get("/teams"), 200))
     missing = {name: value for name, value in seeded.all_canaries().items() if value not in everything}
     assert not missing, f"canaries that the API no longer shows: {missing}"
     for writer in seeded.writers:
@@ -263,6 +278,8 @@ def check_readable(seeded: Seeded) -> None:
             reader.get(f"/teams/{seeded.team_id}/codemarks", params={"path": f"src/{c['path']}/app.py"}), 200
         )
         assert [item["id"] for item in by_path["items"]] == [writer.codemark_id]
+        by_tag = _ok(reader.get(f"/teams/{seeded.team_id}/codemarks", params={"tag": c["tag"]}), 200)
+        assert [item["id"] for item in by_tag["items"]] == [writer.codemark_id]
         for word in ("newtitle", "newtext", "newreply"):
             hits = _ok(reader.get(f"/teams/{seeded.team_id}/search", params={"q": c[word]}), 200)
             assert [hit["codemark"]["id"] for hit in hits["items"]] == [writer.codemark_id], word
@@ -395,6 +412,8 @@ def test_erased_person_stays_erased_in_a_restored_backup(tmp_path: Path, clients
         everything = read_everything(kept.http, seeded.team_id)
         assert [name for name, value in erased.personal().items() if value in everything] == []
         assert kept.canaries["newtitle"] in everything
+        # Nothing of theirs in the raw database files right after the erasure, the WAL included.
+        assert leaks_in_files(data_dir, seeded.all_canaries()) == {}
     operator("restore", "--from", str(backups), "--data-dir", str(restored), env=kek)
 
     gone = erased.personal()

@@ -65,8 +65,9 @@ def one_app_per_module(**overrides: Any) -> tuple[Any, Any, Any, Any]:
 
     @pytest.fixture(scope="module", name="settings")
     def module_settings(database_url: str, data_dir: Path) -> Settings:
+        # A keystore of its own for each database: a keystore belongs to one database (crypto/binding.py).
         return Settings.load(
-            data_dir=data_dir,
+            data_dir=data_dir if not database_url else data_dir / "postgres",
             database_url=database_url,
             fast_password_hashing=True,
             login_rate_limit="100000/minute",

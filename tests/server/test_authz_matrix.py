@@ -34,6 +34,7 @@ from kibitz.server import permissions
 from kibitz.server.app import create_app
 from kibitz.server.auth.models import ApiToken
 from kibitz.server.auth.service import TOKEN_PREFIX, hash_token
+from kibitz.server.auth.tokens import seal_token_name
 from kibitz.server.permissions import PERSONAS, ROUTES, SCOPES, Scope, Who
 from kibitz.settings import Settings
 from tests.server.conftest import PASSWORD, Api, Person, codemark_body
@@ -94,17 +95,19 @@ class World:
         """Store a token of `kind` with `scopes` for a user straight in the database; return (id, token)."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = dt.datetime.now(dt.UTC)
-        row = ApiToken(
-            id=new_id(),
-            user_id=user_id,
-            name=f"matrix {next(_numbers)}",
-            kind=kind,
-            scopes=scopes,
-            token_hash=hash_token(token),
-            created_at=now,
-            expires_at=now + dt.timedelta(days=1),
-        )
+        token_id = new_id()
         async with self.app.state.kibitz.sessionmaker() as session:
+            row = ApiToken(
+                id=token_id,
+                user_id=user_id,
+                # Sealed as the app seals token names (the listing opens them).
+                name=await seal_token_name(session, user_id, token_id, f"matrix {next(_numbers)}"),
+                kind=kind,
+                scopes=scopes,
+                token_hash=hash_token(token),
+                created_at=now,
+                expires_at=now + dt.timedelta(days=1),
+            )
             session.add(row)
             await session.commit()
         return row.id, token

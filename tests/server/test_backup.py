@@ -29,9 +29,9 @@ from kibitz.server.backup import (
     prune,
     purge_destroyed_from_backups,
 )
-from kibitz.server.crypto.keystore import OwnerKind, backup_location_table, data_key_table
+from kibitz.server.crypto.keystore import Keystore, OwnerKind, backup_location_table, data_key_table
 from kibitz.server.db import make_engine
-from kibitz.server.errors import Conflict, InvalidRequest, KekUnusable, KibitzError
+from kibitz.server.errors import Conflict, InvalidRequest, KekUnusable, KeystoreMismatch, KibitzError
 from kibitz.server.operator.restore import restore
 from kibitz.settings import Settings
 from tests.conftest import fresh_postgres_database
@@ -391,6 +391,30 @@ async def test_restore_deletes_rows_sealed_with_a_key_the_keystore_never_had(
         assert gone["id"] not in texts
         events = await raw_rows(target, "SELECT seq FROM event WHERE team_id = :team ORDER BY seq", team=team)
         assert [row.seq for row in events] == list(range(1, len(events) + 1))
+
+
+async def test_restore_refuses_a_keystore_backup_of_another_database(
+    app: FastAPI, api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    ada = await api.person("Ada")
+    await api.team(ada)
+    result = await backup(settings, tmp_path / "backups")
+    assert result.keystore_file is not None
+    # Another server's keystore, wrapped by the same KEK, in place of this one's keystore backup.
+    other = Settings.load(data_dir=tmp_path / "other", kek_file=settings.data_dir / "kek.key")
+    other_keystore = await Keystore.open(other)
+    await other_keystore.data_key(OwnerKind.USER, "someone")
+    await other_keystore.close()
+    result.keystore_file.write_bytes((tmp_path / "other" / "keystore.db").read_bytes())
+    manifest = layout.read_manifest(result.location, result.stamp)
+    assert manifest is not None
+    manifest["files"]["keystore"]["sha256"] = layout.sha256_of(result.keystore_file)
+    layout.write_manifest(result.location, result.stamp, manifest)
+
+    async with restore_target(settings, tmp_path / "restored") as target:
+        with pytest.raises(KeystoreMismatch, match="keystore"):
+            await restore(target, tmp_path / "backups")
+        assert not (tmp_path / "restored").exists()
 
 
 async def test_without_encryption_a_backup_is_a_copy(tmp_path: Path) -> None:

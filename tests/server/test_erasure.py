@@ -420,3 +420,39 @@ async def test_password_guesses_spend_the_login_budget(
     assert "Retry-After" in r.headers
     assert await count(app, "SELECT count(*) FROM user_account WHERE id = :u", u=ada.id) == 1
     assert await count(app, "SELECT count(*) FROM erasure_request") == 0
+
+
+@pytest.mark.databases("sqlite")
+async def test_an_erasure_leaves_no_copy_of_the_erased_cells_in_the_sqlite_files(
+    http: httpx.AsyncClient, app: FastAPI, api: Api, settings: Any
+) -> None:
+    ada = await api.person("Ada")
+    bob = await api.person("Bob")
+    team = await api.team(ada)
+    await api.join(ada, team, bob)
+    repo = await api.repo(ada, team)
+    codemarks = [await api.codemark(bob, team, repo, text=f"Bob's note {n}") for n in range(30)]
+    await api.codemark(ada, team, repo, text="Ada's note")
+    # What Bob's rows hold on disk: sealed values, whose bytes must not outlive the erasure in any file.
+    async with app.state.kibitz.sessionmaker() as session:
+        stored = [
+            str(value)
+            for value in (
+                await session.execute(
+                    text(
+                        "SELECT text FROM codemark WHERE author_id = :u "
+                        "UNION ALL SELECT email FROM user_account WHERE id = :u"
+                    ),
+                    {"u": bob.id},
+                )
+            ).scalars()
+        ]
+    assert len(stored) == len(codemarks) + 1
+    r = await delete_me(http, bob)
+    assert r.status_code == 200, r.text
+
+    files = [settings.data_dir / "kibitz.db", settings.data_dir / "kibitz.db-wal"]
+    raw = b"".join(path.read_bytes() for path in files if path.exists())
+    assert raw, "the database files were not found"
+    left = [value for value in stored if value.encode() in raw or value[4:40].encode() in raw]
+    assert left == [], f"{len(left)} of {len(stored)} erased cells are still in the SQLite files"

@@ -1,4 +1,7 @@
-"""Rows written before encryption at rest are sealed when the server first starts after migration 0005."""
+"""Rows written before encryption at rest are sealed when the server first starts after migration 0005.
+
+Team names and tags, written in the clear before migration 0008, are sealed at that start too.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ PLAIN = {
     "after": "legacyafter = 2\n",
     "reply": "legacyreply with walrus",
     "remote": "example.com/legacy/legacyremote",
+    "team": "legacyteamname",
+    "tag": "legacytagword",
 }
 
 
@@ -47,7 +52,7 @@ def _old_schema_and_rows(connection: Connection, password_hash: str) -> None:
             "INSERT INTO user_account (id, email, name, handle, password_hash, status, created_at) "
             "VALUES (:u, :email, :name, :handle, :hash, 'active', :now)"
         ),
-        "INSERT INTO team (id, name, event_seq, allowlist, created_at) VALUES (:t, 'core', 1, '', :now)",
+        "INSERT INTO team (id, name, event_seq, allowlist, created_at) VALUES (:t, :team, 1, '', :now)",
         "INSERT INTO membership (team_id, user_id, role, created_at) VALUES (:t, :u, 'owner', :now)",
         "INSERT INTO repo (id, team_id, name, created_at) VALUES (:r, :t, 'legacyremote', :now)",
         "INSERT INTO repo_remote (team_id, repo_id, url) VALUES (:t, :r, :remote)",
@@ -60,6 +65,7 @@ def _old_schema_and_rows(connection: Connection, password_hash: str) -> None:
             "end_line, code, context_before, context_after, provisional) VALUES (:m, :c, :t, :r, 0, "
             ":path, :commit, 3, 4, :code, :before, :after, false)"
         ),
+        "INSERT INTO codemark_tag (codemark_id, tag, team_id) VALUES (:c, :tag, :t)",
         (
             "INSERT INTO reply (id, codemark_id, team_id, author_id, text, created_at, updated_at) "
             "VALUES (:p, :c, :t, :u, :reply, :now, :now)"
@@ -111,6 +117,13 @@ async def test_rows_from_before_sealing_are_sealed_at_start(
             assert r.status_code == 200, r.text
             [codemark] = r.json()["items"]
             assert codemark["text"] == PLAIN["text"]
+            assert codemark["tags"] == [PLAIN["tag"]]
+            r = await http.get(
+                "/api/v1/teams/b000000000000001/codemarks", params={"tag": PLAIN["tag"]}, headers=headers
+            )
+            assert [item["id"] for item in r.json()["items"]] == ["c000000000000001"]
+            r = await http.get("/api/v1/teams", headers=headers)
+            assert [team["name"] for team in r.json()] == [PLAIN["team"]]
             assert codemark["markers"][0]["code"] == PLAIN["code"]
             r = await http.get(
                 "/api/v1/teams/b000000000000001/search", params={"q": "walrus"}, headers=headers
@@ -122,7 +135,18 @@ async def test_rows_from_before_sealing_are_sealed_at_start(
 
         values: list[str] = []
         async with app.state.kibitz.engine.connect() as connection:
-            for table in ("user_account", "codemark", "marker", "reply", "repo", "repo_remote", "event"):
+            for table in (
+                "user_account",
+                "team",
+                "codemark",
+                "codemark_tag",
+                "api_token",
+                "marker",
+                "reply",
+                "repo",
+                "repo_remote",
+                "event",
+            ):
                 rows = (await connection.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608
                 values += [str(value) for row in rows for value in row]
             memberships = (await connection.execute(text("SELECT count(*) FROM membership"))).scalar_one()

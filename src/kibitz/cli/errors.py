@@ -23,6 +23,7 @@ NOT_FOUND = 4
 UNTRUSTED_CERTIFICATE = 5
 SERVER_CANNOT_LISTEN = 6
 SERVER_CANNOT_START = 7
+KEYSTORE_MISMATCH = 8
 
 # What `kibitz --help` lists; docs/cli.md ("Exit codes") says the same at more length (a test holds the three
 # together).
@@ -39,6 +40,7 @@ EXIT_CODES: dict[int, str] = {
     SERVER_CANNOT_START: (
         "`kibitz server run` cannot start (unusable key-encryption key, data directory or database)"
     ),
+    KEYSTORE_MISMATCH: "the keystore does not belong to the database (kibitz server commands)",
 }
 
 # Keyed by the API's stable error codes (docs/api.md), not by message text.
@@ -47,6 +49,7 @@ _EXIT_BY_API_CODE: dict[str, int] = {
     "invalid_credentials": NOT_ALLOWED,
     "forbidden": NOT_ALLOWED,
     "not_found": NOT_FOUND,
+    "keystore_mismatch": KEYSTORE_MISMATCH,
 }
 # For error answers that carry no code of ours (a proxy's page, say).
 _EXIT_BY_STATUS: dict[int, int] = {401: NOT_ALLOWED, 403: NOT_ALLOWED, 404: NOT_FOUND}

@@ -17,7 +17,7 @@ from kibitz.server.auth.token_routes import router as tokens_router
 from kibitz.server.caches import Caches
 from kibitz.server.codemarks.routes import permalink_router
 from kibitz.server.codemarks.routes import router as codemarks_router
-from kibitz.server.crypto.legacy import seal_legacy_rows
+from kibitz.server.crypto.legacy import seal_legacy_rows, seal_plaintext_names
 from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import make_engine
 from kibitz.server.deps import AppState
@@ -112,14 +112,16 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await upgrade(engine)
-        keystore = await attach_keystore(settings, sealer)
+        keystore = await attach_keystore(settings, sealer, engine)
         # The keystore may have created the data directory (with PostgreSQL for the data).
         protect_data_directory(settings.data_dir)
-        if keystore is not None:
-            async with transaction(sessionmaker) as session:
-                await seal_legacy_rows(session)
-        else:
+        if keystore is None:
             log.warning("encryption at rest is off: content is stored in the clear (benchmarks only)")
+        async with transaction(sessionmaker) as session:
+            if keystore is not None:
+                await seal_legacy_rows(session)
+            # Team names, tags and token names from before they were sealed (migration 0008).
+            await seal_plaintext_names(session)
         await broker.start(ring)
         await hub.start()
         erasures.start()

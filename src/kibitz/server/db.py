@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -60,7 +60,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Deleted rows and freed pages are overwritten with zeros, so an erased row's bytes do not linger in the
+    # file's free space (`checkpoint_wal` then clears the copies in the write-ahead log).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+async def checkpoint_wal(sessions: async_sessionmaker[Any]) -> None:
+    """On SQLite, copy the write-ahead log into the database file and empty it (after an erasure).
+
+    The log keeps the pages as they were before a deletion until a checkpoint; TRUNCATE leaves it empty.
+    PostgreSQL keeps no such copy in its tables' files (its own WAL is outside what Kibitz manages).
+    """
+    async with sessions() as session:
+        connection = await session.connection()
+        if connection.dialect.name == "sqlite":
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def make_engine(settings: Settings) -> AsyncEngine:

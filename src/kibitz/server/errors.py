@@ -18,7 +18,8 @@
     ├── NotReady (503 not_ready)
     ├── SealBroken (500 seal_broken)
     ├── KeyUnavailable (500 key_unavailable)
-    └── KekUnusable (500 kek_unusable)
+    ├── KekUnusable (500 kek_unusable)
+    └── KeystoreMismatch (500 keystore_mismatch)
 
 One set of handlers (`server/error_handlers.py`) renders them as `{"error": {"code", "message", "details"}}`;
 operator commands raise them in-process, and the CLI maps them to exit codes by status
@@ -176,3 +177,9 @@ class KekUnusable(KibitzError):
     code = "kek_unusable"
     status = 500
     default_message = "The key-encryption key is missing, malformed or not protected."
+
+
+class KeystoreMismatch(KibitzError):
+    code = "keystore_mismatch"
+    status = 500
+    default_message = "The keystore does not belong to this database."

@@ -16,6 +16,7 @@ from kibitz.server.codemarks.models import (
     Reply,
     ReplyEdit,
 )
+from kibitz.server.crypto.models import KeystoreBinding
 from kibitz.server.db import Base
 from kibitz.server.erasure.models import ErasureRequest
 from kibitz.server.events.models import Event
@@ -38,6 +39,7 @@ __all__ = [
     "Follower",
     "InboxItem",
     "Invite",
+    "KeystoreBinding",
     "Marker",
     "MarkerLocation",
     "MarkerReference",

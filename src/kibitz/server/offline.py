@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kibitz.server.crypto.keystore import Keystore
+from kibitz.server.crypto.binding import bind
+from kibitz.server.crypto.keystore import Keystore, keystore_file
 from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import make_engine
 from kibitz.server.migrate import upgrade
@@ -30,13 +31,38 @@ class Opened:
     keystore: Keystore | None
 
 
-async def attach_keystore(settings: Settings, sealer: Sealer) -> Keystore | None:
-    """Open the keystore and attach it to the sealer when encryption is on; return it (to close later)."""
+def keystore_name(settings: Settings) -> str:
+    """Return how messages name the configured keystore: its file, or the setting that points at it."""
+    path = keystore_file(settings)
+    return str(path) if path is not None else "of KIBITZ_KEYSTORE_URL"
+
+
+async def attach_keystore(settings: Settings, sealer: Sealer, engine: AsyncEngine) -> Keystore | None:
+    """Open the keystore, check it is the database's (`crypto.binding`), and attach it to the sealer.
+
+    Returns it (to close later), or None when encryption is off. Raises KeystoreMismatch, with nothing
+    attached, when the keystore does not belong to the database.
+    """
     if not settings.encrypt_at_rest:
         return None
     keystore = await Keystore.open(settings)
+    try:
+        await bind(engine, keystore, keystore_name=keystore_name(settings))
+    except BaseException:
+        await keystore.close()
+        raise
     sealer.attach(keystore)
     return keystore
+
+
+async def check_startup(settings: Settings) -> None:
+    """Migrate the database and check its keystore, as the server's start does, and close them again.
+
+    `kibitz server run` calls it before anything listens, so such a failure is one line and an exit code
+    rather than a traceback from inside the server's start-up.
+    """
+    async with opened(settings):
+        pass
 
 
 @asynccontextmanager
@@ -48,7 +74,7 @@ async def opened(settings: Settings, *, migrate: bool = True) -> AsyncIterator[O
         if migrate:
             await upgrade(engine)
         sealer = Sealer(enabled=settings.encrypt_at_rest)
-        keystore = await attach_keystore(settings, sealer)
+        keystore = await attach_keystore(settings, sealer, engine)
         yield Opened(engine, make_sessionmaker(engine, sealer), sealer, keystore)
     finally:
         if keystore is not None:

@@ -9,6 +9,7 @@ leaving uvicorn to print its traceback.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import socket
@@ -20,8 +21,9 @@ from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kibitz.server.app import create_app
-from kibitz.server.errors import KibitzError
+from kibitz.server.errors import KeystoreMismatch, KibitzError
 from kibitz.server.logs import configure_logging
+from kibitz.server.offline import check_startup
 from kibitz.server.storage import storage_problem, where_stored
 from kibitz.server.tls import TlsSetupError, plain_http_refusal, server_context
 from kibitz.settings import Settings
@@ -115,7 +117,8 @@ def serve(settings: Settings) -> None:
     """Serve the app until interrupted; migrations run before the first request.
 
     Raises TlsSetupError, before anything listens, for plain HTTP where it is not allowed or an unusable
-    certificate or key; StartupFailure when the port cannot be had or the app cannot start.
+    certificate or key; StartupFailure when the port cannot be had or the app cannot start; KeystoreMismatch
+    for a keystore that is not the database's.
     """
     refusal = plain_http_refusal(settings)
     if refusal is not None:
@@ -132,7 +135,12 @@ def serve(settings: Settings) -> None:
     listener = listening_socket(settings.host, settings.port)
     try:
         try:
+            # The database and keystore are checked before the app starts: a keystore that is not the
+            # database's stops the start with one line, never a server answering with the wrong keys.
+            asyncio.run(check_startup(settings))
             app = StartupGuard(create_app(settings))
+        except KeystoreMismatch:
+            raise
         except (OSError, DBAPIError, KibitzError) as error:
             raise StartupFailure(describe_startup_error(error, settings)) from None
         log.info(

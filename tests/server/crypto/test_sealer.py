@@ -153,7 +153,10 @@ def test_cells_are_bound_to_their_mapped_columns_names() -> None:
     assert cell_names(Reply.text) == ("reply", "text")
     assert [[cell_names(c) for c in entry.columns] for entry in SEALED_TABLES] == [
         [("user_account", "email"), ("user_account", "name"), ("user_account", "handle")],
+        [("api_token", "name")],
+        [("team", "name")],
         [("codemark", "title"), ("codemark", "text")],
+        [("codemark_tag", "tag")],
         [("codemark_edit", "title"), ("codemark_edit", "text")],
         [("marker", "path"), ("marker", "code"), ("marker", "context_before"), ("marker", "context_after")],
         [("marker_reference", "path")],
@@ -167,6 +170,9 @@ def test_cells_are_bound_to_their_mapped_columns_names() -> None:
     assert [entry.row_of({c.key: c.key for c in entry.row}) for entry in SEALED_TABLES] == [
         "id",
         "id",
+        "id",
+        "id",
+        "codemark_id/tag_index",
         "codemark_id",
         "id",
         "marker_id",

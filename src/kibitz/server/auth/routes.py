@@ -95,5 +95,5 @@ async def logout(session: DbSession, caller: CurrentCaller, state: State) -> Res
 @router.get("/me")
 async def me(session: DbSession, caller: CurrentCaller) -> MeOut:
     """Return the caller and their teams."""
-    teams = [team_out(team, m.role) for team, m in await list_teams(session, caller)]
+    teams = [await team_out(session, team, m.role) for team, m in await list_teams(session, caller)]
     return MeOut(user=service.user_out(caller.user), teams=teams)

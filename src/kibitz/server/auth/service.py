@@ -28,6 +28,7 @@ from kibitz.server.auth.people import (
     normalise_email as normalise_email,
 )
 from kibitz.server.auth.schemas import UserOut, UserRef
+from kibitz.server.crypto.sealer import user_owner
 from kibitz.server.db import utcnow
 from kibitz.server.errors import Conflict, InvalidCredentials, NotAuthenticated
 from kibitz.server.unit_of_work import UnitOfWork
@@ -118,10 +119,12 @@ async def login(
         user.password_hash = await passwords.hash(password)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
+    token_id = new_id()
     row = ApiToken(
-        id=new_id(),
+        id=token_id,
         user_id=user.id,
-        name="login",
+        # Sealed like a named token's name, so every name in the table is (and reads back) one way.
+        name=await session.sealer.seal(user_owner(user.id), "login", ApiToken.name, row=token_id),
         token_hash=hash_token(token),
         created_at=now,
         expires_at=now + ttl,

@@ -42,7 +42,7 @@ async def list_tokens(
 ) -> list[TokenOut]:
     """List your own tokens and login sessions (`all=true`: revoked and expired ones too), newest first."""
     rows = await tokens.list_tokens(session, caller, include_inactive=include_inactive)
-    return [tokens.token_out(row, caller) for row in rows]
+    return [await tokens.token_out(session, row, caller) for row in rows]
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)
@@ -53,7 +53,7 @@ async def create_token(
     token, row = await tokens.create_token(
         session, caller, body.name, body.scope, body.expires_days, address=caller.address
     )
-    return TokenCreatedOut(token=token, **tokens.token_out(row, caller).model_dump())
+    return TokenCreatedOut(token=token, **(await tokens.token_out(session, row, caller)).model_dump())
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -21,6 +21,7 @@ from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.auth.passwords import Passwords, context_words, weak_password_error
 from kibitz.server.auth.schemas import TokenOut
 from kibitz.server.auth.service import TOKEN_PREFIX, Caller, find_user_by_email, hash_token
+from kibitz.server.crypto.sealer import user_owner
 from kibitz.server.db import utcnow
 from kibitz.server.errors import Forbidden, InvalidRequest, NotFound
 from kibitz.server.permissions import Scope, scopes_up_to
@@ -29,12 +30,22 @@ from kibitz.server.unit_of_work import UnitOfWork
 from kibitz.validation import email_domain
 
 
-def token_out(row: ApiToken, caller: Caller) -> TokenOut:
+async def seal_token_name(session: UnitOfWork, user_id: str, token_id: str, name: str) -> str:
+    """Seal a token's name with its owner's key (a person's own words, erased with them)."""
+    return await session.sealer.seal(user_owner(user_id), name, ApiToken.name, row=token_id)
+
+
+async def token_name(session: UnitOfWork, row: ApiToken) -> str:
+    """Return a token's name, opened."""
+    return await session.sealer.open(row.name, ApiToken.name, row=row.id)
+
+
+async def token_out(session: UnitOfWork, row: ApiToken, caller: Caller) -> TokenOut:
     """Return the wire form of a token as its owner sees it (never the token or its hash)."""
     return TokenOut.model_validate(
         {
             "id": row.id,
-            "name": row.name,
+            "name": await token_name(session, row),
             "kind": row.kind,
             "scopes": row.scopes.split(),
             "created_at": row.created_at,
@@ -77,10 +88,11 @@ async def create_token(
         )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
+    token_id = new_id()
     row = ApiToken(
-        id=new_id(),
+        id=token_id,
         user_id=caller.user.id,
-        name=name,
+        name=await seal_token_name(session, caller.user.id, token_id, name),
         kind="token",
         scopes=scopes,
         token_hash=hash_token(token),

@@ -15,15 +15,15 @@ from typing import Any
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kibitz.server.crypto.keystore import (
     backup_location_table,
     data_key_table,
     destroyed_table,
     keystore_file,
-    keystore_url,
     metadata,
+    open_engine,
 )
 from kibitz.server.db import utcnow
 from kibitz.settings import Settings
@@ -65,8 +65,8 @@ def keystore_engine(settings: Settings) -> AsyncEngine | None:
     path = keystore_file(settings)
     if path is not None and not path.is_file():
         return None
-    connect_args: dict[str, Any] = {"timeout": 10} if path is not None else {}
-    return create_async_engine(keystore_url(settings), connect_args=connect_args, hide_parameters=True)
+    # The server's own engine settings: its writes queue behind the server's instead of failing.
+    return open_engine(settings)
 
 
 async def has_keystore_tables(engine: AsyncEngine) -> bool:

@@ -110,10 +110,13 @@ class CodemarkTag(Base):
     """A tag on a codemark."""
 
     __tablename__ = "codemark_tag"
-    __table_args__ = (Index("ix_codemark_tag_team_tag", "team_id", "tag"),)
+    __table_args__ = (Index("ix_codemark_tag_team_tag_index", "team_id", "tag_index"),)
 
     codemark_id: Mapped[str] = mapped_column(ForeignKey("codemark.id", ondelete="CASCADE"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The tag's blind index (team scope, purpose `codemark.tag`): what lookups and uniqueness use.
+    tag_index: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # Sealed with the team's key, bound to `codemark_id/tag_index`.
+    tag: Mapped[str] = mapped_column(Text)
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
 
 

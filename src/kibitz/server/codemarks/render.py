@@ -79,9 +79,9 @@ def _parts_query(ids: BindParameter[Any]) -> CompoundSelect[Any]:
     One round trip instead of eight: each statement costs far more in the async driver than in SQL.
     """
     return union_all(
-        select(literal("tag"), CodemarkTag.codemark_id, CodemarkTag.tag, literal(""), literal(0)).where(
-            CodemarkTag.codemark_id.in_(ids)
-        ),
+        select(
+            literal("tag"), CodemarkTag.codemark_id, CodemarkTag.tag, CodemarkTag.tag_index, literal(0)
+        ).where(CodemarkTag.codemark_id.in_(ids)),
         select(
             literal("assignee"),
             CodemarkAssignee.codemark_id,
@@ -159,7 +159,9 @@ async def rendered_codemarks(
     rows: Any = await session.execute(_PARTS, {"ids": ids})
     for kind, codemark_id, a, b, order in rows:
         parts[kind][codemark_id].append((a, b, int(order)))
-    tags = {cid: sorted(a for a, _, _ in rows) for cid, rows in parts["tag"].items()}
+    for cid, rows in parts["tag"].items():
+        for sealed, index, _ in rows:
+            opener.add((CodemarkTag.tag, cid, index), sealed, CodemarkTag.tag, row=f"{cid}/{index}")
     assignees = {cid: [a for a, _, _ in rows] for cid, rows in parts["assignee"].items()}
     mentions = {
         cid: [a for a, _, _ in sorted(rows, key=lambda r: r[2])] for cid, rows in parts["mention"].items()
@@ -176,6 +178,10 @@ async def rendered_codemarks(
             ReactionOut.model_construct(emoji=e, count=len(us), users=us) for e, us in by_emoji.items()
         ]
     opened = await opener.open(session)
+    tags = {
+        cid: sorted(opened[(CodemarkTag.tag, cid, index)] for _, index, _ in rows)
+        for cid, rows in parts["tag"].items()
+    }
     people = await people_by_id(
         session, [c.author_id for c in codemarks] + [u for us in assignees.values() for u in us]
     )

@@ -46,6 +46,7 @@ from kibitz.server.codemarks.schemas import (
     ReferenceIn,
 )
 from kibitz.server.crypto.blind_index import normalise_exact
+from kibitz.server.crypto.sealer import team_owner
 from kibitz.server.db import utcnow
 from kibitz.server.errors import Conflict, NotFound, ValidationFailed
 from kibitz.server.events.models import Event
@@ -62,6 +63,7 @@ MAX_RELATED = 50
 # Blind-index purposes (team scope): listings by file, and the fingerprint a code-free team keeps of code.
 PATH_PURPOSE = "marker.path"
 CODE_PURPOSE = "marker.code"
+TAG_PURPOSE = "codemark.tag"
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,9 @@ class CodemarkFilter:
     assignee_id: str | None = None
     tag: str | None = None
     pinned: bool | None = None
-    # The blind index of `path` (`with_path_index`): the queries compare it, never the path.
+    # The blind indexes of `path` and `tag` (`with_path_index`): the queries compare them, never the text.
     path_index: str | None = None
+    tag_index: str | None = None
 
 
 async def path_index(session: UnitOfWork, team_id: str, path: str) -> str:
@@ -85,11 +88,35 @@ async def path_index(session: UnitOfWork, team_id: str, path: str) -> str:
     return await session.sealer.index(team_id, PATH_PURPOSE, normalise_exact(path))
 
 
+async def tag_index(session: UnitOfWork, team_id: str, tag: str) -> str:
+    """Return the blind index of a tag in a team (what listings by tag look up; it keeps tags unique)."""
+    return await session.sealer.index(team_id, TAG_PURPOSE, normalise_exact(tag))
+
+
+async def tag_row(session: UnitOfWork, codemark_id: str, team_id: str, tag: str) -> CodemarkTag:
+    """Return a tag of a codemark as stored: its blind index, and the tag sealed with the team's key."""
+    index = await tag_index(session, team_id, tag)
+    sealed = await session.sealer.seal(
+        team_owner(team_id), tag, CodemarkTag.tag, row=f"{codemark_id}/{index}"
+    )
+    return CodemarkTag(codemark_id=codemark_id, tag_index=index, tag=sealed, team_id=team_id)
+
+
 async def with_path_index(session: UnitOfWork, team_id: str, flt: CodemarkFilter) -> CodemarkFilter:
-    """Return the filter with its path's blind index filled in (the queries need it to filter by path)."""
-    if flt.path is None:
-        return replace(flt, path_index=None)
-    return replace(flt, path_index=await path_index(session, team_id, flt.path))
+    """Return the filter with the blind indexes of its path and tag filled in (the queries need them)."""
+    return replace(
+        flt,
+        path_index=None if flt.path is None else await path_index(session, team_id, flt.path),
+        tag_index=None if flt.tag is None else await tag_index(session, team_id, flt.tag),
+    )
+
+
+async def _distinct_tags(session: UnitOfWork, team_id: str, tags: Sequence[str]) -> list[str]:
+    """Return the tags without repeats, as their blind indexes tell (composed and decomposed are one)."""
+    seen: dict[str, str] = {}
+    for tag in tags:
+        seen.setdefault(await tag_index(session, team_id, tag), tag)
+    return list(seen.values())
 
 
 def _path_index_of(flt: CodemarkFilter) -> str:
@@ -218,8 +245,8 @@ async def create_codemark(session: UnitOfWork, caller: Caller, team_id: str, dat
         session.add(marker)
         for ref in _distinct_references(m.commit, m.references):
             session.add(await _reference_row(session, marker.id, team_id, ref))
-    for tag in dict.fromkeys(data.tags):
-        session.add(CodemarkTag(codemark_id=codemark.id, tag=tag, team_id=team_id))
+    for tag in await _distinct_tags(session, team_id, data.tags):
+        session.add(await tag_row(session, codemark.id, team_id, tag))
     for user_id in assignees:
         session.add(CodemarkAssignee(codemark_id=codemark.id, user_id=user_id))
     await _set_mentions(session, codemark, "", mentioned)
@@ -331,7 +358,11 @@ def filter_conditions(team_id: str, flt: CodemarkFilter) -> list[ColumnElement[b
             on_marker = on_marker.where(Marker.repo_id == flt.repo_id)
         conditions.append(on_marker)
     if flt.tag is not None:
-        conditions.append(exists().where(CodemarkTag.codemark_id == Codemark.id, CodemarkTag.tag == flt.tag))
+        if flt.tag_index is None:
+            raise ValueError("a filter by tag needs its blind index (with_path_index)")
+        conditions.append(
+            exists().where(CodemarkTag.codemark_id == Codemark.id, CodemarkTag.tag_index == flt.tag_index)
+        )
     if flt.assignee_id is not None:
         conditions.append(
             exists().where(
@@ -434,8 +465,8 @@ async def update_codemark(
         await index_text(session, codemark.team_id, codemark.id, codemark.created_at, "", title, text)
     if patch.tags is not None:
         await session.execute(delete(CodemarkTag).where(CodemarkTag.codemark_id == codemark.id))
-        for tag in dict.fromkeys(patch.tags):
-            session.add(CodemarkTag(codemark_id=codemark.id, tag=tag, team_id=codemark.team_id))
+        for tag in await _distinct_tags(session, codemark.team_id, patch.tags):
+            session.add(await tag_row(session, codemark.id, codemark.team_id, tag))
     if patch.status is not None:
         codemark.status = patch.status
     if patch.pinned is not None:

@@ -54,6 +54,9 @@ SCHEMA_VERSION = 1
 # stops working here within that time even without a signal.
 DEFAULT_CACHE_SECONDS = 30.0
 REWRAP_BATCH = 200
+# The names in keystore_meta of the keystore's own id and of the id of the database it belongs to.
+KEYSTORE_ID = "keystore_id"
+DATABASE_ID = "database_id"
 # Tries at creating the schema when processes race to create it (one per table suffices).
 _SCHEMA_ATTEMPTS = 8
 
@@ -133,7 +136,13 @@ def keystore_file(settings: Settings) -> Path | None:
     return Path(url[len(prefix) :]) if url.startswith(prefix) else None
 
 
+# An execution option marking a connection that only reads: its transaction may begin deferred.
+_READ_ONLY = "kibitz_keystore_read_only"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling begins every transaction deferred; `_sqlite_begin` begins them.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # A rollback journal rather than WAL: a deleted key's page is overwritten in the file by secure_delete
     # and no copy lingers in a WAL file; the keystore is written rarely, so WAL's concurrency is not needed.
@@ -142,6 +151,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # A deferred transaction that writes first holds a read lock and then asks for the write lock; when
+    # another connection is committing (it waits for readers to leave), SQLite refuses at once with
+    # "database is locked" instead of waiting, since waiting could deadlock. Taking the write lock when the
+    # transaction begins (IMMEDIATE) means a writer only ever waits, within busy_timeout, and never fails.
+    # A reader begins nothing: each of its statements is a transaction of its own, so it holds the shared
+    # lock (which keeps a writer from committing) only while the statement runs, never across awaits.
+    if not connection.get_execution_options().get(_READ_ONLY, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_engine(settings: Settings) -> AsyncEngine:
+    """Return an engine on the configured keystore (SQLite: a rollback journal and writers that queue)."""
+    url = keystore_url(settings)
+    if keystore_file(settings) is None:
+        return create_async_engine(url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
+    engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def reading(engine: AsyncEngine) -> AsyncEngine:
+    """Return the engine for connections that only read (on SQLite they take no lock between statements)."""
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def _wrap_context(key_id: str, owner_kind: str, owner_id: str) -> bytes:
@@ -178,6 +214,10 @@ class Keystore:
     cache_seconds: float = DEFAULT_CACHE_SECONDS
     _by_id: dict[str, _Cached] = field(default_factory=dict)
     _active: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Key creation in this process waits here, in the event loop, rather than in the database's lock:
+    # on a busy machine sixteen signups at once would otherwise queue for SQLite's write lock past its
+    # busy timeout. Other processes still meet in the database's lock (or PostgreSQL's row lock).
+    _creating: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     async def open(
@@ -188,16 +228,12 @@ class Keystore:
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
     ) -> Keystore:
         """Open (creating if missing) the configured keystore with the configured KEK, or the given ones."""
-        url = keystore_url(settings)
         path = keystore_file(settings)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Readable by the server's user alone (SQLite gives its journal the same mode).
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-            engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_async_engine(url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
+        engine = open_engine(settings)
         try:
             fresh = await _create_schema(engine)
             if keks is None:
@@ -280,12 +316,12 @@ class Keystore:
         key_id = self._active.get(owner)
         if key_id is not None and (cached := self._fresh(key_id)) is not None:
             return key_id, cached.key
-        async with self.engine.connect() as connection:
+        async with reading(self.engine).connect() as connection:
             row = (await connection.execute(_active_row(owner))).first()
         if row is None:
             if not create:
                 raise KeyUnavailable(f"there is no data key for {owner_kind} {owner_id}")
-            async with self.engine.begin() as connection:
+            async with self._creating, self.engine.begin() as connection:
                 row = await self._create_key(connection, owner)
         key = await self._unwrap_row(row)
         self._active[owner] = row.key_id
@@ -295,7 +331,7 @@ class Keystore:
         """Return the data key with this id (active or retired), for opening what it sealed."""
         if (cached := self._fresh(key_id)) is not None:
             return cached.key
-        async with self.engine.connect() as connection:
+        async with reading(self.engine).connect() as connection:
             row = (
                 await connection.execute(select(data_key_table).where(data_key_table.c.key_id == key_id))
             ).first()
@@ -354,7 +390,7 @@ class Keystore:
                 "index keys are not rotated: every stored blind index would have to be recomputed"
             )
         owner = _owner(owner_kind, owner_id)
-        async with self.engine.begin() as connection:
+        async with self._creating, self.engine.begin() as connection:
             await self._lock_and_active_kek(connection)
             await connection.execute(
                 update(data_key_table)
@@ -402,7 +438,7 @@ class Keystore:
     async def owner_ids(self, owner_kind: OwnerKind, *, prefix: str = "", suffix: str = "") -> list[str]:
         """Return the ids of owners of a kind with keys or tombstones whose id starts and ends as given."""
         found: set[str] = set()
-        async with self.engine.connect() as connection:
+        async with reading(self.engine).connect() as connection:
             for table in (data_key_table, destroyed_table):
                 query = select(table.c.owner_id).where(table.c.owner_kind == str(OwnerKind(owner_kind)))
                 if prefix:
@@ -487,10 +523,45 @@ class Keystore:
             if not rows:
                 return rewrapped
 
+    async def identity(self) -> tuple[str, str | None]:
+        """Return this keystore's id and the id of the database it belongs to (None before it is bound)."""
+        async with reading(self.engine).connect() as connection:
+            result = await connection.execute(
+                select(keystore_meta.c.name, keystore_meta.c.value).where(
+                    keystore_meta.c.name.in_((KEYSTORE_ID, DATABASE_ID))
+                )
+            )
+            rows = {str(name): str(value) for name, value in result}
+        return str(rows[KEYSTORE_ID]), rows.get(DATABASE_ID)
+
+    async def claim(self, database_id: str) -> str:
+        """Record that the keystore belongs to `database_id` unless it belongs to one; return which."""
+        async with self._creating, self.engine.begin() as connection:
+            await _insert_if_missing(connection, DATABASE_ID, database_id)
+            owner = await connection.scalar(
+                select(keystore_meta.c.value).where(keystore_meta.c.name == DATABASE_ID)
+            )
+        return str(owner)
+
+    async def holds_keys(self) -> bool:
+        """Tell whether the keystore holds any data key."""
+        async with reading(self.engine).connect() as connection:
+            return await connection.scalar(select(data_key_table.c.key_id).limit(1)) is not None
+
+    async def holds_any(self, key_ids: Sequence[str]) -> bool:
+        """Tell whether any of these data keys is in the keystore."""
+        if not key_ids:
+            return False
+        async with reading(self.engine).connect() as connection:
+            found = await connection.scalar(
+                select(data_key_table.c.key_id).where(data_key_table.c.key_id.in_(list(key_ids))).limit(1)
+            )
+        return found is not None
+
     async def info(self) -> KeystoreInfo:
         """Return counts of keys by KEK and owner kind (never key material)."""
         table = data_key_table
-        async with self.engine.connect() as connection:
+        async with reading(self.engine).connect() as connection:
             active = await connection.scalar(
                 select(keystore_meta.c.value).where(keystore_meta.c.name == "kek")
             )
@@ -549,9 +620,8 @@ async def _create_schema(engine: AsyncEngine) -> bool:
         try:
             return await _create_schema_once(engine)
         except DBAPIError:
-            # Processes opening a fresh SQLite keystore together each see some table missing, and each
-            # CREATE of one runs on its own (SQLite's driver does not put DDL in a transaction): a loser
-            # fails on whichever table another made first, and the next attempt finds more of them made.
+            # Processes opening a fresh keystore together may each see some table missing: a loser fails
+            # on whichever table another made first, and the next attempt finds them made.
             if attempt == _SCHEMA_ATTEMPTS - 1:
                 raise
             await asyncio.sleep(0.05 * (attempt + 1))
@@ -574,6 +644,9 @@ async def _create_schema_once(engine: AsyncEngine) -> bool:
             raise KibitzError(
                 f"the keystore has schema version {version}; this Kibitz knows {SCHEMA_VERSION}"
             )
+        # Its own id, for the database it serves to record (crypto/binding.py); a keystore made by an
+        # earlier version gets one now. The database's id is recorded once the binding is made.
+        await _insert_if_missing(connection, KEYSTORE_ID, "ks-" + new_id())
         keys = await connection.scalar(select(func.count()).select_from(data_key_table))
         active = await connection.scalar(select(keystore_meta.c.value).where(keystore_meta.c.name == "kek"))
     return not keys and active is None

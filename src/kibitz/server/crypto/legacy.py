@@ -15,12 +15,22 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from kibitz.server.auth.models import User
+from kibitz.server.auth.models import ApiToken, User
 from kibitz.server.auth.people import email_index, handle_index
+from kibitz.server.auth.tokens import seal_token_name
 from kibitz.server.codemarks.content import MARKER_COLUMNS
-from kibitz.server.codemarks.models import Codemark, CodemarkEdit, Marker, MarkerReference, Reply, ReplyEdit
-from kibitz.server.codemarks.service import PATH_PURPOSE
+from kibitz.server.codemarks.models import (
+    Codemark,
+    CodemarkEdit,
+    CodemarkTag,
+    Marker,
+    MarkerReference,
+    Reply,
+    ReplyEdit,
+)
+from kibitz.server.codemarks.service import PATH_PURPOSE, tag_row
 from kibitz.server.crypto.blind_index import normalise_exact
+from kibitz.server.crypto.envelope import PREFIX
 from kibitz.server.crypto.sealer import (
     Owner,
     SealedColumn,
@@ -37,6 +47,8 @@ from kibitz.server.repos.models import Repo, RepoRemote
 from kibitz.server.repos.service import REMOTE_PURPOSE
 from kibitz.server.search.index import index_text
 from kibitz.server.search.models import SearchToken
+from kibitz.server.teams.models import Team
+from kibitz.server.teams.service import seal_team_name
 from kibitz.server.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -250,3 +262,49 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
         )
     log.warning("sealed %d cells written before encryption at rest", sealed)
     return sealed
+
+
+async def seal_plaintext_names(session: UnitOfWork) -> int:
+    """Seal team names, tags and token names stored in the clear (before migration 0008); return how many.
+
+    Each start looks for them (a few indexed probes when there are none), so a crash part-way leaves the
+    rest for the next start; tags get their real blind index in place of the migration's placeholder.
+    """
+    sealer = session.sealer
+    sealed = 0
+    tags = (
+        await session.execute(
+            select(
+                CodemarkTag.codemark_id, CodemarkTag.tag_index, CodemarkTag.tag, CodemarkTag.team_id
+            ).where(CodemarkTag.tag_index.startswith(LEGACY_PREFIX, autoescape=True))
+        )
+    ).all()
+    for tag in tags:
+        row = await tag_row(session, tag.codemark_id, tag.team_id, tag.tag)
+        await session.execute(
+            update(CodemarkTag)
+            .where(CodemarkTag.codemark_id == tag.codemark_id, CodemarkTag.tag_index == tag.tag_index)
+            .values(tag_index=row.tag_index, tag=row.tag)
+        )
+        sealed += 1
+    if not sealer.enabled:
+        return sealed
+    plain = ~Team.name.startswith(PREFIX, autoescape=True) & (Team.name != "")
+    for team in (await session.execute(select(Team.id, Team.name).where(plain))).all():
+        await put_sealed(session, Team, team.id, "name", await seal_team_name(session, team.id, team.name))
+        sealed += 1
+    plain = ~ApiToken.name.startswith(PREFIX, autoescape=True) & (ApiToken.name != "")
+    for token in (
+        await session.execute(select(ApiToken.id, ApiToken.user_id, ApiToken.name).where(plain))
+    ).all():
+        name = await seal_token_name(session, token.user_id, token.id, token.name)
+        await put_sealed(session, ApiToken, token.id, "name", name)
+        sealed += 1
+    if sealed:
+        log.warning("sealed %d team names, tags and token names stored in the clear", sealed)
+    return sealed
+
+
+async def put_sealed(session: UnitOfWork, model: Any, row_id: str, column: str, value: str) -> None:
+    """Write one sealed value over the plaintext of a row (found by its id)."""
+    await session.execute(update(model).where(model.id == row_id).values({column: value}))

@@ -15,13 +15,22 @@ from typing import Any, Literal
 from sqlalchemy import Table
 from sqlalchemy.orm import InstrumentedAttribute
 
-from kibitz.server.auth.models import User
-from kibitz.server.codemarks.models import Codemark, CodemarkEdit, Marker, MarkerReference, Reply, ReplyEdit
+from kibitz.server.auth.models import ApiToken, User
+from kibitz.server.codemarks.models import (
+    Codemark,
+    CodemarkEdit,
+    CodemarkTag,
+    Marker,
+    MarkerReference,
+    Reply,
+    ReplyEdit,
+)
 from kibitz.server.crypto.sealer import SealedColumn
 from kibitz.server.db import Base
 from kibitz.server.events.models import Event
 from kibitz.server.locations.models import MarkerLocation
 from kibitz.server.repos.models import Repo, RepoRemote
+from kibitz.server.teams.models import Team
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,10 @@ class SealedTable:
 
 SEALED_TABLES: tuple[SealedTable, ...] = (
     SealedTable(User, (User.id,), (User.email, User.name, User.handle), "user"),
+    SealedTable(ApiToken, (ApiToken.id,), (ApiToken.name,), "user"),
+    SealedTable(Team, (Team.id,), (Team.name,), "team"),
     SealedTable(Codemark, (Codemark.id,), (Codemark.title, Codemark.text), "membership"),
+    SealedTable(CodemarkTag, (CodemarkTag.codemark_id, CodemarkTag.tag_index), (CodemarkTag.tag,), "team"),
     SealedTable(
         CodemarkEdit, (CodemarkEdit.codemark_id,), (CodemarkEdit.title, CodemarkEdit.text), "membership"
     ),

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from sqlalchemy import and_, or_, select, update
 
-from kibitz.server.auth.models import User
 from kibitz.server.crypto.envelope import key_id_of
 from kibitz.server.crypto.kek import (
     LocalKek,
@@ -141,9 +140,10 @@ async def reseal_team(sessions: Sessions, keystore: Keystore, team_id: str) -> i
     """
     resealed = 0
     for entry in SEALED_TABLES:
-        if entry.model is User:
-            continue  # a person's profile belongs to no team
+        if entry.owner == "user":
+            continue  # a person's profile and tokens belong to no team
         table = entry.table
+        team_column = table.c.team_id if "team_id" in table.c else table.c.id
         names = dict.fromkeys(
             [*table.primary_key.columns.keys(), *(c.key for c in entry.row), *(c.key for c in entry.columns)]
         )
@@ -152,7 +152,7 @@ async def reseal_team(sessions: Sessions, keystore: Keystore, team_id: str) -> i
             rows = (
                 (
                     await session.execute(
-                        select(*(table.c[name] for name in names)).where(table.c.team_id == team_id)
+                        select(*(table.c[name] for name in names)).where(team_column == team_id)
                     )
                 )
                 .mappings()

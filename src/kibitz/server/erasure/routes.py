@@ -15,6 +15,7 @@ from kibitz.server.erasure.schemas import AccountDeleteIn, ErasureOut, TeamDelet
 from kibitz.server.erasure.sweeper import finish_now
 from kibitz.server.errors import InvalidCredentials, NotFound, ValidationFailed
 from kibitz.server.teams.models import Team
+from kibitz.server.teams.service import team_name
 from kibitz.server.unit_of_work import transaction
 
 router = APIRouter(tags=["erasure"])
@@ -64,7 +65,7 @@ async def delete_team(
     team = await session.get(Team, team_id)
     if team is None:  # deleted since the access check
         raise NotFound("No such team.")
-    if body.confirm != team.name:
+    if body.confirm != await team_name(session, team):
         raise ValidationFailed(
             "Type the team's name to confirm.",
             [{"loc": ["body", "confirm"], "msg": "must be the team's name"}],

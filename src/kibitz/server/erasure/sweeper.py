@@ -17,7 +17,7 @@ import logging
 
 from sqlalchemy import select
 
-from kibitz.server.db import utcnow
+from kibitz.server.db import checkpoint_wal, utcnow
 from kibitz.server.erasure.models import ErasureRequest
 from kibitz.server.erasure.service import finish_erasure
 from kibitz.server.unit_of_work import Sessions, transaction
@@ -44,6 +44,10 @@ async def finish_now(sessions: Sessions, settings: Settings, request_id: str) ->
     except Exception as exc:  # one stuck request must not hold up the answer or the others
         log.warning("erasure %s left for the sweeper: %s", request_id, type(exc).__name__)
         return None
+    try:
+        await checkpoint_wal(sessions)
+    except Exception as exc:  # the erasure is done; a busy log is emptied by the next checkpoint
+        log.warning("erasure %s: the write-ahead log was not emptied: %s", request_id, type(exc).__name__)
     return request
 
 

@@ -42,7 +42,6 @@ from kibitz.server.codemarks.models import (
     Codemark,
     CodemarkAssignee,
     CodemarkEdit,
-    CodemarkTag,
     Follower,
     Marker,
     MarkerReference,
@@ -52,7 +51,7 @@ from kibitz.server.codemarks.models import (
     Reply,
     ReplyEdit,
 )
-from kibitz.server.codemarks.service import PATH_PURPOSE
+from kibitz.server.codemarks.service import PATH_PURPOSE, tag_row
 from kibitz.server.crypto.blind_index import normalise_email as normalise_email_for_index
 from kibitz.server.crypto.blind_index import normalise_exact
 from kibitz.server.crypto.sealer import SealedColumn, member_owner, team_owner
@@ -63,6 +62,7 @@ from kibitz.server.repos.models import Repo, RepoRemote, RepoRootCommit
 from kibitz.server.repos.service import REMOTE_PURPOSE
 from kibitz.server.search.index import index_text
 from kibitz.server.teams.models import Membership, Team
+from kibitz.server.teams.service import seal_team_name
 from kibitz.server.unit_of_work import UnitOfWork
 
 # Not an argon2 hash, so no password ever verifies against it (Passwords.verify answers False).
@@ -297,7 +297,7 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
     session.add(
         Team(
             id=team_id,
-            name=archive.team.name,
+            name=await seal_team_name(session, team_id, archive.team.name),
             # No events come along (docs/api.md): numbering continues after the exporting server's last one.
             event_seq=archive.team.event_seq,
             allowlist=" ".join(archive.team.allowlist),
@@ -365,7 +365,7 @@ async def _write_team(session: UnitOfWork, archive: TeamExport, mapping: dict[st
                 )
             )
         for tag in c.tags:
-            session.add(CodemarkTag(codemark_id=c.id, tag=tag, team_id=team_id))
+            session.add(await tag_row(session, c.id, team_id, tag))
         for user_id in c.assignees:
             session.add(CodemarkAssignee(codemark_id=c.id, user_id=uid(user_id)))
         for user_id in c.mentions:

@@ -164,7 +164,9 @@ async def codemark_records(session: UnitOfWork, codemarks: Sequence[Codemark]) -
         )
     tags: dict[str, list[str]] = defaultdict(list)
     for tag in await _rows(session, select(CodemarkTag), CodemarkTag.codemark_id, ids):
-        tags[tag.codemark_id].append(tag.tag)
+        tags[tag.codemark_id].append(
+            await _open(session, tag.tag, CodemarkTag.tag, f"{tag.codemark_id}/{tag.tag_index}")
+        )
     assignees: dict[str, list[str]] = defaultdict(list)
     for assignee in await _rows(session, select(CodemarkAssignee), CodemarkAssignee.codemark_id, ids):
         assignees[assignee.codemark_id].append(assignee.user_id)
@@ -280,7 +282,7 @@ async def export_user(session: UnitOfWork, caller: Caller, reader: UnitOfWork | 
         memberships.append(
             MembershipRecord(
                 team_id=team.id,
-                team_name=team.name,
+                team_name=await _open(db, team.name, Team.name, team.id),
                 role=membership.role,
                 joined_at=membership.created_at,
                 content_included=included,
@@ -289,7 +291,7 @@ async def export_user(session: UnitOfWork, caller: Caller, reader: UnitOfWork | 
     tokens = [
         TokenRecord(
             id=t.id,
-            name=t.name,
+            name=await _open(db, t.name, ApiToken.name, t.id),
             kind=t.kind,
             scopes=t.scopes.split(),
             created_at=t.created_at,
@@ -508,7 +510,7 @@ async def export_team(
         server_version=kibitz.__version__,
         team=TeamRecord(
             id=team.id,
-            name=team.name,
+            name=await _open(db, team.name, Team.name, team.id),
             created_at=team.created_at,
             allowlist=team.allowlist.split(),
             event_seq=team.event_seq,

@@ -29,6 +29,7 @@ from kibitz.server.auth.models import User
 from kibitz.server.backup import keyfiles, layout, pgtools
 from kibitz.server.backup.backup import sqlite_database_file
 from kibitz.server.codemarks.models import Mention, Reaction, Reply
+from kibitz.server.crypto.binding import bind
 from kibitz.server.crypto.envelope import PREFIX, key_id_of
 from kibitz.server.crypto.keystore import (
     Keystore,
@@ -217,6 +218,9 @@ async def _restore_into(
                 alembic_revision=None,
             )
             if keystore is not None:
+                # Before anything is erased: a keystore backup of another server would look as if every key
+                # had been destroyed, and the replay would delete everything.
+                await bind(engine, keystore, keystore_name=key_backup_name(key_backup))
                 result = await _replay_erasures(engine, keystore, result)
             async with engine.connect() as connection:
                 revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
@@ -226,6 +230,11 @@ async def _restore_into(
         if keystore is not None:
             await keystore.close()
     return dataclasses.replace(result, alembic_revision=None if revision is None else str(revision))
+
+
+def key_backup_name(key_backup: layout.BackupFile | None) -> str:
+    """Return how messages name the keystore backup being restored."""
+    return "backup" if key_backup is None else f"backup {key_backup.path}"
 
 
 async def _restore_keystore(settings: Settings, backup_path: Path) -> None:

@@ -32,20 +32,22 @@ router = APIRouter(tags=["teams"])
 async def create_team(body: TeamCreateIn, session: DbSession, caller: CurrentCaller) -> TeamOut:
     """Create a team; the caller becomes its owner."""
     team, membership = await service.create_team(session, caller, body.name)
-    return service.team_out(team, membership.role)
+    return await service.team_out(session, team, membership.role)
 
 
 @router.get("/teams")
 async def list_teams(session: DbSession, caller: CurrentCaller) -> list[TeamOut]:
     """List the caller's teams."""
-    return [service.team_out(team, m.role) for team, m in await service.list_teams(session, caller)]
+    return [
+        await service.team_out(session, team, m.role) for team, m in await service.list_teams(session, caller)
+    ]
 
 
 @router.post("/teams/join")
 async def join_team(body: JoinIn, session: DbSession, caller: CurrentCaller) -> TeamOut:
     """Join a team with an invite code."""
     team, membership = await service.join_team(session, caller, body.code)
-    return service.team_out(team, membership.role)
+    return await service.team_out(session, team, membership.role)
 
 
 @router.patch("/teams/{team_id}")
@@ -56,7 +58,7 @@ async def change_settings(
     membership = await access_team(session, caller, team_id, "admin")
     team = await get_team(session, team_id)
     await service.set_code_free(session, caller, team, body.code_free)
-    return service.team_out(team, membership.role)
+    return await service.team_out(session, team, membership.role)
 
 
 @router.get("/teams/{team_id}/members")

@@ -13,6 +13,7 @@ from kibitz.server.audit.service import record_audit
 from kibitz.server.auth.models import User
 from kibitz.server.auth.people import Person, people_of, person_of
 from kibitz.server.auth.service import Caller, hash_token, user_ref
+from kibitz.server.crypto.sealer import team_owner
 from kibitz.server.db import utcnow
 from kibitz.server.errors import Conflict, Forbidden, InviteInvalid, NotFound
 from kibitz.server.events.service import record_event
@@ -23,12 +24,22 @@ from kibitz.server.unit_of_work import UnitOfWork
 INVITE_PREFIX = "kbzi_"
 
 
-def team_out(team: Team, role: str) -> TeamOut:
+async def seal_team_name(session: UnitOfWork, team_id: str, name: str) -> str:
+    """Seal a team's name with the team's key (what its members chose to call it is theirs)."""
+    return await session.sealer.seal(team_owner(team_id), name, Team.name, row=team_id)
+
+
+async def team_name(session: UnitOfWork, team: Team) -> str:
+    """Return a team's name, opened."""
+    return await session.sealer.open(team.name, Team.name, row=team.id)
+
+
+async def team_out(session: UnitOfWork, team: Team, role: str) -> TeamOut:
     """Return the wire form of a team as seen by a member with `role`."""
     return TeamOut.model_validate(
         {
             "id": team.id,
-            "name": team.name,
+            "name": await team_name(session, team),
             "role": role,
             "code_free": team.code_free,
             "created_at": team.created_at,
@@ -67,7 +78,8 @@ def invite_out(invite: Invite, maker: Person) -> InviteInfoOut:
 async def create_team(session: UnitOfWork, caller: Caller, name: str) -> tuple[Team, Membership]:
     """Create a team with the caller as its owner."""
     now = utcnow()
-    team = Team(id=new_id(), name=name, event_seq=0, created_at=now)
+    team_id = new_id()
+    team = Team(id=team_id, name=await seal_team_name(session, team_id, name), event_seq=0, created_at=now)
     membership = Membership(team_id=team.id, user_id=caller.user.id, role="owner", created_at=now)
     session.add(team)
     await session.flush()
