@@ -19,6 +19,7 @@ from kibitz.cli.locating import (
     with_code,
 )
 from kibitz.cli.render import codemark_details, listing_line
+from kibitz.cli.terminal import echo
 from kibitz.client import CODEMARK_TYPES, Codemark, KibitzClient, Marker
 from kibitz.gitrepo import (
     LineRange,
@@ -89,7 +90,7 @@ def init() -> None:
         current = current_team(client)
         repo = client.match_repo(current.id, commits, remotes, name=name[:100] or None)
     write_link(root, RepoLink(team_id=current.id, repo_id=repo["id"]))
-    click.echo(f"Linked {root} to repo {repo['name']} ({repo['id']}) in team {current.name}.")
+    echo(f"Linked {root} to repo {repo['name']} ({repo['id']}) in team {current.name}.")
 
 
 def parse_target(target: str) -> tuple[str, LineRange]:
@@ -167,9 +168,9 @@ def add(
     if as_json:
         print_json({"id": codemark["id"], "provisional": provisional})
         return
-    click.echo(codemark["id"])
+    echo(codemark["id"])
     if provisional:
-        click.echo(
+        echo(
             f"{path}:{wanted.start_line}-{wanted.end_line} is not committed yet: the codemark carries the "
             "code and becomes a regular one once a commit holds it.",
             err=True,
@@ -244,9 +245,9 @@ def ls(path: str | None, status: str, kind: str | None, revision: str | None, as
         print_json(entries)
         return
     for entry in entries:
-        click.echo(listing_line(entry))
+        echo(listing_line(entry))
     if not entries:
-        click.echo("No codemarks." if status == "all" else f"No {status} codemarks.", err=True)
+        echo("No codemarks." if status == "all" else f"No {status} codemarks.", err=True)
 
 
 def _locate_for_show(
@@ -301,7 +302,7 @@ def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
             )
         print_json({**codemark, "markers": markers, "replies": replies})
     else:
-        click.echo(codemark_details(codemark, replies, located, _describe_target(target, revision)))
+        echo(codemark_details(codemark, replies, located, _describe_target(target, revision)))
 
 
 def _describe_target(target: Target | None, revision: str | None) -> str:
@@ -319,7 +320,7 @@ def reply(codemark_id: str, text: str) -> None:
     """Answer in a codemark's thread and print the reply's id."""
     with open_client() as client:
         created = client.add_reply(codemark_id, text)
-    click.echo(created["id"])
+    echo(created["id"])
 
 
 @click.command()
@@ -328,7 +329,7 @@ def resolve(codemark_id: str) -> None:
     """Mark a codemark resolved."""
     with open_client() as client:
         client.update_codemark(codemark_id, status="resolved")
-    click.echo(f"Resolved {codemark_id}.")
+    echo(f"Resolved {codemark_id}.")
 
 
 @click.command()
@@ -337,7 +338,7 @@ def reopen(codemark_id: str) -> None:
     """Open a resolved codemark again."""
     with open_client() as client:
         client.update_codemark(codemark_id, status="open")
-    click.echo(f"Reopened {codemark_id}.")
+    echo(f"Reopened {codemark_id}.")
 
 
 @click.command()
@@ -346,7 +347,7 @@ def rm(codemark_id: str) -> None:
     """Delete a codemark and its replies."""
     with open_client() as client:
         client.delete_codemark(codemark_id)
-    click.echo(f"Deleted {codemark_id}.")
+    echo(f"Deleted {codemark_id}.")
 
 
 COMMANDS: tuple[click.Command, ...] = (init, add, ls, show, reply, resolve, reopen, rm)

@@ -5,7 +5,6 @@ Shared by the command modules of ``kibitz.cli``, so that none imports another's 
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 import click
 
 from kibitz.cli.errors import CliError
+from kibitz.cli.terminal import echo, json_text, prompt
 from kibitz.client import (
     CurrentTeam,
     KibitzClient,
@@ -42,7 +42,7 @@ _ID = re.compile(r"[0-9a-z]{16}")
 
 def print_json(value: Any) -> None:
     """Print one JSON document on stdout."""
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    echo(json_text(value))
 
 
 # Where the root group keeps --ca-file / --cert-sha256 for the command it runs (click's shared ctx.meta).
@@ -140,4 +140,4 @@ def read_password(from_stdin: bool, *, confirm: bool) -> str:
             raise CliError("no password on standard input")
         return password
     # Prompts go to stderr so that stdout carries only the command's output.
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True))
+    return str(prompt("Password", hide_input=True, confirmation_prompt=confirm))

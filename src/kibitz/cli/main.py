@@ -16,6 +16,7 @@ from kibitz import __version__
 from kibitz.cli import account, codemarks, conversation, export, server, team, tokens
 from kibitz.cli.context import TRUST_META, Trust
 from kibitz.cli.errors import FAILURE, describe, exit_code_for, exit_codes_help, is_reported
+from kibitz.cli.terminal import echo
 from kibitz.client import KibitzError, parse_fingerprint
 
 DEBUG_ENV = "KIBITZ_DEBUG"
@@ -43,7 +44,7 @@ class KibitzGroup(click.Group):
 
 
 def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
-    click.echo(f"kibitz: {message}", err=True)
+    echo(f"kibitz: {message}", err=True)
     ctx.exit(code)
 
 

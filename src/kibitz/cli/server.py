@@ -14,6 +14,7 @@ from kibitz.cli import server_accounts, server_backup, server_keys
 from kibitz.cli.context import json_option, print_json
 from kibitz.cli.errors import CliError
 from kibitz.cli.server_settings import data_dir_option, load_settings
+from kibitz.cli.terminal import echo
 
 
 @click.group()
@@ -103,16 +104,16 @@ def server_gen_cert(
         raise CliError(str(error)) from None
     digest = fingerprint(pair.cert_pem)
     cert, key = cert_path.resolve(), key_path.resolve()
-    click.echo(f"Wrote a self-signed certificate for {', '.join(hosts or DEFAULT_HOSTS)}, valid {days} days:")
-    click.echo(f"  certificate: {cert}")
-    click.echo(f"  private key: {key}  (mode 0600: keep it secret, never copy it to clients)")
-    click.echo(f"SHA-256 fingerprint: {digest}")
-    click.echo("\nServe with:")
-    click.echo(f"  kibitz server run --host ADDRESS --tls-cert {cert} --tls-key {key}")
-    click.echo("Clients trust it by its fingerprint (or set KIBITZ_CERT_SHA256):")
-    click.echo(f"  kibitz --cert-sha256 {digest} login --server https://HOST:PORT --email EMAIL")
-    click.echo("or by the certificate itself, copied to them (or set KIBITZ_CA_FILE):")
-    click.echo(f"  kibitz --ca-file {cert.name} login --server https://HOST:PORT --email EMAIL")
+    echo(f"Wrote a self-signed certificate for {', '.join(hosts or DEFAULT_HOSTS)}, valid {days} days:")
+    echo(f"  certificate: {cert}")
+    echo(f"  private key: {key}  (mode 0600: keep it secret, never copy it to clients)")
+    echo(f"SHA-256 fingerprint: {digest}")
+    echo("\nServe with:")
+    echo(f"  kibitz server run --host ADDRESS --tls-cert {cert} --tls-key {key}")
+    echo("Clients trust it by its fingerprint (or set KIBITZ_CERT_SHA256):")
+    echo(f"  kibitz --cert-sha256 {digest} login --server https://HOST:PORT --email EMAIL")
+    echo("or by the certificate itself, copied to them (or set KIBITZ_CA_FILE):")
+    echo(f"  kibitz --ca-file {cert.name} login --server https://HOST:PORT --email EMAIL")
 
 
 @server.command("migrate")
@@ -123,7 +124,7 @@ def server_migrate(data_dir: Path | None) -> None:
 
     settings = load_settings(data_dir=data_dir)
     migrate(settings)
-    click.echo("The database is up to date.")
+    echo("The database is up to date.")
 
 
 @server.command("import")
@@ -146,11 +147,11 @@ def server_import(archive: Path, data_dir: Path | None, as_json: bool) -> None:
         print_json(dataclasses.asdict(summary))
         return
     counts = ", ".join(f"{n} {name}" for name, n in summary.counts.items())
-    click.echo(f"Imported team {summary.team_name} ({summary.team_id}): {counts}.")
+    echo(f"Imported team {summary.team_name} ({summary.team_id}): {counts}.")
     for email in summary.matched_accounts:
-        click.echo(f"  {email}: existing account")
+        echo(f"  {email}: existing account")
     for email in summary.created_accounts:
-        click.echo(f"  {email}: new account, cannot log in yet: kibitz server user set-password {email}")
+        echo(f"  {email}: new account, cannot log in yet: kibitz server user set-password {email}")
 
 
 for _command in (*server_keys.COMMANDS, *server_accounts.COMMANDS, *server_backup.COMMANDS):
