@@ -59,8 +59,9 @@ class Settings(BaseSettings):
     hsts_seconds: int = Field(default=31_536_000, ge=0)
     # Login attempts per account and per address, in the `limits` library's notation.
     login_rate_limit: str = "10/minute"
-    # "json" (one object per line, for an aggregator) or "text" (for a terminal).
-    log_format: str = Field(default="json", pattern="^(json|text)$")
+    # "json" (one object per line, for an aggregator), "text" (for a terminal), or "auto": text when the log
+    # goes to a terminal, JSON otherwise.
+    log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     # Where vulnerabilities in this deployment are reported (the Contact of /.well-known/security.txt): a
     # mailto:, https:// or tel: URI. Empty means no security.txt (404) and a warning at startup.
     security_contact: str = Field(default="", pattern=r"^((mailto:|https://|tel:)\S+)?$")

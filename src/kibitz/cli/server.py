@@ -38,8 +38,19 @@ def server() -> None:
     metavar="FILE",
     help="The certificate's PEM private key [env: KIBITZ_TLS_KEY].",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "text", "json"]),
+    help="Log readable lines (text) or JSON lines (json); auto: text on a terminal, JSON otherwise "
+    "[default: auto; env: KIBITZ_LOG_FORMAT].",
+)
 def server_run(
-    host: str | None, port: int | None, data_dir: Path | None, tls_cert: Path | None, tls_key: Path | None
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    log_format: str | None,
 ) -> None:
     """Serve the API, applying database migrations first.
 
@@ -51,7 +62,9 @@ def server_run(
     from kibitz.server.runner import serve
     from kibitz.server.tls import TlsSetupError
 
-    settings = load_settings(host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key)
+    settings = load_settings(
+        host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key, log_format=log_format
+    )
     try:
         serve(settings)
     except TlsSetupError as error:
