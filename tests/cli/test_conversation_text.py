@@ -146,5 +146,9 @@ def test_search_and_inbox_lines() -> None:
         "created_at": "2026-03-10T12:00:00.123+00:00",
         "read_at": None,
     }
-    assert inbox_line(item) == "* mention     c1 (reply r1)  Retry  (ada@example.com, 2026-03-10 12:00)"
+    now = dt.datetime(2026, 3, 10, 15, 30, tzinfo=dt.UTC)
+    assert (
+        inbox_line(item, now)
+        == "* mention     c1 (reply r1)  Retry  (ada@example.com, 2026-03-10 12:00 UTC (3 hours ago))"
+    )
     assert inbox_line({**item, "read_at": "x", "reply_id": None}).startswith("  mention     c1  Retry")

@@ -18,7 +18,7 @@ from kibitz.cli.locating import (
     target_for,
     with_code,
 )
-from kibitz.cli.render import codemark_details, listing_line
+from kibitz.cli.render import codemark_details, listing_line, permalink_url
 from kibitz.cli.terminal import echo
 from kibitz.client import CODEMARK_TYPES, Codemark, KibitzClient, Marker
 from kibitz.gitrepo import (
@@ -165,10 +165,13 @@ def add(
         codemark = client.create_codemark(
             link.team_id, type=kind, text=text, markers=[marker], title=title, assignees=assignees, tags=tag
         )
+    address = permalink_url(client.server_url, codemark["permalink"])
     if as_json:
-        print_json({"id": codemark["id"], "provisional": provisional})
+        print_json({"id": codemark["id"], "provisional": provisional, "permalink": address})
         return
+    # The id alone on stdout, for scripts (`id=$(kibitz add ...)`); the address for people on stderr.
     echo(codemark["id"])
+    echo(address, err=True)
     if provisional:
         echo(
             f"{path}:{wanted.start_line}-{wanted.end_line} is not committed yet: the codemark carries the "
@@ -302,7 +305,11 @@ def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
             )
         print_json({**codemark, "markers": markers, "replies": replies})
     else:
-        echo(codemark_details(codemark, replies, located, _describe_target(target, revision)))
+        echo(
+            codemark_details(
+                codemark, replies, located, _describe_target(target, revision), client.server_url
+            )
+        )
 
 
 def _describe_target(target: Target | None, revision: str | None) -> str:

@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kibitz.cli.render import summary
+from kibitz.cli.render import reactions_line, summary
+from kibitz.cli.times import timestamp
 from kibitz.client import Codemark, InboxItem, Reaction, SearchHit, StreamEvent
 
 # Names people type for the reactions most tools offer, so a terminal without an emoji keyboard works too.
@@ -68,17 +69,7 @@ def parse_when(value: str, now: dt.datetime) -> str:
 
 def reactions_text(reactions: Sequence[Reaction]) -> str:
     """Return ``👍 2  🎉 1``, or ``no reactions``."""
-    return "  ".join(f"{r['emoji']} {r['count']}" for r in reactions) or "no reactions"
-
-
-def _clock(at: str | None) -> str:
-    """Return the local time of day of an ISO time, or an empty string."""
-    if not at:
-        return ""
-    try:
-        return dt.datetime.fromisoformat(at).astimezone().strftime("%H:%M:%S")
-    except ValueError:
-        return at
+    return reactions_line(reactions) or "no reactions"
 
 
 def _first_line(text: str) -> str:
@@ -89,7 +80,7 @@ def _codemark_words(codemark: Mapping[str, Any]) -> str:
     return summary(codemark.get("title"), str(codemark.get("text") or ""))
 
 
-def event_line(event: StreamEvent, emails: Mapping[str, str]) -> str | None:
+def event_line(event: StreamEvent, emails: Mapping[str, str], now: dt.datetime | None = None) -> str | None:
     """Return the line `kibitz watch` prints for an event, or None for a `skipped` placeholder.
 
     ``emails`` maps user ids to email addresses; unknown ids are shown as they are.
@@ -137,7 +128,7 @@ def event_line(event: StreamEvent, emails: Mapping[str, str]) -> str | None:
         what = f"{data.get('email')} is now {data.get('role')}"
     else:
         what = kind  # a newer server's event: still worth a line
-    return f"#{event['seq']} {_clock(event.get('at'))} {what}"
+    return f"#{event['seq']} {timestamp(event.get('at'), now)} {what}"
 
 
 def _author_email(data: Mapping[str, Any]) -> str:
@@ -166,11 +157,11 @@ def search_line(hit: SearchHit) -> str:
     return line
 
 
-def inbox_line(item: InboxItem) -> str:
+def inbox_line(item: InboxItem, now: dt.datetime | None = None) -> str:
     """Return one line of `kibitz inbox`: ``* kind  codemark  title  (actor, time)``, ``*`` when unread."""
     unread = "*" if item["read_at"] is None else " "
     reply = f" (reply {item['reply_id']})" if item["reply_id"] else ""
-    when = item["created_at"][:16].replace("T", " ")
+    when = timestamp(item["created_at"], now)
     return (
         f"{unread} {item['kind']:<10}  {item['codemark_id']}{reply}  {summary(item['codemark_title'], '')}  "
         f"({item['actor']['email']}, {when})"

@@ -9,6 +9,7 @@ import click
 from kibitz.cli.context import json_option, password_stdin_option, print_json, read_password
 from kibitz.cli.server_settings import data_dir_option, load_settings
 from kibitz.cli.terminal import echo
+from kibitz.cli.times import timestamp
 
 
 @click.group("user")
@@ -88,11 +89,11 @@ def server_erasures(data_dir: Path | None, as_json: bool) -> None:
         return
     for erasure in ledger:
         finished = (
-            erasure.completed_at.isoformat() if erasure.completed_at else f"due {erasure.due_at.isoformat()}"
+            timestamp(erasure.completed_at) if erasure.completed_at else f"due {timestamp(erasure.due_at)}"
         )
         echo(
             f"{erasure.id}  {erasure.subject_kind:<4}  {erasure.subject_id}  "
-            f"requested {erasure.requested_at.isoformat()}  {erasure.status:<7}  {finished}"
+            f"requested {timestamp(erasure.requested_at)}  {erasure.status:<7}  {finished}"
         )
 
 

@@ -10,6 +10,7 @@ from kibitz.cli.context import current_team, json_option, open_client, print_jso
 from kibitz.cli.errors import NOT_FOUND, CliError
 from kibitz.cli.render import erasure_state
 from kibitz.cli.terminal import echo, prompt
+from kibitz.cli.times import timestamp
 from kibitz.client import CurrentTeam, load_current_team, save_current_team
 
 
@@ -47,7 +48,7 @@ def team_invite(role: str, as_json: bool) -> None:
         return
     echo(invite["code"])
     echo(
-        f"Invite to {current.name} as {invite['role']}, valid until {invite['expires_at']}. "
+        f"Invite to {current.name} as {invite['role']}, valid until {timestamp(invite['expires_at'])}. "
         f"Join with: kibitz team join {invite['code']}",
         err=True,
     )

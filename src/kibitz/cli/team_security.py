@@ -6,6 +6,7 @@ import click
 
 from kibitz.cli.context import current_team, json_option, open_client, print_json
 from kibitz.cli.terminal import echo
+from kibitz.cli.times import timestamp
 from kibitz.client import Allowlist, AuditEvent, CurrentTeam
 
 # The API's largest page; `--limit` beyond it follows the cursor.
@@ -78,7 +79,8 @@ def _line(event: AuditEvent) -> str:
     details = " ".join(f"{key}={value}" for key, value in sorted(event["details"].items()))
     target = f"target={event['target_id']} " if event["target_id"] else ""
     return (
-        f"{event['at']}  {event['action']:<26}  {who:<16}  {event['address'] or '-':<15}  {target}{details}"
+        f"{timestamp(event['at'])}  {event['action']:<26}  {who:<16}  {event['address'] or '-':<15}  "
+        f"{target}{details}"
     )
 
 

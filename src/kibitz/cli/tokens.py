@@ -9,6 +9,7 @@ import click
 from kibitz.cli.context import json_option, open_client, print_json
 from kibitz.cli.errors import CliError
 from kibitz.cli.terminal import echo, prompt
+from kibitz.cli.times import timestamp
 from kibitz.client import Token
 
 SCOPES = ("read", "write", "admin")
@@ -48,14 +49,18 @@ def token_create(name: str, scope: str, expires_days: int, as_json: bool) -> Non
     echo(created["token"])
     echo(
         f"Token {created['name']} ({created['id']}), scopes {' '.join(created['scopes'])}, "
-        f"valid until {created['expires_at']}. Keep it secret: it is not shown again.",
+        f"valid until {timestamp(created['expires_at'])}. Keep it secret: it is not shown again.",
         err=True,
     )
 
 
 def _line(item: Token) -> str:
     marker = "*" if item["current"] else " "
-    state = f"revoked {item['revoked_at']}" if item["revoked_at"] else f"expires {item['expires_at']}"
+    state = (
+        f"revoked {timestamp(item['revoked_at'])}"
+        if item["revoked_at"]
+        else f"expires {timestamp(item['expires_at'])}"
+    )
     scopes = ",".join(item["scopes"])
     return f"{marker} {item['id']}  {item['kind']:<7}  {scopes:<16}  {state}  {item['name']}"
 
