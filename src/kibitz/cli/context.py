@@ -21,6 +21,7 @@ from kibitz.cli.terminal import echo, json_text, prompt
 from kibitz.client import (
     CurrentTeam,
     KibitzClient,
+    KibitzError,
     NotLoggedIn,
     load_current_team,
     resolve_ca_file,
@@ -29,6 +30,7 @@ from kibitz.client import (
     resolve_token,
     save_current_team,
 )
+from kibitz.gitrepo import GitError, find_root, read_link
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 password_stdin_option = click.option(
@@ -99,6 +101,40 @@ def current_team(client: KibitzClient) -> CurrentTeam:
     raise CliError(
         "no current team: run `kibitz team use NAME`, `kibitz team create NAME` or `kibitz team join CODE`"
     )
+
+
+def lost_membership() -> str | None:
+    """Return why a command found nothing when the reason is that you left or were removed from its team.
+
+    Asked after a "not found" answer: the server says the same for another team's objects as for missing
+    ones, so only your own list of teams tells that the current team (or the clone's) is no longer yours.
+    """
+    team = load_current_team()
+    linked = _linked_team_id()
+    try:
+        with open_client() as client:
+            mine = {t["id"] for t in client.me()["teams"]}
+    except KibitzError:
+        return None
+    if team is not None and team.id not in mine:
+        where = f"team {team.name}"
+    elif linked is not None and linked not in mine:
+        where = "the team this clone is linked to"
+    else:
+        return None
+    return (
+        f"you are no longer a member of {where}: ask one of its admins for a new invite, then run "
+        "`kibitz team join CODE` (or choose another team with `kibitz team use NAME`)"
+    )
+
+
+def _linked_team_id() -> str | None:
+    """Return the team of the clone in the current directory, if it is a linked clone."""
+    try:
+        link = read_link(find_root(Path.cwd()))
+    except (GitError, OSError):
+        return None
+    return link.team_id if link is not None else None
 
 
 def member_ids(client: KibitzClient, team_id: str, emails: tuple[str, ...]) -> list[str]:

@@ -223,7 +223,9 @@ async def _set_role(
     """Change a role, announce it to the team and leave it in the audit trail."""
     old, target.role = target.role, role
     await session.flush()
-    await record_event(session, target.team_id, "member.updated", member_out(target, user))
+    await record_event(
+        session, target.team_id, "member.updated", member_out(target, user), actor_id=actor.user_id
+    )
     record_audit(
         session,
         "member.role_changed",
@@ -281,7 +283,14 @@ async def remove_member(
     # the event also closes the person's open streams.
     await session.delete(target)
     await session.flush()
-    await record_event(session, actor.team_id, "member.left", {"team_id": actor.team_id, "user_id": user_id})
+    await record_event(
+        session,
+        actor.team_id,
+        "member.left",
+        {"team_id": actor.team_id, "user_id": user_id},
+        actor_id=actor.user_id,
+        changes=() if leaving else ("removed",),
+    )
     record_audit(
         session,
         "member.left" if leaving else "member.removed",
