@@ -132,7 +132,7 @@ def test_event_lines_say_who_did_what() -> None:
     codemark = {"id": "c1", "type": "issue", "status": "resolved", "title": "Retry", "author": ADA}
 
     def told(kind: str, data: dict[str, Any], changes: list[str] | None = None) -> str | None:
-        event = {**_event(20, kind, data), "by": bo}
+        event: Any = {**_event(20, kind, data), "by": bo}
         if changes is not None:
             event["changes"] = changes
         return event_line(event, {})
