@@ -133,7 +133,7 @@ def test_a_removed_member_is_told_they_need_an_invite(
 ) -> None:
     ada, bo, repo = team
     ada.run("team", "remove", bo.email, "--yes", cwd=tmp_path)
-    for command in (("ls",), ("team", "members")):
+    for command in (("ls",), ("team", "members"), ("watch",)):
         said = bo.run(*command, cwd=repo, expect=4)
         assert "no longer a member of team Acme" in said.stderr
         assert "invite" in said.stderr

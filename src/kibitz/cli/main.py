@@ -17,7 +17,7 @@ from kibitz.cli import account, codemarks, conversation, export, server, team, t
 from kibitz.cli.context import TRUST_META, Trust, lost_membership
 from kibitz.cli.errors import FAILURE, describe, exit_code_for, exit_codes_help, is_reported
 from kibitz.cli.terminal import echo
-from kibitz.client import KibitzError, NotFound, parse_fingerprint
+from kibitz.client import Forbidden, KibitzError, NotFound, parse_fingerprint
 
 DEBUG_ENV = "KIBITZ_DEBUG"
 
@@ -33,7 +33,7 @@ class KibitzGroup(click.Group):
             raise
         except Exception as error:
             if is_reported(error):
-                lost = lost_membership() if isinstance(error, NotFound) else None
+                lost = lost_membership() if isinstance(error, (NotFound, Forbidden)) else None
                 _fail(ctx, lost or describe(error), exit_code_for(error))
             if isinstance(error, OSError):
                 where = f"{error.filename}: " if error.filename else ""
