@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# What the server needs alone (`make run`); $(STAMP) adds the development tools on top (`make test`).
+RUNTIME := $(VENV)/.runtime
 CODE   := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
@@ -11,13 +13,17 @@ CODE   := $(wildcard src tests bench)
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## start the server on 127.0.0.1:8383 with SQLite in ./.kibitz-data
+run: $(RUNTIME)  ## start the server on 127.0.0.1:8383 with SQLite in ./.kibitz-data (no dev tools)
 	$(BIN)/kibitz server run --data-dir $${KIBITZ_DATA_DIR:-.kibitz-data}
 
 lint: $(STAMP)  ## ruff, and bandit (high-severity findings fail; see docs/security.md)

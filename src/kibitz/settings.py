@@ -77,8 +77,9 @@ class Settings(BaseSettings):
     internal_email_domains: str = "local home.arpa internal lan"
     # Least zxcvbn score (0-4) a new password needs; the person's email, handle and name count against it.
     password_min_score: int = Field(default=3, ge=0, le=4)
-    # "json" (one object per line, for an aggregator) or "text" (for a terminal).
-    log_format: str = Field(default="json", pattern="^(json|text)$")
+    # "json" (one object per line, for an aggregator), "text" (for a terminal), or "auto": text when the log
+    # goes to a terminal, JSON otherwise.
+    log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     # Where vulnerabilities in this deployment are reported (the Contact of /.well-known/security.txt): a
     # mailto:, https:// or tel: URI. Empty means no security.txt (404) and a warning at startup.
     security_contact: str = Field(default="", pattern=r"^((mailto:|https://|tel:)\S+)?$")

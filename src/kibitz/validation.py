@@ -33,6 +33,11 @@ def clean_text(value: str) -> str:
     return value
 
 
+def has_control_characters(value: str) -> bool:
+    """Return whether ``value`` holds a C0 or C1 control character or DEL (what a terminal obeys)."""
+    return any(ord(c) < 32 or 127 <= ord(c) <= 159 for c in value)
+
+
 def _max_bytes(limit: int) -> AfterValidator:
     def check(value: str) -> str:
         if len(value.encode("utf-8")) > limit:
@@ -56,6 +61,8 @@ def check_repo_path(value: str) -> str:
         raise ValueError("must not be empty")
     if len(value.encode("utf-8")) > MAX_PATH_BYTES:
         raise ValueError(f"must be at most {MAX_PATH_BYTES} bytes")
+    if has_control_characters(value):
+        raise ValueError("must not contain control characters")
     if "\\" in value:
         raise ValueError("must use / as the separator")
     if value.startswith("/") or _DRIVE_RE.match(value):
@@ -79,7 +86,7 @@ def check_name(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("must not be blank")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if has_control_characters(value):
         raise ValueError("must not contain control characters")
     check_invisible(value)
     return value

@@ -108,10 +108,6 @@ def test_event_lines() -> None:
             _event(8, "reaction.removed", {**reaction, "reply_id": None}),
             "bo@example.com took back 👍 on codemark c1",
         ),
-        (
-            _event(9, "location.stored", {"commit": "f" * 40, "locations": [{}, {}]}),
-            "2 locations shared at commit",
-        ),
         (_event(10, "member.joined", {"email": "cy@example.com", "role": "member"}), "cy@example.com joined"),
         (_event(11, "member.left", {"team_id": "t", "user_id": "u9"}), "u9 left the team"),
         (
@@ -127,6 +123,34 @@ def test_event_lines() -> None:
         assert line.startswith(f"#{event['seq']} ")
         assert expected in line, line
     assert event_line(_event(13, "skipped"), emails) is None
+    # Shared locations are the clients' bookkeeping: no line.
+    assert event_line(_event(9, "location.stored", {"commit": "f" * 40, "locations": [{}]}), emails) is None
+
+
+def test_event_lines_say_who_did_what() -> None:
+    bo = {"id": "u2", "email": "bo@example.com", "name": "Bo", "handle": "bo"}
+    codemark = {"id": "c1", "type": "issue", "status": "resolved", "title": "Retry", "author": ADA}
+
+    def told(kind: str, data: dict[str, Any], changes: list[str] | None = None) -> str | None:
+        event: Any = {**_event(20, kind, data), "by": bo}
+        if changes is not None:
+            event["changes"] = changes
+        return event_line(event, {})
+
+    assert "bo@example.com resolved issue c1: Retry" in str(told("codemark.updated", codemark, ["resolved"]))
+    assert "bo@example.com reopened and assigned issue c1" in str(
+        told("codemark.updated", codemark, ["reopened", "assigned"])
+    )
+    assert told("codemark.updated", codemark, ["followers"]) is None
+    assert told("codemark.updated", codemark, ["references", "promoted"]) is None
+    assert "bo@example.com frobbed issue c1" in str(told("codemark.updated", codemark, ["frobbed"]))
+    assert "bo@example.com deleted codemark c1" in str(told("codemark.deleted", {"id": "c1"}))
+    assert "bo@example.com removed u9 from the team" in str(
+        told("member.left", {"team_id": "t", "user_id": "u9"}, ["removed"])
+    )
+    assert "bo@example.com made cy@example.com admin" in str(
+        told("member.updated", {"email": "cy@example.com", "role": "admin"})
+    )
 
 
 def test_search_and_inbox_lines() -> None:
@@ -146,5 +170,9 @@ def test_search_and_inbox_lines() -> None:
         "created_at": "2026-03-10T12:00:00.123+00:00",
         "read_at": None,
     }
-    assert inbox_line(item) == "* mention     c1 (reply r1)  Retry  (ada@example.com, 2026-03-10 12:00)"
+    now = dt.datetime(2026, 3, 10, 15, 30, tzinfo=dt.UTC)
+    assert (
+        inbox_line(item, now)
+        == "* mention     c1 (reply r1)  Retry  (ada@example.com, 2026-03-10 12:00 UTC (3 hours ago))"
+    )
     assert inbox_line({**item, "read_at": "x", "reply_id": None}).startswith("  mention     c1  Retry")

@@ -107,7 +107,50 @@ def test_validation_details_name_the_field() -> None:
         "Some fields are not valid.",
         [{"loc": ["body", "password"], "msg": "String should have at least 12 characters", "type": "x"}],
     )
-    assert describe(error) == "Some fields are not valid: password: String should have at least 12 characters"
+    assert describe(error) == "Some fields are not valid: password must have at least 12 characters"
+
+
+@pytest.mark.parametrize(
+    ("detail", "words"),
+    [
+        (
+            {
+                "loc": ["body", "markers", 0, "path"],
+                "msg": "Value error, must not be empty",
+                "type": "value_error",
+            },
+            "path of marker 1 must not be empty",
+        ),
+        (
+            {"loc": ["body", "tags", 2], "msg": "Value error, may contain only letters", "type": "v"},
+            "tag 3 may",
+        ),
+        ({"loc": ["body", "text"], "msg": "Field required", "type": "missing"}, "text is missing"),
+        (
+            {"loc": ["query", "limit"], "msg": "Input should be at most 200", "type": "x"},
+            "limit must be at most 200",
+        ),
+        (
+            {"loc": ["body", "colour"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"},
+            "colour is not a field",
+        ),
+    ],
+)
+def test_validation_details_are_plain_words(detail: dict[str, object], words: str) -> None:
+    said = describe(ValidationFailed(422, "validation_failed", "Some fields are not valid.", [detail]))
+    assert words in said
+    assert "Value error" not in said
+    assert "should" not in said
+
+
+def test_the_throttle_says_how_long_to_wait() -> None:
+    message = "Too many login attempts for this account; wait before trying again."
+    assert describe(ApiError(429, "too_many_attempts", message, {"retry_after": 45})) == (
+        "Too many login attempts for this account; try again in 45 seconds."
+    )
+    assert describe(ApiError(429, "too_many_attempts", "Slow down.", {"retry_after": 120})).endswith(
+        "Slow down; try again in 2 minutes."
+    )
 
 
 @pytest.fixture

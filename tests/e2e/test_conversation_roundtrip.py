@@ -228,7 +228,7 @@ def test_watch_sees_the_conversation_live_and_resumes_after_a_restart(
     watchers.append(human)
     lines = human.lines(2)
     assert lines[0].startswith("#8 ")
-    assert lines[0].endswith(f"codemark {codemark_id} updated [open/question]: Retry")
+    assert lines[0].endswith(f"{alice.email} edited question {codemark_id}: Retry")
     assert lines[1].startswith("#9 ")
     assert lines[1].endswith(
         f"{bob.email} replied on {codemark_id} ({live['data']['id']}): Shall I add a backoff?"

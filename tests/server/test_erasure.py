@@ -34,6 +34,7 @@ USER_COLUMNS = (
     ("invite", "created_by"),
     ("event", "author_id"),
     ("event", "visible_to"),
+    ("event", "actor_id"),
     ("user_account", "id"),
 )
 
@@ -137,6 +138,7 @@ async def test_erasing_a_person_removes_what_they_wrote_and_keeps_what_others_wr
         "reply.author_id",
         "mention.user_id",
         "follower.user_id",
+        "event.actor_id",
     }
 
     r = await delete_me(http, bob)

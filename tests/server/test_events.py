@@ -7,13 +7,17 @@ fresh fetch returns (the state comparison of zulip's `verify_action`).
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.server.conftest import COMMIT, Api, codemark_body, one_app_per_module
+from kibitz.server.events.hub import event_message
+from kibitz.server.events.service import head_seq, read_events
+from tests.server.conftest import COMMIT, Api, Person, codemark_body, one_app_per_module
 from tests.server.event_log import ClientState, LoggedEvent, assert_gap_free, head, team_events
 from tests.server.test_conversation import Crew, get, make_crew, reply
 
@@ -40,6 +44,16 @@ async def check_state(http: httpx.AsyncClient, crew: Crew, state: ClientState) -
         page = await get(http, crew.ada, f"/api/v1/codemarks/{fresh['id']}/replies?limit=200")
         replies.update({r["id"]: r for r in page["items"]})
     assert replies == state.replies
+
+
+LoggedMessage = dict[str, Any]
+
+
+async def wire_events(app: FastAPI, team_id: str, after: int) -> list[LoggedMessage]:
+    """Return the team's events after `after` as the stream sends them to a member."""
+    async with app.state.kibitz.sessionmaker() as session:
+        events = await read_events(session, team_id, after, await head_seq(session, team_id))
+    return [json.loads(event_message(event)) for event in events]
 
 
 async def apply_new(app: FastAPI, team: str, state: ClientState, seen: int) -> tuple[list[LoggedEvent], int]:
@@ -291,3 +305,44 @@ async def test_relations_dropped_by_a_deletion_are_announced(
     assert (await http.delete(f"/api/v1/codemarks/{second['id']}", headers=c.ada.headers)).status_code == 204
     await apply_new(app, c.team, state, 0)
     await check_state(http, c, state)
+
+
+async def test_events_say_who_made_each_change_and_what_it_was(
+    http: httpx.AsyncClient, api: Api, app: FastAPI
+) -> None:
+    c = await make_crew(api)
+    codemark = await api.codemark(c.bo, c.team, c.repo, type="issue")
+    seen = await head(app, c.team)
+
+    async def changed(person: Person, body: dict[str, object]) -> list[LoggedMessage]:
+        nonlocal seen
+        r = await http.patch(f"/api/v1/codemarks/{codemark['id']}", json=body, headers=person.headers)
+        assert r.status_code == 200, r.text
+        messages = await wire_events(app, c.team, seen)
+        seen = messages[-1]["seq"]
+        return messages
+
+    [resolved] = await changed(c.ada, {"status": "resolved"})
+    assert (resolved["by"]["id"], resolved["by"]["email"], resolved["changes"]) == (
+        c.ada.id,
+        c.ada.email,
+        ["resolved"],
+    )
+    [reopened] = await changed(c.bo, {"status": "open", "assignees": [c.cy.id], "title": "New title"})
+    assert reopened["by"]["email"] == c.bo.email
+    assert reopened["changes"] == ["assigned", "edited", "reopened"]
+    [unchanged] = await changed(c.bo, {"status": "open"})
+    assert unchanged["by"]["email"] == c.bo.email
+    assert "changes" not in unchanged
+    # The object itself is untouched: `data` is still the codemark as the API returns it.
+    fetched = (await http.get(f"/api/v1/codemarks/{codemark['id']}", headers=c.bo.headers)).json()
+    assert unchanged["data"] == fetched
+
+    r = await http.delete(f"/api/v1/teams/{c.team}/members/{c.cy.id}", headers=c.ada.headers)
+    assert r.status_code == 204, r.text
+    [removed] = await wire_events(app, c.team, seen)
+    assert (removed["type"], removed["by"]["email"], removed["changes"]) == (
+        "member.left",
+        c.ada.email,
+        ["removed"],
+    )

@@ -1,6 +1,6 @@
 """Rows written before encryption at rest are sealed when the server first starts after migration 0005.
 
-Team names and tags, written in the clear before migration 0008, are sealed at that start too.
+Team names and tags, written in the clear before migration 0007, are sealed at that start too.
 """
 
 from __future__ import annotations

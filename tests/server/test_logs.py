@@ -109,6 +109,15 @@ def test_the_format_is_chosen_by_the_settings(tmp_path: Path) -> None:
         Settings.load(data_dir=tmp_path, log_format="xml")
 
 
+def test_the_automatic_format_follows_the_stream(tmp_path: Path) -> None:
+    settings = Settings.load(data_dir=tmp_path)
+    assert settings.log_format == "auto"
+    assert logging_config(settings, to_terminal=True)["formatters"]["default"]["()"] is TextLines
+    assert logging_config(settings, to_terminal=False)["formatters"]["default"]["()"] is JsonLines
+    as_json = Settings.load(data_dir=tmp_path, log_format="json")
+    assert logging_config(as_json, to_terminal=True)["formatters"]["default"]["()"] is JsonLines
+
+
 def test_exceptions_are_logged_without_their_messages() -> None:
     secret = "canary-key-2c1d"
 

@@ -15,6 +15,7 @@ from kibitz.cli.context import (
 )
 from kibitz.cli.errors import CliError, describe, exit_code_for
 from kibitz.cli.render import erasure_state
+from kibitz.cli.terminal import confirm, echo
 from kibitz.client import (
     ConnectionFailed,
     Credentials,
@@ -71,7 +72,7 @@ def signup(
         result = client.login(email, password)
     _store_login(server, result)
     mention = f" (mention: @{user['handle']})" if user.get("handle") else ""
-    click.echo(f"Signed up and logged in as {result['user']['email']}{mention} on {client.server_url}.")
+    echo(f"Signed up and logged in as {result['user']['email']}{mention} on {client.server_url}.")
 
 
 @click.command()
@@ -84,7 +85,7 @@ def login(server: str, email: str, password_stdin: bool) -> None:
     with client_for(server) as client:
         result = client.login(email, password)
     _store_login(server, result)
-    click.echo(f"Logged in as {result['user']['email']} on {client.server_url}.")
+    echo(f"Logged in as {result['user']['email']} on {client.server_url}.")
 
 
 def _forget_login() -> None:
@@ -98,7 +99,7 @@ def logout() -> None:
     server, token = resolve_server(), resolve_token()
     if not server or not token:
         delete_credentials()
-        click.echo("Not logged in.")
+        echo("Not logged in.")
         return
     try:
         with client_for(server, token) as client:
@@ -111,7 +112,7 @@ def logout() -> None:
         message = f"{describe(error)}; the token was forgotten here but NOT revoked"
         raise CliError(message, exit_code_for(error)) from None
     _forget_login()
-    click.echo("Logged out.")
+    echo("Logged out.")
 
 
 @click.command()
@@ -133,12 +134,12 @@ def whoami(as_json: bool) -> None:
         )
         return
     user = me["user"]
-    click.echo(f"{user['name']} <{user['email']}> on {server}")
+    echo(f"{user['name']} <{user['email']}> on {server}")
     for team in me["teams"]:
         marker = "*" if current and current.id == team["id"] else " "
-        click.echo(f"{marker} {team['name']}  ({team['role']})")
+        echo(f"{marker} {team['name']}  ({team['role']})")
     if not me["teams"]:
-        click.echo("No team yet: `kibitz team create NAME` or `kibitz team join CODE`.")
+        echo("No team yet: `kibitz team create NAME` or `kibitz team join CODE`.")
 
 
 @click.group()
@@ -164,11 +165,10 @@ def account_delete(password_stdin: bool, yes: bool, as_json: bool) -> None:
         if not yes:
             alone = [t["name"] for t in me["teams"] if len(client.list_members(t["id"])) == 1]
             teams = f" The teams where you are alone go too: {', '.join(alone)}." if alone else ""
-            click.confirm(
+            confirm(
                 f"Delete the account {me['user']['email']} and everything you wrote? This cannot be undone."
                 + teams,
                 abort=True,
-                err=True,
             )
         erasure = client.delete_account(
             password if password is not None else read_password(False, confirm=False)
@@ -179,8 +179,8 @@ def account_delete(password_stdin: bool, yes: bool, as_json: bool) -> None:
     if as_json:
         print_json(erasure)
         return
-    click.echo(f"Deleted the account {me['user']['email']}; {erasure_state(erasure)}.")
-    click.echo("You are logged out.")
+    echo(f"Deleted the account {me['user']['email']}; {erasure_state(erasure)}.")
+    echo("You are logged out.")
 
 
 COMMANDS: tuple[click.Command, ...] = (signup, login, logout, whoami, account)

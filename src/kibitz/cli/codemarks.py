@@ -29,8 +29,9 @@ from kibitz.cli.locating import (
     with_code,
     with_promoted,
 )
-from kibitz.cli.render import codemark_details, listing_line
+from kibitz.cli.render import codemark_details, listing_line, permalink_url
 from kibitz.cli.repos import find_repo, repo_names
+from kibitz.cli.terminal import echo
 from kibitz.client import CODEMARK_TYPES, Codemark, CurrentTeam, KibitzClient, Marker, Repo
 from kibitz.gitrepo import (
     LineRange,
@@ -273,12 +274,15 @@ def add(
         codemark = client.create_codemark(
             link.team_id, type=kind, text=text, markers=[marker], title=title, assignees=assignees, tags=tag
         )
+    address = permalink_url(client.server_url, codemark["permalink"])
     if as_json:
-        print_json({"id": codemark["id"], "provisional": provisional})
+        print_json({"id": codemark["id"], "provisional": provisional, "permalink": address})
         return
-    click.echo(codemark["id"])
+    # The id alone on stdout, for scripts (`id=$(kibitz add ...)`); the address for people on stderr.
+    echo(codemark["id"])
+    echo(address, err=True)
     if provisional:
-        click.echo(
+        echo(
             f"{path}:{wanted.start_line}-{wanted.end_line} is not committed yet: the codemark carries the "
             "code and becomes a regular one once a commit holds it.",
             err=True,
@@ -356,7 +360,7 @@ def ls(path: str | None, status: str, kind: str | None, revision: str | None, as
     for note in promoted:
         click.echo(note, err=True)
     if not entries:
-        click.echo("No codemarks." if status == "all" else f"No {status} codemarks.", err=True)
+        echo("No codemarks." if status == "all" else f"No {status} codemarks.", err=True)
 
 
 def _locate_for_show(
@@ -412,7 +416,11 @@ def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
             )
         print_json({**codemark, "markers": markers, "replies": replies})
     else:
-        click.echo(codemark_details(codemark, replies, located, _describe_target(target, revision)))
+        echo(
+            codemark_details(
+                codemark, replies, located, _describe_target(target, revision), client.server_url
+            )
+        )
 
 
 def _describe_target(target: Target | None, revision: str | None) -> str:
@@ -430,7 +438,7 @@ def reply(codemark_id: str, text: str) -> None:
     """Answer in a codemark's thread and print the reply's id."""
     with open_client() as client:
         created = client.add_reply(codemark_id, text)
-    click.echo(created["id"])
+    echo(created["id"])
 
 
 @click.command()
@@ -439,7 +447,7 @@ def resolve(codemark_id: str) -> None:
     """Mark a codemark resolved."""
     with open_client() as client:
         client.update_codemark(codemark_id, status="resolved")
-    click.echo(f"Resolved {codemark_id}.")
+    echo(f"Resolved {codemark_id}.")
 
 
 @click.command()
@@ -448,7 +456,7 @@ def reopen(codemark_id: str) -> None:
     """Open a resolved codemark again."""
     with open_client() as client:
         client.update_codemark(codemark_id, status="open")
-    click.echo(f"Reopened {codemark_id}.")
+    echo(f"Reopened {codemark_id}.")
 
 
 @click.command()
@@ -457,7 +465,7 @@ def rm(codemark_id: str) -> None:
     """Delete a codemark and its replies."""
     with open_client() as client:
         client.delete_codemark(codemark_id)
-    click.echo(f"Deleted {codemark_id}.")
+    echo(f"Deleted {codemark_id}.")
 
 
 COMMANDS: tuple[click.Command, ...] = (init, add, ls, show, reply, resolve, reopen, rm)

@@ -5,7 +5,6 @@ Shared by the command modules of ``kibitz.cli``, so that none imports another's 
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Iterator
@@ -18,9 +17,11 @@ from urllib.parse import urlsplit
 import click
 
 from kibitz.cli.errors import CliError
+from kibitz.cli.terminal import echo, json_text, prompt
 from kibitz.client import (
     CurrentTeam,
     KibitzClient,
+    KibitzError,
     NotLoggedIn,
     load_current_team,
     resolve_ca_file,
@@ -29,6 +30,7 @@ from kibitz.client import (
     resolve_token,
     save_current_team,
 )
+from kibitz.gitrepo import GitError, find_root, read_link
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 password_stdin_option = click.option(
@@ -42,7 +44,7 @@ _ID = re.compile(r"[0-9a-z]{16}")
 
 def print_json(value: Any) -> None:
     """Print one JSON document on stdout."""
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    echo(json_text(value))
 
 
 # Where the root group keeps --ca-file / --cert-sha256 for the command it runs (click's shared ctx.meta).
@@ -101,6 +103,40 @@ def current_team(client: KibitzClient) -> CurrentTeam:
     )
 
 
+def lost_membership() -> str | None:
+    """Return why a command found nothing when the reason is that you left or were removed from its team.
+
+    Asked after a "not found" answer: the server says the same for another team's objects as for missing
+    ones, so only your own list of teams tells that the current team (or the clone's) is no longer yours.
+    """
+    team = load_current_team()
+    linked = _linked_team_id()
+    try:
+        with open_client() as client:
+            mine = {t["id"] for t in client.me()["teams"]}
+    except KibitzError:
+        return None
+    if team is not None and team.id not in mine:
+        where = f"team {team.name}"
+    elif linked is not None and linked not in mine:
+        where = "the team this clone is linked to"
+    else:
+        return None
+    return (
+        f"you are no longer a member of {where}: ask one of its admins for a new invite, then run "
+        "`kibitz team join CODE` (or choose another team with `kibitz team use NAME`)"
+    )
+
+
+def _linked_team_id() -> str | None:
+    """Return the team of the clone in the current directory, if it is a linked clone."""
+    try:
+        link = read_link(find_root(Path.cwd()))
+    except (GitError, OSError):
+        return None
+    return link.team_id if link is not None else None
+
+
 def member_ids(client: KibitzClient, team_id: str, emails: tuple[str, ...]) -> list[str]:
     """Return the user ids of team members by email (emails compare case-insensitively)."""
     by_email = {member["email"].lower(): member["user_id"] for member in client.list_members(team_id)}
@@ -140,4 +176,4 @@ def read_password(from_stdin: bool, *, confirm: bool) -> str:
             raise CliError("no password on standard input")
         return password
     # Prompts go to stderr so that stdout carries only the command's output.
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True))
+    return str(prompt("Password", hide_input=True, confirmation_prompt=confirm))

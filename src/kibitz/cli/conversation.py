@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from kibitz.cli.conversation_text import (
 )
 from kibitz.cli.errors import NOT_FOUND, CliError
 from kibitz.cli.locating import shown_under
+from kibitz.cli.terminal import echo, json_text
 from kibitz.client import (
     CODEMARK_TYPES,
     EventStream,
@@ -79,7 +79,7 @@ def react(object_id: str, emoji: str, remove: bool, as_json: bool) -> None:
         return
     target = "codemark" if kind == "codemarks" else "reply"
     verb = "Took back" if remove else "Reacted"
-    click.echo(f"{verb} {symbol} on {target} {object_id}: {reactions_text(reactions)}")
+    echo(f"{verb} {symbol} on {target} {object_id}: {reactions_text(reactions)}")
 
 
 @click.command()
@@ -118,7 +118,7 @@ def edit(object_id: str, text: str | None, title: str | None, as_json: bool) -> 
     if as_json:
         print_json(updated)
     else:
-        click.echo(f"Edited {kind} {object_id}.")
+        echo(f"Edited {kind} {object_id}.")
 
 
 @click.command()
@@ -127,7 +127,7 @@ def follow(codemark_id: str) -> None:
     """Follow a codemark: its replies come to your inbox."""
     with open_client() as client:
         client.follow(codemark_id)
-    click.echo(f"Following {codemark_id}: its replies will reach your inbox.")
+    echo(f"Following {codemark_id}: its replies will reach your inbox.")
 
 
 @click.command()
@@ -136,7 +136,7 @@ def unfollow(codemark_id: str) -> None:
     """Stop following a codemark (mentions and assignments still reach you)."""
     with open_client() as client:
         client.unfollow(codemark_id)
-    click.echo(f"No longer following {codemark_id}.")
+    echo(f"No longer following {codemark_id}.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,9 +270,9 @@ def search(
         print_json(hits)
         return
     for hit in hits:
-        click.echo(search_line(hit))
+        echo(search_line(hit))
     if not hits:
-        click.echo("Nothing found.", err=True)
+        echo("Nothing found.", err=True)
 
 
 @click.command()
@@ -308,13 +308,13 @@ def inbox(show_all: bool, mark_read: bool, limit: int, as_json: bool) -> None:
         print_json({"items": items, "unread": unread})
         return
     for item in items:
-        click.echo(inbox_line(item))
+        echo(inbox_line(item))
     if mark_read and newly_read:
-        click.echo(f"Marked {len(newly_read)} read; {unread} unread left.", err=True)
+        echo(f"Marked {len(newly_read)} read; {unread} unread left.", err=True)
     elif not items:
-        click.echo("Nothing unread." if not show_all else "Your inbox is empty.", err=True)
+        echo("Nothing unread." if not show_all else "Your inbox is empty.", err=True)
     else:
-        click.echo(f"{unread} unread.", err=True)
+        echo(f"{unread} unread.", err=True)
 
 
 @click.command()
@@ -361,7 +361,7 @@ def watch(after: int | None, as_json: bool) -> None:
 
 
 def _note(message: str) -> None:
-    click.echo(f"kibitz: {message}", err=True)
+    echo(f"kibitz: {message}", err=True)
 
 
 def _show(event: Any, emails: dict[str, str], as_json: bool) -> None:
@@ -372,11 +372,11 @@ def _show(event: Any, emails: dict[str, str], as_json: bool) -> None:
     if event["type"] == "skipped":
         return
     if as_json:
-        click.echo(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+        echo(json_text(event, indent=None, compact=True))
     else:
         line = event_line(event, emails)
         if line is not None:
-            click.echo(line)
+            echo(line)
 
 
 COMMANDS: tuple[click.Command, ...] = (react, edit, search, inbox, follow, unfollow, watch)

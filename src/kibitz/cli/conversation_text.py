@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kibitz.cli.render import summary
+from kibitz.cli.render import reactions_line, summary
+from kibitz.cli.times import timestamp
 from kibitz.client import Codemark, InboxItem, Reaction, SearchHit, StreamEvent
 
 # Names people type for the reactions most tools offer, so a terminal without an emoji keyboard works too.
@@ -68,17 +69,7 @@ def parse_when(value: str, now: dt.datetime) -> str:
 
 def reactions_text(reactions: Sequence[Reaction]) -> str:
     """Return ``👍 2  🎉 1``, or ``no reactions``."""
-    return "  ".join(f"{r['emoji']} {r['count']}" for r in reactions) or "no reactions"
-
-
-def _clock(at: str | None) -> str:
-    """Return the local time of day of an ISO time, or an empty string."""
-    if not at:
-        return ""
-    try:
-        return dt.datetime.fromisoformat(at).astimezone().strftime("%H:%M:%S")
-    except ValueError:
-        return at
+    return reactions_line(reactions) or "no reactions"
 
 
 def _first_line(text: str) -> str:
@@ -89,7 +80,7 @@ def _codemark_words(codemark: Mapping[str, Any]) -> str:
     return summary(codemark.get("title"), str(codemark.get("text") or ""))
 
 
-def event_line(event: StreamEvent, emails: Mapping[str, str]) -> str | None:
+def event_line(event: StreamEvent, emails: Mapping[str, str], now: dt.datetime | None = None) -> str | None:
     """Return the line `kibitz watch` prints for an event, or None for a `skipped` placeholder.
 
     ``emails`` maps user ids to email addresses; unknown ids are shown as they are.
@@ -99,6 +90,9 @@ def event_line(event: StreamEvent, emails: Mapping[str, str]) -> str | None:
         return None
     data: dict[str, Any] = event.get("data") or {}
     who = _author_email(data)
+    actor = event.get("by")
+    by = str(actor["email"]) if isinstance(actor, dict) and actor.get("email") else None
+    changes = event.get("changes")
     codemark, object_id = data.get("codemark_id"), data.get("id")
     if data.get("redacted"):
         # Its codemark or reply was deleted, or its writer erased: the log keeps only its place.
@@ -106,17 +100,27 @@ def event_line(event: StreamEvent, emails: Mapping[str, str]) -> str | None:
     elif kind == "codemark.created":
         place = _first_place(data)
         what = f"{who} opened {data.get('type', 'codemark')} {data.get('id')}{place}: {_codemark_words(data)}"
+    elif kind == "codemark.updated" and changes is not None:
+        # A change this client has no words for (a newer server's) is shown as the server names it.
+        said = [word for change in changes if (word := _CHANGE_WORDS.get(change, change))]
+        if not said:
+            return None  # bookkeeping (followers, references found by clients), not news
+        what = (
+            f"{by or 'someone'} {_joined(said)} {data.get('type', 'codemark')} {object_id}: "
+            f"{_codemark_words(data)}"
+        )
     elif kind == "codemark.updated":
         state = f"[{data.get('status')}/{data.get('type')}]"
         what = f"codemark {object_id} updated {state}: {_codemark_words(data)}"
     elif kind == "codemark.deleted":
-        what = f"codemark {data.get('id')} deleted"
+        what = f"{by} deleted codemark {data.get('id')}" if by else f"codemark {data.get('id')} deleted"
     elif kind == "reply.added":
         what = f"{who} replied on {codemark} ({object_id}): {_first_line(data.get('text', ''))}"
     elif kind == "reply.edited":
         what = f"{who} edited reply {object_id} on {codemark}: {_first_line(data.get('text', ''))}"
     elif kind == "reply.deleted":
-        what = f"reply {object_id} on {codemark} deleted"
+        reply = f"reply {object_id} on {codemark}"
+        what = f"{by} deleted {reply}" if by else f"{reply} deleted"
     elif kind in ("reaction.added", "reaction.removed"):
         user = emails.get(str(data.get("user_id")), str(data.get("user_id")))
         verb = "reacted" if kind == "reaction.added" else "took back"
@@ -125,19 +129,43 @@ def event_line(event: StreamEvent, emails: Mapping[str, str]) -> str | None:
         )
         what = f"{user} {verb} {data.get('emoji')} on {target}: {reactions_text(data.get('reactions') or [])}"
     elif kind == "location.stored":
-        count = len(data.get("locations") or [])
-        commit = str(data.get("commit", ""))[:12]
-        what = f"{count} location{'' if count == 1 else 's'} shared at commit {commit}"
+        return None  # where clients found code, shared among them: bookkeeping, not news
     elif kind == "member.joined":
         what = f"{data.get('email')} joined the team as {data.get('role')}"
     elif kind == "member.left":
         user = emails.get(str(data.get("user_id")), str(data.get("user_id")))
-        what = f"{user} left the team"
+        removed = changes is not None and "removed" in changes
+        what = f"{by or 'an admin'} removed {user} from the team" if removed else f"{user} left the team"
     elif kind == "member.updated":
-        what = f"{data.get('email')} is now {data.get('role')}"
+        email, role = data.get("email"), data.get("role")
+        what = f"{by} made {email} {role}" if by else f"{email} is now {role}"
     else:
         what = kind  # a newer server's event: still worth a line
-    return f"#{event['seq']} {_clock(event.get('at'))} {what}"
+    return f"#{event['seq']} {timestamp(event.get('at'), now)} {what}"
+
+
+# How each change a server reports reads in a sentence ("ada resolved issue …"); None: not news.
+_CHANGE_WORDS: dict[str, str | None] = {
+    "resolved": "resolved",
+    "reopened": "reopened",
+    "archived": "archived",
+    "assigned": "assigned",
+    "unassigned": "unassigned someone from",
+    "edited": "edited",
+    "tagged": "retagged",
+    "pinned": "pinned",
+    "unpinned": "unpinned",
+    "related": "related",
+    "unrelated": "unrelated",
+    "promoted": None,
+    "followers": None,
+    "references": None,
+}
+
+
+def _joined(words: Sequence[str]) -> str:
+    """Return ``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _author_email(data: Mapping[str, Any]) -> str:
@@ -166,11 +194,11 @@ def search_line(hit: SearchHit) -> str:
     return line
 
 
-def inbox_line(item: InboxItem) -> str:
+def inbox_line(item: InboxItem, now: dt.datetime | None = None) -> str:
     """Return one line of `kibitz inbox`: ``* kind  codemark  title  (actor, time)``, ``*`` when unread."""
     unread = "*" if item["read_at"] is None else " "
     reply = f" (reply {item['reply_id']})" if item["reply_id"] else ""
-    when = item["created_at"][:16].replace("T", " ")
+    when = timestamp(item["created_at"], now)
     return (
         f"{unread} {item['kind']:<10}  {item['codemark_id']}{reply}  {summary(item['codemark_title'], '')}  "
         f"({item['actor']['email']}, {when})"

@@ -9,7 +9,7 @@ server error exactly as a client command reports the same error answered over HT
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from kibitz.client import ApiError, CertificateRejected, NotLoggedIn
 from kibitz.client import KibitzError as ClientError
@@ -102,13 +102,79 @@ def describe(error: BaseException) -> str:
     message = str(getattr(error, "message", None) or error) or type(error).__name__
     # Only an answer's details are worded here: the server's own errors word theirs in the message.
     if isinstance(error, ApiError) and isinstance(error.details, list):
-        # Say which field is wrong: "name: String should have at least 1 character".
-        problems = []
-        for detail in error.details:
-            if not isinstance(detail, dict) or not detail.get("msg"):
-                continue
-            where = [str(part) for part in detail.get("loc") or [] if part not in ("body", "query", "path")]
-            problems.append(f"{'.'.join(where)}: {detail['msg']}" if where else str(detail["msg"]))
-        if problems:
-            message = f"{message.rstrip('.')}: {'; '.join(problems)}"
+        # Say which field is wrong, in words: "title must have at most 512 characters".
+        problems = [_problem(detail) for detail in error.details if isinstance(detail, dict)]
+        if any(problems):
+            message = f"{message.rstrip('.')}: {'; '.join(p for p in problems if p)}"
+    if isinstance(error, CarriesStatus) and error.code == "too_many_attempts":
+        message = _with_wait(message, getattr(error, "details", None))
     return message
+
+
+# Where a field sits in a request, which is no field of it.
+_PLACES = ("body", "query", "path", "header")
+# pydantic's openings of a message, and the plain word for each.
+_OPENINGS = (
+    ("Value error, ", ""),
+    ("Assertion failed, ", ""),
+    ("String should ", "must "),
+    ("Input should ", "must "),
+    ("List should ", "must "),
+    ("Value should ", "must "),
+    ("Dictionary should ", "must "),
+)
+_BY_TYPE = {
+    "missing": "is missing",
+    "extra_forbidden": "is not a field this server knows",
+    "json_invalid": "is not valid JSON",
+}
+
+
+def _field(loc: list[Any]) -> str:
+    """Return a field's place in words: ``title``, ``path of marker 1``, ``tag 3``."""
+    # Only the first part names the place ("path" may also be a field: a codemark's file path).
+    parts = loc[1:] if loc and loc[0] in _PLACES else loc
+    words: list[str] = []
+    for index, part in enumerate(parts):
+        if isinstance(part, int):
+            before = str(parts[index - 1]) if index else "item"
+            one = before[:-1] if before.endswith("s") else before
+            if words and words[-1] == before.replace("_", " "):
+                words.pop()
+            words.append(f"{one.replace('_', ' ')} {part + 1}")
+        else:
+            words.append(str(part).replace("_", " "))
+    # The innermost name first: "path of marker 1".
+    return " of ".join(reversed(words))
+
+
+def _problem(detail: dict[str, Any]) -> str:
+    """Return one invalid field in words, or an empty string when the detail says nothing."""
+    message = _BY_TYPE.get(str(detail.get("type")), str(detail.get("msg") or ""))
+    for opening, plain in _OPENINGS:
+        if message.startswith(opening):
+            message = plain + message[len(opening) :]
+            break
+    if not message:
+        return ""
+    field = _field(list(detail.get("loc") or []))
+    if not field:
+        return message
+    return f"{field} {message}" if message.startswith(("must ", "is ", "may ")) else f"{field}: {message}"
+
+
+def _with_wait(message: str, details: Any) -> str:
+    """Return a throttle's message with how long to wait, when the answer says."""
+    seconds = details.get("retry_after") if isinstance(details, dict) else None
+    if not isinstance(seconds, int) or seconds <= 0:
+        return message
+    minutes, rest = divmod(seconds, 60)
+    if minutes and rest:
+        wait = f"{minutes} min {rest} s"
+    elif minutes:
+        wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    else:
+        wait = f"{seconds} second{'s' if seconds != 1 else ''}"
+    if "wait before trying again" in message:
+        return message.replace("wait before trying again", f"try again in {wait}")
+    return f"{message.rstrip('.')}; try again in {wait}."

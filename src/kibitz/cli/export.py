@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import click
 
 from kibitz.cli.context import current_team, open_client, print_json
 from kibitz.cli.errors import USAGE, CliError
+from kibitz.cli.terminal import echo, echo_json_document
 
 
 def archive_summary(data: bytes) -> dict[str, Any]:
@@ -73,8 +73,7 @@ def export(whole_team: bool, output: Path | None, as_json: bool) -> None:
             subject = "your data"
     summary = archive_summary(data)
     if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        echo_json_document(data.decode("utf-8", errors="replace"))
     else:
         _write(output, data)
     if as_json:
@@ -82,7 +81,7 @@ def export(whole_team: bool, output: Path | None, as_json: bool) -> None:
         return
     counts = ", ".join(f"{n} {name}" for name, n in summary["counts"].items())
     where = f" to {output}" if output is not None else ""
-    click.echo(f"Exported {subject}{where}: {summary['bytes']} bytes; {counts}.", err=True)
+    echo(f"Exported {subject}{where}: {summary['bytes']} bytes; {counts}.", err=True)
 
 
 COMMANDS = [export]

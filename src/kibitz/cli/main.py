@@ -14,9 +14,10 @@ import click
 
 from kibitz import __version__
 from kibitz.cli import account, codemarks, conversation, export, repos, server, team, tokens
-from kibitz.cli.context import TRUST_META, Trust
+from kibitz.cli.context import TRUST_META, Trust, lost_membership
 from kibitz.cli.errors import FAILURE, describe, exit_code_for, exit_codes_help, is_reported
-from kibitz.client import KibitzError, parse_fingerprint
+from kibitz.cli.terminal import echo
+from kibitz.client import Forbidden, KibitzError, NotFound, parse_fingerprint
 
 DEBUG_ENV = "KIBITZ_DEBUG"
 
@@ -32,7 +33,8 @@ class KibitzGroup(click.Group):
             raise
         except Exception as error:
             if is_reported(error):
-                _fail(ctx, describe(error), exit_code_for(error))
+                lost = lost_membership() if isinstance(error, (NotFound, Forbidden)) else None
+                _fail(ctx, lost or describe(error), exit_code_for(error))
             if isinstance(error, OSError):
                 where = f"{error.filename}: " if error.filename else ""
                 _fail(ctx, f"{where}{error.strerror or error}", FAILURE)
@@ -43,7 +45,7 @@ class KibitzGroup(click.Group):
 
 
 def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
-    click.echo(f"kibitz: {message}", err=True)
+    echo(f"kibitz: {message}", err=True)
     ctx.exit(code)
 
 

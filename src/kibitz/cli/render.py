@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kibitz.cli.locating import Current, unavailable_advice, unavailable_note
-from kibitz.client import Codemark, Erasure, Marker, Reply, UserRef
+from kibitz.cli.times import timestamp
+from kibitz.client import Codemark, Erasure, Marker, Reaction, Reply, UserRef
 from kibitz.locate import code_missing
 
 SUMMARY_WIDTH = 72
@@ -23,6 +25,16 @@ def summary(title: str | None, text: str) -> str:
 def person(user: UserRef) -> str:
     """Return ``Name <email>``."""
     return f"{user['name']} <{user['email']}>"
+
+
+def permalink_url(server_url: str, permalink: str) -> str:
+    """Return a codemark's full permalink: the server's URL joined with its ``/c/ID`` path."""
+    return server_url.rstrip("/") + "/" + permalink.lstrip("/")
+
+
+def reactions_line(reactions: Sequence[Reaction]) -> str:
+    """Return ``👍 2  🎉 1``, or an empty string when there is none."""
+    return "  ".join(f"{r['emoji']} {r['count']}" for r in reactions)
 
 
 def percent(confidence: float) -> str:
@@ -100,13 +112,21 @@ def _current_block(marker: Marker, current: Current, where: str) -> list[str]:
 
 
 def codemark_details(
-    codemark: Codemark, replies: Sequence[Reply], located: Mapping[str, Current], where: str
+    codemark: Codemark,
+    replies: Sequence[Reply],
+    located: Mapping[str, Current],
+    where: str,
+    server_url: str = "",
+    now: dt.datetime | None = None,
 ) -> str:
     """Return a codemark with its code (recorded and now), text and thread, as ``kibitz show`` prints it."""
     out = [
         f"{codemark['id']}  [{codemark['status']}/{codemark['type']}]  {codemark.get('title') or ''}".rstrip()
     ]
-    out.append(f"by {person(codemark['author'])} at {codemark['created_at']}")
+    if server_url and codemark.get("permalink"):
+        out.append(permalink_url(server_url, codemark["permalink"]))
+    edited = ", edited" if codemark.get("edited") else ""
+    out.append(f"by {person(codemark['author'])}, {timestamp(codemark['created_at'], now)}{edited}")
     if codemark["assignees"]:
         out.append("assigned to " + ", ".join(person(user) for user in codemark["assignees"]))
     if codemark["tags"]:
@@ -127,20 +147,28 @@ def codemark_details(
             out.extend(_current_block(marker, current, where))
     out.append("")
     out.extend(codemark["text"].splitlines() or [""])
+    if codemark.get("reactions"):
+        out.append("")
+        out.append("reactions: " + reactions_line(codemark["reactions"]))
     if replies:
         out.append("")
         out.append(f"── {len(replies)} {'reply' if len(replies) == 1 else 'replies'} ──")
         for reply in replies:
-            out.append(f"{person(reply['author'])} at {reply['created_at']}:")
+            edited = ", edited" if reply.get("edited") and not reply.get("deleted") else ""
+            out.append(f"{person(reply['author'])}, {timestamp(reply['created_at'], now)}{edited}:")
+            if reply.get("deleted"):
+                out.append("  (deleted)")
             out.extend("  " + line for line in reply["text"].splitlines())
+            if reply.get("reactions"):
+                out.append("  " + reactions_line(reply["reactions"]))
     return "\n".join(out)
 
 
 def erasure_state(erasure: Erasure) -> str:
     """Return where an erasure stands: done (and when), or pending (and until when at the latest)."""
     if erasure["status"] == "done":
-        return f"erasure {erasure['id']} is done ({erasure['completed_at']})"
+        return f"erasure {erasure['id']} is done ({timestamp(erasure['completed_at'])})"
     return (
         f"erasure {erasure['id']} is pending: the keys are destroyed within a minute "
-        f"(at the latest by {erasure['due_at']})"
+        f"(at the latest by {timestamp(erasure['due_at'])})"
     )

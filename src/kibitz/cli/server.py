@@ -14,6 +14,7 @@ from kibitz.cli import server_accounts, server_backup, server_keys
 from kibitz.cli.context import json_option, print_json
 from kibitz.cli.errors import SERVER_CANNOT_LISTEN, SERVER_CANNOT_START, CliError
 from kibitz.cli.server_settings import data_dir_option, load_settings
+from kibitz.cli.terminal import echo
 
 
 @click.group()
@@ -37,8 +38,19 @@ def server() -> None:
     metavar="FILE",
     help="The certificate's PEM private key [env: KIBITZ_TLS_KEY].",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "text", "json"]),
+    help="Log readable lines (text) or JSON lines (json); auto: text on a terminal, JSON otherwise "
+    "[default: auto; env: KIBITZ_LOG_FORMAT].",
+)
 def server_run(
-    host: str | None, port: int | None, data_dir: Path | None, tls_cert: Path | None, tls_key: Path | None
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    log_format: str | None,
 ) -> None:
     """Serve the API, applying database migrations first.
 
@@ -50,7 +62,9 @@ def server_run(
     from kibitz.server.runner import StartupFailure, serve
     from kibitz.server.tls import TlsSetupError
 
-    settings = load_settings(host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key)
+    settings = load_settings(
+        host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key, log_format=log_format
+    )
     try:
         serve(settings)
     except TlsSetupError as error:
@@ -107,16 +121,16 @@ def server_gen_cert(
         raise CliError(str(error)) from None
     digest = fingerprint(pair.cert_pem)
     cert, key = cert_path.resolve(), key_path.resolve()
-    click.echo(f"Wrote a self-signed certificate for {', '.join(hosts or DEFAULT_HOSTS)}, valid {days} days:")
-    click.echo(f"  certificate: {cert}")
-    click.echo(f"  private key: {key}  (mode 0600: keep it secret, never copy it to clients)")
-    click.echo(f"SHA-256 fingerprint: {digest}")
-    click.echo("\nServe with:")
-    click.echo(f"  kibitz server run --host ADDRESS --tls-cert {cert} --tls-key {key}")
-    click.echo("Clients trust it by its fingerprint (or set KIBITZ_CERT_SHA256):")
-    click.echo(f"  kibitz --cert-sha256 {digest} login --server https://HOST:PORT --email EMAIL")
-    click.echo("or by the certificate itself, copied to them (or set KIBITZ_CA_FILE):")
-    click.echo(f"  kibitz --ca-file {cert.name} login --server https://HOST:PORT --email EMAIL")
+    echo(f"Wrote a self-signed certificate for {', '.join(hosts or DEFAULT_HOSTS)}, valid {days} days:")
+    echo(f"  certificate: {cert}")
+    echo(f"  private key: {key}  (mode 0600: keep it secret, never copy it to clients)")
+    echo(f"SHA-256 fingerprint: {digest}")
+    echo("\nServe with:")
+    echo(f"  kibitz server run --host ADDRESS --tls-cert {cert} --tls-key {key}")
+    echo("Clients trust it by its fingerprint (or set KIBITZ_CERT_SHA256):")
+    echo(f"  kibitz --cert-sha256 {digest} login --server https://HOST:PORT --email EMAIL")
+    echo("or by the certificate itself, copied to them (or set KIBITZ_CA_FILE):")
+    echo(f"  kibitz --ca-file {cert.name} login --server https://HOST:PORT --email EMAIL")
 
 
 @server.command("migrate")
@@ -127,7 +141,7 @@ def server_migrate(data_dir: Path | None) -> None:
 
     settings = load_settings(data_dir=data_dir)
     migrate(settings)
-    click.echo("The database is up to date.")
+    echo("The database is up to date.")
 
 
 @server.command("import")
@@ -150,11 +164,11 @@ def server_import(archive: Path, data_dir: Path | None, as_json: bool) -> None:
         print_json(dataclasses.asdict(summary))
         return
     counts = ", ".join(f"{n} {name}" for name, n in summary.counts.items())
-    click.echo(f"Imported team {summary.team_name} ({summary.team_id}): {counts}.")
+    echo(f"Imported team {summary.team_name} ({summary.team_id}): {counts}.")
     for email in summary.matched_accounts:
-        click.echo(f"  {email}: existing account")
+        echo(f"  {email}: existing account")
     for email in summary.created_accounts:
-        click.echo(f"  {email}: new account, cannot log in yet: kibitz server user set-password {email}")
+        echo(f"  {email}: new account, cannot log in yet: kibitz server user set-password {email}")
 
 
 for _command in (*server_keys.COMMANDS, *server_accounts.COMMANDS, *server_backup.COMMANDS):

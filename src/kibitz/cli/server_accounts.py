@@ -8,6 +8,8 @@ import click
 
 from kibitz.cli.context import json_option, password_stdin_option, print_json, read_password
 from kibitz.cli.server_settings import data_dir_option, load_settings
+from kibitz.cli.terminal import echo
+from kibitz.cli.times import timestamp
 
 
 @click.group("user")
@@ -21,13 +23,11 @@ def _set_user_status(email: str, status: str, data_dir: Path | None) -> None:
     settings = load_settings(data_dir=data_dir)
     changed, revoked = set_user_status(settings, email, status)
     if not changed:
-        click.echo(f"{email} is already {status}.")
+        echo(f"{email} is already {status}.")
     elif status == "disabled":
-        click.echo(
-            f"Disabled {email}; {revoked} tokens and sessions revoked, open streams close within a second."
-        )
+        echo(f"Disabled {email}; {revoked} tokens and sessions revoked, open streams close within a second.")
     else:
-        click.echo(f"Enabled {email}; they can log in again.")
+        echo(f"Enabled {email}; they can log in again.")
 
 
 @server_user.command("disable")
@@ -62,7 +62,7 @@ def server_user_set_password(email: str, password_stdin: bool, data_dir: Path | 
     password = read_password(password_stdin, confirm=True)
     activated, ended = set_password(settings, email, password)
     state = "; the imported account is active now" if activated else ""
-    click.echo(f"Set the password of {email}{state}; {ended} login sessions ended.")
+    echo(f"Set the password of {email}{state}; {ended} login sessions ended.")
 
 
 @click.command("erasures")
@@ -85,15 +85,15 @@ def server_erasures(data_dir: Path | None, as_json: bool) -> None:
         print_json([erasure.model_dump(mode="json") for erasure in ledger])
         return
     if not ledger:
-        click.echo("No erasure was requested.")
+        echo("No erasure was requested.")
         return
     for erasure in ledger:
         finished = (
-            erasure.completed_at.isoformat() if erasure.completed_at else f"due {erasure.due_at.isoformat()}"
+            timestamp(erasure.completed_at) if erasure.completed_at else f"due {timestamp(erasure.due_at)}"
         )
-        click.echo(
+        echo(
             f"{erasure.id}  {erasure.subject_kind:<4}  {erasure.subject_id}  "
-            f"requested {erasure.requested_at.isoformat()}  {erasure.status:<7}  {finished}"
+            f"requested {timestamp(erasure.requested_at)}  {erasure.status:<7}  {finished}"
         )
 
 

@@ -9,6 +9,7 @@ import click
 
 from kibitz.cli.context import json_option, print_json
 from kibitz.cli.server_settings import load_settings
+from kibitz.cli.terminal import echo
 
 
 @click.command("backup")
@@ -44,9 +45,9 @@ def server_backup(location: Path | None, prune_only: bool, data_dir: Path | None
         if as_json:
             print_json({"pruned": [str(path) for path in pruned]})
             return
-        click.echo(f"Deleted {len(pruned)} keystore backups older than {settings.keystore_backup_days} days.")
+        echo(f"Deleted {len(pruned)} keystore backups older than {settings.keystore_backup_days} days.")
         for path in pruned:
-            click.echo(f"  {path}")
+            echo(f"  {path}")
         return
     result = backup(settings, location)
     if as_json:
@@ -63,12 +64,12 @@ def server_backup(location: Path | None, prune_only: bool, data_dir: Path | None
             }
         )
         return
-    click.echo(f"Backed up the {result.database} database and the keystore into {result.location}:")
-    click.echo(f"  data:     {result.data_file}")
-    click.echo(f"  keystore: {result.keystore_file or 'none (encryption at rest is off)'}")
-    click.echo(f"  manifest: {result.manifest}")
+    echo(f"Backed up the {result.database} database and the keystore into {result.location}:")
+    echo(f"  data:     {result.data_file}")
+    echo(f"  keystore: {result.keystore_file or 'none (encryption at rest is off)'}")
+    echo(f"  manifest: {result.manifest}")
     if result.pruned:
-        click.echo(
+        echo(
             f"Deleted {len(result.pruned)} keystore backups older than {settings.keystore_backup_days} days."
         )
 
@@ -114,18 +115,16 @@ def server_restore(source: Path, data_dir: Path, as_json: bool) -> None:
     if as_json:
         print_json(summary)
         return
-    click.echo(
-        f"Restored {result.data_backup.name} into {result.data_dir} (revision {result.alembic_revision})."
-    )
-    click.echo(f"  keystore: {result.keystore_backup or 'none (encryption at rest is off)'}")
+    echo(f"Restored {result.data_backup.name} into {result.data_dir} (revision {result.alembic_revision}).")
+    echo(f"  keystore: {result.keystore_backup or 'none (encryption at rest is off)'}")
     for table, count in sorted(result.deleted.items()):
-        click.echo(f"  deleted {count} {table} rows sealed with destroyed keys")
+        echo(f"  deleted {count} {table} rows sealed with destroyed keys")
     if result.redacted_events:
-        click.echo(f"  redacted {result.redacted_events} events sealed with destroyed keys")
+        echo(f"  redacted {result.redacted_events} events sealed with destroyed keys")
     for kind, count in sorted(result.erased.items()):
         if count:
-            click.echo(f"  erased {count} {kind} records erased since the backup")
-    click.echo("Serve it with the same key-encryption key (KIBITZ_KEK_FILE or KIBITZ_KEK).")
+            echo(f"  erased {count} {kind} records erased since the backup")
+    echo("Serve it with the same key-encryption key (KIBITZ_KEK_FILE or KIBITZ_KEK).")
 
 
 COMMANDS: tuple[click.Command, ...] = (server_backup, server_restore)

@@ -8,6 +8,7 @@ import click
 
 from kibitz.cli.context import json_option, print_json
 from kibitz.cli.server_settings import data_dir_option, load_settings
+from kibitz.cli.terminal import echo
 
 
 @click.command("rotate-kek")
@@ -36,8 +37,8 @@ def server_rotate_kek(new_kek_file: Path | None, generate: bool, data_dir: Path 
         raise click.UsageError("give --new-kek-file FILE or --generate")
     result = rotate_kek(settings, new_kek_file=new_kek_file)
     if result.resumed:
-        click.echo(f"Resumed the interrupted rotation to {result.new_kek}.")
-    click.echo(
+        echo(f"Resumed the interrupted rotation to {result.new_kek}.")
+    echo(
         f"Rewrapped {result.rewrapped} data keys with the key-encryption key {result.new_kek}; "
         f"{result.old_kek} is no longer used and its file is replaced: {kek_file_path(settings)}"
     )
@@ -65,9 +66,9 @@ def server_rotate_team_keys(team_id: str, reseal: bool, as_json: bool, data_dir:
     if as_json:
         print_json(dataclasses.asdict(result))
         return
-    click.echo(f"Rotated {result.rotated_keys} data keys of team {team_id}.")
+    echo(f"Rotated {result.rotated_keys} data keys of team {team_id}.")
     if reseal:
-        click.echo(f"Resealed {result.resealed} values under the new keys.")
+        echo(f"Resealed {result.resealed} values under the new keys.")
 
 
 @click.command("keystore-info")
@@ -87,14 +88,14 @@ def server_keystore_info(as_json: bool, data_dir: Path | None) -> None:
         where = str(location) if location else "database server"
         print_json({"keystore": where, **dataclasses.asdict(info)})
         return
-    click.echo(f"keystore: {location or 'KIBITZ_KEYSTORE_URL (database server)'}")
-    click.echo(f"active key-encryption key: {info.active_kek}")
+    echo(f"keystore: {location or 'KIBITZ_KEYSTORE_URL (database server)'}")
+    echo(f"active key-encryption key: {info.active_kek}")
     for kek_id, count in sorted(info.keys_by_kek.items()):
-        click.echo(f"  data keys wrapped by {kek_id}: {count}")
+        echo(f"  data keys wrapped by {kek_id}: {count}")
     for kind, count in sorted(info.active_keys_by_kind.items()):
-        click.echo(f"  active {kind} keys: {count}")
-    click.echo(f"  retired keys (kept for reading): {info.retired_keys}")
-    click.echo(f"  destroyed owners: {info.destroyed_owners}")
+        echo(f"  active {kind} keys: {count}")
+    echo(f"  retired keys (kept for reading): {info.retired_keys}")
+    echo(f"  destroyed owners: {info.destroyed_owners}")
 
 
 COMMANDS: tuple[click.Command, ...] = (server_rotate_kek, server_rotate_team_keys, server_keystore_info)

@@ -9,6 +9,8 @@ from kibitz.cli import team_admin, team_invites, team_security
 from kibitz.cli.context import current_team, json_option, open_client, print_json, yes_option
 from kibitz.cli.errors import NOT_FOUND, CliError
 from kibitz.cli.render import erasure_state
+from kibitz.cli.terminal import echo, prompt
+from kibitz.cli.times import timestamp
 from kibitz.client import CurrentTeam, load_current_team, save_current_team
 
 
@@ -24,7 +26,7 @@ def team_create(name: str) -> None:
     with open_client() as client:
         created = client.create_team(name)
     save_current_team(CurrentTeam(id=created["id"], name=created["name"]))
-    click.echo(f"Created team {created['name']} ({created['id']}); it is now your current team.")
+    echo(f"Created team {created['name']} ({created['id']}); it is now your current team.")
 
 
 @team.command("invite")
@@ -44,9 +46,10 @@ def team_invite(role: str, as_json: bool) -> None:
     if as_json:
         print_json(invite)
         return
-    click.echo(invite["code"])
-    click.echo(
-        f"Invite {invite['id']} to {current.name} as {invite['role']}, valid until {invite['expires_at']}. "
+    echo(invite["code"])
+    echo(
+        f"Invite {invite['id']} to {current.name} as {invite['role']}, "
+        f"valid until {timestamp(invite['expires_at'])}. "
         f"Join with: kibitz team join {invite['code']}",
         err=True,
     )
@@ -59,7 +62,7 @@ def team_join(code: str) -> None:
     with open_client() as client:
         joined = client.join_team(code)
     save_current_team(CurrentTeam(id=joined["id"], name=joined["name"]))
-    click.echo(f"Joined team {joined['name']} as {joined['role']}; it is now your current team.")
+    echo(f"Joined team {joined['name']} as {joined['role']}; it is now your current team.")
 
 
 @team.command("members")
@@ -73,7 +76,7 @@ def team_members(as_json: bool) -> None:
         return
     width = max((len(member["email"]) for member in members), default=0)
     for member in members:
-        click.echo(f"{member['email']:<{width}}  {member['role']:<6}  {member['name']}")
+        echo(f"{member['email']:<{width}}  {member['role']:<6}  {member['name']}")
 
 
 @team.command("use")
@@ -90,7 +93,7 @@ def team_use(name: str) -> None:
         raise CliError(f"several of your teams are named {name!r}; give the id instead ({ids})")
     chosen = matches[0]
     save_current_team(CurrentTeam(id=chosen["id"], name=chosen["name"]))
-    click.echo(f"Current team: {chosen['name']} ({chosen['id']}).")
+    echo(f"Current team: {chosen['name']} ({chosen['id']}).")
 
 
 @team.command("delete")
@@ -107,12 +110,10 @@ def team_delete(yes: bool, as_json: bool) -> None:
         if doomed is None:
             raise CliError(f"you are no longer in team {chosen.name}: choose another with `kibitz team use`")
         if not yes:
-            typed = click.prompt(
+            typed = prompt(
                 f"Delete team {doomed['name']} with every codemark, reply and repository in it? "
                 "This cannot be undone. Type its name to confirm",
-                err=True,
                 default="",
-                show_default=False,
             )
             if typed != doomed["name"]:
                 raise CliError("the name does not match; nothing was deleted")
@@ -123,7 +124,7 @@ def team_delete(yes: bool, as_json: bool) -> None:
     if as_json:
         print_json(erasure)
         return
-    click.echo(f"Deleted team {doomed['name']}; {erasure_state(erasure)}.")
+    echo(f"Deleted team {doomed['name']}; {erasure_state(erasure)}.")
 
 
 for _command in (*team_admin.COMMANDS, *team_invites.COMMANDS, *team_security.COMMANDS):

@@ -10,6 +10,7 @@ import click
 
 from kibitz.cli.context import current_team, json_option, open_client, print_json, yes_option
 from kibitz.cli.errors import NOT_FOUND, CliError
+from kibitz.cli.terminal import confirm, echo
 from kibitz.client import KibitzClient, Member, load_current_team, save_current_team
 
 ROLES = ("member", "admin", "owner")
@@ -40,15 +41,15 @@ def team_remove(email: str, yes: bool) -> None:
             "Their access ends at once."
         )
         if not yes:
-            click.confirm(question, abort=True, err=True)
+            confirm(question, abort=True)
         client.remove_member(team.id, member["user_id"])
     if leaving:
         current = load_current_team()
         if current is not None and current.id == team.id:
             save_current_team(None)
-        click.echo(f"You left team {team.name}; you have no current team now.")
+        echo(f"You left team {team.name}; you have no current team now.")
     else:
-        click.echo(f"Removed {member['email']} from team {team.name}.")
+        echo(f"Removed {member['email']} from team {team.name}.")
 
 
 @click.command("role")
@@ -61,9 +62,9 @@ def team_role(email: str, role: str) -> None:
         member = find_member(client, team.id, email)
         changed = client.update_member(team.id, member["user_id"], role)
     if changed["role"] == member["role"]:
-        click.echo(f"{changed['email']} is already {changed['role']} in team {team.name}.")
+        echo(f"{changed['email']} is already {changed['role']} in team {team.name}.")
     else:
-        click.echo(f"{changed['email']} is now {changed['role']} in team {team.name} (was {member['role']}).")
+        echo(f"{changed['email']} is now {changed['role']} in team {team.name} (was {member['role']}).")
 
 
 @click.command("transfer")
@@ -75,13 +76,12 @@ def team_transfer(email: str, yes: bool) -> None:
         team = current_team(client)
         member = find_member(client, team.id, email)
         if not yes:
-            click.confirm(
+            confirm(
                 f"Make {member['email']} the owner of team {team.name}? You become an admin.",
                 abort=True,
-                err=True,
             )
         client.transfer_ownership(team.id, member["user_id"])
-    click.echo(f"{member['email']} now owns team {team.name}; you are an admin.")
+    echo(f"{member['email']} now owns team {team.name}; you are an admin.")
 
 
 @click.command("code-free")
@@ -96,7 +96,7 @@ def team_code_free(state: str, as_json: bool) -> None:
         print_json(changed)
         return
     now = "on" if changed["code_free"] else "off"
-    click.echo(f"Code-free mode is {now} in team {team.name}.")
+    echo(f"Code-free mode is {now} in team {team.name}.")
 
 
 COMMANDS: tuple[click.Command, ...] = (team_remove, team_role, team_transfer, team_code_free)

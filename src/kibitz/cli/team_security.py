@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from kibitz.cli.context import current_team, json_option, open_client, print_json
+from kibitz.cli.terminal import echo
+from kibitz.cli.times import timestamp
 from kibitz.client import Allowlist, AuditEvent, CurrentTeam
 
 # The API's largest page; `--limit` beyond it follows the cursor.
@@ -14,13 +16,13 @@ _PAGE = 200
 def _show(team: CurrentTeam, allowlist: Allowlist) -> None:
     seen = allowlist["your_address"] or "unknown"
     if not allowlist["cidrs"]:
-        click.echo(f"{team.name} has no allowlist: every address may connect.")
+        echo(f"{team.name} has no allowlist: every address may connect.")
     else:
         count = len(allowlist["cidrs"])
-        click.echo(f"{team.name} accepts requests only from {count} network{'s' if count != 1 else ''}:")
+        echo(f"{team.name} accepts requests only from {count} network{'s' if count != 1 else ''}:")
         for cidr in allowlist["cidrs"]:
-            click.echo(f"  {cidr}")
-    click.echo(f"Your address, as the server sees it: {seen}")
+            echo(f"  {cidr}")
+    echo(f"Your address, as the server sees it: {seen}")
 
 
 @click.group("allowlist", invoke_without_command=True)
@@ -77,7 +79,8 @@ def _line(event: AuditEvent) -> str:
     details = " ".join(f"{key}={value}" for key, value in sorted(event["details"].items()))
     target = f"target={event['target_id']} " if event["target_id"] else ""
     return (
-        f"{event['at']}  {event['action']:<26}  {who:<16}  {event['address'] or '-':<15}  {target}{details}"
+        f"{timestamp(event['at'])}  {event['action']:<26}  {who:<16}  {event['address'] or '-':<15}  "
+        f"{target}{details}"
     )
 
 
@@ -114,9 +117,9 @@ def audit(action: str | None, limit: int, as_json: bool) -> None:
         print_json(events)
         return
     if not events:
-        click.echo(f"No audit events in {team.name}" + (f" for {action}." if action else "."))
+        echo(f"No audit events in {team.name}" + (f" for {action}." if action else "."))
     for event in events:
-        click.echo(_line(event))
+        echo(_line(event))
 
 
 COMMANDS = (allowlist, audit)

@@ -8,6 +8,8 @@ import click
 
 from kibitz.cli.context import json_option, open_client, print_json
 from kibitz.cli.errors import CliError
+from kibitz.cli.terminal import echo, prompt
+from kibitz.cli.times import timestamp
 from kibitz.client import Token
 
 SCOPES = ("read", "write", "admin")
@@ -44,17 +46,21 @@ def token_create(name: str, scope: str, expires_days: int, as_json: bool) -> Non
     if as_json:
         print_json(created)
         return
-    click.echo(created["token"])
-    click.echo(
+    echo(created["token"])
+    echo(
         f"Token {created['name']} ({created['id']}), scopes {' '.join(created['scopes'])}, "
-        f"valid until {created['expires_at']}. Keep it secret: it is not shown again.",
+        f"valid until {timestamp(created['expires_at'])}. Keep it secret: it is not shown again.",
         err=True,
     )
 
 
 def _line(item: Token) -> str:
     marker = "*" if item["current"] else " "
-    state = f"revoked {item['revoked_at']}" if item["revoked_at"] else f"expires {item['expires_at']}"
+    state = (
+        f"revoked {timestamp(item['revoked_at'])}"
+        if item["revoked_at"]
+        else f"expires {timestamp(item['expires_at'])}"
+    )
     scopes = ",".join(item["scopes"])
     return f"{marker} {item['id']}  {item['kind']:<7}  {scopes:<16}  {state}  {item['name']}"
 
@@ -70,7 +76,7 @@ def token_list(include_inactive: bool, as_json: bool) -> None:
         print_json(tokens)
         return
     for item in tokens:
-        click.echo(_line(item))
+        echo(_line(item))
 
 
 @token.command("revoke")
@@ -79,7 +85,7 @@ def token_revoke(token_id: str) -> None:
     """Revoke one of your tokens or login sessions by its id (see `kibitz token list`)."""
     with open_client() as client:
         client.revoke_token(token_id.strip())
-    click.echo(f"Revoked {token_id.strip()}.")
+    echo(f"Revoked {token_id.strip()}.")
 
 
 def _read_passwords(from_stdin: bool) -> tuple[str, str]:
@@ -90,8 +96,8 @@ def _read_passwords(from_stdin: bool) -> tuple[str, str]:
             raise CliError("expected the current password and the new one on two lines of standard input")
         return current, new
     # Prompts go to stderr so that stdout carries only the command's output.
-    current = str(click.prompt("Current password", hide_input=True, err=True))
-    new = str(click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True))
+    current = str(prompt("Current password", hide_input=True))
+    new = str(prompt("New password", hide_input=True, confirmation_prompt=True))
     return current, new
 
 
@@ -107,7 +113,7 @@ def password(password_stdin: bool) -> None:
     with open_client() as client:
         ended = client.change_password(current, new)
     others = "session" if ended == 1 else "sessions"
-    click.echo(f"Password changed; {ended} other login {others} ended.")
+    echo(f"Password changed; {ended} other login {others} ended.")
 
 
 COMMANDS: tuple[click.Command, ...] = (token, password)

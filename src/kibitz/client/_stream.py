@@ -44,7 +44,13 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 _FINAL: dict[int, tuple[type[ApiError], int, str, str]] = {
     4401: (NotAuthenticated, 401, "not_authenticated", "the server refused the token: log in again"),
     4404: (NotFound, 404, "not_found", "no such team, or you are not in it"),
-    4403: (Forbidden, 403, "forbidden", "you are no longer a member of this team"),
+    4403: (
+        Forbidden,
+        403,
+        "forbidden",
+        "you are no longer a member of this team: ask one of its admins for a new invite, then run "
+        "`kibitz team join CODE`",
+    ),
     4400: (ValidationFailed, 400, "invalid_request", "the server did not understand the subscription"),
 }
 _REASONS = {

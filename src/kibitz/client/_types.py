@@ -307,6 +307,9 @@ class StreamEvent(TypedDict):
     type: str
     team_id: str
     at: NotRequired[str]
+    # Who made the change and what it was (``resolved``, ``assigned``, …), when the server knows.
+    by: NotRequired[UserRef]
+    changes: NotRequired[list[str]]
     data: NotRequired[dict[str, Any]]
 
 

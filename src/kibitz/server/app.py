@@ -120,7 +120,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         async with transaction(sessionmaker) as session:
             if keystore is not None:
                 await seal_legacy_rows(session)
-            # Team names, tags and token names from before they were sealed (migration 0008).
+            # Team names, tags and token names from before they were sealed (migration 0007).
             await seal_plaintext_names(session)
         await broker.start(ring)
         await hub.start()

@@ -1,4 +1,4 @@
-"""Logging of the server process: JSON lines (or text for a terminal), each with the request id it serves.
+"""Logging of the server process: text lines on a terminal, JSON lines otherwise, each with its request id.
 
 What a log may hold is narrow on purpose (docs/security.md): times, levels, logger names, messages written
 by us or by uvicorn, request ids, methods, route templates, statuses, durations and client addresses. It
@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import logging.config
 import os
+import sys
 import time
 import traceback
 from collections.abc import Sequence
@@ -158,10 +159,20 @@ class TextLines(logging.Formatter):
         return line
 
 
-def logging_config(settings: Settings) -> dict[str, Any]:
-    """Return the `logging.config.dictConfig` configuration of the server process."""
+def chosen_format(setting: str, to_terminal: bool) -> str:
+    """Return the log format to write: ``json`` or ``text``, the setting's, or for ``auto`` by the stream."""
+    if setting == "auto":
+        return "text" if to_terminal else "json"
+    return setting
+
+
+def logging_config(settings: Settings, *, to_terminal: bool = False) -> dict[str, Any]:
+    """Return the `logging.config.dictConfig` configuration of the server process.
+
+    ``to_terminal`` says whether the log (stderr) is a terminal, which the ``auto`` format follows.
+    """
     level = settings.log_level.upper()
-    formatter = JsonLines if settings.log_format == "json" else TextLines
+    formatter = JsonLines if chosen_format(settings.log_format, to_terminal) == "json" else TextLines
     numeric = logging.getLevelName(level)
     numeric = numeric if isinstance(numeric, int) else logging.INFO
     return {
@@ -196,8 +207,15 @@ def logging_config(settings: Settings) -> dict[str, Any]:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Send every log record of the process through one formatter (JSON by default), on stderr."""
-    logging.config.dictConfig(logging_config(settings))
+    """Send every log record of the process through one formatter on stderr (text on a terminal, or JSON)."""
+    logging.config.dictConfig(logging_config(settings, to_terminal=_is_terminal(sys.stderr)))
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no stream, or a closed one
+        return False
 
 
 def route_template(scope: Scope) -> str:

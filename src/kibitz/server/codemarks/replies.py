@@ -24,7 +24,13 @@ from kibitz.server.unit_of_work import UnitOfWork
 
 
 async def _publish(
-    session: UnitOfWork, codemark: Codemark, reply: Reply, type: str, out: ReplyOut | None = None
+    session: UnitOfWork,
+    codemark: Codemark,
+    reply: Reply,
+    type: str,
+    out: ReplyOut | None = None,
+    *,
+    actor_id: str | None = None,
 ) -> ReplyOut:
     await session.flush()
     out = out or (await replies_out(session, [reply]))[0]
@@ -37,6 +43,7 @@ async def _publish(
         author_id=reply.author_id,
         codemark_id=codemark.id,
         subject_id=reply.id,
+        actor_id=actor_id,
     )
     return out
 
@@ -174,4 +181,4 @@ async def delete_reply(
     await redact_events(session, Event.subject_id == reply.id)
     reply.text = ""
     reply.deleted_at = reply.updated_at = utcnow()
-    return await _publish(session, codemark, reply, "reply.deleted")
+    return await _publish(session, codemark, reply, "reply.deleted", actor_id=caller.user.id)

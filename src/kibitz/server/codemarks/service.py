@@ -198,8 +198,18 @@ async def _set_mentions(
         )
 
 
-async def publish_codemark(session: UnitOfWork, codemark: Codemark, type: str) -> CodemarkOut:
-    """Record a codemark event with the codemark as the API returns it, and return that."""
+async def publish_codemark(
+    session: UnitOfWork,
+    codemark: Codemark,
+    type: str,
+    *,
+    actor_id: str | None = None,
+    changes: Sequence[str] = (),
+) -> CodemarkOut:
+    """Record a codemark event with the codemark as the API returns it, and return that.
+
+    `actor_id` and `changes` say who changed it and how (`resolved`, `assigned`, …; see record_event).
+    """
     await session.flush()
     out = (await codemarks_out(session, [codemark]))[0]
     await record_event(
@@ -211,6 +221,8 @@ async def publish_codemark(session: UnitOfWork, codemark: Codemark, type: str) -
         author_id=codemark.author_id,
         codemark_id=codemark.id,
         subject_id=codemark.id,
+        actor_id=actor_id,
+        changes=changes,
     )
     return out
 
@@ -259,7 +271,7 @@ async def create_codemark(session: UnitOfWork, caller: Caller, team_id: str, dat
     await index_text(
         session, team_id, codemark.id, codemark.created_at, "", data.title, data.text, fresh=True
     )
-    out = await publish_codemark(session, codemark, "codemark.created")
+    out = await publish_codemark(session, codemark, "codemark.created", actor_id=caller.user.id)
     await _announce_related(session, related)
     return out
 
@@ -269,7 +281,7 @@ async def _announce_related(session: UnitOfWork, codemark_ids: Sequence[str]) ->
     for other_id in codemark_ids:
         other = await session.get(Codemark, other_id)
         if other is not None:
-            await publish_codemark(session, other, "codemark.updated")
+            await publish_codemark(session, other, "codemark.updated", changes=("related",))
 
 
 def _distinct_references(canonical: str, references: Sequence[ReferenceIn]) -> list[ReferenceIn]:
@@ -423,6 +435,7 @@ async def update_codemark(
     if not text.strip() and not title.strip():
         raise ValidationFailed("A codemark needs a text or a title.", [{"loc": ["body", "text"]}])
     new_assignees: list[str] = []
+    changes: list[str] = []
     if patch.assignees is not None:
         assignees = await check_members(session, codemark.team_id, patch.assignees, "assignees")
         before = set(
@@ -431,10 +444,15 @@ async def update_codemark(
             )
         )
         new_assignees = [a for a in assignees if a not in before]
+        if new_assignees:
+            changes.append("assigned")
+        if before - set(assignees):
+            changes.append("unassigned")
         await session.execute(delete(CodemarkAssignee).where(CodemarkAssignee.codemark_id == codemark.id))
         for user_id in assignees:
             session.add(CodemarkAssignee(codemark_id=codemark.id, user_id=user_id))
     if (title, text) != (old_title, old_text):
+        changes.append("edited")
         mentioned = await resolve_mentions(session, codemark.team_id, title, text)
         before_mentions = set(
             await session.scalars(
@@ -464,17 +482,26 @@ async def update_codemark(
         await notify(session, codemark, newly, "mention", caller.user.id)
         await index_text(session, codemark.team_id, codemark.id, codemark.created_at, "", title, text)
     if patch.tags is not None:
+        changes.append("tagged")
         await session.execute(delete(CodemarkTag).where(CodemarkTag.codemark_id == codemark.id))
         for tag in await _distinct_tags(session, codemark.team_id, patch.tags):
             session.add(await tag_row(session, codemark.id, codemark.team_id, tag))
-    if patch.status is not None:
+    if patch.status is not None and patch.status != codemark.status:
+        changes.append(_STATUS_CHANGES[patch.status])
         codemark.status = patch.status
-    if patch.pinned is not None:
+    if patch.pinned is not None and patch.pinned != codemark.pinned:
+        changes.append("pinned" if patch.pinned else "unpinned")
         codemark.pinned = patch.pinned
     await follow(session, codemark.id, new_assignees)
     await notify(session, codemark, new_assignees, "assignment", caller.user.id)
     codemark.updated_at = utcnow()
-    return await publish_codemark(session, codemark, "codemark.updated")
+    return await publish_codemark(
+        session, codemark, "codemark.updated", actor_id=caller.user.id, changes=changes
+    )
+
+
+# What a new status is called as a change.
+_STATUS_CHANGES = {"resolved": "resolved", "open": "reopened", "archived": "archived"}
 
 
 async def codemark_history(session: UnitOfWork, codemark: Codemark) -> list[CodemarkVersion]:
@@ -524,6 +551,7 @@ async def delete_codemark(
         data,
         visible_to=codemark.private_to,
         codemark_id=codemark.id,
+        actor_id=caller.user.id,
     )
     await _announce_related(session, related)
 
@@ -556,8 +584,12 @@ async def relate(session: UnitOfWork, caller: Caller, codemark: Codemark, other_
     if await _relate(session, caller, codemark, other_id):
         other = await session.get(Codemark, other_id)
         assert other is not None
-        await publish_codemark(session, other, "codemark.updated")
-    return await publish_codemark(session, codemark, "codemark.updated")
+        await publish_codemark(
+            session, other, "codemark.updated", actor_id=caller.user.id, changes=("related",)
+        )
+    return await publish_codemark(
+        session, codemark, "codemark.updated", actor_id=caller.user.id, changes=("related",)
+    )
 
 
 async def unrelate(session: UnitOfWork, codemark: Codemark, other_id: str) -> CodemarkOut:
@@ -566,8 +598,8 @@ async def unrelate(session: UnitOfWork, codemark: Codemark, other_id: str) -> Co
     await session.execute(delete(Relation).where(Relation.first_id == first, Relation.second_id == second))
     other = await session.get(Codemark, other_id) if is_id(other_id) else None
     if other is not None and other.team_id == codemark.team_id:
-        await publish_codemark(session, other, "codemark.updated")
-    return await publish_codemark(session, codemark, "codemark.updated")
+        await publish_codemark(session, other, "codemark.updated", changes=("unrelated",))
+    return await publish_codemark(session, codemark, "codemark.updated", changes=("unrelated",))
 
 
 async def set_following(
@@ -580,7 +612,7 @@ async def set_following(
         await session.execute(
             delete(Follower).where(Follower.codemark_id == codemark.id, Follower.user_id == caller.user.id)
         )
-    return await publish_codemark(session, codemark, "codemark.updated")
+    return await publish_codemark(session, codemark, "codemark.updated", changes=("followers",))
 
 
 async def react(
@@ -656,7 +688,7 @@ async def add_reference(
     if len(known) >= MAX_REFERENCES:
         raise Conflict(f"A marker keeps at most {MAX_REFERENCES} references.")
     session.add(await _reference_row(session, marker.id, marker.team_id, ref))
-    return await publish_codemark(session, codemark, "codemark.updated"), True
+    return await publish_codemark(session, codemark, "codemark.updated", changes=("references",)), True
 
 
 async def promote_marker(
@@ -696,4 +728,4 @@ async def promote_marker(
     marker.path_index = await path_index(session, marker.team_id, block.path)
     marker.start_line, marker.end_line = block.start_line, block.end_line
     marker.provisional = False
-    return await publish_codemark(session, codemark, "codemark.updated")
+    return await publish_codemark(session, codemark, "codemark.updated", changes=("promoted",))

@@ -265,7 +265,7 @@ async def seal_legacy_rows(session: UnitOfWork) -> int:
 
 
 async def seal_plaintext_names(session: UnitOfWork) -> int:
-    """Seal team names, tags and token names stored in the clear (before migration 0008); return how many.
+    """Seal team names, tags and token names stored in the clear (before migration 0007); return how many.
 
     Each start looks for them (a few indexed probes when there are none), so a crash part-way leaves the
     rest for the next start; tags get their real blind index in place of the migration's placeholder.

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, case, delete, func, literal, select, tuple_
+from sqlalchemy import Select, case, delete, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.ids import new_id
@@ -158,6 +158,13 @@ async def delete_user_rows(session: AsyncSession, user_id: str, alone: Sequence[
         Event.visible_to == user_id,
         Event.codemark_id.in_(select(Codemark.id).where(Codemark.author_id == user_id)),
         keep_visibility=False,
+    )
+    # What they did (resolved, assigned, removed someone) stays in the log, but no longer says it was them.
+    await session.execute(
+        update(Event)
+        .where(Event.actor_id == user_id)
+        .values(actor_id=None)
+        .execution_options(synchronize_session=False)
     )
     # Their codemarks, with what hangs on them: markers (and references, shared locations), tags, replies of
     # anyone, edits, reactions, mentions, followers, relations, search words, inbox items.

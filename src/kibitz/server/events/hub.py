@@ -48,9 +48,15 @@ def event_message(event: LoggedEvent, user_id: str | None = None) -> str:
     """
     if event.visible_to is not None and user_id is not None and event.visible_to != user_id:
         return f'{{"seq":{event.seq},"type":"skipped","team_id":{json.dumps(event.team_id)}}}'
+    # Who did it and what, when the log knows: outside `data`, which stays the object as the API returns it.
+    told = ""
+    if event.actor is not None:
+        told += f',"by":{json.dumps(event.actor, separators=(",", ":"))}'
+    if event.changes:
+        told += f',"changes":{json.dumps(list(event.changes), separators=(",", ":"))}'
     return (
         f'{{"seq":{event.seq},"type":{json.dumps(event.type)},"team_id":{json.dumps(event.team_id)},'
-        f'"at":{json.dumps(event.created_at.isoformat())},"data":{event.payload}}}'
+        f'"at":{json.dumps(event.created_at.isoformat())}{told},"data":{event.payload}}}'
     )
 
 

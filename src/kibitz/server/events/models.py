@@ -33,3 +33,7 @@ class Event(Base):
         ForeignKey("user_account.id", ondelete="CASCADE"), default=None
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who made the change (null: nobody in particular, or a person since erased) and what it was, in words a
+    # client shows ("resolved,assigned"): `kibitz watch` says who did what. Ids and fixed words, no content.
+    actor_id: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
+    changes: Mapped[str | None] = mapped_column(String(128), default=None)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +65,13 @@ async def record_event(
     author_id: str | None = None,
     codemark_id: str | None = None,
     subject_id: str | None = None,
+    actor_id: str | None = None,
+    changes: Sequence[str] = (),
 ) -> int:
     """Append an event to the team's log in the current transaction and return its seq.
+
+    `actor_id` is who made the change and `changes` what it was (`resolved`, `assigned`, …), for the words a
+    client shows; neither goes into the payload, so the payload stays the object as the API returns it.
 
     `author_id` names the person whose writing the payload carries (a codemark's author for codemark
     events, a reply's author for reply events): their membership key seals it, so erasing them redacts it.
@@ -92,6 +97,8 @@ async def record_event(
             author_id=author_id,
             codemark_id=codemark_id,
             subject_id=subject_id,
+            actor_id=actor_id,
+            changes=",".join(changes) or None,
             created_at=utcnow(),
         )
     )
@@ -118,6 +125,9 @@ class LoggedEvent:
     visible_to: str | None
     author_id: str | None
     created_at: dt.datetime
+    # Who made the change, as a user reference {id, email, name, handle} (None: unknown or erased), and what.
+    actor: dict[str, str] | None = None
+    changes: tuple[str, ...] = ()
 
     @property
     def redacted(self) -> bool:
@@ -172,7 +182,16 @@ async def read_events(
     """
     rows = (
         await session.execute(
-            select(Event.seq, Event.type, Event.payload, Event.visible_to, Event.author_id, Event.created_at)
+            select(
+                Event.seq,
+                Event.type,
+                Event.payload,
+                Event.visible_to,
+                Event.author_id,
+                Event.created_at,
+                Event.actor_id,
+                Event.changes,
+            )
             .where(Event.team_id == team_id, Event.seq > after, Event.seq <= upto)
             .order_by(Event.seq)
             .limit(limit)
@@ -191,7 +210,8 @@ async def read_events(
             continue
         opened.append(json.loads(text))
     found = [person for data in opened for person in _people(data)]
-    people = await people_by_id(session, {_person_id(person) for person in found})
+    actors = {row.actor_id for row in rows if row.actor_id}
+    people = await people_by_id(session, {_person_id(person) for person in found} | actors)
     for person in found:
         known = people.get(_person_id(person))
         for key in _PERSONAL:
@@ -207,9 +227,21 @@ async def read_events(
             visible_to=visible_to,
             author_id=author_id,
             created_at=created_at,
+            actor=_reference(actor_id, people),
+            changes=tuple(changes.split(",")) if changes else (),
         )
-        for (seq, type_, _payload, visible_to, author_id, created_at), data in zip(rows, opened, strict=True)
+        for (seq, type_, _payload, visible_to, author_id, created_at, actor_id, changes), data in zip(
+            rows, opened, strict=True
+        )
     ]
+
+
+def _reference(user_id: str | None, people: Mapping[str, Any]) -> dict[str, str] | None:
+    """Return a user reference {id, email, name, handle} for an event's actor, or None if unknown."""
+    known = people.get(user_id) if user_id else None
+    if user_id is None or known is None:
+        return None
+    return {"id": user_id, **{key: str(getattr(known, key) or "") for key in _PERSONAL}}
 
 
 async def redact_events(

@@ -313,7 +313,9 @@ async def _set_role(
     old, target.role = target.role, role
     await session.flush()
     await _drop_invites_of(session, target.team_id, target.user_id, role)
-    await record_event(session, target.team_id, "member.updated", member_out(target, user))
+    await record_event(
+        session, target.team_id, "member.updated", member_out(target, user), actor_id=actor.user_id
+    )
     record_audit(
         session,
         "member.role_changed",
@@ -372,7 +374,14 @@ async def remove_member(
     await session.delete(target)
     await session.flush()
     await _drop_invites_of(session, actor.team_id, user_id, None)
-    await record_event(session, actor.team_id, "member.left", {"team_id": actor.team_id, "user_id": user_id})
+    await record_event(
+        session,
+        actor.team_id,
+        "member.left",
+        {"team_id": actor.team_id, "user_id": user_id},
+        actor_id=actor.user_id,
+        changes=() if leaving else ("removed",),
+    )
     record_audit(
         session,
         "member.left" if leaving else "member.removed",

@@ -4,8 +4,8 @@ Migrations cannot seal (only the running server holds the keys): each existing t
 ('legacy:' + the tag, unique as the tags were), and the server's next start seals every plaintext team name,
 tag and token name and computes the real indexes (crypto/legacy.py, `seal_plaintext_names`).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06 19:45:00.000000
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

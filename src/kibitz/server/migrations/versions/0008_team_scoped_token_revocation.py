@@ -3,8 +3,8 @@
 An admin's revoke-all sets `membership.tokens_revoked_at`; the member's tokens issued until then stop working
 for that team only (their other teams are not the admin's to close).
 
-Revision ID: 0007_team_token_revocation
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06 19:20:00.000000
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import kibitz.server.db
 
-revision: str = "0007_team_token_revocation"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,8 +4,8 @@ Every row a codemark's answer is built from bumps its `revision` when it is inse
 whichever code path (or a future one) writes it: a server process may then keep a codemark's answer in
 memory and trust it exactly while the revision it read with the page is the one it was built at.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06 19:40:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

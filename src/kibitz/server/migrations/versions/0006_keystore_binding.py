@@ -3,7 +3,7 @@
 The row is written on the first start after this migration (crypto/binding.py), not here: only the server
 opens the keystore.
 
-Revision ID: 0007
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-06 19:30:00.000000
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 import kibitz.server.db
 
-revision: str = "0007"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,40 @@
+"""`make run` installs what the server needs and no more; `make test` adds the development tools."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def _planned(target: str, venv: Path) -> list[str]:
+    """Return the commands `make TARGET` would run on a fresh virtual environment (`make -n`)."""
+    result = subprocess.run(
+        ["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return result.stdout.splitlines()
+
+
+def _installs(commands: list[str]) -> list[str]:
+    return [
+        line.split("pip install --quiet", 1)[1].strip()
+        for line in commands
+        if "pip install --quiet -e" in line
+    ]
+
+
+def test_make_run_installs_only_the_runtime(tmp_path: Path) -> None:
+    commands = _planned("run", tmp_path / "venv")
+    assert _installs(commands) == ["-e ."]
+    assert any("kibitz server run" in line for line in commands)
+
+
+def test_make_test_adds_the_development_tools(tmp_path: Path) -> None:
+    for target in ("pytest", "lint", "typecheck"):
+        assert _installs(_planned(target, tmp_path / "venv")) == ["-e .", "-e '.[dev]'"]
