@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
 import click
 
-from kibitz.cli.context import current_team, id_or_permalink, json_option, member_ids, open_client, print_json
+from kibitz.cli.context import (
+    current_team,
+    id_or_permalink,
+    json_option,
+    member_ids,
+    message_options,
+    open_client,
+    print_json,
+    read_message,
+    resolve_codemark_id,
+    yes_option,
+)
 from kibitz.cli.errors import CliError
 from kibitz.cli.locating import (
     Current,
@@ -111,7 +123,7 @@ def parse_target(target: str) -> tuple[str, LineRange]:
 
 @click.command()
 @click.argument("target", metavar="PATH:START[-END]")
-@click.option("-m", "--message", "text", required=True, metavar="TEXT", help="What you want to say.")
+@message_options("what you want to say")
 @click.option(
     "--type",
     "kind",
@@ -121,12 +133,18 @@ def parse_target(target: str) -> tuple[str, LineRange]:
     help="Kind of codemark.",
 )
 @click.option("--title", help="A short title.")
-@click.option("--assign", multiple=True, metavar="EMAIL", help="Assign a team member (repeatable).")
+@click.option(
+    "--assign",
+    multiple=True,
+    metavar="WHO",
+    help="Assign a team member: a handle, an email or @me (repeatable).",
+)
 @click.option("--tag", multiple=True, metavar="TAG", help="Add a tag (repeatable).")
 @json_option
 def add(
     target: str,
-    text: str,
+    text: str | None,
+    body_file: str | None,
     kind: str,
     title: str | None,
     assign: tuple[str, ...],
@@ -159,13 +177,15 @@ def add(
     with ObjectReader(root) as reader:
         marker = pin(reader, link.repo_id, path, wanted, working_text)
     provisional = marker.get("provisional", False)
+    # Asked last, once everything else is known good: nothing written in the editor is lost to a typo.
+    text = read_message(text, body_file)
     with open_client() as client:
         assignees = member_ids(client, link.team_id, assign) if assign else []
         codemark = client.create_codemark(
             link.team_id, type=kind, text=text, markers=[marker], title=title, assignees=assignees, tags=tag
         )
     if as_json:
-        print_json({"id": codemark["id"], "provisional": provisional})
+        print_json({**codemark, "provisional": provisional})
         return
     click.echo(codemark["id"])
     if provisional:
@@ -206,15 +226,31 @@ _at_option = click.option(
 @click.argument("path", required=False)
 @click.option(
     "--status",
-    type=click.Choice(["open", "resolved", "all"]),
+    type=click.Choice(["open", "resolved", "archived", "all"]),
     default="open",
     show_default=True,
     help="Which codemarks to list.",
 )
 @click.option("--type", "kind", type=click.Choice(CODEMARK_TYPES), help="Only codemarks of this type.")
+@click.option("--author", metavar="WHO", help="Only codemarks written by this member (handle, email or @me).")
+@click.option(
+    "--assignee", metavar="WHO", help="Only codemarks assigned to this member (handle, email or @me)."
+)
+@click.option("--tag", metavar="TAG", help="Only codemarks with this tag.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N codemarks, newest first.")
 @_at_option
 @json_option
-def ls(path: str | None, status: str, kind: str | None, revision: str | None, as_json: bool) -> None:
+def ls(
+    path: str | None,
+    status: str,
+    kind: str | None,
+    author: str | None,
+    assignee: str | None,
+    tag: str | None,
+    limit: int | None,
+    revision: str | None,
+    as_json: bool,
+) -> None:
     """List the codemarks of this repository, or of one file or directory in it.
 
     Each is shown where its code is now in your working tree (or at REV with --at), followed by
@@ -233,13 +269,26 @@ def ls(path: str | None, status: str, kind: str | None, revision: str | None, as
         elif relative:
             prefix = f"{relative}/"
     with open_client() as client:
-        codemarks = list(client.iter_codemarks(link.team_id, repo_id=link.repo_id, status=status, type=kind))
-        located = locate_markers(client, root, link, codemarks, target)
+        author_id = member_ids(client, link.team_id, (author,))[0] if author else None
+        assignee_id = member_ids(client, link.team_id, (assignee,))[0] if assignee else None
+        codemarks = client.iter_codemarks(
+            link.team_id,
+            repo_id=link.repo_id,
+            status=status,
+            type=kind,
+            author=author_id,
+            assignee=assignee_id,
+            tag=tag,
+        )
+        # Without a path every codemark listed is shown, so only the first N need locating.
+        wanted = list(itertools.islice(codemarks, limit if path is None else None))
+        located = locate_markers(client, root, link, wanted, target)
     entries = []
-    for codemark in codemarks:
+    for codemark in wanted:
         marker = first_shown_marker(codemark, located, exact_path, prefix)
         if marker is not None:
             entries.append(_listing_entry(codemark, marker, located[marker["id"]], target))
+    entries = entries[:limit]
     if as_json:
         print_json(entries)
         return
@@ -283,6 +332,7 @@ def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
     --at); when the code there differs from the recorded code, a unified diff shows how.
     """
     with open_client() as client:
+        codemark_id = resolve_codemark_id(client, codemark_id)
         codemark = client.get_codemark(codemark_id)
         replies = list(client.iter_replies(codemark_id))
         located, target, codemark = _locate_for_show(client, codemark, revision)
@@ -314,38 +364,69 @@ def _describe_target(target: Target | None, revision: str | None) -> str:
 
 @click.command()
 @click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
-@click.option("-m", "--message", "text", required=True, metavar="TEXT", help="Your answer.")
-def reply(codemark_id: str, text: str) -> None:
+@message_options("your answer")
+@json_option
+def reply(codemark_id: str, text: str | None, body_file: str | None, as_json: bool) -> None:
     """Answer in a codemark's thread and print the reply's id."""
     with open_client() as client:
-        created = client.add_reply(codemark_id, text)
+        codemark_id = resolve_codemark_id(client, codemark_id)
+        body = read_message(text, body_file, what="answer")
+        created = client.add_reply(codemark_id, body)
+    if as_json:
+        print_json(created)
+        return
     click.echo(created["id"])
 
 
-@click.command()
-@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
-def resolve(codemark_id: str) -> None:
-    """Mark a codemark resolved."""
+def _set_status(codemark_id: str, status: str) -> Codemark:
     with open_client() as client:
-        client.update_codemark(codemark_id, status="resolved")
-    click.echo(f"Resolved {codemark_id}.")
+        codemark_id = resolve_codemark_id(client, codemark_id)
+        return client.update_codemark(codemark_id, status=status)
 
 
 @click.command()
 @click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
-def reopen(codemark_id: str) -> None:
-    """Open a resolved codemark again."""
-    with open_client() as client:
-        client.update_codemark(codemark_id, status="open")
-    click.echo(f"Reopened {codemark_id}.")
+@json_option
+def resolve(codemark_id: str, as_json: bool) -> None:
+    """Mark a codemark resolved (its author, an assignee, an admin or an owner)."""
+    codemark = _set_status(codemark_id, "resolved")
+    if as_json:
+        print_json(codemark)
+        return
+    click.echo(f"Resolved {codemark['id']}.")
 
 
 @click.command()
 @click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
-def rm(codemark_id: str) -> None:
-    """Delete a codemark and its replies."""
+@json_option
+def reopen(codemark_id: str, as_json: bool) -> None:
+    """Open a resolved or archived codemark again (its author, an assignee, an admin or an owner)."""
+    codemark = _set_status(codemark_id, "open")
+    if as_json:
+        print_json(codemark)
+        return
+    click.echo(f"Reopened {codemark['id']}.")
+
+
+@click.command()
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
+@yes_option
+@json_option
+def rm(codemark_id: str, yes: bool, as_json: bool) -> None:
+    """Delete a codemark and its replies, for good, after asking (--yes does not ask)."""
     with open_client() as client:
+        codemark_id = resolve_codemark_id(client, codemark_id)
+        if not yes:
+            codemark = client.get_codemark(codemark_id)
+            replies = codemark["reply_count"]
+            thread = f" and its {replies} {'reply' if replies == 1 else 'replies'}" if replies else ""
+            # Asked on stderr: stdout carries only the command's output. Declining (or no terminal and no
+            # answer on standard input) exits 1 and deletes nothing.
+            click.confirm(f"Delete codemark {codemark_id}{thread} for good?", abort=True, err=True)
         client.delete_codemark(codemark_id)
+    if as_json:
+        print_json({"id": codemark_id, "deleted": True})
+        return
     click.echo(f"Deleted {codemark_id}.")
 
 
