@@ -4,16 +4,21 @@ a reader that goes away. Real `kibitz` processes against a real server process."
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import secrets
+import struct
 import subprocess
 import sys
+import termios
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
 from tests.e2e.conftest import COMMAND_SECONDS, PASSWORD, Person
@@ -299,3 +304,75 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(team: Team) -> None:
         process.stderr.close()
         assert process.wait(timeout=COMMAND_SECONDS) == 1, stderr
         assert stderr == ""
+
+
+def on_terminal(someone: Someone, *args: str, rows: int, env: dict[str, str]) -> str:
+    """Run `kibitz ARGS` on a pseudo-terminal of `rows` lines (stdin and stdout); return what it shows."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, 160, 0, 0))
+    environment = {
+        **clean_environment(),
+        **GIT_ENV,
+        "KIBITZ_CONFIG_DIR": str(someone.person.config_dir),
+        "TERM": "xterm-256color",
+        **env,
+    }
+    process = subprocess.Popen(
+        [str(KIBITZ), *args],
+        cwd=someone.repo,
+        env=environment,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal's other side is closed: the command is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert process.wait(timeout=COMMAND_SECONDS) == 0, shown
+    return shown.decode("utf-8").replace("\r\n", "\n")
+
+
+def test_colour_columns_and_pager_on_a_terminal_only(team: Team, tmp_path: Path) -> None:
+    ada = team.ada
+    ids = [
+        ada.json("add", "src/app.py:2", "-m", "short place")["id"],
+        ada.json("add", "src/app.py:10-12", "-m", "longer place", "--type", "question")["id"],
+    ]
+    paged = tmp_path / "paged.txt"
+    pager = editor(tmp_path, "pager.sh", f"cat > '{paged}'")["EDITOR"]
+    tall = {"PAGER": pager}
+
+    coloured = on_terminal(ada, "ls", rows=40, env=tall)
+    assert not paged.exists()  # it fits: no pager
+    assert "\x1b[" in coloured
+    lines = [click.unstyle(line) for line in coloured.splitlines() if line.strip()]
+    assert [line.split()[0] for line in lines] == ids[::-1]
+    # The status/type column starts at the same place on every line.
+    assert len({line.index("[open/") for line in lines}) == 1
+
+    plain = on_terminal(ada, "ls", rows=40, env={**tall, "NO_COLOR": "1"})
+    assert "\x1b[" not in plain
+    assert [click.unstyle(line) for line in coloured.splitlines()] == plain.splitlines()
+
+    # Taller than the window: through the pager.
+    shown = on_terminal(ada, "ls", rows=2, env=tall)
+    assert ids[0] not in shown
+    assert ids[0] in paged.read_text(encoding="utf-8")
+    assert "\x1b[" in paged.read_text(encoding="utf-8")
+    detail = on_terminal(ada, "show", ids[0], rows=2, env=tall)
+    assert "short place" not in detail
+    assert "short place" in paged.read_text(encoding="utf-8")
+
+    # Through a pipe: the plain lines, never aligned or coloured.
+    piped = ada.run("ls").stdout
+    assert "\x1b[" not in piped
+    assert piped.splitlines()[0].startswith(f"{ids[1]}  src/app.py:10-12  [open/question]  longer place  (")
+    assert piped.splitlines()[1].startswith(f"{ids[0]}  src/app.py:2-2  [open/comment]  short place  (")

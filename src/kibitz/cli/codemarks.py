@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from kibitz.cli.context import (
+    check_message_sources,
     current_team,
     id_or_permalink,
     json_option,
@@ -30,7 +31,9 @@ from kibitz.cli.locating import (
     target_for,
     with_code,
 )
-from kibitz.cli.render import codemark_details, listing_line
+from kibitz.cli.output import aligned, on_terminal, paint, status_colour
+from kibitz.cli.output import show as show_text
+from kibitz.cli.render import codemark_details, listing_cells, listing_line
 from kibitz.client import CODEMARK_TYPES, Codemark, KibitzClient, Marker
 from kibitz.gitrepo import (
     LineRange,
@@ -158,6 +161,7 @@ def add(
     changes (or in an untracked file) make a provisional codemark that carries the code and is
     promoted once someone runs `kibitz ls` on a commit that holds it.
     """
+    check_message_sources(text, body_file)
     path_arg, wanted = parse_target(target)
     root, link = _linked_repo()
     path = _repo_path(path_arg, root, must_exist=True)
@@ -292,10 +296,22 @@ def ls(
     if as_json:
         print_json(entries)
         return
-    for entry in entries:
-        click.echo(listing_line(entry))
+    if on_terminal():
+        show_text("\n".join(aligned([_painted(entry) for entry in entries])))
+    else:
+        for entry in entries:
+            click.echo(listing_line(entry))
     if not entries:
         click.echo("No codemarks." if status == "all" else f"No {status} codemarks.", err=True)
+
+
+def _painted(entry: dict[str, Any]) -> list[str]:
+    """Return the cells of a listing line, coloured when colour is wanted."""
+    cells = listing_cells(entry)
+    cells[0] = paint(cells[0], "yellow")
+    cells[2] = paint(cells[2], status_colour(entry["status"]))
+    cells[4] = paint(cells[4], dim=True)
+    return cells
 
 
 def _locate_for_show(
@@ -351,7 +367,7 @@ def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
             )
         print_json({**codemark, "markers": markers, "replies": replies})
     else:
-        click.echo(codemark_details(codemark, replies, located, _describe_target(target, revision)))
+        show_text(codemark_details(codemark, replies, located, _describe_target(target, revision)))
 
 
 def _describe_target(target: Target | None, revision: str | None) -> str:

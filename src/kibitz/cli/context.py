@@ -70,8 +70,7 @@ def read_message(text: str | None, body_file: str | None, *, what: str = "messag
 
     Refuses an empty text, so that nothing is sent when the editor is left without writing anything.
     """
-    if text is not None and body_file is not None:
-        raise click.UsageError("give the text with either -m or --body-file, not both")
+    check_message_sources(text, body_file)
     if text == STDIN or body_file == STDIN:
         body = sys.stdin.read().rstrip()
     elif body_file is not None:
@@ -86,6 +85,12 @@ def read_message(text: str | None, body_file: str | None, *, what: str = "messag
     if not body.strip():
         raise CliError(f"the {what} is empty: nothing was sent")
     return body
+
+
+def check_message_sources(text: str | None, body_file: str | None) -> None:
+    """Refuse -m together with --body-file (a usage error, found before anything else is done)."""
+    if text is not None and body_file is not None:
+        raise click.UsageError("give the text with either -m or --body-file, not both")
 
 
 def _written_in_editor(initial: str, what: str) -> str:
@@ -235,7 +240,7 @@ def resolve_id(
     if _ID.fullmatch(value) or not _PREFIX.fullmatch(value):
         return None, value
     if len(value) < ID_PREFIX_MIN:
-        raise CliError(f"{value!r} is too short: give at least {ID_PREFIX_MIN} characters of the id", USAGE)
+        raise too_short(value)
     found: list[tuple[Kind, str]] = []
     for team_id in _teams_to_search(client):
         matches = client.id_matches(team_id, value)
@@ -245,8 +250,18 @@ def resolve_id(
     words = " or ".join(_KIND_WORD[kind] for kind in kinds)
     if not found:
         raise CliError(f"no {words} id begins with {value!r} (or it is in a team you are not in)", NOT_FOUND)
-    candidates = "\n".join(f"  {object_id}  {_KIND_WORD[kind]}" for kind, object_id in found)
-    raise CliError(f"{value!r} is ambiguous: it begins these ids; give more characters:\n{candidates}", USAGE)
+    raise ambiguous(value, [f"{object_id}  {_KIND_WORD[kind]}" for kind, object_id in found])
+
+
+def too_short(value: str) -> CliError:
+    """Return the error for an id prefix shorter than ID_PREFIX_MIN."""
+    return CliError(f"{value!r} is too short: give at least {ID_PREFIX_MIN} characters of the id", USAGE)
+
+
+def ambiguous(value: str, candidates: Sequence[str]) -> CliError:
+    """Return the error for an id prefix that begins several ids, listing them one a line."""
+    lines = "\n".join(f"  {candidate}" for candidate in candidates)
+    return CliError(f"{value!r} is ambiguous: it begins these ids; give more characters:\n{lines}", USAGE)
 
 
 def resolve_codemark_id(client: KibitzClient, value: str) -> str:
