@@ -208,8 +208,10 @@ def _search_scope(path: str | None) -> tuple[str | None, str | None, str | None]
     help="Only codemarks with this status.",
 )
 @click.option("--type", "kind", type=click.Choice(CODEMARK_TYPES), help="Only codemarks of this type.")
-@click.option("--author", metavar="EMAIL", help="Only codemarks written by this member.")
-@click.option("--assignee", metavar="EMAIL", help="Only codemarks assigned to this member.")
+@click.option("--author", metavar="WHO", help="Only codemarks written by this member (handle, email or @me).")
+@click.option(
+    "--assignee", metavar="WHO", help="Only codemarks assigned to this member (handle, email or @me)."
+)
 @click.option("--tag", help="Only codemarks with this tag.")
 @click.option("--path", metavar="PATH", help="Only codemarks with a block in this file.")
 @click.option(
