@@ -376,3 +376,36 @@ def test_colour_columns_and_pager_on_a_terminal_only(team: Team, tmp_path: Path)
     assert "\x1b[" not in piped
     assert piped.splitlines()[0].startswith(f"{ids[1]}  src/app.py:10-12  [open/question]  longer place  (")
     assert piped.splitlines()[1].startswith(f"{ids[0]}  src/app.py:2-2  [open/comment]  short place  (")
+
+
+def test_account_team_and_token_changes_print_json(server_url: str, tmp_path: Path) -> None:
+    tag = secrets.token_hex(3)
+    ada = Someone(Person(f"ada{tag}@example.com", "Ada", tmp_path / "ada"), f"ada{tag}", tmp_path)
+    bo = Someone(Person(f"bo{tag}@example.com", "Bo", tmp_path / "bo"), f"bo{tag}", tmp_path)
+    signup = ["signup", "--server", server_url, "--password-stdin"]
+    user = ada.json(*signup, "--email", ada.person.email, "--name", "Ada", stdin=PASSWORD + "\n")
+    assert (user["email"], user["handle"]) == (ada.person.email, ada.handle)
+    bo.json(*signup, "--email", bo.person.email, "--name", "Bo", stdin=PASSWORD + "\n")
+    team = ada.json("team", "create", f"Team {tag}")
+    assert team["role"] == "owner"
+    assert bo.json("team", "join", ada.json("team", "invite")["code"])["id"] == team["id"]
+    assert ada.json("team", "use", team["name"])["id"] == team["id"]
+    role = ada.json("team", "role", bo.person.email, "admin")
+    assert (role["role"], role["previous_role"], role["handle"]) == ("admin", "member", bo.handle)
+    assert ada.json("team", "transfer", bo.person.email, "--yes")["user_id"] == role["user_id"]
+    removed = bo.json("team", "remove", ada.person.email, "--yes")
+    assert (removed["removed"], removed["left"]) == (True, False)
+
+    token = json.loads(ada.run("token", "create", "ci", "--json").stdout)
+    revoked = ada.json("token", "revoke", token["id"][:6])
+    assert revoked == {"id": token["id"], "revoked": True}
+    assert "at least 4 characters" in ada.run("token", "revoke", "ab", expect=2).stderr
+
+    new_password = PASSWORD + " two"
+    changed = ada.json("password", "--password-stdin", stdin=f"{PASSWORD}\n{new_password}\n")
+    assert changed == {"sessions_ended": 0}
+    assert ada.json("logout") == {"logged_out": True}
+    login = ["login", "--server", server_url, "--email", ada.person.email, "--password-stdin"]
+    logged_in = ada.run(*login, "--json", stdin=new_password + "\n").stdout
+    assert json.loads(logged_in)["user"]["email"] == ada.person.email
+    assert "kbz_" not in logged_in  # the token stays in the credentials file

@@ -42,13 +42,14 @@ async def test_an_assignee_changes_nothing_but_the_status(
     codemark = await api.codemark(author, team, repo, type="issue", assignees=[assignee.id])
     url = f"/api/v1/codemarks/{codemark['id']}"
     before = await head(app, team)
-    for change in (
+    changes: list[dict[str, object]] = [
         {"status": "archived"},
         {"status": "resolved", "title": "mine now"},
         {"text": "rewritten"},
         {"assignees": []},
         {"pinned": True},
-    ):
+    ]
+    for change in changes:
         r = await http.patch(url, json=change, headers=assignee.headers)
         assert r.status_code == 403, (change, r.text)
     assert await head(app, team) == before
