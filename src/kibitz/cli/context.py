@@ -185,7 +185,7 @@ def member_ids(client: KibitzClient, team_id: str, people: Sequence[str]) -> lis
     """
     members = client.list_members(team_id)
     by_email = {member["email"].lower(): member["user_id"] for member in members}
-    by_handle = {member.get("handle", "").lower(): member["user_id"] for member in members}
+    by_handle = {member["handle"].lower(): member["user_id"] for member in members}
     ids = []
     for who in people:
         wanted = who.strip().lower()
