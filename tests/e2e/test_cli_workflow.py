@@ -370,6 +370,9 @@ def test_colour_columns_and_pager_on_a_terminal_only(team: Team, tmp_path: Path)
     detail = on_terminal(ada, "show", ids[0], rows=2, env=tall)
     assert "short place" not in detail
     assert "short place" in paged.read_text(encoding="utf-8")
+    found = on_terminal(ada, "search", "place", rows=2, env=tall)
+    assert ids[1] not in found
+    assert ids[1] in paged.read_text(encoding="utf-8")
 
     # Through a pipe: the plain lines, never aligned or coloured.
     piped = ada.run("ls").stdout

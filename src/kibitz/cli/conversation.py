@@ -33,6 +33,7 @@ from kibitz.cli.conversation_text import (
     search_line,
 )
 from kibitz.cli.errors import NOT_FOUND, CliError
+from kibitz.cli.output import show as show_text
 from kibitz.client import (
     CODEMARK_TYPES,
     EventStream,
@@ -278,9 +279,9 @@ def search(
     if as_json:
         print_json(hits)
         return
-    for hit in hits:
-        click.echo(search_line(hit))
-    if not hits:
+    if hits:
+        show_text("\n".join(search_line(hit) for hit in hits))
+    else:
         click.echo("Nothing found.", err=True)
 
 
