@@ -235,7 +235,8 @@ def resolve_id(
     """Return the kind and full id of the object that an id, or the first characters of one, names.
 
     A full id is returned as it is (its kind unknown: None), so it costs no request. A shorter one is looked
-    up in the teams of the caller, the team of the clone around the cwd first.
+    up in the team of the clone around the cwd (else the current team), then in the caller's other teams,
+    until a team has a match.
     """
     if _ID.fullmatch(value) or not _PREFIX.fullmatch(value):
         return None, value
@@ -244,7 +245,10 @@ def resolve_id(
     found: list[tuple[Kind, str]] = []
     for team_id in _teams_to_search(client):
         matches = client.id_matches(team_id, value)
-        found += [(kind, object_id) for kind in kinds for object_id in matches[kind]]
+        found = [(kind, object_id) for kind in kinds for object_id in matches[kind]]
+        if found:
+            # The team you work in wins: a clash with another team's id does not make you type more.
+            break
     if len(found) == 1:
         return found[0]
     words = " or ".join(_KIND_WORD[kind] for kind in kinds)
