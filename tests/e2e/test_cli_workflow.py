@@ -226,6 +226,16 @@ def test_an_ambiguous_short_id_lists_the_candidates(shared_prefix_server: str, t
     assert ada.run("show", "zzzz", expect=2).stdout == ""
     assert ada.json("show", second[:10])["id"] == second
 
+    # In a clone of another team's repository, that team's codemark is the one "zzzz" names.
+    other_repo = make_repo(tmp_path / "other-repo", {"notes.txt": "one\ntwo\n"})
+    elsewhere = Someone(ada.person, ada.handle, other_repo)
+    elsewhere.run("team", "create", "Other")
+    elsewhere.run("init")
+    third = elsewhere.json("add", "notes.txt:1", "-m", "three")["id"]
+    assert elsewhere.json("show", "zzzz")["id"] == third
+    back_home = ada.run("show", "zzzz", expect=2).stderr
+    assert third not in back_home
+
 
 def test_ls_filters(team: Team) -> None:
     ada, bo = team.ada, team.bo
