@@ -198,6 +198,7 @@ def test_short_ids_name_codemarks_and_replies(team: Team) -> None:
     assert "at least 4 characters" in short.stderr
     missing = bo.run("show", "0000000", expect=4)
     assert "no codemark id begins with '0000000'" in missing.stderr
+    assert "no codemark or reply id begins with 'hello'" in bo.run("react", "hello", "+1", expect=4).stderr
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ from kibitz.client import (
     save_current_team,
 )
 from kibitz.gitrepo import GitError, find_root, read_link
-from kibitz.ids import ID_PREFIX_MIN
+from kibitz.ids import ID_PREFIX_MIN, is_id_prefix
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 password_stdin_option = click.option(
@@ -243,7 +243,8 @@ def resolve_id(
     if len(value) < ID_PREFIX_MIN:
         raise too_short(value)
     found: list[tuple[Kind, str]] = []
-    for team_id in _teams_to_search(client):
+    # A letter no id has (i, l, o, u) begins no id: nothing to ask the server.
+    for team_id in _teams_to_search(client) if is_id_prefix(value) else []:
         matches = client.id_matches(team_id, value)
         found = [(kind, object_id) for kind in kinds for object_id in matches[kind]]
         if found:
