@@ -69,6 +69,40 @@ async def test_memory_stays_within_its_bound(sealer: Sealer) -> None:
     assert sealer._plain_chars == 0
 
 
+async def test_derived_values_live_by_their_version_and_their_keys(sealer: Sealer) -> None:
+    assert sealer.keystore is not None
+    author, team = member_owner("t1", "u1"), team_owner("t1")
+    cells = [
+        await sealer.seal(author, "why retry?", Reply.text, row=ROW),
+        await sealer.seal(team, "src/app.py", Reply.text, row=ROW),
+        "",
+    ]
+    sealer.remember_derived("answer", 3, cells, b"built from both", 20)
+    assert await sealer.derived("answer", 3) == b"built from both"
+    assert await sealer.derived("answer", 4) is None  # another version is not served, and forgotten
+    assert await sealer.derived("answer", 3) is None
+    # A key due to be re-read is read again, and the value still served while the key exists.
+    sealer.remember_derived("answer", 4, cells, b"built from both", 20)
+    sealer.keystore.cache_seconds = 0
+    assert await sealer.derived("answer", 4) == b"built from both"
+    # One key of the cells destroyed: the value dies with it, in this process at once.
+    sealer.keystore.cache_seconds = 30
+    await sealer.keystore.destroy(author.kind, author.id)
+    assert await sealer.derived("answer", 4) is None
+    # Erasure drops every derived value with the opened ones; the bound holds.
+    sealer.remember_derived("other", 1, cells[1:], b"x", 1)
+    sealer.drop_plaintexts()
+    assert await sealer.derived("other", 1) is None
+    sealer.derived_bytes = 10_000
+    for n in range(500):
+        sealer.remember_derived(n, 1, [], b"y" * 90, 90)
+    assert sealer._derived_size <= 10_000
+    assert await sealer.derived(499, 1) == b"y" * 90
+    assert await sealer.derived(0, 1) is None
+    sealer.remember_derived("huge", 1, [], b"z", 10_000)  # over a hundredth of the bound: not kept
+    assert await sealer.derived("huge", 1) is None
+
+
 async def test_empty_values_and_encryption_off() -> None:
     off = Sealer(enabled=False)
     assert await off.seal(team_owner("t1"), "in the clear", Reply.text, row=ROW) == "in the clear"

@@ -36,6 +36,10 @@ class Codemark(Base):
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped by database triggers whenever this row or a row of its parts (markers, references, tags,
+    # assignees, replies, edits, reactions, mentions, followers, relations) is written: the answer built at
+    # one revision is the answer at that revision (codemarks/page.py keeps them in memory). Never set it.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # The bookmark rule, written once: each definition below is both the Python test on a loaded codemark
     # (`codemark.visible_to(user_id)`) and the SQL condition (`Codemark.visible_to(user_id)`), since `!=`,

@@ -119,11 +119,19 @@ _PARTS = _parts_query(bindparam("ids", expanding=True))
 
 async def codemarks_out(session: UnitOfWork, codemarks: Sequence[Codemark]) -> list[CodemarkOut]:
     """Return the wire form of codemarks."""
+    return [out for out, _sealed in await rendered_codemarks(session, codemarks)]
+
+
+async def rendered_codemarks(
+    session: UnitOfWork, codemarks: Sequence[Codemark]
+) -> list[tuple[CodemarkOut, list[str]]]:
+    """Return the wire form of codemarks, each with the sealed cells it was opened from."""
     if not codemarks:
         return []
     ids = [c.id for c in codemarks]
     markers: dict[str, list[Marker]] = defaultdict(list)
     references: dict[str, list[MarkerReference]] = defaultdict(list)
+    sealed: dict[str, list[str]] = {c.id: [c.title, c.text] for c in codemarks}
     seen: set[str] = set()
     # Every sealed cell of the page is opened in one pass once the rows are in.
     opener = Opener()
@@ -140,10 +148,13 @@ async def codemarks_out(session: UnitOfWork, codemarks: Sequence[Codemark]) -> l
             seen.add(marker.id)
             markers[marker.codemark_id].append(marker)
             for column in MARKER_COLUMNS:
-                opener.add((column, marker.id), getattr(marker, column.key), column, row=marker.id)
+                value = getattr(marker, column.key)
+                opener.add((column, marker.id), value, column, row=marker.id)
+                sealed[marker.codemark_id].append(value)
         if ref is not None:
             references[marker.id].append(ref)
             opener.add((MarkerReference.path, ref.id), ref.path, MarkerReference.path, row=marker.id)
+            sealed[marker.codemark_id].append(ref.path)
     parts: dict[str, dict[str, list[tuple[str, str, int]]]] = defaultdict(lambda: defaultdict(list))
     rows: Any = await session.execute(_PARTS, {"ids": ids})
     for kind, codemark_id, a, b, order in rows:
@@ -188,27 +199,30 @@ async def codemarks_out(session: UnitOfWork, codemarks: Sequence[Codemark]) -> l
     # Built without validation: every value comes from our own rows, written only from validated input
     # (types, statuses and kinds too), and validating a page of them cost more than the rest of building it.
     return [
-        CodemarkOut.model_construct(
-            id=c.id,
-            team_id=c.team_id,
-            type=cast(CodemarkType, c.type),
-            status=cast(CodemarkStatus, c.status),
-            title=opened[(Codemark.title, c.id)],
-            text=opened[(Codemark.text, c.id)],
-            author=refs[c.author_id],
-            assignees=sorted((refs[u] for u in assignees.get(c.id, [])), key=lambda r: r.email),
-            tags=tags.get(c.id, []),
-            markers=[marker_of(m) for m in markers[c.id]],
-            reply_count=replies.get(c.id, 0),
-            pinned=c.pinned,
-            permalink=permalink(c.id),
-            mentions=mentions.get(c.id, []),
-            reactions=reactions.get(c.id, []),
-            followers=followers.get(c.id, []),
-            related=related.get(c.id, []),
-            edited=c.id in parts["edited"],
-            created_at=c.created_at,
-            updated_at=c.updated_at,
+        (
+            CodemarkOut.model_construct(
+                id=c.id,
+                team_id=c.team_id,
+                type=cast(CodemarkType, c.type),
+                status=cast(CodemarkStatus, c.status),
+                title=opened[(Codemark.title, c.id)],
+                text=opened[(Codemark.text, c.id)],
+                author=refs[c.author_id],
+                assignees=sorted((refs[u] for u in assignees.get(c.id, [])), key=lambda r: r.email),
+                tags=tags.get(c.id, []),
+                markers=[marker_of(m) for m in markers[c.id]],
+                reply_count=replies.get(c.id, 0),
+                pinned=c.pinned,
+                permalink=permalink(c.id),
+                mentions=mentions.get(c.id, []),
+                reactions=reactions.get(c.id, []),
+                followers=followers.get(c.id, []),
+                related=related.get(c.id, []),
+                edited=c.id in parts["edited"],
+                created_at=c.created_at,
+                updated_at=c.updated_at,
+            ),
+            sealed[c.id],
         )
         for c in codemarks
     ]

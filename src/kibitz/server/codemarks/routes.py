@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from kibitz.ids import ID_LENGTH, ID_PREFIX_MIN
 from kibitz.server.access import access_codemark, access_reply, access_team, access_team_cached
 from kibitz.server.codemarks import replies, service
+from kibitz.server.codemarks.page import codemark_page
 from kibitz.server.codemarks.render import codemarks_out
 from kibitz.server.codemarks.schemas import (
     BlockAt,
@@ -91,8 +92,7 @@ async def list_codemarks(
     key = (team_id, head, caller.user.id, flt, limit, cursor)
     body = caches.listings.get(key)
     if body is None:
-        items, next_cursor = await service.list_codemarks(session, caller, team_id, flt, limit, cursor)
-        body = CodemarkPage(items=items, next_cursor=next_cursor).model_dump_json().encode()
+        body = await codemark_page(session, caller, team_id, flt, limit, cursor)
         caches.listings[key] = body
     return Response(body, media_type="application/json")
 

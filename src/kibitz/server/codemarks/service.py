@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -303,6 +304,10 @@ async def _reference_row(
     )
 
 
+# Any select of codemark rows or columns that the listing filters narrow.
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
 def visible_codemarks(team_id: str, user_id: str) -> Select[Codemark]:
     """Return the query of the team's codemarks this member may see."""
     return select(Codemark).where(Codemark.team_id == team_id, Codemark.visible_to(user_id))
@@ -337,7 +342,7 @@ def filter_conditions(team_id: str, flt: CodemarkFilter) -> list[ColumnElement[b
     return conditions
 
 
-def apply_filter(query: Select[Codemark], team_id: str, flt: CodemarkFilter) -> Select[Codemark]:
+def apply_filter(query: _Query, team_id: str, flt: CodemarkFilter) -> _Query:
     """Narrow a codemark query by the listing filters."""
     if flt.path is not None:
         # Start from the file's markers (a few rows by index) rather than probe the whole team's codemarks:
@@ -353,20 +358,24 @@ def apply_filter(query: Select[Codemark], team_id: str, flt: CodemarkFilter) -> 
     return query.where(*filter_conditions(team_id, flt))
 
 
-async def list_codemarks(
-    session: UnitOfWork, caller: Caller, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None
-) -> tuple[list[CodemarkOut], str | None]:
-    """Return one page of the team's codemarks the caller may see, newest first, and the next cursor."""
-    flt = await with_path_index(session, team_id, flt)
-    query = apply_filter(visible_codemarks(team_id, caller.user.id), team_id, flt)
+def page_query(query: _Query, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None) -> _Query:
+    """Narrow a query of the team's visible codemarks to one page (and one row more), newest first."""
+    query = apply_filter(query, team_id, flt)
     if cursor is not None:
         when, last_id = decode_cursor(cursor)
         query = query.where(
             or_(Codemark.created_at < when, and_(Codemark.created_at == when, Codemark.id < last_id))
         )
-    rows = list(
-        await session.scalars(query.order_by(Codemark.created_at.desc(), Codemark.id.desc()).limit(limit + 1))
-    )
+    return query.order_by(Codemark.created_at.desc(), Codemark.id.desc()).limit(limit + 1)
+
+
+async def list_codemarks(
+    session: UnitOfWork, caller: Caller, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None
+) -> tuple[list[CodemarkOut], str | None]:
+    """Return one page of the team's codemarks the caller may see, newest first, and the next cursor."""
+    flt = await with_path_index(session, team_id, flt)
+    query = page_query(visible_codemarks(team_id, caller.user.id), team_id, flt, limit, cursor)
+    rows = list(await session.scalars(query))
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return await codemarks_out(session, rows[:limit]), next_cursor
 

@@ -20,15 +20,15 @@ start-up.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table
 from sqlalchemy.orm import ColumnProperty, InstrumentedAttribute
 
 from kibitz.server.crypto.blind_index import blind_index
-from kibitz.server.crypto.envelope import PREFIX, open_text_envelope, seal, unpack
+from kibitz.server.crypto.envelope import PREFIX, key_id_of, open_text_envelope, seal, unpack
 from kibitz.server.crypto.keystore import Keystore, OwnerKind
 from kibitz.server.errors import KeyUnavailable
 
@@ -38,6 +38,8 @@ _PUBLIC_INDEX_KEY = bytes(32)
 # Opened values kept in memory (characters in all): pages of codemarks, replies and events are read far
 # more often than written, and opening them again costs most of what encryption adds to a read.
 PLAINTEXT_CACHE_CHARS = 32_000_000
+# Answers built from opened values (a codemark's wire form), in bytes in all.
+DERIVED_CACHE_BYTES = 32_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,13 @@ class Sealer:
     # stops its values from opening here exactly as it does without this cache.
     _plain: OrderedDict[tuple[str, str, str, str], tuple[str, str]] = field(default_factory=OrderedDict)
     _plain_chars: int = 0
+    derived_bytes: int = DERIVED_CACHE_BYTES
+    # name -> (version, key ids, size, value), least recently used first: what was built from opened values
+    # (see `remember_derived`), under the same rule as `_plain`, and dropped with it.
+    _derived: OrderedDict[Hashable, tuple[Hashable, frozenset[str], int, Any]] = field(
+        default_factory=OrderedDict
+    )
+    _derived_size: int = 0
 
     def attach(self, keystore: Keystore) -> None:
         """Use this keystore from now on (the app opens it when it starts)."""
@@ -116,6 +125,54 @@ class Sealer:
         """Forget every opened value kept in memory (after an erasure, so none lingers until evicted)."""
         self._plain.clear()
         self._plain_chars = 0
+        self._derived.clear()
+        self._derived_size = 0
+
+    def remember_derived(
+        self, name: Hashable, version: Hashable, sealed: Sequence[str], value: Any, size: int
+    ) -> None:
+        """Keep a value built from the opened cells `sealed` (at `version` of `name`) for `derived`.
+
+        It is served only while every key those cells were sealed with still opens them, exactly as an
+        opened cell is, and forgotten with them (`drop_plaintexts`).
+        """
+        if size > self.derived_bytes // 100:
+            return
+        key_ids = frozenset(key_id_of(v) for v in sealed if self.enabled and is_sealed(v))
+        old = self._derived.pop(name, None)
+        if old is not None:
+            self._derived_size -= old[2]
+        self._derived[name] = (version, key_ids, size, value)
+        self._derived_size += size
+        while self._derived_size > self.derived_bytes:
+            _name, (_version, _keys, old_size, _value) = self._derived.popitem(last=False)
+            self._derived_size -= old_size
+
+    async def derived(self, name: Hashable, version: Hashable) -> Any | None:
+        """Return what `remember_derived` kept for `name` at this version, or None.
+
+        A key not fresh in memory is read again (it may have been destroyed: then the value is forgotten).
+        """
+        hit = self._derived.get(name)
+        if hit is None:
+            return None
+        if hit[0] != version:
+            del self._derived[name]
+            self._derived_size -= hit[2]
+            return None
+        store = self._store() if self.enabled else None
+        for key_id in hit[1]:
+            if store is not None and not store.holds_fresh(key_id):
+                try:
+                    await store.key_by_id(key_id)
+                except KeyUnavailable:
+                    if self._derived.get(name) is hit:  # not replaced while the key was read
+                        del self._derived[name]
+                        self._derived_size -= hit[2]
+                    return None
+        if self._derived.get(name) is hit:
+            self._derived.move_to_end(name)
+        return hit[3]
 
     def _remember(self, cell: tuple[str, str, str, str], key_id: str, plain: str) -> None:
         size = len(cell[0]) + len(plain)

@@ -1,0 +1,96 @@
+"""Pages of codemarks assembled from each codemark's answer, kept in memory until that codemark changes.
+
+A page's answer is the answers of its codemarks side by side. Building one costs most of a listing (its
+parts' queries, its sealed cells opened, its wire form serialised), and between two listings of a busy team
+most codemarks have not changed: so each codemark's answer is kept as JSON, with its author and assignees
+left out, under the `revision` the database bumps whenever any row it is built from is written
+(`Codemark.revision`, kept by triggers). A page then costs one query for its rows' ids and revisions, one
+for its people (whose names may change without the codemark changing), and the answers of the codemarks
+that changed since they were last built.
+
+The answers are kept by the sealer (`Sealer.remember_derived`) under the rule of every opened value: served
+only while the keys they were opened with still open them, and dropped with the opened values after an
+erasure.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from kibitz.server.auth.people import people_by_id
+from kibitz.server.auth.service import Caller, user_ref
+from kibitz.server.codemarks.models import Codemark
+from kibitz.server.codemarks.render import rendered_codemarks
+from kibitz.server.codemarks.service import CodemarkFilter, page_query, with_path_index
+from kibitz.server.pagination import encode_cursor
+from kibitz.server.unit_of_work import UnitOfWork
+
+# What is left out of a kept answer: the wire forms of people, which change without the codemark changing.
+_PEOPLE_FIELDS = {"author", "assignees"}
+
+
+@dataclass(frozen=True, slots=True)
+class KeptAnswer:
+    """A codemark's answer without its people: JSON up to its closing brace, and whom to fill in."""
+
+    head: bytes
+    author_id: str
+    assignee_ids: tuple[str, ...]
+
+
+def _kept(name: str) -> tuple[str, str]:
+    return ("codemark answer", name)
+
+
+async def codemark_page(
+    session: UnitOfWork, caller: Caller, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None
+) -> bytes:
+    """Return one page of the team's codemarks the caller may see as the API's JSON (a `CodemarkPage`)."""
+    flt = await with_path_index(session, team_id, flt)
+    base = select(Codemark.id, Codemark.revision, Codemark.created_at).where(
+        Codemark.team_id == team_id, Codemark.visible_to(caller.user.id)
+    )
+    rows = (await session.execute(page_query(base, team_id, flt, limit, cursor))).all()
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    rows = rows[:limit]
+    sealer = session.sealer
+    answers: dict[str, KeptAnswer] = {}
+    for row in rows:
+        kept = await sealer.derived(_kept(row.id), row.revision)
+        if kept is not None:
+            answers[row.id] = kept
+    missing = [row.id for row in rows if row.id not in answers]
+    if missing:
+        codemarks = list(await session.scalars(select(Codemark).where(Codemark.id.in_(missing))))
+        # (A codemark deleted since the first query, on PostgreSQL, is simply not on the page.)
+        for (out, sealed), codemark in zip(
+            await rendered_codemarks(session, codemarks), codemarks, strict=True
+        ):
+            body = out.model_dump_json(exclude=_PEOPLE_FIELDS).encode()
+            kept = KeptAnswer(body[:-1], out.author.id, tuple(a.id for a in out.assignees))
+            answers[codemark.id] = kept
+            # Kept at the revision this row was read at, which is never older than what it was built from.
+            sealer.remember_derived(_kept(codemark.id), codemark.revision, sealed, kept, len(body) + 200)
+    people = await people_by_id(
+        session, {p for a in answers.values() for p in (a.author_id, *a.assignee_ids)}
+    )
+    refs = {pid: user_ref(person) for pid, person in people.items()}
+    as_json = {pid: ref.model_dump_json().encode() for pid, ref in refs.items()}
+    items = []
+    for row in rows:
+        kept = answers.get(row.id)
+        if kept is None or kept.author_id not in as_json:
+            continue  # deleted, or its author erased, while this page was read
+        assignees = sorted((p for p in kept.assignee_ids if p in refs), key=lambda pid: refs[pid].email)
+        items.append(
+            kept.head
+            + b',"author":'
+            + as_json[kept.author_id]
+            + b',"assignees":['
+            + b",".join(as_json[pid] for pid in assignees)
+            + b"]}"
+        )
+    return b'{"items":[' + b",".join(items) + b'],"next_cursor":' + json.dumps(next_cursor).encode() + b"}"
