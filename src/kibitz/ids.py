@@ -5,6 +5,9 @@ import secrets
 # Crockford's base32 without the letters people confuse (i, l, o, u).
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 ID_LENGTH = 16
+# The shortest prefix that names an object (`kibitz show 3kq7`): 20 bits, so a clash among a team's objects
+# stays rare, and short enough to type.
+ID_PREFIX_MIN = 4
 
 
 def new_id() -> str:
@@ -15,3 +18,8 @@ def new_id() -> str:
 def is_id(value: str) -> bool:
     """Tell whether a string has the shape of an id (so malformed ids are 'not found' without a query)."""
     return len(value) == ID_LENGTH and all(c in _ALPHABET for c in value)
+
+
+def is_id_prefix(value: str) -> bool:
+    """Tell whether a string can be the beginning of an id (ID_PREFIX_MIN characters or more)."""
+    return ID_PREFIX_MIN <= len(value) <= ID_LENGTH and all(c in _ALPHABET for c in value)

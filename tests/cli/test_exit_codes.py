@@ -182,8 +182,9 @@ def test_usage_errors_exit_2(runner: CliRunner) -> None:
     assert runner.invoke(cli, ["frobnicate"]).exit_code == USAGE
     assert runner.invoke(cli, ["add", "file.py:0", "-m", "x"]).exit_code == USAGE
     assert runner.invoke(cli, ["add", "file.py:5-3", "-m", "x"]).exit_code == USAGE
-    assert runner.invoke(cli, ["add", "file.py:3"]).exit_code == USAGE
-    assert runner.invoke(cli, ["ls", "--status", "archived"]).exit_code == USAGE
+    assert runner.invoke(cli, ["add", "file.py:3", "-m", "x", "--body-file", "x.md"]).exit_code == USAGE
+    assert runner.invoke(cli, ["ls", "--status", "closed"]).exit_code == USAGE
+    assert runner.invoke(cli, ["ls", "--limit", "0"]).exit_code == USAGE
 
 
 def test_outside_a_git_repository_exits_1(runner: CliRunner) -> None:

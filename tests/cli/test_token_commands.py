@@ -171,10 +171,13 @@ def test_password_change_and_disabled_accounts(server: tuple[str, Path], bob: Pe
         expect=3,
     )
     assert "already disabled" in operator("user", "disable", bob.email, data_dir=data_dir).stdout
+    unchanged = json.loads(operator("user", "disable", bob.email, "--json", data_dir=data_dir).stdout)
+    assert unchanged == {"email": bob.email, "status": "disabled", "changed": False, "revoked": 0}
     missing = operator("user", "disable", "nobody@example.com", data_dir=data_dir, expect=4)
     assert "nobody@example.com" in missing.stderr
 
-    assert operator("user", "enable", bob.email, data_dir=data_dir).stdout.startswith("Enabled")
+    enabled = json.loads(operator("user", "enable", bob.email, "--json", data_dir=data_dir).stdout)
+    assert (enabled["status"], enabled["changed"]) == ("active", True)
     ci.run("whoami", cwd=tmp_path, expect=3)
     laptop.run(
         "login", "--server", url, "--email", bob.email, "--password-stdin", cwd=tmp_path, stdin=NEW_PASSWORD

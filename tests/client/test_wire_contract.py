@@ -47,6 +47,7 @@ RESPONSES: dict[object, str] = {
     _types.LocationsStored: "LocationsStored",
     _types.CodemarkVersion: "CodemarkVersion",
     _types.ReplyVersion: "ReplyVersion",
+    _types.IdMatches: "IdMatches",
     _types.SearchMatch: "SearchMatch",
     _types.SearchHit: "SearchHit",
     _types.InboxItem: "InboxItemOut",

@@ -53,7 +53,7 @@ def test_two_people_discuss_a_block_of_code(
     untracked = alice.json("add", "notes.txt:1", "-m", "untracked", cwd=alice_repo)
     assert (dirty["provisional"], untracked["provisional"]) == (True, True)
     for provisional in (dirty, untracked):
-        alice.run("rm", provisional["id"], cwd=alice_repo)
+        alice.run("rm", provisional["id"], "--yes", cwd=alice_repo)
     assert [c["id"] for c in alice.json("ls", "--status", "all", cwd=alice_repo)] == [codemark_id]
     git(alice_repo, "checkout", "--quiet", "--", "src/app.py")
     (alice_repo / "notes.txt").unlink()
@@ -89,7 +89,7 @@ def test_two_people_discuss_a_block_of_code(
 
     # B answers; a member may not delete A's codemark.
     bob.run("reply", codemark_id, "-m", "Because the network flakes.", cwd=bob_repo)
-    forbidden = bob.run("rm", codemark_id, cwd=bob_repo, expect=3)
+    forbidden = bob.run("rm", codemark_id, "--yes", cwd=bob_repo, expect=3)
     assert forbidden.stderr.startswith("kibitz: ")
 
     # A sees the reply with the code and resolves the codemark.

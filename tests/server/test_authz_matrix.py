@@ -353,6 +353,7 @@ RECIPES: dict[Key, Recipe] = {
     ("DELETE", f"{API}/teams/{{team_id}}/repos/{{repo_id}}"): Recipe(fresh=_fresh_repo),
     ("POST", f"{API}/teams/{{team_id}}/codemarks"): Recipe(lambda w, i: codemark_body(w.repo)),
     ("GET", f"{API}/teams/{{team_id}}/codemarks"): Recipe(),
+    ("GET", f"{API}/teams/{{team_id}}/ids"): Recipe(query={"prefix": "0000"}),
     ("GET", f"{API}/codemarks/{{codemark_id}}"): Recipe(),
     ("GET", "/c/{codemark_id}"): Recipe(),
     ("PATCH", f"{API}/codemarks/{{codemark_id}}"): Recipe(lambda w, i: {"tags": ["matrix"]}),

@@ -58,8 +58,15 @@ _server_option = click.option(
 @click.option("--handle", help="What teammates type after @ to mention you [default: from your email].")
 @click.option("--invite", metavar="CODE", help="A team's invite code: join that team as you sign up.")
 @password_stdin_option
+@json_option
 def signup(
-    server: str, email: str, name: str, handle: str | None, invite: str | None, password_stdin: bool
+    server: str,
+    email: str,
+    name: str,
+    handle: str | None,
+    invite: str | None,
+    password_stdin: bool,
+    as_json: bool,
 ) -> None:
     """Create an account on a server and log in to it.
 
@@ -71,6 +78,9 @@ def signup(
         user = client.signup(email, name, password, handle=handle, invite=invite)
         result = client.login(email, password)
     _store_login(server, result)
+    if as_json:
+        print_json(user)
+        return
     mention = f" (mention: @{user['handle']})" if user.get("handle") else ""
     echo(f"Signed up and logged in as {result['user']['email']}{mention} on {client.server_url}.")
 
@@ -79,12 +89,17 @@ def signup(
 @_server_option
 @click.option("--email", required=True, help="Your email address.")
 @password_stdin_option
-def login(server: str, email: str, password_stdin: bool) -> None:
+@json_option
+def login(server: str, email: str, password_stdin: bool, as_json: bool) -> None:
     """Log in to a server and store the API token (in a file only you can read)."""
     password = read_password(password_stdin, confirm=False)
     with client_for(server) as client:
         result = client.login(email, password)
     _store_login(server, result)
+    if as_json:
+        # Never the token: it is stored, and stdout may end up in a log.
+        print_json({"user": result["user"], "expires_at": result["expires_at"]})
+        return
     echo(f"Logged in as {result['user']['email']} on {client.server_url}.")
 
 
@@ -94,12 +109,16 @@ def _forget_login() -> None:
 
 
 @click.command()
-def logout() -> None:
+@json_option
+def logout(as_json: bool) -> None:
     """Revoke the API token on the server and forget it locally."""
     server, token = resolve_server(), resolve_token()
     if not server or not token:
         delete_credentials()
-        echo("Not logged in.")
+        if as_json:
+            print_json({"logged_out": False})
+        else:
+            echo("Not logged in.")
         return
     try:
         with client_for(server, token) as client:
@@ -112,6 +131,9 @@ def logout() -> None:
         message = f"{describe(error)}; the token was forgotten here but NOT revoked"
         raise CliError(message, exit_code_for(error)) from None
     _forget_login()
+    if as_json:
+        print_json({"logged_out": True})
+        return
     echo("Logged out.")
 
 

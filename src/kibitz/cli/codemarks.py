@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,17 @@ from typing import Any
 import click
 
 from kibitz.cli.context import (
+    check_message_sources,
     current_team,
     id_or_permalink,
     json_option,
     member_ids,
+    message_options,
     open_client,
     print_json,
+    read_message,
+    resolve_codemark_id,
+    yes_option,
 )
 from kibitz.cli.errors import CliError
 from kibitz.cli.locating import (
@@ -29,9 +35,11 @@ from kibitz.cli.locating import (
     with_code,
     with_promoted,
 )
-from kibitz.cli.render import codemark_details, listing_line, permalink_url
+from kibitz.cli.output import aligned, on_terminal, paint, status_colour
+from kibitz.cli.output import show as show_text
+from kibitz.cli.render import codemark_details, listing_cells, listing_line, permalink_url
 from kibitz.cli.repos import find_repo, repo_names
-from kibitz.cli.terminal import echo
+from kibitz.cli.terminal import confirm, echo, printable
 from kibitz.client import CODEMARK_TYPES, Codemark, CurrentTeam, KibitzClient, Marker, Repo
 from kibitz.gitrepo import (
     LineRange,
@@ -144,9 +152,9 @@ def init(repo_name: str | None, create: bool) -> None:
             matched = _matching_repo(client, current, root, commits, remotes, shallow=shallow, create=create)
             repo = matched or client.match_repo(current.id, commits, remotes, name=name[:100] or None)
     write_link(root, RepoLink(team_id=current.id, repo_id=repo["id"]))
-    click.echo(f"Linked {root} to repo {repo['name']} ({repo['id']}) in team {current.name}.")
+    echo(f"Linked {root} to repo {repo['name']} ({repo['id']}) in team {current.name}.")
     if shallow:
-        click.echo(
+        echo(
             "This is a shallow clone: codemarks recorded at commits older than its history show as "
             "`commit not in this clone`; `git fetch --unshallow` fetches them.",
             err=True,
@@ -220,7 +228,7 @@ def parse_target(target: str) -> tuple[str, LineRange]:
 
 @click.command()
 @click.argument("target", metavar="PATH:START[-END]")
-@click.option("-m", "--message", "text", required=True, metavar="TEXT", help="What you want to say.")
+@message_options("what you want to say")
 @click.option(
     "--type",
     "kind",
@@ -230,12 +238,18 @@ def parse_target(target: str) -> tuple[str, LineRange]:
     help="Kind of codemark.",
 )
 @click.option("--title", help="A short title.")
-@click.option("--assign", multiple=True, metavar="EMAIL", help="Assign a team member (repeatable).")
+@click.option(
+    "--assign",
+    multiple=True,
+    metavar="WHO",
+    help="Assign a team member: a handle, an email or @me (repeatable).",
+)
 @click.option("--tag", multiple=True, metavar="TAG", help="Add a tag (repeatable).")
 @json_option
 def add(
     target: str,
-    text: str,
+    text: str | None,
+    body_file: str | None,
     kind: str,
     title: str | None,
     assign: tuple[str, ...],
@@ -249,6 +263,7 @@ def add(
     changes (or in an untracked file) make a provisional codemark that carries the code and is
     promoted once someone runs `kibitz ls` on a commit that holds it.
     """
+    check_message_sources(text, body_file)
     path_arg, wanted = parse_target(target)
     root, link = _linked_repo()
     path = _repo_path(path_arg, root, must_exist=True)
@@ -269,6 +284,8 @@ def add(
     with ObjectReader(root) as reader:
         marker = pin(reader, link.repo_id, path, wanted, working_text)
     provisional = marker.get("provisional", False)
+    # Asked last, once everything else is known good: nothing written in the editor is lost to a typo.
+    text = read_message(text, body_file)
     with open_client() as client:
         assignees = member_ids(client, link.team_id, assign) if assign else []
         codemark = client.create_codemark(
@@ -276,7 +293,7 @@ def add(
         )
     address = permalink_url(client.server_url, codemark["permalink"])
     if as_json:
-        print_json({"id": codemark["id"], "provisional": provisional, "permalink": address})
+        print_json({**codemark, "provisional": provisional, "permalink": address})
         return
     # The id alone on stdout, for scripts (`id=$(kibitz add ...)`); the address for people on stderr.
     echo(codemark["id"])
@@ -319,15 +336,31 @@ _at_option = click.option(
 @click.argument("path", required=False)
 @click.option(
     "--status",
-    type=click.Choice(["open", "resolved", "all"]),
+    type=click.Choice(["open", "resolved", "archived", "all"]),
     default="open",
     show_default=True,
     help="Which codemarks to list.",
 )
 @click.option("--type", "kind", type=click.Choice(CODEMARK_TYPES), help="Only codemarks of this type.")
+@click.option("--author", metavar="WHO", help="Only codemarks written by this member (handle, email or @me).")
+@click.option(
+    "--assignee", metavar="WHO", help="Only codemarks assigned to this member (handle, email or @me)."
+)
+@click.option("--tag", metavar="TAG", help="Only codemarks with this tag.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N codemarks, newest first.")
 @_at_option
 @json_option
-def ls(path: str | None, status: str, kind: str | None, revision: str | None, as_json: bool) -> None:
+def ls(
+    path: str | None,
+    status: str,
+    kind: str | None,
+    author: str | None,
+    assignee: str | None,
+    tag: str | None,
+    limit: int | None,
+    revision: str | None,
+    as_json: bool,
+) -> None:
     """List the codemarks of this repository, or of one file or directory in it.
 
     Each is shown where its code is now in your working tree (or at REV with --at), followed by
@@ -339,11 +372,23 @@ def ls(path: str | None, status: str, kind: str | None, revision: str | None, as
     target = target_for(root, revision)
     exact_path, prefix = path_scope(root, _repo_path(path, root, must_exist=False) if path else "")
     with open_client() as client:
-        codemarks = list(client.iter_codemarks(link.team_id, repo_id=link.repo_id, status=status, type=kind))
-        located = locate_markers(client, root, link, codemarks, target)
+        author_id = member_ids(client, link.team_id, (author,))[0] if author else None
+        assignee_id = member_ids(client, link.team_id, (assignee,))[0] if assignee else None
+        codemarks = client.iter_codemarks(
+            link.team_id,
+            repo_id=link.repo_id,
+            status=status,
+            type=kind,
+            author=author_id,
+            assignee=assignee_id,
+            tag=tag,
+        )
+        # Without a path every codemark listed is shown, so only the first N need locating.
+        wanted = list(itertools.islice(codemarks, limit if path is None else None))
+        located = locate_markers(client, root, link, wanted, target)
     entries = []
     promoted: list[str] = []
-    for codemark in codemarks:
+    for codemark in wanted:
         marker = first_shown_marker(codemark, located, exact_path, prefix)
         if marker is not None:
             current = located[marker["id"]]
@@ -352,15 +397,29 @@ def ls(path: str | None, status: str, kind: str | None, revision: str | None, as
                 marker = current.promoted
                 promoted.append(promotion_note(codemark["id"], marker))
             entries.append(_listing_entry(codemark, marker, current, target))
+    entries = entries[:limit]
     if as_json:
         print_json(entries)
         return
-    for entry in entries:
-        click.echo(listing_line(entry))
+    if on_terminal():
+        show_text("\n".join(aligned([_painted(entry) for entry in entries])), printable_already=True)
+    else:
+        for entry in entries:
+            echo(listing_line(entry))
     for note in promoted:
-        click.echo(note, err=True)
+        echo(note, err=True)
     if not entries:
         echo("No codemarks." if status == "all" else f"No {status} codemarks.", err=True)
+
+
+def _painted(entry: dict[str, Any]) -> list[str]:
+    """Return the cells of a listing line, coloured when colour is wanted."""
+    # Escaped before painting: our own colour codes must survive, those in anyone's text must not.
+    cells = [printable(cell) for cell in listing_cells(entry)]
+    cells[0] = paint(cells[0], "yellow")
+    cells[2] = paint(cells[2], status_colour(entry["status"]))
+    cells[4] = paint(cells[4], dim=True)
+    return cells
 
 
 def _locate_for_show(
@@ -398,6 +457,7 @@ def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
     --at); when the code there differs from the recorded code, a unified diff shows how.
     """
     with open_client() as client:
+        codemark_id = resolve_codemark_id(client, codemark_id)
         codemark = client.get_codemark(codemark_id)
         replies = list(client.iter_replies(codemark_id))
         located, target, codemark = _locate_for_show(client, codemark, revision)
@@ -416,7 +476,7 @@ def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
             )
         print_json({**codemark, "markers": markers, "replies": replies})
     else:
-        echo(
+        show_text(
             codemark_details(
                 codemark, replies, located, _describe_target(target, revision), client.server_url
             )
@@ -433,38 +493,69 @@ def _describe_target(target: Target | None, revision: str | None) -> str:
 
 @click.command()
 @click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
-@click.option("-m", "--message", "text", required=True, metavar="TEXT", help="Your answer.")
-def reply(codemark_id: str, text: str) -> None:
+@message_options("your answer")
+@json_option
+def reply(codemark_id: str, text: str | None, body_file: str | None, as_json: bool) -> None:
     """Answer in a codemark's thread and print the reply's id."""
     with open_client() as client:
-        created = client.add_reply(codemark_id, text)
+        codemark_id = resolve_codemark_id(client, codemark_id)
+        body = read_message(text, body_file, what="answer")
+        created = client.add_reply(codemark_id, body)
+    if as_json:
+        print_json(created)
+        return
     echo(created["id"])
 
 
-@click.command()
-@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
-def resolve(codemark_id: str) -> None:
-    """Mark a codemark resolved."""
+def _set_status(codemark_id: str, status: str) -> Codemark:
     with open_client() as client:
-        client.update_codemark(codemark_id, status="resolved")
-    echo(f"Resolved {codemark_id}.")
+        codemark_id = resolve_codemark_id(client, codemark_id)
+        return client.update_codemark(codemark_id, status=status)
 
 
 @click.command()
 @click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
-def reopen(codemark_id: str) -> None:
-    """Open a resolved codemark again."""
-    with open_client() as client:
-        client.update_codemark(codemark_id, status="open")
-    echo(f"Reopened {codemark_id}.")
+@json_option
+def resolve(codemark_id: str, as_json: bool) -> None:
+    """Mark a codemark resolved (its author, an assignee, an admin or an owner)."""
+    codemark = _set_status(codemark_id, "resolved")
+    if as_json:
+        print_json(codemark)
+        return
+    echo(f"Resolved {codemark['id']}.")
 
 
 @click.command()
 @click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
-def rm(codemark_id: str) -> None:
-    """Delete a codemark and its replies."""
+@json_option
+def reopen(codemark_id: str, as_json: bool) -> None:
+    """Open a resolved or archived codemark again (its author, an assignee, an admin or an owner)."""
+    codemark = _set_status(codemark_id, "open")
+    if as_json:
+        print_json(codemark)
+        return
+    echo(f"Reopened {codemark['id']}.")
+
+
+@click.command()
+@click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
+@yes_option
+@json_option
+def rm(codemark_id: str, yes: bool, as_json: bool) -> None:
+    """Delete a codemark and its replies, for good, after asking (--yes does not ask)."""
     with open_client() as client:
+        codemark_id = resolve_codemark_id(client, codemark_id)
+        if not yes:
+            codemark = client.get_codemark(codemark_id)
+            replies = codemark["reply_count"]
+            thread = f" and its {replies} {'reply' if replies == 1 else 'replies'}" if replies else ""
+            # Asked on stderr: stdout carries only the command's output. Declining (or no terminal and no
+            # answer on standard input) exits 1 and deletes nothing.
+            confirm(f"Delete codemark {codemark_id}{thread} for good?", abort=True)
         client.delete_codemark(codemark_id)
+    if as_json:
+        print_json({"id": codemark_id, "deleted": True})
+        return
     echo(f"Deleted {codemark_id}.")
 
 

@@ -6,17 +6,22 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from kibitz.cli.context import (
+    Kind,
     current_team,
     id_or_permalink,
     json_option,
     member_ids,
+    message_options,
     open_client,
     print_json,
+    read_message,
+    resolve_codemark_id,
+    resolve_id,
     trust,
 )
 from kibitz.cli.conversation_text import (
@@ -29,11 +34,13 @@ from kibitz.cli.conversation_text import (
 )
 from kibitz.cli.errors import NOT_FOUND, CliError
 from kibitz.cli.locating import shown_under
+from kibitz.cli.output import show as show_text
 from kibitz.cli.terminal import echo, json_text
 from kibitz.client import (
     CODEMARK_TYPES,
     EventStream,
     InboxItem,
+    KibitzClient,
     NotFound,
     SearchHit,
     load_position,
@@ -42,11 +49,16 @@ from kibitz.client import (
 from kibitz.gitrepo import GitError, RepoLink, find_root, read_link
 
 T = TypeVar("T")
-Kind = Literal["codemarks", "replies"]
+BOTH: tuple[Kind, Kind] = ("codemarks", "replies")
 
 
-def _codemark_or_reply(object_id: str, act: Callable[[Kind], T]) -> tuple[Kind, T]:
-    """Act on the codemark with this id, or else on the reply with it; exit 4 if there is neither."""
+def _codemark_or_reply(object_id: str, act: Callable[[Kind], T], kind: Kind | None = None) -> tuple[Kind, T]:
+    """Act on the codemark with this id, or else on the reply with it; exit 4 if there is neither.
+
+    ``kind`` says which it is when that is known already (an id found by its first characters).
+    """
+    if kind is not None:
+        return kind, act(kind)
     try:
         return "codemarks", act("codemarks")
     except NotFound:
@@ -72,8 +84,9 @@ def react(object_id: str, emoji: str, remove: bool, as_json: bool) -> None:
     """
     symbol = emoji_for(emoji)
     with open_client() as client:
+        known, object_id = resolve_id(client, object_id, BOTH)
         method = client.unreact if remove else client.react
-        kind, reactions = _codemark_or_reply(object_id, lambda kind: method(kind, object_id, symbol))
+        kind, reactions = _codemark_or_reply(object_id, lambda kind: method(kind, object_id, symbol), known)
     if as_json:
         print_json(reactions)
         return
@@ -84,35 +97,46 @@ def react(object_id: str, emoji: str, remove: bool, as_json: bool) -> None:
 
 @click.command()
 @click.argument("object_id", metavar="ID", callback=id_or_permalink)
-@click.option("-m", "--message", "text", metavar="TEXT", help="The new text.")
+@message_options("the new text")
 @click.option("--title", help="The new title (codemarks only).")
 @json_option
-def edit(object_id: str, text: str | None, title: str | None, as_json: bool) -> None:
+def edit(object_id: str, text: str | None, body_file: str | None, title: str | None, as_json: bool) -> None:
     """Change the text of a codemark or a reply (ID is either), or a codemark's title.
 
-    The previous version stays in the history. Only a reply's author may edit it; a codemark may
-    be edited by its author, an admin or an owner.
+    With neither -m, --body-file nor --title, $VISUAL or $EDITOR opens on the current text (a reply's
+    starts empty). The previous version stays in the history (`kibitz history ID`). Only a reply's
+    author may edit it; a codemark may be edited by its author, an admin or an owner.
     """
-    if text is None and title is None:
-        raise click.UsageError("give the new text with -m TEXT, or a new --title, or both")
     with open_client() as client:
+        known, object_id = resolve_id(client, object_id, BOTH)
+        new_text: str | None = None
+        if text is not None or body_file is not None:
+            new_text = read_message(text, body_file, what="new text")
+        elif title is None:
+            known, current = _current_text(client, object_id, known)
+            new_text = read_message(None, None, what="new text", initial=current)
+            if new_text == current.rstrip():
+                raise CliError("the text is unchanged: nothing was sent")
         if title is not None:
-            changes = {"title": title} if text is None else {"title": title, "text": text}
+            if known == "replies":
+                raise CliError(f"{object_id} is a reply: replies have no title", NOT_FOUND)
+            changes = {"title": title} if new_text is None else {"title": title, "text": new_text}
             try:
                 updated: Any = client.update_codemark(object_id, **changes)
             except NotFound:
                 raise CliError(f"no codemark {object_id} (replies have no title)", NOT_FOUND) from None
             kind = "codemark"
         else:
-            assert text is not None
-            new_text = text
+            assert new_text is not None
+            body = new_text
             found, updated = _codemark_or_reply(
                 object_id,
                 lambda kind: (
-                    client.update_codemark(object_id, text=new_text)
+                    client.update_codemark(object_id, text=body)
                     if kind == "codemarks"
-                    else client.update_reply(object_id, new_text)
+                    else client.update_reply(object_id, body)
                 ),
+                known,
             )
             kind = "codemark" if found == "codemarks" else "reply"
     if as_json:
@@ -121,22 +145,41 @@ def edit(object_id: str, text: str | None, title: str | None, as_json: bool) -> 
         echo(f"Edited {kind} {object_id}.")
 
 
+def _current_text(client: KibitzClient, object_id: str, known: Kind | None) -> tuple[Kind, str]:
+    """Return whether the id is a codemark's or a reply's, and a codemark's text (a reply's is not served)."""
+    if known != "replies":
+        try:
+            return "codemarks", client.get_codemark(object_id)["text"]
+        except NotFound:
+            if known == "codemarks":
+                raise
+    return "replies", ""
+
+
 @click.command()
 @click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
-def follow(codemark_id: str) -> None:
+@json_option
+def follow(codemark_id: str, as_json: bool) -> None:
     """Follow a codemark: its replies come to your inbox."""
     with open_client() as client:
-        client.follow(codemark_id)
-    echo(f"Following {codemark_id}: its replies will reach your inbox.")
+        codemark = client.follow(resolve_codemark_id(client, codemark_id))
+    if as_json:
+        print_json(codemark)
+        return
+    echo(f"Following {codemark['id']}: its replies will reach your inbox.")
 
 
 @click.command()
 @click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
-def unfollow(codemark_id: str) -> None:
+@json_option
+def unfollow(codemark_id: str, as_json: bool) -> None:
     """Stop following a codemark (mentions and assignments still reach you)."""
     with open_client() as client:
-        client.unfollow(codemark_id)
-    echo(f"No longer following {codemark_id}.")
+        codemark = client.unfollow(resolve_codemark_id(client, codemark_id))
+    if as_json:
+        print_json(codemark)
+        return
+    echo(f"No longer following {codemark['id']}.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +229,10 @@ def _search_scope(path: str | None) -> _Scope:
     help="Only codemarks with this status.",
 )
 @click.option("--type", "kind", type=click.Choice(CODEMARK_TYPES), help="Only codemarks of this type.")
-@click.option("--author", metavar="EMAIL", help="Only codemarks written by this member.")
-@click.option("--assignee", metavar="EMAIL", help="Only codemarks assigned to this member.")
+@click.option("--author", metavar="WHO", help="Only codemarks written by this member (handle, email or @me).")
+@click.option(
+    "--assignee", metavar="WHO", help="Only codemarks assigned to this member (handle, email or @me)."
+)
 @click.option("--tag", help="Only codemarks with this tag.")
 @click.option(
     "--path",
@@ -269,9 +314,9 @@ def search(
     if as_json:
         print_json(hits)
         return
-    for hit in hits:
-        echo(search_line(hit))
-    if not hits:
+    if hits:
+        show_text("\n".join(search_line(hit) for hit in hits))
+    else:
         echo("Nothing found.", err=True)
 
 
@@ -356,8 +401,6 @@ def watch(after: int | None, as_json: bool) -> None:
             save_position(server, email, team.id, event["seq"])
     except KeyboardInterrupt:
         return
-    except BrokenPipeError:
-        return  # the reader (e.g. `head`) has seen enough
 
 
 def _note(message: str) -> None:

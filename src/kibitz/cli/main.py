@@ -6,6 +6,7 @@ The commands live in the modules beside this one, one per command group; this mo
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 from pathlib import Path
 from typing import Any, NoReturn
@@ -13,7 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from kibitz import __version__
-from kibitz.cli import account, codemarks, conversation, export, repos, server, team, tokens
+from kibitz.cli import account, codemarks, conversation, export, organise, repos, server, team, tokens
 from kibitz.cli.context import TRUST_META, Trust, lost_membership
 from kibitz.cli.errors import FAILURE, describe, exit_code_for, exit_codes_help, is_reported
 from kibitz.cli.terminal import echo
@@ -31,6 +32,8 @@ class KibitzGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            _reader_gone(ctx)
         except Exception as error:
             if is_reported(error):
                 lost = lost_membership() if isinstance(error, (NotFound, Forbidden)) else None
@@ -42,6 +45,17 @@ class KibitzGroup(click.Group):
                 traceback.print_exc()
             hint = "" if os.environ.get(DEBUG_ENV) else f" (set {DEBUG_ENV}=1 to see the traceback)"
             _fail(ctx, f"internal error: {type(error).__name__}: {error}{hint}", FAILURE)
+
+
+def _reader_gone(ctx: click.Context) -> NoReturn:
+    """Stop quietly when whoever reads the output has gone (`kibitz ls | head -1`)."""
+    # What is left in Python's buffer would fail again at exit, with a message: send it nowhere instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+    ctx.exit(FAILURE)
 
 
 def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
@@ -104,6 +118,7 @@ for _command in (
     *codemarks.COMMANDS,
     *repos.COMMANDS,
     *conversation.COMMANDS,
+    *organise.COMMANDS,
     *tokens.COMMANDS,
     *export.COMMANDS,
     *server.COMMANDS,

@@ -52,6 +52,11 @@ def how_found(status: str, confidence: float) -> str:
 
 def listing_line(entry: dict[str, Any]) -> str:
     """Return one ``kibitz ls`` line: ``ID  path:start-end  [status/type]  summary  (author)``."""
+    return "  ".join(listing_cells(entry))
+
+
+def listing_cells(entry: dict[str, Any]) -> list[str]:
+    """Return the columns of one ``kibitz ls`` line: ID, place, ``[status/type]``, summary, ``(author)``."""
     location = entry["location"]
     if location["path"] is None:
         # Deleted or unavailable: say where it was recorded, not where it is.
@@ -64,7 +69,7 @@ def listing_line(entry: dict[str, Any]) -> str:
     else:
         where += how_found(location["status"], location["confidence"])
     what = f"[{entry['status']}/{entry['type']}]"
-    return f"{entry['id']}  {where}  {what}  {summary(entry['title'], entry['text'])}  ({entry['author']})"
+    return [entry["id"], where, what, summary(entry["title"], entry["text"]), f"({entry['author']})"]
 
 
 def numbered(code: str, first_line: int) -> list[str]:

@@ -8,6 +8,7 @@ import click
 
 from kibitz.cli.context import current_team, json_option, open_client, print_json
 from kibitz.cli.errors import NOT_FOUND, CliError
+from kibitz.cli.terminal import confirm, echo
 from kibitz.client import KibitzClient, Repo
 from kibitz.gitrepo import GitError, RepoLink, find_root, read_link
 
@@ -76,9 +77,9 @@ def repo_list(as_json: bool) -> None:
     for known in repos:
         mark = "*" if link is not None and link.repo_id == known["id"] else " "
         identities = [*known["remotes"], f"{len(known['root_commits'])} root commit(s)"]
-        click.echo(f"{mark} {known['id']}  {known['name']}  ({', '.join(identities)})")
+        echo(f"{mark} {known['id']}  {known['name']}  ({', '.join(identities)})")
     if not repos:
-        click.echo(f"Team {team_name} has no repositories yet: run `kibitz init` in a clone.", err=True)
+        echo(f"Team {team_name} has no repositories yet: run `kibitz init` in a clone.", err=True)
 
 
 @repo.command("rename")
@@ -94,7 +95,7 @@ def repo_rename(name: str, new_name: str, as_json: bool) -> None:
     if as_json:
         print_json(renamed)
         return
-    click.echo(f"Renamed {found['name']} ({found['id']}) to {renamed['name']}.")
+    echo(f"Renamed {found['name']} ({found['id']}) to {renamed['name']}.")
 
 
 @repo.command("remove")
@@ -112,16 +113,14 @@ def repo_remove(name: str, yes: bool, as_json: bool) -> None:
         team_id, team_name, link = _team(client)
         found = find_repo(client, team_id, name, team_name)
         if not yes:
-            click.confirm(
-                f"Remove repository {found['name']} ({found['id']}) from team {team_name}?", abort=True
-            )
+            confirm(f"Remove repository {found['name']} ({found['id']}) from team {team_name}?", abort=True)
         client.remove_repo(team_id, found["id"])
     if as_json:
         print_json({"id": found["id"], "removed": True})
         return
-    click.echo(f"Removed {found['name']} ({found['id']}).")
+    echo(f"Removed {found['name']} ({found['id']}).")
     if link is not None and link.repo_id == found["id"]:
-        click.echo("This clone was linked to it: run `kibitz init` to link it again.", err=True)
+        echo("This clone was linked to it: run `kibitz init` to link it again.", err=True)
 
 
 COMMANDS: tuple[click.Command, ...] = (repo,)

@@ -17,12 +17,14 @@ def server_user() -> None:
     """Disable or enable accounts, or set a password, directly on the configured database (operators)."""
 
 
-def _set_user_status(email: str, status: str, data_dir: Path | None) -> None:
+def _set_user_status(email: str, status: str, data_dir: Path | None, as_json: bool) -> None:
     from kibitz.server.operator.accounts import set_user_status
 
     settings = load_settings(data_dir=data_dir)
     changed, revoked = set_user_status(settings, email, status)
-    if not changed:
+    if as_json:
+        print_json({"email": email, "status": status, "changed": changed, "revoked": revoked})
+    elif not changed:
         echo(f"{email} is already {status}.")
     elif status == "disabled":
         echo(f"Disabled {email}; {revoked} tokens and sessions revoked, open streams close within a second.")
@@ -33,24 +35,27 @@ def _set_user_status(email: str, status: str, data_dir: Path | None) -> None:
 @server_user.command("disable")
 @click.argument("email")
 @data_dir_option
-def server_user_disable(email: str, data_dir: Path | None) -> None:
+@json_option
+def server_user_disable(email: str, data_dir: Path | None, as_json: bool) -> None:
     """Disable the account with EMAIL: it cannot log in, and its tokens and sessions are revoked."""
-    _set_user_status(email, "disabled", data_dir)
+    _set_user_status(email, "disabled", data_dir, as_json)
 
 
 @server_user.command("enable")
 @click.argument("email")
 @data_dir_option
-def server_user_enable(email: str, data_dir: Path | None) -> None:
+@json_option
+def server_user_enable(email: str, data_dir: Path | None, as_json: bool) -> None:
     """Enable the account with EMAIL again (its old tokens stay revoked: the person logs in afresh)."""
-    _set_user_status(email, "active", data_dir)
+    _set_user_status(email, "active", data_dir, as_json)
 
 
 @server_user.command("set-password")
 @click.argument("email")
 @password_stdin_option
 @data_dir_option
-def server_user_set_password(email: str, password_stdin: bool, data_dir: Path | None) -> None:
+@json_option
+def server_user_set_password(email: str, password_stdin: bool, data_dir: Path | None, as_json: bool) -> None:
     """Set the password of the account with EMAIL; an account made by `server import` becomes active.
 
     Its login sessions end; a disabled account stays disabled. Tell the person the password and ask them
@@ -61,6 +66,9 @@ def server_user_set_password(email: str, password_stdin: bool, data_dir: Path | 
     settings = load_settings(data_dir=data_dir)
     password = read_password(password_stdin, confirm=True)
     activated, ended = set_password(settings, email, password)
+    if as_json:
+        print_json({"email": email, "activated": activated, "sessions_ended": ended})
+        return
     state = "; the imported account is active now" if activated else ""
     echo(f"Set the password of {email}{state}; {ended} login sessions ended.")
 

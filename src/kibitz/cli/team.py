@@ -21,11 +21,15 @@ def team() -> None:
 
 @team.command("create")
 @click.argument("name")
-def team_create(name: str) -> None:
+@json_option
+def team_create(name: str, as_json: bool) -> None:
     """Create a team (you become its owner) and make it the current team."""
     with open_client() as client:
         created = client.create_team(name)
     save_current_team(CurrentTeam(id=created["id"], name=created["name"]))
+    if as_json:
+        print_json(created)
+        return
     echo(f"Created team {created['name']} ({created['id']}); it is now your current team.")
 
 
@@ -57,11 +61,15 @@ def team_invite(role: str, as_json: bool) -> None:
 
 @team.command("join")
 @click.argument("code")
-def team_join(code: str) -> None:
+@json_option
+def team_join(code: str, as_json: bool) -> None:
     """Join a team with an invite code and make it the current team."""
     with open_client() as client:
         joined = client.join_team(code)
     save_current_team(CurrentTeam(id=joined["id"], name=joined["name"]))
+    if as_json:
+        print_json(joined)
+        return
     echo(f"Joined team {joined['name']} as {joined['role']}; it is now your current team.")
 
 
@@ -81,7 +89,8 @@ def team_members(as_json: bool) -> None:
 
 @team.command("use")
 @click.argument("name")
-def team_use(name: str) -> None:
+@json_option
+def team_use(name: str, as_json: bool) -> None:
     """Make the team called NAME (or with id NAME) the current team."""
     with open_client() as client:
         teams = client.list_teams()
@@ -93,6 +102,9 @@ def team_use(name: str) -> None:
         raise CliError(f"several of your teams are named {name!r}; give the id instead ({ids})")
     chosen = matches[0]
     save_current_team(CurrentTeam(id=chosen["id"], name=chosen["name"]))
+    if as_json:
+        print_json(chosen)
+        return
     echo(f"Current team: {chosen['name']} ({chosen['id']}).")
 
 

@@ -28,7 +28,8 @@ def find_member(client: KibitzClient, team_id: str, email: str) -> Member:
 @click.command("remove")
 @click.argument("email")
 @yes_option
-def team_remove(email: str, yes: bool) -> None:
+@json_option
+def team_remove(email: str, yes: bool, as_json: bool) -> None:
     """Remove the member with EMAIL from the current team (your own email: leave the team)."""
     with open_client() as client:
         team = current_team(client)
@@ -47,6 +48,9 @@ def team_remove(email: str, yes: bool) -> None:
         current = load_current_team()
         if current is not None and current.id == team.id:
             save_current_team(None)
+    if as_json:
+        print_json({**member, "removed": True, "left": leaving})
+    elif leaving:
         echo(f"You left team {team.name}; you have no current team now.")
     else:
         echo(f"Removed {member['email']} from team {team.name}.")
@@ -55,13 +59,16 @@ def team_remove(email: str, yes: bool) -> None:
 @click.command("role")
 @click.argument("email")
 @click.argument("role", type=click.Choice(ROLES))
-def team_role(email: str, role: str) -> None:
+@json_option
+def team_role(email: str, role: str, as_json: bool) -> None:
     """Give the member with EMAIL the ROLE member, admin or owner in the current team."""
     with open_client() as client:
         team = current_team(client)
         member = find_member(client, team.id, email)
         changed = client.update_member(team.id, member["user_id"], role)
-    if changed["role"] == member["role"]:
+    if as_json:
+        print_json({**changed, "previous_role": member["role"]})
+    elif changed["role"] == member["role"]:
         echo(f"{changed['email']} is already {changed['role']} in team {team.name}.")
     else:
         echo(f"{changed['email']} is now {changed['role']} in team {team.name} (was {member['role']}).")
@@ -70,7 +77,8 @@ def team_role(email: str, role: str) -> None:
 @click.command("transfer")
 @click.argument("email")
 @yes_option
-def team_transfer(email: str, yes: bool) -> None:
+@json_option
+def team_transfer(email: str, yes: bool, as_json: bool) -> None:
     """Make the member with EMAIL the owner of the current team; you become an admin."""
     with open_client() as client:
         team = current_team(client)
@@ -80,7 +88,10 @@ def team_transfer(email: str, yes: bool) -> None:
                 f"Make {member['email']} the owner of team {team.name}? You become an admin.",
                 abort=True,
             )
-        client.transfer_ownership(team.id, member["user_id"])
+        owner = client.transfer_ownership(team.id, member["user_id"])
+    if as_json:
+        print_json(owner)
+        return
     echo(f"{member['email']} now owns team {team.name}; you are an admin.")
 
 

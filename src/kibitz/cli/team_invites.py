@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from kibitz.cli.context import current_team, json_option, open_client, print_json
+from kibitz.cli.terminal import echo
 from kibitz.client import PendingInvite
 
 
@@ -28,10 +29,10 @@ def team_invites(include_inactive: bool, as_json: bool) -> None:
         print_json(invites)
         return
     if not invites:
-        click.echo("No pending invites.", err=True)
+        echo("No pending invites.", err=True)
     for invite in invites:
         maker = invite["created_by"]["email"]
-        click.echo(f"{invite['id']}  {invite['role']:<6}  {_state(invite)}  by {maker}")
+        echo(f"{invite['id']}  {invite['role']:<6}  {_state(invite)}  by {maker}")
 
 
 @click.command("revoke-invite")
@@ -46,7 +47,7 @@ def team_revoke_invite(invite_id: str, as_json: bool) -> None:
     if as_json:
         print_json({"id": invite_id, "revoked": True})
         return
-    click.echo(f"Revoked invite {invite_id}.")
+    echo(f"Revoked invite {invite_id}.")
 
 
 COMMANDS: tuple[click.Command, ...] = (team_invites, team_revoke_invite)

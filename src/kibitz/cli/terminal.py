@@ -55,6 +55,16 @@ def echo(message: str = "", *, err: bool = False) -> None:
     click.echo(printable(message), err=err)
 
 
+def echo_styled(text: str) -> None:
+    """Print text already made `printable`, with colour codes of our own added (a coloured listing)."""
+    click.echo(text)
+
+
+def page(text: str, *, colour: bool | None) -> None:
+    """Show text already made `printable` through the pager (`colour`: as click's echo_via_pager takes it)."""
+    click.echo_via_pager(text, color=colour)
+
+
 def echo_json_document(text: str) -> None:
     """Print a JSON document the server wrote (an export archive) as it is, but for `json_safe`."""
     click.echo(json_safe(text), nl=False)

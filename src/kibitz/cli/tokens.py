@@ -6,11 +6,12 @@ import sys
 
 import click
 
-from kibitz.cli.context import json_option, open_client, print_json
-from kibitz.cli.errors import CliError
+from kibitz.cli.context import ambiguous, json_option, open_client, print_json, too_short
+from kibitz.cli.errors import NOT_FOUND, CliError
 from kibitz.cli.terminal import echo, prompt
 from kibitz.cli.times import timestamp
-from kibitz.client import Token
+from kibitz.client import KibitzClient, Token
+from kibitz.ids import ID_LENGTH, ID_PREFIX_MIN, is_id_prefix
 
 SCOPES = ("read", "write", "admin")
 
@@ -81,11 +82,30 @@ def token_list(include_inactive: bool, as_json: bool) -> None:
 
 @token.command("revoke")
 @click.argument("token_id", metavar="ID")
-def token_revoke(token_id: str) -> None:
-    """Revoke one of your tokens or login sessions by its id (see `kibitz token list`)."""
+@json_option
+def token_revoke(token_id: str, as_json: bool) -> None:
+    """Revoke one of your tokens or login sessions by its id or its beginning (see `kibitz token list`)."""
     with open_client() as client:
-        client.revoke_token(token_id.strip())
-    echo(f"Revoked {token_id.strip()}.")
+        token_id = _token_id(client, token_id.strip().lower())
+        client.revoke_token(token_id)
+    if as_json:
+        print_json({"id": token_id, "revoked": True})
+        return
+    echo(f"Revoked {token_id}.")
+
+
+def _token_id(client: KibitzClient, value: str) -> str:
+    """Return the id of your token or session that ``value`` is, or is the beginning of."""
+    if 0 < len(value) < ID_PREFIX_MIN:
+        raise too_short(value)
+    if len(value) >= ID_LENGTH or not is_id_prefix(value):
+        return value
+    found = [item["id"] for item in client.list_tokens(include_inactive=True) if item["id"].startswith(value)]
+    if not found:
+        raise CliError(f"none of your tokens or sessions has an id that begins with {value!r}", NOT_FOUND)
+    if len(found) > 1:
+        raise ambiguous(value, found)
+    return found[0]
 
 
 def _read_passwords(from_stdin: bool) -> tuple[str, str]:
@@ -107,11 +127,15 @@ def _read_passwords(from_stdin: bool) -> tuple[str, str]:
     is_flag=True,
     help="Read the current password from the first line of standard input and the new one from the second.",
 )
-def password(password_stdin: bool) -> None:
+@json_option
+def password(password_stdin: bool, as_json: bool) -> None:
     """Change your password (12–128 characters); your other login sessions end, named tokens stay."""
     current, new = _read_passwords(password_stdin)
     with open_client() as client:
         ended = client.change_password(current, new)
+    if as_json:
+        print_json({"sessions_ended": ended})
+        return
     others = "session" if ended == 1 else "sessions"
     echo(f"Password changed; {ended} other login {others} ended.")
 

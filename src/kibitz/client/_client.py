@@ -20,6 +20,7 @@ from kibitz.client._types import (
     Codemark,
     CodemarkVersion,
     Erasure,
+    IdMatches,
     InboxPage,
     Invite,
     LocationsStored,
@@ -329,6 +330,11 @@ class KibitzClient:
             "tag": tag,
         }
         return cast(Iterator[Codemark], self._paginate(f"/teams/{_seg(team_id)}/codemarks", params))
+
+    def id_matches(self, team_id: str, prefix: str) -> IdMatches:
+        """Return the ids of a team's codemarks and replies you may see that begin with ``prefix``."""
+        url = f"/teams/{_seg(team_id)}/ids"
+        return cast(IdMatches, self._request("GET", url, params={"prefix": prefix}))
 
     def get_codemark(self, codemark_id: str) -> Codemark:
         """Return one codemark."""

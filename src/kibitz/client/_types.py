@@ -53,6 +53,7 @@ class Member(TypedDict):
     user_id: str
     email: str
     name: str
+    handle: str
     role: Role
     joined_at: str
 
@@ -245,6 +246,13 @@ class LocationsStored(TypedDict):
 
     stored: int
     already_known: int
+
+
+class IdMatches(TypedDict):
+    """The ids of a team's codemarks and replies that begin with a prefix (at most 10 of each)."""
+
+    codemarks: list[str]
+    replies: list[str]
 
 
 class CodemarkVersion(TypedDict):

@@ -130,9 +130,14 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # Codemarks and their threads.
     ("POST", f"{API}/teams/{{team_id}}/codemarks"): Rule("member", "write"),
     ("GET", f"{API}/teams/{{team_id}}/codemarks"): Rule("member", "read"),
+    ("GET", f"{API}/teams/{{team_id}}/ids"): Rule(
+        "member", "read", "ids of codemarks and replies you may see that begin with a prefix"
+    ),
     ("GET", f"{API}/codemarks/{{codemark_id}}"): Rule("member", "read"),
     ("GET", "/c/{codemark_id}"): Rule("member", "read", "the permalink"),
-    ("PATCH", f"{API}/codemarks/{{codemark_id}}"): Rule("author-or-admin", "write"),
+    ("PATCH", f"{API}/codemarks/{{codemark_id}}"): Rule(
+        "author-or-admin", "write", "an assignee may also resolve or reopen it (only `status`)"
+    ),
     ("DELETE", f"{API}/codemarks/{{codemark_id}}"): Rule("author-or-admin", "write"),
     ("GET", f"{API}/codemarks/{{codemark_id}}/history"): Rule("member", "read"),
     ("PUT", f"{API}/codemarks/{{codemark_id}}/follow"): Rule("member", "write"),

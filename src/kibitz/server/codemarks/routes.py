@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from kibitz.ids import ID_LENGTH, ID_PREFIX_MIN
 from kibitz.server.access import access_codemark, access_reply, access_team, access_team_cached
 from kibitz.server.codemarks import replies, service
 from kibitz.server.codemarks.page import codemark_page
@@ -18,6 +19,7 @@ from kibitz.server.codemarks.schemas import (
     CodemarkPatch,
     CodemarkType,
     CodemarkVersion,
+    IdMatches,
     ReactionOut,
     ReferenceIn,
     ReplyIn,
@@ -93,6 +95,20 @@ async def list_codemarks(
         body = await codemark_page(session, caller, team_id, flt, limit, cursor)
         caches.listings[key] = body
     return Response(body, media_type="application/json")
+
+
+@router.get("/teams/{team_id}/ids")
+async def ids_with_prefix(
+    team_id: str,
+    session: DbSession,
+    caller: CurrentCaller,
+    prefix: Annotated[
+        str, Query(min_length=ID_PREFIX_MIN, max_length=ID_LENGTH, pattern="^[0-9abcdefghjkmnpqrstvwxyz]+$")
+    ],
+) -> IdMatches:
+    """Return the ids of the team's codemarks and replies (the caller may see) that begin with a prefix."""
+    await access_team(session, caller, team_id)
+    return await service.ids_with_prefix(session, caller, team_id, prefix)
 
 
 @router.get("/codemarks/{codemark_id}")

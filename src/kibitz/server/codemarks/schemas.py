@@ -189,3 +189,10 @@ class ReplyVersion(BaseModel):
 class ReplyPage(BaseModel):
     items: list[ReplyOut]
     next_cursor: str | None
+
+
+class IdMatches(BaseModel):
+    """The ids of the codemarks and replies the caller may see that begin with a prefix (at most 10 each)."""
+
+    codemarks: list[str]
+    replies: list[str]

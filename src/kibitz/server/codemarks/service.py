@@ -41,6 +41,7 @@ from kibitz.server.codemarks.schemas import (
     CodemarkOut,
     CodemarkPatch,
     CodemarkVersion,
+    IdMatches,
     MarkerIn,
     ReactionOut,
     ReferenceIn,
@@ -425,8 +426,12 @@ async def list_codemarks(
 async def update_codemark(
     session: UnitOfWork, caller: Caller, membership: Membership, codemark: Codemark, patch: CodemarkPatch
 ) -> CodemarkOut:
-    """Change a codemark's title, text, status, tags, assignees or pin (its author or an admin)."""
-    require_author_or_role(membership, codemark.author_id, caller)
+    """Change a codemark's title, text, status, tags, assignees or pin (its author or an admin).
+
+    An assignee may also resolve or reopen it, and change nothing else: the work was handed to them.
+    """
+    if not await _assignee_changing_status(session, caller, codemark, patch):
+        require_author_or_role(membership, codemark.author_id, caller)
     old_title, old_text = await content.open_texts(
         session, Codemark, codemark.id, codemark.title, codemark.text
     )
@@ -502,6 +507,43 @@ async def update_codemark(
 
 # What a new status is called as a change.
 _STATUS_CHANGES = {"resolved": "resolved", "open": "reopened", "archived": "archived"}
+
+
+async def _assignee_changing_status(
+    session: UnitOfWork, caller: Caller, codemark: Codemark, patch: CodemarkPatch
+) -> bool:
+    """Tell whether the change only resolves or reopens the codemark, and the caller is an assignee."""
+    if patch.model_fields_set != {"status"} or patch.status not in ("open", "resolved"):
+        return False
+    assigned = await session.scalar(
+        select(CodemarkAssignee.user_id).where(
+            CodemarkAssignee.codemark_id == codemark.id, CodemarkAssignee.user_id == caller.user.id
+        )
+    )
+    return assigned is not None
+
+
+MAX_ID_MATCHES = 10
+
+
+async def ids_with_prefix(session: UnitOfWork, caller: Caller, team_id: str, prefix: str) -> IdMatches:
+    """Return the ids of the team's codemarks and replies the caller may see that begin with ``prefix``."""
+    # Ids are lowercase base32, so the prefix holds no LIKE wildcard; ids compare byte for byte.
+    pattern = f"{prefix}%"
+    codemarks = await session.scalars(
+        select(Codemark.id)
+        .where(Codemark.team_id == team_id, Codemark.visible_to(caller.user.id), Codemark.id.like(pattern))
+        .order_by(Codemark.id)
+        .limit(MAX_ID_MATCHES)
+    )
+    replies = await session.scalars(
+        select(Reply.id)
+        .join(Codemark, Codemark.id == Reply.codemark_id)
+        .where(Reply.team_id == team_id, Codemark.visible_to(caller.user.id), Reply.id.like(pattern))
+        .order_by(Reply.id)
+        .limit(MAX_ID_MATCHES)
+    )
+    return IdMatches(codemarks=list(codemarks), replies=list(replies))
 
 
 async def codemark_history(session: UnitOfWork, codemark: Codemark) -> list[CodemarkVersion]:

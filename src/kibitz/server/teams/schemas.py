@@ -35,6 +35,7 @@ class MemberOut(BaseModel):
     user_id: str
     email: str
     name: str
+    handle: str
     role: Role
     joined_at: dt.datetime
 

@@ -54,6 +54,7 @@ def member_out(membership: Membership, user: Person) -> MemberOut:
             "user_id": user.id,
             "email": user.email,
             "name": user.name,
+            "handle": user.handle,
             "role": membership.role,
             "joined_at": membership.created_at,
         }
