@@ -160,8 +160,9 @@ async def rendered_codemarks(
     for kind, codemark_id, a, b, order in rows:
         parts[kind][codemark_id].append((a, b, int(order)))
     for cid, rows in parts["tag"].items():
-        for sealed, index, _ in rows:
-            opener.add((CodemarkTag.tag, cid, index), sealed, CodemarkTag.tag, row=f"{cid}/{index}")
+        for sealed_tag, index, _ in rows:
+            opener.add((CodemarkTag.tag, cid, index), sealed_tag, CodemarkTag.tag, row=f"{cid}/{index}")
+            sealed[cid].append(sealed_tag)
     assignees = {cid: [a for a, _, _ in rows] for cid, rows in parts["assignee"].items()}
     mentions = {
         cid: [a for a, _, _ in sorted(rows, key=lambda r: r[2])] for cid, rows in parts["mention"].items()
