@@ -1,4 +1,4 @@
-"""Benchmark text search (issue 4): p95 ≤ 100 ms over 100,000 codemarks with 300,000 replies.
+"""Benchmark text search: p95 ≤ 100 ms over 100,000 codemarks with 300,000 replies.
 
     .venv/bin/python bench/search.py                  # SQLite, 100,000 codemarks, 300,000 replies
     .venv/bin/python bench/search.py --quick          # 10,000 codemarks, 30,000 replies, shorter runs
