@@ -47,10 +47,13 @@ def server_run(
     --tls-key (`kibitz server gen-cert` makes a self-signed pair for trials).
     """
     # Imported here so that the client commands start without loading the server stack.
+    from kibitz.server.operator.database import check_startup
     from kibitz.server.runner import serve
     from kibitz.server.tls import TlsSetupError
 
     settings = load_settings(host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key)
+    # Before anything listens: a keystore that is not the database's stops here (exit 6), in one line.
+    check_startup(settings)
     try:
         serve(settings)
     except TlsSetupError as error:

@@ -55,16 +55,6 @@ async def attach_keystore(settings: Settings, sealer: Sealer, engine: AsyncEngin
     return keystore
 
 
-async def check_startup(settings: Settings) -> None:
-    """Migrate the database and check its keystore, as the server's start does, and close them again.
-
-    `kibitz server run` calls it before anything listens, so such a failure is one line and an exit code
-    rather than a traceback from inside the server's start-up.
-    """
-    async with opened(settings):
-        pass
-
-
 @asynccontextmanager
 async def opened(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Opened]:
     """Open (and migrate) the configured database and keystore for one operator command."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
 from collections.abc import Callable
@@ -11,7 +10,6 @@ import uvicorn
 
 from kibitz.server.app import create_app
 from kibitz.server.logs import configure_logging
-from kibitz.server.offline import check_startup
 from kibitz.server.tls import TlsSetupError, plain_http_refusal, server_context
 from kibitz.settings import Settings
 
@@ -20,7 +18,7 @@ def serve(settings: Settings) -> None:
     """Serve the app until interrupted; migrations run before the first request.
 
     Raises TlsSetupError, before anything listens, for plain HTTP where it is not allowed or an unusable
-    certificate or key, and KeystoreMismatch for a keystore that is not the database's.
+    certificate or key.
     """
     refusal = plain_http_refusal(settings)
     if refusal is not None:
@@ -29,9 +27,6 @@ def serve(settings: Settings) -> None:
     if settings.tls_cert is not None and settings.tls_key is not None:
         tls = server_context(settings.tls_cert, settings.tls_key)
     configure_logging(settings)
-    # The database and keystore are checked before anything listens: a keystore that is not the database's
-    # (KeystoreMismatch) stops the start with one line, never a server answering with the wrong keys.
-    asyncio.run(check_startup(settings))
     if not settings.security_contact:
         logging.getLogger("kibitz.server").warning(
             "no security contact: set KIBITZ_SECURITY_CONTACT so /.well-known/security.txt can say where "
