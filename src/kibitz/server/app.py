@@ -111,7 +111,12 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await upgrade(engine)
-        keystore = await attach_keystore(settings, sealer, engine)
+        try:
+            keystore = await attach_keystore(settings, sealer, engine)
+        except BaseException:
+            # A keystore that is not the database's (or unusable) ends the start: close the database too.
+            await engine.dispose()
+            raise
         if keystore is None:
             log.warning("encryption at rest is off: content is stored in the clear (benchmarks only)")
         async with transaction(sessionmaker) as session:
