@@ -112,7 +112,12 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await upgrade(engine)
-        keystore = await attach_keystore(settings, sealer, engine)
+        try:
+            keystore = await attach_keystore(settings, sealer, engine)
+        except BaseException:
+            # A keystore that is not the database's (or unusable) ends the start: close the database too.
+            await engine.dispose()
+            raise
         # The keystore may have created the data directory (with PostgreSQL for the data).
         protect_data_directory(settings.data_dir)
         if keystore is None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kibitz.server.crypto.binding import bind
+from kibitz.server.crypto.binding import bind, refuse_missing_keystore
 from kibitz.server.crypto.keystore import Keystore, keystore_file
 from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.db import make_engine
@@ -45,6 +45,9 @@ async def attach_keystore(settings: Settings, sealer: Sealer, engine: AsyncEngin
     """
     if not settings.encrypt_at_rest:
         return None
+    path = keystore_file(settings)
+    if path is not None and not path.exists():
+        await refuse_missing_keystore(engine, keystore_name(settings))
     keystore = await Keystore.open(settings)
     try:
         await bind(engine, keystore, keystore_name=keystore_name(settings))
@@ -53,16 +56,6 @@ async def attach_keystore(settings: Settings, sealer: Sealer, engine: AsyncEngin
         raise
     sealer.attach(keystore)
     return keystore
-
-
-async def check_startup(settings: Settings) -> None:
-    """Migrate the database and check its keystore, as the server's start does, and close them again.
-
-    `kibitz server run` calls it before anything listens, so such a failure is one line and an exit code
-    rather than a traceback from inside the server's start-up.
-    """
-    async with opened(settings):
-        pass
 
 
 @asynccontextmanager

@@ -9,7 +9,6 @@ leaving uvicorn to print its traceback.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import logging
 import socket
@@ -23,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kibitz.server.app import create_app
 from kibitz.server.errors import KeystoreMismatch, KibitzError
 from kibitz.server.logs import configure_logging
-from kibitz.server.offline import check_startup
+from kibitz.server.operator.database import check_startup
 from kibitz.server.storage import storage_problem, where_stored
 from kibitz.server.tls import TlsSetupError, plain_http_refusal, server_context
 from kibitz.settings import Settings
@@ -137,7 +136,7 @@ def serve(settings: Settings) -> None:
         try:
             # The database and keystore are checked before the app starts: a keystore that is not the
             # database's stops the start with one line, never a server answering with the wrong keys.
-            asyncio.run(check_startup(settings))
+            check_startup(settings)
             app = StartupGuard(create_app(settings))
         except KeystoreMismatch:
             raise

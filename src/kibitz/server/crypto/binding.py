@@ -72,6 +72,21 @@ async def bind(engine: AsyncEngine, keystore: Keystore, *, keystore_name: str) -
     return database_id
 
 
+async def refuse_missing_keystore(engine: AsyncEngine, keystore_name: str) -> None:
+    """Raise KeystoreMismatch if the database is bound to a keystore (called when the keystore is missing).
+
+    Checked before a missing keystore file is made afresh, so a refused start leaves no empty keystore (nor
+    a new KEK) behind for the database's own to be mistaken for.
+    """
+    binding = await _binding(engine)
+    if binding is not None:
+        database_id, bound_keystore = binding
+        raise KeystoreMismatch(
+            f"the keystore {keystore_name} is missing, but this database ({database_id}) belongs to the "
+            f"keystore {bound_keystore}; {_ADVICE}"
+        )
+
+
 async def _binding(engine: AsyncEngine) -> tuple[str, str] | None:
     async with engine.connect() as connection:
         row = (

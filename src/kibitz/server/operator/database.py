@@ -11,9 +11,24 @@ from kibitz.server.erasure.service import all_erasures, erasure_out
 from kibitz.server.errors import Conflict, InvalidRequest
 from kibitz.server.export.importer import ImportSummary, import_team, parse_archive
 from kibitz.server.migrate import upgrade
+from kibitz.server.offline import opened
 from kibitz.server.operator._running import in_transaction
 from kibitz.server.unit_of_work import UnitOfWork
 from kibitz.settings import Settings
+
+
+def check_startup(settings: Settings) -> None:
+    """Migrate the database and check that the keystore is its own, as the server's start does; close both.
+
+    `kibitz server run` calls it before the server starts, so a keystore that is not the database's
+    (KeystoreMismatch) is one line and an exit code rather than a traceback from inside the server's start.
+    """
+
+    async def run() -> None:
+        async with opened(settings):
+            pass
+
+    asyncio.run(run())
 
 
 def migrate(settings: Settings) -> None:
