@@ -5,6 +5,8 @@
 - Roles: a member's role in a team, likewise.
 - Allowlists: a team's stored IP allowlist, likewise; a change is seen by every process within half a second
   (at once in the process that saved it).
+- People: the wire form of a person named in pages of codemarks (and their email, which orders assignees),
+  likewise: a new name or email shows within half a second.
 - Listings: whole answers, keyed by the team's event seq. Every change in a team records an event in the
   same transaction, so a newer seq means a different key and a cached answer can never be stale. The seq
   comes from the doorbells this process hears; with the in-process broker those ring before the writer's
@@ -39,6 +41,9 @@ class Caches:
         default_factory=lambda: TTLCache(maxsize=10_000, ttl=AUTH_TTL_SECONDS)
     )
     allowlists: TTLCache[str, str] = field(
+        default_factory=lambda: TTLCache(maxsize=10_000, ttl=AUTH_TTL_SECONDS)
+    )
+    people: TTLCache[str, tuple[str, bytes]] = field(
         default_factory=lambda: TTLCache(maxsize=10_000, ttl=AUTH_TTL_SECONDS)
     )
     listings: LRUCache[Hashable, bytes] = field(

@@ -5,8 +5,8 @@ parts' queries, its sealed cells opened, its wire form serialised), and between 
 most codemarks have not changed: so each codemark's answer is kept as JSON, with its author and assignees
 left out, under the `revision` the database bumps whenever any row it is built from is written
 (`Codemark.revision`, kept by triggers). A page then costs one query for its rows' ids and revisions, one
-for its people (whose names may change without the codemark changing), and the answers of the codemarks
-that changed since they were last built.
+for the people it names unless they were read in the last half second (a name may change without the
+codemark changing), and the answers of the codemarks that changed since they were last built.
 
 The answers are kept by the sealer (`Sealer.remember_derived`) under the rule of every opened value: served
 only while the keys they were opened with still open them, and dropped with the opened values after an
@@ -16,6 +16,7 @@ erasure.
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -46,9 +47,18 @@ def _kept(name: str) -> tuple[str, str]:
 
 
 async def codemark_page(
-    session: UnitOfWork, caller: Caller, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None
+    session: UnitOfWork,
+    caller: Caller,
+    team_id: str,
+    flt: CodemarkFilter,
+    limit: int,
+    cursor: str | None,
+    people_cache: MutableMapping[str, tuple[str, bytes]],
 ) -> bytes:
-    """Return one page of the team's codemarks the caller may see as the API's JSON (a `CodemarkPage`)."""
+    """Return one page of the team's codemarks the caller may see as the API's JSON (a `CodemarkPage`).
+
+    `people_cache` keeps people's (email, wire form) for a moment (caches.py): a page names the same few.
+    """
     flt = await with_path_index(session, team_id, flt)
     base = select(Codemark.id, Codemark.revision, Codemark.created_at).where(
         Codemark.team_id == team_id, Codemark.visible_to(caller.user.id)
@@ -74,23 +84,23 @@ async def codemark_page(
             answers[codemark.id] = kept
             # Kept at the revision this row was read at, which is never older than what it was built from.
             sealer.remember_derived(_kept(codemark.id), codemark.revision, sealed, kept, len(body) + 200)
-    people = await people_by_id(
-        session, {p for a in answers.values() for p in (a.author_id, *a.assignee_ids)}
-    )
-    refs = {pid: user_ref(person) for pid, person in people.items()}
-    as_json = {pid: ref.model_dump_json().encode() for pid, ref in refs.items()}
+    named = {p for a in answers.values() for p in (a.author_id, *a.assignee_ids)}
+    people = {pid: found for pid in named if (found := people_cache.get(pid)) is not None}
+    if len(people) < len(named):
+        for pid, person in (await people_by_id(session, named - people.keys())).items():
+            people[pid] = people_cache[pid] = (person.email, user_ref(person).model_dump_json().encode())
     items = []
     for row in rows:
         kept = answers.get(row.id)
-        if kept is None or kept.author_id not in as_json:
+        if kept is None or kept.author_id not in people:
             continue  # deleted, or its author erased, while this page was read
-        assignees = sorted((p for p in kept.assignee_ids if p in refs), key=lambda pid: refs[pid].email)
+        assignees = sorted((p for p in kept.assignee_ids if p in people), key=lambda pid: people[pid][0])
         items.append(
             kept.head
             + b',"author":'
-            + as_json[kept.author_id]
+            + people[kept.author_id][1]
             + b',"assignees":['
-            + b",".join(as_json[pid] for pid in assignees)
+            + b",".join(people[pid][1] for pid in assignees)
             + b"]}"
         )
     return b'{"items":[' + b",".join(items) + b'],"next_cursor":' + json.dumps(next_cursor).encode() + b"}"

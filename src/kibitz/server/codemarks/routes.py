@@ -92,7 +92,7 @@ async def list_codemarks(
     key = (team_id, head, caller.user.id, flt, limit, cursor)
     body = caches.listings.get(key)
     if body is None:
-        body = await codemark_page(session, caller, team_id, flt, limit, cursor)
+        body = await codemark_page(session, caller, team_id, flt, limit, cursor, caches.people)
         caches.listings[key] = body
     return Response(body, media_type="application/json")
 
