@@ -356,6 +356,28 @@ class Sealing:
             self._keyed[(PATH_PURPOSE, team_id, path)] = found
         return found
 
+    async def tag(self, team_id: str, tag: str) -> str:
+        """Return the blind index of a tag in a team (what `codemark_tag.tag_index` holds)."""
+        from kibitz.server.codemarks.service import TAG_PURPOSE
+        from kibitz.server.crypto.blind_index import normalise_exact
+
+        found = self._keyed.get((TAG_PURPOSE, team_id, tag))
+        if found is None:
+            t0 = time.perf_counter()
+            found = await self.sealer.index(team_id, TAG_PURPOSE, normalise_exact(tag))
+            self.seconds += time.perf_counter() - t0
+            self._keyed[(TAG_PURPOSE, team_id, tag)] = found
+        return found
+
+    async def team_cell(self, team_id: str, value: str, column: Any, row: str) -> str:
+        """Seal one cell of what belongs to the team as a whole (a tag), with the team's key."""
+        from kibitz.server.crypto.sealer import team_owner
+
+        t0 = time.perf_counter()
+        sealed: str = await self.sealer.seal(team_owner(team_id), value, column, row=row)
+        self.seconds += time.perf_counter() - t0
+        return sealed
+
     async def member_cell(self, team_id: str, author_id: str, value: str, column: Any, row: str) -> str:
         """Seal one cell (of a sealed column) of what a member wrote in a team, with their membership key."""
         from kibitz.server.crypto.sealer import member_owner
@@ -414,7 +436,7 @@ class Rows:
     ) -> str:
         """Add the rows `create_codemark` (and a status change) writes; return the codemark's id."""
         from kibitz.server.codemarks.content import MARKER_COLUMNS
-        from kibitz.server.codemarks.models import Codemark
+        from kibitz.server.codemarks.models import Codemark, CodemarkTag
         from kibitz.validation import clean_text
 
         body = spec["body"]
@@ -455,7 +477,11 @@ class Rows:
                 }
             )
         for tag in dict.fromkeys(body["tags"]):
-            self.by_table["codemark_tag"].append({"codemark_id": codemark_id, "tag": tag, "team_id": team_id})
+            index = await self.sealing.tag(team_id, tag)
+            sealed_tag = await self.sealing.team_cell(team_id, tag, CodemarkTag.tag, f"{codemark_id}/{index}")
+            self.by_table["codemark_tag"].append(
+                {"codemark_id": codemark_id, "tag_index": index, "tag": sealed_tag, "team_id": team_id}
+            )
         for user_id in body["assignees"]:
             self.by_table["codemark_assignee"].append({"codemark_id": codemark_id, "user_id": user_id})
         for user_id in dict.fromkeys([author, *body["assignees"]]):
@@ -664,8 +690,9 @@ async def _rows_of(session: Any, codemark_id: str) -> dict[str, Any]:
     for table, columns in _COMPARED.items():
         key = "id" if table == "codemark" else "codemark_id"
         sealed = _sealed_columns(table)
-        # The row's own id comes first: sealed cells are bound to it (crypto/registry.py).
-        own_id = "id" if sealed else "''"
+        # The row's own id comes first: sealed cells are bound to it (crypto/registry.py); a tag's row is
+        # its codemark and its blind index.
+        own_id = ("codemark_id || '/' || tag_index" if table == "codemark_tag" else "id") if sealed else "''"
         listed = ", ".join([own_id, *map(_quoted, columns)])
         found = await session.execute(
             # Table and column names are this module's constants, never input.
@@ -1371,7 +1398,7 @@ def walk_statement(team_id: str, caller_id: str, terms: list[str], sizes: dict[s
     query = apply_filter(query, team_id, replace(flt, tag=None, path=None, repo_id=None, assignee_id=None))
     if flt.tag is not None:
         query = query.where(
-            exists().where(CodemarkTag.codemark_id == Codemark.id, CodemarkTag.tag == flt.tag)
+            exists().where(CodemarkTag.codemark_id == Codemark.id, CodemarkTag.tag_index == flt.tag_index)
         )
     if flt.path is not None or flt.repo_id is not None:
         on_marker = exists().where(Marker.codemark_id == Codemark.id)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import click
 
 from kibitz.cli.errors import NOT_FOUND, USAGE, CliError
-from kibitz.cli.terminal import echo, json_text, prompt
+from kibitz.cli.terminal import echo, interactive, json_text, prompt
 from kibitz.client import (
     CurrentTeam,
     KibitzClient,
@@ -97,7 +97,7 @@ def check_message_sources(text: str | None, body_file: str | None) -> None:
 def _written_in_editor(initial: str, what: str) -> str:
     """Return what the person wrote in $VISUAL / $EDITOR, starting from ``initial``."""
     has_editor = bool(os.environ.get("VISUAL") or os.environ.get("EDITOR"))
-    if not has_editor and not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not has_editor and not interactive():
         # click would fall back to vi, which cannot work without a terminal: say what to do instead.
         raise click.UsageError(
             f"give the {what} with -m TEXT, -m - (standard input) or --body-file FILE, "

@@ -6,7 +6,6 @@ The commands live in the modules beside this one, one per command group; this mo
 from __future__ import annotations
 
 import os
-import sys
 import traceback
 from pathlib import Path
 from typing import Any, NoReturn
@@ -17,7 +16,7 @@ from kibitz import __version__
 from kibitz.cli import account, codemarks, conversation, export, organise, repos, server, team, tokens
 from kibitz.cli.context import TRUST_META, Trust, lost_membership
 from kibitz.cli.errors import FAILURE, describe, exit_code_for, exit_codes_help, is_reported
-from kibitz.cli.terminal import echo
+from kibitz.cli.terminal import echo, silence_stdout
 from kibitz.client import Forbidden, KibitzError, NotFound, parse_fingerprint
 
 DEBUG_ENV = "KIBITZ_DEBUG"
@@ -50,11 +49,7 @@ class KibitzGroup(click.Group):
 def _reader_gone(ctx: click.Context) -> NoReturn:
     """Stop quietly when whoever reads the output has gone (`kibitz ls | head -1`)."""
     # What is left in Python's buffer would fail again at exit, with a message: send it nowhere instead.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, sys.stdout.fileno())
-    finally:
-        os.close(devnull)
+    silence_stdout()
     ctx.exit(FAILURE)
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
-from kibitz.cli.terminal import echo_styled, page, printable
+from kibitz.cli.terminal import echo_styled, page, printable, stdout_is_terminal
 
 # Colours of codemark statuses; types are dimmed so that the summary stands out.
 STATUS_COLOURS = {"open": "green", "resolved": "magenta", "archived": "bright_black"}
@@ -24,10 +23,7 @@ STATUS_COLOURS = {"open": "green", "resolved": "magenta", "archived": "bright_bl
 
 def on_terminal() -> bool:
     """Tell whether standard output is a terminal (a person reads it, not a program)."""
-    try:
-        return sys.stdout.isatty()
-    except ValueError:  # closed
-        return False
+    return stdout_is_terminal()
 
 
 def colour_wanted() -> bool:

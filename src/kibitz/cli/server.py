@@ -59,6 +59,7 @@ def server_run(
     --tls-key (`kibitz server gen-cert` makes a self-signed pair for trials).
     """
     # Imported here so that the client commands start without loading the server stack.
+    from kibitz.server.operator.database import check_startup
     from kibitz.server.runner import StartupFailure, serve
     from kibitz.server.tls import TlsSetupError
 
@@ -66,7 +67,7 @@ def server_run(
         host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key, log_format=log_format
     )
     try:
-        serve(settings)
+        serve(settings, check=lambda: check_startup(settings))
     except TlsSetupError as error:
         raise CliError(str(error)) from None
     except StartupFailure as error:

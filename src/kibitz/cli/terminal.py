@@ -15,7 +15,9 @@ to text after it went through `printable`.
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from typing import Any
 
 import click
@@ -53,6 +55,28 @@ def json_text(value: Any, *, indent: int | None = 2, compact: bool = False) -> s
 def echo(message: str = "", *, err: bool = False) -> None:
     """Print a line on stdout (stderr with ``err``), its control characters escaped."""
     click.echo(printable(message), err=err)
+
+
+def stdout_is_terminal() -> bool:
+    """Tell whether standard output is a terminal (a person reads it, not a program)."""
+    try:
+        return sys.stdout.isatty()
+    except ValueError:  # closed
+        return False
+
+
+def interactive() -> bool:
+    """Tell whether both standard input and output are terminals (an editor or a question can run)."""
+    return sys.stdin.isatty() and stdout_is_terminal()
+
+
+def silence_stdout() -> None:
+    """Send whatever is still buffered for standard output nowhere (its reader has gone)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 def echo_styled(text: str) -> None:

@@ -22,7 +22,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kibitz.server.app import create_app
 from kibitz.server.errors import KeystoreMismatch, KibitzError
 from kibitz.server.logs import configure_logging
-from kibitz.server.operator.database import check_startup
 from kibitz.server.storage import storage_problem, where_stored
 from kibitz.server.tls import TlsSetupError, plain_http_refusal, server_context
 from kibitz.settings import Settings
@@ -112,7 +111,7 @@ class StartupGuard:
             raise
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, *, check: Callable[[], None] | None = None) -> None:
     """Serve the app until interrupted; migrations run before the first request.
 
     Raises TlsSetupError, before anything listens, for plain HTTP where it is not allowed or an unusable
@@ -134,9 +133,11 @@ def serve(settings: Settings) -> None:
     listener = listening_socket(settings.host, settings.port)
     try:
         try:
-            # The database and keystore are checked before the app starts: a keystore that is not the
-            # database's stops the start with one line, never a server answering with the wrong keys.
-            check_startup(settings)
+            # `check` (the operator layer's: the database and its keystore) runs once the port is ours and
+            # before the app starts: a keystore that is not the database's stops the start with one line,
+            # never a server answering with the wrong keys.
+            if check is not None:
+                check()
             app = StartupGuard(create_app(settings))
         except KeystoreMismatch:
             raise
