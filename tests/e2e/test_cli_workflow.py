@@ -328,6 +328,9 @@ def on_terminal(someone: Someone, *args: str, rows: int, env: dict[str, str]) ->
         "TERM": "xterm-256color",
         **env,
     }
+    # The window's size is the terminal's own: LINES and COLUMNS (which test runners may set) would win.
+    for name in ("LINES", "COLUMNS"):
+        environment.pop(name, None)
     process = subprocess.Popen(
         [str(KIBITZ), *args],
         cwd=someone.repo,
