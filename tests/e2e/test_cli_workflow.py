@@ -426,3 +426,13 @@ def test_account_team_and_token_changes_print_json(server_url: str, tmp_path: Pa
     logged_in = ada.run(*login, "--json", stdin=new_password + "\n").stdout
     assert json.loads(logged_in)["user"]["email"] == ada.person.email
     assert "kbz_" not in logged_in  # the token stays in the credentials file
+
+
+def test_init_prints_json(team: Team) -> None:
+    first = team.ada.json("init")
+    assert Path(first["root"]).resolve() == team.ada.repo.resolve()
+    assert first["shallow"] is False
+    assert first["repo"]["name"]
+    # The same clone linked again, by a teammate: the same repository of the same team.
+    again = team.bo.json("init")
+    assert (again["team_id"], again["repo"]["id"]) == (first["team_id"], first["repo"]["id"])

@@ -124,7 +124,8 @@ def _read_text(path: Path) -> str:
 @click.option(
     "--new", "create", is_flag=True, help="Register it as a new repository although the team has others."
 )
-def init(repo_name: str | None, create: bool) -> None:
+@json_option
+def init(repo_name: str | None, create: bool, as_json: bool) -> None:
     """Link the git repository around the current directory to the current team.
 
     The server recognises the repository by its root commits and remote URLs, so every clone,
@@ -152,6 +153,9 @@ def init(repo_name: str | None, create: bool) -> None:
             matched = _matching_repo(client, current, root, commits, remotes, shallow=shallow, create=create)
             repo = matched or client.match_repo(current.id, commits, remotes, name=name[:100] or None)
     write_link(root, RepoLink(team_id=current.id, repo_id=repo["id"]))
+    if as_json:
+        print_json({"root": str(root), "team_id": current.id, "repo": repo, "shallow": shallow})
+        return
     echo(f"Linked {root} to repo {repo['name']} ({repo['id']}) in team {current.name}.")
     if shallow:
         echo(

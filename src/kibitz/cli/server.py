@@ -99,9 +99,10 @@ def server_run(
     help="Days the certificate is valid.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing cert.pem and key.pem.")
+@json_option
 @data_dir_option
 def server_gen_cert(
-    out_dir: Path | None, hosts: tuple[str, ...], days: int, force: bool, data_dir: Path | None
+    out_dir: Path | None, hosts: tuple[str, ...], days: int, force: bool, as_json: bool, data_dir: Path | None
 ) -> None:
     """Make a self-signed certificate and key for trials, and print its SHA-256 fingerprint.
 
@@ -122,6 +123,12 @@ def server_gen_cert(
         raise CliError(str(error)) from None
     digest = fingerprint(pair.cert_pem)
     cert, key = cert_path.resolve(), key_path.resolve()
+    if as_json:
+        names = list(hosts or DEFAULT_HOSTS)
+        print_json(
+            {"certificate": str(cert), "key": str(key), "hosts": names, "days": days, "sha256": digest}
+        )
+        return
     echo(f"Wrote a self-signed certificate for {', '.join(hosts or DEFAULT_HOSTS)}, valid {days} days:")
     echo(f"  certificate: {cert}")
     echo(f"  private key: {key}  (mode 0600: keep it secret, never copy it to clients)")
@@ -135,13 +142,17 @@ def server_gen_cert(
 
 
 @server.command("migrate")
+@json_option
 @data_dir_option
-def server_migrate(data_dir: Path | None) -> None:
+def server_migrate(as_json: bool, data_dir: Path | None) -> None:
     """Bring the database schema up to date, then exit."""
     from kibitz.server.operator.database import migrate
 
     settings = load_settings(data_dir=data_dir)
     migrate(settings)
+    if as_json:
+        print_json({"up_to_date": True})
+        return
     echo("The database is up to date.")
 
 

@@ -19,8 +19,11 @@ from kibitz.cli.terminal import echo
     help="Use the key in FILE (base64 of 32 bytes, mode 0600) as the new key-encryption key.",
 )
 @click.option("--generate", is_flag=True, help="Generate a new random key-encryption key.")
+@json_option
 @data_dir_option
-def server_rotate_kek(new_kek_file: Path | None, generate: bool, data_dir: Path | None) -> None:
+def server_rotate_kek(
+    new_kek_file: Path | None, generate: bool, as_json: bool, data_dir: Path | None
+) -> None:
     """Rewrap every data key in the keystore with a new key-encryption key, then make it the KEK file.
 
     Safe while servers run and safe to interrupt: the new key waits beside the KEK file (.next) until
@@ -36,6 +39,17 @@ def server_rotate_kek(new_kek_file: Path | None, generate: bool, data_dir: Path 
     if new_kek_file is None and not generate and not resuming:
         raise click.UsageError("give --new-kek-file FILE or --generate")
     result = rotate_kek(settings, new_kek_file=new_kek_file)
+    if as_json:
+        print_json(
+            {
+                "new_kek": result.new_kek,
+                "old_kek": result.old_kek,
+                "rewrapped": result.rewrapped,
+                "resumed": result.resumed,
+                "kek_file": str(kek_file_path(settings)),
+            }
+        )
+        return
     if result.resumed:
         echo(f"Resumed the interrupted rotation to {result.new_kek}.")
     echo(
