@@ -64,6 +64,13 @@ def test_admins_list_and_revoke_invites(server: str, tmp_path: Path) -> None:
     bob.run("team", "revoke-invite", third["id"], cwd=tmp_path, expect=3)
     alice.run("team", "revoke-invite", "0" * 16, cwd=tmp_path, expect=4)
     assert [i["id"] for i in alice.json("team", "invites", cwd=tmp_path)] == [third["id"]]
+    # The first characters of an id name it too (at least four: fewer is a usage error).
+    alice.run("team", "revoke-invite", third["id"][:3], cwd=tmp_path, expect=2)
+    alice.run("team", "revoke-invite", third["id"][:6], cwd=tmp_path)
+    assert alice.json("team", "invites", cwd=tmp_path) == []
+    # So do a team's.
+    team_id = alice.json("team", "use", "Acme", cwd=tmp_path)["id"]
+    assert alice.json("team", "use", team_id[:5], cwd=tmp_path)["id"] == team_id
 
 
 def test_signing_up_with_an_invite_on_an_invite_only_server(

@@ -293,6 +293,24 @@ def resolve_id(
     raise ambiguous(value, [f"{object_id}  {_KIND_WORD[kind]}" for kind, object_id in found])
 
 
+def pick_by_prefix(value: str, ids: Sequence[str], what: str) -> str:
+    """Return the one of `ids` that `value` is, or begins with at least ID_PREFIX_MIN characters.
+
+    For ids the caller can list (their teams, a team's invites, their tokens); `what` names them in errors.
+    """
+    value = value.strip().lower()
+    if value in ids:
+        return value
+    if len(value) < ID_PREFIX_MIN:
+        raise too_short(value)
+    found = [candidate for candidate in ids if candidate.startswith(value)]
+    if not found:
+        raise CliError(f"no {what} id begins with {value!r}", NOT_FOUND)
+    if len(found) > 1:
+        raise ambiguous(value, found)
+    return found[0]
+
+
 def too_short(value: str) -> CliError:
     """Return the error for an id prefix shorter than ID_PREFIX_MIN."""
     return CliError(f"{value!r} is too short: give at least {ID_PREFIX_MIN} characters of the id", USAGE)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import click
 
 from kibitz.cli import team_admin, team_invites, team_security
-from kibitz.cli.context import current_team, json_option, open_client, print_json, yes_option
+from kibitz.cli.context import ambiguous, current_team, json_option, open_client, print_json, yes_option
 from kibitz.cli.errors import NOT_FOUND, CliError
 from kibitz.cli.render import erasure_state
 from kibitz.cli.terminal import echo, prompt
 from kibitz.cli.times import timestamp
 from kibitz.client import CurrentTeam, load_current_team, save_current_team
+from kibitz.ids import is_id_prefix
 
 
 @click.group()
@@ -91,10 +92,14 @@ def team_members(as_json: bool) -> None:
 @click.argument("name")
 @json_option
 def team_use(name: str, as_json: bool) -> None:
-    """Make the team called NAME (or with id NAME) the current team."""
+    """Make the team called NAME (or whose id is, or begins with, NAME) the current team."""
     with open_client() as client:
         teams = client.list_teams()
     matches = [t for t in teams if t["name"] == name] or [t for t in teams if t["id"] == name]
+    if not matches and is_id_prefix(name.strip().lower()):
+        matches = [t for t in teams if t["id"].startswith(name.strip().lower())]
+        if len(matches) > 1:
+            raise ambiguous(name, [t["id"] for t in matches])
     if not matches:
         raise CliError(f"you are in no team named {name!r}", NOT_FOUND)
     if len(matches) > 1:

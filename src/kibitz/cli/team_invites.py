@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import click
 
-from kibitz.cli.context import current_team, json_option, open_client, print_json
+from kibitz.cli.context import current_team, json_option, open_client, pick_by_prefix, print_json
 from kibitz.cli.terminal import echo
 from kibitz.client import PendingInvite
+from kibitz.ids import is_id
 
 
 def _state(invite: PendingInvite) -> str:
@@ -41,9 +42,13 @@ def team_invites(include_inactive: bool, as_json: bool) -> None:
 def team_revoke_invite(invite_id: str, as_json: bool) -> None:
     """Revoke an unused invite of the current team by its id (see `kibitz team invites`): its code stops
     working at once."""
-    invite_id = invite_id.strip()
     with open_client() as client:
-        client.revoke_invite(current_team(client).id, invite_id)
+        team_id = current_team(client).id
+        if not is_id(invite_id.strip()):
+            # The first characters of an id, as `kibitz team invites` shows them.
+            pending = [invite["id"] for invite in client.list_invites(team_id)]
+            invite_id = pick_by_prefix(invite_id, pending, "pending invite")
+        client.revoke_invite(team_id, invite_id.strip())
     if as_json:
         print_json({"id": invite_id, "revoked": True})
         return
