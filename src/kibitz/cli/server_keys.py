@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from kibitz.cli.context import json_option, print_json
+from kibitz.cli.context import ambiguous, json_option, print_json
 from kibitz.cli.server_settings import data_dir_option, load_settings
 from kibitz.cli.terminal import echo
+from kibitz.ids import is_id, is_id_prefix
 
 
 @click.command("rotate-kek")
@@ -73,9 +74,16 @@ def server_rotate_team_keys(team_id: str, reseal: bool, as_json: bool, data_dir:
     """
     import dataclasses
 
-    from kibitz.server.operator.keys import rotate_team_keys
+    from kibitz.server.operator.keys import rotate_team_keys, team_ids_beginning
 
     settings = load_settings(data_dir=data_dir)
+    team_id = team_id.strip().lower()
+    if not is_id(team_id) and is_id_prefix(team_id):
+        # The first characters of a team's id, as other commands take them.
+        found = team_ids_beginning(settings, team_id)
+        if len(found) > 1:
+            raise ambiguous(team_id, found)
+        team_id = found[0] if found else team_id
     result = rotate_team_keys(settings, team_id, reseal=reseal)
     if as_json:
         print_json(dataclasses.asdict(result))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,8 @@ from sqlalchemy import text
 from kibitz.server.crypto.envelope import key_id_of
 from kibitz.server.crypto.rotation import rotate_team
 from kibitz.server.crypto.sealer import is_sealed
-from tests.server.conftest import Api
+from kibitz.settings import Settings
+from tests.server.conftest import Api, client_of, started
 from tests.server.crypto.test_rotate_kek_cli import operator
 
 
@@ -69,6 +71,19 @@ async def test_rotation_gives_new_keys_and_reseal_rewrites_every_value(
     assert [reply["text"] for reply in r.json()["items"]] == ["a reply before"]
     r = await http.get(f"/api/v1/teams/{team}/search", params={"q": "rotation"}, headers=ada.headers)
     assert len(r.json()["items"]) == 2
+
+
+async def test_rotate_team_keys_command_takes_the_first_characters_of_a_teams_id(tmp_path: Path) -> None:
+    settings = Settings.load(data_dir=tmp_path / "data", fast_password_hashing=True)
+    async with started(settings) as app, client_of(app) as http:
+        api = Api(http)
+        team = await api.team(await api.person("Ada"))
+    done = json.loads(
+        operator("rotate-team-keys", team[:6].upper(), "--json", data_dir=tmp_path / "data").stdout
+    )
+    assert done["team_id"] == team
+    assert done["rotated_keys"] >= 1  # the team's key (its name is sealed with it)
+    operator("rotate-team-keys", team[:3], data_dir=tmp_path / "data", expect=4)  # too short to be one
 
 
 def test_rotate_team_keys_command_refuses_an_unknown_team(tmp_path: Path) -> None:

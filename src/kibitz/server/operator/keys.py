@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from sqlalchemy import select
+
 from kibitz.server.crypto import rotation
 from kibitz.server.crypto.keystore import Keystore, KeystoreInfo
 from kibitz.server.errors import KekUnusable
 from kibitz.server.offline import opened
+from kibitz.server.teams.models import Team
 from kibitz.settings import Settings
 
 
@@ -26,6 +29,22 @@ def keystore_info(settings: Settings) -> KeystoreInfo:
             return await keystore.info()
         finally:
             await keystore.close()
+
+    return asyncio.run(run())
+
+
+def team_ids_beginning(settings: Settings, prefix: str, *, at_most: int = 10) -> list[str]:
+    """Return the ids of teams that begin with `prefix` (for commands that take an id's first characters)."""
+
+    async def run() -> list[str]:
+        async with opened(settings) as db, db.sessions() as session:
+            found = await session.scalars(
+                select(Team.id)
+                .where(Team.id.startswith(prefix, autoescape=True))
+                .order_by(Team.id)
+                .limit(at_most)
+            )
+            return list(found)
 
     return asyncio.run(run())
 
