@@ -25,8 +25,8 @@ import click
 # C0 controls except tab and newline, DEL, and the C1 controls; then the bidirectional embeddings,
 # overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the implicit marks (U+200E, U+200F, U+061C).
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# In JSON text the C0 controls are escaped already; the others are only inside strings, where `\\uXXXX`
-# means the same character to every JSON reader.
+# In JSON text the C0 controls are escaped already; the others are only inside strings, where a `\\u`
+# escape of four hex digits means the same character to every JSON reader.
 _UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -42,7 +42,7 @@ def printable(text: str) -> str:
 
 
 def json_safe(text: str) -> str:
-    """Return JSON text with the control characters JSON leaves raw (DEL, C1, bidi) written as ``\\uXXXX``."""
+    """Return JSON text with the characters JSON leaves raw (DEL, C1, bidi) as escapes such as ``\\u009b``."""
     return _UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
