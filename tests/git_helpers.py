@@ -42,3 +42,21 @@ def make_repo(path: Path, files: Mapping[str, str]) -> Path:
 def numbered_lines(count: int, prefix: str = "line") -> str:
     """Return ``count`` distinct lines ``line 1`` … ``line N``, each ending with a newline."""
     return "".join(f"{prefix} {number}\n" for number in range(1, count + 1))
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Commit every change in the working tree and return the new HEAD."""
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--message", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def published_repo(tmp_path: Path, files: Mapping[str, str]) -> tuple[Path, Path]:
+    """Return Alice's repository with `files` and the bare repository it pushes to (its origin)."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(origin))
+    repo = make_repo(tmp_path / "alice-repo", files)
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "--quiet", "--set-upstream", "origin", "main")
+    git(repo, "remote", "set-head", "origin", "main")
+    return repo, origin

@@ -89,3 +89,17 @@ def alice(tmp_path: Path) -> Person:
 @pytest.fixture
 def bob(tmp_path: Path) -> Person:
     return Person("bob@example.com", "Bob", tmp_path / "bob-config")
+
+
+def setup_team(server_url: str, tmp_path: Path, *people: Person) -> None:
+    """Sign everyone up; the first creates team Acme and invites the others, who join it."""
+    signup = ["signup", "--server", server_url, "--password-stdin"]
+    owner, *others = people
+    owner.run(*signup, "--email", owner.email, "--name", owner.name, cwd=tmp_path, stdin=PASSWORD + "\n")
+    owner.run("team", "create", "Acme", cwd=tmp_path)
+    for person in others:
+        code = owner.run("team", "invite", cwd=tmp_path).stdout.strip()
+        person.run(
+            *signup, "--email", person.email, "--name", person.name, cwd=tmp_path, stdin=PASSWORD + "\n"
+        )
+        person.run("team", "join", code, cwd=tmp_path)

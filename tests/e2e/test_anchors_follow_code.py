@@ -18,8 +18,8 @@ import pytest
 from kibitz.gitrepo import ObjectReader
 from kibitz.locate import ALGORITHM, InWorkingTree, PinnedMarker, SharedLocations, locate
 from tests.code_samples import APP, CLEANUP, MAIN, RETRY
-from tests.e2e.conftest import PASSWORD, Person
-from tests.git_helpers import git, make_repo
+from tests.e2e.conftest import Person, setup_team
+from tests.git_helpers import commit_all, git, published_repo
 
 pytestmark = pytest.mark.e2e
 _people = itertools.count()
@@ -36,12 +36,6 @@ def bob(tmp_path: Path) -> Person:
     return Person(f"bob{next(_people)}@example.com", "Bob", tmp_path / "bob-config")
 
 
-def _commit(repo: Path, message: str) -> str:
-    git(repo, "add", "--all")
-    git(repo, "commit", "--quiet", "--message", message)
-    return git(repo, "rev-parse", "HEAD").strip()
-
-
 def _write(repo: Path, path: str, text: str) -> None:
     (repo / path).parent.mkdir(parents=True, exist_ok=True)
     (repo / path).write_text(text, encoding="utf-8")
@@ -56,35 +50,11 @@ def _where(location: dict[str, Any]) -> tuple[Any, Any, Any, str]:
     return location["path"], location["start_line"], location["end_line"], location["status"]
 
 
-def _setup_team(server_url: str, tmp_path: Path, *people: Person) -> None:
-    signup = ["signup", "--server", server_url, "--password-stdin"]
-    owner, *others = people
-    owner.run(*signup, "--email", owner.email, "--name", owner.name, cwd=tmp_path, stdin=PASSWORD + "\n")
-    owner.run("team", "create", "Acme", cwd=tmp_path)
-    for person in others:
-        code = owner.run("team", "invite", cwd=tmp_path).stdout.strip()
-        person.run(
-            *signup, "--email", person.email, "--name", person.name, cwd=tmp_path, stdin=PASSWORD + "\n"
-        )
-        person.run("team", "join", code, cwd=tmp_path)
-
-
-def _published_repo(tmp_path: Path) -> tuple[Path, Path]:
-    """Return Alice's repository and the bare repository it pushes to (its origin)."""
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(origin))
-    repo = make_repo(tmp_path / "alice-repo", {"app.py": APP, "README.md": "# app\n"})
-    git(repo, "remote", "add", "origin", str(origin))
-    git(repo, "push", "--quiet", "--set-upstream", "origin", "main")
-    git(repo, "remote", "set-head", "origin", "main")
-    return repo, origin
-
-
 def test_a_codemark_follows_its_code_and_teammates_share_the_work(
     server_url: str, alice: Person, bob: Person, tmp_path: Path
 ) -> None:
-    _setup_team(server_url, tmp_path, alice, bob)
-    repo, origin = _published_repo(tmp_path)
+    setup_team(server_url, tmp_path, alice, bob)
+    repo, origin = published_repo(tmp_path, {"app.py": APP, "README.md": "# app\n"})
     alice.run("init", cwd=repo)
     traveller = alice.json("add", "app.py:8-14", "-m", "Why retry on ConnectionError only?", cwd=repo)["id"]
     rider = alice.json("add", "app.py:4-5", "-m", "helper is trivial", cwd=repo)["id"]
@@ -94,22 +64,28 @@ def test_a_codemark_follows_its_code_and_teammates_share_the_work(
     steps: list[tuple[str, str, tuple[Any, ...], tuple[Any, ...]]] = []
 
     _write(repo, "app.py", "# Copyright Acme\n# All rights reserved\n" + APP)
-    steps.append(("insert above", _commit(repo, "header"), ("app.py", 10, 16, "shifted"), ("app.py", 6, 7)))
+    steps.append(
+        ("insert above", commit_all(repo, "header"), ("app.py", 10, 16, "shifted"), ("app.py", 6, 7))
+    )
 
     edited_retry = RETRY.replace("except ConnectionError:", "except (ConnectionError, TimeoutError):")
     _write(repo, "app.py", "# Copyright Acme\n# All rights reserved\n" + APP.replace(RETRY, edited_retry))
-    steps.append(("edit inside", _commit(repo, "timeouts"), ("app.py", 10, 16, "changed"), ("app.py", 6, 7)))
+    steps.append(
+        ("edit inside", commit_all(repo, "timeouts"), ("app.py", 10, 16, "changed"), ("app.py", 6, 7))
+    )
 
     header_and_helper = (
         "# Copyright Acme\n# All rights reserved\nimport os\n\n\ndef helper(value):\n    return value + 1\n"
     )
     moved_to_end = f"{header_and_helper}\n\n{MAIN}\n\n{CLEANUP}\n\n{edited_retry}"
     _write(repo, "app.py", moved_to_end)
-    steps.append(("move to the end", _commit(repo, "reorder"), ("app.py", 29, 35, "moved"), ("app.py", 6, 7)))
+    steps.append(
+        ("move to the end", commit_all(repo, "reorder"), ("app.py", 29, 35, "moved"), ("app.py", 6, 7))
+    )
 
     git(repo, "mv", "app.py", "core.py")
     steps.append(
-        ("rename the file", _commit(repo, "rename"), ("core.py", 29, 35, "moved"), ("core.py", 6, 7))
+        ("rename the file", commit_all(repo, "rename"), ("core.py", 29, 35, "moved"), ("core.py", 6, 7))
     )
 
     _write(repo, "core.py", f"{header_and_helper}\n\n{MAIN}\n\n{CLEANUP}")
@@ -117,14 +93,16 @@ def test_a_codemark_follows_its_code_and_teammates_share_the_work(
     steps.append(
         (
             "move to another file",
-            _commit(repo, "split"),
+            commit_all(repo, "split"),
             ("net/retrying.py", 4, 10, "moved"),
             ("core.py", 6, 7),
         )
     )
 
     _write(repo, "net/retrying.py", "import socket\n")
-    steps.append(("delete it", _commit(repo, "drop retry"), (None, None, None, "deleted"), ("core.py", 6, 7)))
+    steps.append(
+        ("delete it", commit_all(repo, "drop retry"), (None, None, None, "deleted"), ("core.py", 6, 7))
+    )
 
     for name, commit_id, travelled, rode in steps:
         places = _places(alice, repo, "--at", commit_id)
@@ -174,7 +152,7 @@ def test_a_codemark_follows_its_code_and_teammates_share_the_work(
     # Bob commits; nobody has located anything there yet. With an unsaved buffer that pushes
     # helper down by three lines, Bob's editor sees it at 9-10 — and the server never hears of it.
     _write(bob_repo, "README.md", "# app\n\nNow with retries elsewhere.\n")
-    bobs_head = _commit(bob_repo, "readme")
+    bobs_head = commit_all(bob_repo, "readme")
     buffer = "# one\n# two\n# three\n" + (bob_repo / "core.py").read_text(encoding="utf-8")
     with bob.client() as client:
         codemarks = [client.get_codemark(traveller), client.get_codemark(rider)]
@@ -200,8 +178,8 @@ def test_a_codemark_follows_its_code_and_teammates_share_the_work(
 def test_a_clone_without_the_recorded_commit_still_finds_the_code(
     server_url: str, alice: Person, bob: Person, tmp_path: Path
 ) -> None:
-    _setup_team(server_url, tmp_path, alice, bob)
-    repo, origin = _published_repo(tmp_path)
+    setup_team(server_url, tmp_path, alice, bob)
+    repo, origin = published_repo(tmp_path, {"app.py": APP, "README.md": "# app\n"})
     alice.run("init", cwd=repo)
 
     # Alice's local commit, never pushed: a header above everything and a new function.
@@ -211,7 +189,7 @@ def test_a_clone_without_the_recorded_commit_still_finds_the_code(
         "    return dict(pairs)\n"
     )
     _write(repo, "app.py", "# local header\n" + APP + "\n\n" + parse)
-    local = _commit(repo, "parse config")
+    local = commit_all(repo, "parse config")
     # One codemark on code that exists upstream too (it gets an upstream reference)...
     on_cleanup = alice.json("add", "app.py:31-34", "-m", "Log failures?", cwd=repo)["id"]
     # ...and one on code that exists nowhere else.
@@ -241,8 +219,8 @@ def test_a_clone_without_the_recorded_commit_still_finds_the_code(
 def test_a_provisional_codemark_is_promoted_once_its_code_is_committed(
     server_url: str, alice: Person, tmp_path: Path
 ) -> None:
-    _setup_team(server_url, tmp_path, alice)
-    repo, _ = _published_repo(tmp_path)
+    setup_team(server_url, tmp_path, alice)
+    repo, _ = published_repo(tmp_path, {"app.py": APP, "README.md": "# app\n"})
     alice.run("init", cwd=repo)
     head = git(repo, "rev-parse", "HEAD").strip()
     fresh = "def total_price(order_lines):\n    return sum(line.amount for line in order_lines)\n\n\n"
@@ -257,7 +235,7 @@ def test_a_provisional_codemark_is_promoted_once_its_code_is_committed(
     assert _where(_places(alice, repo)[added["id"]]) == ("app.py", 8, 9, "unchanged")
     assert alice.json("show", added["id"], cwd=repo)["markers"][0]["provisional"] is True
 
-    committed = _commit(repo, "total price")
+    committed = commit_all(repo, "total price")
     assert _where(_places(alice, repo)[added["id"]]) == ("app.py", 8, 9, "unchanged")
     promoted = alice.json("show", added["id"], cwd=repo)["markers"][0]
     assert promoted["provisional"] is False

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.code_samples import APP
-from tests.e2e.conftest import PASSWORD, Person
-from tests.git_helpers import git, make_repo
+from tests.e2e.conftest import Person, setup_team
+from tests.git_helpers import commit_all, git, make_repo, published_repo
 
 pytestmark = pytest.mark.e2e
 _people = itertools.count()
@@ -40,36 +40,6 @@ def bob(tmp_path: Path) -> Person:
     return Person(f"bob{next(_people)}@example.com", "Bob", tmp_path / "bob-config")
 
 
-def _commit(repo: Path, message: str) -> str:
-    git(repo, "add", "--all")
-    git(repo, "commit", "--quiet", "--message", message)
-    return git(repo, "rev-parse", "HEAD").strip()
-
-
-def _setup_team(server_url: str, tmp_path: Path, *people: Person) -> None:
-    signup = ["signup", "--server", server_url, "--password-stdin"]
-    owner, *others = people
-    owner.run(*signup, "--email", owner.email, "--name", owner.name, cwd=tmp_path, stdin=PASSWORD + "\n")
-    owner.run("team", "create", "Acme", cwd=tmp_path)
-    for person in others:
-        code = owner.run("team", "invite", cwd=tmp_path).stdout.strip()
-        person.run(
-            *signup, "--email", person.email, "--name", person.name, cwd=tmp_path, stdin=PASSWORD + "\n"
-        )
-        person.run("team", "join", code, cwd=tmp_path)
-
-
-def _published_repo(tmp_path: Path) -> tuple[Path, Path]:
-    """Return Alice's repository and the bare repository it pushes to (its origin)."""
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(origin))
-    repo = make_repo(tmp_path / "alice-repo", {"app.py": APP, ".gitignore": "*.local.py\n"})
-    git(repo, "remote", "add", "origin", str(origin))
-    git(repo, "push", "--quiet", "--set-upstream", "origin", "main")
-    git(repo, "remote", "set-head", "origin", "main")
-    return repo, origin
-
-
 def _clone(origin: Path, into: Path) -> Path:
     git(into.parent, "clone", "--quiet", str(origin), str(into))
     return into
@@ -82,14 +52,14 @@ def _listing(person: Person, repo: Path) -> dict[str, dict[str, Any]]:
 def test_a_codemark_at_a_commit_this_clone_lacks_says_fetch_not_deleted(
     server_url: str, alice: Person, bob: Person, tmp_path: Path
 ) -> None:
-    _setup_team(server_url, tmp_path, alice, bob)
-    repo, origin = _published_repo(tmp_path)
+    setup_team(server_url, tmp_path, alice, bob)
+    repo, origin = published_repo(tmp_path, {"app.py": APP, ".gitignore": "*.local.py\n"})
     alice.run("init", cwd=repo)
     bob_repo = _clone(origin, tmp_path / "bob-repo")
     bob.run("init", cwd=bob_repo)
     # Alice commits a new file and pins it, but has not pushed yet.
     (repo / "feature.py").write_text(FEATURE, encoding="utf-8")
-    unpushed = _commit(repo, "feature")
+    unpushed = commit_all(repo, "feature")
     codemark = alice.json("add", "feature.py:1-3", "-m", "Sort stable?", cwd=repo)["id"]
 
     location = _listing(bob, bob_repo)[codemark]
@@ -120,8 +90,8 @@ def test_a_codemark_at_a_commit_this_clone_lacks_says_fetch_not_deleted(
 def test_a_codemark_in_a_file_nobody_committed_is_unavailable_not_deleted(
     server_url: str, alice: Person, bob: Person, tmp_path: Path
 ) -> None:
-    _setup_team(server_url, tmp_path, alice, bob)
-    repo, origin = _published_repo(tmp_path)
+    setup_team(server_url, tmp_path, alice, bob)
+    repo, origin = published_repo(tmp_path, {"app.py": APP, ".gitignore": "*.local.py\n"})
     alice.run("init", cwd=repo)
     bob_repo = _clone(origin, tmp_path / "bob-repo")
     bob.run("init", cwd=bob_repo)
@@ -137,14 +107,14 @@ def test_a_codemark_in_a_file_nobody_committed_is_unavailable_not_deleted(
 
 
 def test_add_refuses_an_ignored_file_and_a_symlink(server_url: str, alice: Person, tmp_path: Path) -> None:
-    _setup_team(server_url, tmp_path, alice)
-    repo, _ = _published_repo(tmp_path)
+    setup_team(server_url, tmp_path, alice)
+    repo, _ = published_repo(tmp_path, {"app.py": APP, ".gitignore": "*.local.py\n"})
     alice.run("init", cwd=repo)
     (repo / "settings.local.py").write_text(FEATURE, encoding="utf-8")
     refused = alice.run("add", "settings.local.py:1-2", "-m", "x", cwd=repo, expect=1)
     assert "settings.local.py is ignored by git" in refused.stderr
     os.symlink("app.py", repo / "link.py")
-    _commit(repo, "a link")
+    commit_all(repo, "a link")
     refused = alice.run("add", "link.py:8-14", "-m", "x", cwd=repo, expect=1)
     assert "link.py is a symbolic link to app.py" in refused.stderr
     assert "app.py:8-14" in refused.stderr
@@ -156,16 +126,16 @@ def test_add_refuses_an_ignored_file_and_a_symlink(server_url: str, alice: Perso
 def test_a_codemark_whose_file_became_a_symlink_is_unavailable_not_deleted(
     server_url: str, alice: Person, tmp_path: Path
 ) -> None:
-    _setup_team(server_url, tmp_path, alice)
-    repo, _ = _published_repo(tmp_path)
+    setup_team(server_url, tmp_path, alice)
+    repo, _ = published_repo(tmp_path, {"app.py": APP, ".gitignore": "*.local.py\n"})
     alice.run("init", cwd=repo)
     (repo / "feature.py").write_text(FEATURE, encoding="utf-8")
-    _commit(repo, "feature")
+    commit_all(repo, "feature")
     codemark = alice.json("add", "feature.py:1-3", "-m", "Sort stable?", cwd=repo)["id"]
     # The file is replaced by a link to a file elsewhere that does not hold the code.
     (repo / "feature.py").unlink()
     os.symlink("app.py", repo / "feature.py")
-    _commit(repo, "link")
+    commit_all(repo, "link")
     location = _listing(alice, repo)[codemark]
     assert (location["status"], location["reason"]) == ("unavailable", "symlink")
     assert "symbolic link" in alice.run("ls", cwd=repo).stdout
@@ -175,7 +145,7 @@ def _identified_repo(tmp_path: Path, name: str, files: dict[str, str]) -> Path:
     """Return a repository of two commits whose `upstream` remote names it (a local path names nothing)."""
     repo = make_repo(tmp_path / name, files)
     (repo / "NOTES.md").write_text("notes\n", encoding="utf-8")
-    _commit(repo, "notes")
+    commit_all(repo, "notes")
     git(repo, "remote", "add", "upstream", f"https://git.example/acme/{name}.git")
     return repo
 
@@ -183,7 +153,7 @@ def _identified_repo(tmp_path: Path, name: str, files: dict[str, str]) -> Path:
 def test_init_refuses_a_shallow_or_unknown_clone_and_offers_repo_name(
     server_url: str, alice: Person, bob: Person, tmp_path: Path
 ) -> None:
-    _setup_team(server_url, tmp_path, alice, bob)
+    setup_team(server_url, tmp_path, alice, bob)
     app = _identified_repo(tmp_path, "app", {"app.py": APP})
     alice.run("init", cwd=app)
     codemark = alice.json("add", "app.py:8-14", "-m", "retry", cwd=app)["id"]
@@ -227,7 +197,7 @@ def test_init_refuses_a_shallow_or_unknown_clone_and_offers_repo_name(
 def test_repo_rename_and_remove_need_an_admin(
     server_url: str, alice: Person, bob: Person, tmp_path: Path
 ) -> None:
-    _setup_team(server_url, tmp_path, alice, bob)
+    setup_team(server_url, tmp_path, alice, bob)
     app = _identified_repo(tmp_path, "app", {"app.py": APP})
     alice.run("init", cwd=app)
     alice.run("add", "app.py:8-14", "-m", "retry", cwd=app)
@@ -253,13 +223,13 @@ def test_repo_rename_and_remove_need_an_admin(
 def test_search_path_matches_where_the_code_is_now_as_ls_does(
     server_url: str, alice: Person, tmp_path: Path
 ) -> None:
-    _setup_team(server_url, tmp_path, alice)
-    repo, _ = _published_repo(tmp_path)
+    setup_team(server_url, tmp_path, alice)
+    repo, _ = published_repo(tmp_path, {"app.py": APP, ".gitignore": "*.local.py\n"})
     alice.run("init", cwd=repo)
     codemark = alice.json("add", "app.py:8-14", "-m", "retry budget", cwd=repo)["id"]
     (repo / "src").mkdir()
     git(repo, "mv", "app.py", "src/core.py")
-    _commit(repo, "move")
+    commit_all(repo, "move")
 
     def found(*args: str, cwd: Path = repo) -> list[str]:
         return [hit["codemark"]["id"] for hit in alice.json("search", "retry", *args, cwd=cwd)]
@@ -279,13 +249,13 @@ def test_search_path_matches_where_the_code_is_now_as_ls_does(
 def test_the_first_ls_after_a_promotion_prints_the_promoted_location(
     server_url: str, alice: Person, tmp_path: Path
 ) -> None:
-    _setup_team(server_url, tmp_path, alice)
-    repo, _ = _published_repo(tmp_path)
+    setup_team(server_url, tmp_path, alice)
+    repo, _ = published_repo(tmp_path, {"app.py": APP, ".gitignore": "*.local.py\n"})
     alice.run("init", cwd=repo)
     (repo / "draft.py").write_text("# top\n" + FEATURE, encoding="utf-8")
     drafted = alice.json("add", "draft.py:2-4", "-m", "draft", cwd=repo)
     assert drafted["provisional"]
-    head = _commit(repo, "draft")
+    head = commit_all(repo, "draft")
     # This `ls` sees the code committed and promotes the codemark: it prints where it is recorded now.
     (entry,) = alice.json("ls", cwd=repo)
     assert entry["recorded"] == {
@@ -300,7 +270,7 @@ def test_the_first_ls_after_a_promotion_prints_the_promoted_location(
 
     (repo / "sketch.py").write_text(FEATURE, encoding="utf-8")
     sketched = alice.json("add", "sketch.py:1-3", "-m", "sketch", cwd=repo)["id"]
-    head = _commit(repo, "sketch")
+    head = commit_all(repo, "sketch")
     first = alice.run("ls", cwd=repo)
     assert f"{sketched}: its code is committed now; recorded at sketch.py:1-3 at commit {head[:12]}" in (
         first.stderr
