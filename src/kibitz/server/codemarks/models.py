@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,7 +50,7 @@ class Codemark(Base):
         return self.type != "bookmark"
 
     @hybrid_method
-    def visible_to(self, user_id: str) -> bool:
+    def visible_to(self, user_id: str | ColumnElement[str]) -> bool:
         """Tell whether a member of the team may see the codemark."""
         return self.shared | (self.author_id == user_id)
 

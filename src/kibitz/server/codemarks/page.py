@@ -60,10 +60,7 @@ async def codemark_page(
     `people_cache` keeps people's (email, wire form) for a moment (caches.py): a page names the same few.
     """
     flt = await with_path_index(session, team_id, flt)
-    base = select(Codemark.id, Codemark.revision, Codemark.created_at).where(
-        Codemark.team_id == team_id, Codemark.visible_to(caller.user.id)
-    )
-    rows = (await session.execute(page_query(base, team_id, flt, limit, cursor))).all()
+    rows = (await session.execute(*page_query(team_id, caller.user.id, flt, limit, cursor))).all()
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     rows = rows[:limit]
     sealer = session.sealer

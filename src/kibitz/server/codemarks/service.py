@@ -7,11 +7,25 @@ transaction, naming the author whose writing its payload carries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+import datetime as dt
+import functools
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kibitz.ids import is_id, new_id
@@ -48,12 +62,12 @@ from kibitz.server.codemarks.schemas import (
 )
 from kibitz.server.crypto.blind_index import normalise_exact
 from kibitz.server.crypto.sealer import team_owner
-from kibitz.server.db import utcnow
+from kibitz.server.db import UTCDateTime, utcnow
 from kibitz.server.errors import Conflict, NotFound, ValidationFailed
 from kibitz.server.events.models import Event
 from kibitz.server.events.service import record_event, redact_events
 from kibitz.server.inbox.service import notify
-from kibitz.server.pagination import decode_cursor, encode_cursor
+from kibitz.server.pagination import decode_cursor
 from kibitz.server.repos.models import Repo
 from kibitz.server.search.index import index_text
 from kibitz.server.teams.models import Membership, Team
@@ -343,84 +357,110 @@ async def _reference_row(
     )
 
 
-# Any select of codemark rows or columns that the listing filters narrow.
-_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+# The listing filters that are compared in SQL by their blind index, never by their text.
+_INDEXED_FILTERS = frozenset({"path", "tag"})
 
 
-def visible_codemarks(team_id: str, user_id: str) -> Select[Codemark]:
-    """Return the query of the team's codemarks this member may see."""
-    return select(Codemark).where(Codemark.team_id == team_id, Codemark.visible_to(user_id))
+def filter_params(team_id: str, flt: CodemarkFilter) -> dict[str, Any]:
+    """Return the values of a filter's bound parameters by name: the team's id and each filter that is set.
+
+    `filter_conditions` names each parameter after its filter's field, so a statement built once for a
+    filter's shape (which filters are set: the keys here) serves every filter of that shape.
+    """
+    if flt.path is not None:
+        _path_index_of(flt)
+    if flt.tag is not None and flt.tag_index is None:
+        raise ValueError("a filter by tag needs its blind index (with_path_index)")
+    params: dict[str, Any] = {
+        f.name: value
+        for f in fields(flt)
+        if f.name not in _INDEXED_FILTERS and (value := getattr(flt, f.name)) is not None
+    }
+    params["team_id"] = team_id
+    return params
 
 
-def filter_conditions(team_id: str, flt: CodemarkFilter) -> list[ColumnElement[bool]]:
-    """Return the listing filters as conditions on one codemark row (probes, so a scan can stop early)."""
+def filter_conditions(shape: Collection[str]) -> list[ColumnElement[bool]]:
+    """Return the conditions on one codemark row of the filters named in `shape` (`filter_params`' keys).
+
+    Each compares with a bound parameter named after its field (probes, so that a scan can stop early).
+    """
     conditions: list[ColumnElement[bool]] = []
-    if flt.status is not None:
-        conditions.append(Codemark.status == flt.status)
-    if flt.type is not None:
-        conditions.append(Codemark.type == flt.type)
-    if flt.author_id is not None:
-        conditions.append(Codemark.author_id == flt.author_id)
-    if flt.pinned is not None:
-        conditions.append(Codemark.pinned == flt.pinned)
-    if flt.path is not None or flt.repo_id is not None:
-        on_marker = exists().where(Marker.codemark_id == Codemark.id, Marker.team_id == team_id)
-        if flt.path is not None:
-            on_marker = on_marker.where(Marker.path_index == _path_index_of(flt))
-        if flt.repo_id is not None:
-            on_marker = on_marker.where(Marker.repo_id == flt.repo_id)
-        conditions.append(on_marker)
-    if flt.tag is not None:
-        if flt.tag_index is None:
-            raise ValueError("a filter by tag needs its blind index (with_path_index)")
-        conditions.append(
-            exists().where(CodemarkTag.codemark_id == Codemark.id, CodemarkTag.tag_index == flt.tag_index)
-        )
-    if flt.assignee_id is not None:
+    for name, column in (
+        ("status", Codemark.status),
+        ("type", Codemark.type),
+        ("author_id", Codemark.author_id),
+        ("pinned", Codemark.pinned),
+    ):
+        if name in shape:
+            conditions.append(column == bindparam(name))
+    if "path_index" in shape or "repo_id" in shape:
+        conditions.append(exists().where(Marker.codemark_id == Codemark.id, *_marker_conditions(shape)))
+    if "tag_index" in shape:
         conditions.append(
             exists().where(
-                CodemarkAssignee.codemark_id == Codemark.id, CodemarkAssignee.user_id == flt.assignee_id
+                CodemarkTag.codemark_id == Codemark.id, CodemarkTag.tag_index == bindparam("tag_index")
+            )
+        )
+    if "assignee_id" in shape:
+        conditions.append(
+            exists().where(
+                CodemarkAssignee.codemark_id == Codemark.id,
+                CodemarkAssignee.user_id == bindparam("assignee_id"),
             )
         )
     return conditions
 
 
-def apply_filter(query: _Query, team_id: str, flt: CodemarkFilter) -> _Query:
-    """Narrow a codemark query by the listing filters."""
-    if flt.path is not None:
+def _marker_conditions(shape: Collection[str]) -> list[ColumnElement[bool]]:
+    conditions = [Marker.team_id == bindparam("team_id")]
+    if "path_index" in shape:
+        conditions.append(Marker.path_index == bindparam("path_index"))
+    if "repo_id" in shape:
+        conditions.append(Marker.repo_id == bindparam("repo_id"))
+    return conditions
+
+
+# A page's rows: id, revision (which kept answer is current) and creation time (the cursor).
+PageRows = Select[str, int, dt.datetime]
+
+
+def page_query(
+    team_id: str, user_id: str, flt: CodemarkFilter, limit: int, cursor: str | None
+) -> tuple[PageRows, dict[str, Any]]:
+    """Return the statement of one page (and one row more) of the codemarks a member sees, and its values.
+
+    Newest first. The statement depends only on the filter's shape and on whether a cursor is given, and is
+    built once for each (building it cost more than running it); the values are bound when it runs.
+    """
+    params = filter_params(team_id, flt)
+    shape = frozenset(params)
+    params["user_id"] = user_id
+    params["page_size"] = limit + 1
+    if cursor is not None:
+        params["cursor_at"], params["cursor_id"] = decode_cursor(cursor)
+    return _page_statement(shape, cursor is not None), params
+
+
+@functools.lru_cache(maxsize=1024)
+def _page_statement(shape: frozenset[str], after_cursor: bool) -> PageRows:
+    query = select(Codemark.id, Codemark.revision, Codemark.created_at).where(
+        Codemark.team_id == bindparam("team_id"), Codemark.visible_to(bindparam("user_id"))
+    )
+    if "path_index" in shape:
         # Start from the file's markers (a few rows by index) rather than probe the whole team's codemarks:
         # this is the listing every editor makes when it opens a file.
-        on_path = select(Marker.codemark_id).where(
-            Marker.team_id == team_id, Marker.path_index == _path_index_of(flt)
-        )
-        if flt.repo_id is not None:
-            on_path = on_path.where(Marker.repo_id == flt.repo_id)
-        found = on_path.distinct().subquery()
-        query = query.join(found, found.c.codemark_id == Codemark.id)
-        flt = replace(flt, path=None, path_index=None, repo_id=None)
-    return query.where(*filter_conditions(team_id, flt))
-
-
-def page_query(query: _Query, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None) -> _Query:
-    """Narrow a query of the team's visible codemarks to one page (and one row more), newest first."""
-    query = apply_filter(query, team_id, flt)
-    if cursor is not None:
-        when, last_id = decode_cursor(cursor)
-        query = query.where(
-            or_(Codemark.created_at < when, and_(Codemark.created_at == when, Codemark.id < last_id))
-        )
-    return query.order_by(Codemark.created_at.desc(), Codemark.id.desc()).limit(limit + 1)
-
-
-async def list_codemarks(
-    session: UnitOfWork, caller: Caller, team_id: str, flt: CodemarkFilter, limit: int, cursor: str | None
-) -> tuple[list[CodemarkOut], str | None]:
-    """Return one page of the team's codemarks the caller may see, newest first, and the next cursor."""
-    flt = await with_path_index(session, team_id, flt)
-    query = page_query(visible_codemarks(team_id, caller.user.id), team_id, flt, limit, cursor)
-    rows = list(await session.scalars(query))
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return await codemarks_out(session, rows[:limit]), next_cursor
+        on_path = select(Marker.codemark_id).where(*_marker_conditions(shape)).distinct().subquery()
+        query = query.join(on_path, on_path.c.codemark_id == Codemark.id)
+        shape = shape - {"path_index", "repo_id"}
+    query = query.where(*filter_conditions(shape))
+    if after_cursor:
+        when, last = bindparam("cursor_at", type_=UTCDateTime()), bindparam("cursor_id", type_=String())
+        same_time_older = and_(Codemark.created_at == when, Codemark.id < last)
+        query = query.where(or_(Codemark.created_at < when, same_time_older))
+    return query.order_by(Codemark.created_at.desc(), Codemark.id.desc()).limit(
+        bindparam("page_size", type_=Integer())
+    )
 
 
 async def update_codemark(

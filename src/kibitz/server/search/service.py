@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from kibitz.server.codemarks.models import Codemark
 from kibitz.server.codemarks.render import codemarks_out
-from kibitz.server.codemarks.service import CodemarkFilter, filter_conditions, with_path_index
+from kibitz.server.codemarks.service import CodemarkFilter, filter_conditions, filter_params, with_path_index
 from kibitz.server.errors import ValidationFailed
 from kibitz.server.pagination import decode_cursor, encode_cursor
 from kibitz.server.search.index import word_indexes
@@ -45,6 +45,7 @@ async def search(
     # The index holds keyed words: the query's words are keyed the same way (distinct words, distinct keys).
     terms = sorted((await word_indexes(session, team_id, words)).values())
     flt = await with_path_index(session, team_id, flt)
+    params = filter_params(team_id, flt)
     sizes = {term: await _posting_size(session, team_id, term) for term in terms}
     if min(sizes.values()) == 0:
         return [], None
@@ -57,7 +58,7 @@ async def search(
         select(posting.codemark_id, posting.codemark_created_at)
         .join(Codemark, Codemark.id == posting.codemark_id)
         .where(posting.team_id == team_id, posting.token == driver)
-        .where(Codemark.visible_to(caller_id), *filter_conditions(team_id, flt))
+        .where(Codemark.visible_to(caller_id), *filter_conditions(params))
     )
     for term in others:
         other = aliased(SearchToken)
@@ -82,7 +83,8 @@ async def search(
         await session.execute(
             query.distinct()
             .order_by(posting.codemark_created_at.desc(), posting.codemark_id.desc())
-            .limit(limit + 1)
+            .limit(limit + 1),
+            params,
         )
     )
     ids = [codemark_id for codemark_id, _ in found[:limit]]
