@@ -14,7 +14,13 @@ from kibitz.server.web import auth_pages, codemark_pages, home, static
 
 def web_router() -> APIRouter:
     """Return the router of every page, form and asset."""
-    router = APIRouter(include_in_schema=False)
-    for part in (static.router, home.router, auth_pages.router, codemark_pages.router):
+    router = APIRouter()
+    for part in (
+        static.router,
+        home.router,
+        auth_pages.router,
+        codemark_pages.permalink_router,
+        codemark_pages.router,
+    ):
         router.include_router(part)
     return router
