@@ -1,0 +1,28 @@
+// Lint rules of the extension: typescript-eslint's type-aware recommended set, and one rule of our own —
+// the mapping modules in src/core stay free of the `vscode` module so that they run under plain Node tests.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["out/", "node_modules/", "*.vsix"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ["eslint.config.mjs"] }, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      eqeqeq: "error",
+      "@typescript-eslint/consistent-type-imports": "error",
+      "@typescript-eslint/no-floating-promises": "error",
+    },
+  },
+  {
+    files: ["src/core/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { paths: [{ name: "vscode", message: "src/core is pure: map data here, call VS Code in src/." }] }],
+    },
+  },
+  {
+    files: ["eslint.config.mjs"],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+);
