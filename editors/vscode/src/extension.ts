@@ -19,6 +19,7 @@ import {
   doneMessage,
   executeParams,
   firstArgs,
+  permalinkOf,
   reactArgs,
   selectionRange,
   type Args,
@@ -154,7 +155,7 @@ class Kibitz implements vscode.Disposable {
     onThread("kibitz.thread.reopen", "kibitz.reopen");
     onThread("kibitz.thread.follow", "kibitz.follow", { follow: true });
     onThread("kibitz.thread.unfollow", "kibitz.follow", { follow: false });
-    onThread("kibitz.thread.openInBrowser", "kibitz.openInBrowser");
+    command("kibitz.thread.openInBrowser", (thread: vscode.CommentThread) => this.openInBrowser(codemark(thread)));
     command("kibitz.comment.react", (comment: CodemarkComment) => this.pickReaction(comment));
 
     this.threads.controller.reactionHandler = async (comment, reaction) => {
@@ -204,6 +205,15 @@ class Kibitz implements vscode.Disposable {
     const result = await this.run("kibitz.add", args);
     // The codemark comes back as a thread of its own from the server; the draft thread goes.
     if (result !== undefined) reply.thread.dispose();
+  }
+
+  /** The server opens the page (`window/showDocument`); the permalink also goes to the clipboard. */
+  private async openInBrowser(view: { id: string } | undefined): Promise<void> {
+    if (view === undefined) return;
+    const permalink = permalinkOf(await this.run("kibitz.openInBrowser", { id: view.id }));
+    if (permalink === "") return;
+    await vscode.env.clipboard.writeText(permalink);
+    vscode.window.setStatusBarMessage(`Kibitz: copied ${permalink}`, 4000);
   }
 
   private async pickReaction(comment: CodemarkComment): Promise<void> {

@@ -112,10 +112,11 @@ export class ThreadsView implements vscode.Disposable {
     this.apply(doc, readThreads(answer));
   }
 
-  /** Refresh a document named by the server. */
+  /** Refresh a document named by the server, if it is shown or open (a closed one gets no threads). */
   async refreshServerUri(serverUri: string, toCode: (uri: string) => vscode.Uri): Promise<void> {
-    const known = this.documents.get(serverUri);
-    await this.refresh(known?.uri ?? toCode(serverUri));
+    const uri = this.documents.get(serverUri)?.uri ?? toCode(serverUri);
+    const open = vscode.workspace.textDocuments.some((document) => document.uri.toString() === uri.toString());
+    if (open || this.documents.has(serverUri)) await this.refresh(uri);
   }
 
   /** Refresh every document that has threads, and the open ones that might. */

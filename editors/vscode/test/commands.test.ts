@@ -6,6 +6,7 @@ import {
   executeParams,
   firstArgs,
   nextQuestion,
+  permalinkOf,
   reactArgs,
   selectionRange,
   validateAnswer,
@@ -148,5 +149,10 @@ describe("arguments and results", () => {
     assert.equal(doneMessage("kibitz.add", { id: "A", permalink: "https://k.example/c/A" }), "Codemark added: https://k.example/c/A");
     assert.equal(doneMessage("kibitz.add", null), "Codemark added.");
     assert.equal(doneMessage("kibitz.reply", { id: "R" }), undefined);
+  });
+
+  it("reads a permalink, whatever the result holds", () => {
+    assert.equal(permalinkOf({ permalink: "https://k.example/c/A" }), "https://k.example/c/A");
+    for (const result of [undefined, null, "https://k.example/c/A", { permalink: 7 }]) assert.equal(permalinkOf(result), "");
   });
 });

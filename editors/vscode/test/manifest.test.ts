@@ -21,7 +21,11 @@ interface Manifest {
   main: string;
   engines: { vscode: string };
   devDependencies: Record<string, string>;
-  contributes: { commands: { command: string }[]; menus: Record<string, MenuItem[]> };
+  contributes: {
+    commands: { command: string }[];
+    menus: Record<string, MenuItem[]>;
+    configuration: { properties: Record<string, { scope?: string }> };
+  };
 }
 
 const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as Manifest;
@@ -100,6 +104,14 @@ describe("commands", () => {
   it("never collide with the server's command names, which the language client registers itself", () => {
     const server = ["kibitz.add", "kibitz.reply", "kibitz.edit", "kibitz.resolve", "kibitz.reopen", "kibitz.react", "kibitz.follow", "kibitz.openInBrowser"];
     assert.deepEqual(declared.filter((name) => server.includes(name)), []);
+  });
+});
+
+describe("settings", () => {
+  it("take the program to run from the user's settings only: a workspace cannot choose what runs", () => {
+    const properties = manifest.contributes.configuration.properties;
+    assert.equal(properties["kibitz.path"]?.scope, "machine");
+    assert.equal(properties["kibitz.args"]?.scope, "machine");
   });
 });
 

@@ -147,13 +147,17 @@ export function reactArgs(target: { id: string } | { replyId: string }, emoji: s
   return remove ? { ...target, emoji, remove: true } : { ...target, emoji };
 }
 
+/** The permalink in a command's result (`kibitz.add`, `kibitz.openInBrowser`), or "". */
+export function permalinkOf(result: unknown): string {
+  if (typeof result !== "object" || result === null) return "";
+  const permalink = (result as Args).permalink;
+  return typeof permalink === "string" ? permalink : "";
+}
+
 /** What to tell a person once a command succeeded, or nothing when the change shows by itself. */
 export function doneMessage(command: string, result: unknown): string | undefined {
   if (command !== "kibitz.add") return undefined;
-  const permalink =
-    typeof result === "object" && result !== null && typeof (result as Args).permalink === "string"
-      ? ((result as Args).permalink as string)
-      : "";
+  const permalink = permalinkOf(result);
   return permalink === "" ? "Codemark added." : `Codemark added: ${permalink}`;
 }
 
