@@ -74,10 +74,13 @@ class Kibitz implements vscode.Disposable {
       if (uri !== undefined) void this.threads.refreshServerUri(uri, (text) => client.protocol2CodeConverter.asUri(text));
     });
     client.onDidChangeState((event) => {
+      if (event.newState === State.Starting) this.status.show("starting");
       if (event.newState === State.Stopped) {
         this.status.show("stopped", this.serverPath);
         this.threads.clear();
       }
+      // Also after the client restarted a crashed server by itself: the threads were cleared with it.
+      if (event.newState === State.Running && this.client === client) void this.threads.refreshAll();
     });
     this.status.show("starting");
     try {
@@ -85,9 +88,7 @@ class Kibitz implements vscode.Disposable {
     } catch (error) {
       this.output.appendLine(`could not start \`${command} ${args.join(" ")}\`: ${String(error)}`);
       this.status.show("stopped", this.serverPath);
-      return;
     }
-    await this.threads.refreshAll();
   }
 
   async stop(): Promise<void> {
@@ -108,13 +109,13 @@ class Kibitz implements vscode.Disposable {
 
   /** Run a server command with its one argument, asking first for what is missing. */
   async run(command: ServerCommandName, args: Args): Promise<unknown> {
-    const completed = await completeArgs(command, args);
-    if (completed === undefined) return undefined;
-    const client = this.client;
-    if (client === undefined || !client.isRunning()) {
+    if (this.client === undefined || !this.client.isRunning()) {
       void vscode.window.showErrorMessage("Kibitz: the language server is not running (see the Kibitz output).");
       return undefined;
     }
+    const completed = await completeArgs(command, args);
+    const client = this.client;
+    if (completed === undefined || client === undefined) return undefined;
     return this.report(command, () => client.sendRequest(ExecuteCommandRequest.type, executeParams(command, completed)));
   }
 
