@@ -144,18 +144,18 @@ export class ThreadsView implements vscode.Disposable {
 
   private apply(doc: DocumentThreads, threads: ReturnType<typeof readThreads>): void {
     const plan = planThreads(doc.shown.keys(), threads);
-    for (const id of plan.remove) {
-      doc.shown.get(id)?.thread.dispose();
-      doc.shown.delete(id);
+    for (const key of plan.remove) {
+      doc.shown.get(key)?.thread.dispose();
+      doc.shown.delete(key);
     }
     for (const view of plan.create) {
       const thread = this.controller.createCommentThread(doc.uri, toRange(view.range), []);
       thread.collapsibleState = vscode.CommentThreadCollapsibleState.Collapsed;
       this.show(thread, view);
-      doc.shown.set(view.id, { thread, view });
+      doc.shown.set(view.key, { thread, view });
     }
     for (const view of plan.update) {
-      const shown = doc.shown.get(view.id);
+      const shown = doc.shown.get(view.key);
       if (shown === undefined) continue;
       this.show(shown.thread, view);
       shown.view = view;

@@ -15,11 +15,14 @@ describe("readThreads", () => {
     assert.equal(thread?.location.status, "deleted");
   });
 
-  it("leaves out threads without an id, and a repeated id after the first", () => {
-    const threads = readThreads({ threads: [null, 7, { title: "no id" }, { id: "" }, QUESTION, { ...QUESTION, title: "again" }] });
+  it("leaves out threads without an id, and keeps each block of a codemark", () => {
+    const threads = readThreads({ threads: [null, 7, { title: "no id" }, { id: "" }, QUESTION, { ...QUESTION, range: null }] });
     assert.deepEqual(
-      threads.map((thread) => [thread.id, thread.title]),
-      [[QUESTION.id, QUESTION.title]],
+      threads.map((thread) => [thread.id, thread.range === null]),
+      [
+        [QUESTION.id, false],
+        [QUESTION.id, true],
+      ],
     );
   });
 

@@ -97,6 +97,14 @@ describe("planThreads", () => {
     assert.deepEqual(plan.remove, ["A"]);
   });
 
+  it("keeps apart the blocks of one codemark in the same document", () => {
+    const second = { start: { line: 40, character: 0 }, end: { line: 42, character: 0 } };
+    const plan = planThreads(["A#2"], [thread({ id: "A" }), thread({ id: "A", range: second }), thread({ id: "A", range: null })]);
+    assert.deepEqual(plan.create.map((view) => view.key), ["A", "A#3"]);
+    assert.deepEqual(plan.update.map((view) => [view.key, view.id, view.range]), [["A#2", "A", second]]);
+    assert.deepEqual(plan.remove, []);
+  });
+
   it("removes everything when the document has no threads any more", () => {
     assert.deepEqual(planThreads(["A"], []), { create: [], update: [], remove: ["A"] });
   });

@@ -137,18 +137,13 @@ export function readThread(value: unknown): Thread | undefined {
   };
 }
 
-/** Read the answer to `kibitz/threads`; threads that cannot be read are left out, duplicates kept once. */
+/**
+ * Read the answer to `kibitz/threads`; threads that cannot be read are left out. A codemark with several
+ * blocks in the document comes once per block, with the same id.
+ */
 export function readThreads(value: unknown): Thread[] {
   if (!isObject(value) || !Array.isArray(value.threads)) return [];
-  const seen = new Set<string>();
-  const threads: Thread[] = [];
-  for (const item of value.threads) {
-    const thread = readThread(item);
-    if (thread === undefined || seen.has(thread.id)) continue;
-    seen.add(thread.id);
-    threads.push(thread);
-  }
-  return threads;
+  return value.threads.flatMap((item) => readThread(item) ?? []);
 }
 
 /** Read a `kibitz/status` notification; an unknown state is taken as an error the server explains. */

@@ -23,6 +23,8 @@ export interface CommentView {
 }
 
 export interface ThreadView {
+  /** Which thread of the document this is: the codemark's id, `id#2`, `id#3`… for its further blocks. */
+  key: string;
   id: string;
   /** Where the thread sits; a thread not placed in the code sits on the first line. */
   range: Range;
@@ -93,11 +95,12 @@ function comment(target: Target, author: string, markdown: string, createdAt: st
   };
 }
 
-/** Map a thread to what the editor shows. */
-export function threadView(thread: Thread): ThreadView {
+/** Map a thread to what the editor shows (`key` tells a codemark's blocks apart; see `planThreads`). */
+export function threadView(thread: Thread, key: string = thread.id): ThreadView {
   // A title alone (a bookmark, say) still needs a body: a comment cannot be empty.
   const body = thread.text !== "" ? thread.text : thread.title !== "" ? thread.title : `_(${thread.type} without text)_`;
   return {
+    key,
     id: thread.id,
     range: thread.range ?? TOP_OF_FILE,
     placed: thread.range !== null,
@@ -118,21 +121,27 @@ export function threadView(thread: Thread): ThreadView {
 export interface ThreadPlan {
   create: ThreadView[];
   update: ThreadView[];
-  /** Ids of the threads shown now that the document no longer has. */
+  /** Keys of the threads shown now that the document no longer has. */
   remove: string[];
 }
 
 /**
- * Compare the threads a document shows with the ones the server sent: threads already shown are updated
- * in place (so an expanded thread and a half-written reply survive a refresh), the rest created or removed.
+ * Compare the threads a document shows (by key) with the ones the server sent: threads already shown are
+ * updated in place (so an expanded thread and a half-written reply survive a refresh), the rest created or
+ * removed. A codemark's first block in the document has its id as key, the next ones `id#2`, `id#3`…
  */
 export function planThreads(shown: Iterable<string>, threads: readonly Thread[]): ThreadPlan {
   const current = new Set(shown);
-  const views = threads.map(threadView);
-  const incoming = new Set(views.map((view) => view.id));
+  const blocks = new Map<string, number>();
+  const views = threads.map((thread) => {
+    const n = (blocks.get(thread.id) ?? 0) + 1;
+    blocks.set(thread.id, n);
+    return threadView(thread, n === 1 ? thread.id : `${thread.id}#${n}`);
+  });
+  const incoming = new Set(views.map((view) => view.key));
   return {
-    create: views.filter((view) => !current.has(view.id)),
-    update: views.filter((view) => current.has(view.id)),
-    remove: [...current].filter((id) => !incoming.has(id)),
+    create: views.filter((view) => !current.has(view.key)),
+    update: views.filter((view) => current.has(view.key)),
+    remove: [...current].filter((key) => !incoming.has(key)),
   };
 }
