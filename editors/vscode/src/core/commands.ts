@@ -67,7 +67,7 @@ const EMOJI_QUESTION: Question = {
 };
 
 function titleQuestion(type: CodemarkType): Question {
-  const placeHolder = type === "question" ? "Why is this retried twice?" : type === "issue" ? "What is wrong, in a line" : "";
+  const placeHolder = type === "question" ? "e.g. Why is this retried twice?" : type === "issue" ? "e.g. The socket is never closed" : "";
   return { field: "title", kind: "input", prompt: `Title of the ${type} (optional)`, placeHolder, optional: true };
 }
 
