@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 
 import pytest
 from lsprotocol import types
@@ -157,6 +157,7 @@ async def start_editor(person: Person, root: Path, *, prompts: bool = True) -> E
     def lens_refresh(params: None) -> None:
         editor.lens_refreshes += 1
 
+    _read_code_actions_as_sent(client)
     untyped.feature("kibitz/status")(status)
     untyped.feature("kibitz/threadsChanged")(threads_changed)
     untyped.feature(types.WORKSPACE_CODE_LENS_REFRESH)(lens_refresh)
@@ -170,6 +171,23 @@ async def start_editor(person: Person, root: Path, *, prompts: bool = True) -> E
         )
     )
     return editor
+
+
+def _read_code_actions_as_sent(client: LanguageClient) -> None:
+    """Make the client read a code action carrying a command as a code action, not as a Command.
+
+    lsprotocol takes anything with a ``command`` field for a Command; a code action's ``command`` is an
+    object, a Command's a string (which is how VS Code tells them apart).
+    """
+    protocol: Any = client.protocol
+    converter = protocol._converter
+
+    def command_or_action(value: Any, _: type) -> types.Command | types.CodeAction:
+        if isinstance(value.get("command"), str):
+            return converter.structure(value, types.Command)  # type: ignore[no-any-return]
+        return converter.structure(value, types.CodeAction)  # type: ignore[no-any-return]
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], command_or_action)  # noqa: UP007
 
 
 async def stop_editor(editor: Editor) -> None:
