@@ -526,6 +526,7 @@ class KibitzLanguageServer(LanguageServer):
                 on_event=self.on_event,
                 on_trouble=self.on_stream_trouble,
                 on_final=self.on_stream_refused,
+                on_subscribed=self.on_subscribed,
                 ca_file=resolve_ca_file(),
                 cert_sha256=resolve_cert_sha256(),
             ).start()
@@ -562,6 +563,18 @@ class KibitzLanguageServer(LanguageServer):
         while self._changed_codemarks:
             changed, self._changed_codemarks = self._changed_codemarks, set()
             await self._guarded(self.refetch(changed), "taking in the team's changes")
+
+    def on_subscribed(self, team_id: str) -> None:
+        """The stream follows a team (again): read its codemarks, which may have changed before that."""
+        self.spawn(self._reload_team(team_id), "reading the team's codemarks")
+
+    async def _reload_team(self, team_id: str) -> None:
+        if self.status.state != "ready":
+            await self.back_online()
+        repos = [repo for repo in self.repos.values() if repo.link.team_id == team_id]
+        for repo in repos:
+            await self.load_codemarks(repo)
+        await self.relocate_all({repo.root for repo in repos})
 
     def on_stream_trouble(self, message: str) -> None:
         """The stream lost the server: the status says so until it is back."""
