@@ -172,7 +172,10 @@ class KibitzLanguageServer(LanguageServer):
     def set_status(self, state: State, message: str) -> None:
         """Change the status, and tell the client when it changed."""
         me = self.me
-        team = load_current_team()
+        try:
+            team = load_current_team()
+        except KibitzError:
+            team = None  # a config file that cannot be read: the team is left out of the status
         new = Status(
             state,
             user=me["user"]["email"] if me is not None and state == "ready" else None,
@@ -238,6 +241,13 @@ class KibitzLanguageServer(LanguageServer):
             self._said.offline = True
             self.say(message, types.MessageType.Warning)
 
+    def failing(self, error: KibitzError) -> None:
+        """Say once that Kibitz cannot be used for another reason, and why."""
+        was = self.status
+        self.set_status("error", error.message)
+        if was.state != "error" or was.message != error.message:
+            self.say(error.message, types.MessageType.Error)
+
     async def back_online(self) -> None:
         """Find out who we are, then bring every repository and document up to date."""
         try:
@@ -248,6 +258,10 @@ class KibitzLanguageServer(LanguageServer):
             return
         except ConnectionFailed as error:
             self.offline(error)
+            return
+        except KibitzError as error:
+            # A configuration that cannot be read, a server that answers with errors: said once.
+            self.failing(error)
             return
         was = self.status.state
         self.me = me
@@ -435,10 +449,7 @@ class KibitzLanguageServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=document.uri, diagnostics=diagnostics)
         )
-        signature = tuple(
-            (p.codemark["id"], p.codemark["updated_at"], p.codemark["reply_count"], p.lines, p.placement)
-            for p in document.placed
-        )
+        signature = tuple((p.codemark, p.lines, p.placement) for p in document.placed)
         if signature != document.signature:
             document.signature = signature
             self.protocol.notify("kibitz/threadsChanged", {"uri": document.uri})
@@ -504,6 +515,10 @@ class KibitzLanguageServer(LanguageServer):
                 self.log(f"codemark {codemark_id} not refreshed: {error.message}")
                 continue
             roots |= self.take_codemark(codemark)
+        for document in self.documents.values():
+            if any(p.codemark["id"] in codemark_ids for p in document.placed):
+                # Replies or reactions may have changed without the codemark's own fields: tell anyway.
+                document.signature = ()
         if roots:
             await self.relocate_all(roots)
 
