@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import FeatureRequestError, JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from kibitz import __version__
@@ -112,6 +112,23 @@ class Status:
         return answer
 
 
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """Which server certificates to trust: as given to `kibitz --ca-file/--cert-sha256 lsp`, else as the
+    environment says (``KIBITZ_CA_FILE``, ``KIBITZ_CERT_SHA256``), read when a client is made."""
+
+    given_ca_file: str | None = None
+    given_cert_sha256: str | None = None
+
+    def ca_file(self) -> str | None:
+        """Return the CA file to verify the server with, if any."""
+        return self.given_ca_file or resolve_ca_file()
+
+    def cert_sha256(self) -> str | None:
+        """Return the pinned certificate fingerprint, if any."""
+        return self.given_cert_sha256 or resolve_cert_sha256()
+
+
 @dataclass
 class _Said:
     """Which one-time messages were shown, so a long outage or a refused token is said once."""
@@ -124,8 +141,9 @@ class _Said:
 class KibitzLanguageServer(LanguageServer):
     """The Kibitz language server: codemarks of the team in every open document."""
 
-    def __init__(self) -> None:
+    def __init__(self, trust: Trust | None = None) -> None:
         super().__init__("kibitz", __version__, protocol_cls=KibitzProtocol)
+        self.trust = trust or Trust()
         self.options = Options()
         self.status = Status()
         self.client: KibitzClient | None = None
@@ -158,6 +176,18 @@ class KibitzLanguageServer(LanguageServer):
         task = asyncio.get_running_loop().create_task(guarded(), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log a message that could not be handled (the client's fault) instead of showing it to the person.
+
+        Requests are answered with an error already; what is left (a body that is not JSON, a notification
+        that does not fit its type) concerns the client's developers, not its user.
+        """
+        if source is FeatureRequestError:
+            return  # answered to the client as an error already
+        logger.warning("could not handle a message: %s", error)
+        with contextlib.suppress(Exception):
+            self.log(f"could not handle a message: {error}", types.MessageType.Warning)
 
     def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         """Write a line to the client's log of this server."""
@@ -197,7 +227,7 @@ class KibitzLanguageServer(LanguageServer):
         if current is not None and current.server_url == server.rstrip("/") and current.token == token:
             return current
         client = KibitzClient(
-            server, token, timeout=10.0, ca_file=resolve_ca_file(), cert_sha256=resolve_cert_sha256()
+            server, token, timeout=10.0, ca_file=self.trust.ca_file(), cert_sha256=self.trust.cert_sha256()
         )
         self.client = client
         for repo in self.repos.values():
@@ -542,8 +572,8 @@ class KibitzLanguageServer(LanguageServer):
                 on_trouble=self.on_stream_trouble,
                 on_final=self.on_stream_refused,
                 on_subscribed=self.on_subscribed,
-                ca_file=resolve_ca_file(),
-                cert_sha256=resolve_cert_sha256(),
+                ca_file=self.trust.ca_file(),
+                cert_sha256=self.trust.cert_sha256(),
             ).start()
 
     def stop_feeds(self) -> None:
