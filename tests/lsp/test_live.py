@@ -92,26 +92,32 @@ async def test_a_teammates_reply_and_resolution_reach_the_editor_within_a_second
     [thread] = await editor.threads(uri)
     assert thread["reactions"] == [{"emoji": "👀", "count": 1, "mine": False}]
 
-    # Alice resolves it in a terminal: her editor follows too.
+    # A codemark added in a terminal (another process, the same team) appears too.
+    world.alice.run("add", "app.py:1", "-m", "Which os?", cwd=world.repo)
+    added = time.monotonic()
+    await wait_until(lambda: (0, 0) in editor.lines(uri), seconds=LIVE_SECONDS, what="the new codemark")
+    assert time.monotonic() - added <= LIVE_SECONDS
+
+    # Alice resolves the question in a terminal: her editor follows too.
     with world.alice.client() as alice:
         alice.update_codemark(world.question, status="resolved")
     await wait_until(
         lambda: "question · resolved" in _message(editor, uri), seconds=LIVE_SECONDS, what="the resolution"
     )
-    [found] = editor.diagnostics(uri)
+    [found] = [d for d in editor.diagnostics(uri) if d.code == world.question]
     assert found.severity == types.DiagnosticSeverity.Hint
 
 
 async def test_a_server_restart_is_said_once_and_the_editor_resumes(editor: Editor, world: World) -> None:
     uri = editor.open(world.repo / "app.py")
-    await wait_until(lambda: editor.lines(uri) == [(7, 13)])
+    await wait_until(lambda: editor.lines(uri) == [(0, 0), (7, 13)])
     warnings = len(editor.client.messages)
 
     world.server.stop()
     await wait_until(lambda: status_of(editor) == "offline", what="the offline status")
     # The codemarks last known stay shown; the warning is shown once however long the outage lasts.
     editor.change(uri, "\n" + APP)
-    await wait_until(lambda: editor.lines(uri) == [(8, 14)], what="relocating while offline")
+    await wait_until(lambda: editor.lines(uri) == [(1, 1), (8, 14)], what="relocating while offline")
     said = [m for m in editor.client.messages[warnings:] if m.type == types.MessageType.Warning]
     assert len(said) == 1
     assert "showing the codemarks last known" in said[0].message
@@ -120,6 +126,6 @@ async def test_a_server_restart_is_said_once_and_the_editor_resumes(editor: Edit
     await wait_until(lambda: status_of(editor) == "ready", what="the ready status after the restart")
     world.bob.run("reply", world.question, "-m", "Still here after the restart.", cwd=world.home)
     await wait_until(lambda: "2 replies" in _message(editor, uri), what="a reply after the restart")
-    [thread] = await editor.threads(uri)
+    [thread] = [t for t in await editor.threads(uri) if t["id"] == world.question]
     assert thread["replies"][-1]["text"] == "Still here after the restart."
     assert len([m for m in editor.client.messages[warnings:] if m.type == types.MessageType.Warning]) == 1
