@@ -30,6 +30,7 @@ from tests.lsp.conftest import (
     threads_when,
     wait_until,
 )
+from tests.server_process import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -111,6 +112,27 @@ async def test_a_revoked_token_is_said_once_and_a_new_login_is_picked_up(world: 
         _session(world, config)
         await wait_until(lambda: status_of(editor) == "ready", what="the new login noticed")
         assert len(_errors(editor)) == 1
+    finally:
+        await stop_editor(editor)
+
+
+async def test_a_server_that_cannot_be_reached_at_start_is_said_once(world: World) -> None:
+    config = world.home / "unreachable-config"
+    config.mkdir()
+    shutil.copy(world.alice.config_dir / "config.json", config / "config.json")
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    credentials = {"server": nowhere, "token": "kbz_unused", "email": world.alice.email}
+    (config / "credentials.json").write_text(json.dumps(credentials), encoding="utf-8")
+    editor = await start_editor(Person(world.alice.email, world.alice.name, config), world.repo)
+    try:
+        await wait_until(lambda: status_of(editor) == "offline", what="the offline status")
+        uri = editor.open(world.repo / "app.py")
+        await threads_when(editor, uri, lambda t: t == [], what="no codemarks known")
+        await wait_until(lambda: uri in editor.client.diagnostics, what="the (empty) diagnostics")
+        assert editor.diagnostics(uri) == []
+        [warning] = [m for m in editor.client.messages if m.type == types.MessageType.Warning]
+        assert nowhere in warning.message
+        assert editor.statuses[0]["state"] == "offline"
     finally:
         await stop_editor(editor)
 

@@ -63,7 +63,7 @@ def _register_documents(server: KibitzLanguageServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: KibitzLanguageServer, params: types.InitializedParams) -> None:
-        ls.set_status("offline", "connecting")
+        # The first status says how the first attempt went: no "offline" before anything was tried.
         await ls.back_online()
         ls.spawn(ls.keep_trying(), "reconnecting")
 

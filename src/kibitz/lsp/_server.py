@@ -263,8 +263,8 @@ class KibitzLanguageServer(LanguageServer):
 
     def offline(self, error: KibitzError) -> None:
         """Say once that the server cannot be reached; the codemarks last known stay shown."""
-        if self.status.state == "signed-out":
-            return
+        if self.status.state == "signed-out" and self._said.signed_out:
+            return  # the token is the problem: a refused stream is no outage
         message = f"{error.message}; showing the codemarks last known, retrying"
         self.set_status("offline", message)
         if not self._said.offline:
