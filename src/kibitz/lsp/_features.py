@@ -137,13 +137,6 @@ def _register_views(server: KibitzLanguageServer) -> None:
         return {"threads": [thread_json(ls, document, p, by_id[p.codemark["id"]]) for p in document.placed]}
 
 
-def _range_json(where: types.Range) -> dict[str, Any]:
-    return {
-        "start": {"line": where.start.line, "character": where.start.character},
-        "end": {"line": where.end.line, "character": where.end.character},
-    }
-
-
 def _action(title: str, command: str | None, argument: dict[str, Any], *, disabled: str | None = None) -> Any:
     """Return a code action carrying a command, or one that says why it cannot run here."""
     if disabled is not None:
@@ -173,7 +166,7 @@ def _register_actions(server: KibitzLanguageServer) -> None:
             last = selection.end.line + (0 if selection.end.character == 0 else 1)
             lines = f"{selection.start.line + 1}-{max(last, selection.start.line + 1)}"
             for kind in ("comment", "question", "issue", "bookmark"):
-                argument = {"uri": document.uri, "range": _range_json(selection), "type": kind}
+                argument = {"uri": document.uri, "range": present.range_json(selection), "type": kind}
                 title = f"Kibitz: add a {kind} on lines {lines}"
                 actions.append(
                     _action(title, "kibitz.add", argument)
@@ -207,10 +200,6 @@ def _register_actions(server: KibitzLanguageServer) -> None:
                 _action(f"Kibitz: open {name} in the browser", "kibitz.openInBrowser", {"id": cid})
             )
         return actions
-
-
-def _reactions(summary: list[Reaction], me: str | None) -> list[dict[str, Any]]:
-    return present.reactions(summary, me)
 
 
 def _codemark_id(command: str, value: dict[str, Any]) -> str:
@@ -327,7 +316,7 @@ def _register_commands(server: KibitzLanguageServer) -> None:
         owner = codemark_id if codemark_id is not None else _owner_of_reply(ls, target)
         if owner is not None:
             await _changed(ls, owner)
-        return {"reactions": _reactions(summary, ls.my_id())}
+        return {"reactions": present.reactions(summary, ls.my_id())}
 
     @server.command("kibitz.follow")
     async def follow(ls: KibitzLanguageServer, *arguments: Any) -> dict[str, Any]:
