@@ -155,6 +155,16 @@ async def test_files_outside_git_and_unlinked_repositories_get_nothing_and_a_hin
     # Opening another file of the unlinked repository says nothing new.
     editor.open(world.unlinked / "notes.py", "y = 2\n")
     assert len([m for m in editor.client.messages if "kibitz init" in m.message]) == 1
+    # Linked meanwhile: the next save shows its codemarks.
+    world.alice.run("init", "--new", cwd=world.unlinked)
+    world.alice.run("add", "notes.py:1", "-m", "Why x?", cwd=world.unlinked)
+    editor.change(unlinked, "x = 1\n")
+    editor.client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=unlinked))
+    )
+    await wait_until(
+        lambda: editor.lines(unlinked) == [(0, 0)], what="the codemarks of a repository linked late"
+    )
     with pytest.raises(JsonRpcException, match="not in a git repository"):
         await editor.command(
             "kibitz.add",

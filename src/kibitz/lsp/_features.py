@@ -80,9 +80,13 @@ def _register_documents(server: KibitzLanguageServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: KibitzLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-        # Saving changes nothing the buffer did not say already; a commit may have moved HEAD, though.
-        if params.text_document.uri in ls.documents:
-            ls.relocate_soon(params.text_document.uri)
+        # Saving changes nothing the buffer did not say already; a commit may have moved HEAD, though, and
+        # a repository may have been linked (`kibitz init`) since the file was opened.
+        document = ls.documents.get(params.text_document.uri)
+        if document is not None and document.repo is None:
+            ls.spawn(ls.open_document(document.uri), f"opening {document.uri}")
+        elif document is not None:
+            ls.relocate_soon(document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: KibitzLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
