@@ -100,6 +100,22 @@ async def test_add_on_uncommitted_lines_makes_a_provisional_codemark(
     await wait_until(lambda: (9, 10) in editor.lines(uri), what="the provisional codemark in the buffer")
 
 
+async def test_add_in_a_new_file_nobody_committed_makes_a_provisional_codemark(
+    editor: Editor, world: World
+) -> None:
+    draft = world.repo / "draft.py"
+    draft.write_text("", encoding="utf-8")  # created by the editor, not saved yet
+    uri = editor.open(draft, "def draft():\n    return 1\n")
+    await wait_until(lambda: uri in editor.client.diagnostics)
+    added = await editor.command("kibitz.add", {"uri": uri, "range": _range(0, 1), "text": "A draft."})
+    [marker] = _show(world, added["id"])["markers"]
+    assert (marker["path"], marker["provisional"]) == ("draft.py", True)
+    assert marker["code"] == "def draft():\n    return 1\n"
+    await wait_until(lambda: editor.lines(uri) == [(0, 1)], what="the codemark in the unsaved new file")
+    editor.close(uri)
+    draft.unlink()
+
+
 async def test_reply_edit_resolve_reopen_follow_and_react(editor: Editor, world: World, uri: str) -> None:
     added = await editor.command("kibitz.add", {"uri": uri, "range": _range(0, 0), "text": "Drafts?"})
     cid = added["id"]
