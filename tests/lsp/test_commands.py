@@ -17,7 +17,7 @@ from pygls.exceptions import JsonRpcException
 from tests.code_samples import APP
 from tests.e2e.conftest import Person, running_server, setup_team
 from tests.git_helpers import git, published_repo
-from tests.lsp.conftest import Editor, start_editor, stop_editor, wait_until
+from tests.lsp.conftest import CAPABILITIES, Editor, start_editor, stop_editor, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -245,9 +245,17 @@ async def test_code_actions_offer_the_commands(editor: Editor, world: World, uri
     } <= commands
 
 
-async def test_a_client_that_cannot_prompt_is_told_so(world: World) -> None:
+@pytest.mark.parametrize("shows_disabled", [True, False])
+async def test_a_client_that_cannot_prompt_is_told_so(world: World, shows_disabled: bool) -> None:
     world.alice.run("add", "app.py:1", "-m", "Which os?", cwd=world.repo)
-    generic = await start_editor(world.alice, world.repo, prompts=False)
+    capabilities = CAPABILITIES
+    if not shows_disabled:
+        capabilities = types.ClientCapabilities(
+            text_document=types.TextDocumentClientCapabilities(
+                code_action=types.CodeActionClientCapabilities()
+            )
+        )
+    generic = await start_editor(world.alice, world.repo, prompts=False, capabilities=capabilities)
     try:
         uri = generic.open(world.repo / "app.py")
         await wait_until(lambda: generic.diagnostics(uri), what="the codemarks in a generic client")
@@ -264,8 +272,12 @@ async def test_a_client_that_cannot_prompt_is_told_so(world: World) -> None:
         assert needing_text
         for action in needing_text:
             assert action.command is None
-            assert action.disabled is not None
-            assert "needs text" in action.disabled.reason
+            if shows_disabled:
+                assert action.disabled is not None
+                assert "needs text" in action.disabled.reason
+            else:
+                assert action.disabled is None
+                assert "needs text" in action.title
         # What needs no text still works there.
         assert any(a.command is not None and a.command.command == "kibitz.resolve" for a in found)
     finally:

@@ -141,20 +141,25 @@ def _register_views(server: KibitzLanguageServer) -> None:
         return {"threads": [thread_json(ls, document, p, by_id[p.codemark["id"]]) for p in document.placed]}
 
 
-def _action(title: str, command: str | None, argument: dict[str, Any], *, disabled: str | None = None) -> Any:
-    """Return a code action carrying a command, or one that says why it cannot run here."""
-    if disabled is not None:
-        return types.CodeAction(
-            title=title,
-            kind=types.CodeActionKind.Empty,
-            disabled=types.CodeActionDisabled(reason=disabled),
-        )
-    assert command is not None
+def _action(title: str, command: str, argument: dict[str, Any]) -> types.CodeAction:
+    """Return a code action carrying a command."""
     return types.CodeAction(
         title=title,
         kind=types.CodeActionKind.Empty,
         command=types.Command(title=title, command=command, arguments=[argument]),
     )
+
+
+def _cannot(ls: KibitzLanguageServer, title: str, reason: str) -> types.CodeAction:
+    """Return an action that says why it cannot run here: disabled with the reason, or the reason in its title
+    for a client that does not show disabled actions (choosing it then does nothing)."""
+    text_document = ls.client_capabilities.text_document
+    code_action = text_document.code_action if text_document is not None else None
+    if code_action is not None and code_action.disabled_support:
+        return types.CodeAction(
+            title=title, kind=types.CodeActionKind.Empty, disabled=types.CodeActionDisabled(reason=reason)
+        )
+    return types.CodeAction(title=f"{title} ({reason})", kind=types.CodeActionKind.Empty)
 
 
 def _register_actions(server: KibitzLanguageServer) -> None:
@@ -175,7 +180,7 @@ def _register_actions(server: KibitzLanguageServer) -> None:
                 actions.append(
                     _action(title, "kibitz.add", argument)
                     if prompts
-                    else _action(title, None, argument, disabled=NEEDS_TEXT.format(what="add"))
+                    else _cannot(ls, title, NEEDS_TEXT.format(what="add"))
                 )
         for placed in ls.placed_at(document, selection.start.line):
             codemark = placed.codemark
@@ -185,7 +190,7 @@ def _register_actions(server: KibitzLanguageServer) -> None:
             actions.append(
                 _action(reply_title, "kibitz.reply", {"id": cid})
                 if prompts
-                else _action(reply_title, None, {}, disabled=NEEDS_TEXT.format(what="reply"))
+                else _cannot(ls, reply_title, NEEDS_TEXT.format(what="reply"))
             )
             if codemark["status"] == "open":
                 actions.append(_action(f"Kibitz: resolve {name}", "kibitz.resolve", {"id": cid}))
