@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 
 import click
 
 from kibitz.cli.context import trust
+from kibitz.cli.terminal import stderr_log_handler
 
 DEBUG_ENV = "KIBITZ_DEBUG"
 
@@ -30,9 +30,8 @@ def lsp() -> None:
 
     level = logging.DEBUG if os.environ.get(DEBUG_ENV) else logging.WARNING
     # Standard output carries the protocol: every log line goes to standard error.
-    logging.basicConfig(
-        stream=sys.stderr, level=level, format="kibitz lsp %(levelname)s %(name)s: %(message)s"
-    )
+    handler = stderr_log_handler("kibitz lsp %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, handlers=[handler])
     serve(Trust(str(chosen.ca_file) if chosen.ca_file else None, chosen.cert_sha256))
 
 
