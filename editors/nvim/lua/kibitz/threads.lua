@@ -1,0 +1,55 @@
+-- Pure helpers over the language server's answers: no editor state, so they can be tested alone.
+local M = {}
+
+--- The codemark types `kibitz.add` accepts, in the order the prompt lists them.
+M.TYPES = { "comment", "question", "issue", "bookmark", "link" }
+
+--- Tell whether `kind` is one of the codemark types.
+function M.is_type(kind)
+  return vim.tbl_contains(M.TYPES, kind)
+end
+
+-- The last line a range covers (0-based): an end at character 0 of a later line stops before that line.
+local function last_line(range)
+  local last = range["end"].line
+  if range["end"].character == 0 and last > range.start.line then
+    last = last - 1
+  end
+  return last
+end
+
+--- Return the placed thread whose range holds `line` (0-based), the narrowest when several do, or nil.
+function M.at_line(threads, line)
+  local best, best_span
+  for _, thread in ipairs(threads or {}) do
+    local range = thread.range
+    if type(range) == "table" then
+      local first, last = range.start.line, last_line(range)
+      if first <= line and line <= last and (best_span == nil or last - first < best_span) then
+        best, best_span = thread, last - first
+      end
+    end
+  end
+  return best
+end
+
+--- Return the LSP range of whole lines `first`..`last` (1-based, inclusive) given their texts.
+--- The end is the last line's end in UTF-16 code units, as LSP counts by default.
+function M.line_range(first, last, last_text)
+  local _, utf16 = vim.str_utfindex(last_text or "")
+  return {
+    start = { line = first - 1, character = 0 },
+    ["end"] = { line = last - 1, character = utf16 },
+  }
+end
+
+--- Return a one-line description of a thread for messages and pickers.
+function M.describe(thread)
+  local title = thread.title
+  if title == nil or title == vim.NIL or title == "" then
+    title = (thread.text or ""):gsub("\n.*", "")
+  end
+  return string.format("%s · %s · %s", thread.type or "?", thread.status or "?", title)
+end
+
+return M
