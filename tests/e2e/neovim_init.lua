@@ -1,0 +1,54 @@
+-- The init file of the Neovim end-to-end test: the plugin as a user loads it, plus a few probes the test
+-- calls through `nvim --server … --remote-expr`. g:kibitz_test (set with --cmd) says where things are:
+-- { plugin = <editors/nvim>, cmd = <kibitz lsp command>, answers = <what vim.ui.input returns, in order> }.
+local test = vim.g.kibitz_test
+vim.opt.runtimepath:prepend(test.plugin)
+vim.o.swapfile = false
+
+-- Every message the plugin shows, in order (headless Neovim has no screen to read them from).
+local messages = {}
+vim.notify = function(message, level)
+  table.insert(messages, { message = message, level = level or vim.log.levels.INFO })
+end
+
+-- vim.ui.input answers from a queue the test fills; the prompts are kept to check them.
+local answers, prompts = {}, {}
+vim.ui.input = function(opts, on_confirm)
+  table.insert(prompts, opts.prompt)
+  on_confirm(table.remove(answers, 1))
+end
+
+KibitzTest = {}
+
+--- Queue answers for the next vim.ui.input prompts.
+function KibitzTest.answer(list)
+  vim.list_extend(answers, list)
+  return true
+end
+
+--- Everything the test reads, as JSON: diagnostics of the current buffer, messages, prompts, clients.
+function KibitzTest.state()
+  local diagnostics = {}
+  for _, d in ipairs(vim.diagnostic.get(0)) do
+    local code = d.user_data and d.user_data.lsp and d.user_data.lsp.code
+    table.insert(diagnostics, { lnum = d.lnum, end_lnum = d.end_lnum, message = d.message, code = code, source = d.source })
+  end
+  local clients = {}
+  for _, client in pairs(vim.lsp.buf_get_clients(0)) do
+    table.insert(clients, { name = client.name, root = client.config.root_dir })
+  end
+  local lenses = {}
+  for _, lens in ipairs(vim.lsp.codelens.get(0)) do
+    table.insert(lenses, { line = lens.range.start.line, command = lens.command and lens.command.command })
+  end
+  return vim.fn.json_encode({
+    diagnostics = diagnostics,
+    messages = messages,
+    prompts = prompts,
+    clients = clients,
+    lenses = lenses,
+    pending_answers = #answers,
+  })
+end
+
+require("kibitz").setup({ cmd = test.cmd, debounce_ms = 50, debounce_text_changes = 50 })

@@ -1,0 +1,201 @@
+"""The Neovim plugin in real headless Neovim, against a real `kibitz lsp`, server and git repository.
+
+Alice pins a question on `retry` with the CLI, opens the file in Neovim with the plugin loaded as a user
+would, types lines above the block without saving, and sees the diagnostic follow it; then she replies,
+adds and resolves from Neovim with her answers typed into `vim.ui.input`, and the CLI sees what she did.
+Skipped without `nvim` on PATH, failed instead when KIBITZ_REQUIRE_NEOVIM is set (CI).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.code_samples import APP, RETRY_LINES
+from tests.e2e.conftest import Person, setup_team
+from tests.git_helpers import GIT_ENV, make_repo, published_repo
+from tests.neovim_process import Neovim, messages_of, neovim_program
+from tests.server_process import KIBITZ, clean_environment
+
+pytestmark = pytest.mark.e2e
+PLUGIN = Path(__file__).resolve().parents[2] / "editors" / "nvim"
+INIT = Path(__file__).with_name("neovim_init.lua")
+_people = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def nvim() -> str:
+    return neovim_program()
+
+
+@pytest.fixture
+def alice(tmp_path: Path) -> Person:
+    # One server serves the whole module: every test signs up people of its own.
+    return Person(f"alice{next(_people)}@example.com", "Alice", tmp_path / "alice-config")
+
+
+def start_neovim(
+    nvim: str, person: Person, cwd: Path, tmp_path: Path, *, cmd: list[str] | None = None
+) -> Neovim:
+    """Start headless Neovim with the plugin, the person's Kibitz configuration and git's test identity."""
+    env = {**clean_environment(), **GIT_ENV, "KIBITZ_CONFIG_DIR": str(person.config_dir)}
+    settings = {"plugin": str(PLUGIN), "cmd": cmd or [str(KIBITZ), "lsp"]}
+    return Neovim(nvim, INIT, cwd=cwd, env=env, settings=settings, log_path=tmp_path / "nvim.log")
+
+
+def diagnostic_of(state: dict[str, Any], codemark_id: str) -> dict[str, Any] | None:
+    """Return the kibitz diagnostic of a codemark in the current buffer, if there is one."""
+    found = [d for d in state["diagnostics"] if d["code"] == codemark_id and d["source"] == "kibitz"]
+    return found[0] if found else None
+
+
+@pytest.fixture
+def editing(nvim: str, server_url: str, alice: Person, tmp_path: Path) -> Iterator[tuple[Neovim, Path, str]]:
+    """Alice's linked repository with a question on `retry` (from the CLI), and Neovim on its app.py."""
+    setup_team(server_url, tmp_path, alice)
+    repo, _origin = published_repo(tmp_path, {"app.py": APP})
+    alice.run("init", cwd=repo)
+    where = f"app.py:{RETRY_LINES.start_line}-{RETRY_LINES.end_line}"
+    question = alice.json(
+        "add", where, "--type", "question", "-m", "Why retry on ConnectionError only?", cwd=repo
+    )
+    with start_neovim(nvim, alice, repo, tmp_path) as editor:
+        editor.command("edit app.py")
+        yield editor, repo, question["id"]
+
+
+def test_a_codemark_follows_unsaved_edits_and_replies_reach_the_server(
+    editing: tuple[Neovim, Path, str], alice: Person
+) -> None:
+    editor, repo, question = editing
+    first = RETRY_LINES.start_line - 1  # Neovim's lines are 0-based
+    state = editor.wait_for("the question's diagnostic", lambda s: diagnostic_of(s, question) is not None)
+    assert state["clients"] == [{"name": "kibitz", "root": str(repo)}]
+    shown = diagnostic_of(state, question)
+    assert shown is not None
+    assert (shown["lnum"], shown["end_lnum"]) == (first, RETRY_LINES.end_line - 1)
+    assert "Why retry on ConnectionError only?" in shown["message"]
+    assert shown["message"].startswith("question · open")
+    # The server's state is echoed once, not once per document or per refresh.
+    editor.wait_for("the server's status", lambda s: any("Alice" in m or "Acme" in m for m in messages_of(s)))
+
+    # Three lines typed above the block, not saved: the diagnostic moves with the code.
+    editor.lua("vim.api.nvim_buf_set_lines(0, 0, 0, false, {'# one', '# two', '# three'}) or true")
+    state = editor.wait_for(
+        "the diagnostic three lines lower",
+        lambda s: (diagnostic_of(s, question) or {}).get("lnum") == first + 3,
+    )
+    assert editor.lua("vim.bo.modified") is True
+    assert (repo / "app.py").read_text(encoding="utf-8") == APP
+
+    # :KibitzReply on a line of the block, the text typed at the prompt.
+    editor.lua("vim.api.nvim_win_set_cursor(0, {_A, 0}) or true", first + 3 + 2 + 1)
+    editor.lua("KibitzTest.answer(_A)", ["Because only the network flakes."])
+    editor.command("KibitzReply")
+    state = editor.wait_for("the reply's confirmation", lambda s: any("replied" in m for m in messages_of(s)))
+    assert state["prompts"][-1].startswith("Reply to question · open")
+    shown_by_cli = alice.json("show", question, cwd=repo)
+    assert [reply["text"] for reply in shown_by_cli["replies"]] == ["Because only the network flakes."]
+
+    # :KibitzResolve on the same line; the CLI sees it resolved and the diagnostic says so.
+    editor.command("KibitzResolve")
+    editor.wait_for("the resolution", lambda s: any(m.startswith("Kibitz: resolved") for m in messages_of(s)))
+    assert alice.json("show", question, cwd=repo)["status"] == "resolved"
+    editor.wait_for(
+        "the resolved diagnostic",
+        lambda s: "resolved" in (diagnostic_of(s, question) or {}).get("message", ""),
+    )
+
+
+def test_kibitz_add_pins_the_selected_unsaved_lines(editing: tuple[Neovim, Path, str], alice: Person) -> None:
+    editor, repo, question = editing
+    editor.wait_for("the question's diagnostic", lambda s: diagnostic_of(s, question) is not None)
+    editor.lua("vim.api.nvim_buf_set_lines(0, 0, 0, false, {'# header'}) or true")
+    # Lines 5-6 of the buffer are `def helper` (lines 4-5 of the commit), one line lower now.
+    editor.lua("KibitzTest.answer(_A)", ["Helper is trivial", "Inline it?"])
+    editor.command("5,6KibitzAdd issue")
+    state = editor.wait_for("the new codemark", lambda s: any("issue added" in m for m in messages_of(s)))
+    assert state["pending_answers"] == 0
+    listed = {entry["title"]: entry for entry in alice.json("ls", cwd=repo)}
+    added = listed["Helper is trivial"]
+    assert added["type"] == "issue"
+    assert (added["location"]["start_line"], added["location"]["end_line"]) == (4, 5)
+    state = editor.wait_for(
+        "its diagnostic on the buffer's lines 5-6", lambda s: diagnostic_of(s, added["id"]) is not None
+    )
+    new = diagnostic_of(state, added["id"])
+    assert new is not None
+    assert (new["lnum"], new["end_lnum"]) == (4, 5)
+
+
+def test_commands_say_what_is_wrong_instead_of_failing(editing: tuple[Neovim, Path, str]) -> None:
+    editor, _repo, question = editing
+    editor.wait_for("the question's diagnostic", lambda s: diagnostic_of(s, question) is not None)
+    editor.lua("vim.api.nvim_win_set_cursor(0, {1, 0}) or true")
+    editor.command("KibitzReply")
+    editor.wait_for("a warning", lambda s: "Kibitz: no codemark on this line" in messages_of(s))
+    editor.command("KibitzAdd note")
+    editor.wait_for(
+        "a refusal of the type", lambda s: any("the type must be one of" in m for m in messages_of(s))
+    )
+    # Cancelling a prompt (vim.ui.input answers nil) sends nothing.
+    editor.command("KibitzAdd comment")
+    state = editor.state()
+    assert not any("added" in m for m in messages_of(state))
+
+
+def test_the_plugin_leaves_files_outside_git_alone_and_warns_once_without_the_server(
+    nvim: str, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "notes.txt").write_text("not in a repository\n", encoding="utf-8")
+    repo = make_repo(tmp_path / "repo", {"a.py": "a = 1\n", "b.py": "b = 2\n"})
+    nobody = Person("nobody@example.com", "Nobody", tmp_path / "config")
+    with start_neovim(nvim, nobody, outside, tmp_path, cmd=["kibitz-not-installed-here", "lsp"]) as editor:
+        editor.command("edit notes.txt")
+        assert editor.state()["clients"] == []
+        assert messages_of(editor.state()) == []
+        editor.command(f"edit {repo / 'a.py'}")
+        editor.command(f"edit {repo / 'b.py'}")
+        state = editor.state()
+        assert state["clients"] == []
+        assert messages_of(state) == ["Kibitz: cannot start `kibitz-not-installed-here`: not found on PATH"]
+        editor.command("KibitzReply")
+        assert messages_of(editor.state())[-1].startswith("Kibitz: this buffer has no Kibitz language server")
+
+
+def test_the_codemark_under_the_cursor_is_the_narrowest_block_holding_the_line(
+    nvim: str, tmp_path: Path
+) -> None:
+    nobody = Person("nobody@example.com", "Nobody", tmp_path / "config")
+    with start_neovim(nvim, nobody, tmp_path, tmp_path) as editor:
+
+        def at(line: int, threads: list[dict[str, Any]]) -> Any:
+            found = editor.lua(
+                "(require('kibitz.threads').at_line(_A[1], _A[2]) or {}).id or false", [threads, line]
+            )
+            return found or None
+
+        def lines(first: int, last: int, end_character: int = 4) -> dict[str, Any]:
+            return {
+                "start": {"line": first, "character": 0},
+                "end": {"line": last, "character": end_character},
+            }
+
+        outer = {"id": "OUTER", "range": lines(2, 20)}
+        inner = {"id": "INNER", "range": lines(5, 7)}
+        gone = {"id": "GONE", "range": None}
+        assert at(6, [outer, inner, gone]) == "INNER"
+        assert at(3, [outer, inner, gone]) == "OUTER"
+        assert at(21, [outer, inner, gone]) is None
+        assert at(0, []) is None
+        # A range ending at character 0 of a line stops before that line.
+        assert at(8, [{"id": "UP_TO_8", "range": lines(5, 8, end_character=0)}]) is None
+        assert at(7, [{"id": "UP_TO_8", "range": lines(5, 8, end_character=0)}]) == "UP_TO_8"
+        # The end of a selection is counted in UTF-16 code units, as LSP positions are by default.
+        assert editor.lua("require('kibitz.threads').line_range(3, 4, _A)", "é😀x") == lines(2, 3, 4)
