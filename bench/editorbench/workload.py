@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FILE_LINES = 3000
-SKIPPED_DIRECTORIES = frozenset({"test", "tests", "idlelib", "lib2to3", "site-packages", "__pycache__"})
+# Tests, vendored code, and data written as Python (pydoc_data: help texts; encodings: codec tables).
+SKIPPED_DIRECTORIES = frozenset(
+    {"test", "tests", "idlelib", "lib2to3", "site-packages", "__pycache__", "pydoc_data", "encodings"}
+)
 
 
 def source_files(directory: Path) -> list[Path]:
