@@ -47,6 +47,11 @@ def start_neovim(
     return Neovim(nvim, INIT, cwd=cwd, env=env, settings=settings, log_path=tmp_path / "nvim.log")
 
 
+def signed_in(state: dict[str, Any]) -> int:
+    """Return how many times the plugin said the server is signed in."""
+    return sum(m.startswith("Kibitz: signed in to") and m.endswith(", team Acme") for m in messages_of(state))
+
+
 def diagnostic_of(state: dict[str, Any], codemark_id: str) -> dict[str, Any] | None:
     """Return the kibitz diagnostic of a codemark in the current buffer, if there is one."""
     found = [d for d in state["diagnostics"] if d["code"] == codemark_id and d["source"] == "kibitz"]
@@ -81,7 +86,7 @@ def test_a_codemark_follows_unsaved_edits_and_replies_reach_the_server(
     assert "Why retry on ConnectionError only?" in shown["message"]
     assert shown["message"].startswith("question · open")
     # The server's state is echoed once, not once per document or per refresh.
-    editor.wait_for("the server's status", lambda s: any("Alice" in m or "Acme" in m for m in messages_of(s)))
+    editor.wait_for("the server's status", lambda s: signed_in(s) == 1)
 
     # Three lines typed above the block, not saved: the diagnostic moves with the code.
     editor.lua("vim.api.nvim_buf_set_lines(0, 0, 0, false, {'# one', '# two', '# three'}) or true")
@@ -105,10 +110,12 @@ def test_a_codemark_follows_unsaved_edits_and_replies_reach_the_server(
     editor.command("KibitzResolve")
     editor.wait_for("the resolution", lambda s: any(m.startswith("Kibitz: resolved") for m in messages_of(s)))
     assert alice.json("show", question, cwd=repo)["status"] == "resolved"
-    editor.wait_for(
+    state = editor.wait_for(
         "the resolved diagnostic",
         lambda s: "resolved" in (diagnostic_of(s, question) or {}).get("message", ""),
     )
+    # The server's state was said once, for all this work.
+    assert signed_in(state) == 1
 
 
 def test_kibitz_add_pins_the_selected_unsaved_lines(editing: tuple[Neovim, Path, str], alice: Person) -> None:

@@ -134,9 +134,22 @@ local handlers = {
     local last = status_by_client[ctx.client_id]
     status_by_client[ctx.client_id] = result
     if last == nil or last.state ~= result.state or last.message ~= result.message then
-      notify(tostring(result.message or result.state), STATUS_LEVELS[result.state])
+      local text = tostring(result.message or result.state)
+      if result.state == "ready" and type(result.team) == "string" then
+        text = text .. ", team " .. result.team
+      end
+      notify(text, STATUS_LEVELS[result.state])
     end
     fire("KibitzStatus")
+  end,
+  -- The server also says a bad day with window/showMessage, for clients without kibitz/status: the
+  -- status above has just said it, so only other messages are shown.
+  ["window/showMessage"] = function(err, result, ctx, handler_config)
+    local status = status_by_client[ctx.client_id]
+    if type(result) == "table" and status and result.message == "Kibitz: " .. tostring(status.message) then
+      return vim.NIL
+    end
+    return vim.lsp.handlers["window/showMessage"](err, result, ctx, handler_config)
   end,
   -- Threads of a document changed: forget what we knew and redraw its lenses.
   ["kibitz/threadsChanged"] = function(_, result)
