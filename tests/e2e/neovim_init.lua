@@ -4,6 +4,8 @@
 local test = vim.g.kibitz_test
 vim.opt.runtimepath:prepend(test.plugin)
 vim.o.swapfile = false
+-- Python's ftplugin asks has('python3'), which starts a Python to look for pynvim: 2 s per test, for nothing.
+vim.g.loaded_python3_provider = 0
 
 -- Every message the plugin shows, in order (headless Neovim has no screen to read them from).
 local messages = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,14 @@ import pytest
 
 from tests.code_samples import APP, RETRY_LINES
 from tests.e2e.conftest import Person, setup_team
-from tests.git_helpers import GIT_ENV, make_repo, published_repo
+from tests.git_helpers import GIT_ENV, commit_all, make_repo, published_repo
 from tests.neovim_process import Neovim, messages_of, neovim_program
 from tests.server_process import KIBITZ, clean_environment
 
 pytestmark = pytest.mark.e2e
 PLUGIN = Path(__file__).resolve().parents[2] / "editors" / "nvim"
 INIT = Path(__file__).with_name("neovim_init.lua")
-_people = itertools.count()
+_files = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +33,15 @@ def nvim() -> str:
     return neovim_program()
 
 
-@pytest.fixture
-def alice(tmp_path: Path) -> Person:
-    # One server serves the whole module: every test signs up people of its own.
-    return Person(f"alice{next(_people)}@example.com", "Alice", tmp_path / "alice-config")
+@pytest.fixture(scope="module")
+def team(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Person, Path]:
+    """Alice, alone in team Acme, and her repository linked to it (one for the module: signing up is slow)."""
+    home = tmp_path_factory.mktemp("alice")
+    alice = Person("alice@example.com", "Alice", home / "alice-config")
+    setup_team(server_url, home, alice)
+    repo, _origin = published_repo(home, {"README.md": "# app\n"})
+    alice.run("init", cwd=repo)
+    return alice, repo
 
 
 def start_neovim(
@@ -58,25 +64,35 @@ def diagnostic_of(state: dict[str, Any], codemark_id: str) -> dict[str, Any] | N
     return found[0] if found else None
 
 
+@dataclass(frozen=True)
+class Editing:
+    """Neovim on a file of its own in Alice's repository, with a question she pinned on `retry`."""
+
+    editor: Neovim
+    alice: Person
+    repo: Path
+    path: str
+    question: str
+
+
 @pytest.fixture
-def editing(nvim: str, server_url: str, alice: Person, tmp_path: Path) -> Iterator[tuple[Neovim, Path, str]]:
-    """Alice's linked repository with a question on `retry` (from the CLI), and Neovim on its app.py."""
-    setup_team(server_url, tmp_path, alice)
-    repo, _origin = published_repo(tmp_path, {"app.py": APP})
-    alice.run("init", cwd=repo)
-    where = f"app.py:{RETRY_LINES.start_line}-{RETRY_LINES.end_line}"
+def editing(nvim: str, team: tuple[Person, Path], tmp_path: Path) -> Iterator[Editing]:
+    """Commit a file of this test's own, pin a question on `retry` with the CLI, and open it in Neovim."""
+    alice, repo = team
+    path = f"app_{next(_files)}.py"
+    (repo / path).write_text(APP, encoding="utf-8")
+    commit_all(repo, f"add {path}")
+    where = f"{path}:{RETRY_LINES.start_line}-{RETRY_LINES.end_line}"
     question = alice.json(
         "add", where, "--type", "question", "-m", "Why retry on ConnectionError only?", cwd=repo
     )
     with start_neovim(nvim, alice, repo, tmp_path) as editor:
-        editor.command("edit app.py")
-        yield editor, repo, question["id"]
+        editor.command(f"edit {path}")
+        yield Editing(editor, alice, repo, path, question["id"])
 
 
-def test_a_codemark_follows_unsaved_edits_and_replies_reach_the_server(
-    editing: tuple[Neovim, Path, str], alice: Person
-) -> None:
-    editor, repo, question = editing
+def test_a_codemark_follows_unsaved_edits_and_replies_reach_the_server(editing: Editing) -> None:
+    editor, alice, repo, question = editing.editor, editing.alice, editing.repo, editing.question
     first = RETRY_LINES.start_line - 1  # Neovim's lines are 0-based
     state = editor.wait_for("the question's diagnostic", lambda s: diagnostic_of(s, question) is not None)
     assert state["clients"] == [{"name": "kibitz", "root": str(repo)}]
@@ -95,7 +111,7 @@ def test_a_codemark_follows_unsaved_edits_and_replies_reach_the_server(
         lambda s: (diagnostic_of(s, question) or {}).get("lnum") == first + 3,
     )
     assert editor.lua("vim.bo.modified") is True
-    assert (repo / "app.py").read_text(encoding="utf-8") == APP
+    assert (repo / editing.path).read_text(encoding="utf-8") == APP
 
     # :KibitzReply on a line of the block, the text typed at the prompt.
     editor.lua("vim.api.nvim_win_set_cursor(0, {_A, 0}) or true", first + 3 + 2 + 1)
@@ -118,8 +134,8 @@ def test_a_codemark_follows_unsaved_edits_and_replies_reach_the_server(
     assert signed_in(state) == 1
 
 
-def test_kibitz_add_pins_the_selected_unsaved_lines(editing: tuple[Neovim, Path, str], alice: Person) -> None:
-    editor, repo, question = editing
+def test_kibitz_add_pins_the_selected_unsaved_lines(editing: Editing) -> None:
+    editor, alice, repo, question = editing.editor, editing.alice, editing.repo, editing.question
     editor.wait_for("the question's diagnostic", lambda s: diagnostic_of(s, question) is not None)
     editor.lua("vim.api.nvim_buf_set_lines(0, 0, 0, false, {'# header'}) or true")
     # Lines 5-6 of the buffer are `def helper` (lines 4-5 of the commit), one line lower now.
@@ -127,7 +143,7 @@ def test_kibitz_add_pins_the_selected_unsaved_lines(editing: tuple[Neovim, Path,
     editor.command("5,6KibitzAdd issue")
     state = editor.wait_for("the new codemark", lambda s: any("issue added" in m for m in messages_of(s)))
     assert state["pending_answers"] == 0
-    listed = {entry["title"]: entry for entry in alice.json("ls", cwd=repo)}
+    listed = {entry["title"]: entry for entry in alice.json("ls", editing.path, cwd=repo)}
     added = listed["Helper is trivial"]
     assert added["type"] == "issue"
     assert (added["location"]["start_line"], added["location"]["end_line"]) == (4, 5)
@@ -139,8 +155,8 @@ def test_kibitz_add_pins_the_selected_unsaved_lines(editing: tuple[Neovim, Path,
     assert (new["lnum"], new["end_lnum"]) == (4, 5)
 
 
-def test_commands_say_what_is_wrong_instead_of_failing(editing: tuple[Neovim, Path, str]) -> None:
-    editor, _repo, question = editing
+def test_commands_say_what_is_wrong_instead_of_failing(editing: Editing) -> None:
+    editor, question = editing.editor, editing.question
     editor.wait_for("the question's diagnostic", lambda s: diagnostic_of(s, question) is not None)
     editor.lua("vim.api.nvim_win_set_cursor(0, {1, 0}) or true")
     editor.command("KibitzReply")
