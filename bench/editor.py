@@ -62,7 +62,7 @@ HERE = Path(__file__).resolve().parent
 PASSWORD = "bench-password-123"
 TARGETS = {"warm_open_ms": 100.0, "edit_p95_ms": 50.0, "memory_mb": 150.0}
 TYPES = ["comment"] * 5 + ["question"] * 3 + ["issue"] * 2
-OPEN_SECONDS = 120.0
+OPEN_SECONDS = 30.0
 EDIT_SECONDS = 3.0
 Block = tuple[int, int]
 
@@ -130,46 +130,66 @@ def build_workload(args: argparse.Namespace, work: Path, server_url: str) -> tup
 # Reading what the server published.
 
 
-def last_line(lsp_range: Mapping[str, Any]) -> int:
-    """Return the last line (0-based) an LSP range covers (an end at character 0 stops before its line)."""
-    start, end = lsp_range["start"], lsp_range["end"]
-    if end["character"] == 0 and end["line"] > start["line"]:
-        return int(end["line"]) - 1
-    return int(end["line"])
+def published_places(published: Published) -> dict[str, Block]:
+    """Return the blocks (1-based, inclusive) of a publication's kibitz diagnostics by codemark id.
+
+    A range ends at the end of the block's last line, as the server writes it (a blank last line ends at
+    character 0 of that line).
+    """
+    seen: dict[str, Block] = {}
+    for diagnostic in published.diagnostics:
+        if diagnostic.get("source") == "kibitz":
+            lsp_range = diagnostic["range"]
+            seen[str(diagnostic.get("code"))] = (lsp_range["start"]["line"] + 1, lsp_range["end"]["line"] + 1)
+    return seen
 
 
 def wrong_places(published: Published, expected: Mapping[str, Block]) -> int:
     """Return how many codemarks are missing from a publication or not at their expected lines."""
-    seen: dict[str, Block] = {}
-    for diagnostic in published.diagnostics:
-        if diagnostic.get("source") == "kibitz" and str(diagnostic.get("code")) in expected:
-            lsp_range = diagnostic["range"]
-            seen[str(diagnostic["code"])] = (lsp_range["start"]["line"] + 1, last_line(lsp_range) + 1)
+    seen = published_places(published)
     return sum(1 for key, block in expected.items() if seen.get(key) != block)
+
+
+def misplaced(published: Published | None, expected: Mapping[str, Block]) -> str:
+    """Describe what a publication got wrong, for an error message."""
+    if published is None:
+        return "nothing was published"
+    seen = published_places(published)
+    wrong = [(key, block, seen.get(key)) for key, block in expected.items() if seen.get(key) != block]
+    examples = ", ".join(f"{key} at {found} instead of {block}" for key, block, found in wrong[:3])
+    return f"{len(wrong)} of {len(expected)} codemarks misplaced or missing ({examples})"
+
+
+@dataclass(frozen=True, slots=True)
+class Waited:
+    """The publications read while waiting: the first (of the version waited for), the first with every
+    block at its line (None if none came in time), and the last."""
+
+    first: Published
+    placed: Published | None
+    last: Published
 
 
 async def wait_until_placed(
     client: LspClient, uri: str, expected: Mapping[str, Block], seconds: float, version: int | None = None
-) -> tuple[Published, Published | None]:
-    """Return the first publication for `uri` (of `version` or later) and the first with every block right.
-
-    The second is None when none came within `seconds`.
-    """
+) -> Waited:
+    """Read publications for `uri` (of `version` or later) until one has every block at its line."""
     first: Published | None = None
+    last: Published | None = None
     deadline = time.perf_counter() + seconds
     while True:
         left = deadline - time.perf_counter()
         try:
             published = await client.next_published(uri, max(left, 0.001))
         except TimeoutError:
-            if first is None:
+            if first is None or last is None:
                 raise
-            return first, None
+            return Waited(first, None, last)
         if version is not None and published.version is not None and published.version < version:
             continue
-        first = first or published
+        first, last = first or published, published
         if wrong_places(published, expected) == 0:
-            return first, published
+            return Waited(first, published, published)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -252,10 +272,10 @@ async def measure_lsp(
             document = {"uri": file_uri, "languageId": "python", "version": version, "text": file.text}
             started = time.perf_counter()
             await client.notify("textDocument/didOpen", {"textDocument": document})
-            _, placed = await wait_until_placed(client, file_uri, file.blocks, OPEN_SECONDS)
-            if placed is None:
-                raise ServerError(f"{file.path}: the codemarks were not all placed at their lines")
-            return (placed.at - started) * 1000
+            waited = await wait_until_placed(client, file_uri, file.blocks, OPEN_SECONDS)
+            if waited.placed is None:
+                raise ServerError(f"{file.path}: {misplaced(waited.last, file.blocks)}")
+            return (waited.placed.at - started) * 1000
 
         cold_ms = await open_file(first)
         warm_ms: list[float] = []
@@ -286,12 +306,13 @@ async def measure_lsp(
                     "contentChanges": [change_event(edit, buffer, incremental)],
                 },
             )
-            published, placed = await wait_until_placed(client, uri, expected, EDIT_SECONDS, version)
-            first_ms.append((published.at - started) * 1000)
-            if placed is None:
+            waited = await wait_until_placed(client, uri, expected, EDIT_SECONDS, version)
+            first_ms.append((waited.first.at - started) * 1000)
+            if waited.placed is None:
                 misses += 1
+                log(f"edit {version - 1}: {misplaced(waited.last, expected)}")
             else:
-                right_ms.append((placed.at - started) * 1000)
+                right_ms.append((waited.placed.at - started) * 1000)
         log(f"lsp: {len(edits)} edits, p95 {percentile(right_ms, 95):.1f} ms, {misses} never placed right")
 
         for file in files[1:]:

@@ -217,8 +217,8 @@ def test_the_codemark_under_the_cursor_is_the_narrowest_block_holding_the_line(
         assert at(3, [outer, inner, gone]) == "OUTER"
         assert at(21, [outer, inner, gone]) is None
         assert at(0, []) is None
-        # A range ending at character 0 of a line stops before that line.
-        assert at(8, [{"id": "UP_TO_8", "range": lines(5, 8, end_character=0)}]) is None
-        assert at(7, [{"id": "UP_TO_8", "range": lines(5, 8, end_character=0)}]) == "UP_TO_8"
+        # A block whose last line is blank ends at character 0 of that line, and holds it.
+        assert at(8, [{"id": "BLANK_END", "range": lines(5, 8, end_character=0)}]) == "BLANK_END"
+        assert at(9, [{"id": "BLANK_END", "range": lines(5, 8, end_character=0)}]) is None
         # The end of a selection is counted in UTF-16 code units, as LSP positions are by default.
         assert editor.lua("require('kibitz.threads').line_range(3, 4, _A)", "é😀x") == lines(2, 3, 4)

@@ -9,22 +9,15 @@ function M.is_type(kind)
   return vim.tbl_contains(M.TYPES, kind)
 end
 
--- The last line a range covers (0-based): an end at character 0 of a later line stops before that line.
-local function last_line(range)
-  local last = range["end"].line
-  if range["end"].character == 0 and last > range.start.line then
-    last = last - 1
-  end
-  return last
-end
-
 --- Return the placed thread whose range holds `line` (0-based), the narrowest when several do, or nil.
+--- A range ends at the end of its block's last line (character 0 when that line is blank), so the end
+--- line is part of the block.
 function M.at_line(threads, line)
   local best, best_span
   for _, thread in ipairs(threads or {}) do
     local range = thread.range
     if type(range) == "table" then
-      local first, last = range.start.line, last_line(range)
+      local first, last = range.start.line, range["end"].line
       if first <= line and line <= last and (best_span == nil or last - first < best_span) then
         best, best_span = thread, last - first
       end
