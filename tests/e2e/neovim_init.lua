@@ -20,6 +20,9 @@ vim.ui.input = function(opts, on_confirm)
   on_confirm(table.remove(answers, 1))
 end
 
+-- The addresses the server asked to open in a browser (window/showDocument).
+local opened = {}
+
 KibitzTest = {}
 
 --- Queue answers for the next vim.ui.input prompts.
@@ -49,8 +52,17 @@ function KibitzTest.state()
     prompts = prompts,
     clients = clients,
     lenses = lenses,
+    opened = opened,
     pending_answers = #answers,
   })
 end
 
-require("kibitz").setup({ cmd = test.cmd, debounce_ms = 50, debounce_text_changes = 50 })
+require("kibitz").setup({
+  cmd = test.cmd,
+  debounce_ms = 50,
+  debounce_text_changes = 50,
+  open_url = function(url)
+    table.insert(opened, url)
+    return true
+  end,
+})

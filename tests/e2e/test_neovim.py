@@ -102,7 +102,9 @@ def test_a_codemark_follows_unsaved_edits_and_replies_reach_the_server(editing: 
     assert "Why retry on ConnectionError only?" in shown["message"]
     assert shown["message"].startswith("question · open")
     # The server's state is echoed once, not once per document or per refresh.
-    editor.wait_for("the server's status", lambda s: signed_in(s) == 1)
+    state = editor.wait_for("the server's status", lambda s: signed_in(s) == 1)
+    # Connecting at start is no news: the first thing said is that it is signed in.
+    assert messages_of(state)[0].startswith("Kibitz: signed in to")
 
     # Three lines typed above the block, not saved: the diagnostic moves with the code.
     editor.lua("vim.api.nvim_buf_set_lines(0, 0, 0, false, {'# one', '# two', '# three'}) or true")
@@ -153,6 +155,20 @@ def test_kibitz_add_pins_the_selected_unsaved_lines(editing: Editing) -> None:
     new = diagnostic_of(state, added["id"])
     assert new is not None
     assert (new["lnum"], new["end_lnum"]) == (4, 5)
+
+    # Its code lens (run as a user would) and :KibitzOpen both open its page.
+    permalink = next(m for m in messages_of(state) if "issue added" in m).rsplit(" ", 1)[-1]
+    assert permalink.startswith("http://127.0.0.1:")
+    assert permalink.endswith(f"/c/{added['id']}")
+    state = editor.wait_for(
+        "its code lens", lambda s: {"line": 4, "command": "kibitz.openInBrowser"} in s["lenses"]
+    )
+    editor.lua("vim.api.nvim_win_set_cursor(0, {5, 0}) or true")
+    editor.lua("vim.lsp.codelens.run() or true")
+    editor.wait_for("the page opened", lambda s: s["opened"] == [permalink])
+    editor.command("KibitzOpen")
+    state = editor.wait_for("the page opened again", lambda s: s["opened"] == [permalink, permalink])
+    assert f"Kibitz: {permalink}" in messages_of(state)
 
 
 def test_commands_say_what_is_wrong_instead_of_failing(editing: Editing) -> None:

@@ -133,7 +133,9 @@ local handlers = {
     end
     local last = status_by_client[ctx.client_id]
     status_by_client[ctx.client_id] = result
-    if last == nil or last.state ~= result.state or last.message ~= result.message then
+    -- The server starts "offline" while it connects; a real outage comes as a later status, said then.
+    local starting = last == nil and result.state == "offline"
+    if not starting and (last == nil or last.state ~= result.state or last.message ~= result.message) then
       local text = tostring(result.message or result.state)
       if result.state == "ready" and type(result.team) == "string" then
         text = text .. ", team " .. result.team
