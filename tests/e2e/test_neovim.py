@@ -9,6 +9,7 @@ Skipped without `nvim` on PATH, failed instead when KIBITZ_REQUIRE_NEOVIM is set
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +18,16 @@ from typing import Any
 import pytest
 
 from tests.code_samples import APP, RETRY_LINES
-from tests.e2e.conftest import Person, setup_team
+from tests.e2e.conftest import Person, running_server, setup_team
 from tests.git_helpers import GIT_ENV, commit_all, make_repo, published_repo
 from tests.neovim_process import Neovim, messages_of, neovim_program
-from tests.server_process import KIBITZ, clean_environment
+from tests.server_process import KIBITZ, clean_environment, free_port
 
 pytestmark = pytest.mark.e2e
 PLUGIN = Path(__file__).resolve().parents[2] / "editors" / "nvim"
 INIT = Path(__file__).with_name("neovim_init.lua")
 _files = itertools.count()
+WARN = 3  # vim.log.levels.WARN
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +55,11 @@ def start_neovim(
     return Neovim(nvim, INIT, cwd=cwd, env=env, settings=settings, log_path=tmp_path / "nvim.log")
 
 
-def signed_in(state: dict[str, Any]) -> int:
+def signed_in(state: dict[str, Any], team: str = "Acme") -> int:
     """Return how many times the plugin said the server is signed in."""
-    return sum(m.startswith("Kibitz: signed in to") and m.endswith(", team Acme") for m in messages_of(state))
+    return sum(
+        m.startswith("Kibitz: signed in to") and m.endswith(f", team {team}") for m in messages_of(state)
+    )
 
 
 def diagnostic_of(state: dict[str, Any], codemark_id: str) -> dict[str, Any] | None:
@@ -238,3 +242,39 @@ def test_the_codemark_under_the_cursor_is_the_narrowest_block_holding_the_line(
         assert at(9, [{"id": "BLANK_END", "range": lines(5, 8, end_character=0)}]) is None
         # The end of a selection is counted in UTF-16 code units, as LSP positions are by default.
         assert editor.lua("require('kibitz.threads').line_range(3, 4, _A)", "é😀x") == lines(2, 3, 4)
+
+
+def test_an_outage_is_said_once_the_codemarks_stay_and_it_recovers_by_itself(
+    nvim: str, tmp_path: Path
+) -> None:
+    bob = Person("bob@example.com", "Bob", tmp_path / "bob-config")
+    data, port = tmp_path / "outage-server", free_port()
+    with running_server(data, port=port) as url:
+        setup_team(url, tmp_path, bob)
+        repo, _origin = published_repo(tmp_path, {"app.py": APP})
+        bob.run("init", cwd=repo)
+        where = f"app.py:{RETRY_LINES.start_line}-{RETRY_LINES.end_line}"
+        question = bob.json("add", where, "-m", "Why retry on ConnectionError only?", cwd=repo)["id"]
+        editor = start_neovim(nvim, bob, repo, tmp_path)
+    with editor:
+        # The server went away while Bob was starting: Neovim still learns it, once.
+        editor.command("edit app.py")
+        state = editor.wait_for("the outage", lambda s: any(warned(s)))
+        assert len(warned(state)) == 1
+        # Typing goes on: the last known codemarks stay and follow the buffer.
+        editor.lua("vim.api.nvim_buf_set_lines(0, 0, 0, false, {'# one'}) or true")
+        with running_server(data, port=port):
+            state = editor.wait_for(
+                "the codemark after the server came back",
+                lambda s: (diagnostic_of(s, question) or {}).get("lnum") == RETRY_LINES.start_line,
+            )
+            state = editor.wait_for("the server's status", lambda s: signed_in(s, team="Acme") == 1)
+        state = editor.wait_for("the second outage", lambda s: len(warned(s)) == 2)
+        time.sleep(2.5)  # the server retries every second: none of the retries is said again
+        assert len(warned(editor.state())) == 2
+        assert diagnostic_of(editor.state(), question) is not None
+
+
+def warned(state: dict[str, Any]) -> list[str]:
+    """Return the warnings the plugin showed."""
+    return [entry["message"] for entry in state["messages"] if entry["level"] >= WARN]

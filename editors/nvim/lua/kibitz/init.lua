@@ -26,6 +26,7 @@ local config = vim.deepcopy(defaults)
 local client_by_root = {}
 local root_by_dir = {}
 local status_by_client = {}
+local said_by_client = {}
 local threads_by_buf = {}
 local group = nil
 local warned_missing = false
@@ -131,11 +132,12 @@ local handlers = {
     if type(result) ~= "table" then
       return
     end
-    local last = status_by_client[ctx.client_id]
+    local first = status_by_client[ctx.client_id] == nil
     status_by_client[ctx.client_id] = result
-    -- The server starts "offline" while it connects; a real outage comes as a later status, said then.
-    local starting = last == nil and result.state == "offline"
-    if not starting and (last == nil or last.state ~= result.state or last.message ~= result.message) then
+    -- Said when the state changes, not when only the wording does (each retry may word it differently);
+    -- the server starts "offline" while it connects: a real outage comes as a later status, said then.
+    if not (first and result.state == "offline") and said_by_client[ctx.client_id] ~= result.state then
+      said_by_client[ctx.client_id] = result.state
       local text = tostring(result.message or result.state)
       if result.state == "ready" and type(result.team) == "string" then
         text = text .. ", team " .. result.team
@@ -221,6 +223,7 @@ local function start(root)
     on_attach = on_attach,
     on_exit = function(_, _, client_id)
       status_by_client[client_id] = nil
+      said_by_client[client_id] = nil
     end,
   })
 end
