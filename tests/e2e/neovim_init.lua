@@ -23,7 +23,27 @@ end
 -- The addresses the server asked to open in a browser (window/showDocument).
 local opened = {}
 
+-- vim.ui.select picks the item whose text holds the next queued pattern (code actions use it).
+local choices = {}
+vim.ui.select = function(items, opts, on_choice)
+  local wanted = table.remove(choices, 1)
+  local format = opts.format_item or tostring
+  for _, item in ipairs(items) do
+    if wanted and format(item):find(wanted, 1, true) then
+      return on_choice(item)
+    end
+  end
+  table.insert(prompts, "no choice matched " .. tostring(wanted))
+  on_choice(nil)
+end
+
 KibitzTest = {}
+
+--- Queue texts that the next vim.ui.select choices must hold.
+function KibitzTest.choose(list)
+  vim.list_extend(choices, list)
+  return true
+end
 
 --- Queue answers for the next vim.ui.input prompts.
 function KibitzTest.answer(list)

@@ -278,3 +278,31 @@ def test_an_outage_is_said_once_the_codemarks_stay_and_it_recovers_by_itself(
 def warned(state: dict[str, Any]) -> list[str]:
     """Return the warnings the plugin showed."""
     return [entry["message"] for entry in state["messages"] if entry["level"] >= WARN]
+
+
+def test_code_actions_that_need_text_ask_for_it(editing: Editing) -> None:
+    editor, alice, repo, question = editing.editor, editing.alice, editing.repo, editing.question
+    editor.wait_for("the question's diagnostic", lambda s: diagnostic_of(s, question) is not None)
+
+    # On the question's first line: "reply to", with the text typed at the prompt.
+    editor.lua("vim.api.nvim_win_set_cursor(0, {_A, 0}) or true", RETRY_LINES.start_line)
+    editor.lua("KibitzTest.choose(_A)", ["Kibitz: reply to question"])
+    editor.lua("KibitzTest.answer(_A)", ["Only the network flakes."])
+    editor.lua("vim.lsp.buf.code_action() or true")
+    state = editor.wait_for(
+        "the reply's confirmation", lambda s: any("replied to" in m for m in messages_of(s))
+    )
+    assert state["prompts"][-1].startswith("Reply to question “")
+    replies = alice.json("show", question, cwd=repo)["replies"]
+    assert [reply["text"] for reply in replies] == ["Only the network flakes."]
+
+    # On a selection of lines 4-5: "add a bookmark", with a title and text typed.
+    editor.lua("KibitzTest.choose(_A)", ["Kibitz: add a bookmark on lines 4-5"])
+    editor.lua("KibitzTest.answer(_A)", ["helper", "Where values grow"])
+    editor.lua("vim.lsp.buf.range_code_action(nil, {4, 0}, {5, 10}) or true")
+    state = editor.wait_for(
+        "the bookmark", lambda s: any("bookmark added on lines 4-5" in m for m in messages_of(s))
+    )
+    listed = {entry["title"]: entry for entry in alice.json("ls", editing.path, cwd=repo)}
+    assert listed["helper"]["type"] == "bookmark"
+    assert (listed["helper"]["location"]["start_line"], listed["helper"]["location"]["end_line"]) == (4, 5)

@@ -30,6 +30,8 @@ local said_by_client = {}
 local threads_by_buf = {}
 local group = nil
 local warned_missing = false
+-- Client-side handlers of the server's commands that need text typed (defined with the prompts below).
+local client_commands
 
 local function notify(message, level)
   vim.notify("Kibitz: " .. message, level or vim.log.levels.INFO)
@@ -219,6 +221,7 @@ local function start(root)
     init_options = init_options,
     capabilities = capabilities(),
     handlers = handlers,
+    commands = client_commands,
     flags = { debounce_text_changes = config.debounce_text_changes },
     on_attach = on_attach,
     on_exit = function(_, _, client_id)
@@ -333,6 +336,39 @@ local function input(prompt, default, callback)
   end)
 end
 
+-- Ask for the title and the text of a `kibitz.add` whose uri, range and type are known, then send it.
+local function complete_add(bufnr, argument)
+  local lines = string.format("%d-%d", argument.range.start.line + 1, argument.range["end"].line + 1)
+  input("Title (optional): ", "", function(title)
+    input("Text: ", "", function(text)
+      local complete = vim.tbl_extend("force", argument, { text = text })
+      if title ~= "" then
+        complete.title = title
+      end
+      M.execute(bufnr, "kibitz.add", complete, function(result)
+        notify(string.format("%s added on lines %s: %s", argument.type, lines, tostring(result.permalink)))
+      end)
+    end)
+  end)
+end
+
+-- Send a reply to codemark `id` (`label` names it in the prompt and the confirmation), asking for the text.
+local function complete_reply(bufnr, id, label, text)
+  local function send(answer)
+    if answer == "" then
+      return notify("nothing to send", vim.log.levels.WARN)
+    end
+    M.execute(bufnr, "kibitz.reply", { id = id, text = answer }, function()
+      notify("replied to " .. label)
+    end)
+  end
+  if text ~= nil and text ~= "" then
+    send(text)
+  else
+    input("Reply to " .. label .. ": ", "", send)
+  end
+end
+
 --- Add a codemark on lines `first`..`last` of the current buffer, asking for what the caller did not give.
 function M.add(first, last, kind)
   local bufnr = vim.api.nvim_get_current_buf()
@@ -345,17 +381,7 @@ function M.add(first, last, kind)
     if not threads.is_type(chosen) then
       return notify("the type must be one of " .. table.concat(threads.TYPES, ", "), vim.log.levels.ERROR)
     end
-    input("Title (optional): ", "", function(title)
-      input("Text: ", "", function(text)
-        local argument = { uri = vim.uri_from_bufnr(bufnr), range = range, type = chosen, text = text }
-        if title ~= "" then
-          argument.title = title
-        end
-        M.execute(bufnr, "kibitz.add", argument, function(result)
-          notify(string.format("%s added on lines %d-%d: %s", chosen, first, last, tostring(result.permalink)))
-        end)
-      end)
-    end)
+    complete_add(bufnr, { uri = vim.uri_from_bufnr(bufnr), range = range, type = chosen })
   end
   if kind ~= nil and kind ~= "" then
     ask_rest(kind)
@@ -367,21 +393,26 @@ end
 --- Reply to the codemark under the cursor (`text` given, or asked for).
 function M.reply(text)
   with_thread_under_cursor(function(bufnr, thread)
-    local function send(answer)
-      if answer == "" then
-        return notify("nothing to send", vim.log.levels.WARN)
-      end
-      M.execute(bufnr, "kibitz.reply", { id = thread.id, text = answer }, function()
-        notify("replied to " .. threads.describe(thread))
-      end)
-    end
-    if text ~= nil and text ~= "" then
-      send(text)
-    else
-      input("Reply to " .. threads.describe(thread) .. ": ", "", send)
-    end
+    complete_reply(bufnr, thread.id, threads.describe(thread), text)
   end)
 end
+
+-- The server's code actions to add and reply carry no text (this client said it prompts): ask for it.
+client_commands = {
+  ["kibitz.add"] = function(command, ctx)
+    local argument = (command.arguments or {})[1]
+    if type(argument) == "table" then
+      complete_add(ctx.bufnr, argument)
+    end
+  end,
+  ["kibitz.reply"] = function(command, ctx)
+    local argument = (command.arguments or {})[1]
+    if type(argument) == "table" and argument.id then
+      local label = (tostring(command.title or argument.id):gsub("^Kibitz: reply to ", ""))
+      complete_reply(ctx.bufnr, argument.id, label, argument.text)
+    end
+  end,
+}
 
 -- Resolve, reopen or open the codemark under the cursor.
 local function act(command, what)
