@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -200,3 +202,52 @@ async def stop_editor(editor: Editor) -> None:
 def status_of(editor: Editor) -> str | None:
     """Return the state of the last ``kibitz/status`` notification."""
     return editor.statuses[-1]["state"] if editor.statuses else None
+
+
+class RawLsp:
+    """`kibitz lsp` spoken to byte by byte, for messages no LSP client library would send."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._process = subprocess.Popen(
+            [str(KIBITZ), "lsp"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        self._answers: dict[int, dict[str, Any]] = {}
+
+    def __enter__(self) -> RawLsp:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._process.kill()
+        self._process.wait(timeout=WAIT_SECONDS)
+        for pipe in (self._process.stdin, self._process.stdout):
+            if pipe is not None:
+                pipe.close()
+
+    def send_bytes(self, body: bytes) -> None:
+        """Send one framed message with this body."""
+        assert self._process.stdin is not None
+        self._process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self._process.stdin.flush()
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send one JSON-RPC message."""
+        self.send_bytes(json.dumps(message).encode())
+
+    def answer(self, request_id: int) -> dict[str, Any]:
+        """Return the answer to a request, reading (and keeping) the messages before it."""
+        stdout = self._process.stdout
+        assert stdout is not None
+        while request_id not in self._answers:
+            length = 0
+            while (header := stdout.readline()) not in (b"\r\n", b""):
+                if header.lower().startswith(b"content-length:"):
+                    length = int(header.split(b":")[1])
+            assert length, "the language server closed its output"
+            message = json.loads(stdout.read(length))
+            if "id" in message and "method" not in message:
+                self._answers[message["id"]] = message
+        return self._answers.pop(request_id)

@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from kibitz.cli.context import trust
+
 DEBUG_ENV = "KIBITZ_DEBUG"
 
 
@@ -22,14 +24,16 @@ def lsp() -> None:
     log on standard error. docs/editors.md says how to set up each editor.
     """
     # Imported here: every other command starts faster without pygls.
-    from kibitz.lsp import serve
+    from kibitz.lsp import Trust, serve
+
+    chosen = trust()
 
     level = logging.DEBUG if os.environ.get(DEBUG_ENV) else logging.WARNING
     # Standard output carries the protocol: every log line goes to standard error.
     logging.basicConfig(
         stream=sys.stderr, level=level, format="kibitz lsp %(levelname)s %(name)s: %(message)s"
     )
-    serve()
+    serve(Trust(str(chosen.ca_file) if chosen.ca_file else None, chosen.cert_sha256))
 
 
 COMMANDS: tuple[click.Command, ...] = (lsp,)

@@ -10,11 +10,12 @@ docs/editors.md.
 """
 
 from kibitz.lsp._features import COMMANDS, build_server
+from kibitz.lsp._server import Trust
 
 
-def serve() -> None:
+def serve(trust: Trust | None = None) -> None:
     """Serve LSP over standard input and output until the client says exit."""
-    build_server().start_io()
+    build_server(trust).start_io()
 
 
-__all__ = ["COMMANDS", "build_server", "serve"]
+__all__ = ["COMMANDS", "Trust", "build_server", "serve"]

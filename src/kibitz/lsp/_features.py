@@ -25,6 +25,7 @@ from kibitz.lsp._server import (
     KibitzFailure,
     KibitzLanguageServer,
     Options,
+    Trust,
     codemark_ids,
     file_of,
     getter,
@@ -45,9 +46,9 @@ COMMANDS = (
 NEEDS_TEXT = "needs text: use the Kibitz extension of your editor, or `kibitz {what}` in a terminal"
 
 
-def build_server() -> KibitzLanguageServer:
+def build_server(trust: Trust | None = None) -> KibitzLanguageServer:
     """Return the language server with every method and command registered."""
-    server = KibitzLanguageServer()
+    server = KibitzLanguageServer(trust)
     _register_documents(server)
     _register_views(server)
     _register_actions(server)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from kibitz.client import EventStream, KibitzError, StreamEvent
+from kibitz.client import Backoff, EventStream, KibitzError, StreamEvent
 
 logger = logging.getLogger(__name__)
 V = TypeVar("V")
@@ -32,6 +32,7 @@ class TeamFeed:
         on_event: Callable[[StreamEvent], None],
         on_trouble: Callable[[str], None],
         on_final: Callable[[KibitzError], None],
+        on_subscribed: Callable[[str], None],
         ca_file: str | None = None,
         cert_sha256: str | None = None,
     ) -> None:
@@ -41,6 +42,7 @@ class TeamFeed:
         self._on_event = on_event
         self._on_trouble = on_trouble
         self._on_final = on_final
+        self._on_subscribed = on_subscribed
         self._stopped = threading.Event()
         self._awake = threading.Event()
         self._stream = EventStream(
@@ -48,6 +50,7 @@ class TeamFeed:
             token,
             team_id,
             on_status=self._status,
+            backoff=_Acknowledged(lambda: self._call(self._on_subscribed, team_id)),
             sleep=self._sleep,
             ca_file=ca_file,
             cert_sha256=cert_sha256,
@@ -97,6 +100,23 @@ class TeamFeed:
                 self._call(self._on_final, error)
         except Exception:
             logger.exception("the event stream of team %s stopped", self.team_id)
+
+
+class _Acknowledged(Backoff):
+    """The stream's backoff, which is reset each time the server acknowledges a subscription: say so.
+
+    Events committed before the first subscription are not replayed (the stream starts at the newest
+    one), and a reconnection may follow a long outage: both are moments to read the codemarks again.
+    """
+
+    def __init__(self, on_reset: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_reset = on_reset
+
+    def reset(self) -> None:
+        """Start the delays again from the shortest, and tell that the stream is subscribed."""
+        super().reset()
+        self._on_reset()
 
 
 class _Stopped(Exception):

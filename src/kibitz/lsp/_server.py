@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import FeatureRequestError, JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from kibitz import __version__
@@ -112,6 +112,23 @@ class Status:
         return answer
 
 
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """Which server certificates to trust: as given to `kibitz --ca-file/--cert-sha256 lsp`, else as the
+    environment says (``KIBITZ_CA_FILE``, ``KIBITZ_CERT_SHA256``), read when a client is made."""
+
+    given_ca_file: str | None = None
+    given_cert_sha256: str | None = None
+
+    def ca_file(self) -> str | None:
+        """Return the CA file to verify the server with, if any."""
+        return self.given_ca_file or resolve_ca_file()
+
+    def cert_sha256(self) -> str | None:
+        """Return the pinned certificate fingerprint, if any."""
+        return self.given_cert_sha256 or resolve_cert_sha256()
+
+
 @dataclass
 class _Said:
     """Which one-time messages were shown, so a long outage or a refused token is said once."""
@@ -124,8 +141,9 @@ class _Said:
 class KibitzLanguageServer(LanguageServer):
     """The Kibitz language server: codemarks of the team in every open document."""
 
-    def __init__(self) -> None:
+    def __init__(self, trust: Trust | None = None) -> None:
         super().__init__("kibitz", __version__, protocol_cls=KibitzProtocol)
+        self.trust = trust or Trust()
         self.options = Options()
         self.status = Status()
         self.client: KibitzClient | None = None
@@ -159,6 +177,18 @@ class KibitzLanguageServer(LanguageServer):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log a message that could not be handled (the client's fault) instead of showing it to the person.
+
+        Requests are answered with an error already; what is left (a body that is not JSON, a notification
+        that does not fit its type) concerns the client's developers, not its user.
+        """
+        if source is FeatureRequestError:
+            return  # answered to the client as an error already
+        logger.warning("could not handle a message: %s", error)
+        with contextlib.suppress(Exception):
+            self.log(f"could not handle a message: {error}", types.MessageType.Warning)
+
     def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         """Write a line to the client's log of this server."""
         self.window_log_message(types.LogMessageParams(type=kind, message=f"kibitz: {message}"))
@@ -172,7 +202,10 @@ class KibitzLanguageServer(LanguageServer):
     def set_status(self, state: State, message: str) -> None:
         """Change the status, and tell the client when it changed."""
         me = self.me
-        team = load_current_team()
+        try:
+            team = load_current_team()
+        except KibitzError:
+            team = None  # a config file that cannot be read: the team is left out of the status
         new = Status(
             state,
             user=me["user"]["email"] if me is not None and state == "ready" else None,
@@ -194,7 +227,7 @@ class KibitzLanguageServer(LanguageServer):
         if current is not None and current.server_url == server.rstrip("/") and current.token == token:
             return current
         client = KibitzClient(
-            server, token, timeout=10.0, ca_file=resolve_ca_file(), cert_sha256=resolve_cert_sha256()
+            server, token, timeout=10.0, ca_file=self.trust.ca_file(), cert_sha256=self.trust.cert_sha256()
         )
         self.client = client
         for repo in self.repos.values():
@@ -238,6 +271,13 @@ class KibitzLanguageServer(LanguageServer):
             self._said.offline = True
             self.say(message, types.MessageType.Warning)
 
+    def failing(self, error: KibitzError) -> None:
+        """Say once that Kibitz cannot be used for another reason, and why."""
+        was = self.status
+        self.set_status("error", error.message)
+        if was.state != "error" or was.message != error.message:
+            self.say(error.message, types.MessageType.Error)
+
     async def back_online(self) -> None:
         """Find out who we are, then bring every repository and document up to date."""
         try:
@@ -248,6 +288,10 @@ class KibitzLanguageServer(LanguageServer):
             return
         except ConnectionFailed as error:
             self.offline(error)
+            return
+        except KibitzError as error:
+            # A configuration that cannot be read, a server that answers with errors: said once.
+            self.failing(error)
             return
         was = self.status.state
         self.me = me
@@ -435,10 +479,7 @@ class KibitzLanguageServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=document.uri, diagnostics=diagnostics)
         )
-        signature = tuple(
-            (p.codemark["id"], p.codemark["updated_at"], p.codemark["reply_count"], p.lines, p.placement)
-            for p in document.placed
-        )
+        signature = tuple((p.codemark, p.lines, p.placement) for p in document.placed)
         if signature != document.signature:
             document.signature = signature
             self.protocol.notify("kibitz/threadsChanged", {"uri": document.uri})
@@ -504,6 +545,10 @@ class KibitzLanguageServer(LanguageServer):
                 self.log(f"codemark {codemark_id} not refreshed: {error.message}")
                 continue
             roots |= self.take_codemark(codemark)
+        for document in self.documents.values():
+            if any(p.codemark["id"] in codemark_ids for p in document.placed):
+                # Replies or reactions may have changed without the codemark's own fields: tell anyway.
+                document.signature = ()
         if roots:
             await self.relocate_all(roots)
 
@@ -526,8 +571,9 @@ class KibitzLanguageServer(LanguageServer):
                 on_event=self.on_event,
                 on_trouble=self.on_stream_trouble,
                 on_final=self.on_stream_refused,
-                ca_file=resolve_ca_file(),
-                cert_sha256=resolve_cert_sha256(),
+                on_subscribed=self.on_subscribed,
+                ca_file=self.trust.ca_file(),
+                cert_sha256=self.trust.cert_sha256(),
             ).start()
 
     def stop_feeds(self) -> None:
@@ -562,6 +608,18 @@ class KibitzLanguageServer(LanguageServer):
         while self._changed_codemarks:
             changed, self._changed_codemarks = self._changed_codemarks, set()
             await self._guarded(self.refetch(changed), "taking in the team's changes")
+
+    def on_subscribed(self, team_id: str) -> None:
+        """The stream follows a team (again): read its codemarks, which may have changed before that."""
+        self.spawn(self._reload_team(team_id), "reading the team's codemarks")
+
+    async def _reload_team(self, team_id: str) -> None:
+        if self.status.state != "ready":
+            await self.back_online()
+        repos = [repo for repo in self.repos.values() if repo.link.team_id == team_id]
+        for repo in repos:
+            await self.load_codemarks(repo)
+        await self.relocate_all({repo.root for repo in repos})
 
     def on_stream_trouble(self, message: str) -> None:
         """The stream lost the server: the status says so until it is back."""
