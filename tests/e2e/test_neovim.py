@@ -144,21 +144,23 @@ def test_kibitz_add_pins_the_selected_unsaved_lines(editing: Editing) -> None:
     editor, alice, repo, question = editing.editor, editing.alice, editing.repo, editing.question
     editor.wait_for("the question's diagnostic", lambda s: diagnostic_of(s, question) is not None)
     editor.lua("vim.api.nvim_buf_set_lines(0, 0, 0, false, {'# header'}) or true")
-    # Lines 5-6 of the buffer are `def helper` (lines 4-5 of the commit), one line lower now.
+    # Lines 5-7 of the buffer are `def helper` and the blank line after it (lines 4-6 of the commit).
     editor.lua("KibitzTest.answer(_A)", ["Helper is trivial", "Inline it?"])
-    editor.command("5,6KibitzAdd issue")
-    state = editor.wait_for("the new codemark", lambda s: any("issue added" in m for m in messages_of(s)))
+    editor.command("5,7KibitzAdd issue")
+    state = editor.wait_for(
+        "the new codemark", lambda s: any("issue added on lines 5-7" in m for m in messages_of(s))
+    )
     assert state["pending_answers"] == 0
     listed = {entry["title"]: entry for entry in alice.json("ls", editing.path, cwd=repo)}
     added = listed["Helper is trivial"]
     assert added["type"] == "issue"
-    assert (added["location"]["start_line"], added["location"]["end_line"]) == (4, 5)
+    assert (added["location"]["start_line"], added["location"]["end_line"]) == (4, 6)
     state = editor.wait_for(
-        "its diagnostic on the buffer's lines 5-6", lambda s: diagnostic_of(s, added["id"]) is not None
+        "its diagnostic on the buffer's lines 5-7", lambda s: diagnostic_of(s, added["id"]) is not None
     )
     new = diagnostic_of(state, added["id"])
     assert new is not None
-    assert (new["lnum"], new["end_lnum"]) == (4, 5)
+    assert (new["lnum"], new["end_lnum"]) == (4, 6)
 
     # Its code lens (run as a user would) and :KibitzOpen both open its page.
     permalink = next(m for m in messages_of(state) if "issue added" in m).rsplit(" ", 1)[-1]
@@ -240,8 +242,8 @@ def test_the_codemark_under_the_cursor_is_the_narrowest_block_holding_the_line(
         # A block whose last line is blank ends at character 0 of that line, and holds it.
         assert at(8, [{"id": "BLANK_END", "range": lines(5, 8, end_character=0)}]) == "BLANK_END"
         assert at(9, [{"id": "BLANK_END", "range": lines(5, 8, end_character=0)}]) is None
-        # The end of a selection is counted in UTF-16 code units, as LSP positions are by default.
-        assert editor.lua("require('kibitz.threads').line_range(3, 4, _A)", "é😀x") == lines(2, 3, 4)
+        # Lines 3-4 are sent as from the start of line 3 to the start of line 5 (not part of the range).
+        assert editor.lua("require('kibitz.threads').line_range(3, 4)") == lines(2, 4, 0)
 
 
 def test_an_outage_is_said_once_the_codemarks_stay_and_it_recovers_by_itself(

@@ -338,7 +338,9 @@ end
 
 -- Ask for the title and the text of a `kibitz.add` whose uri, range and type are known, then send it.
 local function complete_add(bufnr, argument)
-  local lines = string.format("%d-%d", argument.range.start.line + 1, argument.range["end"].line + 1)
+  local range = argument.range
+  local last = range["end"].line + ((range["end"].character == 0 and range["end"].line > range.start.line) and 0 or 1)
+  local lines = string.format("%d-%d", range.start.line + 1, last)
   input("Title (optional): ", "", function(title)
     input("Text: ", "", function(text)
       local complete = vim.tbl_extend("force", argument, { text = text })
@@ -375,8 +377,7 @@ function M.add(first, last, kind)
   if M.client_for(bufnr) == nil then
     return notify("this buffer has no Kibitz language server", vim.log.levels.WARN)
   end
-  local last_text = vim.api.nvim_buf_get_lines(bufnr, last - 1, last, false)[1]
-  local range = threads.line_range(first, last, last_text)
+  local range = threads.line_range(first, last)
   local function ask_rest(chosen)
     if not threads.is_type(chosen) then
       return notify("the type must be one of " .. table.concat(threads.TYPES, ", "), vim.log.levels.ERROR)

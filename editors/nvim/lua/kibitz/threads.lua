@@ -26,13 +26,13 @@ function M.at_line(threads, line)
   return best
 end
 
---- Return the LSP range of whole lines `first`..`last` (1-based, inclusive) given their texts.
---- The end is the last line's end in UTF-16 code units, as LSP counts by default.
-function M.line_range(first, last, last_text)
-  local _, utf16 = vim.str_utfindex(last_text or "")
+--- Return the LSP range of whole lines `first`..`last` (1-based, inclusive): from the start of the first
+--- line to the start of the line after the last (an end at character 0 is not part of the range), which
+--- also holds a blank last line and needs no counting of characters.
+function M.line_range(first, last)
   return {
     start = { line = first - 1, character = 0 },
-    ["end"] = { line = last - 1, character = utf16 },
+    ["end"] = { line = last, character = 0 },
   }
 end
 
