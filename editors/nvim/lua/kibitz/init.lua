@@ -27,7 +27,6 @@ local client_by_root = {}
 local root_by_dir = {}
 local status_by_client = {}
 local said_by_client = {}
-local threads_by_buf = {}
 local group = nil
 local warned_missing = false
 -- Client-side handlers of the server's commands that need text typed (defined with the prompts below).
@@ -79,17 +78,14 @@ function M.client_for(bufnr)
   return nil
 end
 
--- The buffer showing a document, if it is loaded (never creates one).
+-- The loaded buffer showing a document, if any (never creates one; names are compared, not matched).
 local function buf_of_uri(uri)
-  local ok, fname = pcall(vim.uri_to_fname, uri)
-  if not ok then
-    return nil
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) and vim.uri_from_bufnr(bufnr) == uri then
+      return bufnr
+    end
   end
-  local bufnr = vim.fn.bufnr(fname)
-  if bufnr == -1 or not vim.api.nvim_buf_is_loaded(bufnr) then
-    return nil
-  end
-  return bufnr
+  return nil
 end
 
 local function refresh_lenses(bufnr)
@@ -157,11 +153,10 @@ local handlers = {
     end
     return vim.lsp.handlers["window/showMessage"](err, result, ctx, handler_config)
   end,
-  -- Threads of a document changed: forget what we knew and redraw its lenses.
+  -- Threads of a document changed: redraw its lenses (other buffers refresh theirs on BufEnter).
   ["kibitz/threadsChanged"] = function(_, result)
     local bufnr = type(result) == "table" and result.uri and buf_of_uri(result.uri)
     if bufnr then
-      threads_by_buf[bufnr] = nil
       refresh_lenses(bufnr)
     end
     fire("KibitzThreadsChanged")
@@ -194,8 +189,9 @@ end
 
 local function on_attach(client, bufnr)
   if config.codelens_events and #config.codelens_events > 0 then
+    -- One group per buffer: attaching again (a restarted server) replaces the autocommands.
     vim.api.nvim_create_autocmd(config.codelens_events, {
-      group = group,
+      group = vim.api.nvim_create_augroup("kibitz_lenses_" .. bufnr, { clear = true }),
       buffer = bufnr,
       callback = function()
         refresh_lenses(bufnr)
@@ -289,9 +285,7 @@ function M.threads(bufnr, callback)
     if err then
       return callback(nil, err.message)
     end
-    local list = (type(result) == "table" and result.threads) or {}
-    threads_by_buf[bufnr] = list
-    callback(list)
+    callback((type(result) == "table" and result.threads) or {})
   end, bufnr)
 end
 
