@@ -109,6 +109,7 @@ def test_a_codemark_follows_unsaved_edits_and_replies_reach_the_server(editing: 
     state = editor.wait_for("the server's status", lambda s: signed_in(s) == 1)
     # Connecting at start is no news: the first thing said is that it is signed in.
     assert messages_of(state)[0].startswith("Kibitz: signed in to")
+    assert editor.lua("require('kibitz').statusline()") == "kibitz: Acme"
 
     # Three lines typed above the block, not saved: the diagnostic moves with the code.
     editor.lua("vim.api.nvim_buf_set_lines(0, 0, 0, false, {'# one', '# two', '# three'}) or true")
@@ -263,6 +264,7 @@ def test_an_outage_is_said_once_the_codemarks_stay_and_it_recovers_by_itself(
         editor.command("edit app.py")
         state = editor.wait_for("the outage", lambda s: any(warned(s)))
         assert len(warned(state)) == 1
+        assert editor.lua("require('kibitz').statusline()") == "kibitz: offline"
         # Typing goes on: the last known codemarks stay and follow the buffer.
         editor.lua("vim.api.nvim_buf_set_lines(0, 0, 0, false, {'# one'}) or true")
         with running_server(data, port=port):
