@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -68,7 +69,9 @@ class Neovim:
         log_path: Path,
     ) -> None:
         self.program = program
-        self.socket = cwd.parent / f"nvim-{os.getpid()}-{time.monotonic_ns()}.sock"
+        # A short directory of its own: a socket's path must fit in about 100 bytes.
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="kibitz-nvim-"))
+        self.socket = self._socket_dir / "nvim.sock"
         self.log_path = log_path
         # The settings reach the init file as g:kibitz_test, set before it runs.
         let = f"let g:kibitz_test = json_decode({vim_string(json.dumps(dict(settings)))})"
@@ -150,7 +153,7 @@ class Neovim:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-        self.socket.unlink(missing_ok=True)
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     def __enter__(self) -> Neovim:
         return self
