@@ -141,7 +141,9 @@ def lsp_environment(person: Person) -> dict[str, str]:
     return {**clean_environment(), **GIT_ENV, "KIBITZ_CONFIG_DIR": str(person.config_dir)}
 
 
-async def start_editor(person: Person, root: Path, *, prompts: bool = True) -> Editor:
+async def start_editor(
+    person: Person, root: Path, *, prompts: bool = True, capabilities: types.ClientCapabilities = CAPABILITIES
+) -> Editor:
     """Start `kibitz lsp` as ``person`` and initialize it for a workspace at ``root``."""
     config = ClientServerConfig(server_command=[str(KIBITZ), "lsp"], server_env=lsp_environment(person))
     client = await config.start()
@@ -166,7 +168,7 @@ async def start_editor(person: Person, root: Path, *, prompts: bool = True) -> E
 
     await client.initialize_session(
         types.InitializeParams(
-            capabilities=CAPABILITIES,
+            capabilities=capabilities,
             root_uri=root.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
             initialization_options={"debounceMs": 30, "prompts": prompts},

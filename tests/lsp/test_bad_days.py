@@ -30,6 +30,7 @@ from tests.lsp.conftest import (
     threads_when,
     wait_until,
 )
+from tests.server_process import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -115,6 +116,27 @@ async def test_a_revoked_token_is_said_once_and_a_new_login_is_picked_up(world: 
         await stop_editor(editor)
 
 
+async def test_a_server_that_cannot_be_reached_at_start_is_said_once(world: World) -> None:
+    config = world.home / "unreachable-config"
+    config.mkdir()
+    shutil.copy(world.alice.config_dir / "config.json", config / "config.json")
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    credentials = {"server": nowhere, "token": "kbz_unused", "email": world.alice.email}
+    (config / "credentials.json").write_text(json.dumps(credentials), encoding="utf-8")
+    editor = await start_editor(Person(world.alice.email, world.alice.name, config), world.repo)
+    try:
+        await wait_until(lambda: status_of(editor) == "offline", what="the offline status")
+        uri = editor.open(world.repo / "app.py")
+        await threads_when(editor, uri, lambda t: t == [], what="no codemarks known")
+        await wait_until(lambda: uri in editor.client.diagnostics, what="the (empty) diagnostics")
+        assert editor.diagnostics(uri) == []
+        [warning] = [m for m in editor.client.messages if m.type == types.MessageType.Warning]
+        assert nowhere in warning.message
+        assert editor.statuses[0]["state"] == "offline"
+    finally:
+        await stop_editor(editor)
+
+
 async def test_files_outside_git_and_unlinked_repositories_get_nothing_and_a_hint(
     editor: Editor, world: World
 ) -> None:
@@ -133,6 +155,16 @@ async def test_files_outside_git_and_unlinked_repositories_get_nothing_and_a_hin
     # Opening another file of the unlinked repository says nothing new.
     editor.open(world.unlinked / "notes.py", "y = 2\n")
     assert len([m for m in editor.client.messages if "kibitz init" in m.message]) == 1
+    # Linked meanwhile: the next save shows its codemarks.
+    world.alice.run("init", "--new", cwd=world.unlinked)
+    world.alice.run("add", "notes.py:1", "-m", "Why x?", cwd=world.unlinked)
+    editor.change(unlinked, "x = 1\n")
+    editor.client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=unlinked))
+    )
+    await wait_until(
+        lambda: editor.lines(unlinked) == [(0, 0)], what="the codemarks of a repository linked late"
+    )
     with pytest.raises(JsonRpcException, match="not in a git repository"):
         await editor.command(
             "kibitz.add",

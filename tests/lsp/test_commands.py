@@ -17,7 +17,7 @@ from pygls.exceptions import JsonRpcException
 from tests.code_samples import APP
 from tests.e2e.conftest import Person, running_server, setup_team
 from tests.git_helpers import git, published_repo
-from tests.lsp.conftest import Editor, start_editor, stop_editor, wait_until
+from tests.lsp.conftest import CAPABILITIES, Editor, start_editor, stop_editor, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -98,6 +98,22 @@ async def test_add_on_uncommitted_lines_makes_a_provisional_codemark(
     assert marker["code"] == "def retry(call, attempts=5):\n    for attempt in range(attempts):\n"
     assert shown["type"] == "comment"
     await wait_until(lambda: (9, 10) in editor.lines(uri), what="the provisional codemark in the buffer")
+
+
+async def test_add_in_a_new_file_nobody_committed_makes_a_provisional_codemark(
+    editor: Editor, world: World
+) -> None:
+    draft = world.repo / "draft.py"
+    draft.write_text("", encoding="utf-8")  # created by the editor, not saved yet
+    uri = editor.open(draft, "def draft():\n    return 1\n")
+    await wait_until(lambda: uri in editor.client.diagnostics)
+    added = await editor.command("kibitz.add", {"uri": uri, "range": _range(0, 1), "text": "A draft."})
+    [marker] = _show(world, added["id"])["markers"]
+    assert (marker["path"], marker["provisional"]) == ("draft.py", True)
+    assert marker["code"] == "def draft():\n    return 1\n"
+    await wait_until(lambda: editor.lines(uri) == [(0, 1)], what="the codemark in the unsaved new file")
+    editor.close(uri)
+    draft.unlink()
 
 
 async def test_reply_edit_resolve_reopen_follow_and_react(editor: Editor, world: World, uri: str) -> None:
@@ -229,9 +245,17 @@ async def test_code_actions_offer_the_commands(editor: Editor, world: World, uri
     } <= commands
 
 
-async def test_a_client_that_cannot_prompt_is_told_so(world: World) -> None:
+@pytest.mark.parametrize("shows_disabled", [True, False])
+async def test_a_client_that_cannot_prompt_is_told_so(world: World, shows_disabled: bool) -> None:
     world.alice.run("add", "app.py:1", "-m", "Which os?", cwd=world.repo)
-    generic = await start_editor(world.alice, world.repo, prompts=False)
+    capabilities = CAPABILITIES
+    if not shows_disabled:
+        capabilities = types.ClientCapabilities(
+            text_document=types.TextDocumentClientCapabilities(
+                code_action=types.CodeActionClientCapabilities()
+            )
+        )
+    generic = await start_editor(world.alice, world.repo, prompts=False, capabilities=capabilities)
     try:
         uri = generic.open(world.repo / "app.py")
         await wait_until(lambda: generic.diagnostics(uri), what="the codemarks in a generic client")
@@ -248,8 +272,12 @@ async def test_a_client_that_cannot_prompt_is_told_so(world: World) -> None:
         assert needing_text
         for action in needing_text:
             assert action.command is None
-            assert action.disabled is not None
-            assert "needs text" in action.disabled.reason
+            if shows_disabled:
+                assert action.disabled is not None
+                assert "needs text" in action.disabled.reason
+            else:
+                assert action.disabled is None
+                assert "needs text" in action.title
         # What needs no text still works there.
         assert any(a.command is not None and a.command.command == "kibitz.resolve" for a in found)
     finally:

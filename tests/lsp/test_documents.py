@@ -71,6 +71,7 @@ async def test_the_editor_is_told_who_is_signed_in(editor: Editor) -> None:
     status = await wait_until(
         lambda: next((s for s in editor.statuses if s["state"] == "ready"), {}), what="a ready status"
     )
+    assert editor.statuses[0] == status  # nothing was said before the first attempt
     assert status["user"] == "alice@example.com"
     assert status["team"] == "Acme"
 

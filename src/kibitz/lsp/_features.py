@@ -63,7 +63,7 @@ def _register_documents(server: KibitzLanguageServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: KibitzLanguageServer, params: types.InitializedParams) -> None:
-        ls.set_status("offline", "connecting")
+        # The first status says how the first attempt went: no "offline" before anything was tried.
         await ls.back_online()
         ls.spawn(ls.keep_trying(), "reconnecting")
 
@@ -80,9 +80,13 @@ def _register_documents(server: KibitzLanguageServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: KibitzLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-        # Saving changes nothing the buffer did not say already; a commit may have moved HEAD, though.
-        if params.text_document.uri in ls.documents:
-            ls.relocate_soon(params.text_document.uri)
+        # Saving changes nothing the buffer did not say already; a commit may have moved HEAD, though, and
+        # a repository may have been linked (`kibitz init`) since the file was opened.
+        document = ls.documents.get(params.text_document.uri)
+        if document is not None and document.repo is None:
+            ls.spawn(ls.open_document(document.uri), f"opening {document.uri}")
+        elif document is not None:
+            ls.relocate_soon(document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: KibitzLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -137,27 +141,25 @@ def _register_views(server: KibitzLanguageServer) -> None:
         return {"threads": [thread_json(ls, document, p, by_id[p.codemark["id"]]) for p in document.placed]}
 
 
-def _range_json(where: types.Range) -> dict[str, Any]:
-    return {
-        "start": {"line": where.start.line, "character": where.start.character},
-        "end": {"line": where.end.line, "character": where.end.character},
-    }
-
-
-def _action(title: str, command: str | None, argument: dict[str, Any], *, disabled: str | None = None) -> Any:
-    """Return a code action carrying a command, or one that says why it cannot run here."""
-    if disabled is not None:
-        return types.CodeAction(
-            title=title,
-            kind=types.CodeActionKind.Empty,
-            disabled=types.CodeActionDisabled(reason=disabled),
-        )
-    assert command is not None
+def _action(title: str, command: str, argument: dict[str, Any]) -> types.CodeAction:
+    """Return a code action carrying a command."""
     return types.CodeAction(
         title=title,
         kind=types.CodeActionKind.Empty,
         command=types.Command(title=title, command=command, arguments=[argument]),
     )
+
+
+def _cannot(ls: KibitzLanguageServer, title: str, reason: str) -> types.CodeAction:
+    """Return an action that says why it cannot run here: disabled with the reason, or the reason in its title
+    for a client that does not show disabled actions (choosing it then does nothing)."""
+    text_document = ls.client_capabilities.text_document
+    code_action = text_document.code_action if text_document is not None else None
+    if code_action is not None and code_action.disabled_support:
+        return types.CodeAction(
+            title=title, kind=types.CodeActionKind.Empty, disabled=types.CodeActionDisabled(reason=reason)
+        )
+    return types.CodeAction(title=f"{title} ({reason})", kind=types.CodeActionKind.Empty)
 
 
 def _register_actions(server: KibitzLanguageServer) -> None:
@@ -173,12 +175,12 @@ def _register_actions(server: KibitzLanguageServer) -> None:
             last = selection.end.line + (0 if selection.end.character == 0 else 1)
             lines = f"{selection.start.line + 1}-{max(last, selection.start.line + 1)}"
             for kind in ("comment", "question", "issue", "bookmark"):
-                argument = {"uri": document.uri, "range": _range_json(selection), "type": kind}
+                argument = {"uri": document.uri, "range": present.range_json(selection), "type": kind}
                 title = f"Kibitz: add a {kind} on lines {lines}"
                 actions.append(
                     _action(title, "kibitz.add", argument)
                     if prompts
-                    else _action(title, None, argument, disabled=NEEDS_TEXT.format(what="add"))
+                    else _cannot(ls, title, NEEDS_TEXT.format(what="add"))
                 )
         for placed in ls.placed_at(document, selection.start.line):
             codemark = placed.codemark
@@ -188,7 +190,7 @@ def _register_actions(server: KibitzLanguageServer) -> None:
             actions.append(
                 _action(reply_title, "kibitz.reply", {"id": cid})
                 if prompts
-                else _action(reply_title, None, {}, disabled=NEEDS_TEXT.format(what="reply"))
+                else _cannot(ls, reply_title, NEEDS_TEXT.format(what="reply"))
             )
             if codemark["status"] == "open":
                 actions.append(_action(f"Kibitz: resolve {name}", "kibitz.resolve", {"id": cid}))
@@ -207,10 +209,6 @@ def _register_actions(server: KibitzLanguageServer) -> None:
                 _action(f"Kibitz: open {name} in the browser", "kibitz.openInBrowser", {"id": cid})
             )
         return actions
-
-
-def _reactions(summary: list[Reaction], me: str | None) -> list[dict[str, Any]]:
-    return present.reactions(summary, me)
 
 
 def _codemark_id(command: str, value: dict[str, Any]) -> str:
@@ -327,7 +325,7 @@ def _register_commands(server: KibitzLanguageServer) -> None:
         owner = codemark_id if codemark_id is not None else _owner_of_reply(ls, target)
         if owner is not None:
             await _changed(ls, owner)
-        return {"reactions": _reactions(summary, ls.my_id())}
+        return {"reactions": present.reactions(summary, ls.my_id())}
 
     @server.command("kibitz.follow")
     async def follow(ls: KibitzLanguageServer, *arguments: Any) -> dict[str, Any]:

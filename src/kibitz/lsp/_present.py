@@ -168,7 +168,7 @@ def thread(
         "text": codemark["text"],
         "author": codemark["author"]["name"],
         "createdAt": codemark["created_at"],
-        "range": None if where is None else _range_json(where),
+        "range": None if where is None else range_json(where),
         "location": location(placed),
         "replies": [
             {
@@ -186,7 +186,8 @@ def thread(
     }
 
 
-def _range_json(where: types.Range) -> dict[str, Any]:
+def range_json(where: types.Range) -> dict[str, Any]:
+    """Return an LSP range as JSON."""
     return {
         "start": {"line": where.start.line, "character": where.start.character},
         "end": {"line": where.end.line, "character": where.end.character},

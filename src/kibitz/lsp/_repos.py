@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +22,17 @@ logger = logging.getLogger(__name__)
 
 # Past this many characters a buffer is not relocated at every keystroke: its codemarks are listed.
 MAX_BUFFER_CHARS = 2_000_000
+# After the server failed to answer, how long locating goes on without asking it (a server that does not
+# answer at all would otherwise cost every keystroke the client's whole timeout).
+QUIET_SECONDS = 5.0
 
 
 class KeptLocations(SharedLocations):
     """The team's shared locations, asked once per commit and marker for the session.
 
     Without it every keystroke would ask the server again for HEAD's locations. A failure to reach the
-    server is not a failure to locate: the block is then computed here, and sharing waits for a later run.
+    server is not a failure to locate: the block is then computed here (and not shared), and the server is
+    left alone for a few seconds.
     """
 
     def __init__(self, client: KibitzClient, team_id: str) -> None:
@@ -35,16 +40,24 @@ class KeptLocations(SharedLocations):
         self._known: dict[tuple[str, str], Placement] = {}
         self._asked: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._quiet_until = 0.0
+
+    def _quiet(self) -> bool:
+        return time.monotonic() < self._quiet_until
+
+    def _failed(self, what: str, error: KibitzError) -> None:
+        logger.info("%s: %s", what, error)
+        self._quiet_until = time.monotonic() + QUIET_SECONDS
 
     def fetch(self, commit: str, marker_ids: Sequence[str]) -> dict[str, Placement]:
         """Return the locations known at ``commit``, asking the server only about markers not asked yet."""
         with self._lock:
             unasked = [m for m in marker_ids if (commit, m) not in self._asked]
-        if unasked:
+        if unasked and not self._quiet():
             try:
-                fetched = super().fetch(commit, unasked)
+                fetched: dict[str, Placement] | None = super().fetch(commit, unasked)
             except KibitzError as error:
-                logger.info("shared locations unavailable: %s", error)
+                self._failed("shared locations unavailable", error)
                 fetched = None
             if fetched is not None:
                 with self._lock:
@@ -60,17 +73,21 @@ class KeptLocations(SharedLocations):
             for placement in placements:
                 self._known[(commit, placement.marker_id)] = placement
                 self._asked.add((commit, placement.marker_id))
+        if self._quiet():
+            return
         try:
             super().store(commit, placements)
         except KibitzError as error:
-            logger.info("could not share locations: %s", error)
+            self._failed("could not share locations", error)
 
     def promote(self, pinned: PinnedMarker, commit: str, placement: Placement) -> None:
         """Promote a provisional marker, unless the server cannot be reached now (a later run will)."""
+        if self._quiet():
+            return
         try:
             super().promote(pinned, commit, placement)
         except KibitzError as error:
-            logger.info("could not promote a marker: %s", error)
+            self._failed("could not promote a marker", error)
 
     def forget(self, marker_ids: Iterable[str]) -> None:
         """Drop what is kept of markers that changed (references added, promoted)."""

@@ -206,10 +206,13 @@ class KibitzLanguageServer(LanguageServer):
             team = load_current_team()
         except KibitzError:
             team = None  # a config file that cannot be read: the team is left out of the status
+        team_name = team.name if team is not None else None
+        if team_name is None and me is not None and len(me["teams"]) == 1:
+            team_name = me["teams"][0]["name"]  # the one team, as the CLI chooses it
         new = Status(
             state,
             user=me["user"]["email"] if me is not None and state == "ready" else None,
-            team=team.name if team is not None and state == "ready" else None,
+            team=team_name if state == "ready" else None,
             message=message,
         )
         if new == self.status:
@@ -263,8 +266,8 @@ class KibitzLanguageServer(LanguageServer):
 
     def offline(self, error: KibitzError) -> None:
         """Say once that the server cannot be reached; the codemarks last known stay shown."""
-        if self.status.state == "signed-out":
-            return
+        if self.status.state == "signed-out" and self._said.signed_out:
+            return  # the token is the problem: a refused stream is no outage
         message = f"{error.message}; showing the codemarks last known, retrying"
         self.set_status("offline", message)
         if not self._said.offline:
