@@ -130,11 +130,9 @@ local handlers = {
     if type(result) ~= "table" then
       return
     end
-    local first = status_by_client[ctx.client_id] == nil
     status_by_client[ctx.client_id] = result
-    -- Said when the state changes, not when only the wording does (each retry may word it differently);
-    -- the server starts "offline" while it connects: a real outage comes as a later status, said then.
-    if not (first and result.state == "offline") and said_by_client[ctx.client_id] ~= result.state then
+    -- Said when the state changes, not when only the wording does (each retry may word it differently).
+    if said_by_client[ctx.client_id] ~= result.state then
       said_by_client[ctx.client_id] = result.state
       local text = tostring(result.message or result.state)
       if result.state == "ready" and type(result.team) == "string" then
