@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.runtime
 CODE   := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest editors bench bench-relocation clean
+.PHONY: help run test lint typecheck pytest editors bench bench-relocation screenshots clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ test: lint typecheck editors pytest  ## everything CI checks
 
 bench: $(STAMP)  ## the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python bench/api.py
+
+screenshots: $(STAMP)  ## the web pages' screenshots in docs/screenshots (needs /usr/bin/chromium; see docs/web.md)
+	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
 bench-relocation: $(STAMP)  ## the relocation benchmark on real package histories (1.5–4 minutes)
 	$(BIN)/python bench/relocation.py
