@@ -20,7 +20,7 @@ from kibitz.server.auth.service import Caller
 from kibitz.server.codemarks import replies, service
 from kibitz.server.codemarks.models import Codemark
 from kibitz.server.codemarks.render import codemarks_out
-from kibitz.server.codemarks.schemas import CodemarkOut, CodemarkPatch, ReplyIn
+from kibitz.server.codemarks.schemas import CodemarkOut, CodemarkPatch, ReactionOut, ReplyIn, ReplyOut
 from kibitz.server.deps import BearerCredentials, DbSession, State, get_caller
 from kibitz.server.errors import Conflict, ValidationFailed
 from kibitz.server.events.service import head_seq
@@ -75,8 +75,8 @@ async def permalink(
     return response
 
 
-async def _all_replies(session: UnitOfWork, codemark: Codemark) -> list[Any]:
-    found: list[Any] = []
+async def _all_replies(session: UnitOfWork, codemark: Codemark) -> list[ReplyOut]:
+    found: list[ReplyOut] = []
     cursor: str | None = None
     while True:
         items, cursor = await replies.list_replies(session, codemark, MAX_LIMIT, cursor)
@@ -85,7 +85,7 @@ async def _all_replies(session: UnitOfWork, codemark: Codemark) -> list[Any]:
             return found
 
 
-def _reaction_rows(reactions: list[Any], me: str, names: dict[str, str]) -> list[dict[str, Any]]:
+def _reaction_rows(reactions: list[ReactionOut], me: str, names: dict[str, str]) -> list[dict[str, Any]]:
     """Return the reaction buttons of an object: the offered emoji and any other used, with who reacted."""
     used = {r.emoji: r for r in reactions}
     rows = []

@@ -54,8 +54,7 @@ def parse_form(body: bytes) -> dict[str, str]:
 
 def expected_tokens(request: Request, anonymous_cookie: str | None) -> list[str]:
     """Return the CSRF tokens a form of this request may carry (the session's, the anonymous cookie's)."""
-    tokens = [token for token in (getattr(request.state, "csrf", None), anonymous_cookie) if token]
-    return tokens
+    return [token for token in (getattr(request.state, "csrf", None), anonymous_cookie) if token]
 
 
 def check_csrf(given: str, expected: list[str]) -> None:
