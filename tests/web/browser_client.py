@@ -32,7 +32,7 @@ class Browser:
         self.client = client
         self.csrf = ""
 
-    async def get(self, path: str, **params: str) -> httpx.Response:
+    async def get(self, path: str, /, **params: str) -> httpx.Response:
         """Load a page (redirects are not followed: tests look at them)."""
         return await self.client.get(path, params=params or None)
 

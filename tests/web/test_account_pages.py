@@ -91,7 +91,8 @@ async def test_password_change_ends_other_sessions(app: FastAPI, http: httpx.Asy
         fields = {"current_password": PASSWORD, "new_password": new}
         assert (await b.post("/account/password", fields, csrf=False)).status_code == 403
         wrong = await b.post("/account/password", {**fields, "current_password": "not my password at all"})
-        assert wrong.status_code == 401
+        assert wrong.status_code == 403
+        assert "The current password is wrong" in wrong.text
         assert (await b.post("/account/password", {**fields, "new_password": "short"})).status_code == 422
         changed = await b.post("/account/password", fields)
         assert changed.status_code == 200, changed.text
@@ -126,7 +127,9 @@ async def test_delete_account_needs_the_password(app: FastAPI, http: httpx.Async
     async with browser(app) as b:
         await b.sign_in(bo.email)
         assert (await b.post("/account/delete", {"password": PASSWORD}, csrf=False)).status_code == 403
-        assert (await b.post("/account/delete", {"password": "not my password at all"})).status_code == 401
+        wrong = await b.post("/account/delete", {"password": "not my password at all"})
+        assert wrong.status_code == 401
+        assert "The password is wrong; nothing was erased." in wrong.text
         assert (await b.get("/account")).status_code == 200  # nothing was erased
         gone = await b.post("/account/delete", {"password": PASSWORD})
         assert gone.status_code == 200, gone.text

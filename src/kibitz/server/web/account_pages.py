@@ -15,6 +15,7 @@ from kibitz.server.deps import AppState, DbSession, State
 from kibitz.server.erasure.routes import erase_account
 from kibitz.server.erasure.schemas import AccountDeleteIn
 from kibitz.server.erasure.sweeper import finish_now
+from kibitz.server.errors import KibitzError
 from kibitz.server.export import service as export
 from kibitz.server.export.routes import download
 from kibitz.server.teams.service import list_teams, team_out
@@ -42,6 +43,8 @@ async def _account_page(
     teams = [await team_out(session, team, m.role) for team, m in await list_teams(session, caller)]
     rows = await tokens.list_tokens(session, caller)
     context.setdefault("new_token", None)
+    context.setdefault("error", None)
+    context.setdefault("error_section", None)
     context.setdefault("message", DONE.get(request.query_params.get("done", "")))
     return page(
         request,
@@ -57,6 +60,17 @@ async def _account_page(
     )
 
 
+async def _refused(
+    request: Request, state: AppState, session: UnitOfWork, caller: Caller, error: KibitzError, section: str
+) -> HTMLResponse:
+    """Show the account page again with why a form was refused, next to that form."""
+    response = await _account_page(
+        request, state, session, caller, status=error.status, error=error.message, error_section=section
+    )
+    response.headers.update(error.http_headers() or {})
+    return response
+
+
 @router.get("/account", response_class=HTMLResponse)
 async def account(request: Request, session: DbSession, caller: SignedIn, state: State) -> HTMLResponse:
     """Show your profile, teams, tokens and sessions, and the forms that change them."""
@@ -69,18 +83,21 @@ async def change_password(
 ) -> HTMLResponse:
     """Change your password; every other login session ends (this one and named tokens stay)."""
     form = await read_form(request, state)
-    body = validated(PasswordChangeIn, {k: form.get(k, "") for k in ("current_password", "new_password")})
-    # Guessing the current password with a stolen session spends the same budget as guessing at login.
-    await state.login_throttle.attempt(caller.user.email, caller.address)
-    ended = await tokens.change_password(
-        session,
-        state.passwords,
-        caller,
-        body.current_password,
-        body.new_password,
-        min_score=state.settings.password_min_score,
-        address=caller.address,
-    )
+    try:
+        body = validated(PasswordChangeIn, {k: form.get(k, "") for k in ("current_password", "new_password")})
+        # Guessing the current password with a stolen session spends the same budget as guessing at login.
+        await state.login_throttle.attempt(caller.user.email, caller.address)
+        ended = await tokens.change_password(
+            session,
+            state.passwords,
+            caller,
+            body.current_password,
+            body.new_password,
+            min_score=state.settings.password_min_score,
+            address=caller.address,
+        )
+    except KibitzError as error:
+        return await _refused(request, state, session, caller, error, "password")
     forget_tokens_after_commit(session, state, ended)
     others = len(ended)
     message = f"Your password was changed; {others} other session{'' if others == 1 else 's'} ended."
@@ -135,8 +152,12 @@ async def delete_account(
 ) -> HTMLResponse:
     """Erase your account and everything you wrote, for good, once your password confirms it."""
     form = await read_form(request, state)
-    body = validated(AccountDeleteIn, {"password": form.get("password", "")})
-    request_row = await erase_account(session, caller, state, body.password)
+    try:
+        body = validated(AccountDeleteIn, {"password": form.get("password", "")})
+        request_row = await erase_account(session, caller, state, body.password)
+    except KibitzError as error:
+        # A wrong password must not end the session as a refused sign-in would: the page says it instead.
+        return await _refused(request, state, session, caller, error, "delete")
     finished = await finish_now(state.sessionmaker, state.settings, request_row.id)
     response = page(request, state, None, "account/deleted.html", finished=finished is not None)
     clear_cookie(response, request, state, SESSION_COOKIE)
