@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
     token_ttl_days: int = Field(default=90, ge=1, le=3650)
+    # A browser session ends after this many minutes without a request (and at token_ttl_days at the latest).
+    session_idle_minutes: int = Field(default=60, ge=5, le=24 * 60)
     # Redis for the event doorbell shared by several server processes; empty means in-process.
     redis_url: str = ""
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)

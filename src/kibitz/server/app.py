@@ -15,7 +15,6 @@ from kibitz.server.auth.routes import router as auth_router
 from kibitz.server.auth.throttle import LoginThrottle
 from kibitz.server.auth.token_routes import router as tokens_router
 from kibitz.server.caches import Caches
-from kibitz.server.codemarks.routes import permalink_router
 from kibitz.server.codemarks.routes import router as codemarks_router
 from kibitz.server.crypto.legacy import seal_legacy_rows, seal_plaintext_names
 from kibitz.server.crypto.sealer import Sealer
@@ -43,6 +42,7 @@ from kibitz.server.storage import StorageHealth, protect_data_directory
 from kibitz.server.teams.allowlist_routes import router as allowlist_router
 from kibitz.server.teams.routes import router as teams_router
 from kibitz.server.unit_of_work import make_sessionmaker, transaction
+from kibitz.server.web import web_router
 from kibitz.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -157,7 +157,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.state.storage_health = StorageHealth()
     install_error_handlers(app)
     app.include_router(api_router())
-    app.include_router(permalink_router)
+    app.include_router(web_router())
 
     app.include_router(operations_router)
 

@@ -93,6 +93,8 @@ async def get_session(request: Request) -> AsyncIterator[UnitOfWork]:
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/v1/auth/login.")
 
 State = Annotated[AppState, Depends(get_state)]
+# The bearer token of a request, if it sent one (for routes that also answer browsers, like the permalink).
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 # scope="function": the transaction commits before the response is sent, so a 2xx means it is stored.
 DbSession = Annotated[UnitOfWork, Depends(get_session, scope="function")]
 
@@ -111,7 +113,7 @@ async def get_caller(
     request: Request,
     session: DbSession,
     state: State,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: BearerCredentials,
 ) -> Caller:
     """Authenticate the bearer token and check its scope against the route's rule.
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -24,6 +24,7 @@ from kibitz.server.errors import (
 )
 from kibitz.server.headers import security_headers
 from kibitz.server.storage import StorageHealth, storage_problem, where_stored
+from kibitz.server.web.errors import is_page_request, page_error
 
 log = logging.getLogger("kibitz.server")
 
@@ -83,7 +84,7 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
     ]
 
 
-async def _on_kibitz_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_kibitz_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KibitzError)
     if exc.status == 500:
         # A sealed value that does not open, a destroyed key, an unusable KEK: the operator learns which from
@@ -94,7 +95,12 @@ async def _on_kibitz_error(request: Request, exc: Exception) -> JSONResponse:
         return error_response(KibitzError("Internal error.", {"request_id": request_id}))
     if isinstance(exc, AddressDenied):
         # Here, after the request's transaction has rolled back (and let go of SQLite's write lock).
-        await record_denial(request.app.state.kibitz.sessionmaker, exc, "api", method=request.method)
+        page = is_page_request(request)
+        await record_denial(
+            request.app.state.kibitz.sessionmaker, exc, "web" if page else "api", method=request.method
+        )
+    if is_page_request(request):
+        return page_error(request, exc)
     return error_response(exc, exc.http_headers())
 
 
@@ -106,8 +112,10 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return error_response(ValidationFailed(details=details))
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and is_page_request(request):
+        return page_error(request, NotFound("There is no page at this address."))
     if exc.status_code == 404:
         return error_response(NotFound("No such route."))
     if exc.status_code == 400:

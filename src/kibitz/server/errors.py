@@ -7,7 +7,8 @@
     ├── NotAuthenticated (401 not_authenticated)
     │   └── InvalidCredentials (401 invalid_credentials)
     ├── Forbidden (403 forbidden)
-    │   └── AddressNotAllowed (403 address_not_allowed)
+    │   ├── AddressNotAllowed (403 address_not_allowed)
+    │   └── CsrfRefused (403 csrf_refused)
     ├── NotFound (404 not_found)
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── Conflict (409 conflict)
@@ -89,6 +90,11 @@ class Forbidden(KibitzError):
 class AddressNotAllowed(Forbidden):
     code = "address_not_allowed"
     default_message = "This team does not accept requests from your network address."
+
+
+class CsrfRefused(Forbidden):
+    code = "csrf_refused"
+    default_message = "The form was not sent by a page of this server (its CSRF token is missing or wrong)."
 
 
 class NotFound(KibitzError):

@@ -1,4 +1,5 @@
-"""ASGI middleware at the edge: request ids; bodies too large, not JSON or holding NUL characters."""
+"""ASGI middleware at the edge: request ids; bodies too large, not JSON (forms only for pages) or holding
+NUL characters."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kibitz.server.errors import KibitzError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"}
+# The web pages' forms post url-encoded bodies (they check for NUL characters themselves); the API takes JSON.
+_FORM = b"application/x-www-form-urlencoded"
+_API_PREFIX = "/api/"
 
 # The id of the request being served, for every log record written while serving it (kibitz.server.logs).
 request_id_var: ContextVar[str | None] = ContextVar("kibitz_request_id", default=None)
@@ -109,6 +113,7 @@ class RequestGuard:
             body
             and content_type
             and not (content_type == b"application/json" or content_type.endswith(b"+json"))
+            and not (content_type == _FORM and not scope.get("path", "").startswith(_API_PREFIX))
         ):
             await _send_error(send, UnsupportedMediaType(), request_id)
             return

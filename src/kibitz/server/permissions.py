@@ -134,7 +134,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
         "member", "read", "ids of codemarks and replies you may see that begin with a prefix"
     ),
     ("GET", f"{API}/codemarks/{{codemark_id}}"): Rule("member", "read"),
-    ("GET", "/c/{codemark_id}"): Rule("member", "read", "the permalink"),
+    ("GET", "/c/{codemark_id}"): Rule(
+        "member", "read", "the permalink: the page for a browser, JSON for `Accept: application/json`"
+    ),
     ("PATCH", f"{API}/codemarks/{{codemark_id}}"): Rule(
         "author-or-admin", "write", "an assignee may also resolve or reopen it (only `status`)"
     ),
@@ -162,8 +164,32 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/teams/{{team_id}}/inbox"): Rule("member", "read"),
     ("POST", f"{API}/teams/{{team_id}}/inbox/read"): Rule("member", "read", "marks your own items read"),
     ("GET", f"{API}/teams/{{team_id}}/search"): Rule("member", "read"),
-    ("GET", f"{API}/stream"): Rule("member", "read", "WebSocket; the team is named in the first message"),
+    ("GET", f"{API}/stream"): Rule(
+        "member", "read", "WebSocket; the team is named in the first message; a page's session cookie counts"
+    ),
 }
+
+# The web pages and their forms (docs/web.md), called with a browser session (which has every scope) and,
+# for forms, a CSRF token; tests/web/test_page_matrix.py holds them to this table as the API's test does.
+PAGE_ROUTES: dict[tuple[str, str], Rule] = {
+    ("GET", "/static/{name}"): Rule("anyone", "none", "the pages' stylesheets and script"),
+    ("GET", "/signin"): Rule("anyone", "none", "page"),
+    ("POST", "/signin"): Rule("anyone", "none", "form; throttled like the API's login"),
+    ("POST", "/signout"): Rule("anyone", "none", "form; ends this browser's session"),
+    ("GET", "/signup"): Rule("anyone", "none", "page; as the server's sign-up mode allows"),
+    ("POST", "/signup"): Rule("anyone", "none", "form; as the server's sign-up mode allows"),
+    ("GET", "/"): Rule("user", "read", "page: your teams"),
+    ("POST", "/c/{codemark_id}/reply"): Rule("member", "write", "form"),
+    ("POST", "/c/{codemark_id}/edit"): Rule("author-or-admin", "write", "form: title and text"),
+    ("POST", "/c/{codemark_id}/status"): Rule(
+        "author-or-admin", "write", "form: resolve or reopen; an assignee may too"
+    ),
+    ("POST", "/c/{codemark_id}/react"): Rule("member", "write", "form"),
+    ("POST", "/c/{codemark_id}/follow"): Rule("member", "write", "form"),
+    ("POST", "/r/{reply_id}/edit"): Rule("author", "write", "form: only its author edits a reply"),
+    ("POST", "/r/{reply_id}/react"): Rule("member", "write", "form"),
+}
+ROUTES.update(PAGE_ROUTES)
 
 
 def _pattern(template: str) -> re.Pattern[str]:

@@ -104,7 +104,12 @@ async def signup(
 
 
 async def login(
-    session: UnitOfWork, passwords: Passwords, email: str, password: str, ttl: dt.timedelta
+    session: UnitOfWork,
+    passwords: Passwords,
+    email: str,
+    password: str,
+    ttl: dt.timedelta,
+    name: str = "login",
 ) -> tuple[str, ApiToken, User]:
     """Check the password and issue a new API token; return the token (shown once), its row and the user."""
     user = await find_user_by_email(session, email)
@@ -117,14 +122,25 @@ async def login(
     if outdated:
         # A hash of the password as typed, from before passwords were normalised: from now on, its NFC form.
         user.password_hash = await passwords.hash(password)
+    token, row = await issue_session(session, user.id, ttl, name)
+    return token, row, user
+
+
+async def issue_session(
+    session: UnitOfWork, user_id: str, ttl: dt.timedelta, name: str = "login"
+) -> tuple[str, ApiToken]:
+    """Issue a session (a token with every scope) to a person already identified; return it and its row.
+
+    A browser's session is one too (named "browser"), so every path that ends sessions ends it.
+    """
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     token_id = new_id()
     row = ApiToken(
         id=token_id,
-        user_id=user.id,
+        user_id=user_id,
         # Sealed like a named token's name, so every name in the table is (and reads back) one way.
-        name=await session.sealer.seal(user_owner(user.id), "login", ApiToken.name, row=token_id),
+        name=await session.sealer.seal(user_owner(user_id), name, ApiToken.name, row=token_id),
         token_hash=hash_token(token),
         created_at=now,
         expires_at=now + ttl,
@@ -132,7 +148,7 @@ async def login(
     )
     session.add(row)
     await session.flush()
-    return token, row, user
+    return token, row
 
 
 async def authenticate(session: UnitOfWork, token: str) -> Caller:

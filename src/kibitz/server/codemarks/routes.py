@@ -33,8 +33,6 @@ from kibitz.server.pagination import MAX_LIMIT
 from kibitz.validation import Emoji, RepoPath, Tag
 
 router = APIRouter(tags=["codemarks"])
-# Outside /api/v1: the short, permanent address of a codemark (`permalink` in every codemark).
-permalink_router = APIRouter(tags=["codemarks"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=512)]
@@ -103,12 +101,6 @@ async def get_codemark(codemark_id: str, session: DbSession, caller: CurrentCall
     """Return one codemark."""
     codemark, _ = await access_codemark(session, caller, codemark_id)
     return (await codemarks_out(session, [codemark]))[0]
-
-
-@permalink_router.get("/c/{codemark_id}")
-async def permalink(codemark_id: str, session: DbSession, caller: CurrentCaller) -> CodemarkOut:
-    """Return the codemark of a permalink (the same answer as GET /api/v1/codemarks/{id})."""
-    return await get_codemark(codemark_id, session, caller)
 
 
 @router.patch("/codemarks/{codemark_id}")

@@ -6,6 +6,8 @@ Protocol (JSON text frames), documented in docs/realtime.md:
   server → {"type": "subscribed", "team_id": ID, "head": SEQ}, then events {"seq", "type", "team_id", "at",
            "data"} in seq order, {"type": "heartbeat", "seq": SEQ} when idle
   client → {"type": "ping"} → {"type": "pong", "seq": SEQ}
+A web page's script authenticates with the browser's session cookie instead, from a page of this server
+only (the Origin header must name the host the handshake went to).
 Anything else from the client gets {"type": "error", ...} and the connection stays open; a frame over the
 size limit closes that connection only (1009).
 """
@@ -17,6 +19,7 @@ import contextlib
 import dataclasses
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +31,7 @@ from kibitz.server.errors import AddressNotAllowed, KibitzError, NotAuthenticate
 from kibitz.server.events.eager import Suspended, finish, step
 from kibitz.server.events.hub import Subscriber
 from kibitz.server.events.service import head_seq
+from kibitz.server.web.sessions import session_token
 
 router = APIRouter(tags=["realtime"])
 
@@ -50,6 +54,14 @@ class SubscribeMessage(BaseModel):
     team_id: str = Field(min_length=1, max_length=64)
     after: int = Field(default=0, ge=0)
     token: str | None = Field(default=None, max_length=200)
+
+
+def same_origin(origin: str | None, host: str | None) -> bool:
+    """Tell whether a handshake's Origin names the host it was sent to (a page of this server)."""
+    if not origin or not host:
+        return False
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
 
 def _error(code: str, message: str) -> str:
@@ -78,6 +90,10 @@ async def _subscribe(ws: WebSocket, state: AppState) -> tuple[Subscriber, int] |
         return None
     header = ws.headers.get("authorization", "")
     token = message.token or (header[7:] if header.lower().startswith("bearer ") else "")
+    if not token and same_origin(ws.headers.get("origin"), ws.headers.get("host")):
+        # A web page's script: its session cookie, which a page of another site must not be able to use
+        # (browsers send cookies with cross-site WebSocket handshakes too, so the origin is checked).
+        token = session_token(ws, state) or ""
     try:
         async with state.sessionmaker() as session:
             caller = await authenticate(session, token)

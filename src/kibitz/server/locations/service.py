@@ -146,3 +146,26 @@ async def query_locations(
         )
         for row in rows
     ]
+
+
+async def latest_locations(
+    session: UnitOfWork, caller: Caller, team_id: str, marker_ids: Sequence[str]
+) -> dict[str, LocationOut]:
+    """Return, per marker, the location a client shared last (at whichever commit); other members' bookmarks
+    and unknown markers are absent."""
+    visible = set(await session.scalars(_visible_markers(team_id, caller.user.id, marker_ids)))
+    found: dict[str, LocationOut] = {}
+    # One indexed look-up per marker (a codemark has a handful): a marker may have been located at
+    # thousands of commits, and only the newest is wanted.
+    for marker_id in sorted(visible):
+        row = await session.scalar(
+            select(MarkerLocation)
+            .where(MarkerLocation.team_id == team_id, MarkerLocation.marker_id == marker_id)
+            .order_by(MarkerLocation.created_at.desc(), MarkerLocation.id.desc())
+            .limit(1)
+        )
+        if row is not None:
+            found[marker_id] = (
+                await query_locations(session, caller, team_id, row.commit, row.algorithm, [marker_id])
+            )[0]
+    return found

@@ -1,0 +1,20 @@
+"""The web pages: server-rendered HTML over the same access layer and services as the API (docs/web.md).
+
+`web_router()` gathers every page route; `create_app` mounts it next to the API. Pages take their caller from
+a browser session (`sessions.py`), check every form's CSRF token (`csrf.py`), and render through one Jinja2
+environment in which every person's text is escaped or cleaned (`render.py`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from kibitz.server.web import auth_pages, codemark_pages, home, static
+
+
+def web_router() -> APIRouter:
+    """Return the router of every page, form and asset."""
+    router = APIRouter(include_in_schema=False)
+    for part in (static.router, home.router, auth_pages.router, codemark_pages.router):
+        router.include_router(part)
+    return router

@@ -1,0 +1,242 @@
+"""A codemark's page at its permalink `/c/<id>`, and the forms on it.
+
+The permalink answers a browser (an Accept header naming text/html first) with the page, and programs with
+the codemark's JSON, exactly as `GET /api/v1/codemarks/{id}` (bearer token; 401 without one). The page and
+its forms load through the access layer and change things through the codemark services, so every rule of
+the API holds here; each form answers with a redirect back to the page (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import TypeAdapter, ValidationError
+
+from kibitz.server.access import access_codemark, access_reply, has_role
+from kibitz.server.auth.people import people_by_id
+from kibitz.server.auth.service import Caller
+from kibitz.server.codemarks import replies, service
+from kibitz.server.codemarks.models import Codemark
+from kibitz.server.codemarks.render import codemarks_out
+from kibitz.server.codemarks.schemas import CodemarkPatch, ReplyIn
+from kibitz.server.deps import BearerCredentials, DbSession, State, get_caller
+from kibitz.server.errors import Conflict, ValidationFailed
+from kibitz.server.events.service import head_seq
+from kibitz.server.locations.service import latest_locations
+from kibitz.server.pagination import MAX_LIMIT
+from kibitz.server.teams.models import Membership, Team
+from kibitz.server.unit_of_work import UnitOfWork
+from kibitz.server.web.errors import wants_json
+from kibitz.server.web.pages import page, read_form, see_other
+from kibitz.server.web.render import highlighted_code
+from kibitz.server.web.sessions import PageCaller, SignedIn, SignInNeeded
+from kibitz.validation import Emoji
+
+router = APIRouter(include_in_schema=False)
+
+# The reactions offered on every codemark and reply (any other emoji already there is shown too).
+OFFERED_EMOJI = ("👍", "❤️", "🎉", "👀", "🚀", "✅")
+_emoji = TypeAdapter(Emoji)
+
+
+@router.get("/c/{codemark_id}")
+async def permalink(
+    codemark_id: str,
+    request: Request,
+    session: DbSession,
+    state: State,
+    credentials: BearerCredentials,
+    caller: PageCaller,
+) -> Response:
+    """Show a codemark's page to a browser, or return its JSON to a program (`Accept: application/json`)."""
+    if wants_json(request.headers.get("accept", "")):
+        api_caller = await get_caller(request, session, state, credentials)
+        codemark, _ = await access_codemark(session, api_caller, codemark_id)
+        out = (await codemarks_out(session, [codemark]))[0]
+        return Response(out.model_dump_json(), media_type="application/json", headers={"vary": "Accept"})
+    if caller is None:
+        raise SignInNeeded()
+    codemark, membership = await access_codemark(session, caller, codemark_id)
+    context = await _page_context(session, caller, codemark, membership)
+    response = page(request, state, caller, "codemark.html", team_id=codemark.team_id, **context)
+    response.headers["vary"] = "Accept"
+    return response
+
+
+async def _all_replies(session: UnitOfWork, codemark: Codemark) -> list[Any]:
+    found: list[Any] = []
+    cursor: str | None = None
+    while True:
+        items, cursor = await replies.list_replies(session, codemark, MAX_LIMIT, cursor)
+        found.extend(items)
+        if cursor is None:
+            return found
+
+
+def _reaction_rows(reactions: list[Any], me: str, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Return the reaction buttons of an object: the offered emoji and any other used, with who reacted."""
+    used = {r.emoji: r for r in reactions}
+    rows = []
+    for emoji in dict.fromkeys([*OFFERED_EMOJI, *used]):
+        reaction = used.get(emoji)
+        users = reaction.users if reaction is not None else []
+        rows.append(
+            {
+                "emoji": emoji,
+                "count": len(users),
+                "mine": me in users,
+                "who": ", ".join(names.get(u, "someone") for u in users),
+            }
+        )
+    return rows
+
+
+async def _page_context(
+    session: UnitOfWork, caller: Caller, codemark: Codemark, membership: Membership
+) -> dict[str, Any]:
+    out = (await codemarks_out(session, [codemark]))[0]
+    thread = await _all_replies(session, codemark)
+    history = await service.codemark_history(session, codemark)
+    team = await session.get(Team, codemark.team_id)
+    where_now = await latest_locations(session, caller, codemark.team_id, [m.id for m in out.markers])
+    people_ids = {u for r in out.reactions for u in r.users} | set(out.followers)
+    people_ids |= {u for reply in thread for r in reply.reactions for u in r.users}
+    people = await people_by_id(session, people_ids)
+    names = {pid: person.name for pid, person in people.items()}
+    me = caller.user.id
+    assigned = me in {a.id for a in out.assignees}
+    is_admin = has_role(membership, "admin")
+    markers = [
+        {
+            "marker": marker,
+            "code": None
+            if marker.code_free
+            else highlighted_code(marker.code, marker.path, marker.start_line),
+            "now": where_now.get(marker.id),
+        }
+        for marker in out.markers
+    ]
+    return {
+        "cm": out,
+        "markers": markers,
+        "code_free_team": bool(team and team.code_free),
+        "thread": [
+            {"reply": reply, "reactions": _reaction_rows(reply.reactions, me, names)} for reply in thread
+        ],
+        "history": history,
+        "reactions": _reaction_rows(out.reactions, me, names),
+        "followers": [names.get(f, "someone") for f in out.followers],
+        "following": me in out.followers,
+        "can_edit": out.author.id == me or is_admin,
+        "can_set_status": out.author.id == me or is_admin or assigned,
+        "can_reply": out.type != "link",
+        "me": me,
+        "head": await head_seq(session, codemark.team_id),
+    }
+
+
+def _back(codemark_id: str, anchor: str = "") -> Response:
+    return see_other(f"/c/{codemark_id}{'#' + anchor if anchor else ''}")
+
+
+def _valid_emoji(value: str) -> str:
+    try:
+        return _emoji.validate_python(value)
+    except ValidationError:
+        raise ValidationFailed("Choose one emoji.") from None
+
+
+def _checked(model: type[Any], fields: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise ValidationFailed(f"The form is not valid: {error.get('msg', 'a field is wrong')}.") from None
+
+
+@router.post("/c/{codemark_id}/reply")
+async def reply(
+    codemark_id: str, request: Request, session: DbSession, state: State, caller: SignedIn
+) -> Response:
+    """Add a reply to the thread."""
+    form = await read_form(request, state)
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    body: ReplyIn = _checked(ReplyIn, {"text": form.get("text", "")})
+    out = await replies.add_reply(session, caller, codemark, body.text)
+    return _back(codemark.id, f"r-{out.id}")
+
+
+@router.post("/c/{codemark_id}/edit")
+async def edit(
+    codemark_id: str, request: Request, session: DbSession, state: State, caller: SignedIn
+) -> Response:
+    """Change the codemark's title and text (its author, or an admin)."""
+    form = await read_form(request, state)
+    codemark, membership = await access_codemark(session, caller, codemark_id)
+    fields = {"title": form.get("title", ""), "text": form.get("text", "")}
+    patch: CodemarkPatch = _checked(CodemarkPatch, fields)
+    await service.update_codemark(session, caller, membership, codemark, patch)
+    return _back(codemark.id)
+
+
+@router.post("/c/{codemark_id}/status")
+async def set_status(
+    codemark_id: str, request: Request, session: DbSession, state: State, caller: SignedIn
+) -> Response:
+    """Resolve or reopen the codemark (its author, an assignee, or an admin)."""
+    form = await read_form(request, state)
+    codemark, membership = await access_codemark(session, caller, codemark_id)
+    patch: CodemarkPatch = _checked(CodemarkPatch, {"status": form.get("status", "")})
+    await service.update_codemark(session, caller, membership, codemark, patch)
+    return _back(codemark.id)
+
+
+@router.post("/c/{codemark_id}/react")
+async def react(
+    codemark_id: str, request: Request, session: DbSession, state: State, caller: SignedIn
+) -> Response:
+    """Add or take back the caller's emoji on the codemark."""
+    form = await read_form(request, state)
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    emoji = _valid_emoji(form.get("emoji", ""))
+    await service.react(session, caller, codemark, "", emoji, form.get("action") != "remove")
+    return _back(codemark.id, "reactions")
+
+
+@router.post("/c/{codemark_id}/follow")
+async def follow(
+    codemark_id: str, request: Request, session: DbSession, state: State, caller: SignedIn
+) -> Response:
+    """Follow the thread (its replies come to the inbox), or stop following it."""
+    form = await read_form(request, state)
+    codemark, _ = await access_codemark(session, caller, codemark_id)
+    await service.set_following(session, caller, codemark, form.get("action") != "unfollow")
+    return _back(codemark.id)
+
+
+@router.post("/r/{reply_id}/edit")
+async def edit_reply(
+    reply_id: str, request: Request, session: DbSession, state: State, caller: SignedIn
+) -> Response:
+    """Change one's own reply."""
+    form = await read_form(request, state)
+    found, codemark, _ = await access_reply(session, caller, reply_id)
+    body: ReplyIn = _checked(ReplyIn, {"text": form.get("text", "")})
+    await replies.edit_reply(session, caller, codemark, found, body.text)
+    return _back(codemark.id, f"r-{found.id}")
+
+
+@router.post("/r/{reply_id}/react")
+async def react_to_reply(
+    reply_id: str, request: Request, session: DbSession, state: State, caller: SignedIn
+) -> Response:
+    """Add or take back the caller's emoji on a reply."""
+    form = await read_form(request, state)
+    found, codemark, _ = await access_reply(session, caller, reply_id)
+    if found.deleted_at is not None:
+        raise Conflict("The reply was deleted.")
+    emoji = _valid_emoji(form.get("emoji", ""))
+    await service.react(session, caller, codemark, found.id, emoji, form.get("action") != "remove")
+    return _back(codemark.id, f"r-{found.id}")

@@ -1,0 +1,55 @@
+"""Failures of page requests answered as pages: a signed-out browser goes to the sign-in page (and comes
+back afterwards), anything else gets a short page with the status and the error's message."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+
+from kibitz.server.errors import KibitzError, NotAuthenticated
+from kibitz.server.web.pages import page, see_other, sign_in_url
+from kibitz.server.web.sessions import SESSION_COOKIE, clear_cookie
+
+_API_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics", "/.well-known/")
+_HEADINGS = {
+    400: "Bad request",
+    401: "Sign in needed",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    422: "Not valid",
+    429: "Too many attempts",
+}
+
+
+def wants_json(accept: str) -> bool:
+    """Tell whether an Accept header asks for JSON rather than a page (a browser always names text/html)."""
+    accept = accept.lower()
+    html, json = accept.find("text/html"), accept.find("application/json")
+    return html < 0 or 0 <= json < html
+
+
+def is_page_request(request: Request) -> bool:
+    """Tell whether a request is a browser's, for a page: not the API, and asking for HTML."""
+    path = request.url.path
+    if path.startswith(_API_PREFIXES):
+        return False
+    return not wants_json(request.headers.get("accept", ""))
+
+
+def page_error(request: Request, error: KibitzError) -> Response:
+    """Answer a failed page request as a page."""
+    state = request.app.state.kibitz
+    if isinstance(error, NotAuthenticated):
+        query = f"?{request.url.query}" if request.url.query else ""
+        target = request.url.path + query if request.method == "GET" else None
+        response = see_other(sign_in_url(target))
+        clear_cookie(response, request, state, SESSION_COOKIE)
+        return response
+    heading = _HEADINGS.get(error.status, "Something went wrong")
+    answer: HTMLResponse = page(
+        request, state, None, "error.html", status=error.status, heading=heading, message=error.message
+    )
+    answer.headers.update(error.http_headers() or {})
+    return answer

@@ -1,0 +1,126 @@
+"""What pages are made of: the Jinja2 environment, Markdown made safe, highlighted code, relative times.
+
+Everything a person wrote reaches a page one of two ways: escaped by Jinja2's autoescape (names, titles,
+paths, code), or rendered from Markdown with raw HTML turned off and then cleaned by nh3 against an allowlist
+of tags, attributes and URL schemes (texts of codemarks and replies). The functions here are pure: they take
+text and return markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+from typing import Any, cast
+
+import jinja2
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import TextLexer, get_lexer_for_filename
+from pygments.util import ClassNotFound
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# What Markdown may produce after cleaning: text structure, code, links and tables; no images (they would
+# load from anywhere, and the page's policy refuses them anyway), no raw HTML, no attributes but these.
+_TAGS = frozenset(
+    {
+        "p", "br", "hr", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
+        "a", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+    }
+)  # fmt: skip
+_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
+_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    # `html: False`: raw HTML in a text is shown as text. Linkify is off: it would need another dependency.
+    return MarkdownIt("commonmark", {"html": False, "typographer": False}).enable(["table", "strikethrough"])
+
+
+def markdown_html(text: str) -> Markup:
+    """Render a person's Markdown text to HTML that is safe to put in a page."""
+    rendered = _markdown().render(text)
+    cleaned = nh3.clean(
+        rendered,
+        tags=set(_TAGS),
+        attributes={tag: set(names) for tag, names in _ATTRIBUTES.items()},
+        url_schemes=set(_URL_SCHEMES),
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    return Markup(cleaned)  # noqa: S704 - cleaned by nh3 against the allowlist above
+
+
+def _lexer(path: str, code: str) -> Lexer:
+    try:
+        lexer: Lexer = get_lexer_for_filename(path, code, stripnl=False, ensurenl=False)
+        return lexer
+    except ClassNotFound:
+        return cast(Lexer, TextLexer(stripnl=False, ensurenl=False))
+
+
+def highlighted_code(code: str, path: str, start_line: int) -> Markup:
+    """Return `code` highlighted for the language its path names, numbered from `start_line`."""
+    formatter = HtmlFormatter(linenos="table", linenostart=max(1, start_line), cssclass="hl", wrapcode=True)
+    # Pygments escapes every piece of the code it emits.
+    return Markup(highlight(code, _lexer(path, code), formatter))  # noqa: S704
+
+
+@functools.cache
+def code_css() -> str:
+    """Return the stylesheet of highlighted code: a light palette, and a dark one when the system is dark."""
+    light: str = HtmlFormatter(style="default", cssclass="hl").get_style_defs(".hl")  # type: ignore[no-untyped-call]
+    dark: str = HtmlFormatter(style="github-dark", cssclass="hl").get_style_defs(".hl")  # type: ignore[no-untyped-call]
+    return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+
+
+def relative_time(when: dt.datetime, now: dt.datetime) -> str:
+    """Say how long ago `when` was, as a person would ("just now", "5 minutes ago", "3 days ago")."""
+    seconds = int((now - when).total_seconds())
+    if seconds < 45:
+        return "just now"
+    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+
+
+def exact_time(when: dt.datetime) -> str:
+    """Return the exact UTC time of `when`, as shown on hover."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def time_tag(when: dt.datetime, now: dt.datetime | None = None) -> Markup:
+    """Return a `<time>` element: the relative time, the exact time on hover, ISO 8601 for machines."""
+    now = now or dt.datetime.now(dt.UTC)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        when.astimezone(dt.UTC).isoformat(), exact_time(when), relative_time(when, now)
+    )
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """Return the Jinja2 environment of the pages (autoescape everywhere, undefined names are errors)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["markdown"] = markdown_html
+    env.filters["time"] = time_tag
+    return env
+
+
+def render_page(name: str, **context: Any) -> str:
+    """Render the template `name` with `context`."""
+    return environment().get_template(name).render(**context)
