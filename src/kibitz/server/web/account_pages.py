@@ -1,4 +1,4 @@
-"""The account page: your profile and teams, password, tokens and sessions, export, and erasing the account."""
+"""The account page: your profile and teams, password, tokens and sessions, export, erasing the account."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from kibitz.server.auth import tokens
 from kibitz.server.auth.schemas import PasswordChangeIn, TokenCreatedOut, TokenCreateIn
-from kibitz.server.auth.token_routes import forget_tokens_after_commit
 from kibitz.server.auth.service import Caller
+from kibitz.server.auth.token_routes import forget_tokens_after_commit
 from kibitz.server.deps import AppState, DbSession, State
 from kibitz.server.erasure.routes import erase_account
 from kibitz.server.erasure.schemas import AccountDeleteIn

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from kibitz.server.web.pages import page
-from kibitz.server.web.sessions import SignedIn
 
 from kibitz.server.access import access_team
 from kibitz.server.codemarks.page import cached_codemark_page
@@ -13,6 +11,8 @@ from kibitz.server.codemarks.schemas import CodemarkPage
 from kibitz.server.deps import DbSession, State
 from kibitz.server.repos.service import repo_names
 from kibitz.server.web.filters import ListingQuery, read_query
+from kibitz.server.web.pages import page
+from kibitz.server.web.sessions import SignedIn
 from kibitz.server.web.team_context import members_by_id, team_page
 
 router = APIRouter()

@@ -6,8 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from kibitz.server.web.pages import page, read_form, see_other
-from kibitz.server.web.sessions import SignedIn
 from sqlalchemy import func, select
 
 from kibitz.ids import is_id
@@ -17,6 +15,8 @@ from kibitz.server.errors import ValidationFailed
 from kibitz.server.inbox import service
 from kibitz.server.inbox.models import InboxItem
 from kibitz.server.unit_of_work import UnitOfWork
+from kibitz.server.web.pages import page, read_form, see_other
+from kibitz.server.web.sessions import SignedIn
 from kibitz.server.web.team_context import team_page
 
 router = APIRouter()

@@ -9,6 +9,7 @@ from kibitz.server.access import access_team
 from kibitz.server.deps import DbSession, State
 from kibitz.server.repos.service import repo_names
 from kibitz.server.search import service
+from kibitz.server.search.schemas import SearchHit
 from kibitz.server.web.feed_pages import CODEMARK_TYPES, STATUSES
 from kibitz.server.web.filters import SearchQuery, read_query
 from kibitz.server.web.pages import page
@@ -27,7 +28,8 @@ async def search(
     """Show the search form and, once words are given (`q`), the codemarks that hold them, newest first."""
     membership = await access_team(session, caller, team_id)
     query, problems = read_query(SearchQuery, request.query_params)
-    hits, next_cursor = [], None
+    hits: list[SearchHit] = []
+    next_cursor: str | None = None
     if query.q and query.q.strip():
         hits, next_cursor = await service.search(
             session,

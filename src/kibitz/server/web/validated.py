@@ -13,7 +13,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def validated(model: type[M], form: Mapping[str, object]) -> M:
-    """Return `form` as `model`, or raise ValidationFailed saying which fields are wrong (never their values)."""
+    """Return `form` as `model`, or raise ValidationFailed naming the wrong fields (never their values)."""
     try:
         return model.model_validate(dict(form))
     except ValidationError as error:
