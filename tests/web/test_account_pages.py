@@ -36,7 +36,7 @@ async def test_profile_teams_and_tokens(app: FastAPI, http: httpx.AsyncClient) -
     team = await api.team(ada, SCRIPT)
     async with browser(app) as b:
         assert (await b.get("/account")).status_code == 303  # signed out: to the sign-in page
-        await b.sign_in(ada.email)
+        await b.sign_in(ada)
         page = await b.get("/account")
         assert page.status_code == 200, page.text
         assert "no-store" in page.headers["cache-control"]
@@ -85,8 +85,8 @@ async def test_profile_teams_and_tokens(app: FastAPI, http: httpx.AsyncClient) -
 async def test_password_change_ends_other_sessions(app: FastAPI, http: httpx.AsyncClient) -> None:
     ada = await Api(http).person("Ada")
     async with browser(app) as other, browser(app) as b:
-        await other.sign_in(ada.email)
-        await b.sign_in(ada.email)
+        await other.sign_in(ada)
+        await b.sign_in(ada)
         new = PASSWORD + " again"
         fields = {"current_password": PASSWORD, "new_password": new}
         assert (await b.post("/account/password", fields, csrf=False)).status_code == 403
@@ -109,7 +109,7 @@ async def test_export_downloads_your_archive(app: FastAPI, http: httpx.AsyncClie
     team = await api.team(ada)
     await api.codemark(ada, team, await api.repo(ada, team), title="mine")
     async with browser(app) as b:
-        await b.sign_in(ada.email)
+        await b.sign_in(ada)
         r = await b.get("/account/export")
     assert r.status_code == 200
     assert "attachment" in r.headers["content-disposition"]
@@ -125,7 +125,7 @@ async def test_delete_account_needs_the_password(app: FastAPI, http: httpx.Async
     team = await api.team(ada)
     await api.join(ada, team, bo)
     async with browser(app) as b:
-        await b.sign_in(bo.email)
+        await b.sign_in(bo)
         assert (await b.post("/account/delete", {"password": PASSWORD}, csrf=False)).status_code == 403
         wrong = await b.post("/account/delete", {"password": "not my password at all"})
         assert wrong.status_code == 401

@@ -63,7 +63,7 @@ async def make_crew(http: httpx.AsyncClient) -> Crew:
 async def as_person(app: FastAPI, person: Person) -> AsyncIterator[Browser]:
     """Yield a browser signed in as `person` through the sign-in form."""
     async with browser(app) as b:
-        await b.sign_in(person.email)
+        await b.sign_in(person)
         yield b
 
 
