@@ -36,11 +36,8 @@ def _first_problem(exc: ValidationError) -> str:
 
 @router.get("/signin")
 async def sign_in_form(request: Request, state: State, caller: PageCaller, next: str = "/") -> Response:
-    """Show the sign-in form (a signed-in person goes straight on to `next`)."""
-    target = safe_next(next)
-    if caller is not None:
-        return see_other(target)
-    return page(request, state, None, "signin.html", next=target, email="", error="")
+    """Show the sign-in form (to a signed-in person too: signing in again starts a new session)."""
+    return page(request, state, caller, "signin.html", next=safe_next(next), email="", error="")
 
 
 @router.post("/signin")

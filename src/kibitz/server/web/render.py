@@ -121,6 +121,6 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_page(name: str, **context: Any) -> str:
-    """Render the template `name` with `context`."""
-    return environment().get_template(name).render(**context)
+def render_page(template: str, /, **context: Any) -> str:
+    """Render the template named `template` with `context`."""
+    return environment().get_template(template).render(**context)
