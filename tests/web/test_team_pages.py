@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from tests.server.conftest import PASSWORD, Api, Person, client_of, one_app_per_module
 from tests.web.browser_client import Browser, browser
+from tests.web.conftest import HTML
 
 module_data_dir, module_database_url, module_settings, module_app = one_app_per_module()
 
@@ -348,3 +349,25 @@ async def test_settings_escape_names(app: FastAPI, http: httpx.AsyncClient) -> N
         page = await bo.get(crew.url("settings"))
     assert ESCAPED in page.text
     assert SCRIPT not in page.text
+
+
+async def test_the_allowlist_applies_to_every_team_page(app: FastAPI, http: httpx.AsyncClient) -> None:
+    crew = await make_crew(http)
+    r = await http.put(
+        f"/api/v1/teams/{crew.team}/allowlist", json={"cidrs": ["127.0.0.1/32"]}, headers=crew.ada.headers
+    )
+    assert r.status_code == 200, r.text
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("203.0.113.9", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://kibitz.test", headers=HTML) as client:
+        outside = Browser(client)
+        await outside.sign_in(crew.bo)  # the account page is not the team's: it opens from anywhere
+        for name in ["feed", "inbox", "search", "settings", "settings/audit"]:
+            denied = await outside.get(crew.url(name))
+            assert denied.status_code == 403, name
+            assert "network address" in denied.text
+        assert (await outside.post(crew.url("settings/code-free"), {"code_free": "on"})).status_code == 403
+    teams = (await http.get("/api/v1/teams", headers=crew.ada.headers)).json()
+    assert [t["code_free"] for t in teams if t["id"] == crew.team] == [False]
+    audit = (
+        await http.get(f"/api/v1/teams/{crew.team}/audit?action=address", headers=crew.ada.headers)
+    ).json()
