@@ -249,7 +249,16 @@ def redis_url() -> str:
 # No developer's own KIBITZ_* settings reach a test: only the harness's own variables are kept.
 
 HARNESS_VARIABLES = frozenset(
-    {"KIBITZ_REQUIRE_POSTGRES", "KIBITZ_REQUIRE_REDIS", "KIBITZ_TEST_POSTGRES_URL", "KIBITZ_TEST_REDIS_URL"}
+    {
+        "KIBITZ_REQUIRE_POSTGRES",
+        "KIBITZ_REQUIRE_REDIS",
+        "KIBITZ_TEST_POSTGRES_URL",
+        "KIBITZ_TEST_REDIS_URL",
+        # The browser tests: Chromium and axe-core required (CI), and where axe-core is.
+        "KIBITZ_REQUIRE_CHROMIUM",
+        "KIBITZ_REQUIRE_AXE",
+        "KIBITZ_AXE_CORE",
+    }
 )
 
 
