@@ -4,16 +4,20 @@ page another person has open, without a reload. One server and one browser for t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from tests.server.conftest import PASSWORD, codemark_body
 from tests.server_process import kibitz_server
-from tests.web.conftest import CHROMIUM_ARGS, chromium_path
+from tests.web.conftest import CHROMIUM_ARGS, chromium_path, csrf_of
 
 pytestmark = pytest.mark.e2e
 
@@ -26,6 +30,7 @@ class World:
     ada: str
     bo: str
     permalink: str
+    team: str
 
 
 def _person(api: httpx.Client, name: str) -> tuple[str, dict[str, str]]:
@@ -61,7 +66,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             )
             body = codemark_body(r.json()["id"], title="Why return 1?")
             cm = api.post(f"/api/v1/teams/{team}/codemarks", json=body, headers=ada_auth).json()
-        yield World(server.url, ada, bo, cm["permalink"])
+        yield World(server.url, ada, bo, cm["permalink"], team)
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +142,28 @@ def test_a_reply_appears_live_on_the_other_persons_page(world: World, browser: B
     expect(ada.locator("#status")).to_contain_text("resolved")
     assert refusals == []
     ada_context.close()
+
+
+def _session_cookie(world: World, email: str) -> str:
+    with httpx.Client(base_url=world.url) as browser:
+        form = browser.get("/signin")
+        data = {"csrf": csrf_of(form.text), "email": email, "password": PASSWORD, "next": "/"}
+        assert browser.post("/signin", data=data).status_code == 303
+        return str(browser.cookies["kibitz_session"])
+
+
+def test_the_stream_takes_a_session_cookie_only_from_the_servers_own_pages(world: World) -> None:
+    cookie = {"Cookie": f"kibitz_session={_session_cookie(world, world.ada)}"}
+    stream = world.url.replace("http://", "ws://") + "/api/v1/stream"
+    subscribe = json.dumps({"type": "subscribe", "team_id": world.team, "after": 0})
+    with connect(stream, additional_headers=cookie, origin=Origin(world.url)) as ws:
+        ws.send(subscribe)
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+    for origin in (Origin("http://evil.example"), None):
+        with connect(stream, additional_headers=cookie, origin=origin) as ws:
+            ws.send(subscribe)
+            assert json.loads(ws.recv(timeout=10))["code"] == "not_authenticated"
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4401

@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from kibitz.server.web.errors import wants_json
 from kibitz.server.web.pages import safe_next, sign_in_url
 from kibitz.server.web.sessions import extended_expiry
-from tests.server.conftest import PASSWORD, Api, Person, client_of, one_app_per_module
+from kibitz.settings import Settings
+from tests.server.conftest import PASSWORD, Api, Person, client_of, one_app_per_module, started
 from tests.web.conftest import browser_client, csrf_of, page_csrf, sign_in
 
 data_dir, database_url, settings, app = one_app_per_module()
@@ -417,3 +418,23 @@ async def test_another_team_gets_404_and_the_allowlist_applies(app: FastAPI, api
     async with browser_client(app) as inside:
         await sign_in(inside, ada)
         assert (await inside.get(cm["permalink"])).status_code == 200
+
+
+async def test_the_login_throttle_and_the_sign_up_mode_apply_to_the_pages(settings: Settings) -> None:
+    strict = settings.model_copy(update={"login_rate_limit": "2/minute", "signup_mode": "closed"})
+    async with started(strict) as closed_app, browser_client(closed_app) as browser:
+        form = await browser.get("/signup")
+        assert form.status_code == 403
+        assert "does not take new sign-ups" in form.text
+        data = {"csrf": csrf_of(form.text), "email": "x@example.com", "name": "X", "password": PASSWORD}
+        assert (await browser.post("/signup", data=data)).status_code == 403
+        attempt = {"csrf": csrf_of(form.text), "email": "nobody@example.com", "password": "wrong"}
+        assert [(await browser.post("/signin", data=attempt)).status_code for _ in range(3)] == [
+            401,
+            401,
+            429,
+        ]
+        throttled = await browser.post("/signin", data=attempt)
+        assert throttled.status_code == 429
+        assert int(throttled.headers["retry-after"]) > 0
+        assert "Too many login attempts" in throttled.text

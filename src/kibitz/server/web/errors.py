@@ -48,8 +48,9 @@ def page_error(request: Request, error: KibitzError) -> Response:
         clear_cookie(response, request, state, SESSION_COOKIE)
         return response
     heading = _HEADINGS.get(error.status, "Something went wrong")
+    caller = getattr(request.state, "page_caller", None)
     answer: HTMLResponse = page(
-        request, state, None, "error.html", status=error.status, heading=heading, message=error.message
+        request, state, caller, "error.html", status=error.status, heading=heading, message=error.message
     )
     answer.headers.update(error.http_headers() or {})
     return answer

@@ -117,7 +117,10 @@ async def page_caller(request: Request, session: DbSession, state: State) -> Cal
     await keep_alive(session, caller, state)
     request.state.csrf = session_csrf_token(token)
     peer = request.client.host if request.client else None
-    return dataclasses.replace(caller, address=state.client_address(peer, request.headers))
+    caller = dataclasses.replace(caller, address=state.client_address(peer, request.headers))
+    # For the error page, should this request fail later: it still shows who is signed in.
+    request.state.page_caller = caller
+    return caller
 
 
 class SignInNeeded(NotAuthenticated):
