@@ -51,6 +51,7 @@ async def test_profile_teams_and_tokens(app: FastAPI, http: httpx.AsyncClient) -
         assert (await b.post("/account/tokens", {**fields, "scope": "root"})).status_code == 422
         made = await b.post("/account/tokens", fields)
         assert made.status_code == 201, made.text
+        assert "no-store" in made.headers["cache-control"]  # the page holds a secret
         secret = re.search(r'<code class="secret">([^<]+)</code>', made.text)
         assert secret is not None
         assert ESCAPED in made.text

@@ -266,6 +266,7 @@ async def test_an_admin_invites_and_revokes_but_only_an_owner_makes_admins(
         ).status_code == 403
         made = await bo.post(crew.url("settings/invites"), {"role": "member"})
         assert made.status_code == 201, made.text
+        assert "no-store" in made.headers["cache-control"]  # the page holds a secret
         code = re.search(r'<code class="secret">([^<]+)</code>', made.text)
         assert code is not None
         listed = await bo.get(crew.url("settings"))
