@@ -6,15 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 
 from kibitz.ids import is_id
 from kibitz.server.access import access_team
 from kibitz.server.deps import DbSession, State
 from kibitz.server.errors import ValidationFailed
 from kibitz.server.inbox import service
-from kibitz.server.inbox.models import InboxItem
-from kibitz.server.unit_of_work import UnitOfWork
 from kibitz.server.web.pages import page, read_form, see_other
 from kibitz.server.web.sessions import SignedIn
 from kibitz.server.web.team_context import team_page
@@ -23,16 +20,6 @@ router = APIRouter()
 
 INBOX_PAGE_SIZE = 50
 KIND_WORDS = {"mention": "mentioned you in", "assignment": "assigned you to", "reply": "replied on"}
-
-
-async def unread_count(session: UnitOfWork, team_id: str, user_id: str) -> int:
-    """Return how many of a person's inbox items in a team are unread."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(InboxItem)
-        .where(InboxItem.user_id == user_id, InboxItem.team_id == team_id, InboxItem.read_at.is_(None))
-    )
-    return int(count or 0)
 
 
 @router.get("/t/{team_id}/inbox", response_class=HTMLResponse)
@@ -60,7 +47,7 @@ async def inbox(
         items=items,
         next_cursor=next_cursor,
         unread_only=unread,
-        unread=await unread_count(session, team_id, caller.user.id),
+        unread=await service.unread_count(session, team_id, caller.user.id),
         cursor=cursor,
         kind_words=KIND_WORDS,
     )
