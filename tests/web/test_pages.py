@@ -3,6 +3,7 @@ answers, the codemark page's content and forms, and the security rules that appl
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from typing import Any
@@ -10,7 +11,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select, update
 
+from kibitz.server.auth.models import ApiToken
+from kibitz.server.auth.service import hash_token
+from kibitz.server.db import utcnow
+from kibitz.server.unit_of_work import Sessions, transaction
 from kibitz.server.web.errors import wants_json
 from kibitz.server.web.pages import safe_next, sign_in_url
 from kibitz.server.web.sessions import extended_expiry
@@ -438,3 +444,39 @@ async def test_the_login_throttle_and_the_sign_up_mode_apply_to_the_pages(settin
         assert throttled.status_code == 429
         assert int(throttled.headers["retry-after"]) > 0
         assert "Too many login attempts" in throttled.text
+
+
+async def test_a_session_lives_while_used_and_ends_when_idle(app: FastAPI, api: Api) -> None:
+    ada = await api.person("Ada")
+    sessions: Sessions = app.state.kibitz.sessionmaker
+
+    async def expiry(token: str) -> dt.datetime:
+        async with sessions() as session:
+            found = await session.scalar(
+                select(ApiToken.expires_at).where(ApiToken.token_hash == hash_token(token))
+            )
+            assert found is not None
+            return found
+
+    async def expire_in(token: str, delta: dt.timedelta) -> None:
+        async with transaction(sessions) as session:
+            await session.execute(
+                update(ApiToken)
+                .where(ApiToken.token_hash == hash_token(token))
+                .values(expires_at=utcnow() + delta)
+            )
+
+    async with browser_client(app) as browser:
+        await sign_in(browser, ada)
+        token = browser.cookies["kibitz_session"]
+        idle = dt.timedelta(minutes=60)
+        assert abs(await expiry(token) - (utcnow() + idle)) < dt.timedelta(seconds=30)
+        await expire_in(token, dt.timedelta(minutes=5))
+        await asyncio.sleep(0.6)  # the half-second cache of callers
+        assert (await browser.get("/")).status_code == 200
+        assert abs(await expiry(token) - (utcnow() + idle)) < dt.timedelta(seconds=30)
+        await expire_in(token, -dt.timedelta(seconds=1))
+        await asyncio.sleep(0.6)
+        ended = await browser.get("/")
+        assert ended.status_code == 303
+        assert ended.headers["location"] == "/signin"

@@ -24,11 +24,12 @@ from kibitz.server.web import (
 
 def web_router() -> APIRouter:
     """Return the router of every page, form and asset."""
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter()
     for part in (
         static.router,
         home.router,
         auth_pages.router,
+        codemark_pages.permalink_router,
         codemark_pages.router,
         feed_pages.router,
         inbox_pages.router,

@@ -24,7 +24,7 @@ from kibitz.server.web.pages import page, read_form, see_other
 from kibitz.server.web.sessions import SESSION_COOKIE, SignedIn, clear_cookie
 from kibitz.server.web.validated import validated
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 SCOPES = ("read", "write", "admin")
 # What the page says after a form did its work (`?done=`): fixed sentences, never text from the request.

@@ -20,7 +20,7 @@ from kibitz.server.auth.service import Caller
 from kibitz.server.codemarks import replies, service
 from kibitz.server.codemarks.models import Codemark
 from kibitz.server.codemarks.render import codemarks_out
-from kibitz.server.codemarks.schemas import CodemarkPatch, ReplyIn
+from kibitz.server.codemarks.schemas import CodemarkOut, CodemarkPatch, ReplyIn
 from kibitz.server.deps import BearerCredentials, DbSession, State, get_caller
 from kibitz.server.errors import Conflict, ValidationFailed
 from kibitz.server.events.service import head_seq
@@ -35,13 +35,23 @@ from kibitz.server.web.sessions import PageCaller, SignedIn, SignInNeeded
 from kibitz.validation import Emoji
 
 router = APIRouter(include_in_schema=False)
+# The permalink is part of the API too (its JSON): it stays in the OpenAPI document.
+permalink_router = APIRouter(tags=["codemarks"])
 
 # The reactions offered on every codemark and reply (any other emoji already there is shown too).
 OFFERED_EMOJI = ("👍", "❤️", "🎉", "👀", "🚀", "✅")
 _emoji = TypeAdapter(Emoji)
 
 
-@router.get("/c/{codemark_id}")
+@permalink_router.get(
+    "/c/{codemark_id}",
+    responses={
+        200: {
+            "model": CodemarkOut,
+            "description": "The codemark (with `Accept: application/json`); a browser gets the page",
+        }
+    },
+)
 async def permalink(
     codemark_id: str,
     request: Request,

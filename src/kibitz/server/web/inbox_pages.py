@@ -16,7 +16,7 @@ from kibitz.server.web.pages import page, read_form, see_other
 from kibitz.server.web.sessions import SignedIn
 from kibitz.server.web.team_context import team_page
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 INBOX_PAGE_SIZE = 50
 KIND_WORDS = {"mention": "mentioned you in", "assignment": "assigned you to", "reply": "replied on"}

@@ -16,7 +16,7 @@ from kibitz.server.web.pages import page
 from kibitz.server.web.sessions import SignedIn
 from kibitz.server.web.team_context import members_by_id, team_page
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 SEARCH_PAGE_SIZE = 20
 

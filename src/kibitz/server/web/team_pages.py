@@ -26,7 +26,7 @@ from kibitz.server.web.pages import page, read_form, see_other
 from kibitz.server.web.sessions import SignedIn
 from kibitz.server.web.team_context import team_page
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 AUDIT_PAGE_SIZE = 50
 ROLES = ("member", "admin", "owner")
