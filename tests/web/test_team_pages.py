@@ -373,3 +373,18 @@ async def test_the_allowlist_applies_to_every_team_page(app: FastAPI, http: http
         f"/api/v1/teams/{crew.team}/audit", params={"action": "address"}, headers=crew.ada.headers
     )
     assert audit.json()["items"], "denied addresses are audited"
+
+
+async def test_bad_cursors_and_words_are_refused_as_pages(app: FastAPI, http: httpx.AsyncClient) -> None:
+    crew = await make_crew(http)
+    await codemark(crew, title="cache", assignees=[crew.bo.id])
+    async with as_person(app, crew.bo) as bo:
+        for page in ("feed", "inbox", "search", "settings/audit"):
+            r = await bo.get(crew.url(page), q="cache", cursor="not-a-cursor")
+            assert r.status_code == 422, page
+            assert r.headers["content-type"].startswith("text/html"), page
+            assert "The cursor is not valid." in r.text, page
+        r = await bo.get(crew.url("search"), q="x" * 501)
+        assert r.status_code == 400
+        assert "Words:" in r.text
+        assert (await bo.get(crew.url("inbox"), unread="perhaps")).status_code == 422
