@@ -96,6 +96,12 @@ async def test_feed_lists_newest_first_with_permalinks_and_escapes_text(
     assert ESCAPED in r.text
     assert SCRIPT not in r.text
     assert "src/app.py:3–5" in r.text
+    # The rendered rows are kept, but never past a change: a new title shows at once.
+    r = await http.patch(f"/api/v1/codemarks/{first}", json={"title": "renamed"}, headers=crew.ada.headers)
+    assert r.status_code == 200, r.text
+    async with as_person(app, crew.cy) as cy:
+        again = await cy.get(crew.url("feed"))
+    assert ">renamed</a>" in again.text
 
 
 async def test_feed_filters_as_the_api_does(app: FastAPI, http: httpx.AsyncClient) -> None:
