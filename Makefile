@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.runtime
 CODE   := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest bench bench-relocation clean
+.PHONY: help run test lint typecheck pytest editors bench bench-relocation clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,7 +40,19 @@ WORKERS ?= 2
 pytest: $(STAMP)  ## the test suite (WORKERS=n processes, default 2)
 	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile
 
-test: lint typecheck pytest  ## everything CI checks
+# The VS Code extension is built with the machine's Node.js (20 or newer) and npm, from its lock file.
+VSCODE := editors/vscode
+NPM    ?= npm
+
+$(VSCODE)/node_modules/.installed: $(VSCODE)/package.json $(VSCODE)/package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "make editors needs Node.js 20 or newer and npm" >&2; exit 1; }
+	cd $(VSCODE) && $(NPM) ci --no-fund --no-audit
+	touch $@
+
+editors: $(VSCODE)/node_modules/.installed  ## the VS Code extension: type-check, lint, unit tests, editors/vscode/kibitz.vsix
+	cd $(VSCODE) && $(NPM) run --silent check
+
+test: lint typecheck editors pytest  ## everything CI checks
 
 bench: $(STAMP)  ## the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python bench/api.py
@@ -48,5 +60,6 @@ bench: $(STAMP)  ## the benchmarks (see docs/benchmarks.md)
 bench-relocation: $(STAMP)  ## the relocation benchmark on real package histories (1.5–4 minutes)
 	$(BIN)/python bench/relocation.py
 
-clean:  ## remove the virtual environment and caches
+clean:  ## remove the virtual environment, caches and the extension's build
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VSCODE)/node_modules $(VSCODE)/out $(VSCODE)/*.vsix

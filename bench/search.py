@@ -1364,15 +1364,28 @@ def service_statement(
     team_id: str, caller_id: str, terms: list[str], sizes: dict[str, int], args: Any
 ) -> Any:
     """Return the main statement of `search.service.search` as written (no cursor): a copy, to compare."""
-    from kibitz.server.codemarks.models import Codemark
-    from kibitz.server.codemarks.service import apply_filter, visible_codemarks
+    from sqlalchemy import select
+
+    from kibitz.server.codemarks.models import Codemark, Marker
+    from kibitz.server.codemarks.service import filter_conditions, filter_params
 
     candidates, _posting = _candidates(team_id, terms, sizes, args["since"], args["until"])
     found = candidates.distinct().subquery()
-    query = apply_filter(visible_codemarks(team_id, caller_id), team_id, args["flt"]).join(
-        found, found.c.codemark_id == Codemark.id
-    )
-    return query.order_by(Codemark.created_at.desc(), Codemark.id.desc()).limit(args["limit"] + 1)
+    params = filter_params(team_id, args["flt"])
+    query = select(Codemark).where(Codemark.team_id == team_id, Codemark.visible_to(caller_id))
+    if "path_index" in params:
+        # As the listing by file did: start from the file's markers.
+        on_path = select(Marker.codemark_id).where(
+            Marker.team_id == team_id, Marker.path_index == params["path_index"]
+        )
+        if "repo_id" in params:
+            on_path = on_path.where(Marker.repo_id == params["repo_id"])
+        by_path = on_path.distinct().subquery()
+        query = query.join(by_path, by_path.c.codemark_id == Codemark.id)
+    shape = params.keys() - ({"path_index", "repo_id"} if "path_index" in params else set())
+    query = query.where(*filter_conditions(shape)).join(found, found.c.codemark_id == Codemark.id)
+    ordered = query.order_by(Codemark.created_at.desc(), Codemark.id.desc()).limit(args["limit"] + 1)
+    return ordered.params(params)
 
 
 def walk_statement(team_id: str, caller_id: str, terms: list[str], sizes: dict[str, int], args: Any) -> Any:
@@ -1388,14 +1401,15 @@ def walk_statement(team_id: str, caller_id: str, terms: list[str], sizes: dict[s
     from sqlalchemy import exists, or_
 
     from kibitz.server.codemarks.models import Codemark, CodemarkAssignee, CodemarkTag, Marker
-    from kibitz.server.codemarks.service import apply_filter
+    from kibitz.server.codemarks.service import filter_conditions, filter_params
 
     flt = args["flt"]
     candidates, posting = _candidates(team_id, terms, sizes, args["since"], args["until"])
     query = candidates.join(Codemark, Codemark.id == posting.codemark_id).where(
         Codemark.team_id == team_id, or_(Codemark.type != "bookmark", Codemark.author_id == caller_id)
     )
-    query = apply_filter(query, team_id, replace(flt, tag=None, path=None, repo_id=None, assignee_id=None))
+    rest = filter_params(team_id, replace(flt, tag=None, path=None, repo_id=None, assignee_id=None))
+    query = query.where(*filter_conditions(rest)).params(rest)
     if flt.tag is not None:
         query = query.where(
             exists().where(CodemarkTag.codemark_id == Codemark.id, CodemarkTag.tag_index == flt.tag_index)

@@ -252,12 +252,11 @@ HARNESS_VARIABLES = frozenset(
     {
         "KIBITZ_REQUIRE_POSTGRES",
         "KIBITZ_REQUIRE_REDIS",
+        "KIBITZ_REQUIRE_NEOVIM",
         "KIBITZ_TEST_POSTGRES_URL",
         "KIBITZ_TEST_REDIS_URL",
-        # The browser tests: Chromium and axe-core required (CI), and where axe-core is.
+        # The browser tests: a missing Chromium (or axe-core) fails instead of skipping (CI).
         "KIBITZ_REQUIRE_CHROMIUM",
-        "KIBITZ_REQUIRE_AXE",
-        "KIBITZ_AXE_CORE",
     }
 )
 

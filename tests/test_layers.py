@@ -1,5 +1,5 @@
-"""Layers: only the server's operator layer runs event loops, backups sit below erasure, and the CLI's
-command modules import each other without cycles."""
+"""Layers: only the server's operator layer runs event loops, backups sit below erasure, the CLI's
+command modules import each other without cycles, and the language server is a client like the CLI."""
 
 from __future__ import annotations
 
@@ -112,3 +112,12 @@ def test_cli_modules_import_each_other_without_cycles() -> None:
 def test_server_settings_are_loaded_in_one_place() -> None:
     loaders = [path.name for path, tree in _modules(CLI) if "Settings.load(" in ast.unparse(tree)]
     assert loaders == ["server_settings.py"]
+
+
+def test_the_language_server_talks_to_kibitz_only_as_a_client() -> None:
+    # Like the CLI it uses the client library, locating and git; it never reaches into the server, and the
+    # CLI (which starts it) stays above it.
+    imported = set().union(*(_imported(tree) for _, tree in _modules(SOURCE / "lsp")))
+    kibitz_parts = {name.split(".")[1] for name in imported if name.startswith("kibitz.")}
+    assert kibitz_parts <= {"client", "gitrepo", "locate", "lsp", "__version__"}
+    assert {"client", "gitrepo", "locate"} <= kibitz_parts

@@ -1,4 +1,4 @@
-"""`make run` installs what the server needs and no more; `make test` adds the development tools."""
+"""`make run` installs what the server needs alone; `make test` adds the dev tools and the extension."""
 
 from __future__ import annotations
 
@@ -13,10 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
 
-def _planned(target: str, venv: Path) -> list[str]:
+def _planned(target: str, venv: Path, *options: str) -> list[str]:
     """Return the commands `make TARGET` would run on a fresh virtual environment (`make -n`)."""
     result = subprocess.run(
-        ["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "-n", *options, target, f"VENV={venv}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout.splitlines()
 
@@ -38,3 +42,15 @@ def test_make_run_installs_only_the_runtime(tmp_path: Path) -> None:
 def test_make_test_adds_the_development_tools(tmp_path: Path) -> None:
     for target in ("pytest", "lint", "typecheck"):
         assert _installs(_planned(target, tmp_path / "venv")) == ["-e .", "-e '.[dev]'"]
+
+
+def test_make_test_builds_the_vscode_extension(tmp_path: Path) -> None:
+    assert "cd editors/vscode && npm run --silent check" in _planned("test", tmp_path / "venv")
+
+
+def test_make_editors_installs_from_the_lock_file(tmp_path: Path) -> None:
+    # -W: as if the lock file had just changed, which is the state of a fresh clone.
+    lock = "editors/vscode/package-lock.json"
+    commands = _planned("editors", tmp_path / "venv", "-W", lock)
+    assert "cd editors/vscode && npm ci --no-fund --no-audit" in commands
+    assert _installs(commands) == []

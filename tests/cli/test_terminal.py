@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kibitz
+from kibitz.cli import terminal
 from kibitz.cli.terminal import json_safe, json_text, printable
 
 CLI = Path(kibitz.__file__).parent / "cli"
@@ -82,3 +84,11 @@ def test_every_command_prints_through_the_terminal_module() -> None:
         if path.name != "terminal.py" and (lines := _writes(ast.parse(path.read_text(encoding="utf-8"))))
     }
     assert raw == {}, "print through kibitz.cli.terminal (echo, confirm, prompt), never raw"
+
+
+def test_log_records_reach_stderr_escaped() -> None:
+    handler = terminal.stderr_log_handler("%(levelname)s %(message)s")
+    record = logging.makeLogRecord(
+        {"msg": "refused: %s", "args": ("a\x1b]52;c;eA==\x07b",), "levelname": "WARNING"}
+    )
+    assert handler.format(record) == "WARNING refused: a\\x1b]52;c;eA==\\x07b"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kibitz.gitrepo import LineRange, ObjectReader
-from kibitz.locate import pin
+from kibitz.gitrepo import LineRange, ObjectReader, hunks_from_head
+from kibitz.locate import hunks_between, pin, pin_buffer
 from tests.code_samples import APP, RETRY
 from tests.git_helpers import git, make_repo
 from tests.locate.conftest import commit
@@ -84,3 +84,24 @@ def test_the_default_branch_head_becomes_an_upstream_reference(tmp_path: Path) -
         )
         commit(clone, "new file")
         assert "references" not in _pin(reader, "new.py", 1, 2)
+
+
+def test_an_unsaved_buffer_is_pinned_by_its_own_text_not_the_file_on_disk(
+    repo: Path, reader: ObjectReader
+) -> None:
+    buffer = "# new\n# lines\n" + APP.replace("attempts=3", "attempts=5")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    # The file on disk is as committed: only the buffer says where the lines are now.
+    shifted = dict(pin_buffer(reader, "r1", "app.py", LineRange(12, 16), buffer))
+    assert (shifted["commit"], shifted["start_line"], shifted["end_line"]) == (head, 10, 14)
+    assert "provisional" not in shifted
+    edited = dict(pin_buffer(reader, "r1", "app.py", LineRange(10, 11), buffer))
+    assert edited["provisional"] is True
+    assert edited["code"] == "def retry(call, attempts=5):\n    for attempt in range(attempts):\n"
+
+
+def test_hunks_between_texts_number_lines_as_git_does(repo: Path) -> None:
+    edited = "# top\n" + APP.replace("import os", "import sys").replace("attempts=3", "attempts=5")
+    edited = edited.replace("    return value + 1\n", "")
+    (repo / "app.py").write_text(edited, encoding="utf-8")
+    assert hunks_between(APP, edited) == hunks_from_head(repo, "app.py")

@@ -1,7 +1,8 @@
 """Fixtures of the web pages' tests: a browser-like client that signs in through the sign-in form.
 
 The browser tests (Playwright driving Debian's Chromium) use `chromium_path`, which skips them when
-/usr/bin/chromium is missing, unless KIBITZ_REQUIRE_CHROMIUM is set (CI), where a missing Chromium fails.
+/usr/bin/chromium is missing, unless KIBITZ_REQUIRE_CHROMIUM is set (CI), where a missing Chromium fails;
+`axe_source` does the same for the accessibility checker.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from fastapi import FastAPI
 from tests.server.conftest import PASSWORD, Person
 
 CHROMIUM = Path("/usr/bin/chromium")
+# axe-core (the accessibility checker, from the npm registry), installed by .ci/run with
+# `npm install --prefix tests/web/.node axe-core@4`; the tests run it inside the page.
+AXE = Path(__file__).parent / ".node" / "node_modules" / "axe-core" / "axe.min.js"
 # Debian's Chromium, as the browser tests start it (never a browser Playwright downloads).
 CHROMIUM_ARGS = [
     "--headless",
@@ -40,6 +44,15 @@ def chromium_path() -> Path:
     if os.environ.get("KIBITZ_REQUIRE_CHROMIUM"):
         pytest.fail(f"KIBITZ_REQUIRE_CHROMIUM is set but {CHROMIUM} is missing (apt-get install chromium)")
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+
+
+def axe_source() -> str:
+    """Return axe-core's script; skip without it, or fail when KIBITZ_REQUIRE_CHROMIUM is set (CI)."""
+    if AXE.exists():
+        return AXE.read_text(encoding="utf-8")
+    if os.environ.get("KIBITZ_REQUIRE_CHROMIUM"):
+        pytest.fail(f"KIBITZ_REQUIRE_CHROMIUM is set but {AXE} is missing (npm install axe-core)")
+    pytest.skip(f"{AXE} is missing: npm install --prefix tests/web/.node axe-core@4")
 
 
 def csrf_of(html: str) -> str:

@@ -17,7 +17,7 @@ from websockets.typing import Origin
 
 from tests.server.conftest import PASSWORD, codemark_body
 from tests.server_process import kibitz_server
-from tests.web.conftest import CHROMIUM_ARGS, chromium_path, csrf_of
+from tests.web.conftest import CHROMIUM_ARGS, axe_source, chromium_path, csrf_of
 
 pytestmark = pytest.mark.e2e
 
@@ -167,3 +167,38 @@ def test_the_stream_takes_a_session_cookie_only_from_the_servers_own_pages(world
                 ws.recv(timeout=10)
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 4401
+
+
+def serious_violations(page: Page, axe: str) -> list[str]:
+    """Run axe-core in the page; return its serious and critical findings (WCAG 2 A and AA rules)."""
+    page.evaluate(axe)
+    found = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'best-practice']})).violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+    )
+    return [str(item) for item in found]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_pages_have_no_serious_accessibility_problems(
+    world: World, browser: Browser, scheme: str
+) -> None:
+    axe = axe_source()
+    context = browser.new_context(color_scheme=scheme)  # type: ignore[arg-type]
+    page = context.new_page()
+    found: dict[str, list[str]] = {}
+    page.goto(f"{world.url}/signin")
+    found["sign-in"] = serious_violations(page, axe)
+    page.goto(f"{world.url}/signup")
+    found["sign-up"] = serious_violations(page, axe)
+    page.goto(f"{world.url}/signin?next={world.permalink}")
+    _sign_in(page, world.ada)
+    expect(page).to_have_url(world.url + world.permalink)
+    found["codemark"] = serious_violations(page, axe)
+    page.goto(f"{world.url}/")
+    found["home"] = serious_violations(page, axe)
+    page.goto(f"{world.url}/c/0000000000000000")
+    found["not found"] = serious_violations(page, axe)
+    context.close()
+    assert {name: problems for name, problems in found.items() if problems} == {}

@@ -480,3 +480,19 @@ async def test_a_session_lives_while_used_and_ends_when_idle(app: FastAPI, api: 
         ended = await browser.get("/")
         assert ended.status_code == 303
         assert ended.headers["location"] == "/signin"
+
+
+async def test_failures_of_pages_are_pages(app: FastAPI, api: Api) -> None:
+    ada = await api.person("Ada")
+    async with browser_client(app) as browser:
+        await sign_in(browser, ada)
+        for path, status in (("/no/such/page", 404), ("/c/abcdefghjkmnpqrs/reply", 405)):
+            answer = await browser.get(path)
+            assert answer.status_code == status
+            assert answer.headers["content-type"].startswith("text/html")
+            # Failed before the session was looked at: the page does not offer to sign in.
+            assert 'href="/signin"' not in answer.text
+    # Programs keep their JSON errors.
+    missing = await api.http.get("/no/such/page")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"

@@ -1,18 +1,12 @@
 """The team's pages in a real browser (Debian's Chromium driven by Playwright) against a real server process:
 the feed reached and used with the keyboard alone, the feed and settings laid out for a phone without
 sideways scrolling, a `<script>` in a title staying text, and axe-core finding no serious or critical
-accessibility violation on any of these pages in the light and the dark theme.
-
-axe-core comes from the npm registry (`npm install axe-core`); `KIBITZ_AXE_CORE` names its `axe.min.js`.
-Without it the accessibility test is skipped, unless `KIBITZ_REQUIRE_AXE` is set (CI), where it fails.
-"""
+accessibility violation on any of these pages in the light and the dark theme."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import httpx
@@ -21,7 +15,7 @@ from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 from tests.e2e.conftest import running_server
 from tests.server.conftest import PASSWORD, codemark_body
-from tests.web.conftest import CHROMIUM_ARGS, chromium_path
+from tests.web.conftest import CHROMIUM_ARGS, axe_source, chromium_path
 
 pytestmark = pytest.mark.e2e
 
@@ -130,16 +124,6 @@ async def test_feed_and_settings_fit_a_phone(chromium: Browser, scene: Scene) ->
     await page.goto(f"{scene.url}/account")
     assert await no_sideways_scroll(page)
     await page.context.close()
-
-
-def axe_source() -> str:
-    """Return axe-core's script; skip without it, or fail when KIBITZ_REQUIRE_AXE is set."""
-    path = Path(os.environ.get("KIBITZ_AXE_CORE", "node_modules/axe-core/axe.min.js"))
-    if path.is_file():
-        return path.read_text(encoding="utf-8")
-    if os.environ.get("KIBITZ_REQUIRE_AXE"):
-        pytest.fail(f"KIBITZ_REQUIRE_AXE is set but axe-core is missing at {path} (npm install axe-core)")
-    pytest.skip(f"axe-core is missing at {path}: set KIBITZ_AXE_CORE to its axe.min.js")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

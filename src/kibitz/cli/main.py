@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from kibitz import __version__
-from kibitz.cli import account, codemarks, conversation, export, organise, repos, server, team, tokens
+from kibitz.cli import account, codemarks, conversation, export, lsp, organise, repos, server, team, tokens
 from kibitz.cli.context import TRUST_META, Trust, lost_membership
 from kibitz.cli.errors import FAILURE, describe, exit_code_for, exit_codes_help, is_reported
 from kibitz.cli.terminal import echo, silence_stdout
@@ -117,6 +117,7 @@ for _command in (
     *tokens.COMMANDS,
     *export.COMMANDS,
     *server.COMMANDS,
+    *lsp.COMMANDS,
 ):
     cli.add_command(_command)
 

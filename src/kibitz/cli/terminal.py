@@ -15,6 +15,7 @@ to text after it went through `printable`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -55,6 +56,22 @@ def json_text(value: Any, *, indent: int | None = 2, compact: bool = False) -> s
 def echo(message: str = "", *, err: bool = False) -> None:
     """Print a line on stdout (stderr with ``err``), its control characters escaped."""
     click.echo(printable(message), err=err)
+
+
+class _PrintableFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+def stderr_log_handler(fmt: str) -> logging.Handler:
+    """Return a log handler writing to stderr, each record's control characters escaped like `echo`'s.
+
+    A long-running command whose stdout is not for people (the language server speaks its protocol there)
+    logs through it: a record may quote a message from the server or a file's path.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_PrintableFormatter(fmt))
+    return handler
 
 
 def stdout_is_terminal() -> bool:

@@ -10,8 +10,9 @@ that at HEAD, then relocates only the blocks whose files differ from HEAD — ne
 ``rebuild_code`` reads a code-free team's marker's code (which the server does not keep) back
 from git, from the commit it was recorded at.
 
-``pin`` turns a selection in the working tree into a new marker: a normal reference at HEAD when
-the lines are committed, a provisional one carrying the code when they are not.
+``pin`` (``pin_buffer`` for an unsaved editor buffer) turns a selection in the working tree into a
+new marker: a normal reference at HEAD when the lines are committed, a provisional one carrying the
+code when they are not.
 """
 
 from kibitz.locate._blocks import split_lines
@@ -26,7 +27,7 @@ from kibitz.locate._model import (
     Reason,
     Target,
 )
-from kibitz.locate._pin import pin
+from kibitz.locate._pin import hunks_between, pin, pin_buffer
 from kibitz.locate._rebuild import code_missing, rebuild_code
 from kibitz.locate._shared import SharedLocations
 
@@ -41,8 +42,10 @@ __all__ = [
     "SharedLocations",
     "Target",
     "code_missing",
+    "hunks_between",
     "locate",
     "pin",
+    "pin_buffer",
     "read_block",
     "rebuild_code",
     "split_lines",

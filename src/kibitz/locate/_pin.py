@@ -10,8 +10,10 @@ teammate whose clone never had HEAD (it was amended, rebased, never pushed) stil
 
 from __future__ import annotations
 
+from kibitz.anchoring.diff import diff_lines
 from kibitz.client import Marker, MarkerReference, NewMarker
 from kibitz.gitrepo import (
+    Hunk,
     LineRange,
     ObjectReader,
     default_branch_head,
@@ -31,6 +33,41 @@ UPSTREAM_CONFIDENCE = 0.8
 
 def pin(reader: ObjectReader, repo_id: str, path: str, selection: LineRange, working_text: str) -> NewMarker:
     """Return the marker for lines ``selection`` of ``path``, whose text on disk is ``working_text``."""
+    return _pin(reader, repo_id, path, selection, working_text, buffer=False)
+
+
+def pin_buffer(
+    reader: ObjectReader, repo_id: str, path: str, selection: LineRange, buffer_text: str
+) -> NewMarker:
+    """Return the marker for lines ``selection`` of an editor's unsaved text ``buffer_text`` of ``path``.
+
+    Like ``pin``, but the lines are mapped to HEAD through a diff of HEAD's text with the buffer, not
+    with the file on disk (which the editor may not have saved).
+    """
+    return _pin(reader, repo_id, path, selection, buffer_text, buffer=True)
+
+
+def hunks_between(old_text: str, new_text: str) -> list[Hunk]:
+    """Return the hunks that turn ``old_text`` into ``new_text``, numbered as ``git diff -U0`` does."""
+    hunks = []
+    for hunk in diff_lines(split_lines(old_text), split_lines(new_text)).hunks:
+        old_count = hunk.old_end - hunk.old_start
+        new_count = hunk.new_end - hunk.new_start
+        # A side with no lines is numbered by the line before the change, as in a unified diff.
+        hunks.append(
+            Hunk(
+                old_start=hunk.old_start + 1 if old_count else hunk.old_start,
+                old_count=old_count,
+                new_start=hunk.new_start + 1 if new_count else hunk.new_start,
+                new_count=new_count,
+            )
+        )
+    return hunks
+
+
+def _pin(
+    reader: ObjectReader, repo_id: str, path: str, selection: LineRange, working_text: str, *, buffer: bool
+) -> NewMarker:
     root = reader.root
     head = head_commit(root)
     head_text = reader.read_text(head, path)
@@ -39,7 +76,7 @@ def pin(reader: ObjectReader, repo_id: str, path: str, selection: LineRange, wor
         marker = _provisional(repo_id, path, head, selection, working_text, selection)
     else:
         head_lines = split_lines(head_text)
-        hunks = hunks_from_head(root, path)
+        hunks = hunks_between(head_text, working_text) if buffer else hunks_from_head(root, path)
         exact = map_range_through_hunks(hunks, selection)
         if exact is not None:
             marker = _at_head(repo_id, path, head, exact, head_lines)

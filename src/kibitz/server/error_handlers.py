@@ -104,9 +104,11 @@ async def _on_kibitz_error(request: Request, exc: Exception) -> Response:
     return error_response(exc, exc.http_headers())
 
 
-async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     details = _validation_details(exc.errors())
+    if is_page_request(request):
+        return page_error(request, ValidationFailed("The address or the form is not valid.", details))
     if any(d["type"] == "json_invalid" for d in details):
         return error_response(InvalidJson(details=details))
     return error_response(ValidationFailed(details=details))
@@ -122,6 +124,8 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         # FastAPI's own 400 means the body could not be decoded at all.
         return error_response(InvalidJson())
     if exc.status_code == 405:
+        if is_page_request(request):
+            return page_error(request, MethodNotAllowed())
         return error_response(MethodNotAllowed())
     error = KibitzError(str(exc.detail))
     body = {"error": {"code": f"http_{exc.status_code}", "message": error.message, "details": None}}

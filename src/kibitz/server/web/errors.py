@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from kibitz.server.errors import KibitzError, NotAuthenticated
 from kibitz.server.web.pages import page, see_other, sign_in_url
-from kibitz.server.web.sessions import SESSION_COOKIE, clear_cookie
+from kibitz.server.web.sessions import SESSION_COOKIE, clear_cookie, session_token
 
 _API_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics", "/.well-known/")
 _HEADINGS = {
@@ -16,6 +16,7 @@ _HEADINGS = {
     401: "Sign in needed",
     403: "Not allowed",
     404: "Not found",
+    405: "Not possible here",
     409: "Conflict",
     413: "Too large",
     422: "Not valid",
@@ -49,8 +50,12 @@ def page_error(request: Request, error: KibitzError) -> Response:
         return response
     heading = _HEADINGS.get(error.status, "Something went wrong")
     caller = getattr(request.state, "page_caller", None)
+    # A request that failed before its session was looked at (no such route) may well be signed in: its
+    # page then offers neither signing in nor out.
+    unknown = caller is None and session_token(request, state) is not None
     answer: HTMLResponse = page(
-        request, state, caller, "error.html", status=error.status, heading=heading, message=error.message
-    )
+        request, state, caller, "error.html", status=error.status, heading=heading, message=error.message,
+        session_unknown=unknown,
+    )  # fmt: skip
     answer.headers.update(error.http_headers() or {})
     return answer

@@ -1,0 +1,47 @@
+"""The JSON-RPC layer: a request whose parameters cannot be read gets an error answer, not silence.
+
+pygls turns parameters it cannot structure into an exception raised while the message is read, which it
+only logs: the client would wait for an answer forever. Here such a request becomes a stand-in message
+that is answered with "invalid params" and the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.protocol import LanguageServerProtocol
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    """A request whose parameters did not fit its method's type."""
+
+    id: int | str
+    method: str
+    error: JsonRpcException
+    jsonrpc: str = "2.0"
+
+
+class KibitzProtocol(LanguageServerProtocol):
+    """LSP over JSON-RPC, answering malformed requests with errors."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """Structure a message; a request whose parameters do not fit becomes an ``_Unreadable``."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            request_id = data.get("id")
+            if "method" in data and isinstance(request_id, (int, str)) and not isinstance(request_id, bool):
+                reason = error.__cause__ or error
+                invalid = JsonRpcInvalidParams(f"invalid parameters for {data['method']}: {reason}")
+                return _Unreadable(request_id, str(data["method"]), invalid)
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        """Answer an unreadable request with its error; hand everything else to pygls."""
+        if isinstance(message, _Unreadable):
+            self._send_response(message.id, None, message.error.to_response_error())
+            return
+        super().handle_message(message)

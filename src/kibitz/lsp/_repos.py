@@ -1,0 +1,210 @@
+"""The repositories and documents the language server knows, and locating codemarks in unsaved buffers.
+
+The blocking parts (git, the team's shared locations) run in worker threads; they take snapshots of
+the codemarks and the buffers, so the event loop alone changes what is kept here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kibitz.client import Codemark, KibitzClient, KibitzError
+from kibitz.gitrepo import GitError, NotARepository, ObjectReader, RepoLink, find_root, read_link
+from kibitz.locate import InWorkingTree, PinnedMarker, Placement, SharedLocations, locate
+from kibitz.lsp._present import Placed
+
+logger = logging.getLogger(__name__)
+
+# Past this many characters a buffer is not relocated at every keystroke: its codemarks are listed.
+MAX_BUFFER_CHARS = 2_000_000
+# After the server failed to answer, how long locating goes on without asking it (a server that does not
+# answer at all would otherwise cost every keystroke the client's whole timeout).
+QUIET_SECONDS = 5.0
+
+
+class KeptLocations(SharedLocations):
+    """The team's shared locations, asked once per commit and marker for the session.
+
+    Without it every keystroke would ask the server again for HEAD's locations. A failure to reach the
+    server is not a failure to locate: the block is then computed here (and not shared), and the server is
+    left alone for a few seconds.
+    """
+
+    def __init__(self, client: KibitzClient, team_id: str) -> None:
+        super().__init__(client, team_id)
+        self._known: dict[tuple[str, str], Placement] = {}
+        self._asked: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+        self._quiet_until = 0.0
+
+    def _quiet(self) -> bool:
+        return time.monotonic() < self._quiet_until
+
+    def _failed(self, what: str, error: KibitzError) -> None:
+        logger.info("%s: %s", what, error)
+        self._quiet_until = time.monotonic() + QUIET_SECONDS
+
+    def fetch(self, commit: str, marker_ids: Sequence[str]) -> dict[str, Placement]:
+        """Return the locations known at ``commit``, asking the server only about markers not asked yet."""
+        with self._lock:
+            unasked = [m for m in marker_ids if (commit, m) not in self._asked]
+        if unasked and not self._quiet():
+            try:
+                fetched: dict[str, Placement] | None = super().fetch(commit, unasked)
+            except KibitzError as error:
+                self._failed("shared locations unavailable", error)
+                fetched = None
+            if fetched is not None:
+                with self._lock:
+                    self._asked.update((commit, m) for m in unasked)
+                    self._known.update(((commit, key), value) for key, value in fetched.items())
+        with self._lock:
+            return {m: self._known[(commit, m)] for m in marker_ids if (commit, m) in self._known}
+
+    def store(self, commit: str, placements: Iterable[Placement]) -> None:
+        """Share computed locations, and keep them so that the next run computes nothing at that commit."""
+        placements = list(placements)
+        with self._lock:
+            for placement in placements:
+                self._known[(commit, placement.marker_id)] = placement
+                self._asked.add((commit, placement.marker_id))
+        if self._quiet():
+            return
+        try:
+            super().store(commit, placements)
+        except KibitzError as error:
+            self._failed("could not share locations", error)
+
+    def promote(self, pinned: PinnedMarker, commit: str, placement: Placement) -> None:
+        """Promote a provisional marker, unless the server cannot be reached now (a later run will)."""
+        if self._quiet():
+            return
+        try:
+            super().promote(pinned, commit, placement)
+        except KibitzError as error:
+            self._failed("could not promote a marker", error)
+
+    def forget(self, marker_ids: Iterable[str]) -> None:
+        """Drop what is kept of markers that changed (references added, promoted)."""
+        wanted = set(marker_ids)
+        with self._lock:
+            self._known = {key: value for key, value in self._known.items() if key[1] not in wanted}
+            self._asked = {key for key in self._asked if key[1] not in wanted}
+
+
+@dataclass
+class Repo:
+    """A linked repository with open documents: its codemarks as last known (memory only)."""
+
+    root: Path
+    link: RepoLink
+    reader: ObjectReader
+    shared: KeptLocations
+    codemarks: dict[str, Codemark] = field(default_factory=dict)
+    loaded: bool = False
+
+    def holds(self, codemark: Codemark) -> bool:
+        """Tell whether a codemark has a block in this repository."""
+        return codemark["team_id"] == self.link.team_id and any(
+            marker["repo_id"] == self.link.repo_id for marker in codemark["markers"]
+        )
+
+    def shown(self) -> list[Codemark]:
+        """Return the codemarks an editor shows: all but archived ones, oldest first."""
+        kept = [c for c in self.codemarks.values() if c["status"] != "archived"]
+        return sorted(kept, key=lambda c: (c["created_at"], c["id"]))
+
+
+@dataclass
+class Document:
+    """An open document: where it is, the repository it belongs to, and its codemarks as placed last."""
+
+    uri: str
+    file: Path | None
+    root: Path | None = None
+    rel: str | None = None
+    repo: Repo | None = None
+    # Why the document shows no codemarks (outside git, not linked, binary…), None when it does.
+    problem: str | None = None
+    placed: list[Placed] = field(default_factory=list)
+    signature: tuple[object, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where a file is: its repository's root and link, and its path in it (None outside git)."""
+
+    root: Path | None
+    link: RepoLink | None
+    rel: str | None
+
+
+def where_is(file: Path) -> Where:
+    """Return the repository around a file, its link and the file's repo path (blocking: runs git)."""
+    directory = file.parent
+    if not directory.is_dir():
+        return Where(None, None, None)
+    try:
+        root = find_root(directory)
+        link = read_link(root)
+    except NotARepository:
+        return Where(None, None, None)
+    except GitError as error:
+        logger.info("git failed for %s: %s", file, error)
+        return Where(None, None, None)
+    try:
+        rel = file.resolve().relative_to(root.resolve()).as_posix()
+    except (OSError, ValueError):
+        return Where(root, link, None)
+    return Where(root, link, rel)
+
+
+def locate_buffers(
+    repo: Repo, codemarks: Sequence[Codemark], buffers: Mapping[str, str]
+) -> dict[str, Placement]:
+    """Return where the codemarks' blocks are, by marker id, with the unsaved ``buffers`` on top of the tree.
+
+    Blocking: runs git and may ask the server for HEAD's shared locations (once per commit and marker).
+    """
+    pinned = [
+        PinnedMarker(codemark["id"], marker)
+        for codemark in codemarks
+        for marker in codemark["markers"]
+        if marker["repo_id"] == repo.link.repo_id
+    ]
+    if not pinned:
+        return {}
+    return locate(repo.reader, pinned, InWorkingTree(dict(buffers)), shared=repo.shared)
+
+
+def placed_in(
+    rel: str, codemarks: Sequence[Codemark], placements: Mapping[str, Placement], repo_id: str
+) -> list[Placed]:
+    """Return the blocks of a document: those located in it, and those recorded in it but not placed."""
+    placed = []
+    for codemark in codemarks:
+        for marker in codemark["markers"]:
+            if marker["repo_id"] != repo_id:
+                continue
+            placement = placements.get(marker["id"])
+            if placement is not None and placement.path == rel and placement.start_line is not None:
+                placed.append(Placed(codemark, marker, placement))
+            elif marker["path"] == rel and (placement is None or placement.path is None):
+                # Deleted, or not visible in this clone: listed, not shown in the text.
+                placed.append(Placed(codemark, marker, placement))
+    return placed
+
+
+def listed_only(rel: str, codemarks: Sequence[Codemark], repo_id: str, reason: str) -> list[Placed]:
+    """Return the blocks recorded in a document that is not followed (too large): listed, not placed."""
+    return [
+        Placed(codemark, marker, None, note_reason=reason)
+        for codemark in codemarks
+        for marker in codemark["markers"]
+        if marker["repo_id"] == repo_id and marker["path"] == rel
+    ]
