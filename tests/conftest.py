@@ -255,6 +255,8 @@ HARNESS_VARIABLES = frozenset(
         "KIBITZ_REQUIRE_NEOVIM",
         "KIBITZ_TEST_POSTGRES_URL",
         "KIBITZ_TEST_REDIS_URL",
+        # The browser tests: a missing Chromium (or axe-core) fails instead of skipping (CI).
+        "KIBITZ_REQUIRE_CHROMIUM",
     }
 )
 

@@ -7,6 +7,8 @@
   (at once in the process that saved it).
 - People: the wire form of a person named in pages of codemarks (and their email, which orders assignees),
   likewise: a new name or email shows within half a second.
+- Feed rows: the feed page's rendered list, keyed by the listing answer it shows (so never newer or older
+  than that answer) and the minute (its times say "5 minutes ago").
 - Listings: whole answers, keyed by the team's event seq. Every change in a team records an event in the
   same transaction, so a newer seq means a different key and a cached answer can never be stale. The seq
   comes from the doorbells this process hears; with the in-process broker those ring before the writer's
@@ -48,6 +50,10 @@ class Caches:
     )
     listings: LRUCache[Hashable, bytes] = field(
         default_factory=lambda: LRUCache(maxsize=64 * 1024 * 1024, getsizeof=len)
+    )
+    # The feed page's rendered rows, keyed by the listing answer they were rendered from (see feed_pages.py).
+    feed_rows: LRUCache[Hashable, tuple[str, str | None]] = field(
+        default_factory=lambda: LRUCache(maxsize=32 * 1024 * 1024, getsizeof=lambda rows: len(rows[0]))
     )
     heads: dict[str, int] = field(default_factory=dict)
 

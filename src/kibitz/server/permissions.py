@@ -188,6 +188,37 @@ PAGE_ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/c/{codemark_id}/follow"): Rule("member", "write", "form"),
     ("POST", "/r/{reply_id}/edit"): Rule("author", "write", "form: only its author edits a reply"),
     ("POST", "/r/{reply_id}/react"): Rule("member", "write", "form"),
+    # The team's pages, the account page and their forms.
+    ("GET", "/t/{team_id}/feed"): Rule("member", "read", "page: codemarks, with the listing's filters"),
+    ("GET", "/t/{team_id}/inbox"): Rule("member", "read", "page: your inbox in the team"),
+    ("POST", "/t/{team_id}/inbox/read"): Rule("member", "read", "form: marks your own items read"),
+    ("GET", "/t/{team_id}/search"): Rule("member", "read", "page"),
+    ("GET", "/t/{team_id}/settings"): Rule(
+        "member", "read", "page: members to everyone; invites, allowlist, code-free mode, audit to admins"
+    ),
+    ("GET", "/t/{team_id}/settings/audit"): Rule("admin", "admin", "page"),
+    ("POST", "/t/{team_id}/settings/members/{user_id}/role"): Rule(
+        "admin", "admin", "form; only an owner changes an owner's role or makes owners"
+    ),
+    ("POST", "/t/{team_id}/settings/members/{user_id}/remove"): Rule(
+        "self-or-admin", "admin", "form; only an owner removes an owner; the last owner cannot leave"
+    ),
+    ("POST", "/t/{team_id}/settings/invites"): Rule("admin", "admin", "form; only an owner invites admins"),
+    ("POST", "/t/{team_id}/settings/invites/{invite_id}/revoke"): Rule(
+        "admin", "admin", "form; only an owner revokes an admin invite"
+    ),
+    ("POST", "/t/{team_id}/settings/allowlist"): Rule(
+        "admin", "admin", "form; refused if it would exclude the address of the request"
+    ),
+    ("POST", "/t/{team_id}/settings/code-free"): Rule("admin", "admin", "form"),
+    ("GET", "/account"): Rule("user", "admin", "page: profile, teams, tokens and sessions"),
+    ("POST", "/account/password"): Rule("user", "admin", "form; ends every other session"),
+    ("POST", "/account/tokens"): Rule("user", "admin", "form; the token is shown once"),
+    ("POST", "/account/tokens/{token_id}/revoke"): Rule("user", "admin", "form; your own tokens only"),
+    ("GET", "/account/export"): Rule("user", "read", "download: your archive"),
+    ("POST", "/account/delete"): Rule(
+        "user", "admin", "form; needs your password; refused while you are a team's last owner"
+    ),
 }
 ROUTES.update(PAGE_ROUTES)
 

@@ -23,7 +23,8 @@ from kibitz.server.unit_of_work import UnitOfWork
 router = APIRouter(tags=["tokens"])
 
 
-def _forget(session: UnitOfWork, state: AppState, rows: list[ApiToken]) -> None:
+def forget_tokens_after_commit(session: UnitOfWork, state: AppState, rows: list[ApiToken]) -> None:
+    """Stop honouring revoked tokens in this process's cache once the revocation is committed."""
     # Once the revocation is committed this process stops honouring them; the others within half a second.
     hashes = [row.token_hash for row in rows]
 
@@ -60,7 +61,7 @@ async def create_token(
 async def revoke_token(token_id: str, session: DbSession, caller: CurrentCaller, state: State) -> Response:
     """Revoke one of your own tokens or sessions."""
     row = await tokens.revoke_token(session, caller, token_id, address=caller.address)
-    _forget(session, state, [row])
+    forget_tokens_after_commit(session, state, [row])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -93,5 +94,5 @@ async def change_password(
         min_score=state.settings.password_min_score,
         address=caller.address,
     )
-    _forget(session, state, ended)
+    forget_tokens_after_commit(session, state, ended)
     return PasswordChangedOut(sessions_ended=len(ended))

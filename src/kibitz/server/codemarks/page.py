@@ -23,9 +23,11 @@ from sqlalchemy import select
 
 from kibitz.server.auth.people import people_by_id
 from kibitz.server.auth.service import Caller, user_ref
+from kibitz.server.caches import Caches
 from kibitz.server.codemarks.models import Codemark
 from kibitz.server.codemarks.render import rendered_codemarks
 from kibitz.server.codemarks.service import CodemarkFilter, page_query, with_path_index
+from kibitz.server.events.service import head_seq
 from kibitz.server.pagination import encode_cursor
 from kibitz.server.unit_of_work import UnitOfWork
 
@@ -101,3 +103,31 @@ async def codemark_page(
             + b"]}"
         )
     return b'{"items":[' + b",".join(items) + b'],"next_cursor":' + json.dumps(next_cursor).encode() + b"}"
+
+
+async def cached_codemark_page(
+    session: UnitOfWork,
+    caller: Caller,
+    team_id: str,
+    flt: CodemarkFilter,
+    limit: int,
+    cursor: str | None,
+    caches: Caches,
+) -> bytes:
+    """Return `codemark_page`'s answer, kept under the team's event seq (the API's listing and the feed page).
+
+    The hot path of every editor opening a file: answers are cached under the team's event seq (see
+    caches.py), so a repeated listing costs neither queries nor serialisation until the team changes. The
+    caller's membership must have been checked already.
+    """
+    head = caches.heads.get(team_id) if caches.heads_are_exact else None
+    if head is None:
+        head = await head_seq(session, team_id)
+        if caches.heads_are_exact:
+            caches.heard(team_id, head)
+    key = (team_id, head, caller.user.id, flt, limit, cursor)
+    body = caches.listings.get(key)
+    if body is None:
+        body = await codemark_page(session, caller, team_id, flt, limit, cursor, caches.people)
+        caches.listings[key] = body
+    return body

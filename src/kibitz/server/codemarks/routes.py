@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from kibitz.ids import ID_LENGTH, ID_PREFIX_MIN
 from kibitz.server.access import access_codemark, access_reply, access_team, access_team_cached
 from kibitz.server.codemarks import replies, service
-from kibitz.server.codemarks.page import codemark_page
+from kibitz.server.codemarks.page import cached_codemark_page
 from kibitz.server.codemarks.render import codemarks_out
 from kibitz.server.codemarks.schemas import (
     BlockAt,
@@ -29,7 +29,6 @@ from kibitz.server.codemarks.schemas import (
 )
 from kibitz.server.deps import CurrentCaller, DbSession, State
 from kibitz.server.errors import Conflict
-from kibitz.server.events.service import head_seq
 from kibitz.server.pagination import MAX_LIMIT
 from kibitz.validation import Emoji, RepoPath, Tag
 
@@ -68,15 +67,7 @@ async def list_codemarks(
     cursor: Cursor = None,
 ) -> Response:
     """List the team's codemarks the caller may see, newest first, with filters and cursor pagination."""
-    # The hot path of every editor opening a file: answers are cached under the team's event seq (see
-    # caches.py), so a repeated listing costs neither queries nor serialisation until the team changes.
-    caches = state.caches
-    await access_team_cached(session, caller, team_id, caches)
-    head = caches.heads.get(team_id) if caches.heads_are_exact else None
-    if head is None:
-        head = await head_seq(session, team_id)
-        if caches.heads_are_exact:
-            caches.heard(team_id, head)
+    await access_team_cached(session, caller, team_id, state.caches)
     flt = service.CodemarkFilter(
         repo_id=repo_id,
         path=path,
@@ -87,11 +78,7 @@ async def list_codemarks(
         tag=tag,
         pinned=pinned,
     )
-    key = (team_id, head, caller.user.id, flt, limit, cursor)
-    body = caches.listings.get(key)
-    if body is None:
-        body = await codemark_page(session, caller, team_id, flt, limit, cursor, caches.people)
-        caches.listings[key] = body
+    body = await cached_codemark_page(session, caller, team_id, flt, limit, cursor, state.caches)
     return Response(body, media_type="application/json")
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response, status
 
 from kibitz.server.access import access_team
 from kibitz.server.auth.models import User
+from kibitz.server.auth.service import Caller
 from kibitz.server.deps import AppState, CurrentCaller, DbSession, State
 from kibitz.server.erasure import service
 from kibitz.server.erasure.models import ErasureRequest
@@ -16,7 +17,7 @@ from kibitz.server.erasure.sweeper import finish_now
 from kibitz.server.errors import InvalidCredentials, NotFound, ValidationFailed
 from kibitz.server.teams.models import Team
 from kibitz.server.teams.service import team_name
-from kibitz.server.unit_of_work import transaction
+from kibitz.server.unit_of_work import UnitOfWork, transaction
 
 router = APIRouter(tags=["erasure"])
 
@@ -30,13 +31,22 @@ async def delete_account(
     body: AccountDeleteIn, response: Response, session: DbSession, caller: CurrentCaller, state: State
 ) -> ErasureOut:
     """Erase your account and everything you wrote, for good; your password confirms it."""
+    request = await erase_account(session, caller, state, body.password)
+    return await _finish(response, state, request)
+
+
+async def erase_account(
+    session: UnitOfWork, caller: Caller, state: AppState, password: str
+) -> ErasureRequest:
+    """Erase the caller's account once their password confirms it; return the committed request (the API
+    and the account page)."""
     # Guessing the password with a stolen session spends the same budget as guessing at login.
     await state.login_throttle.attempt(caller.user.email, caller.address)
     user = await session.get(User, caller.user.id)
     if (
         user is None
         or user.status != "active"
-        or not await state.passwords.verify(user.password_hash, body.password)
+        or not await state.passwords.verify(user.password_hash, password)
     ):
         raise InvalidCredentials("The password is wrong; nothing was erased.")
     # A transaction of its own, committed at the end of the block: the keys can only be destroyed once the
@@ -48,7 +58,7 @@ async def delete_account(
         state.caches.forget_token(token_hash)
     for team_id in erased.team_ids:
         state.caches.forget_member(team_id, user.id)
-    return await _finish(response, state, erased.request)
+    return erased.request
 
 
 @router.delete("/teams/{team_id}", responses=_ANSWERS)

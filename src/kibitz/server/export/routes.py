@@ -12,7 +12,8 @@ from kibitz.server.export.schemas import TeamExport, UserExport, archive_bytes, 
 router = APIRouter(tags=["export"])
 
 
-def _download(archive: UserExport | TeamExport, subject_id: str) -> Response:
+def download(archive: UserExport | TeamExport, subject_id: str) -> Response:
+    """Answer an export archive as a file to download (the API and the account page)."""
     # The archive's own bytes, not a re-serialisation: they are what makes two exports comparable.
     name = export_filename(archive.kind, subject_id, archive.exported_at)
     return Response(
@@ -27,7 +28,7 @@ async def export_me(session: DbSession, caller: CurrentCaller, state: State) -> 
     """Download your profile, memberships, tokens' metadata and everything you wrote, as one JSON archive."""
     async with service.snapshot(state.sessionmaker) as reader:
         archive = await service.export_user(session, caller, reader)
-    return _download(archive, caller.user.id)
+    return download(archive, caller.user.id)
 
 
 @router.get("/teams/{team_id}/export", response_model=None, responses={200: {"model": TeamExport}})
@@ -36,4 +37,4 @@ async def export_team(team_id: str, session: DbSession, caller: CurrentCaller, s
     await access_team(session, caller, team_id, "owner")
     async with service.snapshot(state.sessionmaker) as reader:
         archive = await service.export_team(session, caller, team_id, reader)
-    return _download(archive, team_id)
+    return download(archive, team_id)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
 
 from kibitz.server.access import access_team
 from kibitz.server.deps import CurrentCaller, DbSession
 from kibitz.server.inbox import service
-from kibitz.server.inbox.models import InboxItem
 from kibitz.server.inbox.schemas import InboxPage, MarkedRead, MarkReadIn
 from kibitz.server.pagination import MAX_LIMIT
 
@@ -29,12 +27,8 @@ async def list_inbox(
     """List your inbox in a team (mentions, assignments, replies on codemarks you follow), newest first."""
     await access_team(session, caller, team_id)
     items, next_cursor = await service.list_inbox(session, team_id, caller.user.id, unread, limit, cursor)
-    unread_count = await session.scalar(
-        select(func.count())
-        .select_from(InboxItem)
-        .where(InboxItem.user_id == caller.user.id, InboxItem.team_id == team_id, InboxItem.read_at.is_(None))
-    )
-    return InboxPage(items=items, next_cursor=next_cursor, unread=int(unread_count or 0))
+    count = await service.unread_count(session, team_id, caller.user.id)
+    return InboxPage(items=items, next_cursor=next_cursor, unread=count)
 
 
 @router.post("/teams/{team_id}/inbox/read")

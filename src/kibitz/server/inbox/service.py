@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from kibitz.ids import new_id
 from kibitz.server.auth.people import people_by_id
@@ -104,3 +104,13 @@ async def mark_read(
         statement = statement.where(InboxItem.id.in_(ids))
     result = await session.execute(statement)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def unread_count(session: UnitOfWork, team_id: str, user_id: str) -> int:
+    """Return how many of a person's inbox items in a team are unread."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(InboxItem)
+        .where(InboxItem.user_id == user_id, InboxItem.team_id == team_id, InboxItem.read_at.is_(None))
+    )
+    return int(count or 0)

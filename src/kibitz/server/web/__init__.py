@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kibitz.server.web import auth_pages, codemark_pages, home, static
+from kibitz.server.web import (
+    account_pages,
+    auth_pages,
+    codemark_pages,
+    feed_pages,
+    home,
+    inbox_pages,
+    search_pages,
+    static,
+    team_pages,
+)
 
 
 def web_router() -> APIRouter:
@@ -21,6 +31,11 @@ def web_router() -> APIRouter:
         auth_pages.router,
         codemark_pages.permalink_router,
         codemark_pages.router,
+        feed_pages.router,
+        inbox_pages.router,
+        search_pages.router,
+        team_pages.router,
+        account_pages.router,
     ):
         router.include_router(part)
     return router

@@ -1,0 +1,46 @@
+"""What every page of a team shows around its content: the team and the caller's role in it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kibitz.server.access import has_role
+from kibitz.server.auth.people import Person
+from kibitz.server.teams.allowlist import get_team
+from kibitz.server.teams.models import Membership
+from kibitz.server.teams.schemas import TeamOut
+from kibitz.server.teams.service import list_members, team_out
+from kibitz.server.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class TeamPage:
+    """The team a page belongs to, as the caller sees it, and which of its pages this is."""
+
+    team: TeamOut
+    membership: Membership
+    current: str
+
+    @property
+    def role(self) -> str:
+        """Return the caller's role in the team."""
+        return self.membership.role
+
+    def may(self, role: str) -> bool:
+        """Tell whether the caller has at least `role` (what the page offers; the POST checks again)."""
+        return has_role(self.membership, role)
+
+    def url(self, page: str) -> str:
+        """Return the address of one of the team's pages."""
+        return f"/t/{self.team.id}/{page}"
+
+
+async def team_page(session: UnitOfWork, membership: Membership, current: str) -> TeamPage:
+    """Return the frame of a team page for a membership the access layer returned."""
+    team = await get_team(session, membership.team_id)
+    return TeamPage(await team_out(session, team, membership.role), membership, current)
+
+
+async def members_by_id(session: UnitOfWork, team_id: str) -> dict[str, Person]:
+    """Return the team's members by user id, oldest first (the author and assignee pickers)."""
+    return {person.id: person for _membership, person in await list_members(session, team_id)}
