@@ -96,3 +96,26 @@ def test_default_branch_head(tmp_path: Path) -> None:
     (clone / "a.txt").write_text("y\n", encoding="utf-8")
     git(clone, "commit", "--quiet", "-am", "local")
     assert default_branch_head(clone) == upstream_head
+
+
+def test_texts_by_commit_id_are_kept_and_by_name_are_read_again(repo: Path, reader: ObjectReader) -> None:
+    head = git(repo, "rev-parse", "HEAD").strip()
+    first = reader.read_text(head, "src/app.py")
+    assert first == "print('hi')\n"
+    assert reader.read_text(head, "src/app.py") is first
+    (repo / "src" / "app.py").write_text("print('bye')\n", encoding="utf-8")
+    git(repo, "commit", "--quiet", "-am", "bye")
+    # A name such as HEAD moves with the repository: it is never answered from what was kept.
+    assert reader.read_text("HEAD", "src/app.py") == "print('bye')\n"
+    assert reader.read_text(head, "src/app.py") == "print('hi')\n"
+
+
+def test_a_commit_not_here_yet_is_read_once_fetched(repo: Path, reader: ObjectReader, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "--quiet", str(repo), str(other))
+    (other / "src" / "app.py").write_text("print('elsewhere')\n", encoding="utf-8")
+    git(other, "commit", "--quiet", "-am", "elsewhere")
+    commit = git(other, "rev-parse", "HEAD").strip()
+    assert reader.read_text(commit, "src/app.py") is None
+    git(repo, "fetch", "--quiet", str(other), "HEAD")
+    assert reader.read_text(commit, "src/app.py") == "print('elsewhere')\n"

@@ -16,7 +16,7 @@ from pygls.exceptions import JsonRpcException
 
 from tests.code_samples import APP
 from tests.e2e.conftest import Person, running_server, setup_team
-from tests.git_helpers import git, published_repo
+from tests.git_helpers import commit_all, git, published_repo
 from tests.lsp.conftest import CAPABILITIES, Editor, start_editor, stop_editor, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -114,6 +114,29 @@ async def test_add_in_a_new_file_nobody_committed_makes_a_provisional_codemark(
     await wait_until(lambda: editor.lines(uri) == [(0, 1)], what="the codemark in the unsaved new file")
     editor.close(uri)
     draft.unlink()
+
+
+async def test_a_commit_made_in_the_terminal_while_the_buffer_is_open_promotes_at_the_next_edit(
+    editor: Editor, world: World
+) -> None:
+    notes = world.repo / "notes.py"
+    text = "def notes():\n    return 2\n"
+    notes.write_text(text, encoding="utf-8")  # saved, not committed
+    uri = editor.open(notes)
+    await wait_until(lambda: uri in editor.client.diagnostics)
+    added = await editor.command("kibitz.add", {"uri": uri, "range": _range(0, 1), "text": "Notes?"})
+    [marker] = _show(world, added["id"])["markers"]
+    assert marker["provisional"] is True
+    await wait_until(lambda: editor.lines(uri) == [(0, 1)], what="the provisional codemark")
+
+    head = commit_all(world.repo, "notes, committed in a terminal")
+    editor.change(uri, "# typed after the commit\n" + text)
+    await wait_until(
+        lambda: _show(world, added["id"])["markers"][0]["commit"] == head,
+        what="the marker promoted at the commit made in the terminal",
+    )
+    await wait_until(lambda: editor.lines(uri) == [(1, 2)], what="the codemark below the typed line")
+    editor.close(uri)
 
 
 async def test_reply_edit_resolve_reopen_follow_and_react(editor: Editor, world: World, uri: str) -> None:

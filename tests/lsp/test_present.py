@@ -106,6 +106,9 @@ def test_a_range_covers_whole_lines_in_the_clients_units() -> None:
     lines = ["a\n", "héllo 🙂\n", "c"]
     utf16 = line_range(lines, 1, 2, lambda text: len(text.encode("utf-16-le")) // 2)
     assert utf16 == types.Range(types.Position(0, 0), types.Position(1, 8))
+    utf8 = line_range(["naïve = 1\n", "plain = 2\n"], 1, 2, lambda text: len(text.encode("utf-8")))
+    assert utf8.end == types.Position(1, 9)  # ASCII: as many units as characters, in any encoding
+    assert line_range(["naïve = 1\n"], 1, 1, lambda text: len(text.encode("utf-8"))).end.character == 10
     # Clamped to the document when the block ends past it.
     assert line_range(lines, 3, 9, len) == types.Range(types.Position(2, 0), types.Position(2, 1))
 

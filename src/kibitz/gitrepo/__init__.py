@@ -4,8 +4,10 @@ from kibitz.gitrepo._changes import (
     ChangeKind,
     FileChange,
     changes_between,
+    disk_changes,
     parse_name_status,
     untracked_files,
+    with_buffers,
     working_tree_changes,
 )
 from kibitz.gitrepo._hunks import (
@@ -34,22 +36,28 @@ from kibitz.gitrepo._repo import (
     write_link,
 )
 from kibitz.gitrepo._search import files_containing
+from kibitz.gitrepo._status import GitDirs, Stamp, TreeStatus, git_dirs, state_stamp, tree_status
 from kibitz.gitrepo._worktree import WorkingTree
 
 __all__ = [
     "ChangeKind",
     "FileChange",
+    "GitDirs",
     "GitError",
     "Hunk",
     "LineRange",
     "NotARepository",
     "ObjectReader",
     "RepoLink",
+    "Stamp",
+    "TreeStatus",
     "WorkingTree",
     "changes_between",
     "default_branch_head",
+    "disk_changes",
     "files_containing",
     "find_root",
+    "git_dirs",
     "has_commits",
     "head_commit",
     "hunks_from_head",
@@ -63,7 +71,10 @@ __all__ = [
     "remote_urls",
     "resolve_commit",
     "root_commits",
+    "state_stamp",
+    "tree_status",
     "untracked_files",
+    "with_buffers",
     "working_tree_changes",
     "write_link",
 ]

@@ -7,7 +7,7 @@ which the relocation engine is offered as a candidate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -93,13 +93,25 @@ def working_tree_changes(
     ``buffers`` maps repo paths to unsaved editor texts; each counts as a change of its path.
     Without a base commit (a repository before its first commit) every file is new.
     """
+    return with_buffers(root, disk_changes(root, base_commit), buffers)
+
+
+def disk_changes(root: Path, base_commit: str | None) -> list[FileChange]:
+    """Return what differs from ``base_commit`` in the files on disk, untracked files included."""
     if base_commit is None:
         listed = _git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z").stdout
-        changes = [FileChange("added", None, path) for path in _nul_separated(listed)]
-    else:
-        # "git diff COMMIT" compares the commit with the files on disk (staged or not).
-        changes = _name_status(root, base_commit)
-        changes.extend(FileChange("added", None, path) for path in untracked_files(root))
+        return [FileChange("added", None, path) for path in _nul_separated(listed)]
+    # "git diff COMMIT" compares the commit with the files on disk (staged or not).
+    changes = _name_status(root, base_commit)
+    changes.extend(FileChange("added", None, path) for path in untracked_files(root))
+    return changes
+
+
+def with_buffers(
+    root: Path, on_disk: Sequence[FileChange], buffers: Mapping[str, str] | None
+) -> list[FileChange]:
+    """Return the changes on disk with each unsaved buffer counted as a change of its path."""
+    changes = list(on_disk)
     touched = {change.new_path for change in changes if change.new_path is not None}
     for path in buffers or {}:
         if path in touched:

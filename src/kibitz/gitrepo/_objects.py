@@ -9,8 +9,10 @@ processes start on first use and stop on ``close()``.
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -20,6 +22,10 @@ from kibitz.gitrepo._repo import GitError, _git, git_command, git_environment
 # git's mode of a symbolic link; a link's target is at most this long on the systems git runs on.
 SYMLINK_MODE = b"120000 "
 MAX_LINK_CHARS = 4096
+# Texts kept by commit id and path: an editor relocates against HEAD's text of a file at every keystroke.
+KEPT_TEXTS = 16
+# A full object id names one content for good; a branch name or ``HEAD`` may name another tomorrow.
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 class _BatchProcess:
@@ -99,6 +105,7 @@ class ObjectReader:
         self._checks = _BatchProcess(root, "--batch-check")
         # The language server may ask from several threads; each question is one write and one read.
         self._lock = threading.Lock()
+        self._texts: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def close(self) -> None:
         """Stop the git processes."""
@@ -150,7 +157,27 @@ class ObjectReader:
         return listed.returncode == 0 and listed.stdout.startswith(SYMLINK_MODE)
 
     def read_text(self, commit: str, path: str) -> str | None:
-        """Return the text of ``path`` at ``commit`` (undecodable bytes replaced), or None if absent."""
+        """Return the text of ``path`` at ``commit`` (undecodable bytes replaced), or None if absent.
+
+        The last few texts read by full commit id are kept: they cannot change.
+        """
+        key = (commit, path)
+        kept = _OBJECT_ID.fullmatch(commit) is not None
+        if kept:
+            with self._lock:
+                if key in self._texts:
+                    self._texts.move_to_end(key)
+                    return self._texts[key]
+        text = self._read_text(commit, path)
+        # Absent is not kept: the commit may be fetched later.
+        if kept and text is not None:
+            with self._lock:
+                self._texts[key] = text
+                while len(self._texts) > KEPT_TEXTS:
+                    self._texts.popitem(last=False)
+        return text
+
+    def _read_text(self, commit: str, path: str) -> str | None:
         name = f"{commit}:{path}"
         if "\n" in name:
             result = _git(self.root, "cat-file", "blob", name, check=False)

@@ -97,8 +97,7 @@ def _relocate(
     codes: Sequence[str],
 ) -> list[_Step | None]:
     """Relocate anchors from ``old_text`` to ``new_path`` in the tree; None where they are gone."""
-    clue_lines = [line for code in codes for line in clues(code)]
-    paths = _candidates(tree, changes, near, new_path, clue_lines)
+    paths = _candidates(tree, changes, near, new_path, codes)
     texts = [tree.text(path) or "" for path in paths]
     new_text = (tree.text(new_path) if new_path else None) or ""
     steps: list[_Step | None] = []
@@ -109,11 +108,13 @@ def _relocate(
 
 
 def _candidates(
-    tree: _Tree, changes: Sequence[FileChange], near: str, exclude: str | None, clue_lines: list[str]
+    tree: _Tree, changes: Sequence[FileChange], near: str, exclude: str | None, codes: Sequence[str]
 ) -> list[str]:
     """Return the changed and untracked files to offer as move targets, those holding a clue first."""
     paths, capped = candidate_paths(changes, near, exclude)
     if capped:
+        # Picked only when needed: for every block of a file at each keystroke they cost more than the rest.
+        clue_lines = [line for code in codes for line in clues(code)]
         # Untracked files can be many (an unignored build directory); read the likely ones only.
         found = files_containing(tree.root, clue_lines)
         holding = {path for hits in found.values() for path in hits}

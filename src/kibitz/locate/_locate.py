@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kibitz.gitrepo import ObjectReader, WorkingTree, has_commits, head_commit, working_tree_changes
+from kibitz.gitrepo import ObjectReader, WorkingTree, tree_status, with_buffers
 from kibitz.locate._at_commit import Located, locate_at_commit
 from kibitz.locate._blocks import block_of, split_lines
 from kibitz.locate._in_worktree import locate_in_worktree
@@ -36,9 +36,10 @@ def locate(
     if isinstance(target, AtCommit):
         return _at_commit(reader, markers, target.commit, shared)
     root = reader.root
-    head = head_commit(root) if has_commits(root) else None
+    status = target.status or tree_status(root)
+    head = status.head
     at_head = _at_commit(reader, markers, head, shared) if head else {}
-    changes = working_tree_changes(root, head, target.buffers)
+    changes = with_buffers(root, status.changes, target.buffers)
     tree = WorkingTree(root, target.buffers)
     placed = locate_in_worktree(reader, tree, head, changes, markers, at_head)
     by_id = {pinned.marker["id"]: pinned.marker for pinned in markers}

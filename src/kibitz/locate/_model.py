@@ -8,6 +8,7 @@ from typing import Literal
 
 from kibitz.anchoring import ALGORITHM_VERSION, Status
 from kibitz.client import Marker
+from kibitz.gitrepo import TreeStatus
 
 # Bump when this package may place a marker differently for the same inputs (which references it
 # reads, how statuses are judged): a cached location is shared per algorithm name, so the name
@@ -42,9 +43,14 @@ class AtCommit:
 
 @dataclass(frozen=True, slots=True)
 class InWorkingTree:
-    """Locate in the files on disk, with unsaved editor ``buffers`` (repo path → text) on top."""
+    """Locate in the files on disk, with unsaved editor ``buffers`` (repo path → text) on top.
+
+    ``status`` is HEAD and the changes on disk as read lately (an editor keeps it between keystrokes);
+    None reads them now.
+    """
 
     buffers: Mapping[str, str] = field(default_factory=dict)
+    status: TreeStatus | None = None
 
 
 Target = AtCommit | InWorkingTree

@@ -93,7 +93,9 @@ def line_range(lines: Sequence[str], start_line: int, end_line: int, units: Any)
     start = min(max(start_line - 1, 0), last_index)
     end = min(max(end_line - 1, start), last_index)
     end_text = lines[end].rstrip("\r\n") if lines else ""
-    return types.Range(types.Position(start, 0), types.Position(end, units(end_text)))
+    # An ASCII character is one unit in every encoding; counting units goes through each character.
+    width = len(end_text) if end_text.isascii() else units(end_text)
+    return types.Range(types.Position(start, 0), types.Position(end, width))
 
 
 def diagnostic(placed: Placed, server_url: str, where: types.Range) -> types.Diagnostic:

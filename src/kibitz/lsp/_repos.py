@@ -14,7 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kibitz.client import Codemark, KibitzClient, KibitzError
-from kibitz.gitrepo import GitError, NotARepository, ObjectReader, RepoLink, find_root, read_link
+from kibitz.gitrepo import (
+    GitDirs,
+    GitError,
+    NotARepository,
+    ObjectReader,
+    RepoLink,
+    Stamp,
+    TreeStatus,
+    find_root,
+    git_dirs,
+    read_link,
+    state_stamp,
+    tree_status,
+)
 from kibitz.locate import InWorkingTree, PinnedMarker, Placement, SharedLocations, locate
 from kibitz.lsp._present import Placed
 
@@ -25,6 +38,9 @@ MAX_BUFFER_CHARS = 2_000_000
 # After the server failed to answer, how long locating goes on without asking it (a server that does not
 # answer at all would otherwise cost every keystroke the client's whole timeout).
 QUIET_SECONDS = 5.0
+# How long the working tree's state (HEAD, files changed on disk) is kept while HEAD and the index stay:
+# a file changed on disk by another program, which neither moves, is noticed within this time.
+STATUS_SECONDS = 2.0
 
 
 class KeptLocations(SharedLocations):
@@ -97,6 +113,41 @@ class KeptLocations(SharedLocations):
             self._asked = {key for key in self._asked if key[1] not in wanted}
 
 
+class KeptStatus:
+    """The working tree's state, read with git again only when HEAD or the index moved, or it is old.
+
+    Without it every keystroke would start git three times (HEAD, the changed files, the untracked
+    ones). Whether HEAD or the index moved is told from their files (``state_stamp``), without git.
+    """
+
+    def __init__(self, root: Path, seconds: float = STATUS_SECONDS) -> None:
+        self.root = root
+        self.seconds = seconds
+        self._dirs: GitDirs | None = None
+        self._kept: tuple[Stamp, float, TreeStatus] | None = None
+
+    def current(self) -> TreeStatus:
+        """Return the state, read again when it may have changed (blocking: may run git)."""
+        stamp = self._stamp()
+        kept = self._kept
+        now = time.monotonic()
+        if kept is not None and stamp is not None and kept[0] == stamp and now - kept[1] < self.seconds:
+            return kept[2]
+        # Stamped before reading: a commit made meanwhile changes the stamp, and is read at the next call.
+        status = tree_status(self.root)
+        self._kept = (stamp, now, status) if stamp is not None else None
+        return status
+
+    def _stamp(self) -> Stamp | None:
+        try:
+            if self._dirs is None:
+                self._dirs = git_dirs(self.root)
+        except GitError as error:
+            logger.info("git directories of %s unknown, the state is read every time: %s", self.root, error)
+            return None
+        return state_stamp(self._dirs)
+
+
 @dataclass
 class Repo:
     """A linked repository with open documents: its codemarks as last known (memory only)."""
@@ -107,6 +158,10 @@ class Repo:
     shared: KeptLocations
     codemarks: dict[str, Codemark] = field(default_factory=dict)
     loaded: bool = False
+    status: KeptStatus = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.status = KeptStatus(self.root)
 
     def holds(self, codemark: Codemark) -> bool:
         """Tell whether a codemark has a block in this repository."""
@@ -133,6 +188,17 @@ class Document:
     problem: str | None = None
     placed: list[Placed] = field(default_factory=list)
     signature: tuple[object, ...] = ()
+    # The last text split into lines: pygls splits the whole text again at every read of ``lines``,
+    # which for every codemark of a publication costs more than locating them.
+    _split: tuple[str, list[str]] | None = field(default=None, repr=False)
+
+    def lines_of(self, text: str) -> list[str]:
+        """Return ``text`` split into lines (ends kept), split once per text of the document."""
+        split = self._split
+        if split is None or split[0] is not text:
+            split = (text, text.splitlines(keepends=True))
+            self._split = split
+        return split[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +245,8 @@ def locate_buffers(
     ]
     if not pinned:
         return {}
-    return locate(repo.reader, pinned, InWorkingTree(dict(buffers)), shared=repo.shared)
+    target = InWorkingTree(dict(buffers), repo.status.current())
+    return locate(repo.reader, pinned, target, shared=repo.shared)
 
 
 def placed_in(

@@ -464,7 +464,10 @@ class KibitzLanguageServer(LanguageServer):
             return None
         text_document = self.workspace.get_text_document(document.uri)
         return present.line_range(
-            text_document.lines, lines[0], lines[1], text_document.position_codec.client_num_units
+            document.lines_of(text_document.source),
+            lines[0],
+            lines[1],
+            text_document.position_codec.client_num_units,
         )
 
     def server_url(self) -> str:
