@@ -160,7 +160,7 @@ async def test_inbox_shows_mentions_and_marks_them_read(app: FastAPI, http: http
     async with as_person(app, crew.cy) as cy:
         page = await cy.get(crew.url("inbox"))
         assert page.status_code == 200, page.text
-        assert "2 unread." in page.text
+        assert "2 unread. <a" in page.text
         assert ESCAPED in page.text
         assert SCRIPT not in page.text
         assert f'href="/c/{first}"' in page.text
@@ -194,10 +194,13 @@ async def test_search_finds_every_word_with_filters(app: FastAPI, http: httpx.As
         empty = await cy.get(crew.url("search"))
         assert empty.status_code == 200
         assert 'name="q"' in empty.text
-        assert set(ids_on((await cy.get(crew.url("search"), q="cache")).text)) == {found, issue}
+        words_only = await cy.get(crew.url("search"), q="cache")
+        assert set(ids_on(words_only.text)) == {found, issue}
+        assert "<details>" in words_only.text  # the words alone leave the filters folded
         assert ids_on((await cy.get(crew.url("search"), q="cache evicts")).text) == [found]
         filtered = await cy.get(crew.url("search"), q="cache", type="issue")
         assert ids_on(filtered.text) == [issue]
+        assert "<details open>" in filtered.text  # a filter in use is shown
         assert ESCAPED in filtered.text
         assert SCRIPT not in filtered.text
         nothing = await cy.get(crew.url("search"), q="zebra")
