@@ -397,6 +397,34 @@ async def test_the_forms_reply_edit_react_resolve_and_follow(app: FastAPI, api: 
     assert bo.id in out["followers"]
 
 
+async def test_an_edited_reply_shows_its_earlier_texts(app: FastAPI, api: Api) -> None:
+    ada, bo, team, repo = await crew(api)
+    cm = await api.codemark(ada, team, repo)
+    page = cm["permalink"]
+    async with browser_client(app) as browser:
+        await sign_in(browser, bo)
+        csrf = await page_csrf(browser, page)
+        first = await browser.post(f"{page}/reply", data={"csrf": csrf, "text": "First <script>x()</script>"})
+        reply_id = first.headers["location"].split("#r-")[1]
+        for text in ("Second *try*", "Third and last"):
+            edited = await browser.post(f"/r/{reply_id}/edit", data={"csrf": csrf, "text": text})
+            assert edited.status_code == 303
+        await browser.post(f"{page}/reply", data={"csrf": csrf, "text": "Never edited"})
+    async with browser_client(app) as browser:
+        await sign_in(browser, ada)  # any member of the team reads the history, as with the API
+        html = (await browser.get(page)).text
+    item = html.split(f'id="r-{reply_id}"', 1)[1].split("</li>\n      <li", 1)[0]
+    assert "Third and last" in item
+    assert "Earlier versions (2)" in item
+    versions = item.split('class="versions"', 1)[1]
+    # Newest first, rendered from Markdown and cleaned like every text.
+    assert versions.index("Second <em>try</em>") < versions.index("First &lt;script&gt;")
+    assert "<script>x()" not in html
+    assert html.count('class="history"') == 1  # the reply never edited has no history
+    api_history = await api.http.get(f"/api/v1/replies/{reply_id}/history", headers=ada.headers)
+    assert [v["text"] for v in api_history.json()] == ["Second *try*", "First <script>x()</script>"]
+
+
 async def test_another_team_gets_404_and_the_allowlist_applies(app: FastAPI, api: Api) -> None:
     ada, _bo, team, repo = await crew(api)
     cm = await api.codemark(ada, team, repo)

@@ -121,7 +121,8 @@ async def test_feed_and_settings_fit_a_phone(chromium: Browser, scene: Scene) ->
     # Two filter fields a row: the first codemark shows within the first screen.
     assert await page.locator('a[href^="/c/"]').first.is_visible()
     box = await page.locator('a[href^="/c/"]').first.bounding_box()
-    assert box is not None and box["y"] + box["height"] <= PHONE["height"]
+    assert box is not None
+    assert box["y"] + box["height"] <= PHONE["height"]
     await page.goto(f"{scene.url}/t/{scene.team}/settings")
     assert await page.get_by_role("heading", name="Members").is_visible()
     assert await no_sideways_scroll(page)
