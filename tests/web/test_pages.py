@@ -512,14 +512,28 @@ async def test_a_session_lives_while_used_and_ends_when_idle(app: FastAPI, api: 
 
 async def test_failures_of_pages_are_pages(app: FastAPI, api: Api) -> None:
     ada = await api.person("Ada")
+    failures = (("/no/such/page", 404), ("/c/abcdefghjkmnpqrs/reply", 405))
     async with browser_client(app) as browser:
         await sign_in(browser, ada)
-        for path, status in (("/no/such/page", 404), ("/c/abcdefghjkmnpqrs/reply", 405)):
+        for path, status in failures:
             answer = await browser.get(path)
             assert answer.status_code == status
             assert answer.headers["content-type"].startswith("text/html")
-            # Failed before the session was looked at: the page does not offer to sign in.
+            # Failed before the route looked at the session: the page looks, and says who is signed in.
             assert 'href="/signin"' not in answer.text
+            assert ">Ada</a>" in answer.text
+            assert 'action="/signout"' in answer.text
+        # Its sign-out form works (it carries the session's CSRF token).
+        signed_out = await browser.post("/signout", data={"csrf": csrf_of(answer.text)})
+        assert (signed_out.status_code, signed_out.headers["location"]) == (303, "/signin")
+        # A cookie of a session that ended: the pages offer to sign in.
+        browser.cookies.set("kibitz_session", "kbz_" + "x" * 40)
+        for path, status in failures:
+            answer = await browser.get(path)
+            assert "kibitz_session=kbz_" in answer.request.headers["cookie"]
+            assert answer.status_code == status
+            assert 'href="/signin"' in answer.text
+            assert 'action="/signout"' not in answer.text
     # Programs keep their JSON errors.
     missing = await api.http.get("/no/such/page")
     assert missing.status_code == 404
