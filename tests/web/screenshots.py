@@ -139,6 +139,8 @@ def _shoot(browser: Browser, url: str, scene: Scene, out: Path) -> list[Path]:
             for name, path in scene.pages.items():
                 if page.url != url + path:
                     page.goto(url + path)
+                if name == "codemark":
+                    page.get_by_text("Earlier version").click()  # show the edited reply's history
                 written.append(_save(page, out / f"{name}-{theme}-{size}.png"))
             # Signing out ends this browser's session, so the next account page lists only its own.
             page.get_by_role("button", name="Sign out", exact=True).click()
