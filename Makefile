@@ -37,7 +37,12 @@ typecheck: $(STAMP)  ## mypy --strict on the package, the tests and the benchmar
 # Parallel test processes (pytest-xdist), one test file to a process; WORKERS=0 runs the suite in this one.
 WORKERS ?= 2
 
-pytest: $(STAMP)  ## the test suite (WORKERS=n processes, default 2)
+# axe-core, the accessibility checker the browser tests run inside the pages, pinned by its own lock
+# file and installed with the machine's npm like the VS Code extension (rule below).
+AXE_DIR := tests/web/axe
+AXE     := $(AXE_DIR)/node_modules/.installed
+
+pytest: $(STAMP) $(AXE)  ## the test suite (WORKERS=n processes, default 2)
 	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile
 
 # The VS Code extension is built with the machine's Node.js (20 or newer) and npm, from its lock file.
@@ -52,6 +57,11 @@ $(VSCODE)/node_modules/.installed: $(VSCODE)/package.json $(VSCODE)/package-lock
 editors: $(VSCODE)/node_modules/.installed  ## the VS Code extension: type-check, lint, unit tests, editors/vscode/kibitz.vsix
 	cd $(VSCODE) && $(NPM) run --silent check
 
+$(AXE): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "the web pages' accessibility tests need Node.js and npm" >&2; exit 1; }
+	cd $(AXE_DIR) && $(NPM) ci --no-fund --no-audit
+	touch $@
+
 test: lint typecheck editors pytest  ## everything CI checks
 
 bench: $(STAMP)  ## the benchmarks (see docs/benchmarks.md)
@@ -63,6 +73,6 @@ screenshots: $(STAMP)  ## the web pages' screenshots in docs/screenshots (needs 
 bench-relocation: $(STAMP)  ## the relocation benchmark on real package histories (1.5–4 minutes)
 	$(BIN)/python bench/relocation.py
 
-clean:  ## remove the virtual environment, caches and the extension's build
+clean:  ## remove the virtual environment, caches, the extension's build and axe-core
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
-	rm -rf $(VSCODE)/node_modules $(VSCODE)/out $(VSCODE)/*.vsix
+	rm -rf $(VSCODE)/node_modules $(VSCODE)/out $(VSCODE)/*.vsix $(AXE_DIR)/node_modules

@@ -54,3 +54,20 @@ def test_make_editors_installs_from_the_lock_file(tmp_path: Path) -> None:
     commands = _planned("editors", tmp_path / "venv", "-W", lock)
     assert "cd editors/vscode && npm ci --no-fund --no-audit" in commands
     assert _installs(commands) == []
+
+
+def test_make_pytest_installs_axe_core_from_its_lock_file(tmp_path: Path) -> None:
+    # The browser tests' accessibility checker comes pinned from tests/web/axe, never "latest".
+    lock = "tests/web/axe/package-lock.json"
+    commands = _planned("pytest", tmp_path / "venv", "-W", lock)
+    install = "cd tests/web/axe && npm ci --no-fund --no-audit"
+    assert install in commands
+    assert commands.index(install) < next(i for i, line in enumerate(commands) if "pytest -q" in line)
+
+
+def test_the_lock_files_name_no_registry() -> None:
+    # `npm ci` fetches from whichever registry the machine's npm uses; the repository names none.
+    for package in ("editors/vscode", "tests/web/axe"):
+        lock = (ROOT / package / "package-lock.json").read_text(encoding="utf-8")
+        assert '"resolved"' not in lock, package
+        assert "omit-lockfile-registry-resolved=true" in (ROOT / package / ".npmrc").read_text()

@@ -20,9 +20,9 @@ from fastapi import FastAPI
 from tests.server.conftest import PASSWORD, Person
 
 CHROMIUM = Path("/usr/bin/chromium")
-# axe-core (the accessibility checker, from the npm registry), installed by .ci/run with
-# `npm install --prefix tests/web/.node axe-core@4`; the tests run it inside the page.
-AXE = Path(__file__).parent / ".node" / "node_modules" / "axe-core" / "axe.min.js"
+# axe-core (the accessibility checker, from the npm registry), pinned by tests/web/axe/package-lock.json
+# and installed there by `make test` (`npm ci`); the tests run it inside the page.
+AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 # Debian's Chromium, as the browser tests start it (never a browser Playwright downloads).
 CHROMIUM_ARGS = [
     "--headless",
@@ -51,8 +51,8 @@ def axe_source() -> str:
     if AXE.exists():
         return AXE.read_text(encoding="utf-8")
     if os.environ.get("KIBITZ_REQUIRE_CHROMIUM"):
-        pytest.fail(f"KIBITZ_REQUIRE_CHROMIUM is set but {AXE} is missing (npm install axe-core)")
-    pytest.skip(f"{AXE} is missing: npm install --prefix tests/web/.node axe-core@4")
+        pytest.fail(f"KIBITZ_REQUIRE_CHROMIUM is set but {AXE} is missing (make test installs it)")
+    pytest.skip(f"{AXE} is missing: `make test` installs it (npm ci in tests/web/axe)")
 
 
 def csrf_of(html: str) -> str:

@@ -50,13 +50,16 @@ async def test_profile_teams_and_tokens(app: FastAPI, http: httpx.AsyncClient) -
         assert (await b.post("/account/tokens", fields, csrf=False)).status_code == 403
         assert (await b.post("/account/tokens", {**fields, "scope": "root"})).status_code == 422
         made = await b.post("/account/tokens", fields)
-        assert made.status_code == 201, made.text
-        assert "no-store" in made.headers["cache-control"]  # the page holds a secret
-        secret = re.search(r'<code class="secret">([^<]+)</code>', made.text)
+        # Post/redirect/get: the account page shows the token once; it is never in an address.
+        assert (made.status_code, made.headers["location"]) == (303, "/account#tokens")
+        shown = await b.get("/account")
+        assert "no-store" in shown.headers["cache-control"]  # the page holds a secret
+        secret = re.search(r'<code class="secret">([^<]+)</code>', shown.text)
         assert secret is not None
-        assert ESCAPED in made.text
-        assert SCRIPT not in made.text
+        assert ESCAPED in shown.text
+        assert SCRIPT not in shown.text
         token = secret.group(1)
+        assert token not in made.headers["set-cookie"]  # sealed, not merely carried
         # The token works for programs, with the scope it was given.
         me = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200

@@ -397,6 +397,34 @@ async def test_the_forms_reply_edit_react_resolve_and_follow(app: FastAPI, api: 
     assert bo.id in out["followers"]
 
 
+async def test_an_edited_reply_shows_its_earlier_texts(app: FastAPI, api: Api) -> None:
+    ada, bo, team, repo = await crew(api)
+    cm = await api.codemark(ada, team, repo)
+    page = cm["permalink"]
+    async with browser_client(app) as browser:
+        await sign_in(browser, bo)
+        csrf = await page_csrf(browser, page)
+        first = await browser.post(f"{page}/reply", data={"csrf": csrf, "text": "First <script>x()</script>"})
+        reply_id = first.headers["location"].split("#r-")[1]
+        for text in ("Second *try*", "Third and last"):
+            edited = await browser.post(f"/r/{reply_id}/edit", data={"csrf": csrf, "text": text})
+            assert edited.status_code == 303
+        await browser.post(f"{page}/reply", data={"csrf": csrf, "text": "Never edited"})
+    async with browser_client(app) as browser:
+        await sign_in(browser, ada)  # any member of the team reads the history, as with the API
+        html = (await browser.get(page)).text
+    item = html.split(f'id="r-{reply_id}"', 1)[1].split("</li>\n      <li", 1)[0]
+    assert "Third and last" in item
+    assert "Earlier versions (2)" in item
+    versions = item.split('class="versions"', 1)[1]
+    # Newest first, rendered from Markdown and cleaned like every text.
+    assert versions.index("Second <em>try</em>") < versions.index("First &lt;script&gt;")
+    assert "<script>x()" not in html
+    assert html.count('class="history"') == 1  # the reply never edited has no history
+    api_history = await api.http.get(f"/api/v1/replies/{reply_id}/history", headers=ada.headers)
+    assert [v["text"] for v in api_history.json()] == ["Second *try*", "First <script>x()</script>"]
+
+
 async def test_another_team_gets_404_and_the_allowlist_applies(app: FastAPI, api: Api) -> None:
     ada, _bo, team, repo = await crew(api)
     cm = await api.codemark(ada, team, repo)
@@ -484,14 +512,28 @@ async def test_a_session_lives_while_used_and_ends_when_idle(app: FastAPI, api: 
 
 async def test_failures_of_pages_are_pages(app: FastAPI, api: Api) -> None:
     ada = await api.person("Ada")
+    failures = (("/no/such/page", 404), ("/c/abcdefghjkmnpqrs/reply", 405))
     async with browser_client(app) as browser:
         await sign_in(browser, ada)
-        for path, status in (("/no/such/page", 404), ("/c/abcdefghjkmnpqrs/reply", 405)):
+        for path, status in failures:
             answer = await browser.get(path)
             assert answer.status_code == status
             assert answer.headers["content-type"].startswith("text/html")
-            # Failed before the session was looked at: the page does not offer to sign in.
+            # Failed before the route looked at the session: the page looks, and says who is signed in.
             assert 'href="/signin"' not in answer.text
+            assert ">Ada</a>" in answer.text
+            assert 'action="/signout"' in answer.text
+        # Its sign-out form works (it carries the session's CSRF token).
+        signed_out = await browser.post("/signout", data={"csrf": csrf_of(answer.text)})
+        assert (signed_out.status_code, signed_out.headers["location"]) == (303, "/signin")
+        # A cookie of a session that ended: the pages offer to sign in.
+        browser.cookies.set("kibitz_session", "kbz_" + "x" * 40)
+        for path, status in failures:
+            answer = await browser.get(path)
+            assert "kibitz_session=kbz_" in answer.request.headers["cookie"]
+            assert answer.status_code == status
+            assert 'href="/signin"' in answer.text
+            assert 'action="/signout"' not in answer.text
     # Programs keep their JSON errors.
     missing = await api.http.get("/no/such/page")
     assert missing.status_code == 404

@@ -160,7 +160,7 @@ async def test_inbox_shows_mentions_and_marks_them_read(app: FastAPI, http: http
     async with as_person(app, crew.cy) as cy:
         page = await cy.get(crew.url("inbox"))
         assert page.status_code == 200, page.text
-        assert "2 unread." in page.text
+        assert "2 unread. <a" in page.text
         assert ESCAPED in page.text
         assert SCRIPT not in page.text
         assert f'href="/c/{first}"' in page.text
@@ -194,10 +194,13 @@ async def test_search_finds_every_word_with_filters(app: FastAPI, http: httpx.As
         empty = await cy.get(crew.url("search"))
         assert empty.status_code == 200
         assert 'name="q"' in empty.text
-        assert set(ids_on((await cy.get(crew.url("search"), q="cache")).text)) == {found, issue}
+        words_only = await cy.get(crew.url("search"), q="cache")
+        assert set(ids_on(words_only.text)) == {found, issue}
+        assert "<details>" in words_only.text  # the words alone leave the filters folded
         assert ids_on((await cy.get(crew.url("search"), q="cache evicts")).text) == [found]
         filtered = await cy.get(crew.url("search"), q="cache", type="issue")
         assert ids_on(filtered.text) == [issue]
+        assert "<details open>" in filtered.text  # a filter in use is shown
         assert ESCAPED in filtered.text
         assert SCRIPT not in filtered.text
         nothing = await cy.get(crew.url("search"), q="zebra")
@@ -271,12 +274,18 @@ async def test_an_admin_invites_and_revokes_but_only_an_owner_makes_admins(
             await bo.post(crew.url("settings/invites"), {"role": "member"}, csrf=False)
         ).status_code == 403
         made = await bo.post(crew.url("settings/invites"), {"role": "member"})
-        assert made.status_code == 201, made.text
-        assert "no-store" in made.headers["cache-control"]  # the page holds a secret
-        code = re.search(r'<code class="secret">([^<]+)</code>', made.text)
+        # Post/redirect/get: the code is never in an address; the page the browser goes to shows it.
+        assert (made.status_code, made.headers["location"]) == (303, crew.url("settings") + "#new-invite")
+        shown = await bo.get(crew.url("settings"))
+        assert "no-store" in shown.headers["cache-control"]  # the page holds a secret
+        code = re.search(r'<code class="secret">([^<]+)</code>', shown.text)
         assert code is not None
+        assert code.group(1) not in made.headers["set-cookie"]  # sealed, not merely carried
+        assert code.group(1) not in shown.headers.get("set-cookie", "")
+        # A reload shows it no more and makes no other invite.
         listed = await bo.get(crew.url("settings"))
         assert code.group(1) not in listed.text  # shown once, never listed
+        assert "New invite" not in listed.text
         invite_ids = re.findall(r"/invites/([0-9a-z]+)/revoke", listed.text)
         assert len(invite_ids) == 1
         revoked = await bo.post(crew.url(f"settings/invites/{invite_ids[0]}/revoke"))
@@ -285,6 +294,26 @@ async def test_an_admin_invites_and_revokes_but_only_an_owner_makes_admins(
     newcomer = await crew.api.person("Dee")
     r = await http.post("/api/v1/teams/join", json={"code": code.group(1)}, headers=newcomer.headers)
     assert r.status_code == 410, r.text
+
+
+async def test_an_invite_code_is_shown_only_to_the_session_and_team_that_made_it(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    crew = await make_crew(http)
+    other_team = await crew.api.team(crew.bo, "bo's own")
+    async with as_person(app, crew.bo) as bo, as_person(app, crew.bo) as bo_elsewhere:
+        made = await bo.post(crew.url("settings/invites"), {"role": "member"})
+        assert made.status_code == 303
+        sealed = bo.client.cookies.get("kibitz_flash")
+        assert sealed
+        # Bo's other browser session, handed the cookie, cannot open it.
+        bo_elsewhere.client.cookies.set("kibitz_flash", sealed)
+        assert '<code class="secret">' not in (await bo_elsewhere.get(crew.url("settings"))).text
+        # Another team's settings page does not show it, nor use it up.
+        assert '<code class="secret">' not in (await bo.get(f"/t/{other_team}/settings")).text
+        assert '<code class="secret">' in (await bo.get(crew.url("settings"))).text
+    invites = await http.get(f"/api/v1/teams/{crew.team}/invites", headers=crew.ada.headers)
+    assert len(invites.json()) == 1
 
 
 async def test_roles_and_removal_follow_the_api_rules(app: FastAPI, http: httpx.AsyncClient) -> None:

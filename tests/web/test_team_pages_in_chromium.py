@@ -118,12 +118,31 @@ async def test_feed_and_settings_fit_a_phone(chromium: Browser, scene: Scene) ->
     assert await no_sideways_scroll(page)
     # The title with a script tag is shown as text, and nothing ran.
     assert await page.get_by_role("link", name=SCRIPT).count() == 1
+    # Two filter fields a row: the first codemark shows within the first screen.
+    assert await page.locator('a[href^="/c/"]').first.is_visible()
+    box = await page.locator('a[href^="/c/"]').first.bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= PHONE["height"]
     await page.goto(f"{scene.url}/t/{scene.team}/settings")
     assert await page.get_by_role("heading", name="Members").is_visible()
     assert await no_sideways_scroll(page)
+    # The tables' rows are cards there, and each cell names its column, the header row being hidden.
+    assert await cell_labels(page) == ["Name", "Email", "Role", "Joined"]
     await page.goto(f"{scene.url}/account")
     assert await no_sideways_scroll(page)
+    assert (await cell_labels(page))[:5] == ["Name", "Kind", "Scopes", "Made", "Expires"]
     await page.context.close()
+
+
+async def cell_labels(page: Page) -> list[str]:
+    """Return the column names shown before the cells of the page's first table's first row."""
+    labels: list[str] = await page.evaluate(
+        """[...document.querySelector("table tbody tr").cells]
+            .map(cell => getComputedStyle(cell, "::before").content)
+            .filter(content => content !== "none")
+            .map(content => JSON.parse(content))"""
+    )
+    return labels
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

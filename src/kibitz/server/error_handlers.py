@@ -100,7 +100,7 @@ async def _on_kibitz_error(request: Request, exc: Exception) -> Response:
             request.app.state.kibitz.sessionmaker, exc, "web" if page else "api", method=request.method
         )
     if is_page_request(request):
-        return page_error(request, exc)
+        return await page_error(request, exc)
     return error_response(exc, exc.http_headers())
 
 
@@ -108,7 +108,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     details = _validation_details(exc.errors())
     if is_page_request(request):
-        return page_error(request, ValidationFailed("The address or the form is not valid.", details))
+        return await page_error(request, ValidationFailed("The address or the form is not valid.", details))
     if any(d["type"] == "json_invalid" for d in details):
         return error_response(InvalidJson(details=details))
     return error_response(ValidationFailed(details=details))
@@ -117,7 +117,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404 and is_page_request(request):
-        return page_error(request, NotFound("There is no page at this address."))
+        return await page_error(request, NotFound("There is no page at this address."))
     if exc.status_code == 404:
         return error_response(NotFound("No such route."))
     if exc.status_code == 400:
@@ -125,7 +125,7 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         return error_response(InvalidJson())
     if exc.status_code == 405:
         if is_page_request(request):
-            return page_error(request, MethodNotAllowed())
+            return await page_error(request, MethodNotAllowed())
         return error_response(MethodNotAllowed())
     error = KibitzError(str(exc.detail))
     body = {"error": {"code": f"http_{exc.status_code}", "message": error.message, "details": None}}

@@ -155,16 +155,21 @@ async def edit_reply(
 
 async def reply_history(session: UnitOfWork, reply: Reply) -> list[ReplyVersion]:
     """Return the previous texts of a reply, newest first."""
+    return (await reply_histories(session, [reply.id])).get(reply.id, [])
+
+
+async def reply_histories(session: UnitOfWork, reply_ids: list[str]) -> dict[str, list[ReplyVersion]]:
+    """Return the previous texts of each of these replies that has some, newest first, in one query."""
+    if not reply_ids:
+        return {}
     rows = await session.scalars(
-        select(ReplyEdit).where(ReplyEdit.reply_id == reply.id).order_by(ReplyEdit.id.desc())
+        select(ReplyEdit).where(ReplyEdit.reply_id.in_(reply_ids)).order_by(ReplyEdit.id.desc())
     )
-    return [
-        ReplyVersion(
-            text=await content.open_reply_text(session, ReplyEdit, reply.id, r.text),
-            replaced_at=r.replaced_at,
-        )
-        for r in rows
-    ]
+    found: dict[str, list[ReplyVersion]] = {}
+    for r in rows:
+        text = await content.open_reply_text(session, ReplyEdit, r.reply_id, r.text)
+        found.setdefault(r.reply_id, []).append(ReplyVersion(text=text, replaced_at=r.replaced_at))
+    return found
 
 
 async def delete_reply(

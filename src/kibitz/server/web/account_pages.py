@@ -20,6 +20,7 @@ from kibitz.server.export import service as export
 from kibitz.server.export.routes import download
 from kibitz.server.teams.service import list_teams, team_out
 from kibitz.server.unit_of_work import UnitOfWork
+from kibitz.server.web.flash import flash, forget_flash, take_flash
 from kibitz.server.web.pages import page, read_form, see_other
 from kibitz.server.web.sessions import SESSION_COOKIE, SignedIn, clear_cookie
 from kibitz.server.web.validated import validated
@@ -29,6 +30,8 @@ router = APIRouter(include_in_schema=False)
 SCOPES = ("read", "write", "admin")
 # What the page says after a form did its work (`?done=`): fixed sentences, never text from the request.
 DONE = {"revoked": "The token was revoked."}
+# The purpose a new token is handed to the account page under (kibitz.server.web.flash).
+_CREATED_PURPOSE = "account page: created credential"
 
 
 async def _account_page(
@@ -73,8 +76,14 @@ async def _refused(
 
 @router.get("/account", response_class=HTMLResponse)
 async def account(request: Request, session: DbSession, caller: SignedIn, state: State) -> HTMLResponse:
-    """Show your profile, teams, tokens and sessions, and the forms that change them."""
-    return await _account_page(request, state, session, caller)
+    """Show your profile, teams, tokens and sessions, and the forms that change them (with a token just
+    made, this once)."""
+    made = take_flash(request, state, _CREATED_PURPOSE)
+    new_token = TokenCreatedOut.model_validate(made) if made is not None else None
+    response = await _account_page(request, state, session, caller, new_token=new_token)
+    if made is not None:
+        forget_flash(response, request, state)
+    return response
 
 
 @router.post("/account/password", response_class=HTMLResponse)
@@ -105,8 +114,9 @@ async def change_password(
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
-async def create_token(request: Request, session: DbSession, caller: SignedIn, state: State) -> HTMLResponse:
-    """Create a named token and show it, this once."""
+async def create_token(request: Request, session: DbSession, caller: SignedIn, state: State) -> Response:
+    """Create a named token; the account page the browser is sent to shows it, this once (a reload makes
+    no second token, and the token is never in an address)."""
     form = await read_form(request, state)
     body = validated(
         TokenCreateIn,
@@ -120,7 +130,9 @@ async def create_token(request: Request, session: DbSession, caller: SignedIn, s
         session, caller, body.name, body.scope, body.expires_days, address=caller.address
     )
     created = TokenCreatedOut(token=token, **(await tokens.token_out(session, row, caller)).model_dump())
-    return await _account_page(request, state, session, caller, status=201, new_token=created)
+    response = see_other("/account#tokens")
+    flash(response, request, state, _CREATED_PURPOSE, created.model_dump(mode="json"))
+    return response
 
 
 @router.post("/account/tokens/{token_id}/revoke")

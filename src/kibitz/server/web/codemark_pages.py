@@ -109,6 +109,10 @@ async def _page_context(
     out = (await codemarks_out(session, [codemark]))[0]
     thread = await _all_replies(session, codemark)
     history = await service.codemark_history(session, codemark)
+    # Earlier texts only of the replies that were edited: a thread without edits costs no query.
+    reply_histories = await replies.reply_histories(
+        session, [r.id for r in thread if r.edited and not r.deleted]
+    )
     team = await session.get(Team, codemark.team_id)
     where_now = await latest_locations(session, caller, codemark.team_id, [m.id for m in out.markers])
     people_ids = {u for r in out.reactions for u in r.users} | set(out.followers)
@@ -133,7 +137,12 @@ async def _page_context(
         "markers": markers,
         "code_free_team": bool(team and team.code_free),
         "thread": [
-            {"reply": reply, "reactions": _reaction_rows(reply.reactions, me, names)} for reply in thread
+            {
+                "reply": reply,
+                "reactions": _reaction_rows(reply.reactions, me, names),
+                "history": reply_histories.get(reply.id, []),
+            }
+            for reply in thread
         ],
         "history": history,
         "reactions": _reaction_rows(out.reactions, me, names),

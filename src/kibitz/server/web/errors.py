@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
+from kibitz.server.auth.service import Caller, authenticate, hash_token
+from kibitz.server.db import utcnow
+from kibitz.server.deps import AppState
 from kibitz.server.errors import KibitzError, NotAuthenticated
+from kibitz.server.unit_of_work import transaction
+from kibitz.server.web.csrf import session_csrf_token
 from kibitz.server.web.pages import page, see_other, sign_in_url
 from kibitz.server.web.sessions import SESSION_COOKIE, clear_cookie, session_token
 
@@ -39,7 +45,7 @@ def is_page_request(request: Request) -> bool:
     return not wants_json(request.headers.get("accept", ""))
 
 
-def page_error(request: Request, error: KibitzError) -> Response:
+async def page_error(request: Request, error: KibitzError) -> Response:
     """Answer a failed page request as a page."""
     state = request.app.state.kibitz
     if isinstance(error, NotAuthenticated):
@@ -50,12 +56,34 @@ def page_error(request: Request, error: KibitzError) -> Response:
         return response
     heading = _HEADINGS.get(error.status, "Something went wrong")
     caller = getattr(request.state, "page_caller", None)
-    # A request that failed before its session was looked at (no such route) may well be signed in: its
-    # page then offers neither signing in nor out.
-    unknown = caller is None and session_token(request, state) is not None
+    unknown = False
+    if caller is None and session_token(request, state) is not None:
+        # The request failed before its session was looked at (no such page, a method the page does not
+        # take): look now, so the page says who is signed in, or offers to sign in when the session ended.
+        try:
+            caller = await _signed_in(request, state)
+        except (SQLAlchemyError, KibitzError):
+            unknown = True  # the session could not be looked at: the page offers neither sign-in nor out
     answer: HTMLResponse = page(
         request, state, caller, "error.html", status=error.status, heading=heading, message=error.message,
         session_unknown=unknown,
     )  # fmt: skip
     answer.headers.update(error.http_headers() or {})
     return answer
+
+
+async def _signed_in(request: Request, state: AppState) -> Caller | None:
+    """Return who the browser's session cookie names (None when the session ended), without extending it."""
+    token = session_token(request, state)
+    if token is None:
+        return None
+    caller = state.caches.callers.get(hash_token(token))
+    if caller is None or caller.expires_at <= utcnow():
+        try:
+            async with transaction(state.sessionmaker) as session:
+                caller = await authenticate(session, token)
+        except NotAuthenticated:
+            return None
+    # The page's sign-out form needs the session's CSRF token.
+    request.state.csrf = session_csrf_token(token)
+    return caller

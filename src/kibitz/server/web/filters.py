@@ -79,8 +79,8 @@ class ListingQuery(BaseModel):
 
     @property
     def filtered(self) -> bool:
-        """Tell whether any filter (not the page) narrows the listing."""
-        return bool(self.params(cursor=None))
+        """Tell whether any filter (not the page, nor a search's words) narrows the listing."""
+        return bool(self.params(cursor=None, q=None))
 
 
 Q = TypeVar("Q", bound="ListingQuery")

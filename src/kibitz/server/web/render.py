@@ -81,16 +81,23 @@ def code_css() -> str:
 
 
 def relative_time(when: dt.datetime, now: dt.datetime) -> str:
-    """Say how long ago `when` was, as a person would ("just now", "5 minutes ago", "3 days ago")."""
+    """Say when `when` is, as a person would ("just now", "5 minutes ago", "in 3 days" for an expiry)."""
     seconds = int((now - when).total_seconds())
-    if seconds < 45:
+    if abs(seconds) < 45:
         return "just now"
+    span = _span(abs(seconds))
+    return f"{span} ago" if seconds > 0 else f"in {span}"
+
+
+def _span(seconds: int) -> str:
     for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600)):
         if seconds >= size:
             count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+            return f"{count} {unit}{'s' if count != 1 else ''}"
     minutes = max(1, round(seconds / 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    if minutes == 60:  # 59.5 minutes and more read as the hour they round to
+        return "1 hour"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def exact_time(when: dt.datetime) -> str:

@@ -22,6 +22,7 @@ from kibitz.server.teams import allowlist, service
 from kibitz.server.teams.models import Membership
 from kibitz.server.teams.schemas import InviteOut
 from kibitz.server.unit_of_work import UnitOfWork
+from kibitz.server.web.flash import flash, forget_flash, take_flash
 from kibitz.server.web.pages import page, read_form, see_other
 from kibitz.server.web.sessions import SignedIn
 from kibitz.server.web.team_context import team_page
@@ -57,7 +58,6 @@ async def _settings_page(
     membership: Membership,
     *,
     invite: InviteOut | None = None,
-    status: int = 200,
 ) -> HTMLResponse:
     team_id = membership.team_id
     frame = await team_page(session, membership, "settings")
@@ -82,7 +82,6 @@ async def _settings_page(
         state,
         caller,
         "settings/settings.html",
-        status=status,
         team_id=team_id,
         frame=frame,
         admin=admin,
@@ -98,9 +97,19 @@ async def _settings_page(
 async def settings(
     team_id: str, request: Request, session: DbSession, caller: SignedIn, state: State
 ) -> HTMLResponse:
-    """Show the team's members, and to admins its invites, allowlist, code-free mode and latest audit."""
+    """Show the team's members, and to admins its invites, allowlist, code-free mode and latest audit
+    (with the code of an invite just made, this once)."""
     membership = await access_team(session, caller, team_id)
-    return await _settings_page(request, state, session, caller, membership)
+    made = take_flash(request, state, _invite_purpose(team_id))
+    invite = InviteOut.model_validate(made) if made is not None else None
+    response = await _settings_page(request, state, session, caller, membership, invite=invite)
+    if made is not None:
+        forget_flash(response, request, state)
+    return response
+
+
+def _invite_purpose(team_id: str) -> str:
+    return f"new invite of team {team_id}"
 
 
 @router.post("/t/{team_id}/settings/members/{user_id}/role")
@@ -130,18 +139,24 @@ async def remove_member(
     return see_other(f"/t/{team_id}/settings?done=removed")
 
 
-@router.post("/t/{team_id}/settings/invites", response_class=HTMLResponse)
+@router.post("/t/{team_id}/settings/invites")
 async def create_invite(
     team_id: str, request: Request, session: DbSession, caller: SignedIn, state: State
-) -> HTMLResponse:
-    """Create an invite and show its code, this once (admins; only owners invite admins)."""
+) -> Response:
+    """Create an invite (admins; only owners invite admins); the settings page shows its code, this once.
+
+    The code goes to that page sealed in a short-lived cookie of this session (kibitz.server.web.flash):
+    never in the address, so a reload of the page neither makes another invite nor shows the code again.
+    """
     form = await read_form(request, state)
     actor = await access_team(session, caller, team_id, "admin")
     role = _choice(form, "role", ("member", "admin"))
     ttl = dt.timedelta(hours=state.settings.invite_ttl_hours)
     code, row = await service.create_invite(session, caller, actor, role, ttl)
     invite = InviteOut(id=row.id, code=code, role=role, expires_at=row.expires_at)
-    return await _settings_page(request, state, session, caller, actor, invite=invite, status=201)
+    response = see_other(f"/t/{team_id}/settings#new-invite")
+    flash(response, request, state, _invite_purpose(team_id), invite.model_dump(mode="json"))
+    return response
 
 
 @router.post("/t/{team_id}/settings/invites/{invite_id}/revoke")
