@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import web
-from api import seed_service
+from api import _SENTENCES, PEOPLE, seed_service
 from kibitz.settings import Settings
 from tests.server_process import kibitz_server
 
@@ -22,7 +22,7 @@ def test_the_held_out_texts_are_docstrings_drawn_by_seed() -> None:
     assert first == web.held_out_texts(30, random.Random(5))
     assert first != web.held_out_texts(30, random.Random(6))
     # None of them comes from the sentences the tuned thread is made of.
-    assert not any(sentence in text for text in first for sentence in web._SENTENCES)
+    assert not any(sentence in text for text in first for sentence in _SENTENCES)
     path, code, start = web.held_out_code(18, random.Random(1))
     assert path.endswith(".py")
     assert code.count("\n") == 18
@@ -51,7 +51,7 @@ def test_a_tiny_run_measures_each_page_next_to_its_api(tmp_path: Path) -> None:
     assert all(t.replies == REPLIES for t in threads)
 
     with kibitz_server(tmp_path / "kibitz.log", settings=served) as server:
-        email = web.PEOPLE[0][0]
+        email = PEOPLE[0][0]
         page_headers = {"Accept": web.HTML_ACCEPT, "Cookie": web.browser_session(server.url, email)}
         api_headers = {"Authorization": f"Bearer {web.api_token(server.url, email)}"}
         plan = web.pairs(seeded.team_id, threads)
