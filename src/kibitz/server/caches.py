@@ -7,6 +7,8 @@
   (at once in the process that saved it).
 - People: the wire form of a person named in pages of codemarks (and their email, which orders assignees),
   likewise: a new name or email shows within half a second.
+- Team frames: what a team's pages show around their content (the team's name and mode, its repos' names,
+  its members for the pickers), likewise: a rename, a new repo or member shows within half a second.
 - Feed rows: the feed page's rendered list, keyed by the listing answer it shows (so never newer or older
   than that answer) and the minute (its times say "5 minutes ago").
 - Listings: whole answers, keyed by the team's event seq. Every change in a team records an event in the
@@ -21,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from cachetools import LRUCache, TTLCache
 
@@ -47,6 +50,10 @@ class Caches:
     )
     people: TTLCache[str, tuple[str, bytes]] = field(
         default_factory=lambda: TTLCache(maxsize=10_000, ttl=AUTH_TTL_SECONDS)
+    )
+    # Per (team, role): see web/team_context.py.
+    team_frames: TTLCache[tuple[str, str], Any] = field(
+        default_factory=lambda: TTLCache(maxsize=1_000, ttl=AUTH_TTL_SECONDS)
     )
     listings: LRUCache[Hashable, bytes] = field(
         default_factory=lambda: LRUCache(maxsize=64 * 1024 * 1024, getsizeof=len)

@@ -12,23 +12,32 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select
 
 from kibitz.server.access import access_codemark, access_reply, has_role
 from kibitz.server.auth.people import people_by_id
 from kibitz.server.auth.service import Caller
 from kibitz.server.codemarks import replies, service
-from kibitz.server.codemarks.models import Codemark
-from kibitz.server.codemarks.render import codemarks_out
-from kibitz.server.codemarks.schemas import CodemarkOut, CodemarkPatch, ReactionOut, ReplyIn, ReplyOut
+from kibitz.server.codemarks.models import Codemark, Marker, Reply
+from kibitz.server.codemarks.render import codemarks_out, replies_out
+from kibitz.server.codemarks.schemas import (
+    CodemarkOut,
+    CodemarkPatch,
+    MarkerOut,
+    ReactionOut,
+    ReplyIn,
+    ReplyOut,
+)
 from kibitz.server.deps import BearerCredentials, DbSession, State, get_caller
 from kibitz.server.errors import Conflict, ValidationFailed
 from kibitz.server.events.service import head_seq
 from kibitz.server.locations.service import latest_locations
-from kibitz.server.pagination import MAX_LIMIT
 from kibitz.server.teams.models import Membership, Team
 from kibitz.server.unit_of_work import UnitOfWork
 from kibitz.server.web.errors import wants_json
+from kibitz.server.web.kept_html import kept_code, kept_markdown
 from kibitz.server.web.pages import page, read_form, see_other
 from kibitz.server.web.render import highlighted_code
 from kibitz.server.web.sessions import PageCaller, SignedIn, SignInNeeded
@@ -75,14 +84,42 @@ async def permalink(
     return response
 
 
-async def _all_replies(session: UnitOfWork, codemark: Codemark) -> list[ReplyOut]:
-    found: list[ReplyOut] = []
-    cursor: str | None = None
-    while True:
-        items, cursor = await replies.list_replies(session, codemark, MAX_LIMIT, cursor)
-        found.extend(items)
-        if cursor is None:
-            return found
+async def _thread(session: UnitOfWork, codemark: Codemark) -> list[tuple[ReplyOut, Markup | None]]:
+    """Return the whole thread, oldest first, each reply with its text rendered (None for a tombstone)."""
+    rows = list(
+        await session.scalars(
+            select(Reply).where(Reply.codemark_id == codemark.id).order_by(Reply.created_at, Reply.id)
+        )
+    )
+    outs = await replies_out(session, rows)
+    thread: list[tuple[ReplyOut, Markup | None]] = []
+    for row, out in zip(rows, outs, strict=True):
+        html = None
+        if not out.deleted:
+            html = await kept_markdown(session.sealer, "reply", row.id, row.text, out.text)
+        thread.append((out, html))
+    return thread
+
+
+async def _code_blocks(session: UnitOfWork, markers: list[MarkerOut]) -> dict[str, Markup]:
+    """Return each marker's code, highlighted (markers without code are left out)."""
+    with_code = [m for m in markers if not m.code_free]
+    if not with_code:
+        return {}
+    stored = {
+        marker_id: (code, path)
+        for marker_id, code, path in await session.execute(
+            select(Marker.id, Marker.code, Marker.path).where(Marker.id.in_([m.id for m in with_code]))
+        )
+    }
+    blocks = {}
+    for m in with_code:
+        cells = stored.get(m.id)
+        if cells is None:  # deleted while the page was read
+            blocks[m.id] = highlighted_code(m.code, m.path, m.start_line)
+        else:
+            blocks[m.id] = await kept_code(session.sealer, m.id, cells, m.code, m.path, m.start_line)
+    return blocks
 
 
 def _reaction_rows(reactions: list[ReactionOut], me: str, names: dict[str, str]) -> list[dict[str, Any]]:
@@ -107,42 +144,39 @@ async def _page_context(
     session: UnitOfWork, caller: Caller, codemark: Codemark, membership: Membership
 ) -> dict[str, Any]:
     out = (await codemarks_out(session, [codemark]))[0]
-    thread = await _all_replies(session, codemark)
+    thread = await _thread(session, codemark)
     history = await service.codemark_history(session, codemark)
     # Earlier texts only of the replies that were edited: a thread without edits costs no query.
     reply_histories = await replies.reply_histories(
-        session, [r.id for r in thread if r.edited and not r.deleted]
+        session, [r.id for r, _html in thread if r.edited and not r.deleted]
     )
     team = await session.get(Team, codemark.team_id)
     where_now = await latest_locations(session, caller, codemark.team_id, [m.id for m in out.markers])
     people_ids = {u for r in out.reactions for u in r.users} | set(out.followers)
-    people_ids |= {u for reply in thread for r in reply.reactions for u in r.users}
+    people_ids |= {u for reply, _html in thread for r in reply.reactions for u in r.users}
     people = await people_by_id(session, people_ids)
     names = {pid: person.name for pid, person in people.items()}
     me = caller.user.id
     assigned = me in {a.id for a in out.assignees}
     is_admin = has_role(membership, "admin")
+    code = await _code_blocks(session, out.markers)
     markers = [
-        {
-            "marker": marker,
-            "code": None
-            if marker.code_free
-            else highlighted_code(marker.code, marker.path, marker.start_line),
-            "now": where_now.get(marker.id),
-        }
+        {"marker": marker, "code": code.get(marker.id), "now": where_now.get(marker.id)}
         for marker in out.markers
     ]
     return {
         "cm": out,
         "markers": markers,
         "code_free_team": bool(team and team.code_free),
+        "text_html": await kept_markdown(session.sealer, "codemark", codemark.id, codemark.text, out.text),
         "thread": [
             {
                 "reply": reply,
+                "html": html,
                 "reactions": _reaction_rows(reply.reactions, me, names),
                 "history": reply_histories.get(reply.id, []),
             }
-            for reply in thread
+            for reply, html in thread
         ],
         "history": history,
         "reactions": _reaction_rows(out.reactions, me, names),

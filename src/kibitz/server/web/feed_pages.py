@@ -14,12 +14,11 @@ from kibitz.server.caches import Caches
 from kibitz.server.codemarks.page import cached_codemark_page
 from kibitz.server.codemarks.schemas import CodemarkPage
 from kibitz.server.deps import DbSession, State
-from kibitz.server.repos.service import repo_names
 from kibitz.server.web.filters import ListingQuery, read_query
 from kibitz.server.web.pages import page
 from kibitz.server.web.render import render_page
 from kibitz.server.web.sessions import SignedIn
-from kibitz.server.web.team_context import members_by_id, team_page
+from kibitz.server.web.team_context import TeamPage, team_frame
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,8 +54,8 @@ async def feed(
     body = await cached_codemark_page(
         session, caller, team_id, query.codemark_filter(), FEED_PAGE_SIZE, query.cursor, state.caches
     )
-    repos = await repo_names(session, team_id)
-    rows, next_cursor = feed_rows(state.caches, body, repos)
+    shown = await team_frame(session, membership, state.caches)
+    rows, next_cursor = feed_rows(state.caches, body, shown.repos)
     return page(
         request,
         state,
@@ -64,13 +63,13 @@ async def feed(
         "feed/feed.html",
         status=400 if problems else 200,
         team_id=team_id,
-        frame=await team_page(session, membership, "feed"),
+        frame=TeamPage(shown.team, membership, "feed"),
         query=query,
         problems=problems,
         rows=Markup(rows),  # noqa: S704 - rendered by the autoescaping environment
         next_cursor=next_cursor,
-        members=await members_by_id(session, team_id),
-        repos=repos,
+        members=shown.members,
+        repos=shown.repos,
         types=CODEMARK_TYPES,
         statuses=STATUSES,
     )

@@ -16,7 +16,7 @@ from typing import Any, cast
 import jinja2
 import nh3
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
@@ -108,9 +108,42 @@ def exact_time(when: dt.datetime) -> str:
 def time_tag(when: dt.datetime, now: dt.datetime | None = None) -> Markup:
     """Return a `<time>` element: the relative time, the exact time on hover, ISO 8601 for machines."""
     now = now or dt.datetime.now(dt.UTC)
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        when.astimezone(dt.UTC).isoformat(), exact_time(when), relative_time(when, now)
+    # Every part is made here from a datetime (digits, letters, punctuation), and escaped all the same.
+    iso, exact, relative = (
+        escape(part)
+        for part in (when.astimezone(dt.UTC).isoformat(), exact_time(when), relative_time(when, now))
     )
+    return Markup(f'<time datetime="{iso}" title="{exact}">{relative}</time>')  # noqa: S704 - parts escaped
+
+
+def reaction_buttons(
+    action: str, rows: list[dict[str, Any]], csrf_field: str, csrf: str, label: str
+) -> Markup:
+    """Return the reaction buttons of a codemark (`/c/<id>/react`) or a reply (`/r/<id>/react`).
+
+    One small form per emoji, so that reacting works without JavaScript. Built here rather than in a
+    template macro: a thread of 200 replies has 1,400 of these forms, and a macro's per-value overhead made
+    them a third of the page's time. Every value is escaped.
+    """
+    hidden = f'<input type="hidden" name="{escape(csrf_field)}" value="{escape(csrf)}">'
+    head = f'<form method="post" action="{escape(action)}" class="inline">\n    {hidden}\n'
+    forms = []
+    for row in rows:
+        emoji = escape(row["emoji"])
+        mine = bool(row["mine"])
+        count = int(row["count"])
+        who = f' title="{escape(row["who"])}"' if row["who"] else ""
+        said = f"{emoji} {count}" + (", yours: take back" if mine else ": react")
+        forms.append(
+            f"  {head}"
+            f'    <input type="hidden" name="emoji" value="{emoji}">\n'
+            f'    <input type="hidden" name="action" value="{"remove" if mine else "add"}">\n'
+            f'    <button type="submit" aria-pressed="{"true" if mine else "false"}"{who}\n'
+            f'      aria-label="{said}">{emoji}{f" {count}" if count else ""}</button>\n'
+            "  </form>\n"
+        )
+    body = "".join(forms)
+    return Markup(f'<div class="reactions" role="group" aria-label="{escape(label)}">\n{body}</div>\n')  # noqa: S704
 
 
 @functools.cache
@@ -125,6 +158,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["markdown"] = markdown_html
     env.filters["time"] = time_tag
+    env.globals["reaction_buttons"] = reaction_buttons
     return env
 
 

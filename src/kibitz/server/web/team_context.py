@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from kibitz.server.access import has_role
 from kibitz.server.auth.people import Person
+from kibitz.server.caches import Caches
+from kibitz.server.repos.service import repo_names
 from kibitz.server.teams.allowlist import get_team
 from kibitz.server.teams.models import Membership
 from kibitz.server.teams.schemas import TeamOut
@@ -39,6 +41,34 @@ async def team_page(session: UnitOfWork, membership: Membership, current: str) -
     """Return the frame of a team page for a membership the access layer returned."""
     team = await get_team(session, membership.team_id)
     return TeamPage(await team_out(session, team, membership.role), membership, current)
+
+
+@dataclass(frozen=True)
+class TeamFrame:
+    """What a team's pages show around their content, as a member with one role sees it."""
+
+    team: TeamOut
+    repos: dict[str, str]
+    members: dict[str, Person]
+
+
+async def team_frame(session: UnitOfWork, membership: Membership, caches: Caches) -> TeamFrame:
+    """Return the team, its repos' names and its members for a membership the access layer returned.
+
+    Kept for half a second (caches.py), as roles and people are: a burst of pages reads them once, and a
+    rename, a new repo or a new member shows within half a second.
+    """
+    key = (membership.team_id, membership.role)
+    kept: TeamFrame | None = caches.team_frames.get(key)
+    if kept is None:
+        team = await get_team(session, membership.team_id)
+        kept = TeamFrame(
+            await team_out(session, team, membership.role),
+            await repo_names(session, membership.team_id),
+            await members_by_id(session, membership.team_id),
+        )
+        caches.team_frames[key] = kept
+    return kept
 
 
 async def members_by_id(session: UnitOfWork, team_id: str) -> dict[str, Person]:
