@@ -255,6 +255,24 @@ async def test_a_team_where_the_person_is_alone_is_erased_with_them(
 
 
 @pytest.mark.database_agnostic
+async def test_an_erasure_empties_the_caches_of_opened_text(
+    http: httpx.AsyncClient, app: FastAPI, api: Api
+) -> None:
+    ada, bob = await api.person("Ada"), await api.person("Bob")
+    team = await api.team(ada)
+    repo = await api.repo(ada, team)
+    await api.codemark(ada, team, repo)
+    r = await http.get(f"/api/v1/teams/{team}/codemarks", headers=ada.headers)
+    assert r.status_code == 200, r.text
+    caches = app.state.kibitz.caches
+    assert len(caches.listings) > 0
+    assert len(caches.people) > 0
+    # Anyone's erasure: what was opened under any key must not linger in memory until evicted.
+    assert (await delete_me(http, bob)).status_code == 200
+    assert (len(caches.listings), len(caches.people), len(caches.feed_rows)) == (0, 0, 0)
+
+
+@pytest.mark.database_agnostic
 async def test_a_wrong_password_erases_nothing(http: httpx.AsyncClient, app: FastAPI, api: Api) -> None:
     ada = await api.person("Ada")
     team = await api.team(ada)

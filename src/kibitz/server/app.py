@@ -101,6 +101,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         metrics=metrics,
     )
 
+    sealer.on_drop(state.caches.drop_content)
+
     # Finishes erasures interrupted between their commit and the destruction of their keys.
     erasures = ErasureSweeper(sessionmaker, settings)
 

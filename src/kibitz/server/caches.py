@@ -16,6 +16,9 @@
   comes from the doorbells this process hears; with the in-process broker those ring before the writer's
   answer is sent, so a client always reads its own writes. With Redis (several processes) a doorbell may
   lag by milliseconds, so there the seq is read from the database instead.
+
+Those that hold opened text (people, team frames, feed rows, listings) are emptied with the sealer's
+opened values when an erasure finishes (`drop_content`, called by `Sealer.drop_plaintexts`).
 """
 
 from __future__ import annotations
@@ -68,6 +71,13 @@ class Caches:
         """Remember the newest seq of a team this process has heard of."""
         if seq > self.heads.get(team_id, 0):
             self.heads[team_id] = seq
+
+    def drop_content(self) -> None:
+        """Forget every cached answer and page holding opened text (after an erasure, like the sealer)."""
+        self.listings.clear()
+        self.feed_rows.clear()
+        self.team_frames.clear()
+        self.people.clear()
 
     def forget_token(self, token_hash: str) -> None:
         """Drop a token at once (logout, revocation) in this process."""

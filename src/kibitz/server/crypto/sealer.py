@@ -20,7 +20,7 @@ start-up.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -110,6 +110,12 @@ class Sealer:
         default_factory=OrderedDict
     )
     _derived_size: int = 0
+    # Called by `drop_plaintexts`: caches outside the sealer that hold opened text (caches.py) empty too.
+    _drop_listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_drop(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever opened values are dropped (an erasure): a cache of opened text empties."""
+        self._drop_listeners.append(listener)
 
     def attach(self, keystore: Keystore) -> None:
         """Use this keystore from now on (the app opens it when it starts)."""
@@ -127,6 +133,8 @@ class Sealer:
         self._plain_chars = 0
         self._derived.clear()
         self._derived_size = 0
+        for listener in self._drop_listeners:
+            listener()
 
     def remember_derived(
         self, name: Hashable, version: Hashable, sealed: Sequence[str], value: Any, size: int
