@@ -86,8 +86,12 @@ DATABASES = ("sqlite", "postgres")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the database markers and forget the developer's own settings, before any test."""
+    """Declare the database markers and forget the developer's own settings, before any test; start test
+    servers and `kibitz` commands from a warm parent (tests/warm_start.py)."""
     forget_developer_settings()
+    from tests import warm_start
+
+    warm_start.enable()
     config.addinivalue_line(
         "markers",
         'databases(*names): run only on these of the databases ("sqlite", "postgres"), because what the '

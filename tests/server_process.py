@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 
+from tests import warm_start
+
 HOST = "127.0.0.1"
 # The console script installed next to the interpreter running the tests (the project's venv).
 KIBITZ = Path(sys.executable).with_name("kibitz")
@@ -85,8 +87,11 @@ class ServerProcess:
         verify: ssl.SSLContext | bool = True,
         cpus: Iterable[int] | None = None,
         name: str = "server",
+        warm: tuple[str, Sequence[str]] | None = None,
     ) -> None:
         self.command = [str(part) for part in command]
+        # The same process as a warm parent starts it (warm_start.enable): which main, with which arguments.
+        self.warm = warm
         self.port = port
         self.log_path = log_path
         self.env = {**clean_environment(), "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -94,7 +99,7 @@ class ServerProcess:
         self.verify = verify
         self.cpus = frozenset(cpus) if cpus is not None else None
         self.name = name
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | warm_start.WarmProcess | None = None
 
     @property
     def stream_url(self) -> str:
@@ -109,17 +114,27 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         """Start the process and wait until it answers /healthz; stop it and raise if it does not."""
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                self.command,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Ctrl-C reaches only the test run or the benchmark, which stops the child itself.
-                start_new_session=True,
-                preexec_fn=child_setup(self.cpus),
-            )
+        with self.log_path.open("ab") as log, open(os.devnull, "rb") as nothing:
+            if self.warm is not None and warm_start.enabled():
+                self._process = warm_start.start(
+                    *self.warm,
+                    env=self.env,
+                    stdin=nothing.fileno(),
+                    stdout=log.fileno(),
+                    stderr=log.fileno(),
+                    cpus=self.cpus,
+                )
+            else:
+                self._process = subprocess.Popen(
+                    self.command,
+                    env=self.env,
+                    stdin=nothing,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    # Ctrl-C reaches only the test run or the benchmark, which stops the child itself.
+                    start_new_session=True,
+                    preexec_fn=child_setup(self.cpus),
+                )
         try:
             self._wait_until_healthy()
         except BaseException:
@@ -188,8 +203,10 @@ def kibitz_server(
     """
     port = port or free_port()
     chosen = {**TEST_SWITCHES, "port": port, **(settings or {})}
+    arguments = [json.dumps(chosen, default=str)]
     return ServerProcess(
-        [sys.executable, str(LAUNCHER), json.dumps(chosen, default=str)],
+        [sys.executable, str(LAUNCHER), *arguments],
+        warm=(warm_start.SERVER_MAIN, arguments),
         port=port,
         log_path=log_path,
         env=env,
@@ -210,8 +227,10 @@ def cli_server(
 ) -> ServerProcess:
     """Return `kibitz server run --port PORT ARGS` itself (not started), without the test-only switches."""
     port = port or free_port()
+    arguments = ["server", "run", "--port", str(port), *args]
     return ServerProcess(
-        [str(KIBITZ), "server", "run", "--port", str(port), *args],
+        [str(KIBITZ), *arguments],
+        warm=(warm_start.KIBITZ_MAIN, arguments),
         port=port,
         log_path=log_path,
         env=env,

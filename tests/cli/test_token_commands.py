@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import COMMAND_SECONDS, PASSWORD, Person, running_server
-from tests.server_process import KIBITZ, clean_environment
+from tests.server_process import clean_environment
+from tests.warm_start import run_kibitz
 
 pytestmark = pytest.mark.e2e
 
@@ -38,13 +39,10 @@ def bob(tmp_path: Path) -> Person:
 
 def operator(*args: str, data_dir: Path, expect: int = 0) -> subprocess.CompletedProcess[str]:
     """Run `kibitz server ARGS --data-dir DIR` as the operator would, on the server's database."""
-    result = subprocess.run(
-        [str(KIBITZ), "server", *args, "--data-dir", str(data_dir)],
+    result = run_kibitz(
+        ["server", *args, "--data-dir", str(data_dir)],
         env=clean_environment(),
-        capture_output=True,
-        text=True,
         timeout=COMMAND_SECONDS,
-        check=False,
     )
     assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr

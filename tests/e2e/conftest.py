@@ -14,7 +14,8 @@ import pytest
 
 from kibitz.client import KibitzClient
 from tests.git_helpers import GIT_ENV
-from tests.server_process import KIBITZ, clean_environment, free_port, kibitz_server
+from tests.server_process import clean_environment, free_port, kibitz_server
+from tests.warm_start import run_kibitz
 
 PASSWORD = "correct horse battery staple"
 COMMAND_SECONDS = 60
@@ -54,16 +55,7 @@ class Person:
     ) -> subprocess.CompletedProcess[str]:
         """Run `kibitz ARGS` in ``cwd`` and check its exit code (any, with ``expect=None``)."""
         env = {**clean_environment(), **GIT_ENV, "KIBITZ_CONFIG_DIR": str(self.config_dir)}
-        result = subprocess.run(
-            [str(KIBITZ), *args],
-            cwd=cwd,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_SECONDS,
-            check=False,
-        )
+        result = run_kibitz(args, cwd=cwd, env=env, input=stdin, timeout=COMMAND_SECONDS)
         assert expect is None or result.returncode == expect, (
             f"kibitz {' '.join(args)} exited {result.returncode}, expected {expect}\n"
             f"stdout: {result.stdout}\nstderr: {result.stderr}"

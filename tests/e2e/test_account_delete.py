@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,8 @@ import pytest
 
 from kibitz.client import KibitzClient, NotAuthenticated
 from tests.e2e.conftest import PASSWORD, Person, running_server
-from tests.server_process import KIBITZ, clean_environment
+from tests.server_process import clean_environment
+from tests.warm_start import run_kibitz
 
 pytestmark = pytest.mark.e2e
 
@@ -99,13 +99,8 @@ def test_people_and_teams_delete_themselves_and_the_operator_sees_the_ledger(
 
     # The operator reads the ledger straight from the database: ids and dates only.
     env = {**clean_environment()}
-    listed = subprocess.run(
-        [str(KIBITZ), "server", "erasures", "--json", "--data-dir", str(server.data_dir)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    listed = run_kibitz(
+        ["server", "erasures", "--json", "--data-dir", str(server.data_dir)], env=env, timeout=60, check=True
     )
     ledger = json.loads(listed.stdout)
     assert [(e["subject_kind"], e["status"]) for e in ledger] == [
@@ -115,13 +110,8 @@ def test_people_and_teams_delete_themselves_and_the_operator_sees_the_ledger(
     ]
     assert deleted["id"] in {e["id"] for e in ledger}
     assert "erasure.example.com" not in listed.stdout
-    text = subprocess.run(
-        [str(KIBITZ), "server", "erasures", "--data-dir", str(server.data_dir)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    text = run_kibitz(
+        ["server", "erasures", "--data-dir", str(server.data_dir)], env=env, timeout=60, check=True
     ).stdout
     assert len(text.splitlines()) == 3
     assert deleted["id"] in text

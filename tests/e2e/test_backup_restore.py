@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import fresh_postgres_database
 from tests.e2e.conftest import PASSWORD, running_server
-from tests.server_process import KIBITZ, clean_environment
+from tests.server_process import clean_environment
+from tests.warm_start import run_kibitz
 
 pytestmark = pytest.mark.e2e
 API = "/api/v1"
@@ -25,14 +26,11 @@ def operator(
     *args: str, cwd: Path, env: dict[str, str] | None = None, expect: int = 0
 ) -> subprocess.CompletedProcess[str]:
     """Run `kibitz server ARGS` as the operator, with only the given KIBITZ_* settings."""
-    result = subprocess.run(
-        [str(KIBITZ), "server", *args],
+    result = run_kibitz(
+        ["server", *args],
         cwd=cwd,
         env={**clean_environment(), **(env or {})},
-        capture_output=True,
-        text=True,
         timeout=180,
-        check=False,
     )
     assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr

@@ -38,7 +38,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.e2e.conftest import PASSWORD, running_server
-from tests.server_process import KIBITZ, clean_environment
+from tests.server_process import clean_environment
+from tests.warm_start import run_kibitz
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -68,13 +69,10 @@ def canary(what: str) -> str:
 
 def operator(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run `kibitz server ARGS` as the operator and check that it succeeds without a traceback."""
-    result = subprocess.run(
-        [str(KIBITZ), "server", *args],
+    result = run_kibitz(
+        ["server", *args],
         env={**clean_environment(), **env},
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
     )
     assert result.returncode == 0, (args, result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr

@@ -24,6 +24,7 @@ import pytest
 from tests.e2e.conftest import COMMAND_SECONDS, PASSWORD, Person
 from tests.git_helpers import GIT_ENV, make_repo, numbered_lines
 from tests.server_process import KIBITZ, TEST_SWITCHES, ServerProcess, clean_environment, free_port
+from tests.warm_start import run_kibitz
 
 pytestmark = pytest.mark.e2e
 
@@ -48,16 +49,7 @@ class Someone:
             "KIBITZ_CONFIG_DIR": str(self.person.config_dir),
             **(env or {}),
         }
-        result = subprocess.run(
-            [str(KIBITZ), *args],
-            cwd=self.repo,
-            env=environment,
-            input=stdin if stdin is not None else "",
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_SECONDS,
-            check=False,
-        )
+        result = run_kibitz(args, cwd=self.repo, env=environment, input=stdin, timeout=COMMAND_SECONDS)
         assert result.returncode == expect, (
             f"kibitz {' '.join(args)} exited {result.returncode}, expected {expect}\n"
             f"stdout: {result.stdout}\nstderr: {result.stderr}"

@@ -12,7 +12,8 @@ import pytest
 
 from kibitz.client import NewMarker
 from tests.e2e.conftest import PASSWORD, Person, running_server
-from tests.server_process import KIBITZ, clean_environment
+from tests.server_process import clean_environment
+from tests.warm_start import run_kibitz
 
 pytestmark = pytest.mark.e2e
 
@@ -36,15 +37,12 @@ def operator(
     *args: str, cwd: Path, expect: int = 0, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a `kibitz server ...` command as the operator of a data directory."""
-    result = subprocess.run(
-        [str(KIBITZ), "server", *args],
+    result = run_kibitz(
+        ["server", *args],
         cwd=cwd,
         env=clean_environment(),
         input=stdin,
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
     assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr

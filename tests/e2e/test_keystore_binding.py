@@ -7,7 +7,6 @@ server's, and a second server sharing the PostgreSQL database with a keystore of
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,8 @@ import pytest
 from kibitz.cli.errors import KEYSTORE_MISMATCH
 from tests.conftest import fresh_postgres_database
 from tests.e2e.conftest import PASSWORD, running_server
-from tests.server_process import KIBITZ, clean_environment, free_port
+from tests.server_process import clean_environment, free_port
+from tests.warm_start import run_kibitz
 
 pytestmark = pytest.mark.e2e
 SIGNUP = "/api/v1/auth/signup"
@@ -33,13 +33,10 @@ def _sign_up(url: str, email: str) -> None:
 def _refused_start(data_dir: Path, env: dict[str, str]) -> str:
     """Run `kibitz server run` and return its stderr, asserting it exits 6 without ever listening."""
     port = free_port()
-    result = subprocess.run(
-        [str(KIBITZ), "server", "run", "--data-dir", str(data_dir), "--port", str(port)],
+    result = run_kibitz(
+        ["server", "run", "--data-dir", str(data_dir), "--port", str(port)],
         env={**clean_environment(), **env},
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
     assert result.returncode == KEYSTORE_MISMATCH, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
@@ -74,13 +71,10 @@ def test_a_deleted_keystore_stops_the_start(tmp_path: Path, database_env: dict[s
     # Nothing was made in its place: no empty keystore for the database's own to be confused with.
     assert not (data_dir / "keystore.db").exists()
     # An operator command on the same directory refuses as well, rather than making keys.
-    result = subprocess.run(
-        [str(KIBITZ), "server", "user", "disable", "alice@example.com", "--data-dir", str(data_dir)],
+    result = run_kibitz(
+        ["server", "user", "disable", "alice@example.com", "--data-dir", str(data_dir)],
         env={**clean_environment(), **database_env},
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
     assert result.returncode == KEYSTORE_MISMATCH, result.stderr
     assert "Traceback" not in result.stderr

@@ -153,6 +153,7 @@ def on_a_small_disk(server: ServerProcess, data_dir: Path, *, read_only: bool = 
     data_dir.mkdir(parents=True, exist_ok=True)
     options = f"size={DISK_BYTES}" + (",ro" if read_only else "")
     mount = f'mount -t tmpfs -o {options} tmpfs "$0" && exec "$@"'
+    server.warm = None  # the mount namespace needs the server exec'ed inside it
     server.command = [
         "unshare",
         "--user",

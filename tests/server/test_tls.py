@@ -46,6 +46,7 @@ from kibitz.server.tls import (
 from kibitz.settings import Settings
 from tests.e2e.conftest import PASSWORD
 from tests.server_process import KIBITZ, clean_environment, cli_server, free_port, kibitz_server
+from tests.warm_start import run_kibitz
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -70,14 +71,11 @@ class TlsServer:
 def _run(
     *args: str, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(KIBITZ), *args],
+    return run_kibitz(
+        args,
         env=env or clean_environment(),
         input=stdin,
-        capture_output=True,
-        text=True,
         timeout=COMMAND_SECONDS,
-        check=False,
     )
 
 
@@ -432,13 +430,10 @@ def _start_and_wait(
     args: list[str], env: dict[str, str], timeout: float = STARTUP_SECONDS
 ) -> subprocess.CompletedProcess[str]:
     """Run `kibitz server run ARGS` expecting it to exit by itself."""
-    return subprocess.run(
-        [str(KIBITZ), "server", "run", *args],
+    return run_kibitz(
+        ["server", "run", *args],
         env=env,
-        capture_output=True,
-        text=True,
         timeout=timeout,
-        check=False,
     )
 
 

@@ -16,7 +16,8 @@ from kibitz.server.crypto.keystore import Keystore, OwnerKind
 from kibitz.server.errors import KekUnusable
 from kibitz.settings import Settings
 from tests.e2e.conftest import COMMAND_SECONDS
-from tests.server_process import KIBITZ, clean_environment
+from tests.server_process import clean_environment
+from tests.warm_start import run_kibitz
 
 CELL = {"table": "reply", "column": "text", "row": "r000000000000001"}
 
@@ -25,13 +26,10 @@ def operator(
     *args: str, data_dir: Path, expect: int = 0, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run `kibitz server ARGS --data-dir DIR` as an operator would."""
-    result = subprocess.run(
-        [str(KIBITZ), "server", *args, "--data-dir", str(data_dir)],
+    result = run_kibitz(
+        ["server", *args, "--data-dir", str(data_dir)],
         env={**clean_environment(), **(env or {})},
-        capture_output=True,
-        text=True,
         timeout=COMMAND_SECONDS,
-        check=False,
     )
     assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr

@@ -1,0 +1,63 @@
+"""A `kibitz` started from the warm parent behaves as the exec'ed console script: output, exit code, stdin,
+working directory and environment, and nothing of one run reaches the next."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests import warm_start
+from tests.server_process import KIBITZ, clean_environment
+
+COMMANDS = [
+    ["--version"],
+    ["team", "nonsense"],
+    ["show", "zzzz"],
+    ["login", "--server", "http://127.0.0.1:9", "--email", "a@example.com", "--password-stdin"],
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda args: " ".join(args))
+def test_a_warm_command_answers_as_the_console_script(args: list[str], tmp_path: Path) -> None:
+    env = {**clean_environment(), "KIBITZ_CONFIG_DIR": str(tmp_path / "config"), "COLUMNS": "100"}
+    cold = subprocess.run(
+        [str(KIBITZ), *args],
+        env=env,
+        cwd=tmp_path,
+        input="secret\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    warm = warm_start.run_kibitz(args, env=env, cwd=tmp_path, input="secret\n")
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+
+
+def test_each_run_has_its_own_environment_and_directory(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    env = clean_environment()
+    warm_start.run_kibitz(["init"], env={**env, "KIBITZ_CONFIG_DIR": str(first)}, cwd=first)
+    # The second run sees neither the first one's variables nor its working directory.
+    shown = warm_start.run_kibitz(
+        ["team", "current"], env={**env, "KIBITZ_CONFIG_DIR": str(second)}, cwd=second
+    )
+    assert str(first) not in shown.stdout + shown.stderr
+    assert shown.returncode != 0
+
+
+def test_a_warm_server_is_its_own_process_and_stops_on_sigterm(tmp_path: Path) -> None:
+    from tests.server_process import kibitz_server
+
+    with kibitz_server(tmp_path / "log", settings={"data_dir": tmp_path / "data"}) as server:
+        assert Path(f"/proc/{server.pid}").exists()
+        process = server._process
+        assert isinstance(process, warm_start.WarmProcess)
+        process.send_signal(signal.SIGTERM)
+        # It shuts down in order, then ends by the signal it caught, as uvicorn does after exec.
+        assert process.wait(15) == -signal.SIGTERM
+    assert "Application shutdown complete" in (tmp_path / "log").read_text()
