@@ -32,6 +32,7 @@ class Watcher:
 
     def __init__(self, person: Person, cwd: Path, *args: str, as_json: bool = True) -> None:
         env = {**clean_environment(), **GIT_ENV, "KIBITZ_CONFIG_DIR": str(person.config_dir)}
+        self.config_dir = person.config_dir
         self.process = subprocess.Popen(
             [str(KIBITZ), "watch", *(["--json"] if as_json else []), *args],
             cwd=cwd,
@@ -78,6 +79,19 @@ class Watcher:
         except queue.Empty:
             return
         pytest.fail(f"watch printed {line!r} unexpectedly")
+
+    def wait_until_recorded(self, seq: int) -> None:
+        """Wait until its person's saved place in the log (the positions files) has reached `seq`."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            places = [
+                json.loads(path.read_text(encoding="utf-8")).get("after")
+                for path in (self.config_dir / "positions").glob("*.json")
+            ]
+            if seq in places:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"kibitz watch did not record seq {seq} in {WAIT_SECONDS:g} s")
 
     def kill(self) -> None:
         """Kill it at once, as a closed laptop or a crash would (no chance to save anything)."""
@@ -185,7 +199,10 @@ def test_watch_sees_the_conversation_live_and_resumes_after_a_restart(
     assert (answered["data"]["id"], answered["data"]["text"]) == (reply_id, "Because the network flakes.")
     assert answered["data"]["author"]["email"] == bob.email
 
-    # The watcher dies; meanwhile the conversation goes on, with a bookmark of Bob's among it.
+    # The watcher dies once it has recorded its place (a kill between printing an event and recording it
+    # would show that one event again: at least once, never lost); meanwhile the conversation goes on, with
+    # a bookmark of Bob's among it.
+    watcher.wait_until_recorded(3)
     watcher.kill()
     bob.run("react", codemark_id, "+1", cwd=tmp_path)
     bob.run("edit", reply_id, "-m", "Because the network flakes, often.", cwd=tmp_path)

@@ -375,7 +375,8 @@ def watch(after: int | None, as_json: bool) -> None:
 
     Each event is printed once, in order: when the connection drops, watch reconnects (waiting a
     little longer after each failure) and resumes after the last event it printed, and it checks the
-    numbering so that nothing is missed. It remembers that place, so the next watch continues there.
+    numbering so that nothing is missed. It remembers that place after each event, so the next watch
+    continues there (one killed between printing an event and remembering it prints that event again).
     With --json each event is one JSON object per line (docs/realtime.md).
     """
     with open_client() as client:
