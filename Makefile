@@ -62,7 +62,11 @@ $(AXE): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
 	cd $(AXE_DIR) && $(NPM) ci --no-fund --no-audit
 	touch $@
 
-test: lint typecheck editors pytest  ## everything CI checks
+# The checks that do not need each other run side by side (mypy and the extension's build each keep one
+# core busy, and npm waits on the network), then the suite, which keeps both cores busy by itself.
+test:  ## everything CI checks
+	@$(MAKE) --no-print-directory --output-sync=target -j3 lint typecheck editors $(AXE)
+	@$(MAKE) --no-print-directory pytest
 
 bench: $(STAMP)  ## the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python bench/api.py
