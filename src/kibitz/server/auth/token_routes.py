@@ -17,6 +17,7 @@ from kibitz.server.auth.schemas import (
     TokenOut,
     TokensRevokedOut,
 )
+from kibitz.server.auth.service import Caller
 from kibitz.server.deps import AppState, CurrentCaller, DbSession, State
 from kibitz.server.unit_of_work import UnitOfWork
 
@@ -33,6 +34,25 @@ def forget_tokens_after_commit(session: UnitOfWork, state: AppState, rows: list[
             state.caches.forget_token(token_hash)
 
     session.after_commit(forget)
+
+
+async def change_own_password(
+    session: UnitOfWork, state: AppState, caller: Caller, body: PasswordChangeIn
+) -> list[ApiToken]:
+    """Change the caller's password (the API's and the account page's way); return the sessions it ended."""
+    # Guessing the current password with a stolen session spends the same budget as guessing at login.
+    await state.login_throttle.attempt(caller.user.email, caller.address)
+    ended = await tokens.change_password(
+        session,
+        state.passwords,
+        caller,
+        body.current_password,
+        body.new_password,
+        min_score=state.settings.password_min_score,
+        address=caller.address,
+    )
+    forget_tokens_after_commit(session, state, ended)
+    return ended
 
 
 @router.get("/tokens")
@@ -83,16 +103,5 @@ async def change_password(
     body: PasswordChangeIn, session: DbSession, caller: CurrentCaller, state: State
 ) -> PasswordChangedOut:
     """Change your password; every other login session ends, this one and named tokens stay."""
-    # Guessing the current password with a stolen session spends the same budget as guessing at login.
-    await state.login_throttle.attempt(caller.user.email, caller.address)
-    ended = await tokens.change_password(
-        session,
-        state.passwords,
-        caller,
-        body.current_password,
-        body.new_password,
-        min_score=state.settings.password_min_score,
-        address=caller.address,
-    )
-    forget_tokens_after_commit(session, state, ended)
+    ended = await change_own_password(session, state, caller, body)
     return PasswordChangedOut(sessions_ended=len(ended))

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from kibitz.server.auth import tokens
 from kibitz.server.auth.schemas import PasswordChangeIn, TokenCreatedOut, TokenCreateIn
 from kibitz.server.auth.service import Caller
-from kibitz.server.auth.token_routes import forget_tokens_after_commit
+from kibitz.server.auth.token_routes import change_own_password, forget_tokens_after_commit
 from kibitz.server.deps import AppState, DbSession, State
 from kibitz.server.erasure.routes import erase_account
 from kibitz.server.erasure.schemas import AccountDeleteIn
@@ -94,20 +94,9 @@ async def change_password(
     form = await read_form(request, state)
     try:
         body = validated(PasswordChangeIn, {k: form.get(k, "") for k in ("current_password", "new_password")})
-        # Guessing the current password with a stolen session spends the same budget as guessing at login.
-        await state.login_throttle.attempt(caller.user.email, caller.address)
-        ended = await tokens.change_password(
-            session,
-            state.passwords,
-            caller,
-            body.current_password,
-            body.new_password,
-            min_score=state.settings.password_min_score,
-            address=caller.address,
-        )
+        ended = await change_own_password(session, state, caller, body)
     except KibitzError as error:
         return await _refused(request, state, session, caller, error, "password")
-    forget_tokens_after_commit(session, state, ended)
     others = len(ended)
     message = f"Your password was changed; {others} other session{'' if others == 1 else 's'} ended."
     return await _account_page(request, state, session, caller, message=message)
