@@ -1,17 +1,17 @@
 """The `kibitz` command and the test server, started as processes forked from a warm parent (a zygote).
 
 Starting Python and importing the server costs about 3 s of CPU, the command about 0.4 s, and the end-to-end
-tests start hundreds of both: on the 2-core machine that was a third of the suite's time. So each test process
-keeps one zygote that has imported them once and forks a child for every start. The child is a real process
-of its own — its own arguments, environment, working directory, standard streams, session and exit code —
-running the same `main` as the console script (or tests/launch_server.py); only the imports are shared. That
-is faithful because nothing in the package reads the environment at import time (docs/architecture.md).
+tests start hundreds of both: on the 2-core machine that was nearly half of the suite's time. So each test
+process keeps one zygote that has imported them once and forks a child for every start. The child is a real
+process of its own — its own arguments, environment, working directory, standard streams, session and exit
+code — running the same `main` as the console script (or tests/launch_server.py); only the imports are shared.
+That is faithful because nothing in the package reads the environment at import time (docs/architecture.md).
 
 Tests about the console script or process start-up themselves (signals at a terminal, `kibitz server run`'s
 own options, the interpreter's flags) still exec it, as do the benchmarks.
 
-    run_kibitz(["team", "list"], env=..., cwd=...)     # like subprocess.run(..., capture_output=True)
-    start(["server", SETTINGS_JSON], env=..., stdout=log_fd)   # a Popen-like handle
+    run_kibitz(["team", "show"], env=..., cwd=...)      # like subprocess.run(..., capture_output=True)
+    start(SERVER_MAIN, [SETTINGS_JSON], env=..., stdin=fd, stdout=fd, stderr=fd)   # a Popen-like handle
 
 Protocol: one Unix SOCK_SEQPACKET connection per start. The test sends a JSON request with the child's
 stdin, stdout and stderr as file descriptors; the zygote forks a manager, which forks the child, sends
@@ -165,11 +165,6 @@ class _Zygote:
 
 
 _ZYGOTE = _Zygote()
-
-
-def stop_zygote() -> None:
-    """Stop this test process's zygote, if it was started."""
-    _ZYGOTE.stop()
 
 
 def start(
