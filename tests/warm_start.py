@@ -7,8 +7,8 @@ process of its own — its own arguments, environment, working directory, standa
 code — running the same `main` as the console script (or tests/launch_server.py); only the imports are shared.
 That is faithful because nothing in the package reads the environment at import time (docs/architecture.md).
 
-Tests about the console script or process start-up themselves (signals at a terminal, `kibitz server run`'s
-own options, the interpreter's flags) still exec it, as do the benchmarks.
+Tests about process start-up itself (a pseudo-terminal, signals at a prompt, a server exec'ed inside a mount
+namespace, the language server started by its client) still exec, as do the benchmarks.
 
     run_kibitz(["team", "show"], env=..., cwd=...)      # like subprocess.run(..., capture_output=True)
     start(SERVER_MAIN, [SETTINGS_JSON], env=..., stdin=fd, stdout=fd, stderr=fd)   # a Popen-like handle
