@@ -137,7 +137,8 @@ async def run(args: argparse.Namespace) -> None:
                     api_least, api_median = await cpu_per_request(api, twin, args.requests)
                     print(
                         f"{kind:<9} page {page_least:7.2f} ms CPU (median {page_median:.2f}), {size:,} bytes;"
-                        f" API {api_least:7.2f} ms (median {api_median:.2f}); ratio {page_least / api_least:.2f}"
+                        f" API {api_least:7.2f} ms (median {api_median:.2f});"
+                        f" ratio {page_least / api_least:.2f}"
                     )
                 if not args.no_profile:
                     for kind in chosen:
@@ -149,7 +150,7 @@ async def run(args: argparse.Namespace) -> None:
                         if args.api:
                             top = await profile(api, pairs[kind][1], args.requests, args.top, args.sort)
                             print(
-                                f"\n=== cProfile: {kind} API twin, {args.requests} times, sorted by {args.sort} ==="
+                                f"\n=== cProfile: {kind} API twin, {args.requests} times, by {args.sort} ==="
                             )
                             print(top)
 
