@@ -6,10 +6,10 @@
 What it does: seeds a temporary data directory as bench/web.py does (bench/api.py's team, then the tuned
 and the held-out thread of `--replies` replies), runs the app in this process (httpx's ASGI transport, the
 app's middleware included), signs in through the sign-in form as a browser does, and for the tuned thread
-page, the held-out thread page and the feed prints the CPU time per page of this process and per API twin
-(the same pairs as bench/web.py; the least over rounds of ten: other processes only ever add to it), then
-profiles each page under cProfile and prints its top functions. The profile sees only the event loop's
-thread, not SQLite's work in the driver's thread.
+page, the held-out thread page, the feed and the filtered feed prints the CPU time per page of this process
+and per API twin (the same pairs as bench/web.py; the least over rounds of ten: other processes only ever
+add to it), then profiles each page under cProfile and prints its top functions (`--api`: each API twin's
+too). The profile sees only the event loop's thread, not SQLite's work in the driver's thread.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from kibitz.settings import Settings
 from web import _CSRF, FEED_PAGE_SIZE, HTML_ACCEPT, seed_threads
 
 ROUND = 10
+# The held-out feed of bench/web.py.
+FILTERED = "type=question&status=open"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -48,7 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=40, help="pages of each kind per pass")
     parser.add_argument("--top", type=int, default=30, help="functions shown per profile")
     parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
-    parser.add_argument("--only", choices=["thread", "held-out", "feed"], help="profile one page")
+    parser.add_argument(
+        "--only", choices=["thread", "held-out", "feed", "feed-filtered"], help="profile one page"
+    )
     parser.add_argument("--no-profile", action="store_true", help="only the CPU per page")
     parser.add_argument("--api", action="store_true", help="profile the API twins too")
     parser.add_argument("--seed", type=int, default=1)
@@ -127,6 +131,10 @@ async def run(args: argparse.Namespace) -> None:
                     "feed": (
                         f"/t/{seeded.team_id}/feed",
                         [f"{API}/teams/{seeded.team_id}/codemarks?limit={FEED_PAGE_SIZE}"],
+                    ),
+                    "feed-filtered": (
+                        f"/t/{seeded.team_id}/feed?{FILTERED}",
+                        [f"{API}/teams/{seeded.team_id}/codemarks?limit={FEED_PAGE_SIZE}&{FILTERED}"],
                     ),
                 }
                 chosen = [k for k in pairs if args.only in (None, k)]
