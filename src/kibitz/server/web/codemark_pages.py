@@ -156,7 +156,10 @@ async def _reply_item(
         "deleted" if deleted else "",
         row.created_at.isoformat(),
         author_name,
+        # Each list's length first, so that no two different threads of inputs read the same.
+        str(len(edits)),
         *(part for e in edits for part in (e.text, e.replaced_at.isoformat())),
+        str(len(used)),
         *(
             part
             for emoji, users in used.items()
