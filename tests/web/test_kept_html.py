@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from kibitz.server.codemarks.models import Reply
 from kibitz.server.crypto.keystore import Keystore
 from kibitz.server.crypto.sealer import Sealer, member_owner
-from kibitz.server.web.kept_html import kept_code, kept_markdown
+from kibitz.server.web.kept_html import CSRF_HOLE, Holes, fill, kept_code, kept_fragment, kept_markdown
 from kibitz.server.web.render import highlighted_code, markdown_html
 from kibitz.settings import Settings
 
@@ -61,3 +62,50 @@ async def test_kept_code_is_dropped_with_the_opened_values(sealer: Sealer) -> No
     assert await kept_code(sealer, "m1", cells, code, path, 20) == highlighted_code(code, path, 20)
     sealer.drop_plaintexts()
     assert await kept_code(sealer, "m1", cells, "x = 2\n", path, 20) == highlighted_code("x = 2\n", path, 20)
+
+
+async def test_a_kept_fragment_is_rendered_again_when_an_input_changes_and_not_past_its_key(
+    sealer: Sealer,
+) -> None:
+    assert sealer.keystore is not None
+    owner = member_owner("t1", "u1")
+    stored = await sealer.seal(owner, "words", Reply.text, row=ROW)
+    written = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
+    renders: list[str] = []
+
+    def renderer(label: str) -> Callable[[Holes], Awaitable[str]]:
+        async def render(holes: Holes) -> str:
+            renders.append(label)
+            return f'<p>{label} {holes.time(written)}</p><input name="csrf" value="{holes.csrf}">'
+
+        return render
+
+    first = await kept_fragment(sealer, ("item", ROW), ["a", stored], [stored], renderer("one"))
+    assert await kept_fragment(sealer, ("item", ROW), ["a", stored], [stored], renderer("two")) is first
+    assert renders == ["one"]
+    # Another input (a reaction, a name) is another version.
+    await kept_fragment(sealer, ("item", ROW), ["b", stored], [stored], renderer("three"))
+    assert renders == ["one", "three"]
+    # The holes take each viewer's token and the time of each showing; the rest is the kept markup.
+    early = fill([first], "tok<en>", written + dt.timedelta(seconds=5))
+    later = fill([first], "other", written + dt.timedelta(minutes=5))
+    assert early == (
+        '<p>one <time datetime="2024-05-01T12:00:00+00:00" title="2024-05-01 12:00:00 UTC">'
+        "just now</time></p>"
+        '<input name="csrf" value="tok&lt;en&gt;">'
+    )
+    assert "5 minutes ago</time>" in later
+    assert 'value="other"' in later
+    assert "\x00" not in early + later
+    # Once the key is destroyed (erasure), nothing kept under it is served.
+    await sealer.keystore.destroy(owner.kind, owner.id)
+    await kept_fragment(sealer, ("item", ROW), ["b", stored], [stored], renderer("four"))
+    assert renders == ["one", "three", "four"]
+
+
+def test_the_holes_cannot_be_written_by_a_text() -> None:
+    holes = Holes()
+    # A hole is marked with a secret drawn when the process starts: a guess at its form stays text.
+    guess = "\x00" + "0" * 32 + ":c\x00"
+    fragment = holes.fragment(f"<p>{guess}</p>{holes.csrf}")
+    assert fragment == (f"<p>{guess}</p>", CSRF_HOLE)

@@ -425,6 +425,97 @@ async def test_an_edited_reply_shows_its_earlier_texts(app: FastAPI, api: Api) -
     assert [v["text"] for v in api_history.json()] == ["Second *try*", "First <script>x()</script>"]
 
 
+def thread_item(html: str, reply_id: str) -> str:
+    """Return one reply's item of a codemark page ("" if the thread has none)."""
+    if f'<li id="r-{reply_id}"' not in html:
+        return ""
+    return html.split(f'<li id="r-{reply_id}"', 1)[1].split("\n      </li>\n", 1)[0]
+
+
+def reaction_button(item: str, emoji: str) -> str:
+    """Return the button of one emoji in a thread item."""
+    return item.split(f'value="{emoji}"', 1)[1].split("</button>", 1)[0]
+
+
+async def test_kept_thread_items_show_new_reactions_edits_and_each_viewers_own_buttons(
+    app: FastAPI, api: Api
+) -> None:
+    ada, bo, team, repo = await crew(api)
+    cm = await api.codemark(ada, team, repo)
+    page = cm["permalink"]
+    said = await api.http.post(
+        f"/api/v1/codemarks/{cm['id']}/replies", json={"text": "First *words*"}, headers=bo.headers
+    )
+    assert said.status_code == 201, said.text
+    bos = said.json()["id"]
+    async with browser_client(app) as ada_browser, browser_client(app) as bo_browser:
+        await sign_in(ada_browser, ada)
+        await sign_in(bo_browser, bo)
+        seen = (await ada_browser.get(page)).text  # Bo's item is kept from here on
+        item = thread_item(seen, bos)
+        assert "<em>words</em>" in item
+        assert "Edit your reply" not in item
+        assert 'name="add" value="👍" aria-pressed="false"' in item
+        ada_csrf = csrf_of(seen)
+
+        # Bo reacts through the page's one form: a button's name says add or remove.
+        bo_csrf = await page_csrf(bo_browser, page)
+        assert bo_csrf != ada_csrf
+        reacted = await bo_browser.post(f"/r/{bos}/react", data={"csrf": bo_csrf, "add": "👍"})
+        assert reacted.status_code == 303, reacted.text
+        item = thread_item((await ada_browser.get(page)).text, bos)
+        assert 'name="add" value="👍" aria-pressed="false"' in item
+        assert 'title="Bo"' in reaction_button(item, "👍")
+        assert "👍 1" in reaction_button(item, "👍")
+
+        # Bo sees his own buttons on the same item: take back his reaction, edit his reply; his token.
+        bo_page = (await bo_browser.get(page)).text
+        item = thread_item(bo_page, bos)
+        assert 'name="remove" value="👍" aria-pressed="true"' in item
+        assert "yours: take back" in item
+        assert "Edit your reply" in item
+        assert set(re.findall(r'name="csrf" value="([^"]+)"', bo_page)) == {bo_csrf}
+        ada_page = (await ada_browser.get(page)).text
+        assert set(re.findall(r'name="csrf" value="([^"]+)"', ada_page)) == {ada_csrf}
+        assert "Edit your reply" not in thread_item(ada_page, bos)
+
+        # Ada adds the same emoji: Bo's kept item (his emoji unchanged) counts her too.
+        reacted = await ada_browser.post(f"/r/{bos}/react", data={"csrf": ada_csrf, "add": "👍"})
+        assert reacted.status_code == 303, reacted.text
+        button = reaction_button(thread_item((await bo_browser.get(page)).text, bos), "👍")
+        assert "👍 2" in button
+        assert 'title="Bo, Ada"' in button
+
+        # An edit is a new text: the new words and the earlier ones show.
+        edited = await api.http.patch(
+            f"/api/v1/replies/{bos}", json={"text": "Second words"}, headers=bo.headers
+        )
+        assert edited.status_code == 200, edited.text
+        item = thread_item((await ada_browser.get(page)).text, bos)
+        assert "Second words" in item
+        assert "edited" in item
+        assert "Earlier version (1)" in item
+        assert "<em>words</em>" in item.split('class="versions"', 1)[1]
+
+        # Taking the reactions back shows at once, to both.
+        for browser, token in ((bo_browser, bo_csrf), (ada_browser, ada_csrf)):
+            taken = await browser.post(f"/r/{bos}/react", data={"csrf": token, "remove": "👍"})
+            assert taken.status_code == 303, taken.text
+        for browser in (ada_browser, bo_browser):
+            item = thread_item((await browser.get(page)).text, bos)
+            assert 'name="add" value="👍" aria-pressed="false"' in item
+            assert "👍 1" not in item
+            assert "👍 2" not in item
+
+        # Erased, Bo and what he wrote are gone from the page, kept items and all.
+        gone = await api.http.request("DELETE", "/api/v1/me", json={"password": PASSWORD}, headers=bo.headers)
+        assert gone.status_code == 200, gone.text
+        after = (await ada_browser.get(page)).text
+        assert thread_item(after, bos) == ""
+        assert "Second words" not in after
+        assert "First" not in after
+
+
 async def test_another_team_gets_404_and_the_allowlist_applies(app: FastAPI, api: Api) -> None:
     ada, _bo, team, repo = await crew(api)
     cm = await api.codemark(ada, team, repo)

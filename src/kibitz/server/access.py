@@ -34,7 +34,12 @@ _RANK = {"member": 0, "admin": 1, "owner": 2}
 
 def has_role(membership: Membership, role: str) -> bool:
     """Tell whether the membership's role is at least `role`."""
-    return _RANK[membership.role] >= _RANK[role]
+    return role_at_least(membership.role, role)
+
+
+def role_at_least(held: str, role: str) -> bool:
+    """Tell whether the role `held` is at least `role`."""
+    return _RANK[held] >= _RANK[role]
 
 
 class AddressDenied(AddressNotAllowed):

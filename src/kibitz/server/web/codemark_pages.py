@@ -8,38 +8,34 @@ the API holds here; each form answers with a redirect back to the page (post/red
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from kibitz.server.access import access_codemark, access_reply, has_role
-from kibitz.server.auth.people import people_by_id
+from kibitz.server.auth.people import Person, people_by_id
 from kibitz.server.auth.service import Caller
 from kibitz.server.codemarks import replies, service
-from kibitz.server.codemarks.models import Codemark, Marker, Reply
-from kibitz.server.codemarks.render import codemarks_out, replies_out
-from kibitz.server.codemarks.schemas import (
-    CodemarkOut,
-    CodemarkPatch,
-    MarkerOut,
-    ReactionOut,
-    ReplyIn,
-    ReplyOut,
-)
+from kibitz.server.codemarks.models import Codemark, Marker, Reaction, Reply, ReplyEdit
+from kibitz.server.codemarks.render import codemarks_out
+from kibitz.server.codemarks.schemas import CodemarkOut, CodemarkPatch, MarkerOut, ReactionOut, ReplyIn
 from kibitz.server.deps import BearerCredentials, DbSession, State, get_caller
 from kibitz.server.errors import Conflict, ValidationFailed
 from kibitz.server.events.service import head_seq
 from kibitz.server.locations.service import latest_locations
 from kibitz.server.teams.models import Membership, Team
 from kibitz.server.unit_of_work import UnitOfWork
+from kibitz.server.web.csrf import CSRF_FIELD
 from kibitz.server.web.errors import wants_json
-from kibitz.server.web.kept_html import kept_code, kept_markdown
+from kibitz.server.web.kept_html import Fragment, Holes, fill, kept_code, kept_fragment, kept_markdown
 from kibitz.server.web.pages import page, read_form, see_other
-from kibitz.server.web.render import highlighted_code
+from kibitz.server.web.render import highlighted_code, markdown_html, reaction_buttons, render_page
 from kibitz.server.web.sessions import PageCaller, SignedIn, SignInNeeded
 from kibitz.validation import Emoji
 
@@ -79,26 +75,147 @@ async def permalink(
         raise SignInNeeded()
     codemark, membership = await access_codemark(session, caller, codemark_id)
     context = await _page_context(session, caller, codemark, membership)
+    # The kept items of the thread take the session's CSRF token and the relative times of this moment.
+    context["thread"] = fill(context["thread"], request.state.csrf, dt.datetime.now(dt.UTC))
     response = page(request, state, caller, "codemark.html", team_id=codemark.team_id, **context)
     response.headers["vary"] = "Accept"
     return response
 
 
-async def _thread(session: UnitOfWork, codemark: Codemark) -> list[tuple[ReplyOut, Markup | None]]:
-    """Return the whole thread, oldest first, each reply with its text rendered (None for a tombstone)."""
+@dataclass(frozen=True)
+class _Edit:
+    """An earlier text of a reply: its stored cell and when it was replaced."""
+
+    text: str
+    replaced_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class _ThreadParts:
+    """What a thread's items are rendered from besides the reply rows, read in one pass."""
+
+    edited: dict[str, list[_Edit]]  # earlier texts of each edited reply, newest first
+    reactions: dict[str, dict[str, list[str]]]  # reply id -> emoji -> who, oldest first
+
+
+async def _thread_parts(session: UnitOfWork, codemark: Codemark) -> _ThreadParts:
+    """Return the earlier texts and the reactions of every reply of a codemark (two statements)."""
+    edited: dict[str, list[_Edit]] = {}
+    for reply_id, text, replaced_at in await session.execute(
+        select(ReplyEdit.reply_id, ReplyEdit.text, ReplyEdit.replaced_at)
+        .join(Reply, Reply.id == ReplyEdit.reply_id)
+        .where(Reply.codemark_id == codemark.id)
+        .order_by(ReplyEdit.id.desc())
+    ):
+        edited.setdefault(reply_id, []).append(_Edit(text, replaced_at))
+    reactions: dict[str, dict[str, list[str]]] = {}
+    for reply_id, emoji, user_id in await session.execute(
+        select(Reaction.reply_id, Reaction.emoji, Reaction.user_id)
+        .where(Reaction.codemark_id == codemark.id, Reaction.reply_id != "")
+        .order_by(Reaction.id)
+    ):
+        reactions.setdefault(reply_id, {}).setdefault(emoji, []).append(user_id)
+    return _ThreadParts(edited, reactions)
+
+
+async def _thread(
+    session: UnitOfWork, codemark: Codemark, me: str, people: dict[str, Person]
+) -> list[Fragment]:
+    """Return the thread's items, oldest first, each kept (`kept_fragment`) until something in it changes.
+
+    An item is kept per reply and per what differs for the viewer (whether it is theirs, which emoji
+    are theirs); its version names everything else it shows: the stored text and earlier texts, when it
+    was written, its author's name, its reactions and who made them. Texts are opened only to render an
+    item that is not kept.
+    """
+    # Only the columns an item is made from: loading 200 whole rows as objects cost more than reading them.
     rows = list(
-        await session.scalars(
-            select(Reply).where(Reply.codemark_id == codemark.id).order_by(Reply.created_at, Reply.id)
+        await session.execute(
+            select(Reply.id, Reply.text, Reply.author_id, Reply.created_at, Reply.deleted_at)
+            .where(Reply.codemark_id == codemark.id)
+            .order_by(Reply.created_at, Reply.id)
         )
     )
-    outs = await replies_out(session, rows)
-    thread: list[tuple[ReplyOut, Markup | None]] = []
-    for row, out in zip(rows, outs, strict=True):
-        html = None
-        if not out.deleted:
-            html = await kept_markdown(session.sealer, "reply", row.id, row.text, out.text)
-        thread.append((out, html))
-    return thread
+    if not rows:
+        return []
+    parts = await _thread_parts(session, codemark)
+    missing = {u for r in rows for u in (r.author_id, *_users(parts.reactions.get(r.id, {})))} - set(people)
+    if missing:
+        people.update(await people_by_id(session, missing))
+    names = {pid: person.name for pid, person in people.items()}
+    return [await _reply_item(session, row, parts, me, names) for row in rows]
+
+
+def _users(reactions: dict[str, list[str]]) -> list[str]:
+    return [u for users in reactions.values() for u in users]
+
+
+_ReplyRow = Row[str, str, str, dt.datetime, dt.datetime | None]
+
+
+async def _reply_item(
+    session: UnitOfWork, row: _ReplyRow, parts: _ThreadParts, me: str, names: dict[str, str]
+) -> Fragment:
+    """Return one reply's item of the thread (see `_thread`)."""
+    deleted = row.deleted_at is not None
+    edits = [] if deleted else parts.edited.get(row.id, [])
+    used = {} if deleted else parts.reactions.get(row.id, {})
+    mine = row.author_id == me
+    my_emoji = tuple(e for e, users in used.items() if me in users)
+    author_name = names.get(row.author_id, "someone")
+    inputs = [
+        row.id,
+        row.text,
+        "deleted" if deleted else "",
+        row.created_at.isoformat(),
+        author_name,
+        # Each list's length first, so that no two different threads of inputs read the same.
+        str(len(edits)),
+        *(part for e in edits for part in (e.text, e.replaced_at.isoformat())),
+        str(len(used)),
+        *(
+            part
+            for emoji, users in used.items()
+            for part in (emoji, str(len(users)), *(f"{u}={names.get(u, 'someone')}" for u in users))
+        ),
+    ]
+    stored = [row.text, *(e.text for e in edits)]
+
+    async def render(holes: Holes) -> str:
+        if deleted:
+            return render_page("_reply.html", reply_id=row.id, deleted=True)
+        text = await session.sealer.open(row.text, Reply.text, row=row.id)
+        history = [
+            (
+                holes.time(e.replaced_at),
+                markdown_html(await session.sealer.open(e.text, ReplyEdit.text, row=row.id)),
+            )
+            for e in edits
+        ]
+        reactions = [ReactionOut.model_construct(emoji=e, count=len(us), users=us) for e, us in used.items()]
+        return render_page(
+            "_reply.html",
+            reply_id=row.id,
+            deleted=False,
+            author_name=author_name,
+            created=holes.time(row.created_at),
+            edited=bool(edits),
+            html=await kept_markdown(session.sealer, "reply", row.id, row.text, text),
+            history=history,
+            reactions=reaction_buttons(
+                f"/r/{row.id}/react",
+                _reaction_rows(reactions, me, names),
+                CSRF_FIELD,
+                holes.csrf,
+                "Reactions to this reply",
+            ),
+            mine=mine,
+            text=text,
+            csrf=holes.csrf,
+            csrf_field=CSRF_FIELD,
+        )
+
+    return await kept_fragment(session.sealer, ("reply", row.id, mine, my_emoji), inputs, stored, render)
 
 
 async def _code_blocks(session: UnitOfWork, markers: list[MarkerOut]) -> dict[str, Markup]:
@@ -144,19 +261,13 @@ async def _page_context(
     session: UnitOfWork, caller: Caller, codemark: Codemark, membership: Membership
 ) -> dict[str, Any]:
     out = (await codemarks_out(session, [codemark]))[0]
-    thread = await _thread(session, codemark)
     history = await service.codemark_history(session, codemark)
-    # Earlier texts only of the replies that were edited: a thread without edits costs no query.
-    reply_histories = await replies.reply_histories(
-        session, [r.id for r, _html in thread if r.edited and not r.deleted]
-    )
     team = await session.get(Team, codemark.team_id)
     where_now = await latest_locations(session, caller, codemark.team_id, [m.id for m in out.markers])
-    people_ids = {u for r in out.reactions for u in r.users} | set(out.followers)
-    people_ids |= {u for reply, _html in thread for r in reply.reactions for u in r.users}
-    people = await people_by_id(session, people_ids)
-    names = {pid: person.name for pid, person in people.items()}
+    people = await people_by_id(session, {u for r in out.reactions for u in r.users} | set(out.followers))
     me = caller.user.id
+    thread = await _thread(session, codemark, me, people)
+    names = {pid: person.name for pid, person in people.items()}
     assigned = me in {a.id for a in out.assignees}
     is_admin = has_role(membership, "admin")
     code = await _code_blocks(session, out.markers)
@@ -169,15 +280,7 @@ async def _page_context(
         "markers": markers,
         "code_free_team": bool(team and team.code_free),
         "text_html": await kept_markdown(session.sealer, "codemark", codemark.id, codemark.text, out.text),
-        "thread": [
-            {
-                "reply": reply,
-                "html": html,
-                "reactions": _reaction_rows(reply.reactions, me, names),
-                "history": reply_histories.get(reply.id, []),
-            }
-            for reply, html in thread
-        ],
+        "thread": thread,
         "history": history,
         "reactions": _reaction_rows(out.reactions, me, names),
         "followers": [names.get(f, "someone") for f in out.followers],
@@ -199,6 +302,19 @@ def _valid_emoji(value: str) -> str:
         return _emoji.validate_python(value)
     except ValidationError:
         raise ValidationFailed("Choose one emoji.") from None
+
+
+def _reaction_asked(form: dict[str, str]) -> tuple[str, bool]:
+    """Return the emoji a reaction form asks for and whether to add it (False: take it back).
+
+    The page's buttons send `add=<emoji>` or `remove=<emoji>`; `emoji` with `action=add|remove` is
+    understood too (a form of an older page, a script).
+    """
+    if form.get("remove"):
+        return _valid_emoji(form["remove"]), False
+    if form.get("add"):
+        return _valid_emoji(form["add"]), True
+    return _valid_emoji(form.get("emoji", "")), form.get("action") != "remove"
 
 
 def _checked(model: type[Any], fields: dict[str, Any]) -> Any:
@@ -253,8 +369,8 @@ async def react(
     """Add or take back the caller's emoji on the codemark."""
     form = await read_form(request, state)
     codemark, _ = await access_codemark(session, caller, codemark_id)
-    emoji = _valid_emoji(form.get("emoji", ""))
-    await service.react(session, caller, codemark, "", emoji, form.get("action") != "remove")
+    emoji, add = _reaction_asked(form)
+    await service.react(session, caller, codemark, "", emoji, add)
     return _back(codemark.id, "reactions")
 
 
@@ -290,6 +406,6 @@ async def react_to_reply(
     found, codemark, _ = await access_reply(session, caller, reply_id)
     if found.deleted_at is not None:
         raise Conflict("The reply was deleted.")
-    emoji = _valid_emoji(form.get("emoji", ""))
-    await service.react(session, caller, codemark, found.id, emoji, form.get("action") != "remove")
+    emoji, add = _reaction_asked(form)
+    await service.react(session, caller, codemark, found.id, emoji, add)
     return _back(codemark.id, f"r-{found.id}")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from kibitz.server.access import access_team
+from kibitz.server.access import access_team_cached
 from kibitz.server.caches import Caches
 from kibitz.server.codemarks.page import cached_codemark_page
 from kibitz.server.codemarks.schemas import CodemarkPage
@@ -49,12 +49,14 @@ async def feed(
     team_id: str, request: Request, session: DbSession, caller: SignedIn, state: State
 ) -> HTMLResponse:
     """Show the team's newest codemarks, with filters (query parameters) and a link to the next page."""
-    membership = await access_team(session, caller, team_id)
+    # As the API's listing does: the role and the allowlist from half-second caches, the caller's address
+    # and the cut-off of an admin's revoke-all checked every time.
+    role = await access_team_cached(session, caller, team_id, state.caches)
     query, problems = read_query(ListingQuery, request.query_params)
     body = await cached_codemark_page(
         session, caller, team_id, query.codemark_filter(), FEED_PAGE_SIZE, query.cursor, state.caches
     )
-    shown = await team_frame(session, membership, state.caches)
+    shown = await team_frame(session, team_id, role, state.caches)
     rows, next_cursor = feed_rows(state.caches, body, shown.repos)
     return page(
         request,
@@ -63,7 +65,7 @@ async def feed(
         "feed/feed.html",
         status=400 if problems else 200,
         team_id=team_id,
-        frame=TeamPage(shown.team, membership, "feed"),
+        frame=TeamPage(shown.team, role, "feed"),
         query=query,
         problems=problems,
         rows=Markup(rows),  # noqa: S704 - rendered by the autoescaping environment

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kibitz.server.access import has_role
+from kibitz.server.access import role_at_least
 from kibitz.server.auth.people import Person
 from kibitz.server.caches import Caches
 from kibitz.server.repos.service import repo_names
@@ -20,17 +20,12 @@ class TeamPage:
     """The team a page belongs to, as the caller sees it, and which of its pages this is."""
 
     team: TeamOut
-    membership: Membership
+    role: str  # the caller's role in the team
     current: str
-
-    @property
-    def role(self) -> str:
-        """Return the caller's role in the team."""
-        return self.membership.role
 
     def may(self, role: str) -> bool:
         """Tell whether the caller has at least `role` (what the page offers; the POST checks again)."""
-        return has_role(self.membership, role)
+        return role_at_least(self.role, role)
 
     def url(self, page: str) -> str:
         """Return the address of one of the team's pages."""
@@ -40,7 +35,7 @@ class TeamPage:
 async def team_page(session: UnitOfWork, membership: Membership, current: str) -> TeamPage:
     """Return the frame of a team page for a membership the access layer returned."""
     team = await get_team(session, membership.team_id)
-    return TeamPage(await team_out(session, team, membership.role), membership, current)
+    return TeamPage(await team_out(session, team, membership.role), membership.role, current)
 
 
 @dataclass(frozen=True)
@@ -52,20 +47,20 @@ class TeamFrame:
     members: dict[str, Person]
 
 
-async def team_frame(session: UnitOfWork, membership: Membership, caches: Caches) -> TeamFrame:
-    """Return the team, its repos' names and its members for a membership the access layer returned.
+async def team_frame(session: UnitOfWork, team_id: str, role: str, caches: Caches) -> TeamFrame:
+    """Return the team, its repos' names and its members for a role the access layer returned.
 
     Kept for half a second (caches.py), as roles and people are: a burst of pages reads them once, and a
     rename, a new repo or a new member shows within half a second.
     """
-    key = (membership.team_id, membership.role)
+    key = (team_id, role)
     kept: TeamFrame | None = caches.team_frames.get(key)
     if kept is None:
-        team = await get_team(session, membership.team_id)
+        team = await get_team(session, team_id)
         kept = TeamFrame(
-            await team_out(session, team, membership.role),
-            await repo_names(session, membership.team_id),
-            await members_by_id(session, membership.team_id),
+            await team_out(session, team, role),
+            await repo_names(session, team_id),
+            await members_by_id(session, team_id),
         )
         caches.team_frames[key] = kept
     return kept
