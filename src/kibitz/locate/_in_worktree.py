@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from kibitz.anchoring import Anchor, Location, Range, relocate_many
 from kibitz.client import Marker
 from kibitz.gitrepo import FileChange, ObjectReader, WorkingTree, files_containing
-from kibitz.locate._blocks import Files, clues, judge, same_code
+from kibitz.locate._blocks import Files, clues, code_keys, judge_keyed
 from kibitz.locate._candidates import MAX_CANDIDATE_CHARS, MAX_CANDIDATES, candidate_paths, follow
 from kibitz.locate._model import HeadPlaces, PinnedMarker, Placement
 
@@ -108,7 +108,8 @@ def _holds_code(files: Files, marker: Marker, placement: Placement) -> bool:
         return False
     if placement.status in ("unchanged", "shifted"):
         return True
-    return same_code(files.block(placement.path, placement.start_line, placement.end_line), marker["code"])
+    found = files.block_keys(placement.path, placement.start_line, placement.end_line)
+    return found == code_keys(marker["code"])
 
 
 def _relocate(
@@ -189,6 +190,6 @@ def _placed(tree: _Tree, marker: Marker, step: _Step, moved: bool, confidence: f
     """Return the placement of a block found in the tree, judged against the recorded block."""
     assert step.location.range is not None
     start, end = step.location.range.start_line, step.location.range.end_line
-    code = tree.block(step.path, start, end)
-    status = judge(marker, step.path, start, end, code, moved=moved)
+    keys = tree.block_keys(step.path, start, end)
+    status = judge_keyed(marker, step.path, start, end, keys, moved=moved)
     return Placement(marker["id"], step.path, start, end, status, round(confidence, 4))
