@@ -86,7 +86,8 @@ def line_key(line: str) -> str:
     return "".join(line.split())
 
 
-@lru_cache(maxsize=4096)
+# Enough for the codemarks of the few files being edited, whose codes are compared at every keystroke.
+@lru_cache(maxsize=1024)
 def code_keys(code: str) -> tuple[str, ...]:
     """Return the comparison keys of a block's lines (remembered: a marker's code is compared often)."""
     return tuple(line_key(line) for line in split_lines(code))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from kibitz.gitrepo import ObjectReader, WorkingTree, tree_status, with_buffers
+from kibitz.gitrepo import FileChange, ObjectReader, WorkingTree, tree_status, with_buffers
 from kibitz.locate._at_commit import Located, locate_at_commit
 from kibitz.locate._blocks import block_of, split_lines
 from kibitz.locate._in_worktree import locate_in_worktree, places_at_head
@@ -65,8 +65,9 @@ def locate_from_head(reader: ObjectReader, head: HeadPlaces, target: InWorkingTr
     """
     root = reader.root
     status = target.status or tree_status(root)
-    changes = with_buffers(root, status.changes, target.buffers)
-    tree = WorkingTree(root, target.buffers)
+    buffers = _edited_buffers(reader, head.commit, status.changes, target.buffers)
+    changes = with_buffers(root, status.changes, buffers)
+    tree = WorkingTree(root, buffers)
     placed = locate_in_worktree(reader, tree, head, changes)
     deleted = [key for key, placement in placed.items() if placement.status == "deleted"]
     if deleted:
@@ -75,6 +76,22 @@ def locate_from_head(reader: ObjectReader, head: HeadPlaces, target: InWorkingTr
         for key in deleted:
             placed[key] = explain_on_disk(root, by_id[key], placed[key])
     return placed
+
+
+def _edited_buffers(
+    reader: ObjectReader, head: str | None, on_disk: Sequence[FileChange], buffers: Mapping[str, str]
+) -> dict[str, str]:
+    """Return the buffers that make a difference: those of files changed on disk, or unlike HEAD's text.
+
+    A buffer opened on a file that neither the user nor the disk changed is HEAD's file: its blocks are
+    where they are at HEAD, and relocating them at every keystroke in another file would be wasted.
+    """
+    changed = {path for change in on_disk for path in (change.old_path, change.new_path) if path is not None}
+    return {
+        path: text
+        for path, text in buffers.items()
+        if path in changed or head is None or reader.read_text(head, path) != text
+    }
 
 
 def _at_commit(
