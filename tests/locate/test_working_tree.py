@@ -5,8 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from kibitz.gitrepo import LineRange, ObjectReader
-from kibitz.locate import AtCommit, InWorkingTree, PinnedMarker, Placement, locate
+from kibitz.locate import (
+    AtCommit,
+    InWorkingTree,
+    PinnedMarker,
+    Placement,
+    locate,
+    locate_at_head,
+    locate_from_head,
+)
 from tests.code_samples import APP, RETRY, RETRY_LINES
+from tests.git_helpers import git
 from tests.locate.conftest import commit, pinned
 
 
@@ -69,3 +78,38 @@ def test_a_provisional_marker_is_found_where_it_is_on_disk(repo: Path, reader: O
     (repo / "app.py").write_text("# header\n" + (repo / "app.py").read_text(), encoding="utf-8")
     head = commit(repo, "commit it")
     assert _where(locate(reader, [marker], AtCommit(head))["m1"]) == ("app.py", 9, 10, "unchanged")
+
+
+def test_places_at_head_are_kept_and_only_files_unlike_head_are_relocated(
+    repo: Path, reader: ObjectReader
+) -> None:
+    retry = pinned(reader, "app.py", RETRY_LINES, "m1")
+    other = pinned(reader, "other.py", LineRange(1, 1), "m2")
+    head = locate_at_head(reader, [retry, other], git(repo, "rev-parse", "HEAD").strip())
+    assert _where(head.placements["m1"]) == ("app.py", 8, 14, "unchanged")
+
+    typed = {"app.py": "# typed\n" + APP}
+    placed = locate_from_head(reader, head, InWorkingTree(typed))
+    assert placed == locate(reader, [retry, other], InWorkingTree(typed))
+    assert _where(placed["m1"]) == ("app.py", 9, 15, "shifted")
+    # other.py is HEAD's: its block is where HEAD has it, not located again.
+    assert placed["m2"] is head.placements["m2"]
+
+    # A buffer holding HEAD's text is no change either.
+    untouched = locate_from_head(reader, head, InWorkingTree({"app.py": APP, "other.py": "x = 1\n"}))
+    assert untouched["m1"] is head.placements["m1"]
+    assert untouched["m2"] is head.placements["m2"]
+
+    # A file changed on disk is relocated, buffer or not.
+    (repo / "other.py").write_text("# header\nx = 1\n", encoding="utf-8")
+    assert _where(locate_from_head(reader, head, InWorkingTree(typed))["m2"]) == ("other.py", 2, 2, "shifted")
+
+
+def test_a_block_gone_at_head_is_looked_for_in_the_buffers(repo: Path, reader: ObjectReader) -> None:
+    marker = pinned(reader, "app.py", RETRY_LINES)
+    (repo / "app.py").write_text(APP.replace(RETRY, ""), encoding="utf-8")
+    head = locate_at_head(reader, [marker], commit(repo, "delete"))
+    assert [pinned.marker["id"] for pinned in head.unsure] == ["m1"]
+    assert locate_from_head(reader, head, InWorkingTree({"other.py": "x = 1\n"}))["m1"].status == "deleted"
+    back = locate_from_head(reader, head, InWorkingTree({"other.py": "x = 1\n\n" + RETRY}))
+    assert _where(back["m1"]) == ("other.py", 3, 9, "moved")

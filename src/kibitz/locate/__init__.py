@@ -6,6 +6,8 @@ reference the local repository can read (following renames, one diff per file pa
 fast path, other changed files as move candidates, a search by code when no reference is
 readable), shares what it computed and promotes provisional markers. For the working tree it does
 that at HEAD, then relocates only the blocks whose files differ from HEAD — never sharing those.
+An editor that locates at every keystroke keeps the first step (``locate_at_head``) while HEAD
+stays, and does only the second (``locate_from_head``) each time.
 
 ``rebuild_code`` reads a code-free team's marker's code (which the server does not keep) back
 from git, from the commit it was recorded at.
@@ -16,10 +18,11 @@ code when they are not.
 """
 
 from kibitz.locate._blocks import split_lines
-from kibitz.locate._locate import locate, read_block
+from kibitz.locate._locate import locate, locate_at_head, locate_from_head, read_block
 from kibitz.locate._model import (
     ALGORITHM,
     AtCommit,
+    HeadPlaces,
     InWorkingTree,
     PinnedMarker,
     Placement,
@@ -34,6 +37,7 @@ from kibitz.locate._shared import SharedLocations
 __all__ = [
     "ALGORITHM",
     "AtCommit",
+    "HeadPlaces",
     "InWorkingTree",
     "PinnedMarker",
     "Placement",
@@ -44,6 +48,8 @@ __all__ = [
     "code_missing",
     "hunks_between",
     "locate",
+    "locate_at_head",
+    "locate_from_head",
     "pin",
     "pin_buffer",
     "read_block",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from kibitz.anchoring import Status
 from kibitz.client import Marker
@@ -46,6 +47,7 @@ class Files:
         self._read = read
         self._texts: dict[str, str | None] = {}
         self._lines: dict[str, list[str]] = {}
+        self._keys: dict[str, list[str | None]] = {}
 
     def text(self, path: str | None) -> str | None:
         """Return the text of ``path``, or None if there is no such file (or no path)."""
@@ -57,29 +59,60 @@ class Files:
 
     def block(self, path: str, start_line: int, end_line: int) -> str:
         """Return lines ``start_line``–``end_line`` of the file at ``path`` (empty if it is missing)."""
-        if path not in self._lines:
-            self._lines[path] = split_lines(self.text(path) or "")
-        return block_in(self._lines[path], start_line, end_line)
+        return block_in(self._split(path), start_line, end_line)
+
+    def block_keys(self, path: str, start_line: int, end_line: int) -> tuple[str, ...]:
+        """Return the comparison keys of lines ``start_line``–``end_line`` of the file at ``path``."""
+        lines = self._split(path)
+        keys = self._keys.get(path)
+        if keys is None:
+            keys = self._keys[path] = [None] * len(lines)
+        first, last = max(start_line - 1, 0), min(max(end_line, 0), len(lines))
+        # Only the lines asked about are keyed: blocks are a small part of a large file.
+        for index in range(first, last):
+            if keys[index] is None:
+                keys[index] = line_key(lines[index])
+        return tuple(key for key in keys[first:last] if key is not None)
+
+    def _split(self, path: str) -> list[str]:
+        lines = self._lines.get(path)
+        if lines is None:
+            lines = self._lines[path] = split_lines(self.text(path) or "")
+        return lines
 
 
-def _keys(code: str) -> list[str]:
-    # The engine compares lines with all whitespace removed; so does every status said here.
-    return ["".join(line.split()) for line in split_lines(code)]
+def line_key(line: str) -> str:
+    """Return a line's comparison key: the line without whitespace, as the engine compares lines."""
+    return "".join(line.split())
+
+
+# Enough for the codemarks of the few files being edited, whose codes are compared at every keystroke.
+@lru_cache(maxsize=1024)
+def code_keys(code: str) -> tuple[str, ...]:
+    """Return the comparison keys of a block's lines (remembered: a marker's code is compared often)."""
+    return tuple(line_key(line) for line in split_lines(code))
 
 
 def same_code(one: str, other: str) -> bool:
     """Tell whether two blocks hold the same code, whitespace and line endings aside."""
-    return _keys(one) == _keys(other)
+    return code_keys(one) == code_keys(other)
 
 
 def judge(marker: Marker, path: str, start_line: int, end_line: int, code: str, *, moved: bool) -> Status:
     """Return a found block's status against the recorded one: moved, changed, unchanged or shifted."""
+    return judge_keyed(marker, path, start_line, end_line, code_keys(code), moved=moved)
+
+
+def judge_keyed(
+    marker: Marker, path: str, start_line: int, end_line: int, keys: Sequence[str], *, moved: bool
+) -> Status:
+    """Return the status of a found block given by its lines' comparison keys (see ``judge``)."""
     # A provisional marker's lines are a guess at a commit that lacks its code: within its file,
     # only the code says whether the block is still as it was.
     guessed = marker["provisional"] and path == marker["path"]
     if moved and not guessed:
         return "moved"
-    if not same_code(code, marker["code"]):
+    if tuple(keys) != code_keys(marker["code"]):
         return "changed"
     if path != marker["path"]:
         return "shifted"

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from kibitz.anchoring import Anchor, Location, Range, relocate_many
 from kibitz.client import Marker
 from kibitz.gitrepo import FileChange, ObjectReader, WorkingTree, files_containing
-from kibitz.locate._blocks import Files, clues, judge, same_code
+from kibitz.locate._blocks import Files, clues, code_keys, judge_keyed
 from kibitz.locate._candidates import MAX_CANDIDATE_CHARS, MAX_CANDIDATES, candidate_paths, follow
-from kibitz.locate._model import PinnedMarker, Placement
+from kibitz.locate._model import HeadPlaces, PinnedMarker, Placement
 
 
 class _Tree(Files):
@@ -37,54 +37,79 @@ class _Step:
     location: Location
 
 
-def locate_in_worktree(
-    reader: ObjectReader,
-    working_tree: WorkingTree,
-    head: str | None,
-    changes: Sequence[FileChange],
-    markers: Sequence[PinnedMarker],
-    at_head: Mapping[str, Placement],
-) -> dict[str, Placement]:
-    """Return where each marker is in the working tree, given where it is at ``head``.
-
-    ``changes`` are the working tree's differences from ``head`` (with untracked files and buffers).
-    """
-    tree = _Tree(working_tree)
-    dirty = {change.old_path for change in changes if change.old_path is not None}
-    results: dict[str, Placement] = {}
-    by_head_path: dict[str, list[tuple[Marker, Placement]]] = {}
+def places_at_head(
+    reader: ObjectReader, head: str | None, markers: Sequence[PinnedMarker], at_head: Mapping[str, Placement]
+) -> HeadPlaces:
+    """Return the markers' places at ``head``, arranged for relocating them in the working tree."""
+    files = Files(lambda path: reader.read_text(head, path) if head else None)
+    placements: dict[str, Placement] = {}
+    by_path: dict[str, list[PinnedMarker]] = {}
+    unsure: list[PinnedMarker] = []
     for pinned in markers:
         marker = pinned.marker
         placement = at_head.get(marker["id"]) or Placement.deleted(marker["id"], 1.0)
-        if placement.path is not None and placement.path in dirty:
-            by_head_path.setdefault(placement.path, []).append((marker, placement))
-        else:
-            results[marker["id"]] = placement
-    for head_path, members in by_head_path.items():
-        old_text = (reader.read_text(head, head_path) if head else None) or ""
+        placements[marker["id"]] = placement
+        if placement.path is not None:
+            by_path.setdefault(placement.path, []).append(pinned)
+        if not _holds_code(files, marker, placement):
+            unsure.append(pinned)
+    return HeadPlaces(
+        head,
+        tuple(markers),
+        placements,
+        {path: tuple(members) for path, members in by_path.items()},
+        tuple(unsure),
+    )
+
+
+def locate_in_worktree(
+    reader: ObjectReader, working_tree: WorkingTree, head: HeadPlaces, changes: Sequence[FileChange]
+) -> dict[str, Placement]:
+    """Return where each marker is in the working tree, given where it is at HEAD.
+
+    ``changes`` are the working tree's differences from HEAD (with untracked files and buffers). Only the
+    blocks in files that differ from HEAD are relocated: the others are where they are at HEAD.
+    """
+    tree = _Tree(working_tree)
+    dirty = {change.old_path for change in changes if change.old_path is not None}
+    results = dict(head.placements)
+    relocated: list[PinnedMarker] = []
+    for head_path, members in head.by_path.items():
+        if head_path not in dirty:
+            continue
+        old_text = (reader.read_text(head.commit, head_path) if head.commit else None) or ""
         new_path = follow(changes, head_path)
-        anchors = [Range(p.start_line or 1, p.end_line or 1) for _, p in members]
-        codes = [marker["code"] for marker, _ in members]
+        placements = [head.placements[pinned.marker["id"]] for pinned in members]
+        anchors = [Range(p.start_line or 1, p.end_line or 1) for p in placements]
+        codes = [pinned.marker["code"] for pinned in members]
         steps = _relocate(tree, changes, old_text, head_path, new_path, anchors, codes)
-        for (marker, placement), step in zip(members, steps, strict=True):
-            results[marker["id"]] = _compose(tree, marker, placement, step)
+        for pinned, placement, step in zip(members, placements, steps, strict=True):
+            results[pinned.marker["id"]] = _compose(tree, pinned.marker, placement, step)
+        relocated.extend(members)
     if any(change.new_path is not None for change in changes):
         # A block that is not as recorded (gone, edited, or a guess for a provisional marker) may
         # be, exactly, in a file the user changed: its code found as it is wins over a likeness.
-        unsure = [p.marker for p in markers if not _holds_code(tree, p.marker, results[p.marker["id"]])]
-        for marker, found in _search_by_code(tree, changes, unsure):
-            if _holds_code(tree, marker, found):
-                results[marker["id"]] = found
+        # Outside the changed files the working tree is HEAD, whose unsure blocks are known already.
+        unsure = {p.marker["id"] for p in head.unsure if head.placements[p.marker["id"]].path not in dirty}
+        unsure.update(
+            p.marker["id"] for p in relocated if not _holds_code(tree, p.marker, results[p.marker["id"]])
+        )
+        if unsure:
+            searched = [p.marker for p in head.markers if p.marker["id"] in unsure]
+            for marker, found in _search_by_code(tree, changes, searched):
+                if _holds_code(tree, marker, found):
+                    results[marker["id"]] = found
     return results
 
 
-def _holds_code(tree: _Tree, marker: Marker, placement: Placement) -> bool:
-    """Tell whether a placement in the tree holds the marker's code (whitespace aside)."""
+def _holds_code(files: Files, marker: Marker, placement: Placement) -> bool:
+    """Tell whether a placement in the files holds the marker's code (whitespace aside)."""
     if placement.path is None or placement.start_line is None or placement.end_line is None:
         return False
     if placement.status in ("unchanged", "shifted"):
         return True
-    return same_code(tree.block(placement.path, placement.start_line, placement.end_line), marker["code"])
+    found = files.block_keys(placement.path, placement.start_line, placement.end_line)
+    return found == code_keys(marker["code"])
 
 
 def _relocate(
@@ -165,6 +190,6 @@ def _placed(tree: _Tree, marker: Marker, step: _Step, moved: bool, confidence: f
     """Return the placement of a block found in the tree, judged against the recorded block."""
     assert step.location.range is not None
     start, end = step.location.range.start_line, step.location.range.end_line
-    code = tree.block(step.path, start, end)
-    status = judge(marker, step.path, start, end, code, moved=moved)
+    keys = tree.block_keys(step.path, start, end)
+    status = judge_keyed(marker, step.path, start, end, keys, moved=moved)
     return Placement(marker["id"], step.path, start, end, status, round(confidence, 4))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from kibitz.gitrepo import ObjectReader, WorkingTree, tree_status, with_buffers
+from kibitz.gitrepo import FileChange, ObjectReader, WorkingTree, tree_status, with_buffers
 from kibitz.locate._at_commit import Located, locate_at_commit
 from kibitz.locate._blocks import block_of, split_lines
-from kibitz.locate._in_worktree import locate_in_worktree
-from kibitz.locate._model import AtCommit, PinnedMarker, Placement, Target
+from kibitz.locate._in_worktree import locate_in_worktree, places_at_head
+from kibitz.locate._model import AtCommit, HeadPlaces, InWorkingTree, PinnedMarker, Placement, Target
 from kibitz.locate._rebuild import code_missing, rebuild_code
 from kibitz.locate._shared import SharedLocations
 from kibitz.locate._unavailable import explain, explain_on_disk
@@ -32,19 +32,66 @@ def locate(
     (``rebuild_code``). One whose code no local commit holds is located like a marker recorded at
     an unknown commit, and what is computed for it is not shared (a teammate may know better).
     """
-    markers = [_with_code(reader, pinned) for pinned in markers]
     if isinstance(target, AtCommit):
+        markers = [_with_code(reader, pinned) for pinned in markers]
         return _at_commit(reader, markers, target.commit, shared)
+    status = target.status or tree_status(reader.root)
+    head = locate_at_head(reader, markers, status.head, shared=shared)
+    return locate_from_head(reader, head, InWorkingTree(target.buffers, status))
+
+
+def locate_at_head(
+    reader: ObjectReader,
+    markers: Sequence[PinnedMarker],
+    head: str | None,
+    *,
+    shared: SharedLocations | None = None,
+) -> HeadPlaces:
+    """Return where each marker is at ``head`` (None: a repository without commits), as ``locate`` finds it.
+
+    What the working tree is located from: keep it while HEAD and the markers stay, and pass it to
+    ``locate_from_head`` at each change of the working tree or the buffers.
+    """
+    markers = [_with_code(reader, pinned) for pinned in markers]
+    at_head = _at_commit(reader, markers, head, shared) if head else {}
+    return places_at_head(reader, head, markers, at_head)
+
+
+def locate_from_head(reader: ObjectReader, head: HeadPlaces, target: InWorkingTree) -> dict[str, Placement]:
+    """Return where each marker of ``head`` is in the working tree with its unsaved buffers, by marker id.
+
+    ``head`` must be of the working tree's HEAD (``target.status.head``, read now when None): only the
+    blocks in files that differ from it are relocated again.
+    """
     root = reader.root
     status = target.status or tree_status(root)
-    head = status.head
-    at_head = _at_commit(reader, markers, head, shared) if head else {}
-    changes = with_buffers(root, status.changes, target.buffers)
-    tree = WorkingTree(root, target.buffers)
-    placed = locate_in_worktree(reader, tree, head, changes, markers, at_head)
-    by_id = {pinned.marker["id"]: pinned.marker for pinned in markers}
-    # A file replaced on disk by a link (not committed yet) holds no lines git would follow either.
-    return {key: explain_on_disk(root, by_id[key], placement) for key, placement in placed.items()}
+    buffers = _edited_buffers(reader, head.commit, status.changes, target.buffers)
+    changes = with_buffers(root, status.changes, buffers)
+    tree = WorkingTree(root, buffers)
+    placed = locate_in_worktree(reader, tree, head, changes)
+    deleted = [key for key, placement in placed.items() if placement.status == "deleted"]
+    if deleted:
+        by_id = {pinned.marker["id"]: pinned.marker for pinned in head.markers}
+        # A file replaced on disk by a link (not committed yet) holds no lines git would follow either.
+        for key in deleted:
+            placed[key] = explain_on_disk(root, by_id[key], placed[key])
+    return placed
+
+
+def _edited_buffers(
+    reader: ObjectReader, head: str | None, on_disk: Sequence[FileChange], buffers: Mapping[str, str]
+) -> dict[str, str]:
+    """Return the buffers that make a difference: those of files changed on disk, or unlike HEAD's text.
+
+    A buffer opened on a file that neither the user nor the disk changed is HEAD's file: its blocks are
+    where they are at HEAD, and relocating them at every keystroke in another file would be wasted.
+    """
+    changed = {path for change in on_disk for path in (change.old_path, change.new_path) if path is not None}
+    return {
+        path: text
+        for path, text in buffers.items()
+        if path in changed or head is None or reader.read_text(head, path) != text
+    }
 
 
 def _at_commit(

@@ -85,3 +85,22 @@ class Placement:
     def unavailable(marker_id: str, reason: Reason, source: Source = "computed") -> Placement:
         """Return the placement of a block this clone cannot see, for ``reason``."""
         return Placement(marker_id, None, None, None, "unavailable", 0.0, source, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class HeadPlaces:
+    """Where markers are at HEAD: what every relocation in the working tree starts from.
+
+    It depends only on the commit and the markers (with their code read back from git for a code-free
+    team), so a caller that locates again and again while HEAD stays (an editor, at each keystroke) keeps
+    it. ``placements`` has every marker (``deleted`` when HEAD holds no block of it), ``by_path`` the
+    markers placed in each file of HEAD, and ``unsure`` those whose block at HEAD is not their code (gone,
+    edited, or a guess for a provisional marker): the ones looked for by their code in the files the user
+    changed.
+    """
+
+    commit: str | None
+    markers: tuple[PinnedMarker, ...]
+    placements: Mapping[str, Placement]
+    by_path: Mapping[str, tuple[PinnedMarker, ...]]
+    unsure: tuple[PinnedMarker, ...]

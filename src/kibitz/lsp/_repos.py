@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,15 @@ from kibitz.gitrepo import (
     state_stamp,
     tree_status,
 )
-from kibitz.locate import InWorkingTree, PinnedMarker, Placement, SharedLocations, locate
+from kibitz.locate import (
+    HeadPlaces,
+    InWorkingTree,
+    PinnedMarker,
+    Placement,
+    SharedLocations,
+    locate_at_head,
+    locate_from_head,
+)
 from kibitz.lsp._present import Placed
 
 logger = logging.getLogger(__name__)
@@ -148,9 +156,33 @@ class KeptStatus:
         return state_stamp(self._dirs)
 
 
+class KeptHead:
+    """The markers' places at HEAD, kept while HEAD and the repository's codemarks stay.
+
+    Without it every keystroke would take every codemark of the repository through locating at HEAD
+    again (look up HEAD's locations, check and copy them) to relocate the few in the edited buffer.
+    """
+
+    def __init__(self) -> None:
+        self._kept: tuple[str | None, int, HeadPlaces] | None = None
+
+    def places(self, head: str | None, generation: int, compute: Callable[[], HeadPlaces]) -> HeadPlaces:
+        """Return the places at ``head`` of the codemarks of ``generation``, computed when not kept."""
+        kept = self._kept
+        if kept is not None and kept[0] == head and kept[1] == generation:
+            return kept[2]
+        places = compute()
+        self._kept = (head, generation, places)
+        return places
+
+
 @dataclass
 class Repo:
-    """A linked repository with open documents: its codemarks as last known (memory only)."""
+    """A linked repository with open documents: its codemarks as last known (memory only).
+
+    The codemarks change through ``put``, ``remove`` and ``replace``, which count a new ``generation``:
+    what is kept about them (their places at HEAD) is then computed again.
+    """
 
     root: Path
     link: RepoLink
@@ -158,10 +190,31 @@ class Repo:
     shared: KeptLocations
     codemarks: dict[str, Codemark] = field(default_factory=dict)
     loaded: bool = False
+    generation: int = 0
     status: KeptStatus = field(init=False)
+    # Used by one worker at a time: locating takes the repository's lock.
+    head: KeptHead = field(init=False, default_factory=KeptHead)
+    _shown: tuple[int, tuple[Codemark, ...]] | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.status = KeptStatus(self.root)
+
+    def replace(self, codemarks: Iterable[Codemark]) -> None:
+        """Take the repository's codemarks as the server has them now."""
+        self.codemarks = {codemark["id"]: codemark for codemark in codemarks}
+        self.generation += 1
+
+    def put(self, codemark: Codemark) -> None:
+        """Keep one codemark as the server has it now (new or changed)."""
+        self.codemarks[codemark["id"]] = codemark
+        self.generation += 1
+
+    def remove(self, codemark_id: str) -> bool:
+        """Forget a codemark; tell whether it was kept."""
+        if self.codemarks.pop(codemark_id, None) is None:
+            return False
+        self.generation += 1
+        return True
 
     def holds(self, codemark: Codemark) -> bool:
         """Tell whether a codemark has a block in this repository."""
@@ -169,10 +222,12 @@ class Repo:
             marker["repo_id"] == self.link.repo_id for marker in codemark["markers"]
         )
 
-    def shown(self) -> list[Codemark]:
+    def shown(self) -> tuple[Codemark, ...]:
         """Return the codemarks an editor shows: all but archived ones, oldest first."""
-        kept = [c for c in self.codemarks.values() if c["status"] != "archived"]
-        return sorted(kept, key=lambda c: (c["created_at"], c["id"]))
+        if self._shown is None or self._shown[0] != self.generation:
+            kept = [c for c in self.codemarks.values() if c["status"] != "archived"]
+            self._shown = (self.generation, tuple(sorted(kept, key=lambda c: (c["created_at"], c["id"]))))
+        return self._shown[1]
 
 
 @dataclass
@@ -231,22 +286,34 @@ def where_is(file: Path) -> Where:
 
 
 def locate_buffers(
-    repo: Repo, codemarks: Sequence[Codemark], buffers: Mapping[str, str]
+    repo: Repo, codemarks: Sequence[Codemark], generation: int, buffers: Mapping[str, str]
 ) -> dict[str, Placement]:
     """Return where the codemarks' blocks are, by marker id, with the unsaved ``buffers`` on top of the tree.
 
-    Blocking: runs git and may ask the server for HEAD's shared locations (once per commit and marker).
+    ``codemarks`` are the repository's shown codemarks of ``generation``: their places at HEAD are kept
+    while HEAD and the generation stay, and only the blocks in files that differ from HEAD (the buffers
+    among them) are relocated. Blocking: runs git and may ask the server for HEAD's shared locations (once
+    per commit and marker).
     """
-    pinned = [
+    status = repo.status.current()
+
+    def at_head() -> HeadPlaces:
+        return locate_at_head(repo.reader, pinned_markers(repo, codemarks), status.head, shared=repo.shared)
+
+    head = repo.head.places(status.head, generation, at_head)
+    if not head.markers:
+        return {}
+    return locate_from_head(repo.reader, head, InWorkingTree(dict(buffers), status))
+
+
+def pinned_markers(repo: Repo, codemarks: Sequence[Codemark]) -> list[PinnedMarker]:
+    """Return the codemarks' markers in this repository."""
+    return [
         PinnedMarker(codemark["id"], marker)
         for codemark in codemarks
         for marker in codemark["markers"]
         if marker["repo_id"] == repo.link.repo_id
     ]
-    if not pinned:
-        return {}
-    target = InWorkingTree(dict(buffers), repo.status.current())
-    return locate(repo.reader, pinned, target, shared=repo.shared)
 
 
 def placed_in(

@@ -369,7 +369,7 @@ class KibitzLanguageServer(LanguageServer):
         except KibitzError as error:
             self.log(f"codemarks of {repo.root} not loaded: {error.message}")
             return
-        repo.codemarks = {codemark["id"]: codemark for codemark in codemarks}
+        repo.replace(codemarks)
         repo.loaded = True
 
     def close_document(self, uri: str) -> None:
@@ -440,8 +440,10 @@ class KibitzLanguageServer(LanguageServer):
             lock = self._repo_locks.setdefault(repo.root, asyncio.Lock())
             async with lock:
                 version = self.workspace.get_text_document(uri).version
-                codemarks = repo.shown()
-                placements = await asyncio.to_thread(locate_buffers, repo, codemarks, self._buffers(repo))
+                codemarks, generation = repo.shown(), repo.generation
+                placements = await asyncio.to_thread(
+                    locate_buffers, repo, codemarks, generation, self._buffers(repo)
+                )
             if uri not in self.documents or self.workspace.get_text_document(uri).version != version:
                 return  # edited meanwhile: the next run publishes
             promoted = repo.shared.promoted
@@ -453,9 +455,10 @@ class KibitzLanguageServer(LanguageServer):
     def _apply_promotions(self, repo: Repo) -> None:
         """Take in the markers a run promoted (the server has them at a commit now)."""
         promoted, repo.shared.promoted = repo.shared.promoted, {}
-        for codemark_id, codemark in list(repo.codemarks.items()):
-            markers = [promoted.get(marker["id"], marker) for marker in codemark["markers"]]
-            repo.codemarks[codemark_id] = {**codemark, "markers": markers}
+        for codemark in list(repo.codemarks.values()):
+            if any(marker["id"] in promoted for marker in codemark["markers"]):
+                markers = [promoted.get(marker["id"], marker) for marker in codemark["markers"]]
+                repo.put({**codemark, "markers": markers})
 
     def range_of(self, document: Document, placed: present.Placed) -> types.Range | None:
         """Return where a placed block is in the document's text, in the client's units."""
@@ -521,10 +524,10 @@ class KibitzLanguageServer(LanguageServer):
                 old = repo.codemarks.get(codemark["id"])
                 if old is not None and old["markers"] != codemark["markers"]:
                     repo.shared.forget(marker["id"] for marker in old["markers"])
-                repo.codemarks[codemark["id"]] = codemark
+                repo.put(codemark)
                 roots.add(repo.root)
             elif had:
-                del repo.codemarks[codemark["id"]]
+                repo.remove(codemark["id"])
                 roots.add(repo.root)
         return roots
 
@@ -533,7 +536,7 @@ class KibitzLanguageServer(LanguageServer):
         self.replies.pop(codemark_id, None)
         roots = set()
         for repo in self.repos.values():
-            if repo.codemarks.pop(codemark_id, None) is not None:
+            if repo.remove(codemark_id):
                 roots.add(repo.root)
         return roots
 
