@@ -35,14 +35,15 @@ typecheck: $(STAMP)  ## mypy --strict on the package, the tests and the benchmar
 	$(BIN)/mypy src/kibitz tests bench
 
 # Parallel test processes (pytest-xdist), one test file to a process; WORKERS=0 runs the suite in this one.
-WORKERS ?= 2
+# Three on two cores: the end-to-end tests spend part of their time waiting on servers, browsers and editors.
+WORKERS ?= 3
 
 # axe-core, the accessibility checker the browser tests run inside the pages, pinned by its own lock
 # file and installed with the machine's npm like the VS Code extension (rule below).
 AXE_DIR := tests/web/axe
 AXE     := $(AXE_DIR)/node_modules/.installed
 
-pytest: $(STAMP) $(AXE)  ## the test suite (WORKERS=n processes, default 2)
+pytest: $(STAMP) $(AXE)  ## the test suite (WORKERS=n processes, default 3)
 	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile
 
 # The VS Code extension is built with the machine's Node.js (20 or newer) and npm, from its lock file.
