@@ -124,6 +124,27 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize(name, databases_of(metafunc.definition), indirect=True)
 
 
+# The modules that take longest (tens of seconds each on two cores), run first: pytest-xdist hands whole
+# files to its workers in the order they were collected, and one of these started last would leave the
+# other workers idle at the end of the run. Every other module keeps its place.
+LONGEST_FIRST = (
+    "tests/server/test_schemathesis.py",
+    "tests/e2e/test_concurrent_keys.py",
+    "tests/server/test_authz_matrix.py",
+    "tests/e2e/test_realtime.py",
+    "tests/e2e/test_server_log_format.py",
+    "tests/e2e/test_terminal_safety.py",
+    "tests/lsp/test_kept_places.py",
+    "tests/server/test_backup.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the longest modules first (a stable sort: tests keep their order within a module)."""
+    rank = {path: place for place, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """Return the test's data directory, where its SQLite database lives."""
