@@ -36,18 +36,17 @@ def test_a_warm_command_answers_as_the_console_script(args: list[str], tmp_path:
     assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
 
 
-def test_each_run_has_its_own_environment_and_directory(tmp_path: Path) -> None:
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
-    second.mkdir()
-    env = clean_environment()
-    warm_start.run_kibitz(["init"], env={**env, "KIBITZ_CONFIG_DIR": str(first)}, cwd=first)
-    # The second run sees neither the first one's variables nor its working directory.
-    shown = warm_start.run_kibitz(
-        ["team", "current"], env={**env, "KIBITZ_CONFIG_DIR": str(second)}, cwd=second
+def test_nothing_of_one_run_reaches_the_next(tmp_path: Path) -> None:
+    # The help's width follows COLUMNS: a narrow first run must leave the second one as wide as an
+    # exec'ed run without the variable.
+    env = {k: v for k, v in clean_environment().items() if k not in ("COLUMNS", "LINES")}
+    narrow = warm_start.run_kibitz(["--help"], env={**env, "COLUMNS": "40"}, cwd=tmp_path)
+    cold = subprocess.run(
+        [str(KIBITZ), "--help"], env=env, cwd=tmp_path, capture_output=True, text=True, check=False
     )
-    assert str(first) not in shown.stdout + shown.stderr
-    assert shown.returncode != 0
+    warm = warm_start.run_kibitz(["--help"], env=env, cwd=tmp_path)
+    assert narrow.stdout != cold.stdout
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
 
 
 def test_a_warm_server_is_its_own_process_and_stops_on_sigterm(tmp_path: Path) -> None:
