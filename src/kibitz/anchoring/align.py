@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from .budget import spend
 from .diff import diff_lines
 from .normalise import MAX_WRAP, PreparedText, open_brackets
 from .similarity import blend, context_similarity, joined_similarity, line_similarity
@@ -111,6 +112,7 @@ def align_hunk(
         pairs = {}
         ratio = len(new_span) / len(old_span) if old_span else 0.0
         for i in wanted:
+            spend(2 * LARGE_HUNK_WINDOW)
             middle = new_span.start + int((i - old_span.start) * ratio)
             window = range(
                 max(middle - LARGE_HUNK_WINDOW, new_span.start),
