@@ -9,6 +9,7 @@ form. Time is the CPU time of this thread, which other processes on a busy machi
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import time
@@ -272,7 +273,7 @@ def test_line_endings_and_tabs_do_not_change_the_answers() -> None:
     mixed = "".join(line + ("\r\n", "\n")[k % 2] for k, line in enumerate(new))
     tabs = _text([line.replace("    ", "\t") for line in new])
     for new_text in (_text(new).replace("\n", "\r\n"), _text(new).replace("\n", "\r"), mixed, tabs):
-        spent, answers = _timed(lambda new_text=new_text: relocate_many(_text(old), new_text, anchors))
+        spent, answers = _timed(functools.partial(relocate_many, _text(old), new_text, anchors))
         assert spent < BOUND
         assert answers == expected
 
