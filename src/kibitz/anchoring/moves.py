@@ -93,6 +93,8 @@ class Allowed:
         if self.lines is None:
             return target.word_index
         if self._word_index is None:
+            # Up to a whole rewritten file's worth of lines: charged to the budget before it is built.
+            spend(len(self.lines))
             index: dict[str, list[int]] = {}
             for position in self.lines:
                 for word in target.words(position):
