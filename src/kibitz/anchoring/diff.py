@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .budget import spend
+from .budget import CLOCK_EVERY, spend
 
 # Lines occurring more often than this in a region are too common to anchor on (jgit's limit).
 MAX_CHAIN = 64
@@ -113,9 +113,14 @@ def _diff(
     unresolved: list[range] = []
     # An explicit stack: a recursion would overflow on long files with many small edits.
     stack = [(0, len(old), 0, len(new))]
+    # Work is counted here and handed to the budget in batches: most regions are a few lines.
+    work = 0
     while stack:
         a0, a1, b0, b1 = stack.pop()
-        spend(a1 - a0 + b1 - b0)
+        work += a1 - a0 + b1 - b0
+        if work >= CLOCK_EVERY:
+            spend(work)
+            work = 0
         while a0 < a1 and b0 < b1 and old[a0] == new[b0]:
             old_to_new[a0] = b0
             new_to_old[b0] = a0
