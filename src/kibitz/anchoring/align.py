@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from .budget import spend
+from .budget import check, spend
 from .diff import diff_lines
 from .normalise import MAX_WRAP, PreparedText, open_brackets
 from .similarity import blend, context_similarity, joined_similarity, line_similarity
@@ -105,6 +105,8 @@ def align_hunk(
     """Return the new lines (and pair score) of old lines of a hunk that have a good counterpart."""
     score = hunk_pair_score(old, new, old_span, new_span)
     if hunk_is_small(old_span, new_span):
+        # Up to MAX_DP_CELLS line comparisons, each costing microseconds: look at the budget first.
+        check()
         pairs = best_monotone_pairs(old_span, new_span, score)
     else:
         # Too large to align as a whole: each line asked about looks for its counterpart near its

@@ -49,7 +49,13 @@ class Budget:
 
     def check(self) -> None:
         """Raise OutOfTime if the deadline has passed (looks at the clock now)."""
-        self.spend(CLOCK_EVERY)
+        self.afford(0.0)
+
+    def afford(self, seconds: float) -> None:
+        """Raise OutOfTime unless ``seconds`` more of work would still end before the deadline."""
+        self._units = 0
+        if self._deadline is not None and time.thread_time() + seconds > self._deadline:
+            raise OutOfTime
 
 
 # None outside ``limited``: the engine's parts called directly (by tests) have no deadline.
@@ -68,6 +74,13 @@ def check() -> None:
     budget = _CURRENT.get()
     if budget is not None:
         budget.check()
+
+
+def afford(seconds: float) -> None:
+    """Give up now on a step that cannot be interrupted and would end past the deadline."""
+    budget = _CURRENT.get()
+    if budget is not None:
+        budget.afford(seconds)
 
 
 @contextmanager

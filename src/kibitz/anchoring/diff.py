@@ -26,12 +26,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .budget import CLOCK_EVERY, spend
+from .budget import CLOCK_EVERY, afford, spend
 
 # Lines occurring more often than this in a region are too common to anchor on (jgit's limit).
 MAX_CHAIN = 64
 # difflib is quadratic at worst; past this many line pairs a region stays unmatched instead.
 MAX_FALLBACK_CELLS = 4_000_000
+# What difflib takes per line pair at worst (measured on regions of a few common lines), to know
+# before starting it whether it would end past the budget's deadline.
+FALLBACK_SECONDS_PER_CELL = 5e-8
 # A region with more lines than this on one side is first cut at its unique lines kept in order.
 LARGE_REGION = 5_000
 # Lines per shingle when a large region's lines are all common: long enough to be rare in data.
@@ -292,7 +295,9 @@ def _fallback(
     new_to_old: list[int],
 ) -> None:
     """Match a region whose shared lines are all common (small enough for ``difflib``)."""
-    spend((a1 - a0) * (b1 - b0) // 64)
+    cells = (a1 - a0) * (b1 - b0)
+    if cells > CLOCK_EVERY:
+        afford(cells * FALLBACK_SECONDS_PER_CELL)
     matcher = difflib.SequenceMatcher(None, old[a0:a1], new[b0:b1], autojunk=False)
     for block in matcher.get_matching_blocks():
         for offset in range(block.size):

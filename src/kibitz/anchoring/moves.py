@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .align import align_block
-from .budget import spend
+from .budget import CLOCK_EVERY, check, spend
 from .normalise import PreparedText, key_info, open_brackets
 from .similarity import blend, line_similarity
 
@@ -93,15 +93,19 @@ class Allowed:
         if self.lines is None:
             return target.word_index
         if self._word_index is None:
-            # Up to a whole rewritten file's worth of lines: charged to the budget before it is built.
-            spend(len(self.lines))
             index: dict[str, list[int]] = {}
-            for position in self.lines:
+            for count, position in enumerate(self.lines):
+                if not count % WORD_INDEX_LINES:
+                    # Up to a whole rewritten file's worth of lines: the budget is looked at as it grows.
+                    check()
                 for word in target.words(position):
                     index.setdefault(word, []).append(position)
             self._word_index = index
         return self._word_index
 
+
+# Lines added to a word index between two looks at the budget (a few milliseconds' work).
+WORD_INDEX_LINES = CLOCK_EVERY // 4
 
 EVERYWHERE = Allowed()
 # Below this many allowed lines, similar lines are found by comparing with each of them rather
@@ -200,7 +204,7 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
         high = min(offset + size + slack, len(target))
         if low >= high:
             continue
-        spend(high - low + size)
+        check()
         pairs = align_block(code, target, low, high)
         if not pairs:
             continue
