@@ -75,6 +75,8 @@ EDGE_LINES = 3
 # candidate that large is not searched. Preparing and diffing a text this size takes a fraction of
 # the budget; the locating client does not offer larger candidates anyway.
 MAX_TEXT_CHARS = 8_000_000
+# The answer when the engine gives up: no place, rather than a guessed one.
+GAVE_UP = Location(None, "too_large", 0.0)
 
 
 class TextPair:
@@ -169,10 +171,6 @@ def relocate_many(
             except Exception:  # pragma: no cover - the engine promises never to raise on any text
                 results.append(Location(None, "deleted", 0.0))
     return results
-
-
-# The answer when the engine gives up: no place, rather than a guessed one.
-GAVE_UP = Location(None, "too_large", 0.0)
 
 
 @dataclass(frozen=True, slots=True)
