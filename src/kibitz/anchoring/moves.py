@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from .align import align_block
 from .budget import CLOCK_EVERY, check, spend
-from .normalise import PreparedText, key_info, open_brackets
+from .normalise import MAX_COMPARED_CHARS, WORD, PreparedText, key_info, open_brackets
 from .similarity import blend, line_similarity
 
 # How many target lines around a candidate are read to recognise each side of its context.
@@ -94,12 +94,21 @@ class Allowed:
             return target.word_index
         if self._word_index is None:
             index: dict[str, list[int]] = {}
+            lines, findall = target.lines, WORD.findall
             for count, position in enumerate(self.lines):
                 if not count % WORD_INDEX_LINES:
                     # Up to a whole rewritten file's worth of lines: the budget is looked at as it grows.
                     check()
-                for word in target.words(position):
-                    index.setdefault(word, []).append(position)
+                line = lines[position]
+                # ``target.words`` without its cache for the common line without a comment: up to a
+                # whole file's lines pass here once, and most are never compared afterwards.
+                words = target.words(position) if "#" in line else set(findall(line[:MAX_COMPARED_CHARS]))
+                for word in words:
+                    found = index.get(word)
+                    if found is None:
+                        index[word] = [position]
+                    else:
+                        found.append(position)
             self._word_index = index
         return self._word_index
 
