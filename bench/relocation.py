@@ -19,9 +19,9 @@ What it does:
    × text same / edited × in place / moved, or deleted;
 4. relocates every anchor with the engine (``relocate_many`` per file pair, the files added or changed in
    the new version as candidates; without the engine's time budget unless ``--budget``, so that the
-   accuracy does not depend on the machine's speed or load) and with two baselines — same line number, and a plain line diff that
-   reports changed lines as outdated — and scores each answer: correct, wrong place, falsely deleted
-   (``lost``), spuriously mapped (``spur``);
+   accuracy does not depend on the machine's speed or load) and with two baselines — same line number,
+   and a plain line diff that reports changed lines as outdated — and scores each answer: correct, wrong
+   place, falsely deleted (``lost``), spuriously mapped (``spur``);
 5. times a latency scenario: 200 codemarks in a 3,000-line file located after 20 commits;
 6. prints a table per distance and the targets, and writes everything (with the engine's failures and
    snippets) to ``bench/results/relocation.json``.
