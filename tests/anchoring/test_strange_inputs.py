@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kibitz.anchoring import STATUSES, Anchor, Location, Range, relocate, relocate_many
+from kibitz.anchoring.diff import diff_lines
 from kibitz.anchoring.normalise import split_lines
 from kibitz.anchoring.relocate import MAX_TEXT_CHARS
 
@@ -189,6 +190,37 @@ def test_strange_files_edited_at_random_get_valid_answers_within_a_second(
     assert spent < BOUND
     for answer in answers:
         _check(answer, new_text, candidates)
+
+
+@given(
+    seed=st.integers(0, 2**16),
+    vocabulary=st.sampled_from([1, 3, 20, 500]),
+    unique_share=st.sampled_from([0.0, 0.05, 0.5, 1.0]),
+    edits=st.lists(st.sampled_from(["insert", "delete", "replace", "duplicate", "move"]), max_size=6),
+)
+@settings(max_examples=12, deadline=None)
+def test_the_diff_of_large_regions_matches_equal_lines_in_order(
+    seed: int, vocabulary: int, unique_share: float, edits: list[str]
+) -> None:
+    # Regions above LARGE_REGION lines take the unique-line cut, and common rows the runs of rows.
+    rng = random.Random(seed)
+    old = [
+        f"unique_{k}" if rng.random() < unique_share else f"row_{rng.randrange(vocabulary)}"
+        for k in range(rng.randint(5_001, 6_500))
+    ]
+    new = old
+    for kind in edits:
+        new = _edit(rng, new, kind)
+    matching = diff_lines(old, new)
+    pairs = [(i, j) for i, j in enumerate(matching.old_to_new) if j >= 0]
+    assert all(old[i] == new[j] and matching.new_to_old[j] == i for i, j in pairs)
+    assert all(a[1] < b[1] for a, b in itertools.pairwise(pairs))
+    assert sum(j >= 0 for j in matching.new_to_old) == len(pairs)
+    # What is left unresolved was left unmatched, and is never where nothing changed.
+    for span in matching.unresolved:
+        assert all(matching.old_to_new[i] < 0 for i in span)
+    if old == new:
+        assert len(pairs) == len(old)
 
 
 # -- fixed large cases -------------------------------------------------------------------------------
