@@ -2,8 +2,8 @@
 
 Every step of the engine is bounded (a window of lines, a few seeds, a capped fallback), but a
 50,000-line file rewritten throughout, or a thousand anchors in a tangled file, still add up. So
-``relocate_many`` gives itself a budget of CPU time (of the calling thread, so that a busy machine
-does not make the engine give up more often) and the long loops count their work against it; once
+``relocate_many`` gives itself a budget of CPU time (of the calling thread, so that other processes
+and threads cost it few answers) and the long loops count their work against it; once
 it is spent, the anchor being answered and every later one that still needs more than the diff are
 ``too_large``. An answer is never guessed to save time: giving up is an answer of its own.
 
