@@ -18,9 +18,10 @@ What it does:
    with no similar body left anywhere; each case is categorised as definition line / range / statement
    × text same / edited × in place / moved, or deleted;
 4. relocates every anchor with the engine (``relocate_many`` per file pair, the files added or changed in
-   the new version as candidates) and with two baselines — same line number, and a plain line diff that
-   reports changed lines as outdated — and scores each answer: correct, wrong place, falsely deleted
-   (``lost``), spuriously mapped (``spur``);
+   the new version as candidates; without the engine's time budget unless ``--budget``, so that the
+   accuracy does not depend on the machine's speed or load) and with two baselines — same line number,
+   and a plain line diff that reports changed lines as outdated — and scores each answer: correct, wrong
+   place, falsely deleted (``lost``), spuriously mapped (``spur``);
 5. times a latency scenario: 200 codemarks in a 3,000-line file located after 20 commits;
 6. prints a table per distance and the targets, and writes everything (with the engine's failures and
    snippets) to ``bench/results/relocation.json``.
@@ -99,6 +100,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--markdown", action="store_true", help="also print the tables in Markdown")
     parser.add_argument("--no-scenario", action="store_true", help="skip the 3,000-line latency scenario")
     parser.add_argument(
+        "--budget",
+        type=float,
+        metavar="SECONDS",
+        help="CPU seconds the engine may spend per file pair, as clients run it with 0.75 (default: no "
+        "limit, so that the accuracy measured does not depend on the machine's speed or load)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=RESULTS,
@@ -158,7 +166,9 @@ def measure(args: argparse.Namespace, packages: list[str], command: str) -> tupl
             counted = Stats()
             package_results = Results()
             for pair in history.file_pairs(distance, counted):
-                scored = score_pair(pair, keep, keep_methods, with_code=not args.ranges_only)
+                scored = score_pair(
+                    pair, keep, keep_methods, with_code=not args.ranges_only, budget=args.budget
+                )
                 package_results.merge(scored, keep)
             by_distance[distance].merge(package_results, keep)
             engine = report.overall(package_results, "engine")
@@ -212,6 +222,7 @@ def measure(args: argparse.Namespace, packages: list[str], command: str) -> tupl
         "benchmark": "relocation",
         "command": command,
         "anchors_carry_code": not args.ranges_only,
+        "engine_budget_seconds": args.budget,
         "algorithm_version": ALGORITHM_VERSION,
         "engine_commit": engine_commit(),
         "machine": {

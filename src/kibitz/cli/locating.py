@@ -185,6 +185,14 @@ _UNAVAILABLE = {
 }
 
 
+# What a `too_large` block means (the engine gave up on its file rather than guess), and what to do.
+TOO_LARGE_NOTE = "too large to follow — shown where it was recorded"
+TOO_LARGE_ADVICE = (
+    "Kibitz gave up on this file rather than guess: it is too large, or changed too much, to follow "
+    "within a second. `git log -L {start},{end}:{path}` follows the recorded lines by hand."
+)
+
+
 def unavailable_note(reason: str | None, commit: str) -> str:
     """Return the short note ``ls`` prints for a block this clone cannot see."""
     return _UNAVAILABLE.get(reason or "", ("not available in this clone", ""))[0].format(commit=commit[:12])

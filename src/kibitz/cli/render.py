@@ -7,7 +7,13 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kibitz.cli.locating import Current, unavailable_advice, unavailable_note
+from kibitz.cli.locating import (
+    TOO_LARGE_ADVICE,
+    TOO_LARGE_NOTE,
+    Current,
+    unavailable_advice,
+    unavailable_note,
+)
 from kibitz.cli.times import timestamp
 from kibitz.client import Codemark, Erasure, Marker, Reaction, Reply, UserRef
 from kibitz.locate import code_missing
@@ -59,13 +65,15 @@ def listing_cells(entry: dict[str, Any]) -> list[str]:
     """Return the columns of one ``kibitz ls`` line: ID, place, ``[status/type]``, summary, ``(author)``."""
     location = entry["location"]
     if location["path"] is None:
-        # Deleted or unavailable: say where it was recorded, not where it is.
+        # Deleted, unavailable or too large: say where it was recorded, not where it is.
         recorded = entry["recorded"]
         where = f"{recorded['path']}:{recorded['start_line']}-{recorded['end_line']}"
     else:
         where = f"{location['path']}:{location['start_line']}-{location['end_line']}"
     if location["status"] == "unavailable":
         where += f" ({unavailable_note(location.get('reason'), entry['recorded']['commit'])})"
+    elif location["status"] == "too_large":
+        where += f" ({TOO_LARGE_NOTE})"
     else:
         where += how_found(location["status"], location["confidence"])
     what = f"[{entry['status']}/{entry['type']}]"
@@ -103,6 +111,11 @@ def _current_block(marker: Marker, current: Current, where: str) -> list[str]:
             f"now: {unavailable_note(placement.reason, marker['commit'])} {where}",
             "  " + unavailable_advice(placement.reason, marker["commit"]),
         ]
+    if placement.status == "too_large":
+        advice = TOO_LARGE_ADVICE.format(
+            start=marker["start_line"], end=marker["end_line"], path=marker["path"]
+        )
+        return [f"now: not followed {where} (too large)", "  " + advice]
     found = how_found(placement.status, placement.confidence) or " (unchanged)"
     if placement.path is None or placement.start_line is None:
         return [f"now: not found {where}{found}"]

@@ -58,13 +58,15 @@ Target = AtCommit | InWorkingTree
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """Where a marker's block is in a target; ``path`` and lines are None when it is ``deleted``.
+    """Where a marker's block is in a target; ``path`` and lines are None unless it was found.
 
     ``status`` compares the block found with the one recorded: ``unchanged`` (same code, same
     place), ``shifted`` (same code, other lines or a renamed file), ``changed`` (edited in place),
     ``moved`` (found away from its place, maybe in another file) or ``deleted``. ``unavailable``
-    says this clone cannot tell (``reason`` says why); it is never shared. ``source`` says whether
-    the answer came from the team's shared cache or was computed here.
+    says this clone cannot tell (``reason`` says why); ``too_large`` that the engine gave up on the
+    file (too large, or its changes too tangled to follow in time) rather than guess. Neither is
+    ever shared. ``source`` says whether the answer came from the team's shared cache or was
+    computed here.
     """
 
     marker_id: str
@@ -80,6 +82,11 @@ class Placement:
     def deleted(marker_id: str, confidence: float, source: Source = "computed") -> Placement:
         """Return the placement of a block that is nowhere to be found."""
         return Placement(marker_id, None, None, None, "deleted", confidence, source)
+
+    @staticmethod
+    def too_large(marker_id: str) -> Placement:
+        """Return the placement of a block the engine gave up on: no place rather than a guess."""
+        return Placement(marker_id, None, None, None, "too_large", 0.0)
 
     @staticmethod
     def unavailable(marker_id: str, reason: Reason, source: Source = "computed") -> Placement:

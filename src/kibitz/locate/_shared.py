@@ -43,13 +43,17 @@ class SharedLocations:
     def store(self, commit: str, placements: Iterable[Placement]) -> None:
         """Share locations computed at ``commit`` (never ones computed on unsaved or uncommitted text).
 
-        An ``unavailable`` block is what this clone cannot see, not a fact about the commit: never shared.
+        An ``unavailable`` block is what this clone cannot see, not a fact about the commit, and a
+        ``too_large`` one what this engine gave up on (within a time budget, which depends on the
+        machine): never shared.
         """
         body: list[NewLocation] = []
         for placement in placements:
             status = placement.status
-            if status == "unavailable" or (
-                placement.path is not None and not _api_accepts_path(placement.path)
+            if (
+                status == "unavailable"
+                or status == "too_large"
+                or (placement.path is not None and not _api_accepts_path(placement.path))
             ):
                 continue
             body.append(
