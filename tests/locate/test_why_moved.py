@@ -230,8 +230,9 @@ def test_the_working_tree_keeps_heads_answer_unless_edits_moved_the_block() -> N
     at_head = Placement("m1", "app.py", 8, 14, "changed", 0.9)
     found = Why("changed", None, "not_found")
     assert why_in_worktree(at_head, at_head, found) is found
-    edited = Placement("m1", "app.py", 8, 15, "changed", 0.8)
-    assert why_in_worktree(at_head, edited, found) == Why("changed", None, "uncommitted")
+    grown = Placement("m1", "app.py", 8, 15, "changed", 0.8)
+    assert why_in_worktree(at_head, grown, found) == Why("changed", None, "uncommitted")
+    assert why_in_worktree(at_head, at_head, found, edited=True) == Why("changed", None, "uncommitted")
     unchanged = Placement("m1", "app.py", 8, 14, "unchanged", 1.0)
     assert why_in_worktree(at_head, unchanged, found) is None
     gone = Placement.deleted("m1", 1.0)

@@ -65,16 +65,17 @@ class SharedLocations:
         """
         pairs = list(found)
         if pairs:
-            self.store(commit, [placement for placement, _ in pairs], {p.marker_id: c for p, c in pairs})
+            self._send(commit, [placement for placement, _ in pairs], {p.marker_id: c for p, c in pairs})
 
-    def store(
-        self, commit: str, placements: Iterable[Placement], why_commits: Mapping[str, str] | None = None
-    ) -> None:
+    def store(self, commit: str, placements: Iterable[Placement]) -> None:
         """Share locations computed at ``commit`` (never ones computed on unsaved or uncommitted text).
 
         An ``unavailable`` block is what this clone cannot see, not a fact about the commit: never shared.
-        ``why_commits`` adds, by marker id, the commit that made a block what it is there.
         """
+        self._send(commit, placements, {})
+
+    def _send(self, commit: str, placements: Iterable[Placement], why_commits: Mapping[str, str]) -> None:
+        """Send locations at ``commit``, each with the commit that made it so when ``why_commits`` has one."""
         body: list[NewLocation] = []
         for placement in placements:
             status = placement.status
@@ -90,7 +91,7 @@ class SharedLocations:
                 "status": status,
                 "confidence": placement.confidence,
             }
-            why_commit = (why_commits or {}).get(placement.marker_id)
+            why_commit = why_commits.get(placement.marker_id)
             if why_commit is not None:
                 # Only when there is one: a server older than this field refuses unknown fields.
                 location["why_commit"] = why_commit

@@ -138,11 +138,13 @@ def why_moved(
     return results
 
 
-def why_in_worktree(at_head: Placement, in_tree: Placement, why_at_head: Why | None) -> Why | None:
+def why_in_worktree(
+    at_head: Placement, in_tree: Placement, why_at_head: Why | None, *, edited: bool = False
+) -> Why | None:
     """Return the why of a block in the working tree, from its place and why at HEAD.
 
-    A block the uncommitted edits did not move is explained by HEAD's answer; one they moved, changed or
-    deleted has no commit to name (``uncommitted``).
+    A block the uncommitted edits did not touch is explained by HEAD's answer; one they moved, shifted,
+    deleted or (``edited``) changed has no commit to name (``uncommitted``).
     """
     if in_tree.status == "unchanged":
         return None
@@ -152,7 +154,7 @@ def why_in_worktree(at_head: Placement, in_tree: Placement, why_at_head: Why | N
         at_head.end_line,
         at_head.status,
     )
-    if same:
+    if same and not edited:
         return why_at_head
     if in_tree.status == "unavailable":
         return Why.missing(None, "unavailable")
