@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from kibitz.gitrepo import (
+    ChainCommit,
     FileChange,
     GitTimeout,
     HistoryParser,
     ObjectReader,
+    Walk,
     commit_changes,
     first_parent_walk,
     is_ancestor,
@@ -48,6 +50,10 @@ def _history(repo: Path) -> dict[str, str]:
     git(repo, "mv", "app.py", "core.py")
     names["rename"] = commit_all(repo, "rename")
     return names
+
+
+def by_id(walk: Walk) -> dict[str, ChainCommit]:
+    return {commit.commit: commit for commit in walk.commits}
 
 
 def test_commit_info_names_the_author_date_and_subject() -> None:
@@ -97,16 +103,16 @@ def test_the_walk_lists_the_first_parent_line_with_changes_to_the_files(repo: Pa
     assert walk.complete
     assert not walk.timed_out
     assert walk.seen == {names["first"]}
-    by_id = {commit.commit: commit for commit in walk.commits}
-    # The branch's own commit is not on the line: its change arrives with the merge, against main.
+    walked = by_id(walk)
+    # The branch's own commit is not on the line: its change arrives with the merge, against main. The
+    # commits that changed neither file are left out, but for those asked about.
     assert [commit.commit for commit in walk.commits] == [
-        names[name] for name in ("rename", "merge", "main", "other", "first")
+        names[name] for name in ("rename", "merge", "first")
     ]
-    assert by_id[names["rename"]].changes == (FileChange("renamed", "app.py", "core.py"),)
-    assert by_id[names["merge"]].changes == (FileChange("modified", "app.py", "app.py"),)
-    assert by_id[names["main"]].changes == ()
-    assert by_id[names["merge"]].parents == (names["main"], names["side"])
-    assert by_id[names["first"]].parents == ()
+    assert walked[names["rename"]].changes == (FileChange("renamed", "app.py", "core.py"),)
+    assert walked[names["merge"]].changes == (FileChange("modified", "app.py", "app.py"),)
+    assert walked[names["merge"]].parents == (names["main"], names["side"])
+    assert walked[names["first"]].parents == ()
 
 
 def test_the_walk_stops_where_it_is_told(repo: Path) -> None:
@@ -114,9 +120,13 @@ def test_the_walk_stops_where_it_is_told(repo: Path) -> None:
     walk = first_parent_walk(repo, names["rename"], ["app.py"], stop_at={names["main"]}, deadline=LATER)
     assert [commit.commit for commit in walk.commits][-1] == names["main"]
     assert walk.complete
+    assert by_id(walk)[names["main"]].changes == ()
     since = first_parent_walk(repo, names["rename"], ["app.py"], since=names["side"], deadline=LATER)
-    # Everything of the line that the side commit does not contain.
-    assert [commit.commit for commit in since.commits] == [names["rename"], names["merge"], names["main"]]
+    # What of the line the side commit does not contain (main's own commit changed nothing asked about).
+    assert [commit.commit for commit in since.commits] == [names["rename"], names["merge"]]
+    # The first commit is always kept: it is where the walk started.
+    quiet = first_parent_walk(repo, names["main"], ["app.py"], stop_at={names["first"]}, deadline=LATER)
+    assert [commit.commit for commit in quiet.commits] == [names["main"], names["first"]]
     main = first_parent_walk(repo, names["merge"], ["app.py"], not_before=10**10, deadline=LATER)
     assert [commit.commit for commit in main.commits] == [names["merge"]]
 
@@ -165,7 +175,7 @@ def test_the_parser_reads_output_in_any_pieces(repo: Path) -> None:
     ).encode()
     whole = HistoryParser()
     expected = whole.feed(raw) + whole.finish()
-    assert len(expected) == 5
+    assert len(expected) == 3
     for size in (1, 7, 41):
         parser = HistoryParser()
         parsed = []

@@ -56,7 +56,15 @@ def test_whatever_the_answers_the_search_returns_a_turning_point(answers: list[b
 def _chain(*changes: tuple[FileChange, ...]) -> Chain:
     """Return a chain of commits c0, c1, … (oldest first) making the given changes."""
     commits = [ChainCommit(f"c{index}", (), index, change) for index, change in enumerate(changes)]
-    return Chain(list(reversed(commits)))
+    return Chain(list(reversed(commits)), commits[-1].commit)
+
+
+def test_a_chain_ends_at_its_target_even_when_the_walk_left_it_out() -> None:
+    listed = [ChainCommit("c1", ("c0",), 1, (FileChange("modified", "a.py", "a.py"),))]
+    chain = Chain(listed, "c3")
+    assert chain.commits == ["c1", "c3"]
+    assert chain.events_of("a.py", -1, 1) == [(0, FileChange("modified", "a.py", "a.py"))]
+    assert Chain(listed, "c1").commits == ["c1"]
 
 
 def test_names_follow_renames_forward_and_back() -> None:

@@ -237,3 +237,46 @@ def test_the_working_tree_keeps_heads_answer_unless_edits_moved_the_block() -> N
     assert why_in_worktree(at_head, unchanged, found) is None
     gone = Placement.deleted("m1", 1.0)
     assert why_in_worktree(unchanged, gone, None) == Why("deleted", None, "uncommitted")
+
+
+def test_markers_recorded_at_many_commits_share_one_walk(repo: Path, reader: ObjectReader) -> None:
+    # Three recorded commits or more: one walk of the line serves them all, each from its own commit.
+    first = pinned(reader, "app.py", RETRY_LINES, "m1")
+    _noise(repo, 2)
+    second = pinned(reader, "app.py", LineRange(4, 5), "m2")
+    _noise(repo, 2)
+    third = pinned(reader, "app.py", LineRange(30, 33), "m3")
+    git(repo, "switch", "--quiet", "-c", "topic")
+    _noise(repo, 1, "topic.py")
+    on_branch = pinned(reader, "topic.py", LineRange(1, 1), "m4")
+    git(repo, "switch", "--quiet", "main")
+    _write(repo, "app.py", APP.replace(RETRY, EDITED_RETRY).replace("value + 1", "value + 2"))
+    edit = commit(repo, "Edit retry and helper")
+    _noise(repo, 2)
+    _write(
+        repo,
+        "app.py",
+        APP.replace(RETRY, EDITED_RETRY).replace("value + 1", "value + 2").replace(CLEANUP, ""),
+    )
+    dropped = commit(repo, "Drop cleanup")
+    git(repo, "merge", "--quiet", "--no-edit", "topic")
+    _write(repo, "topic.py", "changed = True\n")
+    topic = commit(repo, "Change the topic")
+    head = _noise(repo, 1)[-1]
+    markers = [first, second, third, on_branch]
+    whys = _why(reader, markers, head)
+    assert _named(whys["m1"]) == ("changed", edit, None)
+    assert _named(whys["m2"]) == ("changed", edit, None)
+    assert _named(whys["m3"]) == ("deleted", dropped, None)
+    # Recorded on a branch merged later: not on the line, found all the same.
+    assert _named(whys["m4"]) == ("deleted", topic, None)
+    # On a branch the target does not contain: nothing to name.
+    git(repo, "switch", "--quiet", "-c", "old", first.marker["commit"])
+    old = _noise(repo, 1, "old.py")[-1]
+    moved_away = {
+        marker_id: Placement(marker_id, "app.py", 1, 2, "changed", 0.9) for marker_id in ("m1", "m2", "m3")
+    }
+    whys = why_moved(reader, [first, second, third], old, moved_away)
+    assert _named(whys["m1"]) == ("changed", None, "not_found")
+    assert _named(whys["m2"]) == ("changed", None, "not_in_history")
+    assert _named(whys["m3"]) == ("changed", None, "not_in_history")

@@ -110,9 +110,14 @@ def find_boundary(count: int) -> Generator[int, bool, int]:
 
 
 class Chain:
-    """A first-parent line, oldest commit first, with the changes each commit made to the walked files."""
+    """A first-parent line, oldest commit first, with the changes each commit made to the walked files.
 
-    def __init__(self, newest_first: Sequence[ChainCommit]) -> None:
+    Its last commit is ``target`` (added when the walk did not list it: it changed none of the files).
+    """
+
+    def __init__(self, newest_first: Sequence[ChainCommit], target: str) -> None:
+        if not newest_first or newest_first[0].commit != target:
+            newest_first = [ChainCommit(target, (), 0, ()), *newest_first]
         self.commits = [commit.commit for commit in reversed(newest_first)]
         self.position = {commit: index for index, commit in enumerate(self.commits)}
         self.events: dict[str, list[tuple[int, FileChange]]] = {}

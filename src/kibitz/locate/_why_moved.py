@@ -58,6 +58,10 @@ WHY_SECONDS = 5.0
 DATE_SLACK = 86_400
 # Walks done again to follow renames to files the first walk did not look at, or a block moved away.
 MAX_ROUNDS = 3
+# Markers recorded at this many commits or fewer get a walk of their own per commit, over only the commits
+# after it that touched their files (which git's changed-path filters find fastest); more share one walk of
+# the line, which lists every commit to recognise theirs and cannot use those filters.
+OWN_WALKS = 2
 
 _DELETED = State("deleted", None, None, None, None, ())
 
@@ -190,30 +194,37 @@ class _Search:
         return results
 
     def _run(self, tasks: Sequence[_Task], results: dict[str, Why | None]) -> None:
+        by_recorded: dict[str, list[_Task]] = {}
+        for task in tasks:
+            by_recorded.setdefault(task.recorded.commit, []).append(task)
+        if len(by_recorded) <= OWN_WALKS:
+            for recorded, group in by_recorded.items():
+                self._since(recorded, group, results)
+            return
         on_line = list(tasks)
         for round_number in range(MAX_ROUNDS + 1):
             final = round_number == MAX_ROUNDS
             walk = self._walk(on_line)
-            chain = Chain(walk.commits)
+            chain = Chain(walk.commits, self.target)
             pending: list[_Task] = []
-            off_line: list[_Task] = []
+            off_line: dict[str, list[_Task]] = {}
             for task in on_line:
                 recorded = task.recorded.commit
                 if recorded not in walk.seen:
                     if walk.timed_out:
                         results[task.marker["id"]] = Why.missing(task.action, "time_limit")
                     else:
-                        off_line.append(task)
+                        off_line.setdefault(recorded, []).append(task)
                     continue
                 if self._explain(chain, chain.position[recorded], recorded, task, results, final=final):
                     pending.append(task)
-            for task in off_line:
-                self._off_line(task, results)
+            for recorded, group in off_line.items():
+                self._since(recorded, group, results)
             if not pending:
                 return
             on_line = pending
 
-    def _walk(self, tasks: Sequence[_Task], since: str | None = None) -> Walk:
+    def _walk(self, tasks: Sequence[_Task], since: str | None = None, *, ancestry: bool = False) -> Walk:
         """Walk the target's line back to the tasks' recorded commits (or to ``since``), over their files."""
         paths = {path for task in tasks for path in _paths(task)} | self.extra_paths
         oldest = min(task.recorded.committed for task in tasks)
@@ -224,22 +235,30 @@ class _Search:
             stop_at={task.recorded.commit for task in tasks} if since is None else (),
             not_before=oldest - DATE_SLACK if since is None else None,
             since=since,
+            ancestry=ancestry,
             deadline=self.deadline,
         )
 
-    def _off_line(self, task: _Task, results: dict[str, Why | None]) -> None:
-        """Explain a marker recorded at a commit not on the target's first-parent line."""
-        recorded = task.recorded.commit
-        if not is_ancestor(self.reader.root, recorded, self.target, deadline=self.deadline):
-            results[task.marker["id"]] = Why.missing(task.action, "not_in_history")
-            return
-        # Merged from a branch: the line from the merge that brought it in (what is not in it yet).
+    def _since(self, recorded: str, group: list[_Task], results: dict[str, Why | None]) -> None:
+        """Explain markers recorded at one commit, over the commits after it that touched their files."""
+        ancestry = True
         for round_number in range(MAX_ROUNDS + 1):
-            walk = self._walk([task], since=recorded)
+            walk = self._walk(group, since=recorded, ancestry=ancestry)
+            if ancestry and not walk.commits and not walk.timed_out:
+                # Nothing after it on the line: it is not on it, or nothing touched the files.
+                if not is_ancestor(self.reader.root, recorded, self.target, deadline=self.deadline):
+                    for task in group:
+                        results[task.marker["id"]] = Why.missing(task.action, "not_in_history")
+                    return
+                # Merged from a branch: the line's commits that do not contain it, the merge among them.
+                ancestry = False
+                walk = self._walk(group, since=recorded)
             if walk.timed_out:
                 return
+            chain = Chain(walk.commits, self.target)
             final = round_number == MAX_ROUNDS
-            if not self._explain(Chain(walk.commits), -1, recorded, task, results, final=final):
+            group = [task for task in group if self._explain(chain, -1, recorded, task, results, final=final)]
+            if not group:
                 return
 
     def _explain(
