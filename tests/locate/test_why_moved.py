@@ -98,21 +98,29 @@ def test_a_block_moved_to_another_file_names_the_move_through_later_renames(
     assert _named(why_moved(reader, [retry], head, placements)["m1"]) == ("moved", move, None)
 
 
-def test_an_edit_between_two_renames_is_followed(repo: Path, reader: ObjectReader) -> None:
-    # app.py → middle.py (edited there) → last.py: the walk first looks at app.py and last.py only.
+def test_edits_between_two_renames_are_followed(repo: Path, reader: ObjectReader) -> None:
+    # app.py → middle.py (edited there) → last.py: the walk first looks at app.py and last.py only. Both
+    # markers need the middle name; the second must not take the first one's question as settled.
     retry = pinned(reader, "app.py", RETRY_LINES)
+    cleanup = pinned(reader, "app.py", LineRange(30, 33), "m2")
     git(repo, "mv", "app.py", "middle.py")
     commit(repo, "First rename")
     _noise(repo, 2)
     _write(repo, "middle.py", APP.replace(RETRY, EDITED_RETRY))
     edit = commit(repo, "Edit in the middle")
+    _write(
+        repo, "middle.py", APP.replace(RETRY, EDITED_RETRY).replace("remove_quietly(path)", "remove(path)")
+    )
+    second = commit(repo, "Edit cleanup in the middle")
     _noise(repo, 2)
     git(repo, "mv", "middle.py", "last.py")
     commit(repo, "Second rename")
     head = _noise(repo, 2)[-1]
-    placements = locate(reader, [retry], AtCommit(head))
+    placements = locate(reader, [retry, cleanup], AtCommit(head))
     assert (placements["m1"].path, placements["m1"].status) == ("last.py", "changed")
-    assert _named(why_moved(reader, [retry], head, placements)["m1"]) == ("changed", edit, None)
+    whys = why_moved(reader, [retry, cleanup], head, placements)
+    assert _named(whys["m1"]) == ("changed", edit, None)
+    assert _named(whys["m2"]) == ("changed", second, None)
 
 
 def test_a_deletion_is_named_even_after_a_move(repo: Path, reader: ObjectReader) -> None:

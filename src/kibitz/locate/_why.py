@@ -112,10 +112,12 @@ def find_boundary(count: int) -> Generator[int, bool, int]:
 class Chain:
     """A first-parent line, oldest commit first, with the changes each commit made to the walked files.
 
-    Its last commit is ``target`` (added when the walk did not list it: it changed none of the files).
+    Its last commit is ``target`` (added when the walk did not list it: it changed none of the files);
+    ``paths`` are the files the walk looked at.
     """
 
-    def __init__(self, newest_first: Sequence[ChainCommit], target: str) -> None:
+    def __init__(self, newest_first: Sequence[ChainCommit], target: str, paths: Iterable[str] = ()) -> None:
+        self.paths = frozenset(paths)
         if not newest_first or newest_first[0].commit != target:
             newest_first = [ChainCommit(target, (), 0, ()), *newest_first]
         self.commits = [commit.commit for commit in reversed(newest_first)]

@@ -24,6 +24,7 @@ from kibitz.anchoring import relocate_many
 from kibitz.client import Marker
 from kibitz.gitrepo import (
     CommitInfo,
+    FileChange,
     GitTimeout,
     ObjectReader,
     Walk,
@@ -182,6 +183,8 @@ class _Search:
         # (commit, path) whose deletion or addition was checked: not a rename to or from another file.
         self.settled: set[tuple[str, str]] = set()
         self.extra_paths: set[str] = set()
+        # Each commit's own changes, read once for every question about it.
+        self.changes: dict[str, list[FileChange]] = {}
 
     def run(self, tasks: Sequence[_Task]) -> dict[str, Why | None]:
         """Explain every task, within the deadline."""
@@ -204,8 +207,8 @@ class _Search:
         on_line = list(tasks)
         for round_number in range(MAX_ROUNDS + 1):
             final = round_number == MAX_ROUNDS
-            walk = self._walk(on_line)
-            chain = Chain(walk.commits, self.target)
+            walk, paths = self._walk(on_line)
+            chain = Chain(walk.commits, self.target, paths)
             pending: list[_Task] = []
             off_line: dict[str, list[_Task]] = {}
             for task in on_line:
@@ -224,26 +227,28 @@ class _Search:
                 return
             on_line = pending
 
-    def _walk(self, tasks: Sequence[_Task], since: str | None = None, *, ancestry: bool = False) -> Walk:
+    def _walk(
+        self, tasks: Sequence[_Task], since: str | None = None, *, ancestry: bool = False
+    ) -> tuple[Walk, list[str]]:
         """Walk the target's line back to the tasks' recorded commits (or to ``since``), over their files."""
-        paths = {path for task in tasks for path in _paths(task)} | self.extra_paths
+        paths = sorted({path for task in tasks for path in _paths(task)} | self.extra_paths)
         oldest = min(task.recorded.committed for task in tasks)
         return first_parent_walk(
             self.reader.root,
             self.target,
-            sorted(paths),
+            paths,
             stop_at={task.recorded.commit for task in tasks} if since is None else (),
             not_before=oldest - DATE_SLACK if since is None else None,
             since=since,
             ancestry=ancestry,
             deadline=self.deadline,
-        )
+        ), paths
 
     def _since(self, recorded: str, group: list[_Task], results: dict[str, Why | None]) -> None:
         """Explain markers recorded at one commit, over the commits after it that touched their files."""
         ancestry = True
         for round_number in range(MAX_ROUNDS + 1):
-            walk = self._walk(group, since=recorded, ancestry=ancestry)
+            walk, paths = self._walk(group, since=recorded, ancestry=ancestry)
             if ancestry and not walk.commits and not walk.timed_out:
                 # Nothing after it on the line: it is not on it, or nothing touched the files.
                 if not is_ancestor(self.reader.root, recorded, self.target, deadline=self.deadline):
@@ -252,10 +257,10 @@ class _Search:
                     return
                 # Merged from a branch: the line's commits that do not contain it, the merge among them.
                 ancestry = False
-                walk = self._walk(group, since=recorded)
+                walk, paths = self._walk(group, since=recorded)
             if walk.timed_out:
                 return
-            chain = Chain(walk.commits, self.target)
+            chain = Chain(walk.commits, self.target, paths)
             final = round_number == MAX_ROUNDS
             group = [task for task in group if self._explain(chain, -1, recorded, task, results, final=final)]
             if not group:
@@ -316,20 +321,35 @@ class _Search:
     def _resolve(self, chain: Chain, questions: Sequence[Question]) -> bool:
         """Learn whether each deletion or addition asked about is half of a rename; tell whether one was.
 
-        The other name of a rename is walked next; a deletion or addition that is one is settled.
+        A rename's other name is walked next (the walk then pairs the two, and the question does not come
+        back); a plain deletion or addition is settled, and so is a rename the walk saw both names of.
         """
-        before = len(self.extra_paths)
+        renamed = False
         for question in questions:
             commit = chain.commits[question.position]
-            self.settled.add((commit, question.path))
-            for change in commit_changes(self.reader.root, chain.commit_of[commit], deadline=self.deadline):
-                if change.kind != "renamed":
-                    continue
-                if change.old_path == question.path and change.new_path is not None:
-                    self.extra_paths.add(change.new_path)
-                elif change.new_path == question.path and change.old_path is not None:
-                    self.extra_paths.add(change.old_path)
-        return len(self.extra_paths) > before
+            other = self._other_name(chain, commit, question.path)
+            if other is None or other in chain.paths:
+                self.settled.add((commit, question.path))
+            else:
+                self.extra_paths.add(other)
+                renamed = True
+        return renamed
+
+    def _changes_of(self, chain: Chain, commit: str) -> list[FileChange]:
+        """Return every change a commit of the chain made (against its first parent), read once."""
+        if commit not in self.changes:
+            found = commit_changes(self.reader.root, chain.commit_of[commit], deadline=self.deadline)
+            self.changes[commit] = found
+        return self.changes[commit]
+
+    def _other_name(self, chain: Chain, commit: str, path: str) -> str | None:
+        """Return the other name of ``path`` if ``commit`` renamed it (to or from), else None."""
+        for change in self._changes_of(chain, commit):
+            if change.kind == "renamed" and change.old_path == path:
+                return change.new_path
+            if change.kind == "renamed" and change.new_path == path:
+                return change.old_path
+        return None
 
     def _moved_away(self, chain: Chain, position: int, probe: _Prober) -> str | None:
         """Return the file a block reported deleted by the commit at ``position`` went to instead, if any."""
@@ -337,7 +357,7 @@ class _Search:
         followed = {names.at(position) for names in probe.files}
         paths = [
             change.new_path
-            for change in commit_changes(self.reader.root, chain.commit_of[commit], deadline=self.deadline)
+            for change in self._changes_of(chain, commit)
             if change.new_path is not None and change.kind != "deleted" and change.new_path not in followed
         ][:MAX_CANDIDATES]
         return probe.found_in(position, paths)
