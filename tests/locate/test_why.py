@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kibitz.gitrepo import ChainCommit, FileChange
+from kibitz.locate._blocks import line_key, split_lines
 from kibitz.locate._model import Placement
 from kibitz.locate._why import (
     Chain,
@@ -18,6 +19,9 @@ from kibitz.locate._why import (
     find_boundary,
     follow_backward,
     follow_forward,
+    keyed,
+    surely_not_so,
+    surely_so,
 )
 from tests.locate.conftest import as_stored
 
@@ -138,3 +142,33 @@ def test_what_the_named_commit_did() -> None:
     assert action_of(marker, Placement.deleted("m1", 1.0)) == "deleted"
     assert action_of(marker, Placement("m1", "app.py", 8, 14, "unchanged", 1.0)) is None
     assert action_of(marker, Placement.unavailable("m1", "symlink")) is None
+
+
+@given(st.text(alphabet=st.sampled_from("ab \t\r\n\u00a0\u2028\x1c\ufeff"), max_size=40))
+def test_keyed_texts_hold_the_keys_the_engine_compares(text: str) -> None:
+    assert keyed(text) == "\n" + "\n".join(line_key(line) for line in split_lines(text)) + "\n"
+
+
+def test_some_commits_are_told_apart_by_their_lines_alone() -> None:
+    recorded = ("defretry(call,attempts=3):", "returncall()", "exceptConnectionError:")
+    edited = ("defretry(call,attempts=3):", "returncall()", "except(ConnectionError,TimeoutError):")
+    before = keyed("def retry(call, attempts=3):\n    return call()\nexcept ConnectionError:\n")
+    after = keyed(
+        "# header\ndef retry(call, attempts=3):\n    return call()\nexcept (ConnectionError, TimeoutError):\n"
+    )
+    changed = State("changed", 0, "app.py", 2, 4, edited)
+    assert surely_not_so(changed, recorded, [before])
+    assert not surely_not_so(changed, recorded, [after])
+    assert surely_so(changed, recorded, [after])
+    assert not surely_so(changed, recorded, [before])
+    gone = State("deleted", None, None, None, None, ())
+    assert surely_not_so(gone, recorded, [None, before])
+    assert not surely_not_so(gone, recorded, [after])
+    assert not surely_so(gone, recorded, [keyed("")])  # deletions are the engine's to confirm
+    moved = State("moved", 1, "net.py", 1, 3, recorded)
+    assert surely_not_so(moved, recorded, [before, keyed("")])  # still in its own file
+    assert surely_not_so(moved, recorded, [keyed(""), None])  # the file it went to is not there yet
+    assert surely_so(moved, recorded, [keyed(""), before])
+    # Too short to prove anything by its lines: the engine decides.
+    short = ("x=1",)
+    assert not surely_not_so(State("deleted", None, None, None, None, ()), short, [keyed("x = 1\n")])

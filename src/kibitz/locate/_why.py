@@ -24,6 +24,7 @@ edited back) gets one of its turning points, the newest the gallop meets, in a l
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -65,6 +66,68 @@ def already_so(now: State, then: State) -> bool:
         now.end_line,
         now.keys,
     )
+
+
+# A deleted block's recorded code found elsewhere proves it is not gone only if it is too long to be a
+# commonplace (``return None``): shorter code is left to the engine, which weighs its context too.
+MIN_PROOF_CHARS = 40
+_SPACES = re.compile(r"[^\S\n]+")
+
+
+def keyed(text: str) -> str:
+    """Return a text as its lines' comparison keys, each between newlines: where blocks are looked for.
+
+    One pass over the whole text: the same keys as ``line_key`` line by line (``\\s`` is what ``str.split``
+    splits on), for files read at many commits.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "\n" + _SPACES.sub("", text) + ("\n" if not text.endswith("\n") else "")
+
+
+def _joined(keys: Sequence[str]) -> str:
+    return "\n" + "\n".join(keys) + "\n"
+
+
+def surely_not_so(now: State, recorded: Sequence[str], files: Sequence[str | None]) -> bool:
+    """Tell from the followed files alone (``keyed`` texts, None where absent) that the block at that commit
+    cannot already show what it shows at the target — without the engine. False means: ask the engine."""
+    identity = now.identity
+    if now.status in ("changed", "shifted") and identity is not None and identity < len(files):
+        # Its code now must be there, line for line.
+        text = files[identity]
+        return text is None or _joined(now.keys) not in text
+    proof = sum(len(key) for key in recorded) >= MIN_PROOF_CHARS
+    if now.status == "moved" and identity is not None and identity < len(files):
+        if files[identity] is None:
+            return True
+        # Moved to another file, but its recorded code still in its own file, line for line: not moved yet.
+        return identity != 0 and proof and files[0] is not None and _joined(recorded) in files[0]
+    if now.status == "deleted" and proof:
+        # Its recorded code still there, line for line: not deleted yet.
+        return any(text is not None and _joined(recorded) in text for text in files)
+    return False
+
+
+def surely_so(now: State, recorded: Sequence[str], files: Sequence[str | None]) -> bool:
+    """Tell from the followed files alone (``keyed`` texts) that the block at that commit already shows what
+    it shows at the target: its recorded code is gone (edited: from everywhere; moved to another file: from
+    its own file), and its code now is there line for line, in the file it is in now (the engine would find
+    that exact copy). False means: ask the engine."""
+    identity = now.identity
+    if now.status not in ("moved", "changed") or identity is None or identity >= len(files):
+        return False
+    if sum(len(key) for key in recorded) < MIN_PROOF_CHARS:
+        return False
+    there = files[identity]
+    if now.status == "moved":
+        # Gone from its own file; a move carries the recorded code along.
+        source = files[0]
+        gone = identity != 0 and (source is None or _joined(recorded) not in source)
+    else:
+        gone = not any(text is not None and _joined(recorded) in text for text in files)
+    return gone and there is not None and _joined(now.keys) in there
 
 
 def action_of(marker: Marker, placement: Placement) -> WhyAction | None:

@@ -49,6 +49,9 @@ from kibitz.locate._why import (
     find_boundary,
     follow_backward,
     follow_forward,
+    keyed,
+    surely_not_so,
+    surely_so,
     touching,
 )
 
@@ -299,7 +302,7 @@ class _Search:
                 if time.monotonic() > self.deadline:
                     results[marker["id"]] = Why.missing(task.action, "time_limit")
                     return False
-                index = search.send(already_so(now, probe.state(positions[index])))
+                index = search.send(probe.already_so(now, positions[index]))
         except StopIteration as stop:
             found: int = stop.value
         position = positions[found]
@@ -413,6 +416,28 @@ class _Prober:
         self.anchor = anchor_of(marker, reference)
         self.old_text = reader.read_text(recorded, marker["path"]) or ""
         self._states: dict[tuple[tuple[str | None, str | None], ...], State] = {}
+        self._keyed: dict[str, str] = {}
+        self._recorded = code_keys(marker["code"])
+
+    def already_so(self, now: State, position: int) -> bool:
+        """Tell whether the block after the commit at ``position`` already shows what it shows ``now``.
+
+        Most commits before the one looked for are told apart by their files' lines alone; only the
+        others are located with the engine.
+        """
+        names = [names.at(position) for names in self.files]
+        texts = self._texts(position, names)
+        keyed_texts = [None if text is None else self._keyed_text(text) for text in texts]
+        if surely_not_so(now, self._recorded, keyed_texts):
+            return False
+        if surely_so(now, self._recorded, keyed_texts):
+            return True
+        return already_so(now, self.state(position))
+
+    def _keyed_text(self, text: str) -> str:
+        if text not in self._keyed:
+            self._keyed[text] = keyed(text)
+        return self._keyed[text]
 
     def _commit(self, position: int) -> str:
         return self.recorded if position <= self.start else self.chain.commits[position]
