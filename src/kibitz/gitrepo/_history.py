@@ -1,12 +1,14 @@
 """The first-parent line of a commit, as far as some files are concerned, and who made each commit.
 
-Finding the commit that changed a block of code starts with the commits that changed its file. One ``git log
---first-parent --sparse`` lists every commit of the target's first-parent line, newest first, each with its
-changes to the files asked about (renames paired among them) and empty for the others: the commits that did
-not touch the files are still listed, so that the commits a codemark was recorded at are recognised on the
-line, and the walk stops as soon as every one of them is seen. It is read as it comes (``git log`` without a
-negative revision prints from the first commit on) and stopped at a deadline, so a long history costs at
-most the time it is given. ``HistoryParser`` turns the output into ``ChainCommit``s; it does no I/O.
+Finding the commit that changed a block of code starts with the commits that changed its file. ``git log
+--first-parent`` over those files lists them, newest first, each with its changes to the files (renames paired
+among them). From one recorded commit, ``--ancestry-path RECORDED..TARGET`` lists only the commits after it,
+and git skips the others by the commit-graph's changed-path filters when there are some. From many,
+``--sparse`` lists every commit of the line (the others with no changes), so that each recorded commit is
+recognised where it is, and the walk stops as soon as every one of them is seen: that output is read as it
+comes (``git log`` without a negative revision prints from the first commit on). Either is stopped at a
+deadline, so a long history costs at most the time it is given. ``HistoryParser`` turns the output into
+``ChainCommit``s; it does no I/O.
 
 Walking a line costs git about 5–10 µs a commit without a commit-graph file and a tenth of that with one
 (``git commit-graph write --reachable --changed-paths``, or ``git maintenance``).

@@ -1,11 +1,12 @@
 """Name the commit that moved, changed or deleted each block: git and the engine around the pure search.
 
 For every marker not ``unchanged`` at a commit, the team's shared cache is asked first (a commit another
-clone found for the same marker at the same target). The rest are searched for in one walk of the target's
-first-parent line (``first_parent_walk``), back to the oldest commit the markers were recorded at, limited to
-their files; each marker's files are followed through renames (``_why``), and its block is found at a
-logarithmic number of the commits that touched them, with the engine, from the recorded block — as
-``locate`` would find it at each. What is found is shared with the team.
+clone found for the same marker at the same target). The rest are searched for along the target's
+first-parent line (``first_parent_walk``), limited to their files: a walk per recorded commit over the
+commits after it when the markers were recorded at one or two commits, else one walk of the line back to the
+oldest. Each marker's files are followed through renames (``_why``), and its block is found at a logarithmic
+number of the commits that touched them — by their lines alone where that is enough, else with the engine,
+from the recorded block, as ``locate`` would find it there. What is found is shared with the team.
 
 A rename to or from a file the walk did not look at shows as a deletion or an addition: that commit's own
 changes are read, and the walk is done again with the other name. A block found deleted by a commit that
