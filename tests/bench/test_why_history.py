@@ -4,10 +4,12 @@ moved or deleted by the commit named."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
+from kibitz.gitrepo import first_parent_walk
 from tests.git_helpers import GIT_ENV
 from whybench.history import Shape, build
 
@@ -66,3 +68,30 @@ def test_the_truth_is_what_the_history_holds(tmp_path: Path, merges: bool) -> No
             assert holder is not None
             assert marker.code.splitlines()[2] not in (_show(root, truth.commit, holder) or "")
         assert (truth.branch_commit is not None) == merges
+
+
+def test_a_long_walk_is_stopped_at_its_deadline(tmp_path: Path) -> None:
+    # Long enough that git cannot walk it in the few milliseconds given: the walk is cut, and says so.
+    shape = Shape("long", seed=3, commits=3000, before=0, other_files=5, target_files=2, markers=2, renames=0)
+    generated = build(shape, tmp_path / "repo")
+    started = time.monotonic()
+    walk = first_parent_walk(
+        tmp_path / "repo",
+        generated.target,
+        ["src/part_0.py"],
+        stop_at={generated.start},
+        deadline=started + 0.003,
+    )
+    assert walk.timed_out
+    assert not walk.complete
+    assert generated.start not in walk.seen
+    assert time.monotonic() - started < 2.0
+    whole = first_parent_walk(
+        tmp_path / "repo",
+        generated.target,
+        ["src/part_0.py"],
+        stop_at={generated.start},
+        deadline=started + 60,
+    )
+    assert whole.complete
+    assert whole.seen == {generated.start}
