@@ -13,10 +13,11 @@ from kibitz.cli.locating import (
     Current,
     unavailable_advice,
     unavailable_note,
+    why_note,
 )
 from kibitz.cli.times import timestamp
 from kibitz.client import Codemark, Erasure, Marker, Reaction, Reply, UserRef
-from kibitz.locate import code_missing
+from kibitz.locate import WHY_SECONDS, code_missing
 
 SUMMARY_WIDTH = 72
 NO_CODE = "code not stored on the server (code-free team) and not in this clone"
@@ -103,8 +104,9 @@ def code_diff(recorded: str, current: str) -> list[str]:
     ]
 
 
-def _current_block(marker: Marker, current: Current, where: str) -> list[str]:
-    """Return the lines that say where a marker's block is now and how its code changed."""
+def _current_block(marker: Marker, current: Current, where: str, why_seconds: float) -> list[str]:
+    """Return the lines that say where a marker's block is now, which commit made it so, and how its code
+    changed."""
     placement = current.placement
     if placement.status == "unavailable":
         return [
@@ -117,9 +119,12 @@ def _current_block(marker: Marker, current: Current, where: str) -> list[str]:
         )
         return [f"now: not followed {where} (too large)", "  " + advice]
     found = how_found(placement.status, placement.confidence) or " (unchanged)"
+    why = why_note(current.why, marker["commit"], why_seconds)
     if placement.path is None or placement.start_line is None:
-        return [f"now: not found {where}{found}"]
+        return [f"now: not found {where}{found}", *([why] if why else [])]
     out = [f"now at {placement.path}:{placement.start_line}-{placement.end_line} {where}{found}"]
+    if why:
+        out.append(why)
     if current.code is not None and code_missing(marker):
         # Nothing recorded to compare with: the code as it is now is all there is to show.
         out.extend("  " + line for line in numbered(current.code, placement.start_line))
@@ -136,6 +141,7 @@ def codemark_details(
     where: str,
     server_url: str = "",
     now: dt.datetime | None = None,
+    why_seconds: float = WHY_SECONDS,
 ) -> str:
     """Return a codemark with its code (recorded and now), text and thread, as ``kibitz show`` prints it."""
     out = [
@@ -162,7 +168,7 @@ def codemark_details(
             out.extend("  " + line for line in numbered(marker["code"], marker["start_line"]))
         current = located.get(marker["id"])
         if current is not None:
-            out.extend(_current_block(marker, current, where))
+            out.extend(_current_block(marker, current, where, why_seconds))
     out.append("")
     out.extend(codemark["text"].splitlines() or [""])
     if codemark.get("reactions"):

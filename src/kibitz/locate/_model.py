@@ -8,7 +8,7 @@ from typing import Literal
 
 from kibitz.anchoring import ALGORITHM_VERSION, Status
 from kibitz.client import Marker
-from kibitz.gitrepo import TreeStatus
+from kibitz.gitrepo import CommitInfo, TreeStatus
 
 # Bump when this package may place a marker differently for the same inputs (which references it
 # reads, how statuses are judged): a cached location is shared per algorithm name, so the name
@@ -111,3 +111,33 @@ class HeadPlaces:
     placements: Mapping[str, Placement]
     by_path: Mapping[str, tuple[PinnedMarker, ...]]
     unsure: tuple[PinnedMarker, ...]
+
+
+# What the commit that made a block what it is did to it.
+WhyAction = Literal["moved", "changed", "deleted", "shifted", "renamed"]
+# Why no commit is named: the search ran out of time; the recorded commit is not in this clone, or not in
+# the target's history (another branch, a rewritten one); no commit between them made the difference;
+# the block is unavailable here; the difference is in files not committed yet (the working tree).
+WhyReason = Literal[
+    "time_limit", "commit_missing", "not_in_history", "not_found", "unavailable", "uncommitted"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    """The commit that made a block what it is at a target (``commit``), or why none is named (``reason``).
+
+    ``action`` is what that commit did: ``moved``, ``changed``, ``deleted``, ``shifted`` (lines added or
+    removed above it) or ``renamed`` (its file); None for an ``unavailable`` block. ``source`` says
+    whether the commit came from the team's shared cache or was searched for here.
+    """
+
+    action: WhyAction | None
+    commit: CommitInfo | None
+    reason: WhyReason | None = None
+    source: Source = "computed"
+
+    @staticmethod
+    def missing(action: WhyAction | None, reason: WhyReason) -> Why:
+        """Return the answer that names no commit, for ``reason``."""
+        return Why(action, None, reason)
