@@ -85,9 +85,13 @@ def normalise(lines: Iterable[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Definition:
-    """A function or class: qualified name, parent's qualified name, lines and normalised text."""
+    """A function or class: qualified name, parent's qualified name, lines and normalised text.
+
+    ``name`` is the simple name (``fmt`` of ``Parser.<locals>.fmt``), which finds namesakes elsewhere.
+    """
 
     qualname: str
+    name: str
     parent: str
     line: int
     end: int
@@ -118,6 +122,23 @@ class Module:
     statements: list[Statement] = field(default_factory=list)
     dumps: Counter[str] = field(default_factory=Counter)
     by_dump: dict[str, Statement] = field(default_factory=dict)
+    # Normalised bodies of code that is no definition (an anonymous function, a callback): a deleted
+    # definition must not resemble these either, or its code may only have moved into one.
+    other_bodies: list[tuple[str, ...]] = field(default_factory=list)
+    # Normalised lines of the parts a parser could not read (tree-sitter recovers from syntax errors): they
+    # hold no definitions or statements, and a deleted definition must not be hidden in them either.
+    damaged: set[str] = field(default_factory=set)
+
+    def add(self, definition: Definition) -> None:
+        """Record a definition."""
+        self.definitions.append(definition)
+        self.by_name.setdefault(definition.qualname, []).append(definition)
+
+    def count_statements(self) -> None:
+        """Count the statements by dump, once they are all recorded."""
+        for statement in self.statements:
+            self.dumps[statement.dump] += 1
+            self.by_dump.setdefault(statement.dump, statement)
 
     def unique(self, qualname: str) -> Definition | None:
         """Return the definition with this qualified name if there is exactly one."""
@@ -141,9 +162,7 @@ def parse_module(text: str) -> Module | None:
         _visit(tree, "", False, lines, module)
     except RecursionError:
         return None
-    for statement in module.statements:
-        module.dumps[statement.dump] += 1
-        module.by_dump.setdefault(statement.dump, statement)
+    module.count_statements()
     return module
 
 
@@ -157,6 +176,7 @@ def _visit(node: ast.AST, scope: str, in_function: bool, lines: list[str], modul
             body_line = child.body[0].lineno if child.body else child.lineno
             definition = Definition(
                 qualname=name,
+                name=child.name,
                 parent=scope,
                 line=child.lineno,
                 end=end,
@@ -166,8 +186,7 @@ def _visit(node: ast.AST, scope: str, in_function: bool, lines: list[str], modul
                 body=normalise(lines[body_line - 1 : end]),
                 is_function=isinstance(child, _FUNCTIONS),
             )
-            module.definitions.append(definition)
-            module.by_name.setdefault(name, []).append(definition)
+            module.add(definition)
             _visit(child, name, isinstance(child, _FUNCTIONS), lines, module)
         elif isinstance(child, _COMPOUND):
             _visit(child, scope, in_function, lines, module)
@@ -261,6 +280,7 @@ class PackageIndex:
     by_name: Mapping[str, Sequence[tuple[str, Definition]]]
     by_simple_name: Mapping[str, Sequence[Definition]]
     bodies: Sequence[tuple[str, ...]]
+    damaged: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, modules: Mapping[str, Module]) -> PackageIndex:
@@ -268,12 +288,15 @@ class PackageIndex:
         by_name: dict[str, list[tuple[str, Definition]]] = {}
         by_simple_name: dict[str, list[Definition]] = {}
         bodies: list[tuple[str, ...]] = []
+        damaged: set[str] = set()
         for path, module in modules.items():
             for definition in module.definitions:
                 by_name.setdefault(definition.qualname, []).append((path, definition))
-                by_simple_name.setdefault(simple_name(definition.qualname), []).append(definition)
+                by_simple_name.setdefault(definition.name, []).append(definition)
                 bodies.append(definition.body)
-        return cls(by_name, by_simple_name, bodies)
+            bodies.extend(module.other_bodies)
+            damaged |= module.damaged
+        return cls(by_name, by_simple_name, bodies, frozenset(damaged))
 
     def count(self, qualname: str) -> int:
         """Return how many definitions of the package have this qualified name."""
@@ -283,10 +306,15 @@ class PackageIndex:
         """Return True if some definition looks like a new version of ``definition``.
 
         That is: its body is alike (ratio above ``DELETED_MAX_SIMILARITY``), or it has the same simple
-        name and a text alike above ``DELETED_SAME_NAME_MAX_SIMILARITY``.
+        name and a text alike above ``DELETED_SAME_NAME_MAX_SIMILARITY``, or half its body's lines are
+        in a part of the new version that the parser could not read.
         """
-        for namesake in self.by_simple_name.get(simple_name(definition.qualname), ()):
+        for namesake in self.by_simple_name.get(definition.name, ()):
             if similarity(definition.norm, namesake.norm) > DELETED_SAME_NAME_MAX_SIMILARITY:
+                return True
+        if self.damaged and definition.body:
+            hidden = sum(line in self.damaged for line in definition.body)
+            if 2 * hidden >= len(definition.body):
                 return True
         body = definition.body
         matcher = difflib.SequenceMatcher(None, autojunk=False)
@@ -305,11 +333,6 @@ class PackageIndex:
             ):
                 return True
         return False
-
-
-def simple_name(qualname: str) -> str:
-    """Return the last part of a qualified name."""
-    return qualname.rpartition(".")[2]
 
 
 @dataclass(frozen=True, slots=True)
