@@ -81,6 +81,7 @@ def _package(
 
 _TESTS = "/test/ /tests/ /__tests__/ .test. .spec. /testing/"
 _CSS_COPIES = ".min.css .rtl.css .rtl.min.css"
+_RUST_TESTS = "/tests/ /benches/ /fuzz/"
 
 # Five packages per language are measured and may be used to tune the engine; two more per language are
 # held out. Versions are runs of consecutive releases; each package's roots are its own source folders.
@@ -261,39 +262,32 @@ PACKAGES: tuple[Package, ...] = (
     # Rust: PyO3 extension modules on PyPI.
     _package("orjson", "rust", "pypi", "3.9.7 3.9.8 3.9.9 3.9.10 3.9.11 3.9.12 3.9.13 3.9.14", "src/"),
     _package(
-        "pydantic-core",
-        "rust",
-        "pypi",
-        "2.20.0 2.20.1 2.21.0 2.22.0 2.23.0 2.23.1 2.23.2 2.23.3",
-        "src/",
-    ),
-    _package(
-        "cryptography",
-        "rust",
-        "pypi",
-        "41.0.5 41.0.6 41.0.7 42.0.0 42.0.1 42.0.2 42.0.3 42.0.4",
-        "src/rust/",
+        "cryptography", "rust", "pypi", "41.0.5 41.0.6 41.0.7 42.0.0 42.0.1 42.0.2 42.0.3 42.0.4", "src/rust/"
     ),
     _package("rustworkx", "rust", "pypi", "0.12.0 0.12.1 0.13.0 0.13.1 0.13.2 0.14.0 0.14.1 0.14.2", "src/"),
-    _package("granian", "rust", "pypi", "2.0.0 2.0.1 2.1.0 2.1.1 2.1.2 2.2.0 2.2.1 2.2.2", "src/"),
     _package(
-        "rpds-py",
+        "qiskit",
         "rust",
         "pypi",
-        "0.18.0 0.18.1 0.19.0 0.19.1 0.20.0 0.20.1 0.21.0 0.22.3",
-        "src/",
+        "1.0.0 1.0.1 1.0.2 1.1.0 1.1.1 1.1.2 1.2.0 1.2.1",
+        "crates/",
+        exclude=_RUST_TESTS,
+    ),
+    _package("tiktoken", "rust", "pypi", "0.4.0 0.5.0 0.5.1 0.5.2 0.6.0 0.7.0 0.8.0 0.9.0", "src/"),
+    _package(
+        "libcst",
+        "rust",
+        "pypi",
+        "1.1.0 1.2.0 1.3.0 1.3.1 1.4.0 1.5.0 1.5.1 1.6.0",
+        "native/",
         held_out=True,
+        exclude=_RUST_TESTS,
     ),
     _package(
-        "jiter",
-        "rust",
-        "pypi",
-        "0.5.0 0.6.0 0.6.1 0.7.0 0.7.1 0.8.0 0.8.2 0.9.0",
-        "crates/ src/",
-        held_out=True,
-        exclude="/fuzz/ /benches/ /tests/",
+        "bcrypt", "rust", "pypi", "4.0.0 4.0.1 4.1.1 4.1.2 4.1.3 4.2.0 4.2.1 4.3.0", "src/", held_out=True
     ),
 )
+
 BY_NAME: dict[str, Package] = {package.name: package for package in PACKAGES}
 
 
