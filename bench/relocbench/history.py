@@ -137,11 +137,11 @@ class History:
             if old_module is None or (new_path is not None and new_module is None):
                 stats.unparsable_files += 1
                 continue
-            if old_module.damaged or (new_module is not None and new_module.damaged):
-                stats.damaged_files += 1
             cases = file_cases(old_module, new_module, new_path, old.index, new.index, new.modules, changed)
             if not cases:
                 continue
+            if old_module.damaged or (new_module is not None and new_module.damaged):
+                stats.damaged_files += 1
             candidates = tuple(sorted(changed - {new_path}))
             stats.file_pairs += 1
             yield FilePair(

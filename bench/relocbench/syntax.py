@@ -27,7 +27,9 @@ before or after it on them): in ``if (x) die(5)`` the line is the ``if``'s as mu
 codemark on it has no single right answer once the two are wrapped apart. A statement's identity (its
 "dump") is its node type and tokens without comments or whitespace, so *edited* statements are re-wrapped
 ones, as for Python. The def line of a definition is the first line of its node without decorators,
-comments and attributes.
+comments and attributes — except for C and C++ functions, whose def line is the one with their name (GNU
+style puts the return type on the line above); their range starts there too, as a Python function's
+starts after its decorators.
 
 A file with syntax errors is still read (tree-sitter recovers): definitions and statements that hold an
 error are left out, and their lines are kept in ``Module.damaged`` so that no definition whose code may
@@ -61,6 +63,8 @@ class Found:
     body: ts.Node | None  # the braces or block, whose first line ends the header
     inner: ts.Node | None  # where nested definitions and statements are
     is_function: bool
+    # The def line when it is not the node's first (a C function's name under its return type).
+    line: int | None = None
 
 
 def _text(node: ts.Node) -> str:
@@ -234,7 +238,7 @@ class _Reader:
 
     def _definition(self, found: Found, qualname: str, scope: str) -> Definition:
         node = found.node
-        line = _first_line(node, self.grammar.comments)
+        line = found.line if found.line is not None else _first_line(node, self.grammar.comments)
         end = max(_end_line(node), line)
         body_line = line
         if found.body is not None:
@@ -597,7 +601,8 @@ class C(Grammar):
                 return None
             text = "".join(_text(name).split())
             simple = text.rpartition("::")[2]
-            return Found(simple, text, node, body, body, True)
+            # ``static PyObject *`` alone on a line says nothing: the def line is the one naming it.
+            return Found(simple, text, node, body, body, True, line=name.start_point.row + 1)
         if kind in self.type_prefixes:
             name, body = _field(node, "name"), _field(node, "body")
             if name is None or body is None:
