@@ -55,8 +55,8 @@ class Stats:
     renamed_files: int = 0
     removed_files: int = 0
     unparsable_files: int = 0
-    # File pairs measured although a part of one text did not parse (that part gives no anchors).
-    damaged_files: int = 0
+    # File pairs measured although a part of one text was not read as code (that part gives no anchors).
+    partly_parsed_files: int = 0
 
 
 @dataclass(slots=True)
@@ -140,8 +140,8 @@ class History:
             cases = file_cases(old_module, new_module, new_path, old.index, new.index, new.modules, changed)
             if not cases:
                 continue
-            if old_module.damaged or (new_module is not None and new_module.damaged):
-                stats.damaged_files += 1
+            if old_module.unparsed or (new_module is not None and new_module.unparsed):
+                stats.partly_parsed_files += 1
             candidates = tuple(sorted(changed - {new_path}))
             stats.file_pairs += 1
             yield FilePair(

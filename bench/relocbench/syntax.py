@@ -32,8 +32,9 @@ style puts the return type on the line above); their range starts there too, as 
 starts after its decorators.
 
 A file with syntax errors is still read (tree-sitter recovers): definitions and statements that hold an
-error are left out, and their lines are kept in ``Module.damaged`` so that no definition whose code may
-hide there is taken for deleted.
+error are left out, and their lines are kept in ``Module.unparsed`` so that no definition whose code may
+hide there is taken for deleted. So are the insides of Rust macros invoked among items (``self_cell!(pub
+struct Owned { … })``), which no grammar reads as code.
 """
 
 from __future__ import annotations
@@ -123,6 +124,10 @@ class Grammar:
         """Return whether a node (not a definition) is looked into, counted as a statement, or neither."""
         raise NotImplementedError
 
+    def opaque(self, node: ts.Node) -> bool:
+        """Return True if a node outside functions holds code the grammar does not read (a macro's)."""
+        return False
+
     def parse(self, path: str, text: str) -> Module | None:
         """Return the definitions and statements of a file (None if it cannot be parsed at all)."""
         source = text.encode("utf-8", "surrogatepass")
@@ -189,23 +194,26 @@ class _Reader:
         grammar = self.grammar
         for child in self._children(node):
             if child.type == "ERROR" or child.is_missing:
-                self._damaged(child, module)
+                self._unparsed(child, module)
                 continue
             found = grammar.definition(child)
             if found is not None:
                 if found.node.has_error:
-                    self._damaged(found.node, module)
+                    self._unparsed(found.node, module)
                     continue
                 name = self._qualify(scope, found.part, in_function)
                 module.add(self._definition(found, name, scope))
                 if found.inner is not None:
                     self._visit(found.inner, name, found.is_function, module)
                 continue
+            if not in_function and grammar.opaque(child):
+                self._unparsed(child, module)
+                continue
             kind = grammar.kind(child, node)
             if kind == "compound":
                 self._visit(child, scope, in_function, module)
             elif kind == "statement" and child.has_error:
-                self._damaged(child, module)
+                self._unparsed(child, module)
             elif kind == "statement" and self._owns_lines(child):
                 start, end = child.start_point.row + 1, _end_line(child)
                 owner = scope if in_function else ""
@@ -223,9 +231,9 @@ class _Reader:
         after = self.source[node.end_byte : len(self.source) if line_end < 0 else line_end].strip()
         return not after or after.startswith((b"//", b"/*"))
 
-    def _damaged(self, node: ts.Node, module: Module) -> None:
-        """Remember the lines of a part that did not parse."""
-        module.damaged.update(normalise(self.lines[node.start_point.row : _end_line(node)]))
+    def _unparsed(self, node: ts.Node, module: Module) -> None:
+        """Remember the lines of a part that was not read as code."""
+        module.unparsed.update(normalise(self.lines[node.start_point.row : _end_line(node)]))
 
     def _qualify(self, scope: str, part: str, in_function: bool) -> str:
         if not scope:
@@ -283,7 +291,7 @@ class _Reader:
         return f"{node.type}:{''.join(text.split())}"
 
     def _anonymous(self, root: ts.Node, module: Module) -> None:
-        """Index the bodies of functions that are no definition (see ``Module.other_bodies``)."""
+        """Index the functions that are no definition (``Module.other_bodies`` and ``other_names``)."""
         cursor = root.walk()
         wanted = self.grammar.anonymous
         while True:
@@ -295,6 +303,10 @@ class _Reader:
                     found = normalise(lines)
                     if len(found) >= 2:
                         module.other_bodies.append(found)
+                    name = node.child_by_field_name("name")
+                    if name is not None:
+                        text = normalise(self.lines[node.start_point.row : _end_line(node)])
+                        module.other_names.setdefault(_text(name), []).append(text)
             if cursor.goto_first_child():
                 continue
             while not cursor.goto_next_sibling():
@@ -741,6 +753,14 @@ class Rust(Grammar):
             inner = body if kind in ("trait_item", "mod_item") else None
             return Found(text, text, node, body, inner, False)
         return None
+
+    def opaque(self, node: ts.Node) -> bool:
+        """Return True for a macro invoked among items (its tokens may well be items)."""
+        return node.type == "macro_invocation" or (
+            node.type == "expression_statement"
+            and bool(node.named_children)
+            and node.named_children[0].type == "macro_invocation"
+        )
 
     def kind(self, node: ts.Node, parent: ts.Node) -> Kind | None:
         """Return whether a node is looked into, counted as a statement, or neither."""

@@ -122,12 +122,15 @@ class Module:
     statements: list[Statement] = field(default_factory=list)
     dumps: Counter[str] = field(default_factory=Counter)
     by_dump: dict[str, Statement] = field(default_factory=dict)
-    # Normalised bodies of code that is no definition (an anonymous function, a callback): a deleted
-    # definition must not resemble these either, or its code may only have moved into one.
+    # Normalised bodies of code that is no definition (an anonymous function, a callback), and the texts of
+    # named code that is none either (``return function createSlice(…) {``), by name: a deleted definition
+    # must not resemble these either, or its code may only have moved into one.
     other_bodies: list[tuple[str, ...]] = field(default_factory=list)
-    # Normalised lines of the parts a parser could not read (tree-sitter recovers from syntax errors): they
-    # hold no definitions or statements, and a deleted definition must not be hidden in them either.
-    damaged: set[str] = field(default_factory=set)
+    other_names: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    # Normalised lines of code the parser did not read as code (syntax errors tree-sitter recovered from, the
+    # insides of Rust macros): they hold no definitions or statements, and a deleted definition must not be
+    # hidden in them either.
+    unparsed: set[str] = field(default_factory=set)
 
     def add(self, definition: Definition) -> None:
         """Record a definition."""
@@ -278,25 +281,27 @@ class PackageIndex:
     """Every definition of one version of a package, by qualified name, with the file it is in."""
 
     by_name: Mapping[str, Sequence[tuple[str, Definition]]]
-    by_simple_name: Mapping[str, Sequence[Definition]]
+    by_simple_name: Mapping[str, Sequence[tuple[str, ...]]]
     bodies: Sequence[tuple[str, ...]]
-    damaged: frozenset[str] = frozenset()
+    unparsed: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, modules: Mapping[str, Module]) -> PackageIndex:
         """Index the definitions of the parsed modules of a version."""
         by_name: dict[str, list[tuple[str, Definition]]] = {}
-        by_simple_name: dict[str, list[Definition]] = {}
+        by_simple_name: dict[str, list[tuple[str, ...]]] = {}
         bodies: list[tuple[str, ...]] = []
-        damaged: set[str] = set()
+        unparsed: set[str] = set()
         for path, module in modules.items():
             for definition in module.definitions:
                 by_name.setdefault(definition.qualname, []).append((path, definition))
-                by_simple_name.setdefault(definition.name, []).append(definition)
+                by_simple_name.setdefault(definition.name, []).append(definition.norm)
                 bodies.append(definition.body)
             bodies.extend(module.other_bodies)
-            damaged |= module.damaged
-        return cls(by_name, by_simple_name, bodies, frozenset(damaged))
+            for name, texts in module.other_names.items():
+                by_simple_name.setdefault(name, []).extend(texts)
+            unparsed |= module.unparsed
+        return cls(by_name, by_simple_name, bodies, frozenset(unparsed))
 
     def count(self, qualname: str) -> int:
         """Return how many definitions of the package have this qualified name."""
@@ -306,15 +311,15 @@ class PackageIndex:
         """Return True if some definition looks like a new version of ``definition``.
 
         That is: its body is alike (ratio above ``DELETED_MAX_SIMILARITY``), or it has the same simple
-        name and a text alike above ``DELETED_SAME_NAME_MAX_SIMILARITY``, or half its body's lines are
-        in a part of the new version that the parser could not read.
+        name and a text alike above ``DELETED_SAME_NAME_MAX_SIMILARITY``, or its first line or half its
+        body's lines are in code of the new version that the parser did not read.
         """
         for namesake in self.by_simple_name.get(definition.name, ()):
-            if similarity(definition.norm, namesake.norm) > DELETED_SAME_NAME_MAX_SIMILARITY:
+            if similarity(definition.norm, namesake) > DELETED_SAME_NAME_MAX_SIMILARITY:
                 return True
-        if self.damaged and definition.body:
-            hidden = sum(line in self.damaged for line in definition.body)
-            if 2 * hidden >= len(definition.body):
+        if self.unparsed and definition.norm:
+            hidden = sum(line in self.unparsed for line in definition.body)
+            if definition.norm[0] in self.unparsed or 2 * hidden >= len(definition.body):
                 return True
         body = definition.body
         matcher = difflib.SequenceMatcher(None, autojunk=False)
@@ -364,8 +369,10 @@ def file_cases(
         if old.unique(name) is None:
             continue
         here = new.unique(name) if new is not None else None
-        if here is not None and new_path is not None:
-            if not _better_elsewhere(definition, here, new_path, new_index):
+        if here is not None and new_path is not None and new is not None:
+            if not _better_elsewhere(definition, here, new_path, new_index) and not _taken_by_another(
+                definition, here, new
+            ):
                 matches.append(_Match(definition, here, new_path, other_file=False))
             continue
         if new is not None and name in new.by_name:
@@ -418,6 +425,38 @@ def _better_elsewhere(definition: Definition, here: Definition, path: str, new_i
         return False
     kept = similarity(definition.norm, here.norm)
     return any(similarity(definition.norm, other.norm) > kept for other in others)
+
+
+def _taken_by_another(definition: Definition, here: Definition, new: Module) -> bool:
+    """Return True if the name now holds other code while another definition of the file took the old code.
+
+    That is: the namesake kept less than ``MOVED_MIN_SIMILARITY`` of the text and some other definition
+    kept at least that much, more (``:root { colours }`` became ``:root, [data-theme=light] { colours }``
+    beside a new ``:root { breakpoints }``). Either could be the answer: no ground truth.
+    """
+    if definition.norm == here.norm:
+        return False
+    kept = similarity(definition.norm, here.norm)
+    if kept >= MOVED_MIN_SIMILARITY:
+        return False
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(definition.norm)
+    short = len(definition.norm) <= 3
+    for other in new.definitions:
+        if other is here:
+            continue
+        if short or len(other.norm) <= 3:
+            if similarity(definition.norm, other.norm) >= MOVED_MIN_SIMILARITY:
+                return True
+            continue
+        matcher.set_seq1(other.norm)
+        if (
+            matcher.real_quick_ratio() >= MOVED_MIN_SIMILARITY
+            and matcher.quick_ratio() >= MOVED_MIN_SIMILARITY
+            and matcher.ratio() >= MOVED_MIN_SIMILARITY
+        ):
+            return True
+    return False
 
 
 def _moved_definitions(matches: Sequence[_Match]) -> dict[str, bool]:

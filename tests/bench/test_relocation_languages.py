@@ -410,7 +410,7 @@ def test_damaged_code_gives_no_anchors_and_hides_no_deletion() -> None:
         """
     )
     module = parsed("c", new)
-    assert module.damaged
+    assert module.unparsed
     assert "gone" not in definitions(module)
     cases = cases_between("c", old, new)
     assert "gone" not in by_label(cases, "def line")
@@ -520,3 +520,73 @@ def test_history_scores_a_language_and_reports_it() -> None:
     assert "surviving (all but deleted)" in table
     matrix = report.targets_matrix([("Rust", targets, results.anchors)])
     assert "100.00 ok" in matrix
+
+
+def test_a_name_left_on_other_code_while_another_rule_took_the_old_one_is_ambiguous() -> None:
+    colours = "".join(f"  --colour-{i}: #{i:06x};\n" for i in range(8))
+    old = f":root {{\n{colours}}}\n.box {{ color: red; }}\n"
+    breakpoints = ":root {\n  --small: 576px;\n}\n"
+    new = f":root,\n[data-theme=light] {{\n{colours}}}\n.box {{ color: red; }}\n{breakpoints}"
+    lines = by_label(cases_between("css", old, new), "def line")
+    assert ":root" not in lines  # the new ``:root`` holds breakpoints; the colours went to another rule
+    assert lines[".box"].expected == Expected("m.css", 12, 12, 12)
+
+
+def test_rust_code_moved_into_a_macro_is_not_deleted() -> None:
+    old = src(
+        """
+        pub(crate) struct OwnedCertificate {
+            data: pyo3::Py<pyo3::types::PyBytes>,
+            value: Certificate,
+        }
+        fn keep() -> i32 {
+            1
+        }
+        """
+    )
+    new = src(
+        """
+        self_cell::self_cell!(
+            pub(crate) struct OwnedCertificate {
+                owner: pyo3::Py<pyo3::types::PyBytes>,
+                dependent: Certificate,
+            }
+        );
+        fn keep() -> i32 {
+            1
+        }
+        """
+    )
+    assert "pub(crate)structOwnedCertificate{" in parsed("rust", new).unparsed
+    lines = by_label(cases_between("rust", old, new), "def line")
+    assert "OwnedCertificate" not in lines
+    assert lines["keep"].expected == Expected("m.rs", 7, 7, 7)
+
+
+def test_a_function_turned_into_a_named_function_expression_is_not_deleted() -> None:
+    old = src(
+        """
+        export function createSlice(options) {
+          const name = options.name;
+          if (!name) {
+            throw new Error("a name is required");
+          }
+          return { name, reducer: options.reducer };
+        }
+        """
+    )
+    new = src(
+        """
+        export function buildCreateSlice(creators) {
+          return function createSlice(options) {
+            const name = options.name;
+            if (!name) {
+              throw new Error("`name` is required");
+            }
+            return { name, reducer: options.reducer, creators };
+          };
+        }
+        """
+    )
+    assert "createSlice" in parsed("javascript", new).other_names
+    assert "createSlice" not in by_label(cases_between("javascript", old, new), "def line")
