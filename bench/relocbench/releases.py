@@ -152,7 +152,7 @@ PACKAGES: tuple[Package, ...] = (
         "@tiptap/core",
         "typescript",
         "npm",
-        "2.1.0 2.1.1 2.1.2 2.1.3 2.1.4 2.1.6 2.1.7 2.1.8",
+        "2.2.6 2.3.0 2.3.1 2.3.2 2.4.0 2.5.0 2.5.1 2.5.2",
         "src/",
         held_out=True,
     ),
@@ -217,7 +217,14 @@ PACKAGES: tuple[Package, ...] = (
     _package(
         "simplejson", "c", "pypi", "3.17.6 3.18.0 3.18.1 3.18.2 3.18.3 3.18.4 3.19.1 3.19.2", "simplejson/"
     ),
-    _package("coverage", "c", "pypi", "7.4.0 7.4.1 7.4.2 7.4.3 7.4.4 7.5.0 7.5.1 7.5.2", "coverage/"),
+    _package(
+        "cffi",
+        "c",
+        "pypi",
+        "1.14.4 1.14.5 1.14.6 1.15.0 1.15.1 1.16.0 1.17.0 1.17.1",
+        "c/ src/c/",
+        exclude="/libffi_",
+    ),
     _package(
         "psutil", "c", "pypi", "5.9.1 5.9.2 5.9.3 5.9.4 5.9.5 5.9.6 5.9.7 5.9.8", "psutil/", held_out=True
     ),
