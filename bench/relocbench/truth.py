@@ -10,14 +10,18 @@ Which anchors have a known answer, for one old file and its counterpart in the n
 * **definitions** whose qualified name occurs exactly once in the old file and exactly once in the new
   file: the ``def``/``class`` line (decorators excluded) and the whole range (that line to the last line
   of the body) — unless another file now has a definition of the same name more like the old one (the
-  code moved, the name stayed: ambiguous). A definition whose name left the file and occurs exactly
-  once in the whole new package, in another file that was added or changed, having been unique in the
-  whole old package and kept a similar body, *moved to another file*;
+  code moved, the name stayed: ambiguous), or the namesake kept less than half of the old text while
+  another definition of its file kept at least half (the name stayed on other code: ambiguous too). A
+  definition whose name left the file and occurs exactly once in the whole new package, in another file
+  that was added or changed, having been unique in the whole old package and kept a similar body, *moved
+  to another file*;
 * **statements** inside such functions whose ``ast.dump`` (no line numbers) occurs exactly once in the
   old file and exactly once in the file the function is in now;
 * **deleted definitions**: the outermost definitions whose name occurs nowhere in the new package and
   whose body is not similar (ratio > 0.5 of normalised lines) to the body of any definition in it, nor
-  their text (ratio > 0.3) to a definition of the same simple name (``fmt`` in ``Parser.<locals>.fmt``).
+  their text (ratio > 0.3) to a definition of the same simple name (``fmt`` in ``Parser.<locals>.fmt``);
+  for the other languages, nor to anonymous or named code that is no definition, nor hidden in code the
+  parser did not read (``Module.other_bodies``, ``other_names``, ``unparsed``).
 
 Every case falls into one category: kind (def line, def range, statement) × text (``same`` when the
 normalised text of the node — the whole definition, or the statement — is equal in both versions,
