@@ -162,6 +162,8 @@ class Target:
     goal: float
     higher_is_better: bool = True
     unit: str = "%"
+    # How many anchors a percentage was measured on (None: not told).
+    count: int | None = None
 
     @property
     def passed(self) -> bool | None:
@@ -172,13 +174,16 @@ class Target:
 
     def as_json(self) -> dict[str, Any]:
         """Return the target as a JSON-ready dict."""
-        return {
+        found: dict[str, Any] = {
             "name": self.name,
             "value": None if self.value is None else round(self.value, 3),
             "goal": self.goal,
             "unit": self.unit,
             "passed": self.passed,
         }
+        if self.count is not None:
+            found["n"] = self.count
+        return found
 
 
 def targets(by_distance: Mapping[int, Results], scenario: Mapping[str, Any] | None) -> list[Target]:
@@ -349,7 +354,12 @@ def language_targets(by_distance: Mapping[int, Results]) -> list[Target]:
         if distance in by_distance:
             tally = surviving(by_distance[distance], "engine")
             found.append(
-                Target(f"exact on surviving code, distance {distance}", tally.percent(tally.correct), goal)
+                Target(
+                    f"exact on surviving code, distance {distance}",
+                    tally.percent(tally.correct),
+                    goal,
+                    count=tally.total,
+                )
             )
     edited_moved = combined(
         by_distance, "engine", ["def line · edited · moved", "def range · edited · moved"]
@@ -359,6 +369,7 @@ def language_targets(by_distance: Mapping[int, Results]) -> list[Target]:
             "edited-and-moved definitions (line and range)",
             edited_moved.percent(edited_moved.correct),
             goals["edited_moved_definitions"],
+            count=edited_moved.total,
         )
     )
     deleted = combined(by_distance, "engine", ["deleted · def line", "deleted · def range"])
@@ -367,6 +378,7 @@ def language_targets(by_distance: Mapping[int, Results]) -> list[Target]:
             "deleted definitions reported deleted",
             deleted.percent(deleted.correct),
             goals["deleted_reported"],
+            count=deleted.total,
         )
     )
     # CPU time, not wall time: on a shared machine the wall clock measures the neighbours too.
@@ -386,8 +398,8 @@ def language_targets(by_distance: Mapping[int, Results]) -> list[Target]:
 def targets_matrix(columns: Sequence[tuple[str, Sequence[Target], int]], *, markdown: bool = False) -> str:
     """Return targets side by side: one row per target, one column per ``(title, targets, anchors)``.
 
-    A cell is the value with ``ok`` or ``NO`` (below the goal) and, for the accuracy targets, how many
-    anchors it was measured on; ``-`` when there was nothing to measure.
+    A cell is the value with ``ok`` or ``NO`` (below the goal) and, in brackets, how many anchors it was
+    measured on when the target says; ``-`` when there was nothing to measure.
     """
     if not columns:
         return ""
@@ -406,7 +418,8 @@ def targets_matrix(columns: Sequence[tuple[str, Sequence[Target], int]], *, mark
                 continue
             verdict = "ok" if target.passed else "NO"
             value = f"{target.value:.2f}" if target.unit == "%" else f"{target.value:,.0f}"
-            row.append(f"{value} {verdict}")
+            count = "" if target.count is None else f" ({target.count:,})"
+            row.append(f"{value} {verdict}{count}")
         rows.append(row)
     rows.append(["anchors", "", *(f"{anchors:,}" for _, _, anchors in columns)])
     if markdown:

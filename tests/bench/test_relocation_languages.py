@@ -519,7 +519,7 @@ def test_history_scores_a_language_and_reports_it() -> None:
     assert "def line · same · in place" in table
     assert "surviving (all but deleted)" in table
     matrix = report.targets_matrix([("Rust", targets, results.anchors)])
-    assert "100.00 ok" in matrix
+    assert "100.00 ok (7)" in matrix
 
 
 def test_a_name_left_on_other_code_while_another_rule_took_the_old_one_is_ambiguous() -> None:
