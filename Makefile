@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.runtime
 CODE   := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest editors bench bench-relocation screenshots clean
+.PHONY: help run test lint typecheck pytest editors bench bench-relocation bench-relocation-languages screenshots clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ screenshots: $(STAMP)  ## the web pages' screenshots in docs/screenshots (needs 
 
 bench-relocation: $(STAMP)  ## the relocation benchmark on real package histories (1.5–4 minutes)
 	$(BIN)/python bench/relocation.py
+
+bench-relocation-languages: $(STAMP)  ## the same on JavaScript, TypeScript, CSS, C, C++ and Rust histories
+	$(BIN)/python bench/relocation.py --languages all
 
 clean:  ## remove the virtual environment, caches, the extension's build and axe-core
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

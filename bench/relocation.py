@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,12 +46,16 @@ sys.path.insert(0, str(HERE))
 
 from entry import log, run_benchmark  # noqa: E402
 from kibitz.anchoring import ALGORITHM_VERSION  # noqa: E402
-from relocbench import fetch, report, scenario, shrink  # noqa: E402
-from relocbench.history import History, Stats  # noqa: E402
-from relocbench.score import Results, score_pair  # noqa: E402
+from relocbench import fetch, languages, report, scenario, shrink  # noqa: E402
+from relocbench.history import History  # noqa: E402
+from relocbench.run import engine_commit, machine, score_history  # noqa: E402
+from relocbench.score import Results  # noqa: E402
+from relocbench.syntax import GRAMMARS  # noqa: E402
 
 CACHE = HERE / ".cache" / "wheels"
 RESULTS = HERE / "results" / "relocation.json"
+LANGUAGES_CACHE = HERE / ".cache"
+LANGUAGES_RESULTS = HERE / "results" / "relocation-languages.json"
 QUICK_PACKAGES = ("attrs", "click", "requests")
 QUICK_VERSIONS = 7
 SCENARIO_PACKAGE = ("click", "click/core.py")
@@ -70,11 +72,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         + "; ".join(f"{p} {v[0]}…{v[-1]}" for p, v in fetch.DEFAULT_VERSIONS.items()),
     )
     parser.add_argument(
-        "--packages",
-        help="comma-separated packages (default: all of them; PKG=V1,V2,... is not supported, edit fetch.py)",
+        "--languages",
+        metavar="LIST",
+        help="measure other languages instead of Python: all, or some of "
+        f"{','.join(grammar.key for grammar in GRAMMARS)} (packages and versions: relocbench/releases.py)",
     )
     parser.add_argument(
-        "--quick", action="store_true", help=f"{', '.join(QUICK_PACKAGES)}, {QUICK_VERSIONS} versions"
+        "--packages",
+        help="comma-separated packages (default: all of them; PKG=V1,V2,... is not supported, edit fetch.py "
+        "or releases.py)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{', '.join(QUICK_PACKAGES)}, {QUICK_VERSIONS} versions; with --languages "
+        f"{', '.join(languages.QUICK_PACKAGES)}, {languages.QUICK_VERSIONS} versions",
     )
     parser.add_argument("--versions", type=int, help="use only the first N versions of each package")
     parser.add_argument("--distances", default="1,5", help="version distances to pair (default: 1,5)")
@@ -109,16 +121,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--output",
         type=Path,
-        default=RESULTS,
-        help=f"JSON file (default: {RESULTS.relative_to(HERE.parent)})",
+        help=f"JSON file (default: {RESULTS.relative_to(HERE.parent)}, with --languages "
+        f"{LANGUAGES_RESULTS.relative_to(HERE.parent)})",
     )
-    parser.add_argument("--cache", type=Path, default=CACHE, help="where downloaded wheels are kept")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help=f"where downloads are kept (default: {CACHE.relative_to(HERE.parent)}, with --languages "
+        f"{LANGUAGES_CACHE.relative_to(HERE.parent)}/npm and /pypi)",
+    )
+    args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = LANGUAGES_RESULTS if args.languages else RESULTS
+    if args.cache is None:
+        args.cache = LANGUAGES_CACHE if args.languages else CACHE
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return 0 (targets are reported, not enforced)."""
     args = parse_args(argv)
+    if args.languages:
+        return languages_main(args, argv)
     if args.shrink:
         return shrink_main(args)
     if args.packages:
@@ -135,6 +159,30 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(args: argparse.Namespace) -> dict[str, Any]:
         document, text = measure(args, packages, command)
+        tables.append(text)
+        return document
+
+    args.json_out = args.output
+    return run_benchmark(args, run, lambda _document: tables[-1])
+
+
+def languages_main(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Run (or shrink a failure of) the benchmark on the other languages."""
+    try:
+        chosen = languages.parse_languages(args.languages)
+        names = [name.strip() for name in args.packages.split(",") if name.strip()] if args.packages else None
+        packages = languages.select(chosen, names, quick=args.quick)
+    except ValueError as error:
+        print(error)
+        return 2
+    if args.shrink:
+        return languages.shrink_main(args, chosen)
+    command = " ".join(["bench/relocation.py", *(argv if argv is not None else sys.argv[1:])])
+    keep = max(args.dump_failures, KEPT_FAILURES)
+    tables: list[str] = []
+
+    def run(args: argparse.Namespace) -> dict[str, Any]:
+        document, text = languages.measure(args, chosen, packages, command, keep, log)
         tables.append(text)
         return document
 
@@ -160,31 +208,15 @@ def measure(args: argparse.Namespace, packages: list[str], command: str) -> tupl
     per_package: dict[str, dict[int, dict[str, Any]]] = {}
     for name in packages:
         sources = {version: fetch.read_sources(wheels[name, version]) for version in versions[name]}
-        per_package[name] = {}
         history = History(name, versions[name], sources)
-        for distance in distances:
-            counted = Stats()
-            package_results = Results()
-            for pair in history.file_pairs(distance, counted):
-                scored = score_pair(
-                    pair, keep, keep_methods, with_code=not args.ranges_only, budget=args.budget
-                )
-                package_results.merge(scored, keep)
-            by_distance[distance].merge(package_results, keep)
-            engine = report.overall(package_results, "engine")
-            seconds = package_results.seconds.get("engine", 0.0)
-            speed = package_results.anchors / seconds if seconds else 0.0
-            per_package[name][distance] = {
-                "anchors": package_results.anchors,
-                "engine_correct_percent": engine.percent(engine.correct),
-                "engine_anchors_per_second": round(speed, 1),
-                "stats": vars_of(counted),
-            }
-            log(
-                f"  {name:10} distance {distance}: {counted.version_pairs} version pairs, "
-                f"{counted.file_pairs} file pairs, {package_results.anchors} anchors, "
-                f"engine exact {engine.percent(engine.correct) or 0:.2f} %, {speed:,.0f} anchors/s"
-            )
+        scored = score_history(
+            history, distances, keep, keep_methods, with_code=not args.ranges_only, budget=args.budget
+        )
+        per_package[name] = {}
+        for distance, package in scored.items():
+            by_distance[distance].merge(package.results, keep)
+            per_package[name][distance] = package.summary()
+            log(package.log_line(name, distance))
 
     scenario_result: dict[str, Any] | None = None
     if not args.no_scenario:
@@ -225,11 +257,7 @@ def measure(args: argparse.Namespace, packages: list[str], command: str) -> tupl
         "engine_budget_seconds": args.budget,
         "algorithm_version": ALGORITHM_VERSION,
         "engine_commit": engine_commit(),
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": cpu_count(),
-        },
+        "machine": machine(),
         "elapsed_seconds": round(elapsed, 1),
         "packages": {name: list(versions[name]) for name in packages},
         "distances": {str(distance): report.results_json(by_distance[distance]) for distance in distances},
@@ -281,37 +309,6 @@ def run_scenario(cache: Path) -> dict[str, Any]:
     donors = [text for other, text in sources.items() if other != path]
     built = scenario.build(f"{path} ({name} {version})", sources[path], donors)
     return scenario.measure(built)
-
-
-def vars_of(stats: Stats) -> dict[str, int]:
-    """Return the counters of a Stats object."""
-    return {name: getattr(stats, name) for name in stats.__dataclass_fields__}
-
-
-def engine_commit() -> str | None:
-    """Return the commit of the working tree and whether the engine's files differ from it."""
-    root = HERE.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src/kibitz/anchoring"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return f"{head}{' + uncommitted engine changes' if dirty else ''}"
-
-
-def cpu_count() -> int | None:
-    """Return the number of CPUs."""
-    import os
-
-    return os.cpu_count()
 
 
 if __name__ == "__main__":

@@ -11,12 +11,20 @@ again at the same distance (the same texts between other versions) is measured o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from .truth import Case, Module, PackageIndex, file_cases, pair_files, parse_module
 
 Sources = Mapping[str, str]
+# Parses one file: path (its extension may choose the grammar) and text → module, or None.
+Parse = Callable[[str, str], Module | None]
+
+
+def parse_python(path: str, text: str) -> Module | None:
+    """Return the module of a Python file (``ast``)."""
+    return parse_module(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,8 @@ class Stats:
     renamed_files: int = 0
     removed_files: int = 0
     unparsable_files: int = 0
+    # File pairs measured although a part of one text was not read as code (that part gives no anchors).
+    partly_parsed_files: int = 0
 
 
 @dataclass(slots=True)
@@ -64,15 +74,16 @@ class History:
     package: str
     versions: Sequence[str]
     sources: Mapping[str, Sources]
-    _texts: dict[str, Module | None] = field(default_factory=dict)
+    parse: Parse = parse_python
+    _texts: dict[tuple[str, str], Module | None] = field(default_factory=dict)
     _parsed: dict[str, _Parsed] = field(default_factory=dict)
 
-    def module(self, text: str) -> Module | None:
-        """Return the parsed module of a text (None if it does not parse), parsing each text once."""
-        digest = _digest(text)
-        if digest not in self._texts:
-            self._texts[digest] = parse_module(text)
-        return self._texts[digest]
+    def module(self, path: str, text: str) -> Module | None:
+        """Return the parsed module of a file (None if it does not parse), parsing each text once."""
+        key = (PurePosixPath(path).suffix, _digest(text))
+        if key not in self._texts:
+            self._texts[key] = self.parse(path, text)
+        return self._texts[key]
 
     def parsed(self, version: str) -> _Parsed:
         """Return the modules and index of one version."""
@@ -80,7 +91,7 @@ class History:
         if found is None:
             modules = {}
             for path, text in self.sources[version].items():
-                module = self.module(text)
+                module = self.module(path, text)
                 if module is not None:
                     modules[path] = module
             found = self._parsed[version] = _Parsed(modules, PackageIndex.build(modules))
@@ -129,6 +140,8 @@ class History:
             cases = file_cases(old_module, new_module, new_path, old.index, new.index, new.modules, changed)
             if not cases:
                 continue
+            if old_module.unparsed or (new_module is not None and new_module.unparsed):
+                stats.partly_parsed_files += 1
             candidates = tuple(sorted(changed - {new_path}))
             stats.file_pairs += 1
             yield FilePair(

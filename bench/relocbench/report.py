@@ -18,8 +18,17 @@ DEFAULT_TARGETS = {
     "scenario_ms": 100.0,
 }
 
+# The targets of the other languages (``--languages``): exactness is counted on the code that survived.
+LANGUAGE_TARGETS = {
+    "exact_surviving_d1": 99.5,
+    "exact_surviving_d5": 99.0,
+    "edited_moved_definitions": 96.0,
+    "deleted_reported": 93.0,
+    "anchors_per_second": 5000.0,
+}
 
 HARD = "all but same · in place"
+SURVIVING = "surviving (all but deleted)"
 
 
 def overall(results: Results, method: str, *, hard_only: bool = False) -> Tally:
@@ -37,7 +46,18 @@ def row_tally(results: Results, method: str, name: str) -> Tally:
         return overall(results, method)
     if name == HARD:
         return overall(results, method, hard_only=True)
+    if name == SURVIVING:
+        return surviving(results, method)
     return results.tally(method, name)
+
+
+def surviving(results: Results, method: str) -> Tally:
+    """Return the tally of a method over the code that is still there (every category but deleted)."""
+    total = Tally()
+    for name, tally in results.tallies.get(method, {}).items():
+        if not name.startswith("deleted"):
+            total.merge(tally)
+    return total
 
 
 def combined(by_distance: Mapping[int, Results], method: str, names: Sequence[str]) -> Tally:
@@ -56,17 +76,22 @@ def _cell(tally: Tally, count: int) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def distance_table(distance: int, results: Results) -> str:
-    """Return the table of one distance: per category, each method's outcome percentages."""
+def distance_table(
+    distance: int, results: Results, totals: Sequence[str] = (HARD, "all"), title: str = ""
+) -> str:
+    """Return the table of one distance: per category, each method's outcome percentages.
+
+    ``totals`` are the summary rows under the categories; ``title`` goes before "Distance d".
+    """
     head = f"{'category':31} {'n':>6} |"
     rule = f"{'':31} {'':>6} |"
     for method in METHODS:
         head += f" {method:^27} |"
         rule += f" {'ok':>6} {'wrong':>6} {'lost':>6} {'spur':>6} |"
-    lines = [f"Distance {distance}", head, rule, "-" * len(rule)]
+    lines = [f"{title}Distance {distance}", head, rule, "-" * len(rule)]
     rows = [name for name in categories() if overall_in(results, name)]
-    for name in [*rows, HARD, "all"]:
-        if name == HARD:
+    for name in [*rows, *totals]:
+        if name == totals[0]:
             lines.append("-" * len(rule))
         tallies = {method: row_tally(results, method, name) for method in METHODS}
         line = f"{name:31} {tallies['engine'].total:>6} |"
@@ -103,7 +128,7 @@ def distance_table(distance: int, results: Results) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(results: Results) -> str:
+def markdown_table(results: Results, totals: Sequence[str] = (HARD, "all")) -> str:
     """Return one distance's table in Markdown, for docs/benchmarks.md."""
     head = "| category | n |"
     rule = "|---|--:|"
@@ -112,9 +137,9 @@ def markdown_table(results: Results) -> str:
         rule += "--:|--:|--:|--:|"
     lines = [head, rule]
     rows = [name for name in categories() if overall_in(results, name)]
-    for name in [*rows, HARD, "all"]:
+    for name in [*rows, *totals]:
         tallies = {method: row_tally(results, method, name) for method in METHODS}
-        label = f"**{name}**" if name in (HARD, "all") else name
+        label = f"**{name}**" if name in totals else name
         line = f"| {label} | {tallies['engine'].total:,} |"
         for method in METHODS:
             tally = tallies[method]
@@ -141,6 +166,8 @@ class Target:
     goal: float
     higher_is_better: bool = True
     unit: str = "%"
+    # How many anchors a percentage was measured on (None: not told).
+    count: int | None = None
 
     @property
     def passed(self) -> bool | None:
@@ -151,13 +178,16 @@ class Target:
 
     def as_json(self) -> dict[str, Any]:
         """Return the target as a JSON-ready dict."""
-        return {
+        found: dict[str, Any] = {
             "name": self.name,
             "value": None if self.value is None else round(self.value, 3),
             "goal": self.goal,
             "unit": self.unit,
             "passed": self.passed,
         }
+        if self.count is not None:
+            found["n"] = self.count
+        return found
 
 
 def targets(by_distance: Mapping[int, Results], scenario: Mapping[str, Any] | None) -> list[Target]:
@@ -225,7 +255,9 @@ def targets_table(found: Sequence[Target]) -> str:
     return "\n".join(lines)
 
 
-def failure_dump(distance: int, results: Results, limit: int, only: str | None = None) -> str:
+def failure_dump(
+    distance: int, results: Results, limit: int, only: str | None = None, title: str = ""
+) -> str:
     """Return up to ``limit`` failures per category, with old, expected and found code."""
     out: list[str] = []
     order = {name: index for index, name in enumerate(categories())}
@@ -238,7 +270,7 @@ def failure_dump(distance: int, results: Results, limit: int, only: str | None =
             continue
         total = results.failure_counts.get(key, len(failures))
         method, _, category = key.rpartition(": ")
-        heading = f"distance {distance} · {method or 'engine'} · {category}"
+        heading = f"{title}distance {distance} · {method or 'engine'} · {category}"
         out.append(f"=== {heading}: {total} wrong, showing {len(failures)} ===")
         for number, failure in enumerate(failures, 1):
             out.append(_failure_text(number, failure))
@@ -279,7 +311,7 @@ def results_json(results: Results) -> dict[str, Any]:
     methods: dict[str, Any] = {}
     for method in METHODS:
         per_category: dict[str, Any] = {}
-        for name in [*categories(), HARD, "all"]:
+        for name in [*categories(), HARD, SURVIVING, "all"]:
             tally = row_tally(results, method, name)
             if not tally.total:
                 continue
@@ -316,3 +348,149 @@ def results_json(results: Results) -> dict[str, Any]:
             if ":" not in key
         },
     }
+
+
+def language_targets(by_distance: Mapping[int, Results]) -> list[Target]:
+    """Return the targets of the other languages measured on some results (one language or all)."""
+    found = []
+    goals = LANGUAGE_TARGETS
+    for distance, goal in ((1, goals["exact_surviving_d1"]), (5, goals["exact_surviving_d5"])):
+        if distance in by_distance:
+            tally = surviving(by_distance[distance], "engine")
+            found.append(
+                Target(
+                    f"exact on surviving code, distance {distance}",
+                    tally.percent(tally.correct),
+                    goal,
+                    count=tally.total,
+                )
+            )
+    edited_moved = combined(
+        by_distance, "engine", ["def line · edited · moved", "def range · edited · moved"]
+    )
+    found.append(
+        Target(
+            "edited-and-moved definitions (line and range)",
+            edited_moved.percent(edited_moved.correct),
+            goals["edited_moved_definitions"],
+            count=edited_moved.total,
+        )
+    )
+    deleted = combined(by_distance, "engine", ["deleted · def line", "deleted · def range"])
+    found.append(
+        Target(
+            "deleted definitions reported deleted",
+            deleted.percent(deleted.correct),
+            goals["deleted_reported"],
+            count=deleted.total,
+        )
+    )
+    # CPU time, not wall time: on a shared machine the wall clock measures the neighbours too.
+    anchors = sum(results.anchors for results in by_distance.values())
+    seconds = sum(results.seconds.get("engine (cpu)", 0.0) for results in by_distance.values())
+    found.append(
+        Target(
+            "anchors per second, one core (CPU time)",
+            anchors / seconds if seconds else None,
+            goals["anchors_per_second"],
+            unit="/s",
+        )
+    )
+    return found
+
+
+def targets_matrix(columns: Sequence[tuple[str, Sequence[Target], int]], *, markdown: bool = False) -> str:
+    """Return targets side by side: one row per target, one column per ``(title, targets, anchors)``.
+
+    A cell is the value with ``ok`` or ``NO`` (below the goal) and, in brackets, how many anchors it was
+    measured on when the target says; ``-`` when there was nothing to measure.
+    """
+    if not columns:
+        return ""
+    names = [target.name for target in columns[0][1]]
+    goals = [target for target in columns[0][1]]
+    header = ["target", "goal", *(title for title, _, _ in columns)]
+    rows = []
+    for index, name in enumerate(names):
+        goal = goals[index]
+        sign = "≥" if goal.higher_is_better else "≤"
+        row = [name, f"{sign} {goal.goal:,.1f}{' %' if goal.unit == '%' else goal.unit}"]
+        for _, found, _ in columns:
+            target = found[index]
+            if target.value is None:
+                row.append("-")
+                continue
+            verdict = "ok" if target.passed else "NO"
+            value = f"{target.value:.2f}" if target.unit == "%" else f"{target.value:,.0f}"
+            count = "" if target.count is None else f" ({target.count:,})"
+            row.append(f"{value} {verdict}{count}")
+        rows.append(row)
+    rows.append(["anchors", "", *(f"{anchors:,}" for _, _, anchors in columns)])
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|---|--:|" + "--:|" * len(columns)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    out = []
+    for row in [header, *rows]:
+        cells = [
+            row[0].ljust(widths[0]),
+            *(cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)),
+        ]
+        out.append("  ".join(cells))
+    return "\n".join(out)
+
+
+def language_table(
+    title: str,
+    measured: Mapping[int, Results],
+    held_out: Mapping[int, Results],
+    *,
+    markdown: bool = False,
+) -> str:
+    """Return one language's table: per category, the engine and the baselines, measured and held out.
+
+    Columns: per distance the anchors and ``ok`` of the engine, same line and diff only on the measured
+    packages; then per distance the anchors and the engine's ``ok`` on the held-out packages.
+    """
+    distances = sorted(measured)
+    every = [*measured.values(), *held_out.values()]
+    rows = [
+        name for name in categories() if any(results.tallies.get("engine", {}).get(name) for results in every)
+    ]
+    totals = [HARD, SURVIVING, "all"]
+    header = ["category"]
+    for distance in distances:
+        header += [f"d{distance} n", "engine", "same", "diff"]
+    for distance in sorted(held_out):
+        header += [f"held d{distance} n", "engine"]
+    body = []
+    for name in [*rows, *totals]:
+        row = [f"**{name}**" if markdown and name in totals else name]
+        for distance in distances:
+            results = measured[distance]
+            engine = row_tally(results, "engine", name)
+            row.append(f"{engine.total:,}")
+            for method in METHODS:
+                tally = row_tally(results, method, name)
+                cell = _cell(tally, tally.correct)
+                row.append(f"**{cell}**" if markdown and method == "engine" else cell)
+        for distance in sorted(held_out):
+            engine = row_tally(held_out[distance], "engine", name)
+            row += [f"{engine.total:,}", _cell(engine, engine.correct)]
+        body.append(row)
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|---|" + "--:|" * (len(header) - 1)]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return "\n".join(lines)
+    widths = [max(len(row[column]) for row in [header, *body]) for column in range(len(header))]
+    out = [title]
+    for number, row in enumerate([header, *body]):
+        if number == len(rows) + 1:
+            out.append("-" * (sum(widths) + 2 * (len(widths) - 1)))
+        cells = [
+            row[0].ljust(widths[0]),
+            *(cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)),
+        ]
+        out.append("  ".join(cells))
+    return "\n".join(out)

@@ -15,7 +15,7 @@ from typing import Any
 
 from kibitz.anchoring import Location, relocate_many
 
-from .history import FilePair, History, Stats
+from .history import FilePair, History, Parse, Stats, parse_python
 from .score import Outcome, anchors_for, clear_engine_caches, location_answer, outcome
 from .truth import Case, Expected, split_lines
 
@@ -57,10 +57,12 @@ class Shrunk:
         return "\n".join(out)
 
 
-def find_pair(sources: Mapping[str, Mapping[str, str]], failure: Mapping[str, Any]) -> tuple[FilePair, Case]:
-    """Return the file pair and the case a recorded failure came from."""
+def find_pair(
+    sources: Mapping[str, Mapping[str, str]], failure: Mapping[str, Any], parse: Parse = parse_python
+) -> tuple[FilePair, Case]:
+    """Return the file pair and the case a recorded failure came from (``parse`` reads the language)."""
     old_version, new_version = failure["old_version"], failure["new_version"]
-    history = History(failure["package"], [old_version, new_version], sources)
+    history = History(failure["package"], [old_version, new_version], sources, parse=parse)
     start, end = failure["old_range"]
     for pair in history.file_pairs(1, Stats()):
         if pair.old_path != failure["old_path"]:
@@ -189,7 +191,9 @@ def _pair_view(new_path: str | None, paths: Sequence[str]) -> FilePair:
     return FilePair("", "", "", 1, "", new_path, "", "", tuple(paths), (), ())
 
 
-def shrink_failure(sources: Mapping[str, Mapping[str, str]], failure: Mapping[str, Any]) -> Shrunk:
+def shrink_failure(
+    sources: Mapping[str, Mapping[str, str]], failure: Mapping[str, Any], parse: Parse = parse_python
+) -> Shrunk:
     """Return a small case that fails like the recorded ``failure``."""
-    pair, case = find_pair(sources, failure)
+    pair, case = find_pair(sources, failure, parse)
     return _Shrinker(pair, case).shrink()

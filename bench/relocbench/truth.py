@@ -10,14 +10,18 @@ Which anchors have a known answer, for one old file and its counterpart in the n
 * **definitions** whose qualified name occurs exactly once in the old file and exactly once in the new
   file: the ``def``/``class`` line (decorators excluded) and the whole range (that line to the last line
   of the body) — unless another file now has a definition of the same name more like the old one (the
-  code moved, the name stayed: ambiguous). A definition whose name left the file and occurs exactly
-  once in the whole new package, in another file that was added or changed, having been unique in the
-  whole old package and kept a similar body, *moved to another file*;
+  code moved, the name stayed: ambiguous), or the namesake kept less than half of the old text while
+  another definition of its file kept at least half (the name stayed on other code: ambiguous too). A
+  definition whose name left the file and occurs exactly once in the whole new package, in another file
+  that was added or changed, having been unique in the whole old package and kept a similar body, *moved
+  to another file*;
 * **statements** inside such functions whose ``ast.dump`` (no line numbers) occurs exactly once in the
   old file and exactly once in the file the function is in now;
 * **deleted definitions**: the outermost definitions whose name occurs nowhere in the new package and
   whose body is not similar (ratio > 0.5 of normalised lines) to the body of any definition in it, nor
-  their text (ratio > 0.3) to a definition of the same simple name (``fmt`` in ``Parser.<locals>.fmt``).
+  their text (ratio > 0.3) to a definition of the same simple name (``fmt`` in ``Parser.<locals>.fmt``);
+  for the other languages, nor to anonymous or named code that is no definition, nor hidden in code the
+  parser did not read (``Module.other_bodies``, ``other_names``, ``unparsed``).
 
 Every case falls into one category: kind (def line, def range, statement) × text (``same`` when the
 normalised text of the node — the whole definition, or the statement — is equal in both versions,
@@ -85,9 +89,13 @@ def normalise(lines: Iterable[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Definition:
-    """A function or class: qualified name, parent's qualified name, lines and normalised text."""
+    """A function or class: qualified name, parent's qualified name, lines and normalised text.
+
+    ``name`` is the simple name (``fmt`` of ``Parser.<locals>.fmt``), which finds namesakes elsewhere.
+    """
 
     qualname: str
+    name: str
     parent: str
     line: int
     end: int
@@ -118,6 +126,26 @@ class Module:
     statements: list[Statement] = field(default_factory=list)
     dumps: Counter[str] = field(default_factory=Counter)
     by_dump: dict[str, Statement] = field(default_factory=dict)
+    # Normalised bodies of code that is no definition (an anonymous function, a callback), and the texts of
+    # named code that is none either (``return function createSlice(…) {``), by name: a deleted definition
+    # must not resemble these either, or its code may only have moved into one.
+    other_bodies: list[tuple[str, ...]] = field(default_factory=list)
+    other_names: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    # Normalised lines of code the parser did not read as code (syntax errors tree-sitter recovered from, the
+    # insides of Rust macros): they hold no definitions or statements, and a deleted definition must not be
+    # hidden in them either.
+    unparsed: set[str] = field(default_factory=set)
+
+    def add(self, definition: Definition) -> None:
+        """Record a definition."""
+        self.definitions.append(definition)
+        self.by_name.setdefault(definition.qualname, []).append(definition)
+
+    def count_statements(self) -> None:
+        """Count the statements by dump, once they are all recorded."""
+        for statement in self.statements:
+            self.dumps[statement.dump] += 1
+            self.by_dump.setdefault(statement.dump, statement)
 
     def unique(self, qualname: str) -> Definition | None:
         """Return the definition with this qualified name if there is exactly one."""
@@ -141,9 +169,7 @@ def parse_module(text: str) -> Module | None:
         _visit(tree, "", False, lines, module)
     except RecursionError:
         return None
-    for statement in module.statements:
-        module.dumps[statement.dump] += 1
-        module.by_dump.setdefault(statement.dump, statement)
+    module.count_statements()
     return module
 
 
@@ -157,6 +183,7 @@ def _visit(node: ast.AST, scope: str, in_function: bool, lines: list[str], modul
             body_line = child.body[0].lineno if child.body else child.lineno
             definition = Definition(
                 qualname=name,
+                name=child.name,
                 parent=scope,
                 line=child.lineno,
                 end=end,
@@ -166,8 +193,7 @@ def _visit(node: ast.AST, scope: str, in_function: bool, lines: list[str], modul
                 body=normalise(lines[body_line - 1 : end]),
                 is_function=isinstance(child, _FUNCTIONS),
             )
-            module.definitions.append(definition)
-            module.by_name.setdefault(name, []).append(definition)
+            module.add(definition)
             _visit(child, name, isinstance(child, _FUNCTIONS), lines, module)
         elif isinstance(child, _COMPOUND):
             _visit(child, scope, in_function, lines, module)
@@ -259,21 +285,27 @@ class PackageIndex:
     """Every definition of one version of a package, by qualified name, with the file it is in."""
 
     by_name: Mapping[str, Sequence[tuple[str, Definition]]]
-    by_simple_name: Mapping[str, Sequence[Definition]]
+    by_simple_name: Mapping[str, Sequence[tuple[str, ...]]]
     bodies: Sequence[tuple[str, ...]]
+    unparsed: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, modules: Mapping[str, Module]) -> PackageIndex:
         """Index the definitions of the parsed modules of a version."""
         by_name: dict[str, list[tuple[str, Definition]]] = {}
-        by_simple_name: dict[str, list[Definition]] = {}
+        by_simple_name: dict[str, list[tuple[str, ...]]] = {}
         bodies: list[tuple[str, ...]] = []
+        unparsed: set[str] = set()
         for path, module in modules.items():
             for definition in module.definitions:
                 by_name.setdefault(definition.qualname, []).append((path, definition))
-                by_simple_name.setdefault(simple_name(definition.qualname), []).append(definition)
+                by_simple_name.setdefault(definition.name, []).append(definition.norm)
                 bodies.append(definition.body)
-        return cls(by_name, by_simple_name, bodies)
+            bodies.extend(module.other_bodies)
+            for name, texts in module.other_names.items():
+                by_simple_name.setdefault(name, []).extend(texts)
+            unparsed |= module.unparsed
+        return cls(by_name, by_simple_name, bodies, frozenset(unparsed))
 
     def count(self, qualname: str) -> int:
         """Return how many definitions of the package have this qualified name."""
@@ -283,10 +315,15 @@ class PackageIndex:
         """Return True if some definition looks like a new version of ``definition``.
 
         That is: its body is alike (ratio above ``DELETED_MAX_SIMILARITY``), or it has the same simple
-        name and a text alike above ``DELETED_SAME_NAME_MAX_SIMILARITY``.
+        name and a text alike above ``DELETED_SAME_NAME_MAX_SIMILARITY``, or its first line or half its
+        body's lines are in code of the new version that the parser did not read.
         """
-        for namesake in self.by_simple_name.get(simple_name(definition.qualname), ()):
-            if similarity(definition.norm, namesake.norm) > DELETED_SAME_NAME_MAX_SIMILARITY:
+        for namesake in self.by_simple_name.get(definition.name, ()):
+            if similarity(definition.norm, namesake) > DELETED_SAME_NAME_MAX_SIMILARITY:
+                return True
+        if self.unparsed and definition.norm:
+            hidden = sum(line in self.unparsed for line in definition.body)
+            if definition.norm[0] in self.unparsed or 2 * hidden >= len(definition.body):
                 return True
         body = definition.body
         matcher = difflib.SequenceMatcher(None, autojunk=False)
@@ -305,11 +342,6 @@ class PackageIndex:
             ):
                 return True
         return False
-
-
-def simple_name(qualname: str) -> str:
-    """Return the last part of a qualified name."""
-    return qualname.rpartition(".")[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,8 +373,10 @@ def file_cases(
         if old.unique(name) is None:
             continue
         here = new.unique(name) if new is not None else None
-        if here is not None and new_path is not None:
-            if not _better_elsewhere(definition, here, new_path, new_index):
+        if here is not None and new_path is not None and new is not None:
+            if not _better_elsewhere(definition, here, new_path, new_index) and not _taken_by_another(
+                definition, here, new
+            ):
                 matches.append(_Match(definition, here, new_path, other_file=False))
             continue
         if new is not None and name in new.by_name:
@@ -395,6 +429,38 @@ def _better_elsewhere(definition: Definition, here: Definition, path: str, new_i
         return False
     kept = similarity(definition.norm, here.norm)
     return any(similarity(definition.norm, other.norm) > kept for other in others)
+
+
+def _taken_by_another(definition: Definition, here: Definition, new: Module) -> bool:
+    """Return True if the name now holds other code while another definition of the file took the old code.
+
+    That is: the namesake kept less than ``MOVED_MIN_SIMILARITY`` of the text and some other definition
+    kept at least that much, more (``:root { colours }`` became ``:root, [data-theme=light] { colours }``
+    beside a new ``:root { breakpoints }``). Either could be the answer: no ground truth.
+    """
+    if definition.norm == here.norm:
+        return False
+    kept = similarity(definition.norm, here.norm)
+    if kept >= MOVED_MIN_SIMILARITY:
+        return False
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(definition.norm)
+    short = len(definition.norm) <= 3
+    for other in new.definitions:
+        if other is here:
+            continue
+        if short or len(other.norm) <= 3:
+            if similarity(definition.norm, other.norm) >= MOVED_MIN_SIMILARITY:
+                return True
+            continue
+        matcher.set_seq1(other.norm)
+        if (
+            matcher.real_quick_ratio() >= MOVED_MIN_SIMILARITY
+            and matcher.quick_ratio() >= MOVED_MIN_SIMILARITY
+            and matcher.ratio() >= MOVED_MIN_SIMILARITY
+        ):
+            return True
+    return False
 
 
 def _moved_definitions(matches: Sequence[_Match]) -> dict[str, bool]:
