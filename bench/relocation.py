@@ -18,9 +18,10 @@ What it does:
    with no similar body left anywhere; each case is categorised as definition line / range / statement
    × text same / edited × in place / moved, or deleted;
 4. relocates every anchor with the engine (``relocate_many`` per file pair, the files added or changed in
-   the new version as candidates) and with two baselines — same line number, and a plain line diff that
-   reports changed lines as outdated — and scores each answer: correct, wrong place, falsely deleted
-   (``lost``), spuriously mapped (``spur``);
+   the new version as candidates; without the engine's time budget unless ``--budget``, so that the
+   accuracy does not depend on the machine's speed or load) and with two baselines — same line number,
+   and a plain line diff that reports changed lines as outdated — and scores each answer: correct, wrong
+   place, falsely deleted (``lost``), spuriously mapped (``spur``);
 5. times a latency scenario: 200 codemarks in a 3,000-line file located after 20 commits;
 6. prints a table per distance and the targets, and writes everything (with the engine's failures and
    snippets) to ``bench/results/relocation.json``.
@@ -110,6 +111,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--shrink-distance", type=int, default=1, metavar="D", help="from which distance")
     parser.add_argument("--markdown", action="store_true", help="also print the tables in Markdown")
     parser.add_argument("--no-scenario", action="store_true", help="skip the 3,000-line latency scenario")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        metavar="SECONDS",
+        help="CPU seconds the engine may spend per file pair, as clients run it with 0.75 (default: no "
+        "limit, so that the accuracy measured does not depend on the machine's speed or load)",
+    )
     parser.add_argument(
         "--output",
         type=Path,
@@ -201,7 +209,9 @@ def measure(args: argparse.Namespace, packages: list[str], command: str) -> tupl
     for name in packages:
         sources = {version: fetch.read_sources(wheels[name, version]) for version in versions[name]}
         history = History(name, versions[name], sources)
-        scored = score_history(history, distances, keep, keep_methods, with_code=not args.ranges_only)
+        scored = score_history(
+            history, distances, keep, keep_methods, with_code=not args.ranges_only, budget=args.budget
+        )
         per_package[name] = {}
         for distance, package in scored.items():
             by_distance[distance].merge(package.results, keep)
@@ -244,6 +254,7 @@ def measure(args: argparse.Namespace, packages: list[str], command: str) -> tupl
         "benchmark": "relocation",
         "command": command,
         "anchors_carry_code": not args.ranges_only,
+        "engine_budget_seconds": args.budget,
         "algorithm_version": ALGORITHM_VERSION,
         "engine_commit": engine_commit(),
         "machine": machine(),

@@ -107,7 +107,9 @@ def measure(
         history = History(package.name, versions[package.name], sources, parse=grammar.parse)
         # Held-out failures are counted, never kept: nothing to look at, so nothing to tune on.
         kept = 0 if package.held_out else keep
-        scored = score_history(history, distances, kept, keep_methods, with_code=not args.ranges_only)
+        scored = score_history(
+            history, distances, kept, keep_methods, with_code=not args.ranges_only, budget=args.budget
+        )
         language = by_language[package.language]
         language.packages.setdefault(part, []).append(package.name)
         everything.packages.setdefault(part, []).append(package.name)
@@ -134,6 +136,7 @@ def measure(
         "benchmark": "relocation-languages",
         "command": command,
         "anchors_carry_code": not args.ranges_only,
+        "engine_budget_seconds": args.budget,
         "algorithm_version": ALGORITHM_VERSION,
         "engine_commit": engine_commit(),
         "machine": machine(),

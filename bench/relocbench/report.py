@@ -113,6 +113,10 @@ def distance_table(
     if cpu:
         speeds.append(f"engine on CPU time {results.anchors / cpu:,.0f}/s")
     lines.append("anchors per second (wall, one core): " + ", ".join(speeds))
+    if results.statuses.get("too_large"):
+        lines.append(
+            f"  engine gave up (too_large) on {results.statuses['too_large']:,} anchors: its time budget"
+        )
     removed = results.seconds.get("engine (removed files)", 0.0)
     engine = results.seconds.get("engine", 0.0)
     if removed and engine > removed:

@@ -61,14 +61,19 @@ def score_history(
     keep_methods: Sequence[str],
     *,
     with_code: bool,
+    budget: float | None = None,
 ) -> dict[int, Scored]:
-    """Score the engine and the baselines on every file pair of a history, per distance."""
+    """Score the engine and the baselines on every file pair of a history, per distance.
+
+    ``budget`` is the engine's time budget per call (None: none, so that accuracy does not depend on the
+    machine's load).
+    """
     scored: dict[int, Scored] = {}
     for distance in distances:
         stats = Stats()
         results = Results()
         for pair in history.file_pairs(distance, stats):
-            results.merge(score_pair(pair, keep, keep_methods, with_code=with_code), keep)
+            results.merge(score_pair(pair, keep, keep_methods, with_code=with_code, budget=budget), keep)
         scored[distance] = Scored(results, stats)
     return scored
 

@@ -176,12 +176,17 @@ def anchors_for(lines: Sequence[str], ranges: Sequence[tuple[int, int]]) -> list
 
 
 def engine_answers(
-    pair: FilePair, ranges: Sequence[tuple[int, int]], *, with_code: bool = True
+    pair: FilePair,
+    ranges: Sequence[tuple[int, int]],
+    *,
+    with_code: bool = True,
+    budget: float | None = None,
 ) -> tuple[list[Location], float, float]:
     """Return the engine's locations for the ranges of a file pair, and the wall and CPU time it took.
 
     The anchors carry their code and context as the client's do (unless ``with_code`` is False: bare
-    ranges); building them is not timed.
+    ranges); building them is not timed. ``budget`` is the engine's time budget (None: no limit, so
+    that the answers do not depend on the machine's speed).
     """
     anchors: list[Anchor] | list[Range]
     if with_code:
@@ -190,7 +195,9 @@ def engine_answers(
         anchors = [Range(start, end) for start, end in ranges]
     clear_engine_caches()
     began, began_cpu = time.perf_counter(), time.process_time()
-    locations = relocate_many(pair.old_text, pair.new_text, anchors, candidates=pair.candidate_texts)
+    locations = relocate_many(
+        pair.old_text, pair.new_text, anchors, candidates=pair.candidate_texts, budget=budget
+    )
     return locations, time.perf_counter() - began, time.process_time() - began_cpu
 
 
@@ -218,12 +225,17 @@ def location_answer(pair: FilePair, location: Location) -> Answer:
 
 
 def score_pair(
-    pair: FilePair, keep: int, keep_methods: Sequence[str] = ("engine",), *, with_code: bool = True
+    pair: FilePair,
+    keep: int,
+    keep_methods: Sequence[str] = ("engine",),
+    *,
+    with_code: bool = True,
+    budget: float | None = None,
 ) -> Results:
     """Relocate every anchor of a file pair with each method and score the answers."""
     results = Results()
     ranges = [(case.start, case.end) for case in pair.cases]
-    locations, seconds, cpu_seconds = engine_answers(pair, ranges, with_code=with_code)
+    locations, seconds, cpu_seconds = engine_answers(pair, ranges, with_code=with_code, budget=budget)
     results.seconds["engine"] = seconds
     results.seconds["engine (cpu)"] = cpu_seconds
     if pair.new_path is None:

@@ -35,5 +35,5 @@ def test_no_other_public_names_leak_from_the_package() -> None:
     assert public == INTENDED
 
 
-def test_statuses_are_the_documented_five() -> None:
-    assert kibitz.anchoring.STATUSES == ("unchanged", "shifted", "changed", "moved", "deleted")
+def test_statuses_are_the_documented_six() -> None:
+    assert kibitz.anchoring.STATUSES == ("unchanged", "shifted", "changed", "moved", "deleted", "too_large")

@@ -51,6 +51,11 @@ def _check(location: Location, new_text: str, candidates: tuple[str, ...] = ()) 
     """Assert that a location is well-formed and within the text it points into."""
     assert location.status in STATUSES
     assert 0.0 <= location.confidence <= 1.0
+    if location.status == "too_large":
+        assert location.range is None
+        assert location.last_range is None
+        assert location.candidate is None
+        return
     if location.status == "deleted":
         assert location.range is None
         assert location.candidate is None

@@ -12,12 +12,16 @@ ALLOWED = {
     "__future__",
     "bisect",
     "collections",
+    "contextlib",
+    "contextvars",
     "dataclasses",
     "difflib",
     "functools",
     "itertools",
     "math",
     "re",
+    # The engine's only look outside its inputs: the CPU time it has spent (its budget).
+    "time",
     "typing",
 }
 

@@ -196,6 +196,28 @@ def test_text_from_others_reaches_the_terminal_escaped(
     assert document["replies"][0]["text"].endswith("reply " + HOSTILE)
 
 
+def test_commit_subjects_and_authors_reach_the_terminal_escaped(people: tuple[Person, Person, Path]) -> None:
+    alice, _, repo = people
+    codemark_id = alice.json("add", "src/app.py:1-2", "-m", "fetch", cwd=repo)["id"]
+    (repo / "src/app.py").write_text(APP.replace("get(url)", "get(url, timeout=5)"), encoding="utf-8")
+    git(repo, "add", "--all")
+    # Whoever wrote the commit chose its author name and its subject.
+    hostile_author = {**os.environ, **GIT_ENV, "GIT_AUTHOR_NAME": "Mal\x1b]0;owned\x07lory"}
+    subprocess.run(
+        ["git", "commit", "--quiet", "-m", "subject " + HOSTILE],
+        cwd=repo,
+        env=hostile_author,
+        check=True,
+    )
+    for command in (["ls", "--why"], ["show", codemark_id]):
+        output = run_in_terminal(alice, *command, cwd=repo)
+        assert_nothing_raw(output)
+        assert b"subject \\x1b]52;c;ZWNobyBwd25lZA==\\x07" in output, (command, output)
+        assert b"Mal\\x1b]0;owned\\x07lory" in output, (command, output)
+    document = json.loads(run_in_terminal(alice, "ls", "--why", "--json", cwd=repo))
+    assert document[0]["why"]["subject"].startswith("subject \x1b]52;c;")
+
+
 def test_paths_and_names_with_control_characters_are_refused(
     people: tuple[Person, Person, Path], tmp_path: Path
 ) -> None:

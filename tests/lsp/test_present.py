@@ -139,6 +139,13 @@ def test_the_diagnostic_and_the_lens_name_the_codemark() -> None:
             Placed(_codemark(), MARKER, Placement.unavailable("m1", "commit_missing")),
             {"status": "unavailable", "note": "its commit is not in this clone: fetch it to see the code"},
         ),
+        (
+            Placed(_codemark(), MARKER, Placement.too_large("m1")),
+            {
+                "status": "too_large",
+                "note": "the file is too large to follow the edits: shown where it was recorded",
+            },
+        ),
     ],
 )
 def test_the_location_says_where_the_code_went(placed: Placed, expected: dict[str, str]) -> None:

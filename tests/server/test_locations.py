@@ -62,6 +62,44 @@ async def test_first_write_wins_and_teammates_read_it(http: httpx.AsyncClient, a
     assert found[two]["start_line"] is None
 
 
+async def test_the_commit_that_made_a_location_is_added_once_and_kept(
+    http: httpx.AsyncClient, api: Api
+) -> None:
+    ada, bo = await api.person("Ada"), await api.person("Bo")
+    team = await api.team(ada)
+    await api.join(ada, team, bo)
+    repo = await api.repo(ada, team)
+    one = (await api.codemark(ada, team, repo))["markers"][0]["id"]
+    two = (await api.codemark(ada, team, repo))["markers"][0]["id"]
+    url = f"/api/v1/teams/{team}/locations"
+    edit, other = "E" * 40, "f" * 40
+
+    async def why_commits() -> dict[str, str | None]:
+        query = {"commit": AT, "algorithm": "v1", "marker_ids": [one, two]}
+        r = await http.post(f"{url}/query", json=query, headers=bo.headers)
+        return {loc["marker_id"]: loc["why_commit"] for loc in r.json()["locations"]}
+
+    # Shared by a client that did not look for the commit: none known.
+    r = await http.post(
+        url, json={"commit": AT, "algorithm": "v1", "locations": [located(one, 10)]}, headers=ada.headers
+    )
+    assert r.json() == {"stored": 1, "already_known": 0}
+    assert await why_commits() == {one: None}
+    # Found later: added to the known location (its place stays the first one), in lower case.
+    found = [{**located(one, 77), "why_commit": edit}, {**located(two, 5, "moved"), "why_commit": other}]
+    r = await http.post(url, json={"commit": AT, "algorithm": "v1", "locations": found}, headers=bo.headers)
+    assert r.json() == {"stored": 1, "already_known": 1}
+    assert await why_commits() == {one: edit.lower(), two: other}
+    query = {"commit": AT, "algorithm": "v1", "marker_ids": [one]}
+    r = await http.post(f"{url}/query", json=query, headers=bo.headers)
+    assert r.json()["locations"][0]["start_line"] == 10
+    # Never replaced: the first commit found stands.
+    again = [{**located(one, 10), "why_commit": other}]
+    r = await http.post(url, json={"commit": AT, "algorithm": "v1", "locations": again}, headers=ada.headers)
+    assert r.json() == {"stored": 0, "already_known": 1}
+    assert await why_commits() == {one: edit.lower(), two: other}
+
+
 async def test_another_members_bookmark_is_unreachable(http: httpx.AsyncClient, api: Api) -> None:
     ada, bo = await api.person("Ada"), await api.person("Bo")
     team = await api.team(ada)
@@ -125,6 +163,13 @@ async def test_bad_locations_are_refused(http: httpx.AsyncClient, api: Api) -> N
         {"commit": AT, "algorithm": "v1", "locations": [{**located(marker, 1), "path": "../x"}]},
         {"commit": AT, "algorithm": "v1", "locations": [located(foreign, 1)]},
         {"commit": AT, "algorithm": "v1", "locations": [located(marker, 1)], "extra": True},
+        {"commit": AT, "algorithm": "v1", "locations": [{**located(marker, 1), "why_commit": "abc"}]},
+        # Nothing made an unchanged block so: there is no commit to name.
+        {
+            "commit": AT,
+            "algorithm": "v1",
+            "locations": [{**located(marker, 1, "unchanged"), "why_commit": "d" * 40}],
+        },
     ):
         r = await http.post(url, json=body, headers=ada.headers)
         assert r.status_code == 422, body

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from .budget import check, spend
 from .diff import diff_lines
 from .normalise import MAX_WRAP, PreparedText, open_brackets
 from .similarity import blend, context_similarity, joined_similarity, line_similarity
@@ -104,6 +105,8 @@ def align_hunk(
     """Return the new lines (and pair score) of old lines of a hunk that have a good counterpart."""
     score = hunk_pair_score(old, new, old_span, new_span)
     if hunk_is_small(old_span, new_span):
+        # Up to MAX_DP_CELLS line comparisons, each costing microseconds: look at the budget first.
+        check()
         pairs = best_monotone_pairs(old_span, new_span, score)
     else:
         # Too large to align as a whole: each line asked about looks for its counterpart near its
@@ -111,6 +114,7 @@ def align_hunk(
         pairs = {}
         ratio = len(new_span) / len(old_span) if old_span else 0.0
         for i in wanted:
+            spend(2 * LARGE_HUNK_WINDOW)
             middle = new_span.start + int((i - old_span.start) * ratio)
             window = range(
                 max(middle - LARGE_HUNK_WINDOW, new_span.start),

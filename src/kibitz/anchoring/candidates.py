@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .budget import spend
 from .moves import MIN_WORD, Probe
 from .normalise import WORD, PreparedText, prepare
 
@@ -20,6 +21,8 @@ FUZZY_CANDIDATES = 4
 MAX_VOCABULARY_LINES = 30
 # A block whose rarest line occurs more often than this in the candidates is not looked for there.
 MAX_COPIES = 50
+# Reading this many characters of a candidate costs about as much as looking at one line.
+CHARS_PER_UNIT = 32
 
 
 class CandidateTexts:
@@ -37,6 +40,7 @@ class CandidateTexts:
     def __getitem__(self, index: int) -> PreparedText:
         found = self._prepared.get(index)
         if found is None:
+            spend(len(self._texts[index]) // CHARS_PER_UNIT)
             found = self._prepared[index] = prepare(self._texts[index])
         return found
 
@@ -50,6 +54,7 @@ class CandidateTexts:
         if lines is None:
             lines = self._lines = {}
             for index in range(len(self)):
+                spend(len(self[index]))
                 for position, key in enumerate(self[index].keys):
                     lines.setdefault(key, []).append((index, position))
         keys = probe.code.keys
@@ -98,5 +103,6 @@ class CandidateTexts:
         """Return every word of a candidate (one regex pass over its text)."""
         found = self._vocabularies.get(index)
         if found is None:
+            spend(len(self._texts[index]) // CHARS_PER_UNIT)
             found = self._vocabularies[index] = frozenset(WORD.findall(self._texts[index]))
         return found

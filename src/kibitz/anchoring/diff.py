@@ -8,6 +8,14 @@ a plain longest-common-subsequence does. Equal prefixes and suffixes are peeled 
 makes the common case (a few edits in a long file) nearly linear. Regions whose shared lines are
 all very common fall back to ``difflib`` without its auto-junk heuristic, which would otherwise
 silently ignore frequent lines.
+
+Two kinds of input need more than that. In a very large region (a 50,000-line file edited all
+over) picking one run at a time can cost a pass over the region per run; there the lines that
+occur exactly once on each side and keep their order (patience diff's anchors) are matched first,
+and the histogram works on the small regions between them. A large region whose every line is
+common (a generated table, data) is too large for ``difflib``: there runs of consecutive lines
+(shingles), which are far rarer than single lines, are diffed instead. A region that still cannot
+be matched is left *unresolved*: the engine then gives up on blocks in it rather than guess.
 """
 
 from __future__ import annotations
@@ -18,10 +26,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from .budget import CLOCK_EVERY, afford, spend
+
 # Lines occurring more often than this in a region are too common to anchor on (jgit's limit).
 MAX_CHAIN = 64
 # difflib is quadratic at worst; past this many line pairs a region stays unmatched instead.
 MAX_FALLBACK_CELLS = 4_000_000
+# What difflib takes per line pair at worst (measured on regions of a few common lines), to know
+# before starting it whether it would end past the budget's deadline.
+FALLBACK_SECONDS_PER_CELL = 5e-8
+# A region with more lines than this on one side is first cut at its unique lines kept in order.
+LARGE_REGION = 5_000
+# Lines per shingle when a large region's lines are all common: long enough to be rare in data.
+SHINGLE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +54,15 @@ class Hunk:
 class LineDiff:
     """A one-to-one, order-preserving matching of equal lines between two key sequences."""
 
-    __slots__ = ("_hunk_starts", "hunks", "new_to_old", "old_to_new", "unmatched_before")
+    __slots__ = ("_hunk_starts", "hunks", "new_to_old", "old_to_new", "unmatched_before", "unresolved")
 
-    def __init__(self, old_to_new: list[int], new_to_old: list[int]) -> None:
+    def __init__(
+        self, old_to_new: list[int], new_to_old: list[int], unresolved: Sequence[range] = ()
+    ) -> None:
         self.old_to_new = old_to_new
         self.new_to_old = new_to_old
+        # Old lines of regions that share lines with the new text but were too large to match.
+        self.unresolved = tuple(unresolved)
         self.hunks = _hunks(old_to_new, new_to_old)
         self._hunk_starts = [hunk.old_start for hunk in self.hunks]
         unmatched_before = [0] * (len(old_to_new) + 1)
@@ -68,6 +89,10 @@ class LineDiff:
         high = bisect.bisect_right(self._hunk_starts, last_old)
         return self.hunks[low:high]
 
+    def unresolved_in(self, first_old: int, last_old: int) -> bool:
+        """Return True if any of old lines ``first_old..last_old`` is in a region left unmatched."""
+        return any(span.start <= last_old and first_old < span.stop for span in self.unresolved)
+
     def intact(self, first_old: int, last_old: int) -> bool:
         """Return True if old lines ``first_old..last_old`` all survive, adjacent and in order."""
         if self.unmatched_before[last_old + 1] != self.unmatched_before[first_old]:
@@ -78,12 +103,27 @@ class LineDiff:
 
 def diff_lines(old: Sequence[str], new: Sequence[str]) -> LineDiff:
     """Match equal lines of ``old`` and ``new`` with the histogram algorithm."""
+    old_to_new, new_to_old, unresolved = _diff(old, new, shingle=True)
+    return LineDiff(old_to_new, new_to_old, unresolved)
+
+
+def _diff(
+    old: Sequence[str], new: Sequence[str], *, shingle: bool
+) -> tuple[list[int], list[int], list[range]]:
+    """Return the matching of ``diff_lines`` as two maps, and the old lines left unresolved."""
     old_to_new = [-1] * len(old)
     new_to_old = [-1] * len(new)
+    unresolved: list[range] = []
     # An explicit stack: a recursion would overflow on long files with many small edits.
     stack = [(0, len(old), 0, len(new))]
+    # Work is counted here and handed to the budget in batches: most regions are a few lines.
+    work = 0
     while stack:
         a0, a1, b0, b1 = stack.pop()
+        work += a1 - a0 + b1 - b0
+        if work >= CLOCK_EVERY:
+            spend(work)
+            work = 0
         while a0 < a1 and b0 < b1 and old[a0] == new[b0]:
             old_to_new[a0] = b0
             new_to_old[b0] = a0
@@ -96,23 +136,110 @@ def diff_lines(old: Sequence[str], new: Sequence[str]) -> LineDiff:
             new_to_old[b1] = a1
         if a0 == a1 or b0 == b1:
             continue
-        found = _rarest_run(old, new, a0, a1, b0, b1)
-        if found is None:
-            _fallback(old, new, a0, a1, b0, b1, old_to_new, new_to_old)
+        pairs: list[tuple[int, int]] = []
+        if max(a1 - a0, b1 - b0) > LARGE_REGION:
+            pairs = _unique_pairs(old, new, a0, a1, b0, b1)
+        if not pairs:
+            found, shared = _rarest_run(old, new, a0, a1, b0, b1)
+            if found is not None:
+                start_old, start_new, length = found
+                pairs = [(start_old + offset, start_new + offset) for offset in range(length)]
+            elif not shared:
+                continue  # nothing in common: simply all changed
+            elif (a1 - a0) * (b1 - b0) <= MAX_FALLBACK_CELLS:
+                _fallback(old, new, a0, a1, b0, b1, old_to_new, new_to_old)
+                continue
+            else:
+                pairs = _shingle_pairs(old, new, a0, a1, b0, b1) if shingle else []
+                if not pairs:
+                    unresolved.append(range(a0, a1))
+                    continue
+        # Match the pairs (in order on both sides) and diff the regions between them.
+        previous_old, previous_new = a0, b0
+        for i, j in pairs:
+            old_to_new[i] = j
+            new_to_old[j] = i
+            if i > previous_old or j > previous_new:
+                stack.append((previous_old, i, previous_new, j))
+            previous_old, previous_new = i + 1, j + 1
+        stack.append((previous_old, a1, previous_new, b1))
+    return old_to_new, new_to_old, unresolved
+
+
+def _unique_pairs(
+    old: Sequence[str], new: Sequence[str], a0: int, a1: int, b0: int, b1: int
+) -> list[tuple[int, int]]:
+    """Return the lines occurring once on each side of a region, the longest run of them kept in order.
+
+    Patience diff's anchors: the longest increasing subsequence (by new position) of the pairs of
+    lines unique on both sides, found by patience sorting.
+    """
+    counts: dict[str, int] = {}
+    for position in range(a0, a1):
+        counts[old[position]] = counts.get(old[position], 0) + 1
+    in_new: dict[str, int] = {}
+    for position in range(b0, b1):
+        key = new[position]
+        if counts.get(key) == 1:
+            in_new[key] = -1 if key in in_new else position
+    candidates = [
+        (i, in_new[old[i]]) for i in range(a0, a1) if counts[old[i]] == 1 and in_new.get(old[i], -1) >= 0
+    ]
+    # tails[k]: the index in candidates of the smallest new line ending an increasing run of k + 1.
+    tails: list[int] = []
+    tail_lines: list[int] = []
+    before: list[int] = []
+    for index, (_, j) in enumerate(candidates):
+        k = bisect.bisect_left(tail_lines, j)
+        before.append(tails[k - 1] if k else -1)
+        if k == len(tails):
+            tails.append(index)
+            tail_lines.append(j)
+        else:
+            tails[k] = index
+            tail_lines[k] = j
+    pairs = []
+    index = tails[-1] if tails else -1
+    while index >= 0:
+        pairs.append(candidates[index])
+        index = before[index]
+    pairs.reverse()
+    return pairs
+
+
+def _shingle_pairs(
+    old: Sequence[str], new: Sequence[str], a0: int, a1: int, b0: int, b1: int
+) -> list[tuple[int, int]]:
+    """Return line pairs of a large region of common lines, matched by runs of SHINGLE lines.
+
+    Each line stands for the run of lines it starts; runs are diffed like lines (but not shingled
+    again), and every matched run matches its lines, kept one-to-one and in order.
+    """
+    if a1 - a0 < SHINGLE or b1 - b0 < SHINGLE:
+        return []
+    olds = ["\n".join(old[i : i + SHINGLE]) for i in range(a0, a1 - SHINGLE + 1)]
+    news = ["\n".join(new[j : j + SHINGLE]) for j in range(b0, b1 - SHINGLE + 1)]
+    runs, _, _ = _diff(olds, news, shingle=False)
+    pairs: list[tuple[int, int]] = []
+    last_old = last_new = -1
+    for s, t in enumerate(runs):
+        if t < 0:
             continue
-        start_old, start_new, length = found
-        for offset in range(length):
-            old_to_new[start_old + offset] = start_new + offset
-            new_to_old[start_new + offset] = start_old + offset
-        stack.append((start_old + length, a1, start_new + length, b1))
-        stack.append((a0, start_old, b0, start_new))
-    return LineDiff(old_to_new, new_to_old)
+        for offset in range(SHINGLE):
+            i, j = a0 + s + offset, b0 + t + offset
+            if i > last_old and j > last_new:
+                pairs.append((i, j))
+                last_old, last_new = i, j
+    return pairs
 
 
 def _rarest_run(
     old: Sequence[str], new: Sequence[str], a0: int, a1: int, b0: int, b1: int
-) -> tuple[int, int, int] | None:
-    """Return ``(old_start, new_start, length)`` of the longest equal run around the rarest line."""
+) -> tuple[tuple[int, int, int] | None, bool]:
+    """Return ``(old_start, new_start, length)`` of the longest equal run around the rarest line.
+
+    Also return whether the two sides share any line at all (if not, there is nothing to match).
+    """
     occurrences: dict[str, list[int]] = {}
     for position in range(a0, a1):
         key = old[position]
@@ -124,12 +251,15 @@ def _rarest_run(
     best: tuple[int, int, int] | None = None
     best_length = 0
     best_count = MAX_CHAIN + 1
+    shared = False
     j = b0
     while j < b1:
         chain = occurrences.get(new[j])
         if chain is None or len(chain) > best_count:
+            shared = shared or chain is not None
             j += 1
             continue
+        shared = True
         next_j = j + 1
         for i in chain:
             rarity = len(chain)
@@ -151,7 +281,7 @@ def _rarest_run(
                 best_length = end_a - start_a
                 best_count = rarity
         j = next_j
-    return best
+    return best, shared
 
 
 def _fallback(
@@ -164,9 +294,10 @@ def _fallback(
     old_to_new: list[int],
     new_to_old: list[int],
 ) -> None:
-    """Match a region whose shared lines are all common, or leave it unmatched if it is huge."""
-    if (a1 - a0) * (b1 - b0) > MAX_FALLBACK_CELLS:
-        return
+    """Match a region whose shared lines are all common (small enough for ``difflib``)."""
+    cells = (a1 - a0) * (b1 - b0)
+    if cells > CLOCK_EVERY:
+        afford(cells * FALLBACK_SECONDS_PER_CELL)
     matcher = difflib.SequenceMatcher(None, old[a0:a1], new[b0:b1], autojunk=False)
     for block in matcher.get_matching_blocks():
         for offset in range(block.size):
@@ -238,7 +369,7 @@ def slide_hunks(
             moved |= _slide(new_to_old, old_to_new, new_keys, new_indents, hunk.new_start, hunk.new_end)
         elif hunk.new_start == hunk.new_end:
             moved |= _slide(old_to_new, new_to_old, old_keys, old_indents, hunk.old_start, hunk.old_end)
-    return LineDiff(old_to_new, new_to_old) if moved else matching
+    return LineDiff(old_to_new, new_to_old, matching.unresolved) if moved else matching
 
 
 def _slide(

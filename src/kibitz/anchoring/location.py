@@ -7,9 +7,13 @@ from typing import Literal, NamedTuple, get_args
 
 # Bump whenever any input may produce a different Location: the server caches locations per
 # (marker, commit, algorithm version), so a stale cache must never outlive a change of behaviour.
-ALGORITHM_VERSION = 1
+# 2: ``too_large`` instead of a guess in regions the diff cannot match; large regions are cut at
+# their unique lines, and regions of common lines matched by runs of lines.
+ALGORITHM_VERSION = 2
 
-Status = Literal["unchanged", "shifted", "changed", "moved", "deleted"]
+# ``too_large``: the engine gave up (a text too large, a region it cannot match, or its time budget
+# spent) and says so instead of guessing.
+Status = Literal["unchanged", "shifted", "changed", "moved", "deleted", "too_large"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 
 
@@ -25,9 +29,10 @@ class Range:
 class Location:
     """Where a range went in the new text, how it got there, and how sure the engine is.
 
-    ``range`` is None exactly when ``status`` is ``deleted``; then ``last_range`` is the place in the
-    new text where the code used to be (for showing an orphan near its old home), never a claim that
-    the code is there. ``candidate`` is the index into ``candidates`` when the code moved into
+    ``range`` is None exactly when ``status`` is ``deleted`` or ``too_large``. For ``deleted``,
+    ``last_range`` is the place in the new text where the code used to be (for showing an orphan
+    near its old home), never a claim that the code is there; ``too_large`` (the engine gave up)
+    has neither. ``candidate`` is the index into ``candidates`` when the code moved into
     another file, and None when it is in the new text itself.
     """
 

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .align import align_block
-from .normalise import PreparedText, key_info, open_brackets
+from .budget import CLOCK_EVERY, check, spend
+from .normalise import MAX_COMPARED_CHARS, WORD, PreparedText, key_info, open_brackets
 from .similarity import blend, line_similarity
 
 # How many target lines around a candidate are read to recognise each side of its context.
@@ -40,6 +41,9 @@ MIN_SEED_INFO = 0.2
 # this much information in absolute terms (one long unique line), whichever is less.
 MIN_VOTE_SHARE = 0.25
 MIN_VOTE = 0.6
+# Exact copies beyond this many (a lone ``return None`` in a 50,000-line file) are first ranked by
+# the context lines found verbatim around them, and only the best ones are scored in full.
+MAX_SCORED_COPIES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +94,27 @@ class Allowed:
             return target.word_index
         if self._word_index is None:
             index: dict[str, list[int]] = {}
-            for position in self.lines:
-                for word in target.words(position):
-                    index.setdefault(word, []).append(position)
+            lines, findall = target.lines, WORD.findall
+            for count, position in enumerate(self.lines):
+                if not count % WORD_INDEX_LINES:
+                    # Up to a whole rewritten file's worth of lines: the budget is looked at as it grows.
+                    check()
+                line = lines[position]
+                # ``target.words`` without its cache for the common line without a comment: up to a
+                # whole file's lines pass here once, and most are never compared afterwards.
+                words = target.words(position) if "#" in line else set(findall(line[:MAX_COMPARED_CHARS]))
+                for word in words:
+                    found = index.get(word)
+                    if found is None:
+                        index[word] = [position]
+                    else:
+                        found.append(position)
             self._word_index = index
         return self._word_index
 
+
+# Lines added to a word index between two looks at the budget (a few milliseconds' work).
+WORD_INDEX_LINES = CLOCK_EVERY // 4
 
 EVERYWHERE = Allowed()
 # Below this many allowed lines, similar lines are found by comparing with each of them rather
@@ -129,14 +148,32 @@ def search(probe: Probe, target: PreparedText, allowed: Allowed, *, fuzzy: bool 
     code = probe.code
     if not len(code) or probe.info <= 0:
         return []
-    matches = [
-        score_place(probe, target, start, start + len(code) - 1, 1.0, exact=True)
-        for start in find_block(code, probe.infos, target, allowed)
-    ]
+    starts = find_block(code, probe.infos, target, allowed)
+    if len(starts) > MAX_SCORED_COPIES:
+        starts = _likeliest_copies(probe, target, starts)
+    matches = [score_place(probe, target, start, start + len(code) - 1, 1.0, exact=True) for start in starts]
     if not matches and fuzzy:
         matches = _fuzzy(probe, target, allowed)
     matches.sort(key=lambda match: match.score, reverse=True)
     return matches
+
+
+def _likeliest_copies(probe: Probe, target: PreparedText, starts: list[int]) -> list[int]:
+    """Return the MAX_SCORED_COPIES copies with the most context lines found verbatim around them.
+
+    Ties keep the order of the file, so the answer does not depend on anything but the texts.
+    """
+    spend(len(starts) * 2 * CONTEXT_WINDOW)
+    before = {key for key in probe.before.keys if key}
+    after = {key for key in probe.after.keys if key}
+    size = len(probe.code)
+
+    def shared(start: int) -> int:
+        above = {target.keys[j] for j in _nearby(target, start, -1)}
+        below = {target.keys[j] for j in _nearby(target, start + size - 1, 1)}
+        return len(before & above) + len(after & below)
+
+    return sorted(starts, key=lambda start: -shared(start))[:MAX_SCORED_COPIES]
 
 
 def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
@@ -176,6 +213,7 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
         high = min(offset + size + slack, len(target))
         if low >= high:
             continue
+        check()
         pairs = align_block(code, target, low, high)
         if not pairs:
             continue

@@ -115,6 +115,7 @@ class PreparedText:
         "_bigrams",
         "_code",
         "_context",
+        "_features",
         "_head",
         "_indents",
         "_index",
@@ -150,6 +151,7 @@ class PreparedText:
         self._logical: dict[int, Logical] = {}
         self._words: dict[int, frozenset[str]] = {}
         self._context: dict[int, frozenset[str]] = {}
+        self._features: dict[int, tuple[frozenset[str], frozenset[str], Logical]] = {}
 
     @classmethod
     def from_lines(cls, lines: list[str], keys: list[str]) -> PreparedText:
@@ -241,6 +243,17 @@ class PreparedText:
         found = self._bigrams.get(position)
         if found is None:
             found = self._bigrams[position] = bigrams(self.code(position))
+        return found
+
+    def features(self, position: int) -> tuple[frozenset[str], frozenset[str], Logical]:
+        """Return a line's character pairs, words and logical line, as ``line_similarity`` needs them."""
+        found = self._features.get(position)
+        if found is None:
+            found = self._features[position] = (
+                self.bigrams(position),
+                self.words(position),
+                self.logical(position),
+            )
         return found
 
     def words(self, position: int) -> frozenset[str]:

@@ -21,6 +21,11 @@ then answered from that diff, cheapest evidence first:
 5. **Deleted** — nothing scores above the acceptance threshold: ``range`` is None and
    ``last_range`` says where the code used to be.
 
+The engine gives up, with the status ``too_large``, rather than guess or take long: on a text
+larger than MAX_TEXT_CHARS, on a block in a region the diff could not match (see ``diff``), and on
+every block still needing more than the diff once the call's budget of CPU time is spent (see
+``budget``).
+
 Every candidate is scored the same way (content blended with context, weighted by how distinctive
 the code is), so an in-place edit, a move and a deletion compete on one scale and a weak match
 comes back with a low confidence or as ``deleted`` instead of being snapped to a nearby line.
@@ -39,6 +44,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .align import Spans, align_hunk, hunk_is_small
+from .budget import SECONDS, OutOfTime, check, limited, spend
 from .candidates import CandidateTexts
 from .diff import Hunk, LineDiff, diff_lines, slide_hunks
 from .location import Anchor, Context, Location, Range, Status
@@ -65,6 +71,12 @@ IN_PLACE_BONUS = 0.05
 OTHER_FILE_PENALTY = 0.05
 # Lines at each end of a block that are followed through hunks too large to align as a whole.
 EDGE_LINES = 3
+# A text (old, new or candidate) larger than this is not read: blocks in it are ``too_large``, and a
+# candidate that large is not searched. Preparing and diffing a text this size takes a fraction of
+# the budget; the locating client does not offer larger candidates anyway.
+MAX_TEXT_CHARS = 8_000_000
+# The answer when the engine gives up: no place, rather than a guessed one.
+GAVE_UP = Location(None, "too_large", 0.0)
 
 
 class TextPair:
@@ -120,26 +132,44 @@ def relocate(
     code: str | None = None,
     context: Context | tuple[str, str] | None = None,
     candidates: Sequence[str] = (),
+    budget: float | None = SECONDS,
 ) -> Location:
     """Return where the lines ``range`` of ``old_text`` are in ``new_text`` (or in a candidate)."""
     before, after = (None, None) if context is None else (context[0], context[1])
     anchor = Anchor(range, code=code, context_before=before, context_after=after)
-    return relocate_many(old_text, new_text, [anchor], candidates=candidates)[0]
+    return relocate_many(old_text, new_text, [anchor], candidates=candidates, budget=budget)[0]
 
 
 def relocate_many(
-    old_text: str, new_text: str, anchors: Iterable[Range | Anchor], *, candidates: Sequence[str] = ()
+    old_text: str,
+    new_text: str,
+    anchors: Iterable[Range | Anchor],
+    *,
+    candidates: Sequence[str] = (),
+    budget: float | None = SECONDS,
 ) -> list[Location]:
-    """Return the locations of many ranges of ``old_text`` in ``new_text``, diffing the pair once."""
-    pair = text_pair(old_text, new_text)
-    others = CandidateTexts(candidates)
+    """Return the locations of many ranges of ``old_text`` in ``new_text``, diffing the pair once.
+
+    ``budget`` is the CPU time (seconds, None for no limit) the call may take; blocks still needing
+    work once it is spent are ``too_large``.
+    """
+    items = [item if isinstance(item, Anchor) else Anchor(item) for item in anchors]
+    if max(len(old_text), len(new_text)) > MAX_TEXT_CHARS:
+        return [GAVE_UP] * len(items)
     results = []
-    for item in anchors:
-        anchor = item if isinstance(item, Anchor) else Anchor(item)
+    with limited(budget):
         try:
-            results.append(relocate_anchor(pair, anchor, others))
-        except Exception:  # pragma: no cover - the engine promises never to raise on any text
-            results.append(Location(None, "deleted", 0.0))
+            pair = text_pair(old_text, new_text)
+        except OutOfTime:
+            return [GAVE_UP] * len(items)
+        others = CandidateTexts([text if len(text) <= MAX_TEXT_CHARS else "" for text in candidates])
+        for anchor in items:
+            try:
+                results.append(relocate_anchor(pair, anchor, others))
+            except OutOfTime:
+                results.append(GAVE_UP)
+            except Exception:  # pragma: no cover - the engine promises never to raise on any text
+                results.append(Location(None, "deleted", 0.0))
     return results
 
 
@@ -200,7 +230,11 @@ def _relocate_span(pair: TextPair, start: int, end: int, candidates: CandidateTe
                 return Location(Range(new_start + 1, grown + 1), "changed", 1.0)
         status: Status = "unchanged" if new_start == start else "shifted"
         return Location(Range(new_start + 1, new_end + 1), status, 1.0)
+    if diff.unresolved_in(start, end):
+        # The diff could not match this part of the file: any place found for it would be a guess.
+        return GAVE_UP
 
+    check()
     probe = _probe_from_old(pair.old, start, end)
     place = _place(diff, start, end, len(new))
     found: list[_Found] = []
@@ -219,6 +253,7 @@ def _relocate_code(
     candidates: CandidateTexts,
 ) -> Location:
     """Return where ``code`` is in the new text when the old text does not contain it."""
+    check()
     new = pair.new
     before = anchor.context_before or ""
     after = anchor.context_after or ""
@@ -237,6 +272,7 @@ def _relocate_code(
 def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _Found | None:
     """Map a block through the diff and the hunk alignments; None if none of it is left."""
     old, new, diff = pair.old, pair.new, pair.diff
+    spend(end - start + 1)
     low = high = -1
     total = kept = 0.0
     lines = kept_lines = 0

@@ -40,14 +40,16 @@ def line_similarity(old: PreparedText, i: int, new: PreparedText, j: int) -> flo
         return 1.0
     if not key or not other:
         return 0.0
-    similarity = _alike(key, old.bigrams(i), old.words(i), other, new.bigrams(j), new.words(j))
-    old_logical, new_logical = old.logical(i), new.logical(j)
+    # The hottest function of the engine: each line's facts come in one cached lookup.
+    old_pairs, old_words, old_logical = old.features(i)
+    new_pairs, new_words, new_logical = new.features(j)
+    similarity = _alike(key, old_pairs, old_words, other, new_pairs, new_words)
     if old_logical is None and new_logical is None:
         return similarity
     if old_logical is None:
-        old_logical = (i, old.bigrams(i), old.words(i), old.head(i))
+        old_logical = (i, old_pairs, old_words, old.head(i))
     if new_logical is None:
-        new_logical = (j, new.bigrams(j), new.words(j), new.head(j))
+        new_logical = (j, new_pairs, new_words, new.head(j))
     # Only the same construct (the same words before its first bracket: ``def name``, ``x = f``)
     # may be recognised by its whole logical line: two signatures share many parameter names.
     if old_logical[3] == new_logical[3]:
@@ -68,7 +70,9 @@ def _alike(
     if key is not None and other is not None:
         # Dice of pair sets can exceed this length bound only for keys of similar lengths: a quick
         # upper bound avoids comparing hopeless pairs.
-        shorter, longer = sorted((len(key), len(other)))
+        shorter, longer = len(key), len(other)
+        if shorter > longer:
+            shorter, longer = longer, shorter
         if 2 * shorter / (shorter + longer) < 0.3:
             return 0.0
     return (dice(pairs, other_pairs) + word_dice(words, other_words)) / 2

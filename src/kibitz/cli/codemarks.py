@@ -32,6 +32,8 @@ from kibitz.cli.locating import (
     promotion_note,
     recorded_json,
     target_for,
+    why_json,
+    why_note,
     with_code,
     with_promoted,
 )
@@ -55,7 +57,7 @@ from kibitz.gitrepo import (
     root_commits,
     write_link,
 )
-from kibitz.locate import AtCommit, Target, pin, split_lines
+from kibitz.locate import WHY_SECONDS, AtCommit, Target, pin, split_lines
 from kibitz.remotes import normalise_remote
 
 
@@ -310,8 +312,10 @@ def add(
         )
 
 
-def _listing_entry(codemark: Codemark, marker: Marker, current: Current, target: Target) -> dict[str, Any]:
-    return {
+def _listing_entry(
+    codemark: Codemark, marker: Marker, current: Current, target: Target, *, why: bool
+) -> dict[str, Any]:
+    entry = {
         "id": codemark["id"],
         "type": codemark["type"],
         "status": codemark["status"],
@@ -326,6 +330,9 @@ def _listing_entry(codemark: Codemark, marker: Marker, current: Current, target:
         "location": location_json(marker, current.placement, target),
         "recorded": recorded_json(marker),
     }
+    if why:
+        entry["why"] = why_json(current.why)
+    return entry
 
 
 _at_option = click.option(
@@ -333,6 +340,14 @@ _at_option = click.option(
     "revision",
     metavar="REV",
     help="Locate the code at this commit (a branch, tag or commit id) instead of in the working tree.",
+)
+_why_seconds_option = click.option(
+    "--why-seconds",
+    type=click.FloatRange(min=0),
+    default=WHY_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="Search the history for the commits that moved the code for at most this long.",
 )
 
 
@@ -353,6 +368,10 @@ _at_option = click.option(
 @click.option("--tag", metavar="TAG", help="Only codemarks with this tag.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N codemarks, newest first.")
 @_at_option
+@click.option(
+    "--why", "why", is_flag=True, help="Name the commit that moved, changed or deleted each one's code."
+)
+@_why_seconds_option
 @json_option
 def ls(
     path: str | None,
@@ -363,6 +382,8 @@ def ls(
     tag: str | None,
     limit: int | None,
     revision: str | None,
+    why: bool,
+    why_seconds: float,
     as_json: bool,
 ) -> None:
     """List the codemarks of this repository, or of one file or directory in it.
@@ -370,7 +391,8 @@ def ls(
     Each is shown where its code is now in your working tree (or at REV with --at), followed by
     how it got there when it is not exactly where it was recorded: shifted (same code, other lines
     or a renamed file), changed (edited), moved (elsewhere in the file or in another file) or
-    deleted, with the confidence of that answer. PATH matches where the code is now.
+    deleted, with the confidence of that answer. PATH matches where the code is now. With --why,
+    a line under each names the commit that did it (its id, author, date and subject).
     """
     root, link = _linked_repo()
     target = target_for(root, revision)
@@ -389,8 +411,10 @@ def ls(
         )
         # Without a path every codemark listed is shown, so only the first N need locating.
         wanted = list(itertools.islice(codemarks, limit if path is None else None))
-        located = locate_markers(client, root, link, wanted, target)
+        located = locate_markers(client, root, link, wanted, target, why_seconds=why_seconds if why else None)
     entries = []
+    # The line under each entry that names the commit that made its code what it is (with --why).
+    notes: list[str | None] = []
     promoted: list[str] = []
     for codemark in wanted:
         marker = first_shown_marker(codemark, located, exact_path, prefix)
@@ -400,16 +424,28 @@ def ls(
                 # Promoted by this very run: show where it is recorded now, not where it was pinned.
                 marker = current.promoted
                 promoted.append(promotion_note(codemark["id"], marker))
-            entries.append(_listing_entry(codemark, marker, current, target))
-    entries = entries[:limit]
+            entries.append(_listing_entry(codemark, marker, current, target, why=why))
+            note = why_note(current.why, marker["commit"], why_seconds) if why else None
+            notes.append(None if note is None else "    " + note)
+    entries, notes = entries[:limit], notes[:limit]
     if as_json:
         print_json(entries)
         return
     if on_terminal():
-        show_text("\n".join(aligned([_painted(entry) for entry in entries])), printable_already=True)
+        lines = aligned([_painted(entry) for entry in entries])
+        # Escaped like the cells: the names and subjects of commits are other people's text.
+        shown = [
+            part
+            for line, note in zip(lines, notes, strict=True)
+            for part in (line, None if note is None else printable(note))
+            if part is not None
+        ]
+        show_text("\n".join(shown), printable_already=True)
     else:
-        for entry in entries:
+        for entry, note in zip(entries, notes, strict=True):
             echo(listing_line(entry))
+            if note is not None:
+                echo(note)
     for note in promoted:
         echo(note, err=True)
     if not entries:
@@ -427,7 +463,7 @@ def _painted(entry: dict[str, Any]) -> list[str]:
 
 
 def _locate_for_show(
-    client: KibitzClient, codemark: Codemark, revision: str | None
+    client: KibitzClient, codemark: Codemark, revision: str | None, why_seconds: float
 ) -> tuple[dict[str, Current], Target | None, Codemark]:
     """Return where the codemark's markers are, when run in a clone linked to their repo.
 
@@ -446,25 +482,27 @@ def _locate_for_show(
         return {}, None, codemark
     target = target_for(root, revision)
     codemark = with_code(root, link, codemark)
-    located = locate_markers(client, root, link, [codemark], target, with_code=True)
+    located = locate_markers(client, root, link, [codemark], target, with_code=True, why_seconds=why_seconds)
     return located, target, with_promoted(codemark, located)
 
 
 @click.command()
 @click.argument("codemark_id", metavar="ID", callback=id_or_permalink)
 @_at_option
+@_why_seconds_option
 @json_option
-def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
+def show(codemark_id: str, revision: str | None, why_seconds: float, as_json: bool) -> None:
     """Show a codemark: its code as recorded and as it is now, its text and its replies.
 
     Inside a clone of its repository, each block is located in the working tree (or at REV with
-    --at); when the code there differs from the recorded code, a unified diff shows how.
+    --at), with the commit that moved, changed or deleted it; when the code there differs from the
+    recorded code, a unified diff shows how.
     """
     with open_client() as client:
         codemark_id = resolve_codemark_id(client, codemark_id)
         codemark = client.get_codemark(codemark_id)
         replies = list(client.iter_replies(codemark_id))
-        located, target, codemark = _locate_for_show(client, codemark, revision)
+        located, target, codemark = _locate_for_show(client, codemark, revision, why_seconds)
     if as_json:
         markers = []
         for marker in codemark["markers"]:
@@ -476,13 +514,20 @@ def show(codemark_id: str, revision: str | None, as_json: bool) -> None:
                     if current is not None and target is not None
                     else None,
                     "current_code": current.code if current is not None else None,
+                    # The commit that made the block what it is (null: unchanged, or not located here).
+                    "why": why_json(current.why) if current is not None else None,
                 }
             )
         print_json({**codemark, "markers": markers, "replies": replies})
     else:
         show_text(
             codemark_details(
-                codemark, replies, located, _describe_target(target, revision), client.server_url
+                codemark,
+                replies,
+                located,
+                _describe_target(target, revision),
+                client.server_url,
+                why_seconds=why_seconds,
             )
         )
 

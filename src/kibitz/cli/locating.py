@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kibitz.cli.times import timestamp
 from kibitz.client import Codemark, KibitzClient, Marker
-from kibitz.gitrepo import ObjectReader, RepoLink, resolve_commit
+from kibitz.gitrepo import ObjectReader, RepoLink, resolve_commit, tree_status
 from kibitz.locate import (
     AtCommit,
     InWorkingTree,
@@ -16,10 +17,15 @@ from kibitz.locate import (
     Placement,
     SharedLocations,
     Target,
+    Why,
     code_missing,
     locate,
+    locate_at_head,
+    locate_from_head,
     read_block,
     rebuild_code,
+    why_in_worktree,
+    why_moved,
 )
 
 
@@ -28,12 +34,14 @@ class Current:
     """Where a marker's block is now, and the code there (None when it is deleted).
 
     ``promoted`` is the marker as the server has it after this run promoted it (its code is committed
-    now): what is shown from then on, not the provisional marker the run started with.
+    now): what is shown from then on, not the provisional marker the run started with. ``why`` is the
+    commit that made the block what it is (None when it is unchanged, or when nobody asked).
     """
 
     placement: Placement
     code: str | None
     promoted: Marker | None = None
+    why: Why | None = None
 
 
 def target_for(root: Path, revision: str | None) -> Target:
@@ -49,8 +57,12 @@ def locate_markers(
     target: Target,
     *,
     with_code: bool = False,
+    why_seconds: float | None = None,
 ) -> dict[str, Current]:
-    """Return, by marker id, where the markers of the linked repo are in ``target``."""
+    """Return, by marker id, where the markers of the linked repo are in ``target``.
+
+    With ``why_seconds``, also the commit that made each block what it is, searched for that long at most.
+    """
     pinned = [
         PinnedMarker(codemark["id"], marker)
         for codemark in codemarks
@@ -61,15 +73,52 @@ def locate_markers(
         return {}
     shared = SharedLocations(client, link.team_id)
     with ObjectReader(root) as reader:
-        placements = locate(reader, pinned, target, shared=shared)
+        whys: dict[str, Why | None] = {}
+        if why_seconds is None:
+            placements = locate(reader, pinned, target, shared=shared)
+        else:
+            placements, whys = _located_with_why(reader, pinned, target, shared, why_seconds)
         return {
             marker_id: Current(
                 placement,
                 read_block(reader, target, placement) if with_code else None,
                 shared.promoted.get(marker_id),
+                whys.get(marker_id),
             )
             for marker_id, placement in placements.items()
         }
+
+
+def _located_with_why(
+    reader: ObjectReader, pinned: list[PinnedMarker], target: Target, shared: SharedLocations, seconds: float
+) -> tuple[dict[str, Placement], dict[str, Why | None]]:
+    """Return where the markers are in ``target`` and the commit that made each block what it is there.
+
+    In the working tree the commit is searched for at HEAD, whose placements ``locate`` computes anyway.
+    """
+    if isinstance(target, AtCommit):
+        placements = locate(reader, pinned, target, shared=shared)
+        return placements, why_moved(
+            reader, pinned, target.commit, placements, seconds=seconds, shared=shared
+        )
+    status = target.status or tree_status(reader.root)
+    head = locate_at_head(reader, pinned, status.head, shared=shared)
+    placements = locate_from_head(reader, head, InWorkingTree(target.buffers, status))
+    if head.commit is None:
+        return placements, {}
+    at_head = why_moved(reader, pinned, head.commit, head.placements, seconds=seconds, shared=shared)
+    tree = InWorkingTree(target.buffers, status)
+    whys: dict[str, Why | None] = {}
+    for marker_id, placement in placements.items():
+        before = head.placements.get(marker_id)
+        if before is None:
+            continue
+        # Edited on disk in place: same lines, same status, other code.
+        edited = before.path == placement.path and read_block(
+            reader, AtCommit(head.commit), before
+        ) != read_block(reader, tree, placement)
+        whys[marker_id] = why_in_worktree(before, placement, at_head.get(marker_id), edited=edited)
+    return placements, whys
 
 
 def with_promoted(codemark: Codemark, located: Mapping[str, Current]) -> Codemark:
@@ -121,6 +170,48 @@ def location_json(marker: Marker, placement: Placement, target: Target) -> dict[
         "at": target.commit if isinstance(target, AtCommit) else None,
         "source": placement.source,
     }
+
+
+def why_json(why: Why | None) -> dict[str, Any] | None:
+    """Return the commit that made a block what it is, as ``--json`` prints it (None when unchanged)."""
+    if why is None:
+        return None
+    info = why.commit
+    return {
+        "action": why.action,
+        "commit": info.commit if info else None,
+        "author": info.author if info else None,
+        "date": info.date.isoformat() if info else None,
+        "subject": info.subject if info else None,
+        "merge": info.is_merge if info else None,
+        # Why no commit is named (None when one is).
+        "reason": why.reason,
+        "source": why.source,
+    }
+
+
+def why_note(why: Why | None, recorded_commit: str, seconds: float) -> str | None:
+    """Return the line that says which commit made a block what it is, or why none is named.
+
+    Names and subjects are other people's text: the caller prints them through the terminal's door.
+    """
+    if why is None or why.reason == "unavailable":
+        return None
+    action = why.action or "changed"
+    info = why.commit
+    if info is not None:
+        merge = " (a merge)" if info.is_merge else ""
+        return f"{action} by {info.commit[:12]}{merge} {info.author}, {timestamp(info.date)}: {info.subject}"
+    recorded = recorded_commit[:12]
+    reason = {
+        "time_limit": f"the commit was not found within {seconds:g} s (--why-seconds gives more time)",
+        "commit_missing": f"no history to search: commit {recorded} is not in this clone",
+        "not_in_history": f"no commit to name: commit {recorded} is not in this history (another branch?)",
+        "not_found": f"no single commit since {recorded} did it",
+    }
+    if why.reason == "uncommitted":
+        return f"{action} by uncommitted edits"
+    return f"{action}: {reason.get(why.reason or '', 'no commit found')}"
 
 
 def recorded_json(marker: Marker) -> dict[str, Any]:
@@ -183,6 +274,14 @@ _UNAVAILABLE = {
         "follow. Pin the file the link points to instead.",
     ),
 }
+
+
+# What a `too_large` block means (the engine gave up on its file rather than guess), and what to do.
+TOO_LARGE_NOTE = "too large to follow — shown where it was recorded"
+TOO_LARGE_ADVICE = (
+    "Kibitz gave up on this file rather than guess: it is too large, or changed too much, to follow "
+    "within a second. `git log -L {start},{end}:{path}` follows the recorded lines by hand."
+)
 
 
 def unavailable_note(reason: str | None, commit: str) -> str:

@@ -7,10 +7,17 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kibitz.cli.locating import Current, unavailable_advice, unavailable_note
+from kibitz.cli.locating import (
+    TOO_LARGE_ADVICE,
+    TOO_LARGE_NOTE,
+    Current,
+    unavailable_advice,
+    unavailable_note,
+    why_note,
+)
 from kibitz.cli.times import timestamp
 from kibitz.client import Codemark, Erasure, Marker, Reaction, Reply, UserRef
-from kibitz.locate import code_missing
+from kibitz.locate import WHY_SECONDS, code_missing
 
 SUMMARY_WIDTH = 72
 NO_CODE = "code not stored on the server (code-free team) and not in this clone"
@@ -59,13 +66,15 @@ def listing_cells(entry: dict[str, Any]) -> list[str]:
     """Return the columns of one ``kibitz ls`` line: ID, place, ``[status/type]``, summary, ``(author)``."""
     location = entry["location"]
     if location["path"] is None:
-        # Deleted or unavailable: say where it was recorded, not where it is.
+        # Deleted, unavailable or too large: say where it was recorded, not where it is.
         recorded = entry["recorded"]
         where = f"{recorded['path']}:{recorded['start_line']}-{recorded['end_line']}"
     else:
         where = f"{location['path']}:{location['start_line']}-{location['end_line']}"
     if location["status"] == "unavailable":
         where += f" ({unavailable_note(location.get('reason'), entry['recorded']['commit'])})"
+    elif location["status"] == "too_large":
+        where += f" ({TOO_LARGE_NOTE})"
     else:
         where += how_found(location["status"], location["confidence"])
     what = f"[{entry['status']}/{entry['type']}]"
@@ -95,18 +104,27 @@ def code_diff(recorded: str, current: str) -> list[str]:
     ]
 
 
-def _current_block(marker: Marker, current: Current, where: str) -> list[str]:
-    """Return the lines that say where a marker's block is now and how its code changed."""
+def _current_block(marker: Marker, current: Current, where: str, why_seconds: float) -> list[str]:
+    """Return the lines that say where a marker's block is now, which commit made it so, and how its code
+    changed."""
     placement = current.placement
     if placement.status == "unavailable":
         return [
             f"now: {unavailable_note(placement.reason, marker['commit'])} {where}",
             "  " + unavailable_advice(placement.reason, marker["commit"]),
         ]
+    if placement.status == "too_large":
+        advice = TOO_LARGE_ADVICE.format(
+            start=marker["start_line"], end=marker["end_line"], path=marker["path"]
+        )
+        return [f"now: not followed {where} (too large)", "  " + advice]
     found = how_found(placement.status, placement.confidence) or " (unchanged)"
+    why = why_note(current.why, marker["commit"], why_seconds)
     if placement.path is None or placement.start_line is None:
-        return [f"now: not found {where}{found}"]
+        return [f"now: not found {where}{found}", *([why] if why else [])]
     out = [f"now at {placement.path}:{placement.start_line}-{placement.end_line} {where}{found}"]
+    if why:
+        out.append(why)
     if current.code is not None and code_missing(marker):
         # Nothing recorded to compare with: the code as it is now is all there is to show.
         out.extend("  " + line for line in numbered(current.code, placement.start_line))
@@ -123,6 +141,7 @@ def codemark_details(
     where: str,
     server_url: str = "",
     now: dt.datetime | None = None,
+    why_seconds: float = WHY_SECONDS,
 ) -> str:
     """Return a codemark with its code (recorded and now), text and thread, as ``kibitz show`` prints it."""
     out = [
@@ -149,7 +168,7 @@ def codemark_details(
             out.extend("  " + line for line in numbered(marker["code"], marker["start_line"]))
         current = located.get(marker["id"])
         if current is not None:
-            out.extend(_current_block(marker, current, where))
+            out.extend(_current_block(marker, current, where, why_seconds))
     out.append("")
     out.extend(codemark["text"].splitlines() or [""])
     if codemark.get("reactions"):

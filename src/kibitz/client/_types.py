@@ -216,7 +216,11 @@ class Me(TypedDict):
 
 
 class NewLocation(TypedDict):
-    """A marker's location at a commit, to share; a ``deleted`` one has no path or lines."""
+    """A marker's location at a commit, to share; a ``deleted`` one has no path or lines.
+
+    ``why_commit`` is the commit that made the block what it is there (moved, changed, deleted it), when a
+    client found it.
+    """
 
     marker_id: str
     path: str | None
@@ -224,11 +228,20 @@ class NewLocation(TypedDict):
     end_line: int | None
     status: LocationStatus
     confidence: float
+    why_commit: NotRequired[str | None]
 
 
-class SharedLocation(NewLocation):
-    """A marker's location at a commit as some client of the team computed it."""
+class SharedLocation(TypedDict):
+    """A marker's location at a commit as some client of the team computed it (``why_commit``: see
+    ``NewLocation``; null while no client has looked)."""
 
+    marker_id: str
+    path: str | None
+    start_line: int | None
+    end_line: int | None
+    status: LocationStatus
+    confidence: float
+    why_commit: str | None
     commit: str
     algorithm: str
     computed_by: str | None

@@ -10,6 +10,16 @@ from kibitz.gitrepo._changes import (
     with_buffers,
     working_tree_changes,
 )
+from kibitz.gitrepo._history import (
+    ChainCommit,
+    CommitInfo,
+    HistoryParser,
+    Walk,
+    commit_changes,
+    first_parent_walk,
+    is_ancestor,
+    parse_commit,
+)
 from kibitz.gitrepo._hunks import (
     Hunk,
     LineRange,
@@ -20,6 +30,7 @@ from kibitz.gitrepo._hunks import (
 from kibitz.gitrepo._objects import ObjectReader
 from kibitz.gitrepo._repo import (
     GitError,
+    GitTimeout,
     NotARepository,
     RepoLink,
     default_branch_head,
@@ -40,10 +51,14 @@ from kibitz.gitrepo._status import GitDirs, Stamp, TreeStatus, git_dirs, state_s
 from kibitz.gitrepo._worktree import WorkingTree
 
 __all__ = [
+    "ChainCommit",
     "ChangeKind",
+    "CommitInfo",
     "FileChange",
     "GitDirs",
     "GitError",
+    "GitTimeout",
+    "HistoryParser",
     "Hunk",
     "LineRange",
     "NotARepository",
@@ -51,20 +66,25 @@ __all__ = [
     "RepoLink",
     "Stamp",
     "TreeStatus",
+    "Walk",
     "WorkingTree",
     "changes_between",
+    "commit_changes",
     "default_branch_head",
     "disk_changes",
     "files_containing",
     "find_root",
+    "first_parent_walk",
     "git_dirs",
     "has_commits",
     "head_commit",
     "hunks_from_head",
     "ignored_by",
+    "is_ancestor",
     "is_shallow",
     "map_range_nearest",
     "map_range_through_hunks",
+    "parse_commit",
     "parse_hunks",
     "parse_name_status",
     "read_link",

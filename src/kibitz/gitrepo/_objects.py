@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from kibitz.gitrepo._history import CommitInfo, parse_commit
 from kibitz.gitrepo._repo import GitError, _git, git_command, git_environment
 
 # git's mode of a symbolic link; a link's target is at most this long on the systems git runs on.
@@ -145,6 +146,16 @@ class ObjectReader:
         """Return the id of the blob at ``path`` in ``commit``, or None if there is no such file."""
         answer = self._check(f"{commit}:{path}")
         return answer[0] if answer is not None and answer[1] == "blob" else None
+
+    def commit_info(self, commit: str) -> CommitInfo | None:
+        """Return who made ``commit``, when and its subject; None if there is no such commit here."""
+        if "\n" in commit:
+            return None
+        with self._lock:
+            answer = self._contents.ask(f"{commit}^{{commit}}")
+        if answer is None or answer[1] != "commit" or answer[2] is None:
+            return None
+        return parse_commit(answer[0], answer[2])
 
     def is_symlink(self, commit: str, path: str) -> bool:
         """Tell whether ``path`` at ``commit`` is a symbolic link (git keeps its target, not lines)."""

@@ -21,6 +21,10 @@ class NotARepository(GitError):
     """The directory is not inside a git working tree."""
 
 
+class GitTimeout(GitError):
+    """A git command did not finish in the time it was given, and was stopped."""
+
+
 @dataclass(frozen=True, slots=True)
 class RepoLink:
     """The Kibitz team and repo a local repository is linked to (stored in its local git config)."""
@@ -46,19 +50,33 @@ def git_command(*args: str) -> list[str]:
 
 
 def _git(
-    cwd: Path, *args: str, check: bool = True, stdin: bytes | None = None, literal: bool = True
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    stdin: bytes | None = None,
+    literal: bool = True,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run git in ``cwd`` and return the finished process; raise GitError on failure if ``check``.
 
-    ``literal=False`` is for the few commands that refuse literal pathspecs (``check-ignore``).
+    ``literal=False`` is for the few commands that refuse literal pathspecs (``check-ignore``). Past
+    ``timeout`` seconds git is stopped and GitTimeout raised.
     """
     env = git_environment()
     if not literal:
         env["GIT_LITERAL_PATHSPECS"] = "0"
     try:
         result = subprocess.run(
-            git_command(*args), cwd=cwd, env=env, input=stdin, capture_output=True, check=False
+            git_command(*args),
+            cwd=cwd,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            check=False,
+            timeout=timeout,
         )
+    except subprocess.TimeoutExpired as exc:
+        raise GitTimeout(f"git {args[0]} did not finish within {timeout:.3g} s") from exc
     except FileNotFoundError as exc:
         raise GitError("git is not installed (or not on PATH)") from exc
     except NotADirectoryError as exc:

@@ -15,6 +15,10 @@ from git, from the commit it was recorded at.
 ``pin`` (``pin_buffer`` for an unsaved editor buffer) turns a selection in the working tree into a
 new marker: a normal reference at HEAD when the lines are committed, a provisional one carrying the
 code when they are not.
+
+``why_moved`` names, for each block not ``unchanged`` at a commit, the commit that moved, changed,
+deleted, shifted or renamed it (``Why``), found by walking the history in between within a time
+bound, and shares it with the team; ``why_in_worktree`` carries HEAD's answer over to the working tree.
 """
 
 from kibitz.locate._blocks import split_lines
@@ -29,13 +33,18 @@ from kibitz.locate._model import (
     PlacementStatus,
     Reason,
     Target,
+    Why,
+    WhyAction,
+    WhyReason,
 )
 from kibitz.locate._pin import hunks_between, pin, pin_buffer
 from kibitz.locate._rebuild import code_missing, rebuild_code
 from kibitz.locate._shared import SharedLocations
+from kibitz.locate._why_moved import WHY_SECONDS, why_in_worktree, why_moved
 
 __all__ = [
     "ALGORITHM",
+    "WHY_SECONDS",
     "AtCommit",
     "HeadPlaces",
     "InWorkingTree",
@@ -45,6 +54,9 @@ __all__ = [
     "Reason",
     "SharedLocations",
     "Target",
+    "Why",
+    "WhyAction",
+    "WhyReason",
     "code_missing",
     "hunks_between",
     "locate",
@@ -55,4 +67,6 @@ __all__ = [
     "read_block",
     "rebuild_code",
     "split_lines",
+    "why_in_worktree",
+    "why_moved",
 ]

@@ -130,7 +130,9 @@ def _relocate_group(
     lost = []
     for (marker, _), location in zip(needs_engine, located, strict=True):
         path = new_path if location.candidate is None else paths[location.candidate]
-        if location.status == "deleted" and capped:
+        if location.status == "too_large":
+            results[marker["id"]] = Located(Placement.too_large(marker["id"]), None)
+        elif location.status == "deleted" and capped:
             lost.append(marker)  # maybe moved into a file the candidates left out: search by code
         elif location.status == "deleted" or path is None:
             results[marker["id"]] = Located(Placement.deleted(marker["id"], location.confidence), None)
@@ -204,6 +206,8 @@ def _search_by_code(target: _Commit, marker: Marker, found: Mapping[str, set[str
     texts = [target.text(path) or "" for path in paths]
     # No old text: the engine looks for the code itself, in the first file and then the others.
     location = relocate_many("", texts[0], [anchor], candidates=texts[1:])[0]
+    if location.status == "too_large":
+        return Located(Placement.too_large(marker["id"]), None)
     if location.status == "deleted":
         return Located(Placement.deleted(marker["id"], location.confidence), None)
     path = paths[0] if location.candidate is None else paths[location.candidate + 1]

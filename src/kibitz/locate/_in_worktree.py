@@ -31,9 +31,12 @@ class _Tree(Files):
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """A block relocated in the working tree: where, and with what the engine said."""
+    """A block relocated in the working tree: where, and with what the engine said.
 
-    path: str
+    ``path`` is None when the engine gave up (``too_large``).
+    """
+
+    path: str | None
     location: Location
 
 
@@ -94,6 +97,9 @@ def locate_in_worktree(
         unsure.update(
             p.marker["id"] for p in relocated if not _holds_code(tree, p.marker, results[p.marker["id"]])
         )
+        # A block the engine gave up on is not looked for by its code either: in what defeated the
+        # diff (a table of repeated rows) its code has many copies, and picking one would be a guess.
+        unsure.difference_update(key for key, placement in results.items() if placement.status == "too_large")
         if unsure:
             searched = [p.marker for p in head.markers if p.marker["id"] in unsure]
             for marker, found in _search_by_code(tree, changes, searched):
@@ -128,7 +134,10 @@ def _relocate(
     steps: list[_Step | None] = []
     for location in relocate_many(old_text, new_text, anchors, candidates=texts):
         path = new_path if location.candidate is None else paths[location.candidate]
-        steps.append(None if location.status == "deleted" or path is None else _Step(path, location))
+        if location.status == "too_large":
+            steps.append(_Step(None, location))
+        else:
+            steps.append(None if location.status == "deleted" or path is None else _Step(path, location))
     return steps
 
 
@@ -157,6 +166,8 @@ def _compose(tree: _Tree, marker: Marker, at_head: Placement, step: _Step | None
     """Return the working-tree placement of a block placed at HEAD and relocated once more."""
     if step is None:
         return Placement.deleted(marker["id"], at_head.confidence)
+    if step.path is None:
+        return Placement.too_large(marker["id"])
     moved = at_head.status == "moved" or step.location.status == "moved"
     # Two uncertain steps are less certain than either.
     return _placed(tree, marker, step, moved, at_head.confidence * step.location.confidence)
@@ -180,7 +191,7 @@ def _search_by_code(
         # No old text: the engine looks for the code itself, in the recorded file and the changed ones.
         steps = _relocate(tree, changes, "", path, first, anchors, [m["code"] for m in group])
         for marker, step in zip(group, steps, strict=True):
-            if step is not None:
+            if step is not None and step.path is not None:
                 moved = step.location.status == "moved" or step.path != marker["path"]
                 found.append((marker, _placed(tree, marker, step, moved, step.location.confidence)))
     return found
@@ -188,6 +199,7 @@ def _search_by_code(
 
 def _placed(tree: _Tree, marker: Marker, step: _Step, moved: bool, confidence: float) -> Placement:
     """Return the placement of a block found in the tree, judged against the recorded block."""
+    assert step.path is not None
     assert step.location.range is not None
     start, end = step.location.range.start_line, step.location.range.end_line
     keys = tree.block_keys(step.path, start, end)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from kibitz.anchoring import ALGORITHM_VERSION, Status
 from kibitz.client import Marker
-from kibitz.gitrepo import TreeStatus
+from kibitz.gitrepo import CommitInfo, TreeStatus
 
 # Bump when this package may place a marker differently for the same inputs (which references it
 # reads, how statuses are judged): a cached location is shared per algorithm name, so the name
@@ -58,13 +58,15 @@ Target = AtCommit | InWorkingTree
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """Where a marker's block is in a target; ``path`` and lines are None when it is ``deleted``.
+    """Where a marker's block is in a target; ``path`` and lines are None unless it was found.
 
     ``status`` compares the block found with the one recorded: ``unchanged`` (same code, same
     place), ``shifted`` (same code, other lines or a renamed file), ``changed`` (edited in place),
     ``moved`` (found away from its place, maybe in another file) or ``deleted``. ``unavailable``
-    says this clone cannot tell (``reason`` says why); it is never shared. ``source`` says whether
-    the answer came from the team's shared cache or was computed here.
+    says this clone cannot tell (``reason`` says why); ``too_large`` that the engine gave up on the
+    file (too large, or its changes too tangled to follow in time) rather than guess. Neither is
+    ever shared. ``source`` says whether the answer came from the team's shared cache or was
+    computed here.
     """
 
     marker_id: str
@@ -80,6 +82,11 @@ class Placement:
     def deleted(marker_id: str, confidence: float, source: Source = "computed") -> Placement:
         """Return the placement of a block that is nowhere to be found."""
         return Placement(marker_id, None, None, None, "deleted", confidence, source)
+
+    @staticmethod
+    def too_large(marker_id: str) -> Placement:
+        """Return the placement of a block the engine gave up on: no place rather than a guess."""
+        return Placement(marker_id, None, None, None, "too_large", 0.0)
 
     @staticmethod
     def unavailable(marker_id: str, reason: Reason, source: Source = "computed") -> Placement:
@@ -104,3 +111,33 @@ class HeadPlaces:
     placements: Mapping[str, Placement]
     by_path: Mapping[str, tuple[PinnedMarker, ...]]
     unsure: tuple[PinnedMarker, ...]
+
+
+# What the commit that made a block what it is did to it.
+WhyAction = Literal["moved", "changed", "deleted", "shifted", "renamed"]
+# Why no commit is named: the search ran out of time; the recorded commit is not in this clone, or not in
+# the target's history (another branch, a rewritten one); no commit between them made the difference;
+# the block is unavailable here; the difference is in files not committed yet (the working tree).
+WhyReason = Literal[
+    "time_limit", "commit_missing", "not_in_history", "not_found", "unavailable", "uncommitted"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    """The commit that made a block what it is at a target (``commit``), or why none is named (``reason``).
+
+    ``action`` is what that commit did: ``moved``, ``changed``, ``deleted``, ``shifted`` (lines added or
+    removed above it) or ``renamed`` (its file); None for an ``unavailable`` block. ``source`` says
+    whether the commit came from the team's shared cache or was searched for here.
+    """
+
+    action: WhyAction | None
+    commit: CommitInfo | None
+    reason: WhyReason | None = None
+    source: Source = "computed"
+
+    @staticmethod
+    def missing(action: WhyAction | None, reason: WhyReason) -> Why:
+        """Return the answer that names no commit, for ``reason``."""
+        return Why(action, None, reason)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from kibitz.client import Conflict, KibitzClient, Marker, NewLocation, NotFound
 from kibitz.locate._model import ALGORITHM, PinnedMarker, Placement
@@ -21,6 +21,9 @@ class SharedLocations:
         self.team_id = team_id
         # Markers this run promoted, as the server now has them (by marker id): what to show from now on.
         self.promoted: dict[str, Marker] = {}
+        # What the team's cache answered, by (commit, marker id): the commit that made the block what it is
+        # there, when a client found it (None otherwise).
+        self._why_commits: dict[tuple[str, str], str | None] = {}
 
     def fetch(self, commit: str, marker_ids: Sequence[str]) -> dict[str, Placement]:
         """Return the locations the team already knows at ``commit``, by marker id."""
@@ -29,6 +32,7 @@ class SharedLocations:
             batch = marker_ids[start : start + BATCH]
             answer = self.client.query_locations(self.team_id, commit, ALGORITHM, batch)
             for known in answer["locations"]:
+                self._why_commits[(commit, known["marker_id"])] = known.get("why_commit")
                 found[known["marker_id"]] = Placement(
                     known["marker_id"],
                     known["path"],
@@ -40,28 +44,62 @@ class SharedLocations:
                 )
         return found
 
+    def why_commits(self, commit: str, marker_ids: Sequence[str]) -> dict[str, str]:
+        """Return the commits the team found made these markers' blocks what they are at ``commit``.
+
+        Locations fetched earlier in this run are not asked for again.
+        """
+        unasked = [marker_id for marker_id in marker_ids if (commit, marker_id) not in self._why_commits]
+        if unasked:
+            self.fetch(commit, unasked)
+        return {
+            marker_id: found
+            for marker_id in marker_ids
+            if (found := self._why_commits.get((commit, marker_id))) is not None
+        }
+
+    def store_whys(self, commit: str, found: Iterable[tuple[Placement, str]]) -> None:
+        """Share, with their locations at ``commit``, the commits that made the blocks what they are there.
+
+        A location the team knew already keeps its place; the server only adds the commit to it.
+        """
+        pairs = list(found)
+        if pairs:
+            self._send(commit, [placement for placement, _ in pairs], {p.marker_id: c for p, c in pairs})
+
     def store(self, commit: str, placements: Iterable[Placement]) -> None:
         """Share locations computed at ``commit`` (never ones computed on unsaved or uncommitted text).
 
-        An ``unavailable`` block is what this clone cannot see, not a fact about the commit: never shared.
+        An ``unavailable`` block is what this clone cannot see, not a fact about the commit, and a
+        ``too_large`` one what this engine gave up on (within a time budget, which depends on the
+        machine): never shared.
         """
+        self._send(commit, placements, {})
+
+    def _send(self, commit: str, placements: Iterable[Placement], why_commits: Mapping[str, str]) -> None:
+        """Send locations at ``commit``, each with the commit that made it so when ``why_commits`` has one."""
         body: list[NewLocation] = []
         for placement in placements:
             status = placement.status
-            if status == "unavailable" or (
-                placement.path is not None and not _api_accepts_path(placement.path)
+            if (
+                status == "unavailable"
+                or status == "too_large"
+                or (placement.path is not None and not _api_accepts_path(placement.path))
             ):
                 continue
-            body.append(
-                {
-                    "marker_id": placement.marker_id,
-                    "path": placement.path,
-                    "start_line": placement.start_line,
-                    "end_line": placement.end_line,
-                    "status": status,
-                    "confidence": placement.confidence,
-                }
-            )
+            location: NewLocation = {
+                "marker_id": placement.marker_id,
+                "path": placement.path,
+                "start_line": placement.start_line,
+                "end_line": placement.end_line,
+                "status": status,
+                "confidence": placement.confidence,
+            }
+            why_commit = why_commits.get(placement.marker_id)
+            if why_commit is not None:
+                # Only when there is one: a server older than this field refuses unknown fields.
+                location["why_commit"] = why_commit
+            body.append(location)
         for start in range(0, len(body), BATCH):
             self.client.store_locations(self.team_id, commit, ALGORITHM, body[start : start + BATCH])
 

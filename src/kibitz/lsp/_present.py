@@ -140,6 +140,8 @@ def location(placed: Placed) -> dict[str, str]:
             "status": "unavailable",
             "note": _UNAVAILABLE_NOTES.get(p.reason or "", "cannot be seen here"),
         }
+    if p.status == "too_large":
+        return {"status": "too_large", "note": _UNAVAILABLE_NOTES["too_large"]}
     if p.status == "deleted":
         return {"status": "deleted", "note": f"its code is gone (it was at {recorded})"}
     if p.status == "moved" or (p.path is not None and p.path != marker["path"]):

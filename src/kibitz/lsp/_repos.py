@@ -7,6 +7,7 @@ the codemarks and the buffers, so the event loop alone changes what is kept here
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -163,16 +164,22 @@ class KeptHead:
     again (look up HEAD's locations, check and copy them) to relocate the few in the edited buffer.
     """
 
+    # Places the engine gave up on within its CPU budget (``too_large``) may have given up only because the
+    # machine was busy at that moment: they are kept this long, then computed again.
+    GAVE_UP_SECONDS = 30.0
+
     def __init__(self) -> None:
-        self._kept: tuple[str | None, int, HeadPlaces] | None = None
+        self._kept: tuple[str | None, int, HeadPlaces, float] | None = None
 
     def places(self, head: str | None, generation: int, compute: Callable[[], HeadPlaces]) -> HeadPlaces:
         """Return the places at ``head`` of the codemarks of ``generation``, computed when not kept."""
         kept = self._kept
-        if kept is not None and kept[0] == head and kept[1] == generation:
+        now = time.monotonic()
+        if kept is not None and kept[0] == head and kept[1] == generation and now < kept[3]:
             return kept[2]
         places = compute()
-        self._kept = (head, generation, places)
+        gave_up = any(p.status == "too_large" for p in places.placements.values())
+        self._kept = (head, generation, places, now + self.GAVE_UP_SECONDS if gave_up else math.inf)
         return places
 
 

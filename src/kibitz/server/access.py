@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from kibitz.ids import is_id
@@ -112,14 +112,31 @@ async def team_allowlist(session: UnitOfWork, team_id: str) -> str:
     return allowlist or ""
 
 
+# The access checks' statements are built once: composing one cost more than running it.
+_MEMBERSHIP = (
+    select(Membership, Team.allowlist)
+    .join(Team, Team.id == Membership.team_id)
+    .where(Membership.team_id == bindparam("team_id"), Membership.user_id == bindparam("user_id"))
+)
+_CODEMARK = (
+    select(Codemark, Membership, Team.allowlist)
+    .join(Membership, Membership.team_id == Codemark.team_id)
+    .join(Team, Team.id == Codemark.team_id)
+    .where(Codemark.id == bindparam("codemark_id"), Membership.user_id == bindparam("user_id"))
+)
+_REPLY = (
+    select(Reply, Membership, Codemark, Team.allowlist)
+    .join(Membership, Membership.team_id == Reply.team_id)
+    .join(Codemark, Codemark.id == Reply.codemark_id)
+    .join(Team, Team.id == Reply.team_id)
+    .where(Reply.id == bindparam("reply_id"), Membership.user_id == bindparam("user_id"))
+)
+
+
 async def _membership(session: UnitOfWork, caller: Caller, team_id: str) -> tuple[Membership, str]:
     found = None
     if is_id(team_id):
-        result = await session.execute(
-            select(Membership, Team.allowlist)
-            .join(Team, Team.id == Membership.team_id)
-            .where(Membership.team_id == team_id, Membership.user_id == caller.user.id)
-        )
+        result = await session.execute(_MEMBERSHIP, {"team_id": team_id, "user_id": caller.user.id})
         found = result.one_or_none()
     if found is None:
         raise NotFound("No such team.")
@@ -168,12 +185,7 @@ async def access_codemark(
     """Return a codemark and the caller's membership of its team."""
     found = None
     if is_id(codemark_id):
-        result = await session.execute(
-            select(Codemark, Membership, Team.allowlist)
-            .join(Membership, Membership.team_id == Codemark.team_id)
-            .join(Team, Team.id == Codemark.team_id)
-            .where(Codemark.id == codemark_id, Membership.user_id == caller.user.id)
-        )
+        result = await session.execute(_CODEMARK, {"codemark_id": codemark_id, "user_id": caller.user.id})
         found = result.one_or_none()
     # Bookmarks are private to their author: to anyone else they do not exist.
     if found is None or not found[0].visible_to(caller.user.id):
@@ -189,13 +201,7 @@ async def access_reply(
     """Return a reply, its codemark and the caller's membership of their team."""
     found = None
     if is_id(reply_id):
-        result = await session.execute(
-            select(Reply, Membership, Codemark, Team.allowlist)
-            .join(Membership, Membership.team_id == Reply.team_id)
-            .join(Codemark, Codemark.id == Reply.codemark_id)
-            .join(Team, Team.id == Reply.team_id)
-            .where(Reply.id == reply_id, Membership.user_id == caller.user.id)
-        )
+        result = await session.execute(_REPLY, {"reply_id": reply_id, "user_id": caller.user.id})
         found = result.one_or_none()
     if found is None or not found[2].visible_to(caller.user.id):
         raise NotFound("No such reply.")

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from kibitz.server.auth.models import User
 from kibitz.server.crypto.blind_index import normalise_email as normalise_email_for_index
@@ -133,12 +133,15 @@ async def people_of(session: UnitOfWork, users: Sequence[User]) -> dict[str, Per
     return {user.id: await person_of(session, user) for user in users}
 
 
+_USERS_BY_ID = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
 async def people_by_id(session: UnitOfWork, ids: Iterable[str]) -> dict[str, Person]:
     """Load users by id and return their opened snapshots (unknown ids are left out)."""
     wanted = list(dict.fromkeys(ids))
     found: dict[str, Person] = {}
     # Chunked: far below SQLite's and asyncpg's limits on bound parameters.
     for start in range(0, len(wanted), 500):
-        users = list(await session.scalars(select(User).where(User.id.in_(wanted[start : start + 500]))))
+        users = list(await session.scalars(_USERS_BY_ID, {"ids": wanted[start : start + 500]}))
         found.update(await people_of(session, users))
     return found

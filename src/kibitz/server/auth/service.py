@@ -9,7 +9,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from kibitz.ids import new_id
@@ -151,14 +151,19 @@ async def issue_session(
     return token, row
 
 
+_TOKEN_AND_USER = (
+    select(ApiToken, User)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
 async def authenticate(session: UnitOfWork, token: str) -> Caller:
     """Return the caller for a bearer token, or raise NotAuthenticated."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise NotAuthenticated()
     digest = hash_token(token)
-    result = await session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == digest)
-    )
+    result = await session.execute(_TOKEN_AND_USER, {"digest": digest})
     found = result.one_or_none()
     if found is None:
         raise NotAuthenticated()

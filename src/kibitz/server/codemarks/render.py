@@ -113,8 +113,14 @@ def _parts_query(ids: BindParameter[Any]) -> CompoundSelect[Any]:
     )
 
 
-# Built once: composing this union costs more than running it on a page of 50.
+# Built once: composing these costs more than running them on a page of 50.
 _PARTS = _parts_query(bindparam("ids", expanding=True))
+_MARKERS = (
+    select(Marker, MarkerReference)
+    .outerjoin(MarkerReference, MarkerReference.marker_id == Marker.id)
+    .where(Marker.codemark_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Marker.position, MarkerReference.id)
+)
 
 
 async def codemarks_out(session: UnitOfWork, codemarks: Sequence[Codemark]) -> list[CodemarkOut]:
@@ -138,12 +144,7 @@ async def rendered_codemarks(
     for c in codemarks:
         opener.add((Codemark.title, c.id), c.title, Codemark.title, row=c.id)
         opener.add((Codemark.text, c.id), c.text, Codemark.text, row=c.id)
-    for marker, ref in await session.execute(
-        select(Marker, MarkerReference)
-        .outerjoin(MarkerReference, MarkerReference.marker_id == Marker.id)
-        .where(Marker.codemark_id.in_(ids))
-        .order_by(Marker.position, MarkerReference.id)
-    ):
+    for marker, ref in await session.execute(_MARKERS, {"ids": ids}):
         if marker.id not in seen:
             seen.add(marker.id)
             markers[marker.codemark_id].append(marker)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, bindparam, delete, or_, select
 
 from kibitz.ids import new_id
 from kibitz.server.access import require_author_or_role
@@ -61,6 +61,9 @@ async def _set_mentions(
     return [u for u in user_ids if u not in before]
 
 
+_FOLLOWERS = select(Follower.user_id).where(Follower.codemark_id == bindparam("codemark_id"))
+
+
 async def add_reply(session: UnitOfWork, caller: Caller, codemark: Codemark, text: str) -> ReplyOut:
     """Add a reply; the replier and the people it mentions follow the codemark, followers are told."""
     if codemark.type == "link":
@@ -82,9 +85,7 @@ async def add_reply(session: UnitOfWork, caller: Caller, codemark: Codemark, tex
         session.add(
             Mention(team_id=codemark.team_id, codemark_id=codemark.id, reply_id=reply.id, user_id=user_id)
         )
-    followers = list(
-        await session.scalars(select(Follower.user_id).where(Follower.codemark_id == codemark.id))
-    )
+    followers = list(await session.scalars(_FOLLOWERS, {"codemark_id": codemark.id}))
     await notify(session, codemark, mentioned, "mention", caller.user.id, reply.id)
     # Someone mentioned here hears of it once, as a mention, not again as a reply.
     await notify(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.people import people_by_id
@@ -55,6 +55,16 @@ EVENT_TYPES = (
 )
 
 
+# Built once (composing a statement costs more than running it); the update holds the team row until commit.
+_NEXT_SEQ = (
+    update(Team)
+    .where(Team.id == bindparam("team_id"))
+    .values(event_seq=Team.event_seq + 1)
+    .returning(Team.event_seq)
+)
+_HEAD_SEQ = select(Team.event_seq).where(Team.id == bindparam("team_id"))
+
+
 async def record_event(
     session: UnitOfWork,
     team_id: str,
@@ -78,9 +88,7 @@ async def record_event(
     `codemark_id` and `subject_id` (the codemark or reply the payload shows) let a deletion redact it.
     """
     assert type in EVENT_TYPES, type
-    result = await session.execute(
-        update(Team).where(Team.id == team_id).values(event_seq=Team.event_seq + 1).returning(Team.event_seq)
-    )
+    result = await session.execute(_NEXT_SEQ, {"team_id": team_id})
     seq = int(result.scalar_one())
     payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
     owner = member_owner(team_id, author_id) if author_id is not None else team_owner(team_id)
@@ -108,7 +116,7 @@ async def record_event(
 
 async def head_seq(session: UnitOfWork, team_id: str) -> int:
     """Return the team's newest seq (0 when it has no events)."""
-    value = await session.scalar(select(Team.event_seq).where(Team.id == team_id))
+    value = await session.scalar(_HEAD_SEQ, {"team_id": team_id})
     return int(value or 0)
 
 

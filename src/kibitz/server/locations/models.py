@@ -30,5 +30,8 @@ class MarkerLocation(Base):
     end_line: Mapped[int | None] = mapped_column(Integer, default=None)
     status: Mapped[str] = mapped_column(String(16))
     confidence: Mapped[float] = mapped_column(Float)
+    # The commit that made the block what it is at this commit (moved, changed, deleted it), once a client
+    # found it; added to a known location later, never replaced. A commit id, like `commit`: not sealed.
+    why_commit: Mapped[str | None] = mapped_column(String(64), default=None)
     computed_by: Mapped[str | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

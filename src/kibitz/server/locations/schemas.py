@@ -23,6 +23,7 @@ class LocationIn(Strict):
     end_line: LineNumber | None = None
     status: LocationStatus
     confidence: Annotated[float, Field(ge=0.0, le=1.0)]
+    why_commit: CommitId | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> LocationIn:
@@ -34,6 +35,8 @@ class LocationIn(Strict):
             raise ValueError("a location that is not deleted needs path, start_line and end_line")
         elif self.start_line > self.end_line:  # type: ignore[operator]
             raise ValueError("start_line must not be greater than end_line")
+        if self.why_commit is not None and self.status == "unchanged":
+            raise ValueError("an unchanged location has no why_commit: nothing made it so")
         return self
 
 
@@ -63,6 +66,7 @@ class LocationOut(BaseModel):
     end_line: int | None
     status: LocationStatus
     confidence: float
+    why_commit: str | None
     computed_by: str | None
     created_at: dt.datetime
 

@@ -1,13 +1,15 @@
 """Shared locations: store what clients computed at commits (first write wins) and hand it to teammates.
 
-A location's path is sealed with the team's key (row: the marker's id) and opened when queried.
+A location's path is sealed with the team's key (row: the marker's id) and opened when queried. The
+commit that made a block what it is (`why_commit`) is often found after its location was shared: it is
+added to a known location that has none, and never replaces one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kibitz.server.auth.service import Caller
@@ -73,6 +75,7 @@ async def store_locations(
             "end_line": loc.end_line,
             "status": loc.status,
             "confidence": loc.confidence,
+            "why_commit": loc.why_commit,
             "computed_by": caller.user.id,
             "created_at": now,
         }
@@ -87,6 +90,27 @@ async def store_locations(
         .returning(MarkerLocation.marker_id)
     )
     stored = list(await session.scalars(statement))
+    late = [
+        {"m": marker_id, "w": values["why_commit"]}
+        for marker_id, values in first.items()
+        if values["why_commit"] is not None and marker_id not in stored
+    ]
+    if late:
+        # A plain (not ORM) update, run once per marker: only where no commit is known yet.
+        table = MarkerLocation.__table__
+        assert isinstance(table, Table)
+        await session.execute(
+            update(table)
+            .where(
+                table.c.team_id == team_id,
+                table.c.marker_id == bindparam("m"),
+                table.c.commit == data.commit,
+                table.c.algorithm == data.algorithm,
+                table.c.why_commit.is_(None),
+            )
+            .values(why_commit=bindparam("w")),
+            late,
+        )
     # Bookmarks are private, so where they are is not announced to the team.
     public = list(
         await session.scalars(
@@ -140,6 +164,7 @@ async def query_locations(
                 "end_line": row.end_line,
                 "status": row.status,
                 "confidence": row.confidence,
+                "why_commit": row.why_commit,
                 "computed_by": row.computed_by,
                 "created_at": row.created_at,
             }

@@ -1,0 +1,1 @@
+"""The why-it-moved benchmark's generated histories (see bench/why.py)."""
