@@ -136,6 +136,7 @@ def measure(
         "benchmark": "relocation-languages",
         "command": command,
         "anchors_carry_code": not args.ranges_only,
+        "engine_budget_seconds": args.budget,
         "algorithm_version": ALGORITHM_VERSION,
         "engine_commit": engine_commit(),
         "machine": machine(),

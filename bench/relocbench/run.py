@@ -63,7 +63,11 @@ def score_history(
     with_code: bool,
     budget: float | None = None,
 ) -> dict[int, Scored]:
-    """Score the engine (with this CPU budget per file pair) and the baselines on a history, per distance."""
+    """Score the engine and the baselines on every file pair of a history, per distance.
+
+    ``budget`` is the engine's time budget per call (None: none, so that accuracy does not depend on the
+    machine's load).
+    """
     scored: dict[int, Scored] = {}
     for distance in distances:
         stats = Stats()
