@@ -113,21 +113,30 @@ def _rarest_run(
     old: Sequence[str], new: Sequence[str], a0: int, a1: int, b0: int, b1: int
 ) -> tuple[int, int, int] | None:
     """Return ``(old_start, new_start, length)`` of the longest equal run around the rarest line."""
-    occurrences: dict[str, list[int]] = {}
+    # A line seen once is kept as its position, a line seen more often as the list of its positions. Most
+    # lines are unique, and a list for each would be thousands of objects alive at once for the garbage
+    # collector to track (and promote to its oldest generation) at every diff of an editor's buffer.
+    occurrences: dict[str, int | list[int]] = {}
     for position in range(a0, a1):
         key = old[position]
-        chain = occurrences.get(key)
-        if chain is None:
-            occurrences[key] = [position]
+        seen = occurrences.get(key)
+        if seen is None:
+            occurrences[key] = position
+        elif isinstance(seen, int):
+            occurrences[key] = [seen, position]
         else:
-            chain.append(position)
+            seen.append(position)
     best: tuple[int, int, int] | None = None
     best_length = 0
     best_count = MAX_CHAIN + 1
     j = b0
     while j < b1:
-        chain = occurrences.get(new[j])
-        if chain is None or len(chain) > best_count:
+        seen = occurrences.get(new[j])
+        if seen is None:
+            j += 1
+            continue
+        chain = (seen,) if isinstance(seen, int) else seen
+        if len(chain) > best_count:
             j += 1
             continue
         next_j = j + 1
@@ -138,11 +147,11 @@ def _rarest_run(
                 start_a -= 1
                 start_b -= 1
                 if rarity > 1:
-                    rarity = min(rarity, len(occurrences[old[start_a]]))
+                    rarity = min(rarity, _count(occurrences[old[start_a]]))
             end_a, end_b = i + 1, j + 1
             while end_a < a1 and end_b < b1 and old[end_a] == new[end_b]:
                 if rarity > 1:
-                    rarity = min(rarity, len(occurrences[old[end_a]]))
+                    rarity = min(rarity, _count(occurrences[old[end_a]]))
                 end_a += 1
                 end_b += 1
             next_j = max(next_j, end_b)
@@ -152,6 +161,11 @@ def _rarest_run(
                 best_count = rarity
         j = next_j
     return best
+
+
+def _count(seen: int | list[int]) -> int:
+    """Return how many times a line occurs, from its entry in ``_rarest_run``'s occurrences."""
+    return 1 if isinstance(seen, int) else len(seen)
 
 
 def _fallback(
