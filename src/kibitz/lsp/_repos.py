@@ -38,6 +38,7 @@ from kibitz.locate import (
     locate_from_head,
 )
 from kibitz.lsp._present import Placed
+from kibitz.lsp._publication import KeptDiagnostics
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +243,10 @@ class Document:
     # Why the document shows no codemarks (outside git, not linked, binary…), None when it does.
     problem: str | None = None
     placed: list[Placed] = field(default_factory=list)
-    signature: tuple[object, ...] = ()
+    # The blocks as the client was last told its threads changed (``kibitz/threadsChanged``).
+    told: Sequence[Placed] = ()
+    # The parts of its diagnostics kept between publications (made with the protocol's converter).
+    diagnostics: KeptDiagnostics | None = field(default=None, repr=False)
     # The last text split into lines: pygls splits the whole text again at every read of ``lines``,
     # which for every codemark of a publication costs more than locating them.
     _split: tuple[str, list[str]] | None = field(default=None, repr=False)
