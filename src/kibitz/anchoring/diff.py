@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import bisect
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Protocol
 
 # Lines occurring more often than this in a region are too common to anchor on (jgit's limit).
@@ -44,14 +45,8 @@ class LineDiff:
         self.new_to_old = new_to_old
         self.hunks = _hunks(old_to_new, new_to_old)
         self._hunk_starts = [hunk.old_start for hunk in self.hunks]
-        unmatched_before = [0] * (len(old_to_new) + 1)
-        total = 0
-        for position, target in enumerate(old_to_new):
-            if target < 0:
-                total += 1
-            unmatched_before[position + 1] = total
-        # unmatched_before[i] is the number of old lines before line i that have no match.
-        self.unmatched_before = unmatched_before
+        # unmatched_before[i] is the number of old lines before line i that have no match (-1).
+        self.unmatched_before = list(accumulate(map((-1).__eq__, old_to_new), initial=0))
 
     def hunk_at(self, old_line: int) -> Hunk | None:
         """Return the hunk that replaced or deleted old line ``old_line`` (0-based), if any."""
@@ -76,10 +71,18 @@ class LineDiff:
         return self.old_to_new[last_old] - self.old_to_new[first_old] == last_old - first_old
 
 
-def diff_lines(old: Sequence[str], new: Sequence[str]) -> LineDiff:
-    """Match equal lines of ``old`` and ``new`` with the histogram algorithm."""
+def diff_lines(
+    old: Sequence[str], new: Sequence[str], where: Mapping[str, int | list[int]] | None = None
+) -> LineDiff:
+    """Match equal lines of ``old`` and ``new`` with the histogram algorithm.
+
+    ``where`` is where each old line occurs, as ``positions(old)`` gives it (or with a list for every
+    line): given by a caller who diffs the same old lines again and again, computed here otherwise.
+    """
     old_to_new = [-1] * len(old)
     new_to_old = [-1] * len(new)
+    if where is None:
+        where = positions(old)
     # An explicit stack: a recursion would overflow on long files with many small edits.
     stack = [(0, len(old), 0, len(new))]
     while stack:
@@ -96,7 +99,7 @@ def diff_lines(old: Sequence[str], new: Sequence[str]) -> LineDiff:
             new_to_old[b1] = a1
         if a0 == a1 or b0 == b1:
             continue
-        found = _rarest_run(old, new, a0, a1, b0, b1)
+        found = _rarest_run(old, new, where, a0, a1, b0, b1)
         if found is None:
             _fallback(old, new, a0, a1, b0, b1, old_to_new, new_to_old)
             continue
@@ -109,49 +112,72 @@ def diff_lines(old: Sequence[str], new: Sequence[str]) -> LineDiff:
     return LineDiff(old_to_new, new_to_old)
 
 
-def _rarest_run(
-    old: Sequence[str], new: Sequence[str], a0: int, a1: int, b0: int, b1: int
-) -> tuple[int, int, int] | None:
-    """Return ``(old_start, new_start, length)`` of the longest equal run around the rarest line."""
-    # A line seen once is kept as its position, a line seen more often as the list of its positions. Most
-    # lines are unique, and a list for each would be thousands of objects alive at once for the garbage
-    # collector to track (and promote to its oldest generation) at every diff of an editor's buffer.
-    occurrences: dict[str, int | list[int]] = {}
-    for position in range(a0, a1):
-        key = old[position]
-        seen = occurrences.get(key)
+def positions(lines: Sequence[str]) -> dict[str, int | list[int]]:
+    """Return where each line occurs: its position if once, else the list of its positions in order.
+
+    Most lines occur once; a list for each would be thousands of objects at each diff for the garbage
+    collector to track (an editor diffs at every keystroke).
+    """
+    where: dict[str, int | list[int]] = {}
+    for position, line in enumerate(lines):
+        seen = where.get(line)
         if seen is None:
-            occurrences[key] = position
+            where[line] = position
         elif isinstance(seen, int):
-            occurrences[key] = [seen, position]
+            where[line] = [seen, position]
         else:
             seen.append(position)
+    return where
+
+
+def _within(seen: int | list[int], a0: int, a1: int) -> tuple[int, int]:
+    """Return the slice of a line's positions (as ``positions`` gives them) that fall in ``a0:a1``."""
+    if isinstance(seen, int):
+        return (0, 1) if a0 <= seen < a1 else (0, 0)
+    return bisect.bisect_left(seen, a0), bisect.bisect_left(seen, a1)
+
+
+def _rarest_run(
+    old: Sequence[str],
+    new: Sequence[str],
+    where: Mapping[str, int | list[int]],
+    a0: int,
+    a1: int,
+    b0: int,
+    b1: int,
+) -> tuple[int, int, int] | None:
+    """Return ``(old_start, new_start, length)`` of the longest equal run around the rarest line.
+
+    ``where`` is ``positions(old)``: a line's occurrences in the region are those within ``a0:a1``, found
+    by bisection, so that the old lines are indexed once per diff rather than once per region.
+    """
     best: tuple[int, int, int] | None = None
     best_length = 0
     best_count = MAX_CHAIN + 1
     j = b0
     while j < b1:
-        seen = occurrences.get(new[j])
+        seen = where.get(new[j])
         if seen is None:
             j += 1
             continue
-        chain = (seen,) if isinstance(seen, int) else seen
-        if len(chain) > best_count:
+        low, high = _within(seen, a0, a1)
+        count = high - low
+        if count == 0 or count > best_count:
             j += 1
             continue
         next_j = j + 1
-        for i in chain:
-            rarity = len(chain)
+        for i in (seen,) if isinstance(seen, int) else seen[low:high]:
+            rarity = count
             start_a, start_b = i, j
             while start_a > a0 and start_b > b0 and old[start_a - 1] == new[start_b - 1]:
                 start_a -= 1
                 start_b -= 1
                 if rarity > 1:
-                    rarity = min(rarity, _count(occurrences[old[start_a]]))
+                    rarity = min(rarity, _count(where[old[start_a]], a0, a1))
             end_a, end_b = i + 1, j + 1
             while end_a < a1 and end_b < b1 and old[end_a] == new[end_b]:
                 if rarity > 1:
-                    rarity = min(rarity, _count(occurrences[old[end_a]]))
+                    rarity = min(rarity, _count(where[old[end_a]], a0, a1))
                 end_a += 1
                 end_b += 1
             next_j = max(next_j, end_b)
@@ -163,9 +189,10 @@ def _rarest_run(
     return best
 
 
-def _count(seen: int | list[int]) -> int:
-    """Return how many times a line occurs, from its entry in ``_rarest_run``'s occurrences."""
-    return 1 if isinstance(seen, int) else len(seen)
+def _count(seen: int | list[int], a0: int, a1: int) -> int:
+    """Return how many of a line's positions (as ``positions`` gives them) fall in ``a0:a1``."""
+    low, high = _within(seen, a0, a1)
+    return high - low
 
 
 def _fallback(
