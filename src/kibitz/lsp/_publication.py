@@ -65,4 +65,5 @@ class KeptDiagnostics:
         """Return the JSON members of a block's diagnostic but its range, each preceded by a comma."""
         members = self._plain(present.diagnostic(block, server_url, _NO_RANGE))
         del members["range"]
-        return "".join(f", {json.dumps(name)}: {json.dumps(value)}" for name, value in members.items())
+        inside = json.dumps(members)[1:-1]
+        return f", {inside}" if inside else ""
