@@ -52,8 +52,11 @@ class Placed:
 
 def same_threads(one: Sequence[Placed], other: Sequence[Placed]) -> bool:
     """Tell whether two lists of blocks show the same threads: the same codemarks, lines and placements."""
+    # A codemark kept is the same object from one keystroke to the next: no need to compare its fields.
     return len(one) == len(other) and all(
-        a.codemark == b.codemark and a.lines == b.lines and a.placement == b.placement
+        (a.codemark is b.codemark or a.codemark == b.codemark)
+        and a.lines == b.lines
+        and a.placement == b.placement
         for a, b in zip(one, other, strict=True)
     )
 
