@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kibitz.client import Codemark, KibitzClient, KibitzError
+from kibitz.client import Codemark, KibitzClient, KibitzError, Marker
 from kibitz.gitrepo import (
     GitDirs,
     GitError,
@@ -196,6 +196,7 @@ class Repo:
     # Used by one worker at a time: locating takes the repository's lock.
     head: KeptHead = field(init=False, default_factory=KeptHead)
     _shown: tuple[int, tuple[Codemark, ...]] | None = field(init=False, default=None, repr=False)
+    _blocks: tuple[int, tuple[Block, ...]] | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.status = KeptStatus(self.root)
@@ -230,6 +231,19 @@ class Repo:
             self._shown = (self.generation, tuple(sorted(kept, key=lambda c: (c["created_at"], c["id"]))))
         return self._shown[1]
 
+    def blocks(self) -> tuple[Block, ...]:
+        """Return the shown codemarks' blocks in this repository, in order (what ``placed_in`` looks at)."""
+        if self._blocks is None or self._blocks[0] != self.generation:
+            repo_id = self.link.repo_id
+            found = [
+                Block(codemark, marker, marker["id"], marker["path"])
+                for codemark in self.shown()
+                for marker in codemark["markers"]
+                if marker["repo_id"] == repo_id
+            ]
+            self._blocks = (self.generation, tuple(found))
+        return self._blocks[1]
+
 
 @dataclass
 class Document:
@@ -258,6 +272,16 @@ class Document:
             split = (text, text.splitlines(keepends=True))
             self._split = split
         return split[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A codemark's block in the repository: the codemark, its marker, and the marker's id and path."""
+
+    codemark: Codemark
+    marker: Marker
+    marker_id: str
+    path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,21 +344,21 @@ def pinned_markers(repo: Repo, codemarks: Sequence[Codemark]) -> list[PinnedMark
     ]
 
 
-def placed_in(
-    rel: str, codemarks: Sequence[Codemark], placements: Mapping[str, Placement], repo_id: str
-) -> list[Placed]:
-    """Return the blocks of a document: those located in it, and those recorded in it but not placed."""
+def placed_in(rel: str, blocks: Sequence[Block], placements: Mapping[str, Placement]) -> list[Placed]:
+    """Return the blocks of a document: those located in it, and those recorded in it but not placed.
+
+    ``blocks`` are every block of the repository (``Repo.blocks``): at each keystroke all of them are
+    looked at, so each holds what is looked at without going through the codemark.
+    """
     placed = []
-    for codemark in codemarks:
-        for marker in codemark["markers"]:
-            if marker["repo_id"] != repo_id:
-                continue
-            placement = placements.get(marker["id"])
-            if placement is not None and placement.path == rel and placement.start_line is not None:
-                placed.append(Placed(codemark, marker, placement))
-            elif marker["path"] == rel and (placement is None or placement.path is None):
-                # Deleted, or not visible in this clone: listed, not shown in the text.
-                placed.append(Placed(codemark, marker, placement))
+    where = placements.get
+    for block in blocks:
+        placement = where(block.marker_id)
+        if placement is not None and placement.path == rel and placement.start_line is not None:
+            placed.append(Placed(block.codemark, block.marker, placement))
+        elif block.path == rel and (placement is None or placement.path is None):
+            # Deleted, or not visible in this clone: listed, not shown in the text.
+            placed.append(Placed(block.codemark, block.marker, placement))
     return placed
 
 

@@ -443,7 +443,7 @@ class KibitzLanguageServer(LanguageServer):
             lock = self._repo_locks.setdefault(repo.root, asyncio.Lock())
             async with lock:
                 version = self.workspace.get_text_document(uri).version
-                codemarks, generation = repo.shown(), repo.generation
+                codemarks, generation, blocks = repo.shown(), repo.generation, repo.blocks()
                 placements = await asyncio.to_thread(
                     locate_buffers, repo, codemarks, generation, self._buffers(repo)
                 )
@@ -452,7 +452,7 @@ class KibitzLanguageServer(LanguageServer):
             promoted = repo.shared.promoted
             if promoted:
                 self._apply_promotions(repo)
-            document.placed = placed_in(rel, codemarks, placements, repo.link.repo_id)
+            document.placed = placed_in(rel, blocks, placements)
         self.publish(document)
 
     def _apply_promotions(self, repo: Repo) -> None:
