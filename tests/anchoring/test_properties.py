@@ -107,6 +107,12 @@ def test_the_diff_matches_equal_lines_in_order(old: list[str], new: list[str]) -
     # Every unmatched line belongs to exactly one hunk.
     in_hunks = sum(hunk.old_end - hunk.old_start for hunk in matching.hunks)
     assert in_hunks == len(old) - len(pairs)
+    assert matching.unmatched_before[-1] == len(old) - len(pairs)
+    # The old lines' index, given by a caller that keeps it, changes nothing.
+    index: dict[str, list[int]] = {}
+    for position, key in enumerate(keys_old):
+        index.setdefault(key, []).append(position)
+    assert diff_lines(keys_old, keys_new, index).old_to_new == matching.old_to_new
 
 
 @given(code_lines.filter(bool), st.data())

@@ -26,6 +26,7 @@ from kibitz.lsp._present import (
     line_range,
     location,
     one_line,
+    same_threads,
     severity,
     thread,
 )
@@ -122,6 +123,17 @@ def test_the_diagnostic_and_the_lens_name_the_codemark() -> None:
     assert shown.range == types.Range(types.Position(9, 0), types.Position(9, 0))
     assert shown.command is not None
     assert (shown.command.command, shown.command.arguments) == ("kibitz.openInBrowser", [{"id": "cm1"}])
+
+
+def test_threads_are_the_same_while_codemarks_lines_and_placements_are() -> None:
+    shown = [_placed(), _placed("shifted", lines=(20, 24))]
+    assert same_threads(shown, [_placed(), _placed("shifted", lines=(20, 24))])
+    assert same_threads([], ())
+    assert not same_threads(shown, shown[:1])
+    assert not same_threads(shown, [_placed(), _placed("shifted", lines=(21, 25))])
+    assert not same_threads(shown, [_placed(), _placed("changed", lines=(20, 24))])
+    renamed = Placed(_codemark(title="Why retry thrice?"), MARKER, shown[1].placement)
+    assert not same_threads(shown, [shown[0], renamed])
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import bisect
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Protocol
 
 from .budget import CLOCK_EVERY, afford, spend
@@ -65,14 +66,8 @@ class LineDiff:
         self.unresolved = tuple(unresolved)
         self.hunks = _hunks(old_to_new, new_to_old)
         self._hunk_starts = [hunk.old_start for hunk in self.hunks]
-        unmatched_before = [0] * (len(old_to_new) + 1)
-        total = 0
-        for position, target in enumerate(old_to_new):
-            if target < 0:
-                total += 1
-            unmatched_before[position + 1] = total
-        # unmatched_before[i] is the number of old lines before line i that have no match.
-        self.unmatched_before = unmatched_before
+        # unmatched_before[i] is the number of old lines before line i that have no match (-1).
+        self.unmatched_before = list(accumulate(map((-1).__eq__, old_to_new), initial=0))
 
     def hunk_at(self, old_line: int) -> Hunk | None:
         """Return the hunk that replaced or deleted old line ``old_line`` (0-based), if any."""
@@ -101,14 +96,22 @@ class LineDiff:
         return self.old_to_new[last_old] - self.old_to_new[first_old] == last_old - first_old
 
 
-def diff_lines(old: Sequence[str], new: Sequence[str]) -> LineDiff:
-    """Match equal lines of ``old`` and ``new`` with the histogram algorithm."""
-    old_to_new, new_to_old, unresolved = _diff(old, new, shingle=True)
+def diff_lines(
+    old: Sequence[str], new: Sequence[str], where: Mapping[str, int | list[int]] | None = None
+) -> LineDiff:
+    """Match equal lines of ``old`` and ``new`` with the histogram algorithm.
+
+    ``where`` is where each old line occurs, as ``positions(old)`` gives it (or with a list for every
+    line): given by a caller who diffs the same old lines again and again, computed here otherwise.
+    """
+    old_to_new, new_to_old, unresolved = _diff(
+        old, new, positions(old) if where is None else where, shingle=True
+    )
     return LineDiff(old_to_new, new_to_old, unresolved)
 
 
 def _diff(
-    old: Sequence[str], new: Sequence[str], *, shingle: bool
+    old: Sequence[str], new: Sequence[str], where: Mapping[str, int | list[int]], *, shingle: bool
 ) -> tuple[list[int], list[int], list[range]]:
     """Return the matching of ``diff_lines`` as two maps, and the old lines left unresolved."""
     old_to_new = [-1] * len(old)
@@ -140,7 +143,7 @@ def _diff(
         if max(a1 - a0, b1 - b0) > LARGE_REGION:
             pairs = _unique_pairs(old, new, a0, a1, b0, b1)
         if not pairs:
-            found, shared = _rarest_run(old, new, a0, a1, b0, b1)
+            found, shared = _rarest_run(old, new, where, a0, a1, b0, b1)
             if found is not None:
                 start_old, start_new, length = found
                 pairs = [(start_old + offset, start_new + offset) for offset in range(length)]
@@ -219,7 +222,7 @@ def _shingle_pairs(
         return []
     olds = ["\n".join(old[i : i + SHINGLE]) for i in range(a0, a1 - SHINGLE + 1)]
     news = ["\n".join(new[j : j + SHINGLE]) for j in range(b0, b1 - SHINGLE + 1)]
-    runs, _, _ = _diff(olds, news, shingle=False)
+    runs, _, _ = _diff(olds, news, positions(olds), shingle=False)
     pairs: list[tuple[int, int]] = []
     last_old = last_new = -1
     for s, t in enumerate(runs):
@@ -233,46 +236,77 @@ def _shingle_pairs(
     return pairs
 
 
+def positions(lines: Sequence[str]) -> dict[str, int | list[int]]:
+    """Return where each line occurs: its position if once, else the list of its positions in order.
+
+    Most lines occur once; a list for each would be thousands of objects at each diff for the garbage
+    collector to track (an editor diffs at every keystroke).
+    """
+    where: dict[str, int | list[int]] = {}
+    for position, line in enumerate(lines):
+        seen = where.get(line)
+        if seen is None:
+            where[line] = position
+        elif isinstance(seen, int):
+            where[line] = [seen, position]
+        else:
+            seen.append(position)
+    return where
+
+
+def _within(seen: int | list[int], a0: int, a1: int) -> tuple[int, int]:
+    """Return the slice of a line's positions (as ``positions`` gives them) that fall in ``a0:a1``."""
+    if isinstance(seen, int):
+        return (0, 1) if a0 <= seen < a1 else (0, 0)
+    return bisect.bisect_left(seen, a0), bisect.bisect_left(seen, a1)
+
+
 def _rarest_run(
-    old: Sequence[str], new: Sequence[str], a0: int, a1: int, b0: int, b1: int
+    old: Sequence[str],
+    new: Sequence[str],
+    where: Mapping[str, int | list[int]],
+    a0: int,
+    a1: int,
+    b0: int,
+    b1: int,
 ) -> tuple[tuple[int, int, int] | None, bool]:
     """Return ``(old_start, new_start, length)`` of the longest equal run around the rarest line.
 
     Also return whether the two sides share any line at all (if not, there is nothing to match).
+
+    ``where`` is ``positions(old)``: a line's occurrences in the region are those within ``a0:a1``, found
+    by bisection, so that the old lines are indexed once per diff rather than once per region.
     """
-    occurrences: dict[str, list[int]] = {}
-    for position in range(a0, a1):
-        key = old[position]
-        chain = occurrences.get(key)
-        if chain is None:
-            occurrences[key] = [position]
-        else:
-            chain.append(position)
     best: tuple[int, int, int] | None = None
     best_length = 0
     best_count = MAX_CHAIN + 1
     shared = False
     j = b0
     while j < b1:
-        chain = occurrences.get(new[j])
-        if chain is None or len(chain) > best_count:
-            shared = shared or chain is not None
+        seen = where.get(new[j])
+        if seen is None:
+            j += 1
+            continue
+        low, high = _within(seen, a0, a1)
+        count = high - low
+        if count == 0 or count > best_count:
+            shared = shared or count > 0
             j += 1
             continue
         shared = True
         next_j = j + 1
-        for i in chain:
-            rarity = len(chain)
+        for i in (seen,) if isinstance(seen, int) else seen[low:high]:
+            rarity = count
             start_a, start_b = i, j
             while start_a > a0 and start_b > b0 and old[start_a - 1] == new[start_b - 1]:
                 start_a -= 1
                 start_b -= 1
                 if rarity > 1:
-                    rarity = min(rarity, len(occurrences[old[start_a]]))
+                    rarity = min(rarity, _count(where[old[start_a]], a0, a1))
             end_a, end_b = i + 1, j + 1
             while end_a < a1 and end_b < b1 and old[end_a] == new[end_b]:
                 if rarity > 1:
-                    rarity = min(rarity, len(occurrences[old[end_a]]))
+                    rarity = min(rarity, _count(where[old[end_a]], a0, a1))
                 end_a += 1
                 end_b += 1
             next_j = max(next_j, end_b)
@@ -282,6 +316,12 @@ def _rarest_run(
                 best_count = rarity
         j = next_j
     return best, shared
+
+
+def _count(seen: int | list[int], a0: int, a1: int) -> int:
+    """Return how many of a line's positions (as ``positions`` gives them) fall in ``a0:a1``."""
+    low, high = _within(seen, a0, a1)
+    return high - low
 
 
 def _fallback(

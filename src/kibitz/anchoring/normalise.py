@@ -318,33 +318,43 @@ class PreparedText:
     def indents(self) -> Indents:
         """Return the lines' indentations, -1 for blank lines (for the diff's slider heuristic)."""
         if self._indents is None:
-            self._indents = Indents(self)
+            self._indents = Indents(self.lines, self.keys)
         return self._indents
 
     def indent(self, position: int) -> int:
         """Return the width of a line's leading whitespace (a tab counts as 8)."""
-        line = self.lines[position]
-        stripped = line.lstrip()
-        return len(line[: len(line) - len(stripped)].expandtabs(8))
+        return _indent_width(self.lines[position])
+
+
+def _indent_width(line: str) -> int:
+    """Return the width of a line's leading whitespace (a tab counts as 8)."""
+    stripped = line.lstrip()
+    return len(line[: len(line) - len(stripped)].expandtabs(8))
 
 
 class Indents:
-    """Each line's indentation (-1 for a blank line), computed only for the lines asked about."""
+    """Each line's indentation (-1 for a blank line), computed only for the lines asked about.
 
-    __slots__ = ("_found", "_text")
+    It holds the text's lines, not the text: a text holding its indents and held by them would be a cycle,
+    left for the garbage collector's rare full passes to free, with all its lines.
+    """
 
-    def __init__(self, text: PreparedText) -> None:
-        self._text = text
+    __slots__ = ("_found", "_keys", "_lines")
+
+    def __init__(self, lines: list[str], keys: list[str]) -> None:
+        self._lines = lines
+        self._keys = keys
         self._found: dict[int, int] = {}
 
     def __len__(self) -> int:
-        return len(self._text)
+        return len(self._lines)
 
     def __getitem__(self, position: int) -> int:
         found = self._found.get(position)
         if found is None:
-            text = self._text
-            found = self._found[position] = text.indent(position) if text.keys[position] else -1
+            found = self._found[position] = (
+                _indent_width(self._lines[position]) if self._keys[position] else -1
+            )
         return found
 
 

@@ -88,7 +88,8 @@ class TextPair:
         self.old: PreparedText = prepare(old_text)
         self.new: PreparedText = prepare(new_text)
         self.identical = old_text == new_text
-        matching = diff_lines(self.old.keys, self.new.keys)
+        # The old text is often diffed again (HEAD's, against each version of a buffer): its index is kept.
+        matching = diff_lines(self.old.keys, self.new.keys, self.old.index)
         if matching.hunks:
             old, new = self.old, self.new
             matching = slide_hunks(matching, old.keys, new.keys, old.indents, new.indents)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import cast
 
 from kibitz.anchoring import Status
 from kibitz.client import Marker
@@ -68,11 +69,14 @@ class Files:
         if keys is None:
             keys = self._keys[path] = [None] * len(lines)
         first, last = max(start_line - 1, 0), min(max(end_line, 0), len(lines))
-        # Only the lines asked about are keyed: blocks are a small part of a large file.
-        for index in range(first, last):
-            if keys[index] is None:
-                keys[index] = line_key(lines[index])
-        return tuple(key for key in keys[first:last] if key is not None)
+        block = keys[first:last]
+        if None in block:
+            # Only the lines asked about are keyed: blocks are a small part of a large file.
+            for index in range(first, last):
+                if keys[index] is None:
+                    keys[index] = line_key(lines[index])
+            block = keys[first:last]
+        return tuple(cast(list[str], block))
 
     def _split(self, path: str) -> list[str]:
         lines = self._lines.get(path)

@@ -50,6 +50,17 @@ class Placed:
         return p.start_line, p.end_line
 
 
+def same_threads(one: Sequence[Placed], other: Sequence[Placed]) -> bool:
+    """Tell whether two lists of blocks show the same threads: the same codemarks, lines and placements."""
+    # A codemark kept is the same object from one keystroke to the next: no need to compare its fields.
+    return len(one) == len(other) and all(
+        (a.codemark is b.codemark or a.codemark == b.codemark)
+        and a.lines == b.lines
+        and a.placement == b.placement
+        for a, b in zip(one, other, strict=True)
+    )
+
+
 def permalink_url(server_url: str, permalink: str) -> str:
     """Return a codemark's full permalink: the server's URL joined with its ``/c/ID`` path."""
     return server_url.rstrip("/") + "/" + permalink.lstrip("/")
@@ -89,13 +100,19 @@ def line_range(lines: Sequence[str], start_line: int, end_line: int, units: Any)
     ``units`` counts a line's characters in the client's position encoding (``num_units``); the range
     ends at the end of the last line's text, clamped to the document.
     """
+    start, end, width = line_span(lines, start_line, end_line, units)
+    return types.Range(types.Position(start, 0), types.Position(end, width))
+
+
+def line_span(lines: Sequence[str], start_line: int, end_line: int, units: Any) -> tuple[int, int, int]:
+    """Return ``line_range`` as numbers: its first and last line (0-based) and the last one's width."""
     last_index = max(len(lines) - 1, 0)
     start = min(max(start_line - 1, 0), last_index)
     end = min(max(end_line - 1, start), last_index)
     end_text = lines[end].rstrip("\r\n") if lines else ""
     # An ASCII character is one unit in every encoding; counting units goes through each character.
     width = len(end_text) if end_text.isascii() else units(end_text)
-    return types.Range(types.Position(start, 0), types.Position(end, width))
+    return start, end, width
 
 
 def diagnostic(placed: Placed, server_url: str, where: types.Range) -> types.Diagnostic:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kibitz.client import Codemark, KibitzClient, KibitzError
+from kibitz.client import Codemark, KibitzClient, KibitzError, Marker
 from kibitz.gitrepo import (
     GitDirs,
     GitError,
@@ -39,6 +39,7 @@ from kibitz.locate import (
     locate_from_head,
 )
 from kibitz.lsp._present import Placed
+from kibitz.lsp._publication import KeptDiagnostics
 
 logger = logging.getLogger(__name__)
 
@@ -202,6 +203,7 @@ class Repo:
     # Used by one worker at a time: locating takes the repository's lock.
     head: KeptHead = field(init=False, default_factory=KeptHead)
     _shown: tuple[int, tuple[Codemark, ...]] | None = field(init=False, default=None, repr=False)
+    _blocks: tuple[int, tuple[Block, ...]] | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.status = KeptStatus(self.root)
@@ -236,6 +238,19 @@ class Repo:
             self._shown = (self.generation, tuple(sorted(kept, key=lambda c: (c["created_at"], c["id"]))))
         return self._shown[1]
 
+    def blocks(self) -> tuple[Block, ...]:
+        """Return the shown codemarks' blocks in this repository, in order (what ``placed_in`` looks at)."""
+        if self._blocks is None or self._blocks[0] != self.generation:
+            repo_id = self.link.repo_id
+            found = [
+                Block(codemark, marker, marker["id"], marker["path"])
+                for codemark in self.shown()
+                for marker in codemark["markers"]
+                if marker["repo_id"] == repo_id
+            ]
+            self._blocks = (self.generation, tuple(found))
+        return self._blocks[1]
+
 
 @dataclass
 class Document:
@@ -249,7 +264,10 @@ class Document:
     # Why the document shows no codemarks (outside git, not linked, binary…), None when it does.
     problem: str | None = None
     placed: list[Placed] = field(default_factory=list)
-    signature: tuple[object, ...] = ()
+    # The blocks as the client was last told its threads changed (``kibitz/threadsChanged``).
+    told: Sequence[Placed] = ()
+    # The parts of its diagnostics kept between publications (made with the protocol's converter).
+    diagnostics: KeptDiagnostics | None = field(default=None, repr=False)
     # The last text split into lines: pygls splits the whole text again at every read of ``lines``,
     # which for every codemark of a publication costs more than locating them.
     _split: tuple[str, list[str]] | None = field(default=None, repr=False)
@@ -261,6 +279,16 @@ class Document:
             split = (text, text.splitlines(keepends=True))
             self._split = split
         return split[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A codemark's block in the repository: the codemark, its marker, and the marker's id and path."""
+
+    codemark: Codemark
+    marker: Marker
+    marker_id: str
+    path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,21 +351,21 @@ def pinned_markers(repo: Repo, codemarks: Sequence[Codemark]) -> list[PinnedMark
     ]
 
 
-def placed_in(
-    rel: str, codemarks: Sequence[Codemark], placements: Mapping[str, Placement], repo_id: str
-) -> list[Placed]:
-    """Return the blocks of a document: those located in it, and those recorded in it but not placed."""
+def placed_in(rel: str, blocks: Sequence[Block], placements: Mapping[str, Placement]) -> list[Placed]:
+    """Return the blocks of a document: those located in it, and those recorded in it but not placed.
+
+    ``blocks`` are every block of the repository (``Repo.blocks``): at each keystroke all of them are
+    looked at, so each holds what is looked at without going through the codemark.
+    """
     placed = []
-    for codemark in codemarks:
-        for marker in codemark["markers"]:
-            if marker["repo_id"] != repo_id:
-                continue
-            placement = placements.get(marker["id"])
-            if placement is not None and placement.path == rel and placement.start_line is not None:
-                placed.append(Placed(codemark, marker, placement))
-            elif marker["path"] == rel and (placement is None or placement.path is None):
-                # Deleted, or not visible in this clone: listed, not shown in the text.
-                placed.append(Placed(codemark, marker, placement))
+    where = placements.get
+    for block in blocks:
+        placement = where(block.marker_id)
+        if placement is not None and placement.path == rel and placement.start_line is not None:
+            placed.append(Placed(block.codemark, block.marker, placement))
+        elif block.path == rel and (placement is None or placement.path is None):
+            # Deleted, or not visible in this clone: listed, not shown in the text.
+            placed.append(Placed(block.codemark, block.marker, placement))
     return placed
 
 

@@ -41,6 +41,7 @@ from kibitz.gitrepo import ObjectReader
 from kibitz.lsp import _present as present
 from kibitz.lsp._live import TeamFeed
 from kibitz.lsp._protocol import KibitzProtocol
+from kibitz.lsp._publication import KeptDiagnostics
 from kibitz.lsp._repos import (
     MAX_BUFFER_CHARS,
     Document,
@@ -140,6 +141,8 @@ class _Said:
 
 class KibitzLanguageServer(LanguageServer):
     """The Kibitz language server: codemarks of the team in every open document."""
+
+    protocol: KibitzProtocol
 
     def __init__(self, trust: Trust | None = None) -> None:
         super().__init__("kibitz", __version__, protocol_cls=KibitzProtocol)
@@ -440,7 +443,7 @@ class KibitzLanguageServer(LanguageServer):
             lock = self._repo_locks.setdefault(repo.root, asyncio.Lock())
             async with lock:
                 version = self.workspace.get_text_document(uri).version
-                codemarks, generation = repo.shown(), repo.generation
+                codemarks, generation, blocks = repo.shown(), repo.generation, repo.blocks()
                 placements = await asyncio.to_thread(
                     locate_buffers, repo, codemarks, generation, self._buffers(repo)
                 )
@@ -449,7 +452,7 @@ class KibitzLanguageServer(LanguageServer):
             promoted = repo.shared.promoted
             if promoted:
                 self._apply_promotions(repo)
-            document.placed = placed_in(rel, codemarks, placements, repo.link.repo_id)
+            document.placed = placed_in(rel, blocks, placements)
         self.publish(document)
 
     def _apply_promotions(self, repo: Repo) -> None:
@@ -479,18 +482,19 @@ class KibitzLanguageServer(LanguageServer):
 
     def publish(self, document: Document) -> None:
         """Send a document's diagnostics; tell rich clients and lenses when its threads changed."""
-        url = self.server_url()
-        diagnostics = []
-        for placed in document.placed:
-            where = self.range_of(document, placed)
-            if where is not None:
-                diagnostics.append(present.diagnostic(placed, url, where))
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=document.uri, diagnostics=diagnostics)
+        text_document = self.workspace.get_text_document(document.uri)
+        if document.diagnostics is None:
+            document.diagnostics = KeptDiagnostics(self.protocol.plain)
+        params = document.diagnostics.params(
+            document.uri,
+            document.placed,
+            document.lines_of(text_document.source),
+            text_document.position_codec.client_num_units,
+            self.server_url(),
         )
-        signature = tuple((p.codemark, p.lines, p.placement) for p in document.placed)
-        if signature != document.signature:
-            document.signature = signature
+        self.protocol.notify_json(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
+        if not present.same_threads(document.placed, document.told):
+            document.told = document.placed
             self.protocol.notify("kibitz/threadsChanged", {"uri": document.uri})
             self.refresh_lenses()
 
@@ -557,7 +561,7 @@ class KibitzLanguageServer(LanguageServer):
         for document in self.documents.values():
             if any(p.codemark["id"] in codemark_ids for p in document.placed):
                 # Replies or reactions may have changed without the codemark's own fields: tell anyway.
-                document.signature = ()
+                document.told = ()
         if roots:
             await self.relocate_all(roots)
 
