@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from kibitz.settings import Settings
 from tests.conftest import HARNESS_VARIABLES, forget_developer_settings
-from tests.server_process import KIBITZ, clean_environment, free_port
+from tests.server_process import clean_environment, free_port
+from tests.warm_start import run_kibitz
 
 REFUSAL = "cannot be set from the environment"
 
@@ -48,13 +48,8 @@ def test_the_switches_are_set_in_code_and_the_rest_still_comes_from_the_environm
 
 def test_kibitz_server_run_refuses_a_test_only_switch(tmp_path: Path) -> None:
     env = {**clean_environment(), "KIBITZ_FAST_PASSWORD_HASHING": "1", "KIBITZ_ENCRYPT_AT_REST": "false"}
-    result = subprocess.run(
-        [str(KIBITZ), "server", "run", "--port", str(free_port()), "--data-dir", str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_kibitz(
+        ["server", "run", "--port", str(free_port()), "--data-dir", str(tmp_path)], env=env, timeout=60
     )
     assert result.returncode == 1, result.stderr
     assert f"KIBITZ_FAST_PASSWORD_HASHING and KIBITZ_ENCRYPT_AT_REST {REFUSAL}" in result.stderr

@@ -1,15 +1,19 @@
 """A `kibitz` started from the warm parent behaves as the exec'ed console script: output, exit code, stdin,
-working directory and environment, and nothing of one run reaches the next."""
+working directory and environment, and nothing of one run reaches the next; so does `kibitz lsp`."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+from lsprotocol import types
 
 from tests import warm_start
+from tests.lsp.conftest import start_client, wait_until
 from tests.server_process import KIBITZ, clean_environment
 
 COMMANDS = [
@@ -60,3 +64,26 @@ def test_a_warm_server_is_its_own_process_and_stops_on_sigterm(tmp_path: Path) -
         # It shuts down in order, then ends by the signal it caught, as uvicorn does after exec.
         assert process.wait(15) == -signal.SIGTERM
     assert "Application shutdown complete" in (tmp_path / "log").read_text()
+
+
+async def _signed_out_session(env: dict[str, str], root: Path, *, warm: bool) -> tuple[Any, ...]:
+    """Start `kibitz lsp` (warm or exec'ed), initialize and shut it down; return what it said and its exit."""
+    client = await start_client(env, warm=warm)
+    # pygls' client keeps its server process to itself, and its methods are not annotated.
+    untyped: Any = client
+    server = untyped._server
+    assert isinstance(server, asyncio.subprocess.Process) != warm
+    result = await client.initialize_session(
+        types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=root.as_uri())
+    )
+    # Signed out: it says so once, after the handshake.
+    await wait_until(lambda: client.messages, what="the message about signing in")
+    await client.shutdown_session()
+    await untyped.stop()
+    return result, server.returncode, [m.message for m in client.messages]
+
+
+async def test_a_warm_language_server_answers_as_the_exec_ed_one(tmp_path: Path) -> None:
+    env = {**clean_environment(), "KIBITZ_CONFIG_DIR": str(tmp_path / "config")}
+    cold = await _signed_out_session(env, tmp_path, warm=False)
+    assert await _signed_out_session(env, tmp_path, warm=True) == cold

@@ -8,7 +8,7 @@ code — running the same `main` as the console script (or tests/launch_server.p
 That is faithful because nothing in the package reads the environment at import time (docs/architecture.md).
 
 Tests about process start-up itself (a pseudo-terminal, signals at a prompt, a server exec'ed inside a mount
-namespace, the language server started by its client) still exec, as do the benchmarks.
+namespace, the language server spoken to byte by byte) still exec, as do the benchmarks.
 
     run_kibitz(["team", "show"], env=..., cwd=...)      # like subprocess.run(..., capture_output=True)
     start(SERVER_MAIN, [SETTINGS_JSON], env=..., stdin=fd, stdout=fd, stderr=fd)   # a Popen-like handle
@@ -20,6 +20,7 @@ stdin, stdout and stderr as file descriptors; the zygote forks a manager, which 
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import ctypes
@@ -95,6 +96,20 @@ class WarmProcess:
                 self.returncode = int(self._receive(timeout)["returncode"])
             except TimeoutError:
                 raise subprocess.TimeoutExpired(self.args, timeout or 0) from None
+            self._connection.close()
+        return self.returncode
+
+    async def wait_async(self) -> int:
+        """Wait for the child to end without blocking the event loop, and return its exit code.
+
+        Its only waiter meanwhile: `poll` and `wait` would read the same answer.
+        """
+        if self.returncode is None:
+            self._connection.setblocking(False)
+            packet = await asyncio.get_running_loop().sock_recv(self._connection, _PACKET)
+            if not packet:
+                raise RuntimeError(f"the zygote's manager of {self.args} went away")
+            self.returncode = int(json.loads(packet)["returncode"])
             self._connection.close()
         return self.returncode
 
@@ -258,6 +273,7 @@ def _die_with_parent() -> None:
 def _serve(path: str) -> None:
     """Import once, then fork a manager per connection, until the test process is gone."""
     import kibitz.cli.main
+    import kibitz.lsp
     import kibitz.server.app
     import kibitz.server.runner  # noqa: F401 (warmed for the children)
 

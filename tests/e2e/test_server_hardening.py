@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.server_process import HOST, KIBITZ, ServerProcess, clean_environment, free_port, kibitz_server
+from tests.warm_start import run_kibitz
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -262,9 +263,15 @@ def test_a_full_disk_is_named_in_the_answer_the_log_and_readiness(tmp_path: Path
 def server_run(
     data_dir: Path, port: int, *, wrapper: Sequence[str] = (), env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `kibitz server run` on `port`, expecting it to give up; return how it ended."""
-    command = [*wrapper, str(KIBITZ), "server", "run", "--port", str(port), "--data-dir", str(data_dir)]
+    """Run `kibitz server run` on `port`, expecting it to give up; return how it ended.
+
+    From the warm parent, unless a `wrapper` command (a mount namespace) has to start it.
+    """
+    args = ["server", "run", "--port", str(port), "--data-dir", str(data_dir)]
     env = {**clean_environment(), "KIBITZ_LOG_LEVEL": "warning", **(env or {})}
+    if not wrapper:
+        return run_kibitz(args, env=env, timeout=120)
+    command = [*wrapper, str(KIBITZ), *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 

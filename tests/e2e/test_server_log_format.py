@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import warm_start
 from tests.server_process import HOST, KIBITZ, STOP_SECONDS, clean_environment, free_port
 
 pytestmark = pytest.mark.e2e
@@ -31,14 +32,28 @@ def _serve_and_read_log(tmp_path: Path, *args: str, terminal: bool, env: dict[st
         reader, writer = pty.openpty()
     else:
         reader, writer = os.pipe()
-    process = subprocess.Popen(
-        command,
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        stdout=writer,
-        stderr=writer,
-        start_new_session=True,
-    )
+    process: subprocess.Popen[bytes] | warm_start.WarmProcess
+    if warm_start.enabled():
+        # The format follows what standard error is when the server starts logging, not when Python starts:
+        # a child of the warm parent with the terminal (or pipe) as its stderr chooses as `kibitz` does.
+        with open(os.devnull, "rb") as nothing:
+            process = warm_start.start(
+                warm_start.KIBITZ_MAIN,
+                command[1:],
+                env=environment,
+                stdin=nothing.fileno(),
+                stdout=writer,
+                stderr=writer,
+            )
+    else:
+        process = subprocess.Popen(
+            command,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=writer,
+            stderr=writer,
+            start_new_session=True,
+        )
     os.close(writer)
     log = b""
     deadline = time.monotonic() + WAIT_SECONDS

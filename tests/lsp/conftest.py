@@ -1,23 +1,36 @@
-"""A real `kibitz lsp` process driven over stdio by pytest-lsp's client, against a real Kibitz server."""
+"""A real `kibitz lsp` process driven over stdio by pytest-lsp's client, against a real Kibitz server.
+
+The process is forked from the test process's warm parent (tests/warm_start.py) when warm starts are on, with
+pipes for its standard streams, and exec'ed otherwise; the client speaks to it the same way.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import os
+import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
 import pytest
 from lsprotocol import types
+from pygls.io_ import run_async
+from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp.client import forward_stderr, register_lsp_features
 
-from tests.e2e.conftest import Person
-from tests.git_helpers import GIT_ENV
-from tests.server_process import KIBITZ, clean_environment
+from tests import warm_start
+from tests.e2e.conftest import Person, setup_team
+from tests.git_helpers import GIT_ENV, published_repo
+from tests.server_process import KIBITZ, ServerProcess, clean_environment, kibitz_server
 
 T = TypeVar("T")
 WAIT_SECONDS = 15.0
@@ -136,18 +149,187 @@ async def threads_when(
         await asyncio.sleep(0.02)
 
 
+@dataclass
+class Team:
+    """A Kibitz server process, Alice and Bob in team Acme, Alice's linked repository and its origin."""
+
+    server: ServerProcess
+    alice: Person
+    bob: Person
+    home: Path
+    repo: Path
+    origin: Path
+
+    @property
+    def url(self) -> str:
+        """Return the server's URL."""
+        return self.server.url
+
+
+@contextmanager
+def team_of_two(home: Path, files: Mapping[str, str]) -> Iterator[Team]:
+    """Serve a fresh data directory in ``home`` and sign Alice and Bob up to team Acme; publish Alice's
+    repository of ``files`` and link it; stop the server at the end (a test may stop and start it)."""
+    server = kibitz_server(
+        home / "server.log",
+        settings={"data_dir": home / "server-data"},
+        # Everyone signs in from 127.0.0.1: lift the per-address login throttle.
+        env={"KIBITZ_LOGIN_RATE_LIMIT": "1000/minute"},
+    )
+    with server:
+        alice = Person("alice@example.com", "Alice", home / "alice-config")
+        bob = Person("bob@example.com", "Bob", home / "bob-config")
+        setup_team(server.url, home, alice, bob)
+        repo, origin = published_repo(home, files)
+        alice.run("init", cwd=repo)
+        yield Team(server, alice, bob, home, repo, origin)
+
+
+@pytest.fixture(scope="module")
+async def editor(world: Team) -> AsyncIterator[Editor]:
+    """Alice's editor on her repository, shared by a module's tests (the module's ``world``)."""
+    started = await start_editor(world.alice, world.repo)
+    yield started
+    await stop_editor(started)
+
+
 def lsp_environment(person: Person) -> dict[str, str]:
     """Return the environment of a `kibitz lsp` run by ``person``."""
     return {**clean_environment(), **GIT_ENV, "KIBITZ_CONFIG_DIR": str(person.config_dir)}
+
+
+class _WarmServer:
+    """A `kibitz lsp` forked from the warm parent, as pygls' client handles its server process: its pid,
+    standard streams, exit code, `wait`, `terminate` and `kill`."""
+
+    def __init__(
+        self,
+        child: warm_start.WarmProcess,
+        stdin: asyncio.StreamWriter,
+        stdout: asyncio.StreamReader,
+        stderr: asyncio.StreamReader,
+    ) -> None:
+        self.pid = child.pid
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self._child = child
+        # The one waiter on the child's end: the client waits on it in several places at once.
+        self._ended = asyncio.ensure_future(child.wait_async())
+        # The output pipes close at their end of file; the input pipe once the child is gone.
+        self._ended.add_done_callback(lambda _: stdin.close())
+
+    @property
+    def returncode(self) -> int | None:
+        """Return the exit code, or None while the child runs."""
+        return self._child.returncode
+
+    async def wait(self) -> int:
+        """Wait for the child to end and return its exit code."""
+        return await asyncio.shield(self._ended)
+
+    def send_signal(self, number: int) -> None:
+        """Send a signal to the child, unless it has ended."""
+        if not self._ended.done():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, number)
+
+    def terminate(self) -> None:
+        """Send SIGTERM."""
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """Send SIGKILL."""
+        self.send_signal(signal.SIGKILL)
+
+    @classmethod
+    async def start(cls, args: list[str], env: dict[str, str]) -> _WarmServer:
+        """Fork `kibitz ARGS` from the warm parent with pipes for its standard streams."""
+        loop = asyncio.get_running_loop()
+        child_in, to_child = os.pipe()
+        from_child, child_out = os.pipe()
+        errors, child_err = os.pipe()
+        try:
+            child = warm_start.start(
+                warm_start.KIBITZ_MAIN, args, env=env, stdin=child_in, stdout=child_out, stderr=child_err
+            )
+        except BaseException:
+            for fd in (to_child, from_child, errors):
+                os.close(fd)
+            raise
+        finally:
+            # The child has its own copies: its output ends when it does.
+            for fd in (child_in, child_out, child_err):
+                os.close(fd)
+        stdout, stderr = await _reader(from_child), await _reader(errors)
+        transport, protocol = await loop.connect_write_pipe(
+            lambda: asyncio.streams.FlowControlMixin(loop), os.fdopen(to_child, "wb", 0)
+        )
+        return cls(child, asyncio.StreamWriter(transport, protocol, None, loop), stdout, stderr)
+
+
+async def _reader(fd: int) -> asyncio.StreamReader:
+    """Return a stream reading the pipe ``fd`` on the running loop."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(loop=loop)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", 0))
+    return reader
+
+
+class _Client(LanguageClient):
+    """pytest-lsp's client, whose server is forked from the warm parent or exec'ed."""
+
+    def __init__(self, *, warm: bool) -> None:
+        super().__init__(converter_factory=default_converter)
+        self.warm = warm
+
+    async def start_io(self, cmd: str, *args: str, env: dict[str, str] | None = None) -> None:
+        """Start `kibitz ARGS` (``cmd`` is the console script) and speak to it over its standard streams."""
+        if not self.warm:
+            await super().start_io(cmd, *args, env=env)
+            return
+        assert cmd == str(KIBITZ), cmd
+        server = await _WarmServer.start(list(args), env or {})
+        # What pygls' and pytest-lsp's `start_io` do with an exec'ed server's pipes, on the warm child's.
+        self.protocol.set_writer(server.stdin)
+        connection = asyncio.create_task(
+            run_async(
+                stop_event=self._stop_event,
+                reader=server.stdout,
+                protocol=self.protocol,
+                logger=logging.getLogger("pygls.client"),
+                error_handler=self.report_server_error,
+            )
+        )
+        # pygls' methods are not annotated.
+        untyped: Any = self
+        notify_exit = asyncio.create_task(untyped._server_exit())
+        untyped._server = server
+        self._async_tasks.extend([connection, notify_exit])
+        self._stderr_forwarder = asyncio.create_task(forward_stderr(untyped._server))
+
+
+async def start_client(env: dict[str, str], *, warm: bool | None = None) -> LanguageClient:
+    """Start `kibitz lsp` with exactly this environment and return a client connected to it; the server is
+    forked from the warm parent if ``warm`` (by default, when warm starts are on), else exec'ed."""
+
+    def make_client() -> LanguageClient:
+        # With pytest-lsp's handlers, as its `make_test_lsp_client` builds its client.
+        client = _Client(warm=warm_start.enabled() if warm is None else warm)
+        register_lsp_features(client)
+        return client
+
+    config = ClientServerConfig(
+        server_command=[str(KIBITZ), "lsp"], server_env=env, client_factory=make_client
+    )
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+    return client
 
 
 async def start_editor(
     person: Person, root: Path, *, prompts: bool = True, capabilities: types.ClientCapabilities = CAPABILITIES
 ) -> Editor:
     """Start `kibitz lsp` as ``person`` and initialize it for a workspace at ``root``."""
-    config = ClientServerConfig(server_command=[str(KIBITZ), "lsp"], server_env=lsp_environment(person))
-    client = await config.start()
-    assert isinstance(client, LanguageClient)
+    client = await start_client(lsp_environment(person))
     editor = Editor(client)
     # pygls' client decorators are not annotated.
     untyped: Any = client
@@ -207,7 +389,10 @@ def status_of(editor: Editor) -> str | None:
 
 
 class RawLsp:
-    """`kibitz lsp` spoken to byte by byte, for messages no LSP client library would send."""
+    """`kibitz lsp` spoken to byte by byte, for messages no LSP client library would send.
+
+    Exec'ed, always: the console script's own start, as an editor makes it.
+    """
 
     def __init__(self, env: dict[str, str]) -> None:
         self._process = subprocess.Popen(

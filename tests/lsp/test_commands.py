@@ -5,9 +5,7 @@ What a command did is checked where it is stored: `kibitz show --json` against t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,9 +13,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.code_samples import APP
-from tests.e2e.conftest import Person, running_server, setup_team
-from tests.git_helpers import commit_all, git, published_repo
-from tests.lsp.conftest import CAPABILITIES, Editor, start_editor, stop_editor, wait_until
+from tests.git_helpers import commit_all, git
+from tests.lsp.conftest import CAPABILITIES, Editor, Team, start_editor, stop_editor, team_of_two, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -25,37 +22,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 BUFFER = "# draft\n# notes\n" + APP.replace("attempts=3", "attempts=5")
 
 
-@dataclass
-class World:
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
     """A server, Alice and Bob in team Acme, Alice's linked repository."""
-
-    url: str
-    alice: Person
-    bob: Person
-    repo: Path
+    with team_of_two(tmp_path_factory.mktemp("commands"), {"app.py": APP}) as team:
+        yield team
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    home = tmp_path_factory.mktemp("commands")
-    with running_server(home / "server-data") as url:
-        alice = Person("alice@example.com", "Alice", home / "alice-config")
-        bob = Person("bob@example.com", "Bob", home / "bob-config")
-        setup_team(url, home, alice, bob)
-        repo, _ = published_repo(home, {"app.py": APP})
-        alice.run("init", cwd=repo)
-        yield World(url, alice, bob, repo)
-
-
-@pytest.fixture(scope="module")
-async def editor(world: World) -> AsyncIterator[Editor]:
-    started = await start_editor(world.alice, world.repo)
-    yield started
-    await stop_editor(started)
-
-
-@pytest.fixture(scope="module")
-async def uri(editor: Editor, world: World) -> str:
+async def uri(editor: Editor, world: Team) -> str:
     opened = editor.open(world.repo / "app.py", BUFFER)
     await wait_until(lambda: opened in editor.client.diagnostics, what="the first diagnostics")
     return opened
@@ -66,12 +41,12 @@ def _range(first: int, last: int) -> dict[str, Any]:
     return {"start": {"line": first, "character": 0}, "end": {"line": last + 1, "character": 0}}
 
 
-def _show(world: World, codemark_id: str) -> Any:
+def _show(world: Team, codemark_id: str) -> Any:
     return world.alice.json("show", codemark_id, cwd=world.repo)
 
 
 async def test_add_on_committed_lines_of_an_unsaved_buffer_records_them_at_head(
-    editor: Editor, world: World, uri: str
+    editor: Editor, world: Team, uri: str
 ) -> None:
     head = git(world.repo, "rev-parse", "HEAD").strip()
     # `helper` is lines 4-5 at HEAD, 6-7 in the buffer.
@@ -89,7 +64,7 @@ async def test_add_on_committed_lines_of_an_unsaved_buffer_records_them_at_head(
 
 
 async def test_add_on_uncommitted_lines_makes_a_provisional_codemark(
-    editor: Editor, world: World, uri: str
+    editor: Editor, world: Team, uri: str
 ) -> None:
     added = await editor.command("kibitz.add", {"uri": uri, "range": _range(9, 10), "text": "Five now?"})
     shown = _show(world, added["id"])
@@ -101,7 +76,7 @@ async def test_add_on_uncommitted_lines_makes_a_provisional_codemark(
 
 
 async def test_add_in_a_new_file_nobody_committed_makes_a_provisional_codemark(
-    editor: Editor, world: World
+    editor: Editor, world: Team
 ) -> None:
     draft = world.repo / "draft.py"
     draft.write_text("", encoding="utf-8")  # created by the editor, not saved yet
@@ -117,7 +92,7 @@ async def test_add_in_a_new_file_nobody_committed_makes_a_provisional_codemark(
 
 
 async def test_a_commit_made_in_the_terminal_while_the_buffer_is_open_promotes_at_the_next_edit(
-    editor: Editor, world: World
+    editor: Editor, world: Team
 ) -> None:
     notes = world.repo / "notes.py"
     text = "def notes():\n    return 2\n"
@@ -139,7 +114,7 @@ async def test_a_commit_made_in_the_terminal_while_the_buffer_is_open_promotes_a
     editor.close(uri)
 
 
-async def test_reply_edit_resolve_reopen_follow_and_react(editor: Editor, world: World, uri: str) -> None:
+async def test_reply_edit_resolve_reopen_follow_and_react(editor: Editor, world: Team, uri: str) -> None:
     added = await editor.command("kibitz.add", {"uri": uri, "range": _range(0, 0), "text": "Drafts?"})
     cid = added["id"]
 
@@ -225,7 +200,7 @@ def _actions(found: Any) -> list[types.CodeAction]:
     return [action for action in found or [] if isinstance(action, types.CodeAction)]
 
 
-async def test_code_actions_offer_the_commands(editor: Editor, world: World, uri: str) -> None:
+async def test_code_actions_offer_the_commands(editor: Editor, world: Team, uri: str) -> None:
     selection = types.Range(types.Position(2, 0), types.Position(4, 0))
     found = _actions(
         await editor.client.text_document_code_action_async(
@@ -269,7 +244,7 @@ async def test_code_actions_offer_the_commands(editor: Editor, world: World, uri
 
 
 @pytest.mark.parametrize("shows_disabled", [True, False])
-async def test_a_client_that_cannot_prompt_is_told_so(world: World, shows_disabled: bool) -> None:
+async def test_a_client_that_cannot_prompt_is_told_so(world: Team, shows_disabled: bool) -> None:
     world.alice.run("add", "app.py:1", "-m", "Which os?", cwd=world.repo)
     capabilities = CAPABILITIES
     if not shows_disabled:

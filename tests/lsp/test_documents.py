@@ -6,41 +6,30 @@ never changes, only the editor's buffer does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from lsprotocol import types
 
 from tests.code_samples import APP, CLEANUP, RETRY
-from tests.e2e.conftest import Person, running_server, setup_team
-from tests.git_helpers import published_repo
-from tests.lsp.conftest import Editor, start_editor, stop_editor, threads_when, wait_until
+from tests.lsp.conftest import Editor, Team, team_of_two, threads_when, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
 @dataclass
-class World:
+class World(Team):
     """A server, Alice and Bob in team Acme, Alice's linked repository with a question on `retry`."""
 
-    url: str
-    alice: Person
-    bob: Person
-    repo: Path
     question: str
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("documents")
-    with running_server(home / "server-data") as url:
-        alice = Person("alice@example.com", "Alice", home / "alice-config")
-        bob = Person("bob@example.com", "Bob", home / "bob-config")
-        setup_team(url, home, alice, bob)
-        repo, _ = published_repo(home, {"app.py": APP})
-        alice.run("init", cwd=repo)
+    with team_of_two(home, {"app.py": APP}) as team:
+        alice, repo = team.alice, team.repo
         question = alice.run(
             "add",
             "app.py:8-14",
@@ -52,15 +41,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "It looks odd.",
             cwd=repo,
         ).stdout.strip()
-        bob.run("reply", question, "-m", "Because the network flakes.", cwd=home)
-        yield World(url, alice, bob, repo, question)
-
-
-@pytest.fixture(scope="module")
-async def editor(world: World) -> AsyncIterator[Editor]:
-    started = await start_editor(world.alice, world.repo)
-    yield started
-    await stop_editor(started)
+        team.bob.run("reply", question, "-m", "Because the network flakes.", cwd=home)
+        yield World(**vars(team), question=question)
 
 
 def _at(editor: Editor, uri: str, lines: list[tuple[int, int]]) -> bool:

@@ -7,16 +7,15 @@ codemark must still show at their right lines. A real `kibitz lsp`, a real serve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.code_samples import APP, MAIN, RETRY
-from tests.e2e.conftest import Person, running_server, setup_team
-from tests.git_helpers import commit_all, git, published_repo
-from tests.lsp.conftest import Editor, start_editor, stop_editor, wait_until
+from tests.git_helpers import commit_all, git
+from tests.lsp.conftest import Editor, Team, team_of_two, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -37,39 +36,25 @@ UTIL = "# helpers\n\n\n" + TWICE
 
 
 @dataclass
-class World:
+class World(Team):
     """Alice's linked repository with a question on `retry` (app.py) and notes on `remove_quietly`
     (lib.py) and `twice` (util.py), and Bob's clone of it."""
 
-    alice: Person
-    bob: Person
-    repo: Path
     bob_repo: Path
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("kept-places")
-    with running_server(home / "server-data") as url:
-        alice = Person("alice@example.com", "Alice", home / "alice-config")
-        bob = Person("bob@example.com", "Bob", home / "bob-config")
-        setup_team(url, home, alice, bob)
-        repo, origin = published_repo(home, {"app.py": APP, "lib.py": LIB, "util.py": UTIL})
-        alice.run("init", cwd=repo)
+    with team_of_two(home, {"app.py": APP, "lib.py": LIB, "util.py": UTIL}) as team:
+        alice, bob, repo = team.alice, team.bob, team.repo
         alice.run("add", "app.py:8-14", "--type", "question", "-m", "Why twice?", cwd=repo)
         alice.run("add", "lib.py:4-8", "--type", "comment", "-m", "Quietly?", cwd=repo)
         alice.run("add", "util.py:4-6", "--type", "comment", "-m", "Four times?", cwd=repo)
         bob_repo = home / "bob-repo"
-        git(home, "clone", "--quiet", str(origin), str(bob_repo))
+        git(home, "clone", "--quiet", str(team.origin), str(bob_repo))
         bob.run("init", cwd=bob_repo)
-        yield World(alice, bob, repo, bob_repo)
-
-
-@pytest.fixture(scope="module")
-async def editor(world: World) -> AsyncIterator[Editor]:
-    started = await start_editor(world.alice, world.repo)
-    yield started
-    await stop_editor(started)
+        yield World(**vars(team), bob_repo=bob_repo)
 
 
 def _block(text: str, code: str) -> tuple[int, int]:

@@ -7,18 +7,14 @@ real process, stopped and started again on the same port and data.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from lsprotocol import types
 
 from tests.code_samples import APP
-from tests.e2e.conftest import Person, setup_team
-from tests.git_helpers import published_repo
-from tests.lsp.conftest import Editor, start_editor, status_of, stop_editor, threads_when, wait_until
-from tests.server_process import ServerProcess, kibitz_server
+from tests.lsp.conftest import Editor, Team, status_of, team_of_two, threads_when, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -27,40 +23,19 @@ LIVE_SECONDS = 1.0
 
 
 @dataclass
-class World:
+class World(Team):
     """A server that can be restarted, Alice and Bob in team Acme, Alice's repository with a question."""
 
-    server: ServerProcess
-    alice: Person
-    bob: Person
-    home: Path
-    repo: Path
     question: str
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    home = tmp_path_factory.mktemp("live")
-    server = kibitz_server(
-        home / "server.log",
-        settings={"data_dir": home / "server-data"},
-        env={"KIBITZ_LOGIN_RATE_LIMIT": "1000/minute"},
-    )
-    with server:
-        alice = Person("alice@example.com", "Alice", home / "alice-config")
-        bob = Person("bob@example.com", "Bob", home / "bob-config")
-        setup_team(server.url, home, alice, bob)
-        repo, _ = published_repo(home, {"app.py": APP})
-        alice.run("init", cwd=repo)
-        question = alice.run("add", "app.py:8-14", "--type", "question", "-m", "Why twice?", cwd=repo).stdout
-        yield World(server, alice, bob, home, repo, question.strip())
-
-
-@pytest.fixture(scope="module")
-async def editor(world: World) -> AsyncIterator[Editor]:
-    started = await start_editor(world.alice, world.repo)
-    yield started
-    await stop_editor(started)
+    with team_of_two(tmp_path_factory.mktemp("live"), {"app.py": APP}) as team:
+        question = team.alice.run(
+            "add", "app.py:8-14", "--type", "question", "-m", "Why twice?", cwd=team.repo
+        ).stdout
+        yield World(**vars(team), question=question.strip())
 
 
 def _message(editor: Editor, uri: str) -> str:

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI
-from sqlalchemy import Connection, MetaData, Table, inspect, select
+from sqlalchemy import Connection, MetaData, inspect, select
 
 from kibitz.server.migrate import alembic_config
 from kibitz.server.models import Base
@@ -43,8 +43,11 @@ def schema_and_rows(connection: Connection) -> dict[str, Any]:
     """Return every table's columns, keys, indexes and constraints, and its rows in a stable order."""
     found: dict[str, Any] = {}
     inspector = inspect(connection)
+    # Every table reflected at once: one at a time, each reflects again every table its keys refer to.
+    tables = MetaData()
+    tables.reflect(connection)
     for name in sorted(inspector.get_table_names()):
-        table = Table(name, MetaData(), autoload_with=connection)
+        table = tables.tables[name]
         found[name] = {
             "columns": [
                 (c["name"], str(c["type"]), c["nullable"], c["default"]) for c in inspector.get_columns(name)
