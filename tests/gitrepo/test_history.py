@@ -22,7 +22,10 @@ from kibitz.gitrepo import (
 )
 from tests.git_helpers import commit_all, git, make_repo, numbered_lines
 
-LATER = time.monotonic() + 600
+
+def later() -> float:
+    """Return a deadline no walk here reaches (taken when the test runs, not when it is collected)."""
+    return time.monotonic() + 600
 
 
 @pytest.fixture
@@ -98,7 +101,7 @@ def test_the_reader_reads_a_commit_and_not_a_missing_one(repo: Path) -> None:
 def test_the_walk_lists_the_first_parent_line_with_changes_to_the_files(repo: Path) -> None:
     names = _history(repo)
     walk = first_parent_walk(
-        repo, names["rename"], ["app.py", "core.py"], stop_at={names["first"]}, deadline=LATER
+        repo, names["rename"], ["app.py", "core.py"], stop_at={names["first"]}, deadline=later()
     )
     assert walk.complete
     assert not walk.timed_out
@@ -117,17 +120,17 @@ def test_the_walk_lists_the_first_parent_line_with_changes_to_the_files(repo: Pa
 
 def test_the_walk_stops_where_it_is_told(repo: Path) -> None:
     names = _history(repo)
-    walk = first_parent_walk(repo, names["rename"], ["app.py"], stop_at={names["main"]}, deadline=LATER)
+    walk = first_parent_walk(repo, names["rename"], ["app.py"], stop_at={names["main"]}, deadline=later())
     assert [commit.commit for commit in walk.commits][-1] == names["main"]
     assert walk.complete
     assert by_id(walk)[names["main"]].changes == ()
-    since = first_parent_walk(repo, names["rename"], ["app.py"], since=names["side"], deadline=LATER)
+    since = first_parent_walk(repo, names["rename"], ["app.py"], since=names["side"], deadline=later())
     # What of the line the side commit does not contain (main's own commit changed nothing asked about).
     assert [commit.commit for commit in since.commits] == [names["rename"], names["merge"]]
     # The first commit is always kept: it is where the walk started.
-    quiet = first_parent_walk(repo, names["main"], ["app.py"], stop_at={names["first"]}, deadline=LATER)
+    quiet = first_parent_walk(repo, names["main"], ["app.py"], stop_at={names["first"]}, deadline=later())
     assert [commit.commit for commit in quiet.commits] == [names["main"], names["first"]]
-    main = first_parent_walk(repo, names["merge"], ["app.py"], not_before=10**10, deadline=LATER)
+    main = first_parent_walk(repo, names["merge"], ["app.py"], not_before=10**10, deadline=later())
     assert [commit.commit for commit in main.commits] == [names["merge"]]
 
 
@@ -145,12 +148,13 @@ def test_a_walk_out_of_time_says_so(repo: Path) -> None:
 
 def test_ancestors_and_a_commits_own_changes(repo: Path) -> None:
     names = _history(repo)
-    assert is_ancestor(repo, names["side"], names["rename"], deadline=LATER)
-    assert not is_ancestor(repo, names["main"], names["side"], deadline=LATER)
-    walk = first_parent_walk(repo, names["rename"], ["nothing.py"], stop_at={names["first"]}, deadline=LATER)
+    assert is_ancestor(repo, names["side"], names["rename"], deadline=later())
+    assert not is_ancestor(repo, names["main"], names["side"], deadline=later())
+    nothing = ["nothing.py"]
+    walk = first_parent_walk(repo, names["rename"], nothing, stop_at={names["first"]}, deadline=later())
     rename, first = walk.commits[0], walk.commits[-1]
-    assert commit_changes(repo, rename, deadline=LATER) == [FileChange("renamed", "app.py", "core.py")]
-    assert sorted(commit_changes(repo, first, deadline=LATER), key=repr) == [
+    assert commit_changes(repo, rename, deadline=later()) == [FileChange("renamed", "app.py", "core.py")]
+    assert sorted(commit_changes(repo, first, deadline=later()), key=repr) == [
         FileChange("added", None, "app.py"),
         FileChange("added", None, "other.py"),
     ]
