@@ -14,7 +14,7 @@ from kibitz.lsp._present import Placed, diagnostic, line_range
 from kibitz.lsp._publication import KeptDiagnostics
 from tests.lsp.test_present import MARKER, _codemark
 
-URI = "file:///work/app%20one.py"
+URI = "file:///home/dev/app%20one.py"
 LINES = ["a = 1\n", "def f():\n", "    return 'héllo 🙂'\n", "\n", "b = 2\n"]
 # The converter pygls builds its own on (it adds hooks for reading messages only).
 CONVERTER = get_converter()
