@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from kibitz.server.sqlite_driver import use_one_trip_connections
 from kibitz.server.storage import private_database_file, private_directory
 from kibitz.settings import Settings
 
@@ -89,6 +90,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
             private_database_file(Path(database))
         engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
+        use_one_trip_connections(engine)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
