@@ -188,7 +188,7 @@ async def test_a_destroyed_key_or_a_redaction_reads_as_redacted(
     state = state_of(app)
     # Bo's writing, sealed with Bo's membership key: a payload that names Ada (a person, kept as an id).
     async with state.sessionmaker() as session:
-        bos = await record_event(
+        await record_event(
             session,
             team_id,
             "reply.added",
@@ -200,6 +200,8 @@ async def test_a_destroyed_key_or_a_redaction_reads_as_redacted(
             author_id=bo.id,
         )
         await session.commit()
+    async with state.sessionmaker() as session:
+        bos = await head_seq(session, team_id)
     cm = await api.codemark(ada, team_id, repo_id, text="the team goes on")
     before = await replay(app, http, ada, team_id)
     assert before[bos - 1]["data"]["text"] == "what bo wrote"

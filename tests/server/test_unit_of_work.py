@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 import kibitz.server
 from kibitz.server.deps import AppState
-from kibitz.server.events.service import head_seq, record_event
+from kibitz.server.events.models import Event
+from kibitz.server.events.service import REDACTED, head_seq, record_event, redact_events
 from kibitz.server.unit_of_work import transaction
 from tests.server.conftest import Api
 
@@ -60,14 +62,16 @@ async def test_a_rolled_back_transaction_publishes_nothing_and_a_committed_one_p
 
     async with transaction(state.sessionmaker) as session:
         await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
-        seq = await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
+        await record_event(session, team, "member.updated", {"team_id": team, "user_id": ada.id})
         session.after_commit(act)
         session.after_commit(lambda: actions.append("then this"))
         assert (published(state), state.caches.heads.get(team, 0), actions) == (count, heard, [])
-    # One doorbell for the team, at its newest seq, then the actions in order.
+    # Both written, numbered one after the other; one doorbell for the team, at its newest seq, then the
+    # actions in order.
+    seq = start + 2
     assert (published(state), state.caches.heads[team], actions) == (count + 1, seq, ["ran", "then this"])
     async with state.sessionmaker() as session:
-        assert await head_seq(session, team) == seq == start + 2
+        assert await head_seq(session, team) == seq
 
 
 def test_only_the_unit_of_work_commits_a_session() -> None:
@@ -80,3 +84,47 @@ def test_only_the_unit_of_work_commits_a_session() -> None:
         if "migrations" not in path.parts and ".commit()" in path.read_text(encoding="utf-8")
     )
     assert committing == ["migrate.py", "sqlite_driver.py", "unit_of_work.py"]
+
+
+async def test_events_are_numbered_when_written_and_a_transaction_reading_the_log_sees_its_own(
+    api: Api, app: FastAPI
+) -> None:
+    ada = await api.person("Ada")
+    first, second = await api.team(ada, "first"), await api.team(ada, "second")
+    state: AppState = app.state.kibitz
+    async with state.sessionmaker() as session:
+        starts = {team: await head_seq(session, team) for team in (first, second)}
+    async with transaction(state.sessionmaker) as session:
+        for team in (second, first, second):
+            await record_event(
+                session, team, "reply.added", {"id": "r1", "text": "kept"}, author_id=ada.id, subject_id="r1"
+            )
+        # Reading the log writes what this transaction recorded first: the seqs are taken, gaplessly.
+        assert await head_seq(session, second) == starts[second] + 2
+        await record_event(
+            session, first, "reply.added", {"id": "r2", "text": "gone"}, author_id=ada.id, subject_id="r2"
+        )
+        # A redaction reaches an event recorded in the same transaction, not written yet.
+        await redact_events(session, Event.subject_id == "r2")
+    async with state.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(Event.team_id, Event.seq, Event.payload)
+                .where(Event.team_id.in_([first, second]), Event.type == "reply.added")
+                .order_by(Event.team_id, Event.seq)
+            )
+        ).all()
+        heads = {team: await head_seq(session, team) for team in (first, second)}
+    assert heads == {first: starts[first] + 2, second: starts[second] + 2}
+    seqs = {team: [seq for t, seq, _payload in rows if t == team] for team in (first, second)}
+    assert seqs == {team: [starts[team] + 1, starts[team] + 2] for team in (first, second)}
+    redacted = [(t, seq) for t, seq, payload in rows if payload == REDACTED]
+    assert redacted == [(first, starts[first] + 2)]
+
+
+async def test_a_unit_of_work_refuses_begin(app: FastAPI) -> None:
+    # `begin()` commits through SQLAlchemy's transaction object, which would skip writing the events.
+    state: AppState = app.state.kibitz
+    async with state.sessionmaker() as session:
+        with pytest.raises(TypeError, match="commit"):
+            session.begin()

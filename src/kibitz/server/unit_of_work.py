@@ -1,12 +1,13 @@
 """The unit of work: the app's database session, carrying the sealer and what to do once it commits.
 
 Every session the app makes is a `UnitOfWork` (`make_sessionmaker`). Services that seal, open or index take
-one, and reach the keystore's keys through `session.sealer`; services that change something queue its
-event's doorbell with `publish_after_commit`; routes queue what else must wait for the commit (forgetting
+one, and reach the keystore's keys through `session.sealer`; services that change something record its
+event in `pending_events` (events/service.py writes them, numbered, just before the commit, and queues
+their doorbell with `publish_after_commit`); routes queue what else must wait for the commit (forgetting
 cached callers and roles, so no concurrent request caches the state the commit replaces) with
 `after_commit`. The session runs them when its transaction commits and drops them when it rolls back, so
-nothing leaves a transaction that did not happen. A plain `AsyncSession` has neither attribute, so passing
-one to such a service is a type error, not a failure at run time.
+nothing leaves a transaction that did not happen. A plain `AsyncSession` has none of these attributes, so
+passing one to such a service is a type error, not a failure at run time.
 
 Only the edges commit: a request (`deps.get_session`), the erasure routes and sweeper, the app's start-up,
 refusals' audit records and operator commands, each through `transaction`.
@@ -14,18 +15,40 @@ refusals' audit records and operator commands, each through `transaction`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from kibitz.server.crypto.sealer import Sealer
+from kibitz.server.crypto.sealer import Owner, Sealer
 
 # Rings the broker: "team T has events up to seq N".
 Doorbell = Callable[[str, int], Awaitable[None]]
 # Something to do once the transaction is committed (forget a cached role): a function, or a coroutine's.
 AfterCommit = Callable[[], Awaitable[None] | None]
+# Something to write before the transaction commits (the events recorded in it).
+BeforeCommit = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event recorded in a transaction and not written yet: its seq is taken when it is written."""
+
+    team_id: str
+    type: str
+    # The payload as JSON, people stripped (events/service.py), sealed for `owner` once its seq is known.
+    payload: str
+    owner: Owner
+    visible_to: str | None
+    author_id: str | None
+    codemark_id: str | None
+    subject_id: str | None
+    actor_id: str | None
+    changes: str | None
+    created_at: dt.datetime
 
 
 class UnitOfWork(AsyncSession):
@@ -37,6 +60,8 @@ class UnitOfWork(AsyncSession):
         self._doorbell = doorbell
         self._doorbells: dict[str, int] = {}
         self._actions: list[AfterCommit] = []
+        self.pending_events: list[PendingEvent] = []
+        self._writers: list[BeforeCommit] = []
 
     def publish_after_commit(self, team_id: str, seq: int) -> None:
         """Announce the team's log up to `seq` to the broker once this transaction commits (never before)."""
@@ -46,15 +71,22 @@ class UnitOfWork(AsyncSession):
         """Run `action` once this transaction commits, after its doorbells; a rollback drops it."""
         self._actions.append(action)
 
+    def before_commit(self, writer: BeforeCommit) -> None:
+        """Run `writer` in this transaction just before it commits; a rollback drops it."""
+        self._writers.append(writer)
+
     def _take(self) -> tuple[dict[str, int], list[AfterCommit]]:
         taken = self._doorbells, self._actions
         self._doorbells, self._actions = {}, []
+        self.pending_events, self._writers = [], []
         return taken
 
     async def commit(self) -> None:
-        """Commit, then ring the queued doorbells (in a process without a broker they are dropped: other
-        processes poll) and run the queued actions, in order."""
+        """Run the writers, commit, then ring the queued doorbells (in a process without a broker they are
+        dropped: other processes poll) and run the queued actions, in order."""
         try:
+            while self._writers:
+                await self._writers.pop(0)()
             await super().commit()
         finally:
             doorbells, actions = self._take()
@@ -65,6 +97,10 @@ class UnitOfWork(AsyncSession):
             pending = action()
             if pending is not None:
                 await pending
+
+    def begin(self) -> Any:
+        """Refused: a transaction is committed with `commit` (or `transaction`), which writes its events."""
+        raise TypeError("commit a unit of work with commit() or transaction(), not begin()")
 
     async def rollback(self) -> None:
         """Roll back and drop what was waiting for the commit."""

@@ -186,19 +186,26 @@ async def _check_repos(session: UnitOfWork, team_id: str, repo_ids: Sequence[str
         )
 
 
+# Built once per dialect (a statement with a VALUES list per call was compiled again at every reply); one
+# row per execution, as a follow is nearly always one person's.
+_FOLLOW = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(Follower.__table__)
+    .values(codemark_id=bindparam("codemark_id"), user_id=bindparam("user_id"))
+    .on_conflict_do_nothing(index_elements=["codemark_id", "user_id"])
+    .returning(Follower.__table__.c.user_id)
+    for dialect in (postgresql, sqlite)
+}
+
+
 async def follow(session: UnitOfWork, codemark_id: str, user_ids: Sequence[str]) -> list[str]:
     """Make people follow a codemark; return those who did not already (concurrent requests may race)."""
-    wanted = list(dict.fromkeys(user_ids))
-    if not wanted:
-        return []
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    added = await session.scalars(
-        insert(Follower)
-        .values([{"codemark_id": codemark_id, "user_id": user_id} for user_id in wanted])
-        .on_conflict_do_nothing(index_elements=["codemark_id", "user_id"])
-        .returning(Follower.user_id)
-    )
-    return list(added)
+    statement = _FOLLOW[session.get_bind().dialect.name]
+    added = []
+    for user_id in dict.fromkeys(user_ids):
+        found = await session.scalar(statement, {"codemark_id": codemark_id, "user_id": user_id})
+        if found is not None:
+            added.append(found)
+    return added
 
 
 async def _set_mentions(

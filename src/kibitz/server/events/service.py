@@ -1,11 +1,13 @@
 """Writing and reading the event log.
 
-Every change calls `record_event` inside its transaction: it takes the team's next `seq` with
-`UPDATE team SET event_seq = event_seq + 1 … RETURNING`, which holds the team row's lock until commit, so
-seq order is commit order and a rolled-back change leaves no gap. It queues the doorbell with the unit of
-work's `publish_after_commit`, which rings the broker only once the transaction commits. The broker carries
-only "team T has events up to N": readers always take the events themselves from this table, so a lost
-doorbell delays an event but never loses it.
+Every change calls `record_event` inside its transaction, which keeps the event in the unit of work. Just
+before the transaction commits, `write_events` takes the seqs of all of them at once with
+`UPDATE team SET event_seq = event_seq + n … RETURNING`, which holds the team row's lock until the commit,
+so seq order is commit order and a rolled-back change leaves no gap; it writes them in one statement and
+queues the doorbell with the unit of work's `publish_after_commit`, which rings the broker only once the
+transaction commits. The broker carries only "team T has events up to N": readers always take the events
+themselves from this table, so a lost doorbell delays an event but never loses it. (A transaction that
+reads the log after recording, `head_seq` or `redact_events`, writes its events first.)
 
 At rest a payload is sealed (table "event", column "payload", row "<team_id>/<seq>") with the membership key
 of the person whose writing it carries (`author_id`), else with the team's key. People inside it (user
@@ -20,10 +22,10 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kibitz.server.auth.people import people_by_id
@@ -32,7 +34,7 @@ from kibitz.server.db import utcnow
 from kibitz.server.errors import KeyUnavailable
 from kibitz.server.events.models import Event
 from kibitz.server.teams.models import Team
-from kibitz.server.unit_of_work import UnitOfWork
+from kibitz.server.unit_of_work import PendingEvent, UnitOfWork
 
 # What an erased or otherwise unreadable payload reads as (and what an erasure may store in its place).
 REDACTED = '{"redacted":true}'
@@ -55,14 +57,17 @@ EVENT_TYPES = (
 )
 
 
-# Built once (composing a statement costs more than running it); the update holds the team row until commit.
-_NEXT_SEQ = (
-    update(Team)
-    .where(Team.id == bindparam("team_id"))
-    .values(event_seq=Team.event_seq + 1)
-    .returning(Team.event_seq)
+# Built once (composing a statement costs more than running it), on the tables rather than the ORM classes
+# (no ORM work for rows the session never holds); the update holds the team row until commit.
+_TEAM = cast(Table, Team.__table__)
+_TAKE_SEQS = (
+    update(_TEAM)
+    .where(_TEAM.c.id == bindparam("team_id"))
+    .values(event_seq=_TEAM.c.event_seq + bindparam("taken"))
+    .returning(_TEAM.c.event_seq)
 )
 _HEAD_SEQ = select(Team.event_seq).where(Team.id == bindparam("team_id"))
+_WRITE = insert(cast(Table, Event.__table__))
 
 
 async def record_event(
@@ -77,8 +82,8 @@ async def record_event(
     subject_id: str | None = None,
     actor_id: str | None = None,
     changes: Sequence[str] = (),
-) -> int:
-    """Append an event to the team's log in the current transaction and return its seq.
+) -> None:
+    """Add an event to the team's log in the current transaction (numbered when the transaction commits).
 
     `actor_id` is who made the change and `changes` what it was (`resolved`, `assigned`, …), for the words a
     client shows; neither goes into the payload, so the payload stays the object as the API returns it.
@@ -88,19 +93,15 @@ async def record_event(
     `codemark_id` and `subject_id` (the codemark or reply the payload shows) let a deletion redact it.
     """
     assert type in EVENT_TYPES, type
-    result = await session.execute(_NEXT_SEQ, {"team_id": team_id})
-    seq = int(result.scalar_one())
     payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
-    owner = member_owner(team_id, author_id) if author_id is not None else team_owner(team_id)
-    sealed = await session.sealer.seal(
-        owner, _dumps(strip_people(payload)), Event.payload, row=f"{team_id}/{seq}"
-    )
-    session.add(
-        Event(
+    if not session.pending_events:
+        session.before_commit(lambda: write_events(session))
+    session.pending_events.append(
+        PendingEvent(
             team_id=team_id,
-            seq=seq,
             type=type,
-            payload=sealed,
+            payload=_dumps(strip_people(payload)),
+            owner=member_owner(team_id, author_id) if author_id is not None else team_owner(team_id),
             visible_to=visible_to,
             author_id=author_id,
             codemark_id=codemark_id,
@@ -110,12 +111,52 @@ async def record_event(
             created_at=utcnow(),
         )
     )
-    session.publish_after_commit(team_id, seq)
-    return seq
+
+
+async def write_events(session: UnitOfWork) -> None:
+    """Number, seal and write the events recorded in this transaction, and queue their doorbells.
+
+    One seq update per team (teams in id order, so two transactions never wait for each other's teams) and
+    one insert for all the events.
+    """
+    pending, session.pending_events = session.pending_events, []
+    if not pending:
+        return
+    by_team: dict[str, list[PendingEvent]] = {}
+    for event in pending:
+        by_team.setdefault(event.team_id, []).append(event)
+    rows: list[dict[str, Any]] = []
+    for team_id in sorted(by_team):
+        events = by_team[team_id]
+        last = int(
+            (await session.execute(_TAKE_SEQS, {"team_id": team_id, "taken": len(events)})).scalar_one()
+        )
+        for seq, event in enumerate(events, start=last - len(events) + 1):
+            sealed = await session.sealer.seal(
+                event.owner, event.payload, Event.payload, row=f"{team_id}/{seq}"
+            )
+            rows.append(
+                {
+                    "team_id": team_id,
+                    "seq": seq,
+                    "type": event.type,
+                    "payload": sealed,
+                    "visible_to": event.visible_to,
+                    "author_id": event.author_id,
+                    "codemark_id": event.codemark_id,
+                    "subject_id": event.subject_id,
+                    "actor_id": event.actor_id,
+                    "changes": event.changes,
+                    "created_at": event.created_at,
+                }
+            )
+        session.publish_after_commit(team_id, last)
+    await session.execute(_WRITE, rows)
 
 
 async def head_seq(session: UnitOfWork, team_id: str) -> int:
-    """Return the team's newest seq (0 when it has no events)."""
+    """Return the team's newest seq (0 when it has no events), counting those recorded in this transaction."""
+    await write_events(session)
     value = await session.scalar(_HEAD_SEQ, {"team_id": team_id})
     return int(value or 0)
 
@@ -260,6 +301,8 @@ async def redact_events(
     A private event (a bookmark's) stays private unless `keep_visibility` is false: an erasure must clear it,
     as the row would otherwise go with the erased person (a gap in the log).
     """
+    if isinstance(session, UnitOfWork):
+        await write_events(session)  # the events recorded in this transaction are redacted too
     values: dict[str, Any] = {"payload": REDACTED, "author_id": None}
     if not keep_visibility:
         values["visible_to"] = None
