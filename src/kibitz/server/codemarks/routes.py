@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import BaseModel, Field
 
 from kibitz.ids import ID_LENGTH, ID_PREFIX_MIN
 from kibitz.server.access import access_codemark, access_reply, access_team, access_team_cached
@@ -49,36 +50,42 @@ async def create_codemark(
     return await service.create_codemark(session, caller, team_id, body)
 
 
+class CodemarkQuery(BaseModel):
+    """A listing's filters and page, as query parameters: one model, validated in one pass."""
+
+    repo_id: str | None = Field(None, max_length=64)
+    path: RepoPath | None = None
+    status: Literal["open", "resolved", "archived", "all"] = "all"
+    type: CodemarkType | None = None
+    author: str | None = Field(None, max_length=64)
+    assignee: str | None = Field(None, max_length=64)
+    tag: Tag | None = None
+    pinned: bool | None = None
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(None, max_length=512)
+
+
 @router.get("/teams/{team_id}/codemarks", response_model=CodemarkPage)
 async def list_codemarks(
     team_id: str,
+    query: Annotated[CodemarkQuery, Query()],
     session: DbSession,
     caller: CurrentCaller,
     state: State,
-    repo_id: IdQuery = None,
-    path: Annotated[RepoPath | None, Query()] = None,
-    status: Literal["open", "resolved", "archived", "all"] = "all",
-    type: CodemarkType | None = None,
-    author: IdQuery = None,
-    assignee: IdQuery = None,
-    tag: Annotated[Tag | None, Query()] = None,
-    pinned: bool | None = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
 ) -> Response:
     """List the team's codemarks the caller may see, newest first, with filters and cursor pagination."""
     await access_team_cached(session, caller, team_id, state.caches)
     flt = service.CodemarkFilter(
-        repo_id=repo_id,
-        path=path,
-        status=None if status == "all" else status,
-        type=type,
-        author_id=author,
-        assignee_id=assignee,
-        tag=tag,
-        pinned=pinned,
+        repo_id=query.repo_id,
+        path=query.path,
+        status=None if query.status == "all" else query.status,
+        type=query.type,
+        author_id=query.author,
+        assignee_id=query.assignee,
+        tag=query.tag,
+        pinned=query.pinned,
     )
-    body = await cached_codemark_page(session, caller, team_id, flt, limit, cursor, state.caches)
+    body = await cached_codemark_page(session, caller, team_id, flt, query.limit, query.cursor, state.caches)
     return Response(body, media_type="application/json")
 
 
