@@ -103,6 +103,25 @@ async def test_derived_values_live_by_their_version_and_their_keys(sealer: Seale
     assert await sealer.derived("huge", 1) is None
 
 
+async def test_derived_values_of_a_page_are_served_together_under_the_same_rules(sealer: Sealer) -> None:
+    assert sealer.keystore is not None
+    author, team = member_owner("t1", "u1"), team_owner("t1")
+    by_author = await sealer.seal(author, "why retry?", Reply.text, row=ROW)
+    by_team = await sealer.seal(team, "src/app.py", Reply.text, row=ROW)
+    sealer.remember_derived("a", 1, [by_author, by_team], b"A", 1)
+    sealer.remember_derived("b", 1, [by_team], b"B", 1)
+    sealer.remember_derived("c", 1, [by_author], b"C", 1)
+    # Only the versions asked for, and only what was kept.
+    assert await sealer.derived_many([("a", 1), ("b", 2), ("c", 1), ("d", 1)]) == {"a": b"A", "c": b"C"}
+    # Keys due to be re-read are read again, and what they sealed still served.
+    sealer.keystore.cache_seconds = 0
+    assert await sealer.derived_many([("a", 1), ("b", 1), ("c", 1)]) == {"a": b"A", "b": b"B", "c": b"C"}
+    # The author's key destroyed: what was built from it goes, the rest stays.
+    sealer.keystore.cache_seconds = 30
+    await sealer.keystore.destroy(author.kind, author.id)
+    assert await sealer.derived_many([("a", 1), ("b", 1), ("c", 1)]) == {"b": b"B"}
+
+
 async def test_empty_values_and_encryption_off() -> None:
     off = Sealer(enabled=False)
     assert await off.seal(team_owner("t1"), "in the clear", Reply.text, row=ROW) == "in the clear"

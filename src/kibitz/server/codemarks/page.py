@@ -66,11 +66,10 @@ async def codemark_page(
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     rows = rows[:limit]
     sealer = session.sealer
-    answers: dict[str, KeptAnswer] = {}
-    for row in rows:
-        kept = await sealer.derived(_kept(row.id), row.revision)
-        if kept is not None:
-            answers[row.id] = kept
+    kept_by_name = await sealer.derived_many([(_kept(row.id), row.revision) for row in rows])
+    answers: dict[str, KeptAnswer] = {
+        row.id: kept_by_name[name] for row in rows if (name := _kept(row.id)) in kept_by_name
+    }
     missing = [row.id for row in rows if row.id not in answers]
     if missing:
         codemarks = list(await session.scalars(select(Codemark).where(Codemark.id.in_(missing))))
@@ -90,14 +89,14 @@ async def codemark_page(
             people[pid] = people_cache[pid] = (person.email, user_ref(person).model_dump_json().encode())
     items = []
     for row in rows:
-        kept = answers.get(row.id)
-        if kept is None or kept.author_id not in people:
+        answer = answers.get(row.id)
+        if answer is None or answer.author_id not in people:
             continue  # deleted, or its author erased, while this page was read
-        assignees = sorted((p for p in kept.assignee_ids if p in people), key=lambda pid: people[pid][0])
+        assignees = sorted((p for p in answer.assignee_ids if p in people), key=lambda pid: people[pid][0])
         items.append(
-            kept.head
+            answer.head
             + b',"author":'
-            + people[kept.author_id][1]
+            + people[answer.author_id][1]
             + b',"assignees":['
             + b",".join(people[pid][1] for pid in assignees)
             + b"]}"

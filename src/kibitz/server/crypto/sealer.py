@@ -182,6 +182,30 @@ class Sealer:
             self._derived.move_to_end(name)
         return hit[3]
 
+    async def derived_many(self, wanted: Sequence[tuple[Hashable, Hashable]]) -> dict[Hashable, Any]:
+        """Return what `derived` returns for each (name, version) that has a value, by name.
+
+        Each key is checked once for all of them (a page's answers share a few), and only a key not fresh in
+        memory costs a wait.
+        """
+        store = self._store() if self.enabled else None
+        fresh: set[str] = set()
+        found: dict[Hashable, Any] = {}
+        for name, version in wanted:
+            hit = self._derived.get(name)
+            if hit is None or hit[0] != version:
+                continue
+            if store is not None and not hit[1] <= fresh:
+                if not all(store.holds_fresh(key_id) for key_id in hit[1] - fresh):
+                    value = await self.derived(name, version)  # reads the key again, or forgets the value
+                    if value is not None:
+                        found[name] = value
+                    continue
+                fresh |= hit[1]
+            self._derived.move_to_end(name)
+            found[name] = hit[3]
+        return found
+
     def _remember(self, cell: tuple[str, str, str, str], key_id: str, plain: str) -> None:
         size = len(cell[0]) + len(plain)
         if size > self.cache_chars // 100:
