@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import httpx
@@ -11,8 +12,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from sqlalchemy import Connection, MetaData, inspect, select
 
+from kibitz.server.app import api_routers
 from kibitz.server.migrate import alembic_config
 from kibitz.server.models import Base
 from kibitz.settings import Settings
@@ -130,3 +133,30 @@ async def test_sqlite_runs_in_wal_mode(app: FastAPI, settings: Settings) -> None
         mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar_one()
     assert mode == "wal"
     assert (settings.data_dir / "kibitz.db").exists()
+
+
+def _sample_path(path: str) -> str:
+    """Return a path a request could use for a route's template (each parameter a plain value)."""
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+def test_no_two_api_routers_answer_the_same_request() -> None:
+    # The routers are tried most used first (app.py); that order may only decide speed, never which route
+    # answers a request.
+    routers = api_routers()
+    routes = [
+        (n, route.path, route.path_regex, getattr(route, "methods", None) or {"WEBSOCKET"})
+        for n, router in enumerate(routers)
+        for route in router.routes
+        if isinstance(route, APIRoute | APIWebSocketRoute)
+    ]
+    assert len({n for n, *_ in routes}) == len(routers)
+    clashes = [
+        (path_a, path_b)
+        for i, path_a, regex_a, methods_a in routes
+        for j, path_b, regex_b, methods_b in routes
+        if i < j
+        and methods_a & methods_b
+        and (regex_b.match(_sample_path(path_a)) or regex_a.match(_sample_path(path_b)))
+    ]
+    assert clashes == []

@@ -50,24 +50,33 @@ API_PREFIX = "/api/v1"
 log = logging.getLogger(__name__)
 
 
-def api_router() -> APIRouter:
-    """Return the router of every `/api/v1` route."""
-    router = APIRouter(prefix=API_PREFIX)
-    for domain in (
+# The API's routers, in the order requests try them: codemarks first, as an editor's listing and a thread's
+# replies are most of the traffic (each route tried before the right one costs a few microseconds). No two
+# routers' routes answer the same method and path (tests/server/test_app.py), so the order decides nothing
+# else.
+def api_routers() -> tuple[APIRouter, ...]:
+    """Return the routers of the `/api/v1` routes, most used first."""
+    return (
+        codemarks_router,
         auth_router,
         tokens_router,
         teams_router,
         allowlist_router,
         audit_router,
         repos_router,
-        codemarks_router,
         locations_router,
         inbox_router,
         search_router,
         stream_router,
         export_router,
         erasure_router,
-    ):
+    )
+
+
+def api_router() -> APIRouter:
+    """Return the router of every `/api/v1` route."""
+    router = APIRouter(prefix=API_PREFIX)
+    for domain in api_routers():
         router.include_router(domain)
     return router
 
