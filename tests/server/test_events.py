@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event as sql_event
 
 from kibitz.server.events.hub import event_message
 from kibitz.server.events.service import head_seq, read_events
@@ -278,6 +279,38 @@ async def test_auto_follow_by_replying_is_announced(http: httpx.AsyncClient, api
     cm = await api.codemark(c.ada, c.team, c.repo)
     await reply(http, c.bo, cm["id"], f"cc @{c.cy.email}")
     await apply_new(app, c.team, state, 0)
+    await check_state(http, c, state)
+
+
+async def test_a_reply_to_a_listed_codemark_announces_its_followers_without_building_it_again(
+    http: httpx.AsyncClient, api: Api, app: FastAPI
+) -> None:
+    c = await make_crew(api)
+    state = ClientState()
+    listed = await api.codemark(c.ada, c.team, c.repo, tags=["retry"], assignees=[c.cy.id])
+    await get(http, c.ada, f"/api/v1/teams/{c.team}/codemarks")  # its answer is kept from here on
+    unlisted = await api.codemark(c.ada, c.team, c.repo, tags=["retry"], assignees=[c.cy.id])
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = app.state.kibitz.engine.sync_engine
+    sql_event.listen(engine, "before_cursor_execute", count)
+    try:
+        # Each reply makes Bo follow the codemark (and mentions Ada, its author): `reply.added`, then
+        # `codemark.updated`.
+        await reply(http, c.bo, listed["id"], f"why? @{c.ada.email}")
+        kept_path = len(statements)
+        statements.clear()
+        await reply(http, c.bo, unlisted["id"], f"why? @{c.ada.email}")
+        built_path = len(statements)
+    finally:
+        sql_event.remove(engine, "before_cursor_execute", count)
+    # The listed codemark's answer came from memory, the other's from its parts' queries (markers, parts).
+    assert kept_path <= built_path - 2
+    events, _ = await apply_new(app, c.team, state, 0)
+    assert [e.type for e in events][-4:] == ["reply.added", "codemark.updated"] * 2
     await check_state(http, c, state)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -26,7 +27,9 @@ from kibitz.server.auth.service import Caller, user_ref
 from kibitz.server.caches import Caches
 from kibitz.server.codemarks.models import Codemark
 from kibitz.server.codemarks.render import rendered_codemarks
+from kibitz.server.codemarks.schemas import CodemarkOut
 from kibitz.server.codemarks.service import CodemarkFilter, page_query, with_path_index
+from kibitz.server.crypto.sealer import Sealer
 from kibitz.server.events.service import head_seq
 from kibitz.server.pagination import encode_cursor
 from kibitz.server.unit_of_work import UnitOfWork
@@ -46,6 +49,28 @@ class KeptAnswer:
 
 def _kept(name: str) -> tuple[str, str]:
     return ("codemark answer", name)
+
+
+# The fields of a codemark's answer, in the order the API writes them.
+_FIELDS = tuple(CodemarkOut.model_fields)
+
+
+async def kept_codemark(sealer: Sealer, codemark_id: str, revision: int) -> dict[str, Any] | None:
+    """Return a codemark's answer kept at this revision as JSON values, its people as ids, or None.
+
+    People are `{"id": …}` with null email, name and handle: what an event stores (events/service.py).
+    """
+    kept: KeptAnswer | None = await sealer.derived(_kept(codemark_id), revision)
+    if kept is None:
+        return None
+    values = json.loads(kept.head + b"}")
+    values["author"] = _person(kept.author_id)
+    values["assignees"] = [_person(p) for p in kept.assignee_ids]
+    return {name: values[name] for name in _FIELDS}
+
+
+def _person(user_id: str) -> dict[str, str | None]:
+    return {"id": user_id, "email": None, "name": None, "handle": None}
 
 
 async def codemark_page(

@@ -9,6 +9,7 @@ from kibitz.server.access import require_author_or_role
 from kibitz.server.auth.service import Caller, user_ref
 from kibitz.server.codemarks import content
 from kibitz.server.codemarks.models import Codemark, Follower, Mention, Reaction, Reply, ReplyEdit
+from kibitz.server.codemarks.page import kept_codemark
 from kibitz.server.codemarks.render import replies_out
 from kibitz.server.codemarks.schemas import ReplyOut, ReplyVersion
 from kibitz.server.codemarks.service import follow, publish_codemark, resolve_mentions
@@ -61,7 +62,13 @@ async def _set_mentions(
     return [u for u in user_ids if u not in before]
 
 
-_FOLLOWERS = select(Follower.user_id).where(Follower.codemark_id == bindparam("codemark_id"))
+# The codemark's followers, and its revision once this transaction's writes so far are in (see add_reply).
+_FOLLOWERS = (
+    select(Codemark.revision, Follower.user_id)
+    .select_from(Codemark)
+    .outerjoin(Follower, Follower.codemark_id == Codemark.id)
+    .where(Codemark.id == bindparam("codemark_id"))
+)
 
 
 async def add_reply(session: UnitOfWork, caller: Caller, codemark: Codemark, text: str) -> ReplyOut:
@@ -85,7 +92,10 @@ async def add_reply(session: UnitOfWork, caller: Caller, codemark: Codemark, tex
         session.add(
             Mention(team_id=codemark.team_id, codemark_id=codemark.id, reply_id=reply.id, user_id=user_id)
         )
-    followers = list(await session.scalars(_FOLLOWERS, {"codemark_id": codemark.id}))
+    # Runs after the reply and its mentions are flushed: each bumped the codemark's revision by one.
+    rows = (await session.execute(_FOLLOWERS, {"codemark_id": codemark.id})).all()
+    followers = [user_id for _revision, user_id in rows if user_id is not None]
+    untouched = bool(rows) and rows[0][0] == codemark.revision + 1 + len(mentioned)
     await notify(session, codemark, mentioned, "mention", caller.user.id, reply.id)
     # Someone mentioned here hears of it once, as a mention, not again as a reply.
     await notify(
@@ -108,8 +118,36 @@ async def add_reply(session: UnitOfWork, caller: Caller, codemark: Codemark, tex
     )
     out = await _publish(session, codemark, reply, "reply.added", fresh)
     if new_followers:
-        await publish_codemark(session, codemark, "codemark.updated")
+        await _publish_followed(session, codemark, new_followers, untouched)
     return out
+
+
+async def _publish_followed(
+    session: UnitOfWork, codemark: Codemark, new_followers: list[str], untouched: bool
+) -> None:
+    """Record `codemark.updated` for a reply that made people follow the codemark.
+
+    The codemark's answer as it was when it was read for this request, if it is kept (a listing built it),
+    is that answer with one more reply and these followers, provided nobody else changed the codemark since
+    (`untouched`: its revision moved only by this reply's writes; from here on this transaction's writes
+    hold it). Else it is built again.
+    """
+    before = await kept_codemark(session.sealer, codemark.id, codemark.revision) if untouched else None
+    if before is None:
+        await publish_codemark(session, codemark, "codemark.updated")
+        return
+    before["reply_count"] += 1
+    before["followers"] = sorted({*before["followers"], *new_followers})
+    await record_event(
+        session,
+        codemark.team_id,
+        "codemark.updated",
+        before,
+        visible_to=codemark.private_to,
+        author_id=codemark.author_id,
+        codemark_id=codemark.id,
+        subject_id=codemark.id,
+    )
 
 
 async def list_replies(
