@@ -109,18 +109,14 @@ def required_scope(request: Request) -> str:
     return rule.scope if rule is not None else "unlisted"
 
 
-async def get_caller(
-    request: Request,
-    session: DbSession,
-    state: State,
-    credentials: BearerCredentials,
-) -> Caller:
+async def get_caller(request: Request, session: DbSession, credentials: BearerCredentials) -> Caller:
     """Authenticate the bearer token and check its scope against the route's rule.
 
     A token seen in the last half second is not looked up again.
     """
     if credentials is None:
         raise NotAuthenticated()
+    state = app_state(request)  # not a dependency of its own: each costs more than this
     caller = state.caches.callers.get(hash_token(credentials.credentials))
     if caller is None or caller.expires_at <= utcnow():
         caller = await authenticate(session, credentials.credentials)

@@ -67,7 +67,7 @@ async def permalink(
 ) -> Response:
     """Show a codemark's page to a browser, or return its JSON to a program (`Accept: application/json`)."""
     if wants_json(request.headers.get("accept", "")):
-        api_caller = await get_caller(request, session, state, credentials)
+        api_caller = await get_caller(request, session, credentials)
         codemark, _ = await access_codemark(session, api_caller, codemark_id)
         out = (await codemarks_out(session, [codemark]))[0]
         return Response(out.model_dump_json(), media_type="application/json", headers={"vary": "Accept"})
