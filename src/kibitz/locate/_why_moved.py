@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from kibitz.anchoring import relocate_many
 from kibitz.client import Marker
 from kibitz.gitrepo import (
+    ChainCommit,
     CommitInfo,
     FileChange,
     GitTimeout,
@@ -187,6 +188,10 @@ class _Search:
         # (commit, path) whose deletion or addition was checked: not a rename to or from another file.
         self.settled: set[tuple[str, str]] = set()
         self.extra_paths: set[str] = set()
+        # Each file added to the walks, by the commit that made it matter and on which side of it: a file a
+        # block moved to, or a walked file was renamed to, matters after that commit ("newer"); a file a
+        # walked file was renamed from, before it ("older").
+        self.reach: list[tuple[str, str]] = []
         # Each commit's own changes, read once for every question about it.
         self.changes: dict[str, list[FileChange]] = {}
 
@@ -232,14 +237,20 @@ class _Search:
             on_line = pending
 
     def _walk(
-        self, tasks: Sequence[_Task], since: str | None = None, *, ancestry: bool = False
+        self,
+        tasks: Sequence[_Task],
+        since: str | None = None,
+        *,
+        ancestry: bool = False,
+        target: str | None = None,
     ) -> tuple[Walk, list[str]]:
-        """Walk the target's line back to the tasks' recorded commits (or to ``since``), over their files."""
+        """Walk the target's line (or ``target``'s) back to the tasks' recorded commits (or to ``since``),
+        over their files."""
         paths = sorted({path for task in tasks for path in _paths(task)} | self.extra_paths)
         oldest = min(task.recorded.committed for task in tasks)
         return first_parent_walk(
             self.reader.root,
-            self.target,
+            target or self.target,
             paths,
             stop_at={task.recorded.commit for task in tasks} if since is None else (),
             not_before=oldest - DATE_SLACK if since is None else None,
@@ -249,11 +260,17 @@ class _Search:
         ), paths
 
     def _since(self, recorded: str, group: list[_Task], results: dict[str, Why | None]) -> None:
-        """Explain markers recorded at one commit, over the commits after it that touched their files."""
+        """Explain markers recorded at one commit, over the commits after it that touched their files.
+
+        A walk done again for files found on one side of some commits (where blocks moved to, the other
+        names of renamed files) covers only that side: the commits on the other side are the last walk's.
+        """
         ancestry = True
+        since, until = recorded, None
+        kept: tuple[ChainCommit, ...] = ()
         for round_number in range(MAX_ROUNDS + 1):
-            walk, paths = self._walk(group, since=recorded, ancestry=ancestry)
-            if ancestry and not walk.commits and not walk.timed_out:
+            walk, paths = self._walk(group, since=since, ancestry=ancestry, target=until)
+            if since == recorded and until is None and ancestry and not walk.commits and not walk.timed_out:
                 # Nothing after it on the line: it is not on it, or nothing touched the files.
                 if not is_ancestor(self.reader.root, recorded, self.target, deadline=self.deadline):
                     for task in group:
@@ -264,11 +281,25 @@ class _Search:
                 walk, paths = self._walk(group, since=recorded)
             if walk.timed_out:
                 return
-            chain = Chain(walk.commits, self.target, paths)
+            # Newest first: the last walk's commits after `until`, this walk's, the last's before `since`.
+            commits = (kept + walk.commits) if until is not None else (walk.commits + kept)
+            chain = Chain(commits, self.target, paths)
             final = round_number == MAX_ROUNDS
+            reached = len(self.reach)
             group = [task for task in group if self._explain(chain, -1, recorded, task, results, final=final)]
             if not group:
                 return
+            since, until, kept = recorded, None, ()
+            sides = {side for _commit, side in self.reach[reached:]}
+            positions = [chain.position[commit] for commit, _side in self.reach[reached:]]
+            if sides == {"newer"} and min(positions) > 0:
+                cut = min(positions)
+                since = f"{chain.commits[cut]}^"
+                kept = tuple(commit for commit in commits if chain.position[commit.commit] < cut)
+            elif sides == {"older"} and max(positions) < len(chain) - 1:
+                cut = max(positions)
+                until = chain.commits[cut]
+                kept = tuple(commit for commit in commits if chain.position[commit.commit] > cut)
 
     def _explain(
         self,
@@ -317,6 +348,7 @@ class _Search:
             if moved_to is not None:
                 task.moved_to.append((commit, moved_to))
                 self.extra_paths.add(moved_to)
+                self.reach.append((commit, "newer"))
                 return True
         info = self.reader.commit_info(commit)
         results[marker["id"]] = Why(task.action, info) if info else Why.missing(task.action, "not_found")
@@ -336,8 +368,17 @@ class _Search:
                 self.settled.add((commit, question.path))
             else:
                 self.extra_paths.add(other)
+                self.reach.append(
+                    (commit, "older" if self._renamed_from(chain, commit, question.path) else "newer")
+                )
                 renamed = True
         return renamed
+
+    def _renamed_from(self, chain: Chain, commit: str, path: str) -> bool:
+        """Tell whether ``commit`` renamed another file to ``path`` (rather than ``path`` to another)."""
+        return any(
+            change.kind == "renamed" and change.new_path == path for change in self._changes_of(chain, commit)
+        )
 
     def _changes_of(self, chain: Chain, commit: str) -> list[FileChange]:
         """Return every change a commit of the chain made (against its first parent), read once."""
