@@ -89,8 +89,8 @@ async def test_a_statement_takes_one_trip_and_a_read_needs_no_commit_or_rollback
         await connection.commit()
     # The statement's cursor, execution, rows and closing in one trip; the read opened no transaction, so
     # neither its commit nor the pool's rollback on return goes to the thread.
-    assert trips == ["_execute"]
+    assert trips == ["_run"]
     trips.clear()
     async with engine.begin() as connection:
         await connection.execute(text("INSERT INTO t (name) VALUES ('w')"))
-    assert trips == ["_execute", "commit"]
+    assert trips == ["_run", "commit"]

@@ -13,7 +13,7 @@ Everything else is aiosqlite's: the same thread, the same queue, statements in t
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -26,21 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 _Outcome = tuple[Any, list[Any], int, int | None]
 
 
-def _execute(connection: sqlite3.Connection, sql: str, parameters: Any) -> _Outcome:
+def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
     cursor = connection.cursor()
     try:
-        cursor.execute(sql, parameters)
-        description = cursor.description
-        rows = cursor.fetchall() if description else []
-        return description, rows, cursor.rowcount, cursor.lastrowid
-    finally:
-        cursor.close()
-
-
-def _executemany(connection: sqlite3.Connection, sql: str, parameters: Sequence[Any]) -> _Outcome:
-    cursor = connection.cursor()
-    try:
-        cursor.executemany(sql, parameters)
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else []
         return description, rows, cursor.rowcount, cursor.lastrowid
@@ -66,22 +58,22 @@ class OneTripCursor:
     async def __aexit__(self, *_exc: object) -> None:
         return None
 
-    async def _run(self, function: Callable[..., _Outcome], sql: str, parameters: Any) -> OneTripCursor:
+    async def _send(self, sql: str, parameters: Any, many: bool) -> OneTripCursor:
         connection = self._connection
         # aiosqlite's own queueing of a call for its thread (untyped there).
         outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
-            function, connection._conn, sql, parameters
+            _run, connection._conn, sql, parameters, many
         )
         self.description, self._rows, self.rowcount, self.lastrowid = outcome
         return self
 
     async def execute(self, sql: str, parameters: Any = ()) -> OneTripCursor:
         """Run one statement and keep its rows."""
-        return await self._run(_execute, sql, parameters)
+        return await self._send(sql, parameters, many=False)
 
     async def executemany(self, sql: str, parameters: Sequence[Any]) -> OneTripCursor:
         """Run one statement for each set of parameters."""
-        return await self._run(_executemany, sql, parameters)
+        return await self._send(sql, parameters, many=True)
 
     async def fetchall(self) -> list[Any]:
         """Return the rows not fetched yet."""
