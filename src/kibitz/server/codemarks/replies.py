@@ -12,7 +12,12 @@ from kibitz.server.codemarks.models import Codemark, Follower, Mention, Reaction
 from kibitz.server.codemarks.page import kept_codemark
 from kibitz.server.codemarks.render import replies_out
 from kibitz.server.codemarks.schemas import ReplyOut, ReplyVersion
-from kibitz.server.codemarks.service import follow, publish_codemark, resolve_mentions
+from kibitz.server.codemarks.service import (
+    follow,
+    publish_codemark,
+    record_codemark_event,
+    resolve_mentions,
+)
 from kibitz.server.db import utcnow
 from kibitz.server.errors import Conflict, Forbidden
 from kibitz.server.events.models import Event
@@ -138,16 +143,7 @@ async def _publish_followed(
         return
     before["reply_count"] += 1
     before["followers"] = sorted({*before["followers"], *new_followers})
-    await record_event(
-        session,
-        codemark.team_id,
-        "codemark.updated",
-        before,
-        visible_to=codemark.private_to,
-        author_id=codemark.author_id,
-        codemark_id=codemark.id,
-        subject_id=codemark.id,
-    )
+    await record_codemark_event(session, codemark, "codemark.updated", before)
 
 
 async def list_replies(

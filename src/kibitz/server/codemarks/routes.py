@@ -64,6 +64,19 @@ class CodemarkQuery(BaseModel):
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
     cursor: str | None = Field(None, max_length=512)
 
+    def codemark_filter(self) -> service.CodemarkFilter:
+        """Return the service's filter of these values."""
+        return service.CodemarkFilter(
+            repo_id=self.repo_id,
+            path=self.path,
+            status=None if self.status == "all" else self.status,
+            type=self.type,
+            author_id=self.author,
+            assignee_id=self.assignee,
+            tag=self.tag,
+            pinned=self.pinned,
+        )
+
 
 @router.get("/teams/{team_id}/codemarks", response_model=CodemarkPage)
 async def list_codemarks(
@@ -75,16 +88,7 @@ async def list_codemarks(
 ) -> Response:
     """List the team's codemarks the caller may see, newest first, with filters and cursor pagination."""
     await access_team_cached(session, caller, team_id, state.caches)
-    flt = service.CodemarkFilter(
-        repo_id=query.repo_id,
-        path=query.path,
-        status=None if query.status == "all" else query.status,
-        type=query.type,
-        author_id=query.author,
-        assignee_id=query.assignee,
-        tag=query.tag,
-        pinned=query.pinned,
-    )
+    flt = query.codemark_filter()
     body = await cached_codemark_page(session, caller, team_id, flt, query.limit, query.cursor, state.caches)
     return Response(body, media_type="application/json")
 

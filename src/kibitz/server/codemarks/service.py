@@ -234,11 +234,25 @@ async def publish_codemark(
     """
     await session.flush()
     out = (await codemarks_out(session, [codemark]))[0]
+    await record_codemark_event(session, codemark, type, out, actor_id=actor_id, changes=changes)
+    return out
+
+
+async def record_codemark_event(
+    session: UnitOfWork,
+    codemark: Codemark,
+    type: str,
+    answer: CodemarkOut | dict[str, Any],
+    *,
+    actor_id: str | None = None,
+    changes: Sequence[str] = (),
+) -> None:
+    """Record a codemark event carrying `answer`: the codemark as the API returns it."""
     await record_event(
         session,
         codemark.team_id,
         type,
-        out,
+        answer,
         visible_to=codemark.private_to,
         author_id=codemark.author_id,
         codemark_id=codemark.id,
@@ -246,7 +260,6 @@ async def publish_codemark(
         actor_id=actor_id,
         changes=changes,
     )
-    return out
 
 
 async def create_codemark(session: UnitOfWork, caller: Caller, team_id: str, data: CodemarkIn) -> CodemarkOut:
