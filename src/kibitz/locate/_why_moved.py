@@ -20,6 +20,7 @@ import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from kibitz.anchoring import relocate_many
 from kibitz.client import Marker
@@ -68,6 +69,9 @@ MAX_ROUNDS = 3
 # after it that touched their files (which git's changed-path filters find fastest); more share one walk of
 # the line, which lists every commit to recognise theirs and cannot use those filters.
 OWN_WALKS = 2
+
+# Which side of a commit a file added to the walks matters on.
+_Side = Literal["newer", "older"]
 
 _DELETED = State("deleted", None, None, None, None, ())
 
@@ -191,7 +195,7 @@ class _Search:
         # Each file added to the walks, by the commit that made it matter and on which side of it: a file a
         # block moved to, or a walked file was renamed to, matters after that commit ("newer"); a file a
         # walked file was renamed from, before it ("older").
-        self.reach: list[tuple[str, str]] = []
+        self.reach: list[tuple[str, _Side]] = []
         # Each commit's own changes, read once for every question about it.
         self.changes: dict[str, list[FileChange]] = {}
 
@@ -363,22 +367,15 @@ class _Search:
         renamed = False
         for question in questions:
             commit = chain.commits[question.position]
-            other = self._other_name(chain, commit, question.path)
-            if other is None or other in chain.paths:
+            found = self._other_name(chain, commit, question.path)
+            if found is None or found[0] in chain.paths:
                 self.settled.add((commit, question.path))
             else:
+                other, side = found
                 self.extra_paths.add(other)
-                self.reach.append(
-                    (commit, "older" if self._renamed_from(chain, commit, question.path) else "newer")
-                )
+                self.reach.append((commit, side))
                 renamed = True
         return renamed
-
-    def _renamed_from(self, chain: Chain, commit: str, path: str) -> bool:
-        """Tell whether ``commit`` renamed another file to ``path`` (rather than ``path`` to another)."""
-        return any(
-            change.kind == "renamed" and change.new_path == path for change in self._changes_of(chain, commit)
-        )
 
     def _changes_of(self, chain: Chain, commit: str) -> list[FileChange]:
         """Return every change a commit of the chain made (against its first parent), read once."""
@@ -387,13 +384,14 @@ class _Search:
             self.changes[commit] = found
         return self.changes[commit]
 
-    def _other_name(self, chain: Chain, commit: str, path: str) -> str | None:
-        """Return the other name of ``path`` if ``commit`` renamed it (to or from), else None."""
+    def _other_name(self, chain: Chain, commit: str, path: str) -> tuple[str, _Side] | None:
+        """Return the other name of ``path`` if ``commit`` renamed it, and the side of the commit it is
+        on ("newer": ``path`` was renamed to it; "older": renamed from it), else None."""
         for change in self._changes_of(chain, commit):
-            if change.kind == "renamed" and change.old_path == path:
-                return change.new_path
-            if change.kind == "renamed" and change.new_path == path:
-                return change.old_path
+            if change.kind == "renamed" and change.old_path == path and change.new_path is not None:
+                return change.new_path, "newer"
+            if change.kind == "renamed" and change.new_path == path and change.old_path is not None:
+                return change.old_path, "older"
         return None
 
     def _moved_away(self, chain: Chain, position: int, probe: _Prober) -> str | None:
