@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -18,11 +17,8 @@ from relocbench.history import History, Stats
 from relocbench.releases import PACKAGES, Package, cached_archive, read_sources
 from relocbench.score import score_pair
 from relocbench.syntax import LANGUAGES
-from relocbench.truth import Case, Expected, Module, PackageIndex, file_cases
-
-
-def src(text: str) -> str:
-    return textwrap.dedent(text).lstrip("\n")
+from relocbench.truth import Case, Expected, Module
+from tests.bench.truth_cases import by_label, cases_of, src
 
 
 def parsed(language: str, text: str, path: str = "") -> Module:
@@ -42,20 +38,7 @@ def owners(module: Module) -> dict[str, str]:
 
 def cases_between(language: str, old: str, new: str, path: str = "") -> list[Case]:
     path = path or f"m{LANGUAGES[language].extensions[0]}"
-    old_module, new_module = parsed(language, old, path), parsed(language, new, path)
-    return file_cases(
-        old_module,
-        new_module,
-        path,
-        PackageIndex.build({path: old_module}),
-        PackageIndex.build({path: new_module}),
-        {path: new_module},
-        frozenset({path}),
-    )
-
-
-def by_label(cases: list[Case], kind: str) -> dict[str, Case]:
-    return {case.label: case for case in cases if case.kind == kind}
+    return cases_of(parsed(language, old, path), parsed(language, new, path), path)
 
 
 JAVASCRIPT = src(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from relocbench.baselines import diff_only, line_map, same_line
@@ -20,10 +18,7 @@ from relocbench.truth import (
     pair_files,
     parse_module,
 )
-
-
-def src(text: str) -> str:
-    return textwrap.dedent(text).lstrip("\n")
+from tests.bench.truth_cases import by_label, cases_of, src
 
 
 def parsed(text: str) -> Module:
@@ -33,20 +28,7 @@ def parsed(text: str) -> Module:
 
 
 def cases_between(old: str, new: str, path: str = "m.py") -> list[Case]:
-    old_module, new_module = parsed(old), parsed(new)
-    return file_cases(
-        old_module,
-        new_module,
-        path,
-        PackageIndex.build({path: old_module}),
-        PackageIndex.build({path: new_module}),
-        {path: new_module},
-        frozenset({path}),
-    )
-
-
-def by_label(cases: list[Case], kind: str) -> dict[str, Case]:
-    return {case.label: case for case in cases if case.kind == kind}
+    return cases_of(parsed(old), parsed(new), path)
 
 
 OLD = src(
