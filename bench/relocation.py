@@ -45,10 +45,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from entry import log, run_benchmark  # noqa: E402
-from kibitz.anchoring import ALGORITHM_VERSION  # noqa: E402
 from relocbench import fetch, languages, report, scenario, shrink  # noqa: E402
 from relocbench.history import History  # noqa: E402
-from relocbench.run import engine_commit, machine, score_history  # noqa: E402
+from relocbench.run import document_head, score_history  # noqa: E402
 from relocbench.score import Results  # noqa: E402
 from relocbench.syntax import GRAMMARS  # noqa: E402
 
@@ -251,14 +250,9 @@ def measure(args: argparse.Namespace, packages: list[str], command: str) -> tupl
     elapsed = time.perf_counter() - started
     lines += ["", f"measured in {elapsed:.0f} s"]
     document = {
-        "benchmark": "relocation",
-        "command": command,
-        "anchors_carry_code": not args.ranges_only,
-        "engine_budget_seconds": args.budget,
-        "algorithm_version": ALGORITHM_VERSION,
-        "engine_commit": engine_commit(),
-        "machine": machine(),
-        "elapsed_seconds": round(elapsed, 1),
+        **document_head(
+            "relocation", command, ranges_only=args.ranges_only, budget=args.budget, elapsed=elapsed
+        ),
         "packages": {name: list(versions[name]) for name in packages},
         "distances": {str(distance): report.results_json(by_distance[distance]) for distance in distances},
         "per_package": {name: {str(d): v for d, v in values.items()} for name, values in per_package.items()},

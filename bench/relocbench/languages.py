@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kibitz.anchoring import ALGORITHM_VERSION
-
 from . import report, shrink
 from .history import History
 from .releases import BY_NAME, PACKAGES, Package, download, download_all, read_sources
-from .run import engine_commit, machine, score_history
+from .run import document_head, score_history
 from .score import Results
 from .syntax import GRAMMARS, LANGUAGES
 
@@ -133,14 +131,9 @@ def measure(
     elapsed = time.perf_counter() - started
     lines += ["", f"measured in {elapsed:.0f} s"]
     document = {
-        "benchmark": "relocation-languages",
-        "command": command,
-        "anchors_carry_code": not args.ranges_only,
-        "engine_budget_seconds": args.budget,
-        "algorithm_version": ALGORITHM_VERSION,
-        "engine_commit": engine_commit(),
-        "machine": machine(),
-        "elapsed_seconds": round(elapsed, 1),
+        **document_head(
+            "relocation-languages", command, ranges_only=args.ranges_only, budget=args.budget, elapsed=elapsed
+        ),
         "targets": {
             part: [
                 target.as_json()

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kibitz.anchoring import ALGORITHM_VERSION
+
 from .history import History, Stats
 from .report import overall
 from .score import Results, score_pair
@@ -76,6 +78,22 @@ def score_history(
             results.merge(score_pair(pair, keep, keep_methods, with_code=with_code, budget=budget), keep)
         scored[distance] = Scored(results, stats)
     return scored
+
+
+def document_head(
+    benchmark: str, command: str, *, ranges_only: bool, budget: float | None, elapsed: float
+) -> dict[str, Any]:
+    """Return the fields every relocation benchmark's JSON document starts with: what ran, how, where."""
+    return {
+        "benchmark": benchmark,
+        "command": command,
+        "anchors_carry_code": not ranges_only,
+        "engine_budget_seconds": budget,
+        "algorithm_version": ALGORITHM_VERSION,
+        "engine_commit": engine_commit(),
+        "machine": machine(),
+        "elapsed_seconds": round(elapsed, 1),
+    }
 
 
 def machine() -> dict[str, Any]:
