@@ -7,11 +7,11 @@ import itertools
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from kibitz.anchoring import STATUSES, Anchor, Location, Range, relocate, relocate_many
+from kibitz.anchoring import Anchor, Location, Range, relocate, relocate_many
 from kibitz.anchoring.candidates import CandidateTexts
 from kibitz.anchoring.diff import diff_lines
-from kibitz.anchoring.normalise import split_lines
 from kibitz.anchoring.relocate import relocate_anchor, text_pair
+from tests.anchoring.well_formed import check_location
 
 # Texts full of the characters that break line handling: every kind of line break, BOMs, tabs.
 awkward_text = st.text(alphabet=st.sampled_from("ab \t\n\r\ufeff(){}:x\u2028\x0c"), max_size=80) | st.text(
@@ -47,27 +47,6 @@ def _text(lines: list[str]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _check(location: Location, new_text: str, candidates: tuple[str, ...] = ()) -> None:
-    """Assert that a location is well-formed and within the text it points into."""
-    assert location.status in STATUSES
-    assert 0.0 <= location.confidence <= 1.0
-    if location.status == "too_large":
-        assert location.range is None
-        assert location.last_range is None
-        assert location.candidate is None
-        return
-    if location.status == "deleted":
-        assert location.range is None
-        assert location.candidate is None
-        if location.last_range is not None:
-            assert 1 <= location.last_range.start_line <= location.last_range.end_line
-            assert location.last_range.end_line <= len(split_lines(new_text))
-        return
-    assert location.range is not None
-    text = new_text if location.candidate is None else candidates[location.candidate]
-    assert 1 <= location.range.start_line <= location.range.end_line <= len(split_lines(text))
-
-
 def _unguarded(old_text: str, new_text: str, anchor: Anchor, candidates: tuple[str, ...] = ()) -> Location:
     """Relocate without relocate_many's last-resort guard, so that any exception fails the test."""
     return relocate_anchor(text_pair(old_text, new_text), anchor, CandidateTexts(candidates))
@@ -82,7 +61,7 @@ def test_never_raises_and_stays_within_bounds(
 ) -> None:
     anchor = Anchor(Range(start, end), code=code, context_before="a", context_after="b")
     location = _unguarded(old_text, new_text, anchor, (candidate,))
-    _check(location, new_text, (candidate,))
+    check_location(location, new_text, (candidate,))
 
 
 @given(code_lines, code_lines, line_number, line_number, st.none() | code_lines)
@@ -92,7 +71,7 @@ def test_code_like_edits_never_raise_and_stay_within_bounds(
     old_text, new_text = _text(old), _text(new)
     anchor = Anchor(Range(start, end), code=None if code is None else _text(code))
     location = _unguarded(old_text, new_text, anchor, (old_text,))
-    _check(location, new_text, (old_text,))
+    check_location(location, new_text, (old_text,))
 
 
 @given(code_lines, code_lines)

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kibitz.anchoring import STATUSES, Anchor, Location, Range, relocate, relocate_many
+from kibitz.anchoring import Anchor, Location, Range, relocate, relocate_many
 from kibitz.anchoring.diff import diff_lines
-from kibitz.anchoring.normalise import split_lines
 from kibitz.anchoring.relocate import MAX_TEXT_CHARS
+from tests.anchoring.well_formed import check_location
 
 # No file pair may take longer than this, in CPU seconds, whatever its shape.
 BOUND = 1.0
@@ -47,23 +47,6 @@ def _within_a_second(
     for answer, full in zip(answers, unbounded, strict=True):
         assert answer == full or answer == Location(None, "too_large", 0.0)
     return unbounded
-
-
-def _check(location: Location, new_text: str, candidates: tuple[str, ...] = ()) -> None:
-    """Assert that a location is one of the documented answers and within the text it points into."""
-    assert location.status in STATUSES
-    assert 0.0 <= location.confidence <= 1.0
-    if location.status in ("deleted", "too_large"):
-        assert location.range is None
-        assert location.candidate is None
-        if location.last_range is not None:
-            assert location.status == "deleted"
-            assert 1 <= location.last_range.start_line <= location.last_range.end_line
-            assert location.last_range.end_line <= len(split_lines(new_text))
-        return
-    assert location.range is not None
-    text = new_text if location.candidate is None else candidates[location.candidate]
-    assert 1 <= location.range.start_line <= location.range.end_line <= len(split_lines(text))
 
 
 # -- shapes of files ---------------------------------------------------------------------------------
@@ -189,7 +172,7 @@ def test_strange_files_edited_at_random_get_valid_answers_within_a_second(
     spent, answers = _timed(lambda: relocate_many(old_text, new_text, anchors, candidates=candidates))
     assert spent < BOUND
     for answer in answers:
-        _check(answer, new_text, candidates)
+        check_location(answer, new_text, candidates)
 
 
 @given(
@@ -262,7 +245,7 @@ def test_fifty_thousand_lines_rewritten_throughout_are_answered_or_given_up_with
     spent, answers = _timed(lambda: relocate_many(_text(old), new_text, anchors))
     assert spent < BOUND
     for answer in answers:
-        _check(answer, new_text)
+        check_location(answer, new_text)
 
 
 def test_a_half_megabyte_minified_line_edited_in_the_middle_is_changed_in_place() -> None:
@@ -277,11 +260,11 @@ def test_a_half_megabyte_minified_line_edited_in_the_middle_is_changed_in_place(
     pretty = line.replace(";", ";\n")
     spent, answers = _timed(lambda: relocate_many(line, pretty, [Range(1, 1)]))
     assert spent < BOUND
-    _check(answers[0], pretty)
+    check_location(answers[0], pretty)
     spent, answers = _timed(lambda: relocate_many(pretty, line, [Range(k, k) for k in range(1, 20_000, 400)]))
     assert spent < BOUND
     for answer in answers:
-        _check(answer, line)
+        check_location(answer, line)
 
 
 def test_a_generated_table_with_rows_inserted_is_followed_exactly() -> None:
