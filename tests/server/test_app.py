@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -82,6 +83,64 @@ async def test_migrating_twice_is_harmless(app: FastAPI, api: Api) -> None:
     assert before["alembic_version"]["rows"] == [(head,)]
     for table in ("user_account", "codemark", "marker", "search_token", "event"):
         assert before[table]["rows"], table
+
+
+def _migrate(connection: Connection, revision: str, down: bool = False) -> None:
+    """Move the schema down or up to `revision` with foreign keys off, as the app's own upgrade does."""
+    connection.commit()  # what reading the schema began
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+    with connection.begin():
+        (command.downgrade if down else command.upgrade)(alembic_config(connection), revision)
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+
+
+async def test_search_words_keep_through_the_key_change(app: FastAPI, api: Api) -> None:
+    """The search index's key moves to (team, word, time, codemark, source) and back without losing a row."""
+    ada = await api.person("Ada")
+    team = await api.team(ada)
+    codemark = await api.codemark(ada, team, await api.repo(ada, team), text="flaky network retries")
+    r = await api.http.post(
+        f"/api/v1/codemarks/{codemark['id']}/replies", json={"text": "backoff jitter"}, headers=ada.headers
+    )
+    assert r.status_code == 201, r.text
+    engine = app.state.kibitz.engine
+    async with engine.connect() as connection:
+        before = await connection.run_sync(schema_and_rows)
+        await connection.run_sync(_migrate, "0011", True)
+        older = await connection.run_sync(schema_and_rows)
+        await connection.run_sync(_migrate, "head")
+        after = await connection.run_sync(schema_and_rows)
+        if connection.dialect.name == "sqlite":
+            shape = await connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'search_token'"
+            )
+            assert "WITHOUT ROWID" in str(shape.scalar_one())
+    assert len(before["search_token"]["rows"]) == 5  # flaky, network, retries; backoff, jitter
+    assert sorted(older["search_token"]["rows"]) == sorted(before["search_token"]["rows"])
+    assert before["search_token"]["primary_key"] == [
+        "team_id",
+        "token",
+        "codemark_created_at",
+        "codemark_id",
+        "source",
+    ]
+    assert older["search_token"]["primary_key"] == ["team_id", "token", "codemark_id", "source"]
+    assert any("ix_search_token_lookup" in index for index in older["search_token"]["indexes"])
+    assert not any("ix_search_token_lookup" in index for index in before["search_token"]["indexes"])
+    assert after == before
+    for words, found in (
+        ("jitter network", [codemark["id"]]),
+        ("retries backoff", [codemark["id"]]),
+        ("jitter absent", []),
+    ):
+        r = await api.http.get(f"/api/v1/teams/{team}/search", params={"q": words}, headers=ada.headers)
+        assert r.status_code == 200, r.text
+        assert [hit["codemark"]["id"] for hit in r.json()["items"]] == found
 
 
 @pytest.mark.database_agnostic

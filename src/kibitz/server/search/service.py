@@ -49,9 +49,10 @@ async def search(
     sizes = {term: await _posting_size(session, team_id, term) for term in terms}
     if min(sizes.values()) == 0:
         return [], None
-    # Walk the rarest word's postings newest first straight off ix_search_token_lookup and stop after one
-    # page; the other words and every filter are per-codemark probes. Joining a DISTINCT list of all the
-    # word's codemarks and sorting it instead cost time in proportion to how common the word is.
+    # Walk the rarest word's postings newest first straight off the table's key and stop after one page;
+    # the other words and every filter are per-codemark probes (each a seek on the whole key). Joining a
+    # DISTINCT list of all the word's codemarks and sorting it instead cost time in proportion to how
+    # common the word is.
     driver, *others = sorted(terms, key=lambda t: (sizes[t], t))
     posting = aliased(SearchToken)
     query = (
@@ -64,7 +65,10 @@ async def search(
         other = aliased(SearchToken)
         query = query.where(
             exists().where(
-                other.team_id == team_id, other.token == term, other.codemark_id == posting.codemark_id
+                other.team_id == team_id,
+                other.token == term,
+                other.codemark_created_at == posting.codemark_created_at,
+                other.codemark_id == posting.codemark_id,
             )
         )
     if since is not None:
