@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kibitz.cli.locating import Current, why_note
+from kibitz.cli.locating import MORE_WHY_TIME, Current
 from kibitz.cli.render import code_diff, codemark_details, how_found, listing_line, percent
 from kibitz.gitrepo import CommitInfo
 from kibitz.locate import Placement, Why, WhyAction, WhyReason
+from kibitz.whynote import why_note
 
 
 def _entry(location: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def test_no_commit_named_says_why() -> None:
     recorded = "f" * 40
 
     def note(reason: WhyReason, action: WhyAction | None = "changed") -> str | None:
-        return why_note(Why(action, None, reason), recorded, 2.5)
+        return why_note(Why(action, None, reason), recorded, 2.5, MORE_WHY_TIME)
 
     assert (
         note("time_limit") == "changed: the commit was not found within 2.5 s (--why-seconds gives more time)"
@@ -122,3 +123,7 @@ def test_no_commit_named_says_why() -> None:
     # An unavailable block's own line says what to do; an unchanged one has nothing to explain.
     assert note("unavailable", None) is None
     assert why_note(None, recorded, 2.5) is None
+    # Where there is no option to give it more time (an editor's hover), none is named.
+    assert why_note(Why("changed", None, "time_limit"), recorded, 1) == (
+        "changed: the commit was not found within 1 s"
+    )

@@ -183,6 +183,16 @@ def test_the_hover_is_the_whole_thread_with_raw_html_neutralised() -> None:
     assert "Because &lt;script&gt;." in shown
     assert "changed since it was written" in shown
     assert "*Bob*, 2026-12-06 11:00" in shown
+    assert "changed by" not in shown  # no line for a commit unless one was named
+
+
+def test_the_hover_names_the_commit_as_plain_text() -> None:
+    why = "moved by 1a2b3c4d5e6f Eve_*x*, 2026-12-06 11:00 UTC (just now): Use `<b>` [here](http://evil)"
+    shown = hover_markdown(_placed("moved"), [], "https://k.example", why)
+    assert (
+        "moved by 1a2b3c4d5e6f Eve\\_\\*x\\*, 2026-12-06 11:00 UTC (just now): "
+        "Use \\`&lt;b&gt;\\` \\[here\\](http://evil)"
+    ) in shown.splitlines()
 
 
 def test_command_arguments_are_checked_with_readable_messages() -> None:

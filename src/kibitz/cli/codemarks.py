@@ -24,6 +24,7 @@ from kibitz.cli.context import (
 )
 from kibitz.cli.errors import CliError
 from kibitz.cli.locating import (
+    MORE_WHY_TIME,
     Current,
     first_shown_marker,
     locate_markers,
@@ -33,7 +34,6 @@ from kibitz.cli.locating import (
     recorded_json,
     target_for,
     why_json,
-    why_note,
     with_code,
     with_promoted,
 )
@@ -59,6 +59,7 @@ from kibitz.gitrepo import (
 )
 from kibitz.locate import WHY_SECONDS, AtCommit, Target, pin, split_lines
 from kibitz.remotes import normalise_remote
+from kibitz.whynote import why_note
 
 
 def _linked_repo() -> tuple[Path, RepoLink]:
@@ -425,7 +426,7 @@ def ls(
                 marker = current.promoted
                 promoted.append(promotion_note(codemark["id"], marker))
             entries.append(_listing_entry(codemark, marker, current, target, why=why))
-            note = why_note(current.why, marker["commit"], why_seconds) if why else None
+            note = why_note(current.why, marker["commit"], why_seconds, MORE_WHY_TIME) if why else None
             notes.append(None if note is None else "    " + note)
     entries, notes = entries[:limit], notes[:limit]
     if as_json:

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kibitz.cli.render import reactions_line, summary
-from kibitz.cli.times import timestamp
 from kibitz.client import Codemark, InboxItem, Reaction, SearchHit, StreamEvent
+from kibitz.times import timestamp
 
 # Names people type for the reactions most tools offer, so a terminal without an emoji keyboard works too.
 EMOJI_NAMES: dict[str, str] = {

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kibitz.cli.times import timestamp
 from kibitz.client import Codemark, KibitzClient, Marker
 from kibitz.gitrepo import ObjectReader, RepoLink, resolve_commit, tree_status
 from kibitz.locate import (
@@ -24,7 +23,7 @@ from kibitz.locate import (
     locate_from_head,
     read_block,
     rebuild_code,
-    why_in_worktree,
+    why_in_tree,
     why_moved,
 )
 
@@ -111,13 +110,10 @@ def _located_with_why(
     whys: dict[str, Why | None] = {}
     for marker_id, placement in placements.items():
         before = head.placements.get(marker_id)
-        if before is None:
-            continue
-        # Edited on disk in place: same lines, same status, other code.
-        edited = before.path == placement.path and read_block(
-            reader, AtCommit(head.commit), before
-        ) != read_block(reader, tree, placement)
-        whys[marker_id] = why_in_worktree(before, placement, at_head.get(marker_id), edited=edited)
+        if before is not None:
+            whys[marker_id] = why_in_tree(
+                reader, head.commit, before, tree, placement, at_head.get(marker_id)
+            )
     return placements, whys
 
 
@@ -190,28 +186,8 @@ def why_json(why: Why | None) -> dict[str, Any] | None:
     }
 
 
-def why_note(why: Why | None, recorded_commit: str, seconds: float) -> str | None:
-    """Return the line that says which commit made a block what it is, or why none is named.
-
-    Names and subjects are other people's text: the caller prints them through the terminal's door.
-    """
-    if why is None or why.reason == "unavailable":
-        return None
-    action = why.action or "changed"
-    info = why.commit
-    if info is not None:
-        merge = " (a merge)" if info.is_merge else ""
-        return f"{action} by {info.commit[:12]}{merge} {info.author}, {timestamp(info.date)}: {info.subject}"
-    recorded = recorded_commit[:12]
-    reason = {
-        "time_limit": f"the commit was not found within {seconds:g} s (--why-seconds gives more time)",
-        "commit_missing": f"no history to search: commit {recorded} is not in this clone",
-        "not_in_history": f"no commit to name: commit {recorded} is not in this history (another branch?)",
-        "not_found": f"no single commit since {recorded} did it",
-    }
-    if why.reason == "uncommitted":
-        return f"{action} by uncommitted edits"
-    return f"{action}: {reason.get(why.reason or '', 'no commit found')}"
+# What `why_note` says when the search ran out of time: how to give it more.
+MORE_WHY_TIME = "--why-seconds gives more time"
 
 
 def recorded_json(marker: Marker) -> dict[str, Any]:

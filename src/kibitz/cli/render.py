@@ -8,16 +8,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kibitz.cli.locating import (
+    MORE_WHY_TIME,
     TOO_LARGE_ADVICE,
     TOO_LARGE_NOTE,
     Current,
     unavailable_advice,
     unavailable_note,
-    why_note,
 )
-from kibitz.cli.times import timestamp
 from kibitz.client import Codemark, Erasure, Marker, Reaction, Reply, UserRef
 from kibitz.locate import WHY_SECONDS, code_missing
+from kibitz.times import timestamp
+from kibitz.whynote import why_note
 
 SUMMARY_WIDTH = 72
 NO_CODE = "code not stored on the server (code-free team) and not in this clone"
@@ -119,7 +120,7 @@ def _current_block(marker: Marker, current: Current, where: str, why_seconds: fl
         )
         return [f"now: not followed {where} (too large)", "  " + advice]
     found = how_found(placement.status, placement.confidence) or " (unchanged)"
-    why = why_note(current.why, marker["commit"], why_seconds)
+    why = why_note(current.why, marker["commit"], why_seconds, MORE_WHY_TIME)
     if placement.path is None or placement.start_line is None:
         return [f"now: not found {where}{found}", *([why] if why else [])]
     out = [f"now at {placement.path}:{placement.start_line}-{placement.end_line} {where}{found}"]

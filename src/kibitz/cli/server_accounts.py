@@ -9,7 +9,7 @@ import click
 from kibitz.cli.context import json_option, password_stdin_option, print_json, read_password
 from kibitz.cli.server_settings import data_dir_option, load_settings
 from kibitz.cli.terminal import echo
-from kibitz.cli.times import timestamp
+from kibitz.times import timestamp
 
 
 @click.group("user")

@@ -10,9 +10,9 @@ from kibitz.cli.context import ambiguous, current_team, json_option, open_client
 from kibitz.cli.errors import NOT_FOUND, CliError
 from kibitz.cli.render import erasure_state
 from kibitz.cli.terminal import echo, prompt
-from kibitz.cli.times import timestamp
 from kibitz.client import CurrentTeam, load_current_team, save_current_team
 from kibitz.ids import is_id_prefix
+from kibitz.times import timestamp
 
 
 @click.group()

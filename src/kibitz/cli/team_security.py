@@ -6,8 +6,8 @@ import click
 
 from kibitz.cli.context import current_team, json_option, open_client, print_json
 from kibitz.cli.terminal import echo
-from kibitz.cli.times import timestamp
 from kibitz.client import Allowlist, AuditEvent, CurrentTeam
+from kibitz.times import timestamp
 
 # The API's largest page; `--limit` beyond it follows the cursor.
 _PAGE = 200

@@ -9,9 +9,9 @@ import click
 from kibitz.cli.context import ambiguous, json_option, open_client, print_json, too_short
 from kibitz.cli.errors import NOT_FOUND, CliError
 from kibitz.cli.terminal import echo, prompt
-from kibitz.cli.times import timestamp
 from kibitz.client import KibitzClient, Token
 from kibitz.ids import ID_LENGTH, ID_PREFIX_MIN, is_id_prefix
+from kibitz.times import timestamp
 
 SCOPES = ("read", "write", "admin")
 

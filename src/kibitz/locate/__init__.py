@@ -40,7 +40,7 @@ from kibitz.locate._model import (
 from kibitz.locate._pin import hunks_between, pin, pin_buffer
 from kibitz.locate._rebuild import code_missing, rebuild_code
 from kibitz.locate._shared import SharedLocations
-from kibitz.locate._why_moved import WHY_SECONDS, why_in_worktree, why_moved
+from kibitz.locate._why_moved import WHY_SECONDS, why_in_tree, why_in_worktree, why_moved
 
 __all__ = [
     "ALGORITHM",
@@ -67,6 +67,7 @@ __all__ = [
     "read_block",
     "rebuild_code",
     "split_lines",
+    "why_in_tree",
     "why_in_worktree",
     "why_moved",
 ]

@@ -38,7 +38,8 @@ from kibitz.gitrepo import (
 from kibitz.locate._at_commit import anchor_of
 from kibitz.locate._blocks import block_of, code_keys, judge
 from kibitz.locate._candidates import MAX_CANDIDATE_CHARS, MAX_CANDIDATES
-from kibitz.locate._model import PinnedMarker, Placement, Why, WhyAction
+from kibitz.locate._locate import read_block
+from kibitz.locate._model import AtCommit, InWorkingTree, PinnedMarker, Placement, Why, WhyAction
 from kibitz.locate._rebuild import code_missing, rebuild_code
 from kibitz.locate._references import Reference
 from kibitz.locate._shared import SharedLocations
@@ -150,6 +151,25 @@ def why_moved(
             ],
         )
     return results
+
+
+def why_in_tree(
+    reader: ObjectReader,
+    head: str,
+    at_head: Placement,
+    tree: InWorkingTree,
+    in_tree: Placement,
+    why_at_head: Why | None,
+) -> Why | None:
+    """Return ``why_in_worktree`` for a block, telling whether the uncommitted edits changed it in place.
+
+    ``head`` is HEAD's commit, ``at_head`` the block's place there and ``in_tree`` its place in ``tree``;
+    the block is read at both (blocking: may read git objects and files).
+    """
+    edited = at_head.path == in_tree.path and read_block(reader, AtCommit(head), at_head) != read_block(
+        reader, tree, in_tree
+    )
+    return why_in_worktree(at_head, in_tree, why_at_head, edited=edited)
 
 
 def why_in_worktree(

@@ -123,7 +123,8 @@ def _register_views(server: KibitzLanguageServer) -> None:
         parts = []
         for placed in here:
             replies = await ls.replies_of(placed.codemark["id"])
-            parts.append(present.hover_markdown(placed, replies, ls.server_url()))
+            why = await ls.why_of(document, placed)
+            parts.append(present.hover_markdown(placed, replies, ls.server_url(), why))
         return types.Hover(
             contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts))
         )

@@ -220,12 +220,26 @@ def _quoted(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# What can start or end inline markup in the middle of a line (emphasis, code, links, strike-through):
+# escaped with a backslash, each shows as itself. The line never starts with someone's text, so the
+# punctuation that matters only at a line's start (#, -, 1.) needs none.
+_MARKUP = str.maketrans({c: "\\" + c for c in "\\`*_[]~"})
+
+
+def _literal(text: str) -> str:
+    """Return text to show exactly as written: raw HTML neutralised and Markdown's markup escaped."""
+    return _quoted(text).translate(_MARKUP)
+
+
 def _reactions_line(summary_of: Sequence[Reaction]) -> str:
     return "  ".join(f"{r['emoji']} {r['count']}" for r in summary_of)
 
 
-def hover_markdown(placed: Placed, replies: Sequence[Reply], server_url: str) -> str:
-    """Return the whole thread of a codemark as Markdown: text, replies, reactions, status, location."""
+def hover_markdown(placed: Placed, replies: Sequence[Reply], server_url: str, why: str | None = None) -> str:
+    """Return the whole thread of a codemark as Markdown: text, replies, reactions, status, location.
+
+    ``why`` is the line that names the commit that made the block what it is (``kibitz.whynote``).
+    """
     codemark = placed.codemark
     author = codemark["author"]
     title = _quoted(summary(codemark))
@@ -242,6 +256,9 @@ def hover_markdown(placed: Placed, replies: Sequence[Reply], server_url: str) ->
         lines += ["", _reactions_line(codemark["reactions"])]
     if where["note"]:
         lines += ["", f"_{where['status']}: {where['note']}_"]
+    if why:
+        # An author's name and a commit's subject are other people's text, shown as text (not Markdown).
+        lines += ["", _literal(why)]
     shown = [reply for reply in replies if not reply["deleted"]]
     if shown:
         lines += ["", "---"]

@@ -35,8 +35,11 @@ from kibitz.locate import (
     PinnedMarker,
     Placement,
     SharedLocations,
+    Why,
     locate_at_head,
     locate_from_head,
+    why_in_tree,
+    why_moved,
 )
 from kibitz.lsp._present import Placed
 from kibitz.lsp._publication import KeptDiagnostics
@@ -51,6 +54,11 @@ QUIET_SECONDS = 5.0
 # How long the working tree's state (HEAD, files changed on disk) is kept while HEAD and the index stay:
 # a file changed on disk by another program, which neither moves, is noticed within this time.
 STATUS_SECONDS = 2.0
+# How long a hover may search the history for the commit that made a block what it is: the hover waits for
+# it. A search that needs longer is said to have run out of time (and is tried again at a later hover).
+HOVER_WHY_SECONDS = 1.0
+# Answers that ran out of time may have done so only because the machine was busy: kept this long.
+GAVE_UP_SECONDS = 30.0
 
 
 class KeptLocations(SharedLocations):
@@ -166,8 +174,8 @@ class KeptHead:
     """
 
     # Places the engine gave up on within its CPU budget (``too_large``) may have given up only because the
-    # machine was busy at that moment: they are kept this long, then computed again.
-    GAVE_UP_SECONDS = 30.0
+    # machine was busy at that moment: they are kept a while (``GAVE_UP_SECONDS``), then computed again.
+    GAVE_UP_SECONDS = GAVE_UP_SECONDS
 
     def __init__(self) -> None:
         self._kept: tuple[str | None, int, HeadPlaces, float] | None = None
@@ -182,6 +190,29 @@ class KeptHead:
         gave_up = any(p.status == "too_large" for p in places.placements.values())
         self._kept = (head, generation, places, now + self.GAVE_UP_SECONDS if gave_up else math.inf)
         return places
+
+
+class KeptWhys:
+    """The commit that made each block what it is at HEAD, kept per marker, recorded commit and HEAD.
+
+    Without it every hover on a moved block would walk the history again. What the block is in the buffer
+    (edited there or not) is worked out at each hover from this answer; it costs no walk.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str, str], tuple[Why | None, float]] = {}
+
+    def why(self, marker: Marker, head: str, compute: Callable[[], Why | None]) -> Why | None:
+        """Return the marker's answer at ``head``, computed unless kept (one cut short is kept a while)."""
+        key = (marker["id"], marker["commit"], head)
+        kept = self._kept.get(key)
+        now = time.monotonic()
+        if kept is not None and now < kept[1]:
+            return kept[0]
+        why = compute()
+        cut_short = why is not None and why.reason == "time_limit"
+        self._kept[key] = (why, now + GAVE_UP_SECONDS if cut_short else math.inf)
+        return why
 
 
 @dataclass
@@ -202,6 +233,7 @@ class Repo:
     status: KeptStatus = field(init=False)
     # Used by one worker at a time: locating takes the repository's lock.
     head: KeptHead = field(init=False, default_factory=KeptHead)
+    whys: KeptWhys = field(init=False, default_factory=KeptWhys)
     _shown: tuple[int, tuple[Codemark, ...]] | None = field(init=False, default=None, repr=False)
     _blocks: tuple[int, tuple[Block, ...]] | None = field(init=False, default=None, repr=False)
 
@@ -331,14 +363,53 @@ def locate_buffers(
     per commit and marker).
     """
     status = repo.status.current()
+    head = head_places(repo, codemarks, generation, status)
+    if not head.markers:
+        return {}
+    return locate_from_head(repo.reader, head, InWorkingTree(dict(buffers), status))
+
+
+def head_places(repo: Repo, codemarks: Sequence[Codemark], generation: int, status: TreeStatus) -> HeadPlaces:
+    """Return the places at HEAD of the shown codemarks of ``generation`` (kept while both stay)."""
 
     def at_head() -> HeadPlaces:
         return locate_at_head(repo.reader, pinned_markers(repo, codemarks), status.head, shared=repo.shared)
 
-    head = repo.head.places(status.head, generation, at_head)
-    if not head.markers:
-        return {}
-    return locate_from_head(repo.reader, head, InWorkingTree(dict(buffers), status))
+    return repo.head.places(status.head, generation, at_head)
+
+
+def why_in_buffers(
+    repo: Repo,
+    codemarks: Sequence[Codemark],
+    generation: int,
+    marker: Marker,
+    placement: Placement,
+    buffers: Mapping[str, str],
+) -> Why | None:
+    """Return the commit that made a block what it is where ``placement`` found it among the ``buffers``.
+
+    The commit is searched for at HEAD (for at most ``HOVER_WHY_SECONDS``, kept per marker and HEAD, shared
+    with the team); a block the unsaved or uncommitted edits moved or changed has none (``uncommitted``).
+    Blocking: runs git and may ask the server.
+    """
+    if placement.status == "unchanged":
+        return None
+    status = repo.status.current()
+    head = head_places(repo, codemarks, generation, status)
+    before = head.placements.get(marker["id"])
+    if head.commit is None or before is None:
+        return None
+    commit = head.commit
+    pinned = [p for p in head.markers if p.marker["id"] == marker["id"]]
+
+    def search() -> Why | None:
+        found = why_moved(
+            repo.reader, pinned, commit, {marker["id"]: before}, seconds=HOVER_WHY_SECONDS, shared=repo.shared
+        )
+        return found.get(marker["id"])
+
+    at_head = repo.whys.why(marker, commit, search)
+    return why_in_tree(repo.reader, commit, before, InWorkingTree(dict(buffers), status), placement, at_head)
 
 
 def pinned_markers(repo: Repo, codemarks: Sequence[Codemark]) -> list[PinnedMarker]:

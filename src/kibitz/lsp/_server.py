@@ -37,12 +37,13 @@ from kibitz.client import (
     resolve_server,
     resolve_token,
 )
-from kibitz.gitrepo import ObjectReader
+from kibitz.gitrepo import GitError, ObjectReader
 from kibitz.lsp import _present as present
 from kibitz.lsp._live import TeamFeed
 from kibitz.lsp._protocol import KibitzProtocol
 from kibitz.lsp._publication import KeptDiagnostics
 from kibitz.lsp._repos import (
+    HOVER_WHY_SECONDS,
     MAX_BUFFER_CHARS,
     Document,
     KeptLocations,
@@ -51,7 +52,9 @@ from kibitz.lsp._repos import (
     locate_buffers,
     placed_in,
     where_is,
+    why_in_buffers,
 )
+from kibitz.whynote import why_note
 
 logger = logging.getLogger(__name__)
 
@@ -454,6 +457,26 @@ class KibitzLanguageServer(LanguageServer):
                 self._apply_promotions(repo)
             document.placed = placed_in(rel, blocks, placements)
         self.publish(document)
+
+    async def why_of(self, document: Document, placed: present.Placed) -> str | None:
+        """Return the line that names the commit that made a placed block what it is (None: nothing to say).
+
+        Searched for in a worker thread under the repository's lock, as locating is; kept per marker and HEAD.
+        """
+        repo, placement = document.repo, placed.placement
+        if repo is None or placement is None or placement.status == "unchanged":
+            return None
+        lock = self._repo_locks.setdefault(repo.root, asyncio.Lock())
+        async with lock:
+            codemarks, generation = repo.shown(), repo.generation
+            try:
+                why = await asyncio.to_thread(
+                    why_in_buffers, repo, codemarks, generation, placed.marker, placement, self._buffers(repo)
+                )
+            except GitError as error:
+                logger.info("why %s moved is not known: %s", placed.marker["id"], error)
+                return None
+        return why_note(why, placed.marker["commit"], HOVER_WHY_SECONDS)
 
     def _apply_promotions(self, repo: Repo) -> None:
         """Take in the markers a run promoted (the server has them at a commit now)."""

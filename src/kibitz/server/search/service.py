@@ -95,14 +95,21 @@ async def search(
     loaded = {c.id: c for c in await session.scalars(select(Codemark).where(Codemark.id.in_(ids)))}
     page = [loaded[i] for i in ids if i in loaded]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(found) > limit and page else None
-    return await _hits(session, page, terms), next_cursor
+    return await _hits(session, team_id, page, terms), next_cursor
 
 
-async def _hits(session: UnitOfWork, codemarks: list[Codemark], terms: list[str]) -> list[SearchHit]:
+async def _hits(
+    session: UnitOfWork, team_id: str, codemarks: list[Codemark], terms: list[str]
+) -> list[SearchHit]:
     words: dict[tuple[str, str], set[str]] = defaultdict(set)
+    # Named along the key (team, word, time, codemark): a seek per word and creation time of the page's
+    # codemarks. Naming the codemarks alone lets SQLite walk every posting of each word instead.
     for codemark_id, source, token in await session.execute(
         select(SearchToken.codemark_id, SearchToken.source, SearchToken.token).where(
-            SearchToken.codemark_id.in_([c.id for c in codemarks]), SearchToken.token.in_(terms)
+            SearchToken.team_id == team_id,
+            SearchToken.token.in_(terms),
+            SearchToken.codemark_created_at.in_(sorted({c.created_at for c in codemarks})),
+            SearchToken.codemark_id.in_([c.id for c in codemarks]),
         )
     ):
         words[(codemark_id, source)].add(token)

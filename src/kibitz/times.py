@@ -1,4 +1,6 @@
-"""The one way the CLI shows a time: ``2026-03-01 14:05 UTC (3 hours ago)``. Pure.
+"""The one way Kibitz shows a time to a person: ``2026-03-01 14:05 UTC (3 hours ago)``. Pure.
+
+The CLI prints it; the language server writes it into hovers.
 
 Every time the server sends is UTC; showing it in UTC with the zone named keeps two teammates in two time
 zones quoting the same words, and the relative part says at a glance how old it is. ``--json`` keeps the
