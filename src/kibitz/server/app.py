@@ -18,7 +18,7 @@ from kibitz.server.caches import Caches
 from kibitz.server.codemarks.routes import router as codemarks_router
 from kibitz.server.crypto.legacy import seal_legacy_rows, seal_plaintext_names
 from kibitz.server.crypto.sealer import Sealer
-from kibitz.server.db import make_engine
+from kibitz.server.db import make_engine, sqlite_file
 from kibitz.server.deps import AppState
 from kibitz.server.erasure.routes import router as erasure_router
 from kibitz.server.erasure.sweeper import ErasureSweeper
@@ -42,6 +42,7 @@ from kibitz.server.storage import StorageHealth, protect_data_directory
 from kibitz.server.teams.allowlist_routes import router as allowlist_router
 from kibitz.server.teams.routes import router as teams_router
 from kibitz.server.unit_of_work import make_sessionmaker, transaction
+from kibitz.server.wal_checkpoints import WalCheckpoints
 from kibitz.server.web import web_router
 from kibitz.settings import Settings
 
@@ -114,6 +115,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
 
     # Finishes erasures interrupted between their commit and the destruction of their keys.
     erasures = ErasureSweeper(sessionmaker, settings)
+    database_file = sqlite_file(settings)
+    checkpoints = WalCheckpoints(database_file) if database_file is not None else None
+    state.wal_checkpoints = checkpoints
 
     async def ring(team_id: str, seq: int) -> None:
         state.caches.heard(team_id, seq)
@@ -141,9 +145,13 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         await broker.start(ring)
         await hub.start()
         erasures.start()
+        if checkpoints is not None:
+            checkpoints.start()
         try:
             yield
         finally:
+            if checkpoints is not None:
+                await checkpoints.stop()
             await erasures.stop()
             await hub.stop()
             await broker.stop()

@@ -14,6 +14,7 @@ from sqlalchemy.types import TypeDecorator
 
 from kibitz.server.sqlite_driver import use_one_trip_connections
 from kibitz.server.storage import private_database_file, private_directory
+from kibitz.server.wal_checkpoints import WAL_BACKSTOP_PAGES
 from kibitz.settings import Settings
 
 # Stable constraint names so that migrations are the same on SQLite and PostgreSQL.
@@ -64,6 +65,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Deleted rows and freed pages are overwritten with zeros, so an erased row's bytes do not linger in the
     # file's free space (`checkpoint_wal` then clears the copies in the write-ahead log).
     cursor.execute("PRAGMA secure_delete=ON")
+    # The server checkpoints the log in the background (wal_checkpoints.py); a commit does only past this.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
     cursor.close()
 
 
@@ -79,16 +82,25 @@ async def checkpoint_wal(sessions: async_sessionmaker[Any]) -> None:
             await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def sqlite_file(settings: Settings) -> Path | None:
+    """Return the SQLite database's file, or None (PostgreSQL, or SQLite in memory)."""
+    url = settings.sqlalchemy_url()
+    if not settings.is_sqlite or ":///" not in url:
+        return None
+    database = url.split(":///", 1)[1]
+    return Path(database) if database and database != ":memory:" else None
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine for the configured database (SQLite in the data directory by default)."""
     # hide_parameters: a database error's message (which may reach a log) must not quote text or code.
     url = settings.sqlalchemy_url()
     if settings.is_sqlite:
         private_directory(settings.data_dir)
-        database = url.split(":///", 1)[1] if ":///" in url else ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-            private_database_file(Path(database))
+        database = sqlite_file(settings)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
+            private_database_file(database)
         engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
         use_one_trip_connections(engine)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

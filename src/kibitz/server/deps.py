@@ -26,6 +26,7 @@ from kibitz.server.events.hub import StreamHub
 from kibitz.server.metrics import Metrics
 from kibitz.server.permissions import allows, rule_for_request
 from kibitz.server.unit_of_work import Sessions, UnitOfWork, transaction
+from kibitz.server.wal_checkpoints import WalCheckpoints
 from kibitz.settings import Settings
 
 
@@ -48,6 +49,8 @@ class AppState:
     trusted_proxies: list[Network] = field(default_factory=list)
     login_throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle("10/minute"))
     metrics: Metrics = field(default_factory=Metrics)
+    # SQLite's log copied into its file in the background (None on PostgreSQL or in memory).
+    wal_checkpoints: WalCheckpoints | None = None
 
     def client_address(self, peer: str | None, headers: HeaderLines) -> str | None:
         """Return the address a request comes from (forwarded headers count only from trusted proxies)."""

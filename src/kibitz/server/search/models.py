@@ -7,8 +7,8 @@ engines, and why there is no prefix search (words and identifier parts are index
 
 The primary key leads with (team, word, codemark's creation time), so that one B-tree both keeps the rows
 unique and serves a word's postings newest first; on SQLite the table is that B-tree (WITHOUT ROWID). A
-reply's words land at random places in it: one tree instead of a rowid table, a unique index and a lookup
-index writes a third of the pages per word.
+reply's words land at random places in it: one tree, instead of a unique index and a lookup index beside
+a rowid table, writes about half the pages per word.
 """
 
 from __future__ import annotations

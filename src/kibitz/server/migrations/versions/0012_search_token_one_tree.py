@@ -3,7 +3,7 @@
 The primary key becomes (team, word, codemark's creation time, codemark, source), which serves a word's
 postings newest first by itself, so the separate lookup index goes; on SQLite the table becomes WITHOUT
 ROWID, the key's B-tree holding the rows. Writing a text's words then touches one tree at random places
-instead of three (the rowid table's end is cheap; its unique index and the lookup index were not).
+instead of two (the unique index and the lookup index; the rowid table's end was cheap).
 
 Revision ID: 0012
 Revises: 0011
