@@ -19,7 +19,9 @@ then answered from that diff, cheapest evidence first:
    the diff reports as added in the new text, then in each of the ``candidates`` (other files,
    e.g. added or renamed in the same commit). A good enough match elsewhere is ``moved``.
 5. **Deleted** — nothing scores above the acceptance threshold: ``range`` is None and
-   ``last_range`` says where the code used to be.
+   ``last_range`` says where the code used to be. A place whose first line declares another name than
+   the block's first line does (``def dump`` for ``def htmlsafe_dump``) does not count unless the bodies
+   under the two are alike, as after a rename (``names``).
 
 The engine gives up, with the status ``too_large``, rather than guess or take long: on a text
 larger than MAX_TEXT_CHARS, on a block in a region the diff could not match (see ``diff``), and on
@@ -58,6 +60,7 @@ from .moves import (
     score_place,
     search,
 )
+from .names import same_definition
 from .normalise import CONTEXT_LINES, PreparedText, key_info, prepare
 from .shape import close_brackets, fit_suite, is_suite, is_whole_suite, shape_suite
 from .similarity import blend, context_similarity
@@ -240,10 +243,19 @@ def _relocate_span(pair: TextPair, start: int, end: int, candidates: CandidateTe
     place = _place(diff, start, end, len(new))
     found: list[_Found] = []
     in_place = _map_in_place(pair, start, end, probe)
+    if in_place is not None and not _can_be(pair, start, in_place, candidates):
+        in_place = None
     if in_place is not None and in_place.score >= CONFIDENT:
         return _location(in_place)
     found.extend(_search_moves(pair, probe, place, candidates, in_place))
+    found = [item for item in found if _can_be(pair, start, item, candidates)]
     return _decide(found, place, len(new))
+
+
+def _can_be(pair: TextPair, start: int, found: _Found, candidates: CandidateTexts) -> bool:
+    """Tell whether a place found for the block at old line ``start`` can be it (``names``)."""
+    text = pair.new if found.candidate is None else candidates[found.candidate]
+    return same_definition(pair.old, start, text, found.start)
 
 
 def _relocate_code(

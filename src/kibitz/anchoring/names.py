@@ -1,0 +1,70 @@
+"""Whether a place found for a block that starts with a definition can be that definition.
+
+A line that declares something (``def parse(``, ``class Config``, ``function load(``, ``fn main(``, ``struct
+Point``) names it. Another definition's header with the same parameters looks much like it (``def
+dump(obj, fp)`` after ``def htmlsafe_dump(obj, fp)`` was deleted), and a block of a few lines under it
+may match well enough too. So a place found for a block whose first line declares a name, where the first
+line declares another name, is taken only if the bodies under the two headers are alike, as after a
+rename; otherwise the definition is gone (or the place is not where it went).
+
+The declaring keywords are those of the common languages; a header without one (a C function) declares
+no name here and is never checked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from .normalise import PreparedText
+
+# Modifiers that may come before the declaring keyword, then the keyword, then the name.
+_DECLARATION = re.compile(
+    r"^\s*(?:(?:export|default|async|pub(?:\([^)]*\))?|static|public|private|protected|abstract|final|"
+    r"unsafe|const|extern|inline|virtual|override|open|sealed|data|suspend|declare)\s+)*"
+    r"(?:def|class|function\*?|fn|func|struct|enum|union|trait|interface|type|module|mod|namespace)\s+"
+    r"([A-Za-z_$][\w$]*)"
+)
+# Body lines compared: enough to tell a renamed definition from another one.
+BODY_LINES = 30
+# The share of the old body's lines found in the other body that makes it the same definition renamed.
+RENAMED_BODY = 0.5
+
+
+def declared_name(line: str) -> str | None:
+    """Return the name a definition's first line declares, or None if it declares none."""
+    found = _DECLARATION.match(line)
+    return found.group(1) if found is not None else None
+
+
+def _body(text: PreparedText, header: int) -> list[str]:
+    """Return the keys of the non-blank lines indented deeper than ``header`` right after it."""
+    depth = text.indent(header)
+    body: list[str] = []
+    position = header + 1
+    while position < len(text) and len(body) < BODY_LINES:
+        if text.keys[position]:
+            if text.indent(position) <= depth:
+                break
+            body.append(text.keys[position])
+        position += 1
+    return body
+
+
+def same_definition(old: PreparedText, line: int, new: PreparedText, found: int) -> bool:
+    """Tell whether a block starting at ``found`` in ``new`` can be the one starting at ``line`` in ``old``.
+
+    Yes when either line declares no name or both declare the same one; else only if the old header's
+    body is mostly found under the new one (a rename).
+    """
+    name = declared_name(old.lines[line])
+    if name is None or found >= len(new):
+        return True
+    other = declared_name(new.lines[found])
+    if other is None or other == name:
+        return True
+    old_body = _body(old, line)
+    if not old_body:
+        return False
+    shared = Counter(old_body) & Counter(_body(new, found))
+    return sum(shared.values()) >= RENAMED_BODY * len(old_body)

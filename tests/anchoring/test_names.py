@@ -1,0 +1,100 @@
+"""A definition is not followed to another definition: the declared name, then the body, decide."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from kibitz.anchoring import Range, relocate
+from kibitz.anchoring.names import declared_name, same_definition
+from kibitz.anchoring.normalise import PreparedText
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("def htmlsafe_dumps(obj, **kwargs):", "htmlsafe_dumps"),
+        ("    async def aread(self) -> bytes:", "aread"),
+        ("class Specifier(BaseSpecifier):", "Specifier"),
+        ("export default function render(props) {", "render"),
+        ("export async function* pages() {", "pages"),
+        ("  private static interface Shape {", "Shape"),
+        ("pub(crate) unsafe fn read_raw(&self) -> u8 {", "read_raw"),
+        ("pub struct Point {", "Point"),
+        ("func (s *Server) Serve() error {", None),  # a Go method: the receiver comes first
+        ("func Serve() error {", "Serve"),
+        ("int parse_args(int argc, char **argv) {", None),  # C declares without a keyword
+        ("return define(x)", None),
+        ("# def commented_out():", None),
+        ("", None),
+    ],
+)
+def test_the_declared_name_is_read_from_the_keyword_and_its_modifiers(line: str, name: str | None) -> None:
+    assert declared_name(line) == name
+
+
+OLD = textwrap.dedent(
+    """\
+    def dump(obj, fp, **kwargs):
+        text = dumps(obj, **kwargs)
+        fp.write(text)
+
+
+    def htmlsafe_dump(obj, fp, **kwargs):
+        text = htmlsafe_dumps(obj, **kwargs)
+        fp.write(escape(text))
+        fp.flush()
+    """
+)
+
+
+def _text(source: str) -> PreparedText:
+    return PreparedText(source)
+
+
+def test_another_name_with_another_body_is_not_the_same_definition() -> None:
+    old = _text(OLD)
+    new = _text(
+        OLD.replace("def htmlsafe_dump(", "def compact_dump(").replace("escape(text)", "text.strip()")
+    )
+    assert same_definition(old, 0, new, 0)  # the same name
+    # `htmlsafe_dump` against `dump`: other name, other body.
+    assert not same_definition(old, 5, new, 0)
+
+
+def test_a_renamed_definition_with_its_body_is_the_same_definition() -> None:
+    old = _text(OLD)
+    new = _text(OLD.replace("def htmlsafe_dump(", "def dump_for_html("))
+    assert same_definition(old, 5, new, 5)
+
+
+def test_lines_that_declare_nothing_are_not_judged() -> None:
+    old = _text(OLD)
+    assert same_definition(old, 1, old, 6)
+    assert same_definition(old, 5, old, 1)  # found on a line that declares nothing
+
+
+def test_a_deleted_definition_is_not_followed_to_the_one_that_took_its_place() -> None:
+    # Where `htmlsafe_dump` was, another function with the same parameters and another body.
+    new = OLD.split("\n\n\n")[0] + textwrap.dedent(
+        """
+
+
+        def compact_dump(obj, fp, **kwargs):
+            fp.write(json.dumps(obj, separators=(",", ":")))
+        """
+    )
+    # The header alone, and the whole function: both gone, not `compact_dump`.
+    for lines in (Range(6, 6), Range(6, 9)):
+        found = relocate(OLD, new, lines)
+        assert found.status == "deleted", (lines, found)
+
+
+def test_a_renamed_definition_is_still_followed() -> None:
+    new = OLD.replace("def htmlsafe_dump(", "def dump_for_html(")
+    for lines in (Range(6, 6), Range(6, 9)):
+        found = relocate(OLD, new, lines)
+        assert found.status == "changed", (lines, found)
+        assert found.range is not None
+        assert found.range.start_line == 6
