@@ -193,18 +193,24 @@ class KeptHead:
 
 
 class KeptWhys:
-    """The commit that made each block what it is at HEAD, kept per marker, recorded commit and HEAD.
+    """The commit that made each block what it is at HEAD, kept per marker and recorded commit.
 
     Without it every hover on a moved block would walk the history again. What the block is in the buffer
     (edited there or not) is worked out at each hover from this answer; it costs no walk.
     """
 
     def __init__(self) -> None:
-        self._kept: dict[tuple[str, str, str], tuple[Why | None, float]] = {}
+        self._head: str | None = None
+        self._kept: dict[tuple[str, str], tuple[Why | None, float]] = {}
 
     def why(self, marker: Marker, head: str, compute: Callable[[], Why | None]) -> Why | None:
-        """Return the marker's answer at ``head``, computed unless kept (one cut short is kept a while)."""
-        key = (marker["id"], marker["commit"], head)
+        """Return the marker's answer at ``head``, computed unless kept (one cut short is kept a while).
+
+        Only the current HEAD's answers are kept: a new HEAD forgets the others.
+        """
+        if head != self._head:
+            self._head, self._kept = head, {}
+        key = (marker["id"], marker["commit"])
         kept = self._kept.get(key)
         now = time.monotonic()
         if kept is not None and now < kept[1]:
