@@ -98,3 +98,45 @@ def test_a_renamed_definition_is_still_followed() -> None:
         assert found.status == "changed", (lines, found)
         assert found.range is not None
         assert found.range.start_line == 6
+
+
+MODULE = textwrap.dedent(
+    '''\
+    import sys
+
+
+    def _get_annotations(cls):
+        """Get annotations for *cls*."""
+        anns = getattr(cls, "__annotations__", None)
+        if anns is None:
+            return {}
+        for base_cls in cls.__mro__[1:]:
+            if anns is getattr(base_cls, "__annotations__", None):
+                return {}
+        return anns
+
+
+    def other():
+        return 1
+    '''
+)
+
+
+def test_a_definition_moved_to_another_file_and_edited_there_is_found_by_its_name() -> None:
+    new = "import sys\n\n\ndef other():\n    return 1\n"
+    # Moved to a compatibility module and half rewritten: its own name is what tells it is the same.
+    moved_to = textwrap.dedent(
+        '''\
+        import inspect
+
+
+        def _get_annotations(cls):
+            """Get annotations for *cls*."""
+            anns = cls.__dict__.get("__annotations__")
+            if anns is None:
+                return {}
+            return anns
+        '''
+    )
+    found = relocate(MODULE, new, Range(4, 12), candidates=[moved_to])
+    assert (found.status, found.candidate, found.range) == ("moved", 0, Range(4, 9))

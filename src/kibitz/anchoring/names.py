@@ -7,6 +7,10 @@ may match well enough too. So a place found for a block whose first line declare
 line declares another name, is taken only if the bodies under the two headers are alike, as after a
 rename; otherwise the definition is gone (or the place is not where it went).
 
+The other way round, a place whose first line declares the block's own name is likelier to be it: a
+definition moved to another file and edited there on the way keeps its name when little else stays
+(``relocate.NAME_BONUS``).
+
 The declaring keywords are those of the common languages; a header without one (a C function) declares
 no name here and is never checked.
 """

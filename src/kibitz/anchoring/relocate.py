@@ -21,7 +21,8 @@ then answered from that diff, cheapest evidence first:
 5. **Deleted** — nothing scores above the acceptance threshold: ``range`` is None and
    ``last_range`` says where the code used to be. A place whose first line declares another name than
    the block's first line does (``def dump`` for ``def htmlsafe_dump``) does not count unless the bodies
-   under the two are alike, as after a rename (``names``).
+   under the two are alike, as after a rename; one that declares the same name scores a little more
+   (``names``).
 
 The engine gives up, with the status ``too_large``, rather than guess or take long: on a text
 larger than MAX_TEXT_CHARS, on a block in a region the diff could not match (see ``diff``), and on
@@ -42,7 +43,7 @@ asking again about the same ranges of the same texts costs almost nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .align import Spans, align_hunk, hunk_is_small
@@ -60,7 +61,7 @@ from .moves import (
     score_place,
     search,
 )
-from .names import same_definition
+from .names import declared_name, same_definition
 from .normalise import CONTEXT_LINES, PreparedText, key_info, prepare
 from .shape import close_brackets, fit_suite, is_suite, is_whole_suite, shape_suite
 from .similarity import blend, context_similarity
@@ -69,6 +70,8 @@ from .similarity import blend, context_similarity
 ACCEPT = 0.5
 # An in-place result this good is final: no move search.
 CONFIDENT = 0.8
+# A place whose first line declares the same name as the block's first line is that much likelier.
+NAME_BONUS = 0.05
 # Ties between staying in place and moving go to staying in place, and to the same file.
 IN_PLACE_BONUS = 0.05
 OTHER_FILE_PENALTY = 0.05
@@ -248,8 +251,19 @@ def _relocate_span(pair: TextPair, start: int, end: int, candidates: CandidateTe
     if in_place is not None and in_place.score >= CONFIDENT:
         return _location(in_place)
     found.extend(_search_moves(pair, probe, place, candidates, in_place))
-    found = [item for item in found if _can_be(pair, start, item, candidates)]
+    found = [
+        _named(pair, start, item, candidates) for item in found if _can_be(pair, start, item, candidates)
+    ]
     return _decide(found, place, len(new))
+
+
+def _named(pair: TextPair, start: int, found: _Found, candidates: CandidateTexts) -> _Found:
+    """Return a place found for a block that declares a name, scored up if it declares the same name."""
+    name = declared_name(pair.old.lines[start])
+    text = pair.new if found.candidate is None else candidates[found.candidate]
+    if name is None or found.start >= len(text) or declared_name(text.lines[found.start]) != name:
+        return found
+    return replace(found, score=found.score + NAME_BONUS)
 
 
 def _can_be(pair: TextPair, start: int, found: _Found, candidates: CandidateTexts) -> bool:
