@@ -115,9 +115,12 @@ def test_server_settings_are_loaded_in_one_place() -> None:
 
 
 def test_the_language_server_talks_to_kibitz_only_as_a_client() -> None:
-    # Like the CLI it uses the client library, locating and git; it never reaches into the server, and the
-    # CLI (which starts it) stays above it.
+    # Like the CLI it uses the client library, locating and git, and says why a block moved in the CLI's
+    # words (whynote); it never reaches into the server, and the CLI (which starts it) stays above it.
     imported = set().union(*(_imported(tree) for _, tree in _modules(SOURCE / "lsp")))
     kibitz_parts = {name.split(".")[1] for name in imported if name.startswith("kibitz.")}
-    assert kibitz_parts <= {"client", "gitrepo", "locate", "lsp", "__version__"}
+    assert kibitz_parts <= {"client", "gitrepo", "locate", "lsp", "whynote", "__version__"}
+    # The wording both share sits below both: it knows locating's answers and how to write a time.
+    shared = _imported(ast.parse((SOURCE / "whynote.py").read_text(encoding="utf-8")))
+    assert {name.split(".")[1] for name in shared if name.startswith("kibitz.")} == {"locate", "times"}
     assert {"client", "gitrepo", "locate"} <= kibitz_parts
