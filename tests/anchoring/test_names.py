@@ -140,3 +140,48 @@ def test_a_definition_moved_to_another_file_and_edited_there_is_found_by_its_nam
     )
     found = relocate(MODULE, new, Range(4, 12), candidates=[moved_to])
     assert (found.status, found.candidate, found.range) == ("moved", 0, Range(4, 9))
+
+
+def test_a_deleted_rule_is_not_followed_onto_a_declaration() -> None:
+    # A stylesheet that replaced its state rules by custom properties: the old selector line looks much
+    # like the new property lines, but a line that opens a block is not a line that ends a statement.
+    old = textwrap.dedent(
+        """\
+        .list-group-item-primary {
+          color: #084298;
+          background-color: #cfe2ff;
+        }
+        .list-group-item-primary.list-group-item-action:hover {
+          color: #084298;
+          background-color: #bacbe6;
+        }
+        .list-group-item-primary.list-group-item-action.active {
+          color: #fff;
+          background-color: #084298;
+          border-color: #084298;
+        }
+        .list-group-item-secondary {
+          color: #41464b;
+        }
+        """
+    )
+    properties = [
+        "color: var(--bs-primary-text-emphasis)",
+        "bg: var(--bs-primary-bg-subtle)",
+        "border-color: var(--bs-primary-border-subtle)",
+        "action-hover-color: var(--bs-emphasis-color)",
+        "action-hover-bg: var(--bs-primary-border-subtle)",
+        "action-active-color: var(--bs-emphasis-color)",
+        "action-active-bg: var(--bs-primary-border-subtle)",
+        "active-color: var(--bs-primary-bg-subtle)",
+        "active-bg: var(--bs-primary-text-emphasis)",
+        "active-border-color: var(--bs-primary-text-emphasis)",
+    ]
+    new = (
+        ".list-group-item-primary {\n"
+        + "".join(f"  --bs-list-group-{line};\n" for line in properties)
+        + "}\n.list-group-item-secondary {\n  color: #41464b;\n}\n"
+    )
+    for lines in (Range(9, 9), Range(9, 13)):
+        found = relocate(old, new, lines)
+        assert found.status == "deleted", (lines, found)

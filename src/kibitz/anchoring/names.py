@@ -7,6 +7,11 @@ may match well enough too. So a place found for a block whose first line declare
 line declares another name, is taken only if the bodies under the two headers are alike, as after a
 rename; otherwise the definition is gone (or the place is not where it went).
 
+Whatever the language, a line that opens a braced block (a rule's selector, a function's header ending
+in ``{``) is not found on a line that ends a statement (``--bs-active-bg: var(--bs-primary);``, a
+function's prototype ending in ``;``): the two can look alike character by character, but one is not
+the other edited.
+
 The other way round, a place whose first line declares the block's own name is likelier to be it: a
 definition moved to another file and edited there on the way keeps its name when little else stays
 (``relocate.NAME_BONUS``).
@@ -41,6 +46,16 @@ def declared_name(line: str) -> str | None:
     return found.group(1) if found is not None else None
 
 
+def _opens_block(line: str) -> bool:
+    """Tell whether a line opens a braced block (a rule's selector, a function's header)."""
+    return line.rstrip().endswith("{")
+
+
+def _ends_statement(line: str) -> bool:
+    """Tell whether a line ends a statement or declaration (``color: red;``, ``x = f(y);``)."""
+    return line.rstrip().endswith(";")
+
+
 def _body(text: PreparedText, header: int) -> list[str]:
     """Return the keys of the non-blank lines indented deeper than ``header`` right after it."""
     depth = text.indent(header)
@@ -58,13 +73,19 @@ def _body(text: PreparedText, header: int) -> list[str]:
 def same_definition(old: PreparedText, line: int, new: PreparedText, found: int) -> bool:
     """Tell whether a block starting at ``found`` in ``new`` can be the one starting at ``line`` in ``old``.
 
-    Yes when either line declares no name or both declare the same one; else only if the old header's
-    body is mostly found under the new one (a rename).
+    Not if the old line opens a braced block and the new one ends a statement. Else yes when either line
+    declares no name or both declare the same one; else only if the old header's body is mostly found
+    under the new one (a rename).
     """
-    name = declared_name(old.lines[line])
-    if name is None or found >= len(new):
+    if found >= len(new):
         return True
-    other = declared_name(new.lines[found])
+    header, there = old.lines[line], new.lines[found]
+    if _opens_block(header) and _ends_statement(there):
+        return False
+    name = declared_name(header)
+    if name is None:
+        return True
+    other = declared_name(there)
     if other is None or other == name:
         return True
     old_body = _body(old, line)

@@ -21,8 +21,8 @@ then answered from that diff, cheapest evidence first:
 5. **Deleted** — nothing scores above the acceptance threshold: ``range`` is None and
    ``last_range`` says where the code used to be. A place whose first line declares another name than
    the block's first line does (``def dump`` for ``def htmlsafe_dump``) does not count unless the bodies
-   under the two are alike, as after a rename; one that declares the same name scores a little more
-   (``names``).
+   under the two are alike, as after a rename, nor one that ends a statement for a block whose first
+   line opens a braced block; one that declares the same name scores a little more (``names``).
 
 The engine gives up, with the status ``too_large``, rather than guess or take long: on a text
 larger than MAX_TEXT_CHARS, on a block in a region the diff could not match (see ``diff``), and on
