@@ -56,6 +56,8 @@ class Probe:
     after: PreparedText
     # The block is a header with its whole indented suite (a complete def or class).
     suite: bool = False
+    # The block is one bracketed construct, opened on its first line and closed on its last.
+    braced: bool = False
 
     @property
     def info(self) -> float:

@@ -12,8 +12,10 @@ then answered from that diff, cheapest evidence first:
    also follows a line wrapped over several, or several joined into one); hunks wholly inside the
    range count as part of it. The block is then fitted to the code's structure: a header with its
    indented suite keeps the deeper lines added right after it (a function whose body grew at the
-   end) and stops before a definition added at its own depth (a function split in two), and a
-   balanced statement ends where its brackets close. The result is ``changed`` if enough of the
+   end) and stops before a definition added at its own depth (a function split in two), a balanced
+   statement ends where its brackets close, and a block that was one bracketed construct (a function
+   in a brace language, a CSS rule) ends where the brackets opened on its first line close — in place
+   and wherever it moved to. The result is ``changed`` if enough of the
    block's information is still there, or its first line is.
 4. **Moved** — otherwise the block is searched for by its code (``moves``), first among the lines
    the diff reports as added in the new text, then in each of the ``candidates`` (other files,
@@ -62,8 +64,16 @@ from .moves import (
     search,
 )
 from .names import declared_name, same_definition
-from .normalise import CONTEXT_LINES, PreparedText, key_info, prepare
-from .shape import close_brackets, fit_suite, is_suite, is_whole_suite, shape_suite
+from .normalise import CONTEXT_LINES, PreparedText, key_info, open_brackets, prepare
+from .shape import (
+    braced_end,
+    close_brackets,
+    fit_suite,
+    is_suite,
+    is_whole_braced,
+    is_whole_suite,
+    shape_suite,
+)
 from .similarity import blend, context_similarity
 
 # A candidate location must score at least this to be reported rather than ``deleted``.
@@ -338,6 +348,8 @@ def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _Found 
         return None
     high = fit_suite(old, new, diff.new_to_old, start, end, low, high)
     high = close_brackets(old, new, start, end, low, high)
+    if is_whole_braced(old, start, end) and open_brackets(new.keys[low]) > 0:
+        high = braced_end(new, low, high)
     content = kept / total if total > 0 else kept_lines / lines
     context = context_score(probe, new, low, high)
     score = content if context is None else blend(content, context, total)
@@ -371,7 +383,7 @@ def _search_moves(
         if inside and in_place is not None:
             continue
         status: Status = "changed" if inside else "moved"
-        end = shape_suite(pair.new, match.start, match.end) if probe.suite else match.end
+        end = _shaped(probe, pair.new, match.start, match.end)
         found.append(_Found(match.start, end, status, match.score))
     if in_place is not None:
         found.append(in_place)
@@ -410,9 +422,18 @@ def _candidate_matches(probe: Probe, candidates: CandidateTexts, *, fuzzy: bool)
                 best[index] = match
     found = []
     for index, match in best.items():
-        end = shape_suite(candidates[index], match.start, match.end) if probe.suite else match.end
+        end = _shaped(probe, candidates[index], match.start, match.end)
         found.append(_Found(match.start, end, "moved", match.score - OTHER_FILE_PENALTY, index))
     return found
+
+
+def _shaped(probe: Probe, target: PreparedText, start: int, end: int) -> int:
+    """Return the end of a match of the whole block found at ``start..end``, fitted to the code there."""
+    if probe.suite:
+        return shape_suite(target, start, end)
+    if probe.braced:
+        return braced_end(target, start, end)
+    return end
 
 
 def _decide(found: list[_Found], place: tuple[int, int], new_size: int) -> Location:
@@ -466,7 +487,7 @@ def _probe_from_old(old: PreparedText, start: int, end: int) -> Probe:
     before = _surrounding(old, start, -1)
     after = _surrounding(old, end, 1)
     suite = is_suite(old, start, end) and is_whole_suite(old, start, end)
-    return Probe(code, infos, before, after, suite)
+    return Probe(code, infos, before, after, suite, is_whole_braced(old, start, end))
 
 
 def _surrounding(text: PreparedText, edge: int, step: int) -> PreparedText:

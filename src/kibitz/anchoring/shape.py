@@ -11,7 +11,9 @@ both harmless for languages that do not have them:
   only its first part). Brace languages end such blocks with a closing line at the header's depth,
   so they never look like suites here and are left alone.
 - **Brackets.** A balanced statement that was rewrapped (``f(a,\n  b)`` became ``f(\n  a, b\n)``)
-  ends on the line that closes its brackets.
+  ends on the line that closes its brackets, and a block that was one bracketed construct (a function in a
+  brace language, a CSS rule) ends where the brackets opened on its first line close — not at the next
+  definition's closing brace, nor before its own.
 """
 
 from __future__ import annotations
@@ -96,6 +98,40 @@ def close_brackets(old: PreparedText, new: PreparedText, start: int, end: int, l
         position += 1
         depth += open_brackets(new.keys[position])
     return position if depth == 0 else high
+
+
+# How far a braced block is followed to the line that closes it.
+MAX_BRACED_LINES = 5_000
+
+
+def is_whole_braced(old: PreparedText, start: int, end: int) -> bool:
+    """Return True if old lines ``start..end`` are one bracketed construct, open until its last line.
+
+    A function or class in a brace language, a CSS rule, a multi-line literal: brackets opened on the first
+    line stay open on every line but the last, which closes the last of them.
+    """
+    if end == start:
+        return False
+    depth = 0
+    for position in range(start, end + 1):
+        depth += open_brackets(old.keys[position])
+        if depth <= 0 and position < end:
+            return False
+    return depth == 0
+
+
+def braced_end(target: PreparedText, low: int, high: int) -> int:
+    """Return the line of ``target`` that closes the construct opened at ``low`` (``high`` if none does).
+
+    For a block that was one bracketed construct (``is_whole_braced``): where it was found is where it
+    starts, and its own brackets say where it ends, whether its body grew or shrank.
+    """
+    depth = 0
+    for position in range(low, min(len(target), low + MAX_BRACED_LINES)):
+        depth += open_brackets(target.keys[position])
+        if depth <= 0:
+            return position if position > low else high
+    return high
 
 
 def _starts_definition(text: PreparedText, position: int, indent: int) -> bool:

@@ -1,0 +1,70 @@
+"""A block that was one bracketed construct ends where its own brackets close, wherever it went."""
+
+from __future__ import annotations
+
+import textwrap
+
+from kibitz.anchoring import Range, relocate
+from kibitz.anchoring.normalise import PreparedText
+from kibitz.anchoring.shape import braced_end, is_whole_braced
+
+RULES = PreparedText(".a {\n  color: red;\n}\n.b { color: blue; }\nfn f(\n    x: u8,\n) -> u8 {\n    x\n}\n")
+
+
+def test_a_whole_braced_block_is_open_until_its_last_line() -> None:
+    assert is_whole_braced(RULES, 0, 2)  # a CSS rule
+    assert is_whole_braced(RULES, 4, 8)  # a function whose parameters are wrapped
+    assert not is_whole_braced(RULES, 0, 1)  # not closed
+    assert not is_whole_braced(RULES, 0, 3)  # closed before its last line
+    assert not is_whole_braced(RULES, 3, 3)  # one line
+
+
+def test_the_end_is_where_the_brackets_opened_at_the_start_close() -> None:
+    assert braced_end(RULES, 0, 1) == 2
+    assert braced_end(RULES, 4, 5) == 8
+    assert braced_end(RULES, 3, 3) == 3  # opened and closed on its own line: the end given stays
+    assert braced_end(PreparedText("a {\n  b\n"), 0, 1) == 1  # never closed: the end given stays
+
+
+OLD = textwrap.dedent(
+    """\
+    use x;
+
+    pub fn pyobject_to_obtype(obj: *mut PyObject, opts: Opt) -> ObType {
+        let ob_type = ob_type!(obj);
+        if is_class_by_type!(ob_type, STR_TYPE) {
+            ObType::Str
+        } else if is_class_by_type!(ob_type, INT_TYPE) {
+            ObType::Int
+        } else {
+            pyobject_to_obtype_unlikely(obj, opts)
+        }
+    }
+
+    fn other() {}
+    """
+)
+
+
+def test_a_function_moved_and_shortened_ends_at_its_own_closing_brace() -> None:
+    # Moved to another file, one branch shorter, and followed at once by another function: the place
+    # found for its text would run four lines into that function.
+    moved_to = textwrap.dedent(
+        """\
+        #[inline(always)]
+        pub fn pyobject_to_obtype(obj: *mut PyObject, opts: Opt) -> ObType {
+            let ob_type = ob_type!(obj);
+            if is_class_by_type!(ob_type, STR_TYPE) {
+                ObType::Str
+            } else {
+                pyobject_to_obtype_unlikely(obj, opts)
+            }
+        }
+        #[cfg_attr(feature = "optimize", optimize(size))]
+        fn pyobject_to_obtype_unlikely(obj: *mut PyObject, opts: Opt) -> ObType {
+            ObType::Unknown
+        }
+        """
+    )
+    found = relocate(OLD, "use x;\n\nfn other() {}\n", Range(3, 12), candidates=[moved_to])
+    assert (found.status, found.candidate, found.range) == ("moved", 0, Range(2, 9))
