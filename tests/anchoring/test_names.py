@@ -185,3 +185,48 @@ def test_a_deleted_rule_is_not_followed_onto_a_declaration() -> None:
     for lines in (Range(9, 9), Range(9, 13)):
         found = relocate(old, new, lines)
         assert found.status == "deleted", (lines, found)
+
+
+def test_a_method_whose_only_distinctive_line_was_edited_is_still_found_among_siblings() -> None:
+    # Moved to a mixin with its parameter renamed; its body is the same line as every sibling's.
+    old = textwrap.dedent(
+        """\
+        class Headers:
+            def __init__(self, defaults=None):
+                self._list = []
+
+            def add(self, _key, _value, **kw):
+                self._list.append((_key, _value))
+
+            def set(self, _key, _value, **kw):
+                is_immutable(self)
+
+            def setlist(self, key, values):
+                is_immutable(self)
+
+            def add_header(self, _key, _value, **_kw):
+                is_immutable(self)
+        """
+    )
+    new = old.split("\n\n    def set(")[0] + "\n"
+    mixin = textwrap.dedent(
+        """\
+        class ImmutableHeadersMixin:
+            def __delitem__(self, key, **kwargs):
+                is_immutable(self)
+
+            def set(self, _key, _value, **kwargs):
+                is_immutable(self)
+
+            def setlist(self, key, values):
+                is_immutable(self)
+
+            def add(self, _key, _value, **kwargs):
+                is_immutable(self)
+
+            def add_header(self, _key, _value, **_kwargs):
+                is_immutable(self)
+        """
+    )
+    found = relocate(old, new, Range(14, 15), candidates=[mixin])
+    assert (found.status, found.candidate, found.range) == ("moved", 0, Range(14, 15))

@@ -12,7 +12,8 @@ from typing import Literal, NamedTuple, get_args
 # 3: a place whose first line declares another name than the block's first line does is not taken
 # unless the bodies under the two are alike, nor a statement's line for a line that opens a braced block,
 # and one that declares the same name scores more (``names``); a block that was one bracketed construct
-# ends where its own brackets close (``shape``).
+# ends where its own brackets close (``shape``); a block whose distinctive lines all changed is also looked
+# for by lines alike to them when only common lines proposed places (``moves``).
 ALGORITHM_VERSION = 3
 
 # ``too_large``: the engine gave up (a text too large, a region it cannot match, or its time budget

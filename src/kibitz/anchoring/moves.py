@@ -193,15 +193,16 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
         for position in hits:
             if allowed(position):
                 votes[position - r] = votes.get(position - r, 0.0) + probe.infos[r]
-    if not votes:
-        # No distinctive line survived verbatim: look for lines that are merely alike.
+    # A place proposed by a single weak line is not worth aligning a block for; nor is one that
+    # a better proposal's window already covers.
+    enough = min(MIN_VOTE_SHARE * probe.info, MIN_VOTE)
+    if not votes or max(votes.values()) < enough:
+        # No distinctive line survived verbatim (those left are common ones, like a body repeated in
+        # sibling methods): look for lines that are merely alike as well.
         for r in ranked[:3]:
             for position in _similar_lines(code, r, target, allowed):
                 similarity = line_similarity(code, r, target, position)
                 votes[position - r] = votes.get(position - r, 0.0) + probe.infos[r] * similarity
-    # A place proposed by a single weak line is not worth aligning a block for; nor is one that
-    # a better proposal's window already covers.
-    enough = min(MIN_VOTE_SHARE * probe.info, MIN_VOTE)
     slack = max(4, size // 2)
     offsets: list[int] = []
     for offset in sorted(votes, key=lambda offset: -votes[offset]):
