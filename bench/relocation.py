@@ -201,9 +201,6 @@ def languages_main(args: argparse.Namespace, argv: list[str] | None) -> int:
     return run_benchmark(args, run, lambda _document: tables[-1])
 
 
-PARTS = ("measured", "held out")
-
-
 def measure(args: argparse.Namespace, packages: list[str], command: str) -> tuple[dict[str, Any], str]:
     """Score the engine and the baselines on `packages`; return the JSON document and the printed report."""
     started = time.perf_counter()
@@ -218,7 +215,7 @@ def measure(args: argparse.Namespace, packages: list[str], command: str) -> tupl
 
     keep = max(args.dump_failures, KEPT_FAILURES)
     keep_methods = ("engine", "same line", "diff only") if args.dump_baselines else ("engine",)
-    by_part: dict[str, dict[int, Results]] = {part: {d: Results() for d in distances} for part in PARTS}
+    by_part: dict[str, dict[int, Results]] = {part: {d: Results() for d in distances} for part in languages.PARTS}
     per_package: dict[str, dict[int, dict[str, Any]]] = {}
     for name in packages:
         part = _part(name)
@@ -239,7 +236,7 @@ def measure(args: argparse.Namespace, packages: list[str], command: str) -> tupl
     if not args.no_scenario:
         scenario_result = run_scenario(args.cache)
 
-    parts = [part for part in PARTS if any(_part(name) == part for name in packages)]
+    parts = [part for part in languages.PARTS if any(_part(name) == part for name in packages)]
     found = {part: _targets(by_part[part], scenario_result if part == "measured" else None) for part in parts}
     lines: list[str] = []
     for part in parts:

@@ -254,32 +254,31 @@ def _relocate_span(pair: TextPair, start: int, end: int, candidates: CandidateTe
     check()
     probe = _probe_from_old(pair.old, start, end)
     place = _place(diff, start, end, len(new))
-    found: list[_Found] = []
     in_place = _map_in_place(pair, start, end, probe)
-    if in_place is not None and not _can_be(pair, start, in_place, candidates):
+    if in_place is not None and _judged(pair, start, in_place, candidates) is None:
         in_place = None
     if in_place is not None and in_place.score >= CONFIDENT:
         return _location(in_place)
-    found.extend(_search_moves(pair, probe, place, candidates, in_place))
     found = [
-        _named(pair, start, item, candidates) for item in found if _can_be(pair, start, item, candidates)
+        judged
+        for item in _search_moves(pair, probe, place, candidates, in_place)
+        if (judged := _judged(pair, start, item, candidates)) is not None
     ]
     return _decide(found, place, len(new))
 
 
-def _named(pair: TextPair, start: int, found: _Found, candidates: CandidateTexts) -> _Found:
-    """Return a place found for a block that declares a name, scored up if it declares the same name."""
-    name = declared_name(pair.old.lines[start])
+def _judged(pair: TextPair, start: int, found: _Found, candidates: CandidateTexts) -> _Found | None:
+    """Return a place found for the block at old line ``start`` as its names judge it (``names``).
+
+    None if it cannot be the block; scored up by NAME_BONUS if its first line declares the block's name.
+    """
     text = pair.new if found.candidate is None else candidates[found.candidate]
+    if not same_definition(pair.old, start, text, found.start):
+        return None
+    name = declared_name(pair.old.lines[start])
     if name is None or found.start >= len(text) or declared_name(text.lines[found.start]) != name:
         return found
     return replace(found, score=found.score + NAME_BONUS)
-
-
-def _can_be(pair: TextPair, start: int, found: _Found, candidates: CandidateTexts) -> bool:
-    """Tell whether a place found for the block at old line ``start`` can be it (``names``)."""
-    text = pair.new if found.candidate is None else candidates[found.candidate]
-    return same_definition(pair.old, start, text, found.start)
 
 
 def _relocate_code(
