@@ -215,7 +215,7 @@ def measure(args: argparse.Namespace, packages: list[str], command: str) -> tupl
 
     keep = max(args.dump_failures, KEPT_FAILURES)
     keep_methods = ("engine", "same line", "diff only") if args.dump_baselines else ("engine",)
-    by_part: dict[str, dict[int, Results]] = {part: {d: Results() for d in distances} for part in languages.PARTS}
+    by_part = {part: {distance: Results() for distance in distances} for part in languages.PARTS}
     per_package: dict[str, dict[int, dict[str, Any]]] = {}
     for name in packages:
         part = _part(name)
