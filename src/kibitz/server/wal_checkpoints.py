@@ -13,12 +13,13 @@ this, such as the operator's commands.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from kibitz.server.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,11 @@ class WalCheckpoints:
 
     def __init__(self, database: Path, *, interval: float = CHECKPOINT_SECONDS) -> None:
         self._database = database
-        self._interval = interval
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kibitz-wal")
         self._connection: sqlite3.Connection | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._every = Periodic("kibitz-wal-checkpoints", interval, self._round)
+        # A failure is logged once, not at every round until it clears.
+        self._failing = False
         self.rounds = 0
         self.last: Round | None = None
 
@@ -74,29 +76,22 @@ class WalCheckpoints:
         self.last = found
         return found
 
-    async def _loop(self) -> None:
-        failing = False
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.checkpoint()
-            except sqlite3.Error as error:  # a locked or busy database: the next round tries again
-                if not failing:
-                    log.warning("write-ahead log checkpoint failed: %s", type(error).__name__)
-                failing = True
-                continue
-            failing = False
+    async def _round(self) -> None:
+        try:
+            await self.checkpoint()
+        except sqlite3.Error as error:  # a locked or busy database: the next round tries again
+            if not self._failing:
+                log.warning("write-ahead log checkpoint failed: %s", type(error).__name__)
+            self._failing = True
+            return
+        self._failing = False
 
     def start(self) -> None:
         """Start checkpointing in the background."""
-        self._task = asyncio.create_task(self._loop(), name="kibitz-wal-checkpoints")
+        self._every.start()
 
     async def stop(self) -> None:
         """Stop checkpointing and close the connection (after a checkpoint under way has finished)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._every.stop()
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
         self._thread.shutdown(wait=True)

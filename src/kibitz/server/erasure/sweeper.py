@@ -10,8 +10,6 @@ same request at once do no harm.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 
@@ -20,6 +18,7 @@ from sqlalchemy import select
 from kibitz.server.db import checkpoint_wal, utcnow
 from kibitz.server.erasure.models import ErasureRequest
 from kibitz.server.erasure.service import finish_erasure
+from kibitz.server.periodic import Periodic
 from kibitz.server.unit_of_work import Sessions, transaction
 from kibitz.settings import Settings
 
@@ -83,9 +82,8 @@ class ErasureSweeper:
     ) -> None:
         self._sessionmaker = sessionmaker
         self._settings = settings
-        self._interval = interval
         self._grace = grace
-        self._task: asyncio.Task[None] | None = None
+        self._every = Periodic("kibitz-erasure-sweep", interval, self._round)
 
     async def sweep(self, *, grace: dt.timedelta | None = None) -> int:
         """Finish the pending requests older than the grace period; return how many were finished."""
@@ -93,25 +91,19 @@ class ErasureSweeper:
             self._sessionmaker, self._settings, older_than=self._grace if grace is None else grace
         )
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                finished = await self.sweep()
-            except Exception as exc:  # a database hiccup must not end the sweeper; the next round retries
-                log.warning("erasure sweep failed: %s", type(exc).__name__)
-                continue
-            if finished:
-                log.info("erasure sweep finished %d pending requests", finished)
+    async def _round(self) -> None:
+        try:
+            finished = await self.sweep()
+        except Exception as exc:  # a database hiccup must not end the sweeper; the next round retries
+            log.warning("erasure sweep failed: %s", type(exc).__name__)
+            return
+        if finished:
+            log.info("erasure sweep finished %d pending requests", finished)
 
     def start(self) -> None:
         """Start sweeping in the background."""
-        self._task = asyncio.create_task(self._loop(), name="kibitz-erasure-sweep")
+        self._every.start()
 
     async def stop(self) -> None:
         """Stop sweeping (a sweep under way is cancelled; it is safe to redo)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._every.stop()
