@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from kibitz.anchoring import Range, relocate
-from kibitz.anchoring.names import declared_name, same_definition
+from kibitz.anchoring.names import declared_name, same_definition, same_scope
 from kibitz.anchoring.normalise import PreparedText
 
 
@@ -230,3 +230,102 @@ def test_a_method_whose_only_distinctive_line_was_edited_is_still_found_among_si
     )
     found = relocate(old, new, Range(14, 15), candidates=[mixin])
     assert (found.status, found.candidate, found.range) == ("moved", 0, Range(14, 15))
+
+
+def test_of_several_places_found_the_one_declaring_the_name_wins() -> None:
+    # Shrunk from werkzeug 2.3's split of datastructures.py: the best match by content and context alone
+    # was `add`, the sibling declared after it with the same body.
+    old = textwrap.dedent(
+        """\
+            def set(self, _key, _value, **kw):
+                is_immutable(self)
+                is_immutable(self)
+            def add(self, _key, _value, **kw):
+                is_immutable(self)
+                is_immutable(self)
+        """
+    )
+    candidate = textwrap.dedent(
+        """\
+                is_immutable(self)
+
+            def popitemlist(self):
+                is_immutable(self)
+
+            def poplist(self, key):
+                is_immutable(self)
+
+            def __delitem__(self, key, **kwargs):
+                is_immutable(self)
+
+            def __setitem__(self, key, value):
+                is_immutable(self)
+            def set(self, _key, _value, **kwargs):
+                is_immutable(self)
+            def setlist(self, key, values):
+                is_immutable(self)
+
+            def add(self, _key, _value, **kwargs):
+                is_immutable(self)
+
+            def add_header(self, _key, _value, **_kwargs):
+        """
+    )
+    found = relocate(old, "", Range(1, 2), candidates=[candidate])
+    assert (found.status, found.range, found.candidate) == ("moved", Range(14, 15), 0)
+
+
+def _header_class(name: str, doc: str, annotated: bool) -> str:
+    arrow = " -> str" if annotated else ""
+    shown = "{self.to_header()}" if annotated else "{self.to_header()!r}"
+    return textwrap.dedent(
+        f'''\
+        class {name}:
+            """{doc}"""
+
+            def keys(self):
+                return list(self._items)
+
+            def values(self):
+                return [self[k] for k in self._items]
+
+            def __str__(self){arrow}:
+                return self.to_header()
+
+            def __repr__(self){arrow}:
+                return f"<{{type(self).__name__}} {shown}>"
+        '''
+    )
+
+
+def test_of_identical_methods_in_two_classes_the_one_in_the_same_class_wins() -> None:
+    old = _header_class("WWWAuthenticate(UpdateDictMixin, dict)", "A www-authenticate header.", False)
+    new = "\n\n".join(
+        [
+            _header_class("Authorization", "An authorization header.", True),
+            _header_class("WWWAuthenticate", "A www-authenticate header.", True),
+        ]
+    )
+    start = old.splitlines().index("    def __repr__(self):") + 1
+    expected = new.splitlines().index("    def __repr__(self) -> str:", start) + 1
+    for end in (start, start + 1):
+        found = relocate(old, "", Range(start, end), candidates=[new])
+        assert (found.status, found.candidate) == ("moved", 0)
+        assert found.range == Range(expected, expected + end - start)
+
+
+def test_a_line_is_in_the_definition_of_the_nearest_line_above_indented_less() -> None:
+    text = _text(
+        "impl Serializer for MapKeySerializer {\n"
+        "    fn serialize_str(self) {\n"
+        "\n"
+        "        write(self)\n"
+        "    }\n"
+        "}\n"
+        "fn top() {}\n"
+    )
+    assert [text.enclosing(line) for line in range(len(text))] == [-1, 0, -1, 1, 0, -1, -1]
+    renamed = _text("class Config(Base):\n    def load(self):\n        pass\n")
+    assert same_scope(_text("class Config:\n    def load(self):\n        pass\n"), 1, renamed, 1)
+    assert not same_scope(_text("class Other:\n    def load(self):\n        pass\n"), 1, renamed, 1)
+    assert not same_scope(_text("def load(self):\n    pass\n"), 0, renamed, 1)

@@ -30,6 +30,13 @@ MAX_DP_CELLS = 1_600
 LARGE_HUNK_WINDOW = 40
 # Lines a fuzzy block match must share at least this much to be paired.
 BLOCK_LINE_MIN = 0.5
+# A block this small against its window (lines times lines) is aligned by the best pairs overall, not by a
+# diff first: of a short block's lines, the one left verbatim is often one that every sibling has
+# (``is_immutable(self)`` under each method), and a diff pairs it with the window's first copy, which
+# leaves the edited header nothing to pair with.
+SMALL_BLOCK_CELLS = 64
+# Far smaller than any difference of similarity: decides between equal pairings only.
+TIE_BREAK = 1e-9
 
 Pairs = dict[int, tuple[int, float]]
 # An old line's counterpart in a hunk: first and last new line (a line may have been split), and
@@ -194,9 +201,12 @@ def _with_wraps(
 
 def align_block(probe: PreparedText, target: PreparedText, low: int, high: int) -> Pairs:
     """Pair the lines of ``probe`` with lines ``low:high`` of ``target``: equal lines, then alike ones."""
+    if len(probe) * (high - low) <= SMALL_BLOCK_CELLS:
+        return _align_small_block(probe, target, low, high)
     window = target.keys[low:high]
     matching = diff_lines(probe.keys, window)
     pairs: Pairs = {i: (low + j, 1.0) for i, j in enumerate(matching.old_to_new) if j >= 0 and probe.keys[i]}
+    score = _block_pair_score(probe, target)
     for hunk in matching.hunks:
         rows = range(hunk.old_start, hunk.old_end)
         columns = range(low + hunk.new_start, low + hunk.new_end)
@@ -204,10 +214,30 @@ def align_block(probe: PreparedText, target: PreparedText, low: int, high: int) 
             continue
         if len(rows) * len(columns) > MAX_DP_CELLS:
             continue
-
-        def score(i: int, j: int) -> float:
-            value = line_similarity(probe, i, target, j)
-            return value if value >= BLOCK_LINE_MIN else 0.0
-
         pairs.update(best_monotone_pairs(rows, columns, score))
     return pairs
+
+
+def _align_small_block(probe: PreparedText, target: PreparedText, low: int, high: int) -> Pairs:
+    """Pair a short block's lines with lines ``low:high`` of ``target`` by the best pairs overall."""
+    score = _block_pair_score(probe, target)
+
+    def earliest(i: int, j: int) -> float:
+        # Of equally good pairings the earliest lines, as the diff would take them: a block stays
+        # together rather than reaching for a later copy of its common line.
+        value = score(i, j)
+        return value - (j - low) * TIE_BREAK if value > 0 else 0.0
+
+    rows = [i for i in range(len(probe)) if probe.keys[i]]
+    pairs = best_monotone_pairs(rows, range(low, high), earliest)
+    return {i: (j, score(i, j)) for i, (j, _) in pairs.items()}
+
+
+def _block_pair_score(probe: PreparedText, target: PreparedText) -> Callable[[int, int], float]:
+    """Return how alike a probe line and a target line are (0 below BLOCK_LINE_MIN)."""
+
+    def score(i: int, j: int) -> float:
+        value = line_similarity(probe, i, target, j)
+        return value if value >= BLOCK_LINE_MIN else 0.0
+
+    return score

@@ -14,7 +14,9 @@ from typing import Literal, NamedTuple, get_args
 # and one that declares the same name scores more (``names``); a block that was one bracketed construct
 # ends where its own brackets close (``shape``); a block whose distinctive lines all changed is also looked
 # for by lines alike to them when only common lines proposed places (``moves``).
-ALGORITHM_VERSION = 3
+# 4: several places found in a text are judged, and of them one in the same enclosing definition ranks
+# higher (``names.same_scope``); a short block is aligned in a window by its best pairs overall (``align``).
+ALGORITHM_VERSION = 4
 
 # ``too_large``: the engine gave up (a text too large, a region it cannot match, or its time budget
 # spent) and says so instead of guessing.

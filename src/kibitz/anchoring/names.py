@@ -16,6 +16,11 @@ The other way round, a place whose first line declares the block's own name is l
 definition moved to another file and edited there on the way keeps its name when little else stays
 (``relocate.NAME_BONUS``).
 
+Of places alike, one inside the same enclosing definition as the block (the nearest line above it
+indented less: ``class WWWAuthenticate:``, ``impl Serializer for MapKeySerializer {``, ``@media (…) {``)
+is likelier too: identical methods of two classes (``__repr__``, ``set``) differ only by where they are
+(``same_scope``).
+
 The declaring keywords are those of the common languages; a header without one (a C function) declares
 no name here and is never checked.
 """
@@ -93,3 +98,21 @@ def same_definition(old: PreparedText, line: int, new: PreparedText, found: int)
         return False
     shared = Counter(old_body) & Counter(_body(new, found))
     return sum(shared.values()) >= RENAMED_BODY * len(old_body)
+
+
+def same_scope(old: PreparedText, line: int, new: PreparedText, found: int) -> bool:
+    """Tell whether ``found`` in ``new`` is in the same enclosing definition as ``line`` in ``old``.
+
+    The same when the two headers are the same line, or declare the same name (a class whose bases or
+    annotations changed). A block at the top level has no header and is in no scope to share.
+    """
+    header = old.enclosing(line)
+    if header < 0 or found >= len(new):
+        return False
+    there = new.enclosing(found)
+    if there < 0:
+        return False
+    if old.keys[header] == new.keys[there]:
+        return True
+    name = declared_name(old.lines[header])
+    return name is not None and name == declared_name(new.lines[there])

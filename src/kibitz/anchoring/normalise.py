@@ -115,6 +115,7 @@ class PreparedText:
         "_bigrams",
         "_code",
         "_context",
+        "_enclosing",
         "_features",
         "_head",
         "_indents",
@@ -151,6 +152,7 @@ class PreparedText:
         self._logical: dict[int, Logical] = {}
         self._words: dict[int, frozenset[str]] = {}
         self._context: dict[int, frozenset[str]] = {}
+        self._enclosing: dict[int, int] = {}
         self._features: dict[int, tuple[frozenset[str], frozenset[str], Logical]] = {}
 
     @classmethod
@@ -313,6 +315,29 @@ class PreparedText:
                     other += step
             found = self._context[position] = frozenset(collected)
         return found
+
+    def enclosing(self, position: int) -> int:
+        """Return the nearest non-blank line above a line that is indented less (its header), or -1.
+
+        Walks up by the headers already found: the lines between a line and its own header are all
+        indented at least as deep as it, so none of them can be the header of a line less deep.
+        """
+        found = self._enclosing.get(position)
+        if found is not None:
+            return found
+        depth = self.indent(position)
+        other = position - 1 if depth > 0 else -1
+        while other >= 0:
+            if self.keys[other]:
+                if self.indent(other) < depth:
+                    break
+                known = self._enclosing.get(other)
+                if known is not None:
+                    other = known
+                    continue
+            other -= 1
+        self._enclosing[position] = other
+        return other
 
     @property
     def indents(self) -> Indents:

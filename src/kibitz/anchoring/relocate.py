@@ -63,7 +63,7 @@ from .moves import (
     score_place,
     search,
 )
-from .names import declared_name, same_definition
+from .names import declared_name, same_definition, same_scope
 from .normalise import CONTEXT_LINES, PreparedText, key_info, open_brackets, prepare
 from .shape import (
     braced_end,
@@ -82,6 +82,12 @@ ACCEPT = 0.5
 CONFIDENT = 0.8
 # A place whose first line declares the same name as the block's first line is that much likelier.
 NAME_BONUS = 0.05
+# A place in the same enclosing definition as the block ranks that much higher among the places found; it
+# does not make a place good enough to be an answer (``ACCEPT``) on its own.
+SCOPE_BONUS = 0.05
+# How many places found in one text are judged by their names and scope: the best one by content and
+# context alone may be a namesake's or a look-alike's in another class.
+PLACES_PER_TEXT = 3
 # Ties between staying in place and moving go to staying in place, and to the same file.
 IN_PLACE_BONUS = 0.05
 OTHER_FILE_PENALTY = 0.05
@@ -199,6 +205,8 @@ class _Found:
     status: Status
     score: float
     candidate: int | None = None
+    # Added to the score when places compete, not when one is judged good enough (SCOPE_BONUS).
+    rank_bonus: float = 0.0
 
 
 def relocate_anchor(pair: TextPair, anchor: Anchor, candidates: CandidateTexts) -> Location:
@@ -270,11 +278,14 @@ def _relocate_span(pair: TextPair, start: int, end: int, candidates: CandidateTe
 def _judged(pair: TextPair, start: int, found: _Found, candidates: CandidateTexts) -> _Found | None:
     """Return a place found for the block at old line ``start`` as its names judge it (``names``).
 
-    None if it cannot be the block; scored up by NAME_BONUS if its first line declares the block's name.
+    None if it cannot be the block; scored up by NAME_BONUS if its first line declares the block's name,
+    ranked up by SCOPE_BONUS if it is in the same enclosing definition.
     """
     text = pair.new if found.candidate is None else candidates[found.candidate]
     if not same_definition(pair.old, start, text, found.start):
         return None
+    if same_scope(pair.old, start, text, found.start):
+        found = replace(found, rank_bonus=SCOPE_BONUS)
     name = declared_name(pair.old.lines[start])
     if name is None or found.start >= len(text) or declared_name(text.lines[found.start]) != name:
         return found
@@ -377,7 +388,7 @@ def _search_moves(
 ) -> list[_Found]:
     """Return where else the block might be: among the new file's added lines, then in candidates."""
     found = []
-    for match in search(probe, pair.new, pair.added)[:1]:
+    for match in search(probe, pair.new, pair.added)[:PLACES_PER_TEXT]:
         inside = place[0] <= match.start and match.end <= place[1]
         if inside and in_place is not None:
             continue
@@ -406,23 +417,24 @@ def _search_candidates(probe: Probe, candidates: CandidateTexts) -> list[_Found]
 
 
 def _candidate_matches(probe: Probe, candidates: CandidateTexts, *, fuzzy: bool) -> list[_Found]:
-    """Return the best match of the block in each candidate text, exact only unless ``fuzzy``."""
-    best: dict[int, Match] = {}
+    """Return the best matches of the block in each candidate text, exact only unless ``fuzzy``."""
+    best: dict[int, list[Match]] = {}
     if fuzzy:
         for index in candidates.likely(probe):
             matches = search(probe, candidates[index], EVERYWHERE)
             if matches:
-                best[index] = matches[0]
+                best[index] = matches[:PLACES_PER_TEXT]
     else:
         size = len(probe.code)
         for index, start in candidates.copies(probe):
             match = score_place(probe, candidates[index], start, start + size - 1, 1.0, exact=True)
-            if index not in best or match.score > best[index].score:
-                best[index] = match
+            best.setdefault(index, []).append(match)
     found = []
-    for index, match in best.items():
-        end = _shaped(probe, candidates[index], match.start, match.end)
-        found.append(_Found(match.start, end, "moved", match.score - OTHER_FILE_PENALTY, index))
+    for index, matches in best.items():
+        matches.sort(key=lambda match: match.score, reverse=True)
+        for match in matches[:PLACES_PER_TEXT]:
+            end = _shaped(probe, candidates[index], match.start, match.end)
+            found.append(_Found(match.start, end, "moved", match.score - OTHER_FILE_PENALTY, index))
     return found
 
 
@@ -446,7 +458,7 @@ def _decide(found: list[_Found], place: tuple[int, int], new_size: int) -> Locat
 
 def _rank(found: _Found) -> float:
     """Return the score a candidate answer competes with."""
-    return found.score + (IN_PLACE_BONUS if found.status == "changed" else 0.0)
+    return found.score + found.rank_bonus + (IN_PLACE_BONUS if found.status == "changed" else 0.0)
 
 
 def _location(found: _Found) -> Location:
