@@ -315,3 +315,25 @@ def test_lines_joined_into_one_lead_to_it() -> None:
     location = relocate(old, new, Range(2, 4))
     assert location.status == "changed"
     assert location.range == Range(2, 2)
+
+
+def _impl(name: str, fields: list[str], notes: str = "") -> str:
+    header = [f"impl {name} {{", "    pub fn new("]
+    lines = [*header, *(f"        {field}," for field in fields), "    ) -> Self {"]
+    return "\n".join([*([notes] if notes else []), *lines, "        todo!()", "    }", "}", ""])
+
+
+def test_a_common_header_moved_among_many_copies_is_found_by_the_copies_context() -> None:
+    # `pub fn new(` is in every impl of every new file; the files that share most of the old block's
+    # words are not the one it went to, and more copies are offered than are scored.
+    old = _impl("DictSortedKey", ["ptr: *mut PyObject", "opts: Opt", "default_calls: u8", "recursion: u8"])
+    right = _impl("Dict", ["ptr: *mut PyObject", "state: State"]) + _impl(
+        "DictSortedKey", ["ptr: *mut PyObject", "state: State"]
+    )
+    talkative = "// ptr PyObject opts default_calls recursion"
+    others = [
+        "".join(_impl(f"Other{k}x{i}", ["name: String", "size: usize"], talkative) for i in range(15))
+        for k in range(4)
+    ]
+    found = relocate(old, "", Range(2, 2), candidates=[*others, right])
+    assert (found.status, found.candidate, found.range) == ("moved", 4, Range(10, 10))

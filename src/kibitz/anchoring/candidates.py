@@ -12,15 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .budget import spend
-from .moves import MIN_WORD, Probe
+from .moves import CONTEXT_WINDOW, MIN_WORD, Probe, verbatim_context
 from .normalise import WORD, PreparedText, prepare
 
 # How many candidate files are searched fuzzily (those sharing most of a block's words), and how
 # many of the block's lines make up its vocabulary for choosing them.
 FUZZY_CANDIDATES = 4
 MAX_VOCABULARY_LINES = 30
-# A block whose rarest line occurs more often than this in the candidates is not looked for there.
+# Of more exact copies of a block than this in the candidates, only this many are scored: those with the
+# most context lines found verbatim around them (``pub fn new(`` is in every file, but ``impl Dict {``
+# above it only in one).
 MAX_COPIES = 50
+# A block whose rarest line occurs more often than this in the candidates is not looked for there: its
+# copies would cost more to rank than they can tell.
+MAX_RANKED_COPIES = 1_000
 # Reading this many characters of a candidate costs about as much as looking at one line.
 CHARS_PER_UNIT = 32
 
@@ -63,7 +68,7 @@ class CandidateTexts:
             return []
         seed = min(informative, key=lambda r: (len(lines.get(keys[r], ())), -probe.infos[r]))
         hits = lines.get(keys[seed], ())
-        if len(hits) > MAX_COPIES:
+        if len(hits) > MAX_RANKED_COPIES:
             # Every line of the block is commonplace there: a copy would prove nothing.
             return []
         found = []
@@ -71,6 +76,11 @@ class CandidateTexts:
             start = position - seed
             if start >= 0 and self[index].keys[start : start + len(keys)] == keys:
                 found.append((index, start))
+        if len(found) > MAX_COPIES:
+            spend(len(found) * 2 * CONTEXT_WINDOW)
+            # Sorted is stable: ties keep the candidates' order, so the answer depends on the texts only.
+            found = sorted(found, key=lambda place: -verbatim_context(probe, self[place[0]], place[1]))
+            found = found[:MAX_COPIES]
         return found
 
     def likely(self, probe: Probe) -> list[int]:

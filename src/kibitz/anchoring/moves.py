@@ -64,6 +64,16 @@ class Probe:
         """Return the total information of the block's lines."""
         return sum(self.infos)
 
+    @property
+    def before_keys(self) -> frozenset[str]:
+        """Return the keys of the non-blank lines captured above the block."""
+        return frozenset(key for key in self.before.keys if key)
+
+    @property
+    def after_keys(self) -> frozenset[str]:
+        """Return the keys of the non-blank lines captured below the block."""
+        return frozenset(key for key in self.after.keys if key)
+
 
 @dataclass(frozen=True, slots=True)
 class Match:
@@ -166,16 +176,14 @@ def _likeliest_copies(probe: Probe, target: PreparedText, starts: list[int]) -> 
     Ties keep the order of the file, so the answer does not depend on anything but the texts.
     """
     spend(len(starts) * 2 * CONTEXT_WINDOW)
-    before = {key for key in probe.before.keys if key}
-    after = {key for key in probe.after.keys if key}
-    size = len(probe.code)
+    return sorted(starts, key=lambda start: -verbatim_context(probe, target, start))[:MAX_SCORED_COPIES]
 
-    def shared(start: int) -> int:
-        above = {target.keys[j] for j in _nearby(target, start, -1)}
-        below = {target.keys[j] for j in _nearby(target, start + size - 1, 1)}
-        return len(before & above) + len(after & below)
 
-    return sorted(starts, key=lambda start: -shared(start))[:MAX_SCORED_COPIES]
+def verbatim_context(probe: Probe, target: PreparedText, start: int) -> int:
+    """Return how many of the probe's context lines are found verbatim around a copy at ``start``."""
+    above = {target.keys[j] for j in _nearby(target, start, -1)}
+    below = {target.keys[j] for j in _nearby(target, start + len(probe.code) - 1, 1)}
+    return len(probe.before_keys & above) + len(probe.after_keys & below)
 
 
 def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:

@@ -403,16 +403,15 @@ def _search_moves(
 
 
 def _search_candidates(probe: Probe, candidates: CandidateTexts) -> list[_Found]:
-    """Return the best match of the block in each candidate text that has one.
+    """Return the best matches of the block in each candidate text that has some.
 
-    Exact copies are looked for in every candidate first; only if none is convincing is each
-    candidate searched fuzzily.
+    Exact copies are looked for in every candidate first; only if none is convincing are the likeliest
+    candidates searched fuzzily too, and the copies found stay in the running (the likeliest by their
+    words need not be the files the copies are in).
     """
-    found = []
-    for fuzzy in (False, True):
-        found = _candidate_matches(probe, candidates, fuzzy=fuzzy)
-        if any(item.score >= CONFIDENT for item in found):
-            break
+    found = _candidate_matches(probe, candidates, fuzzy=False)
+    if not any(item.score >= CONFIDENT for item in found):
+        found.extend(_candidate_matches(probe, candidates, fuzzy=True))
     return found
 
 
