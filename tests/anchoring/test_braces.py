@@ -68,3 +68,87 @@ def test_a_function_moved_and_shortened_ends_at_its_own_closing_brace() -> None:
     )
     found = relocate(OLD, "use x;\n\nfn other() {}\n", Range(3, 12), candidates=[moved_to])
     assert (found.status, found.candidate, found.range) == ("moved", 0, Range(2, 9))
+
+
+HEADED = PreparedText(
+    "impl<'a, W> SerializeSeq for Compound<'a, W>\n"  # 0
+    "where\n"
+    "    W: io::Write,\n"
+    "{\n"
+    "    fn end(self) {}\n"
+    "}\n"  # 5
+    "static PyObject *\n"
+    "green_switch(PyObject *self, PyObject *args)\n"
+    "{\n"
+    "    return NULL;\n"
+    "}\n"  # 10
+    "def f():\n"
+    "    return g(\n"
+    "        a,\n"
+    "    )\n"
+)
+
+
+def test_a_construct_may_open_its_body_below_a_header_of_balanced_lines() -> None:
+    assert is_whole_braced(HEADED, 0, 5)  # `where` clauses between the header and its body
+    assert is_whole_braced(HEADED, 6, 10)  # a C function's return type and signature on lines of their own
+    assert not is_whole_braced(HEADED, 11, 14)  # a bracket opened deeper is a statement in a body
+    assert not is_whole_braced(HEADED, 4, 6)  # `fn end(self) {}` is whole by itself, not a header
+    assert braced_end(HEADED, 0, 2) == 5
+    assert braced_end(HEADED, 6, 7) == 10
+
+
+def test_an_impl_with_where_clauses_moved_and_shortened_ends_at_its_own_brace() -> None:
+    old = textwrap.dedent(
+        """\
+        use x;
+
+        impl<'a, W, F> ser::SerializeSeq for Compound<'a, W, F>
+        where
+            W: io::Write + WriteExt,
+            F: Formatter,
+        {
+            fn serialize_element(&mut self, value: &T) -> Result<()> {
+                self.state = State::Rest;
+                value.serialize(&mut *self.ser)
+            }
+
+            fn end(self) -> Result<()> {
+                match self.state {
+                    State::Empty => Ok(()),
+                    _ => self.ser.formatter.end_array(&mut self.ser.writer).map_err(Error::io),
+                }
+            }
+        }
+        """
+    )
+    moved_to = textwrap.dedent(
+        """\
+        impl<'a, W, F> ser::SerializeSeq for Compound<'a, W, F>
+        where
+            W: io::Write + WriteExt,
+            F: Formatter,
+        {
+            fn serialize_element(&mut self, value: &T) -> Result<()> {
+                self.state = State::Rest;
+                value.serialize(&mut *self.ser)
+            }
+
+            fn end(self) -> Result<()> {
+                self.ser.formatter.end_array(&mut self.ser.writer).map_err(Error::io)
+            }
+        }
+
+        impl<'a, W, F> ser::SerializeMap for Compound<'a, W, F>
+        where
+            W: io::Write + WriteExt,
+            F: Formatter,
+        {
+            fn end(self) -> Result<()> {
+                unreachable!()
+            }
+        }
+        """
+    )
+    found = relocate(old, "use x;\n", Range(3, 19), candidates=[moved_to])
+    assert (found.status, found.candidate, found.range) == ("moved", 0, Range(1, 14))

@@ -15,7 +15,9 @@ from typing import Literal, NamedTuple, get_args
 # ends where its own brackets close (``shape``); a block whose distinctive lines all changed is also looked
 # for by lines alike to them when only common lines proposed places (``moves``).
 # 4: several places found in a text are judged, and of them one in the same enclosing definition ranks
-# higher (``names.same_scope``); a short block is aligned in a window by its best pairs overall (``align``).
+# higher (``names.same_scope``); a short block is aligned in a window by its best pairs overall (``align``);
+# copies in other files are kept beside the fuzzy matches (``relocate``); a bracketed construct may open its
+# body below a header of balanced lines (``shape``).
 ALGORITHM_VERSION = 4
 
 # ``too_large``: the engine gave up (a text too large, a region it cannot match, or its time budget

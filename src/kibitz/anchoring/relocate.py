@@ -64,7 +64,7 @@ from .moves import (
     search,
 )
 from .names import declared_name, same_definition, same_scope
-from .normalise import CONTEXT_LINES, PreparedText, key_info, open_brackets, prepare
+from .normalise import CONTEXT_LINES, PreparedText, key_info, prepare
 from .shape import (
     braced_end,
     close_brackets,
@@ -358,7 +358,7 @@ def _map_in_place(pair: TextPair, start: int, end: int, probe: Probe) -> _Found 
         return None
     high = fit_suite(old, new, diff.new_to_old, start, end, low, high)
     high = close_brackets(old, new, start, end, low, high)
-    if is_whole_braced(old, start, end) and open_brackets(new.keys[low]) > 0:
+    if is_whole_braced(old, start, end):
         high = braced_end(new, low, high)
     content = kept / total if total > 0 else kept_lines / lines
     context = context_score(probe, new, low, high)

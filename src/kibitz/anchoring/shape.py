@@ -13,7 +13,8 @@ both harmless for languages that do not have them:
 - **Brackets.** A balanced statement that was rewrapped (``f(a,\n  b)`` became ``f(\n  a, b\n)``)
   ends on the line that closes its brackets, and a block that was one bracketed construct (a function in a
   brace language, a CSS rule) ends where the brackets opened on its first line close — not at the next
-  definition's closing brace, nor before its own.
+  definition's closing brace, nor before its own. Its body may open below a header of balanced lines
+  (``where`` clauses, a C function's return type on a line of its own) with a brace at the header's depth.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from collections.abc import Sequence
 from .normalise import MAX_WRAP, PreparedText, open_brackets
 
 _DEFINITION_STARTS = ("def ", "class ", "async def ", "@")
+# Lines a construct's header may take above the line that opens its body.
+MAX_HEADER_LINES = 8
 
 
 def is_suite(old: PreparedText, start: int, end: int) -> bool:
@@ -108,12 +111,17 @@ def is_whole_braced(old: PreparedText, start: int, end: int) -> bool:
     """Return True if old lines ``start..end`` are one bracketed construct, open until its last line.
 
     A function or class in a brace language, a CSS rule, a multi-line literal: brackets opened on the first
-    line stay open on every line but the last, which closes the last of them.
+    line stay open on every line but the last, which closes the last of them. The brackets may open on a
+    later line, after a header whose lines each leave them balanced (``impl<W> Write for Buf`` and its
+    ``where`` clauses above ``{``; a C function's return type and signature on lines of their own).
     """
     if end == start:
         return False
+    opening = _body_opening(old, start, end)
+    if opening is None or opening == end:
+        return False
     depth = 0
-    for position in range(start, end + 1):
+    for position in range(opening, end + 1):
         depth += open_brackets(old.keys[position])
         if depth <= 0 and position < end:
             return False
@@ -126,12 +134,38 @@ def braced_end(target: PreparedText, low: int, high: int) -> int:
     For a block that was one bracketed construct (``is_whole_braced``): where it was found is where it
     starts, and its own brackets say where it ends, whether its body grew or shrank.
     """
+    opening = _body_opening(target, low, len(target) - 1)
+    if opening is None:
+        return high
     depth = 0
-    for position in range(low, min(len(target), low + MAX_BRACED_LINES)):
+    for position in range(opening, min(len(target), opening + MAX_BRACED_LINES)):
         depth += open_brackets(target.keys[position])
         if depth <= 0:
             return position if position > low else high
     return high
+
+
+def _body_opening(text: PreparedText, start: int, end: int) -> int | None:
+    """Return the line of ``start..end`` after which brackets stay open: where a construct's body opens.
+
+    The lines before it are its header: each leaves the brackets balanced, and none ends a statement or
+    holds a brace (``fn other() {}`` is a whole construct, not a header); the line below them opens a
+    brace at the header's depth. None if there is no such line within MAX_HEADER_LINES.
+    """
+    depth = 0
+    for position in range(start, min(end, start + MAX_HEADER_LINES) + 1):
+        key = text.keys[position]
+        depth += open_brackets(key)
+        if depth > 0:
+            # Below a header, only a brace at the header's own depth opens the construct's body: a
+            # deeper bracket is a statement inside a body (a Python function's last call, wrapped).
+            below = position > start
+            if below and not (key.endswith("{") and text.indent(position) == text.indent(start)):
+                return None
+            return position
+        if depth < 0 or key.endswith(";") or "{" in key or "}" in key:
+            return None
+    return None
 
 
 def _starts_definition(text: PreparedText, position: int, indent: int) -> bool:
