@@ -152,3 +152,68 @@ def test_an_impl_with_where_clauses_moved_and_shortened_ends_at_its_own_brace() 
     )
     found = relocate(old, "use x;\n", Range(3, 19), candidates=[moved_to])
     assert (found.status, found.candidate, found.range) == ("moved", 0, Range(1, 14))
+
+
+def test_a_method_cut_down_to_one_branch_is_found_by_its_header_not_by_a_closing_brace() -> None:
+    # Moved to another file with its first branch removed: the closing braces of that branch had paired
+    # with the previous method's, leaving the header unpaired and the place too weak to be an answer.
+    old = textwrap.dedent(
+        """\
+        impl Serializer {
+            fn serialize_str(self, value: &str) -> Result<()> {
+                format_escaped_str(&mut self.writer, value).map_err(Error::io)
+            }
+
+            #[inline(always)]
+            fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq> {
+                if len == Some(0) {
+                    unsafe {
+                        reserve_minimum!(self.writer);
+                        self.writer.write_reserved_fragment(b"[]").unwrap();
+                    }
+                    Ok(Compound {
+                        ser: self,
+                        state: State::Empty,
+                    })
+                } else {
+                    self.formatter
+                        .begin_array(&mut self.writer)
+                        .map_err(Error::io)?;
+                    Ok(Compound {
+                        ser: self,
+                        state: State::First,
+                    })
+                }
+            }
+        }
+        """
+    )
+    moved_to = textwrap.dedent(
+        """\
+        impl Serializer {
+            fn serialize_newtype_struct<T>(self, _name: &'static str, value: &T) -> Result<()>
+            where
+                T: ?Sized + Serialize,
+            {
+                value.serialize(self)
+            }
+
+            #[inline(always)]
+            fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq> {
+                self.formatter
+                    .begin_array(&mut self.writer)
+                    .map_err(Error::io)?;
+                Ok(Compound {
+                    ser: self,
+                    state: State::First,
+                })
+            }
+
+            fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple> {
+                unreachable!();
+            }
+        }
+        """
+    )
+    found = relocate(old, "", Range(7, 26), candidates=[moved_to])
+    assert (found.status, found.candidate, found.range) == ("moved", 0, Range(10, 18))

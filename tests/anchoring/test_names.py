@@ -69,10 +69,11 @@ def test_a_renamed_definition_with_its_body_is_the_same_definition() -> None:
     assert same_definition(old, 5, new, 5)
 
 
-def test_lines_that_declare_nothing_are_not_judged() -> None:
+def test_lines_that_declare_nothing_are_judged_by_the_name_they_mention() -> None:
     old = _text(OLD)
-    assert same_definition(old, 1, old, 6)
-    assert same_definition(old, 5, old, 1)  # found on a line that declares nothing
+    assert same_definition(old, 1, old, 6)  # the block's first line declares nothing: not judged
+    assert not same_definition(old, 5, old, 1)  # a line of another definition's body
+    assert same_definition(old, 5, _text("htmlsafe_dump = partial(dump, escape=True)\n"), 0)
 
 
 def test_a_deleted_definition_is_not_followed_to_the_one_that_took_its_place() -> None:
@@ -329,3 +330,43 @@ def test_a_line_is_in_the_definition_of_the_nearest_line_above_indented_less() -
     assert same_scope(_text("class Config:\n    def load(self):\n        pass\n"), 1, renamed, 1)
     assert not same_scope(_text("class Other:\n    def load(self):\n        pass\n"), 1, renamed, 1)
     assert not same_scope(_text("def load(self):\n    pass\n"), 0, renamed, 1)
+
+
+def test_a_method_rewritten_and_moved_in_its_class_is_found_by_its_qualified_name() -> None:
+    # Two of its ten lines are left: what says it is the same method is its name in the same impl.
+    old = textwrap.dedent(
+        """\
+        impl Page {
+            fn render(&self, out: &mut String) -> Result<()> {
+                if self.items.is_empty() {
+                    out.push_str("<p>No items.</p>");
+                    return Ok(());
+                }
+                for item in &self.items {
+                    out.push_str(&item.html());
+                }
+                Ok(())
+            }
+
+            fn title(&self) -> &str {
+                &self.title
+            }
+        }
+        """
+    )
+    new = textwrap.dedent(
+        """\
+        impl Page {
+            fn title(&self) -> &str {
+                &self.title
+            }
+
+            fn render(&self, out: &mut String) -> Result<()> {
+                out.push_str(&self.items.iter().map(Item::html).collect::<String>());
+                Ok(())
+            }
+        }
+        """
+    )
+    found = relocate("// a\n" + old, "// b\n\n\n\n" + new, Range(3, 12))
+    assert (found.status, found.range) == ("moved", Range(10, 13))

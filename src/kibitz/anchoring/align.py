@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from .budget import check, spend
 from .diff import diff_lines
-from .normalise import MAX_WRAP, PreparedText, open_brackets
+from .normalise import MAX_WRAP, PreparedText, key_info, open_brackets
 from .similarity import blend, context_similarity, joined_similarity, line_similarity
 
 # A pair must be at least this alike in content: context alone never makes two lines the same.
@@ -35,6 +35,8 @@ BLOCK_LINE_MIN = 0.5
 # (``is_immutable(self)`` under each method), and a diff pairs it with the window's first copy, which
 # leaves the edited header nothing to pair with.
 SMALL_BLOCK_CELLS = 64
+# What a line made only of these says is where a construct ends, not which one.
+_BRACKETS = "{}()[];,"
 # Far smaller than any difference of similarity: decides between equal pairings only.
 TIE_BREAK = 1e-9
 
@@ -204,9 +206,18 @@ def align_block(probe: PreparedText, target: PreparedText, low: int, high: int) 
     if len(probe) * (high - low) <= SMALL_BLOCK_CELLS:
         return _align_small_block(probe, target, low, high)
     window = target.keys[low:high]
-    matching = diff_lines(probe.keys, window)
+    # A line of brackets alone (``}``, ``})``) inside a block is everywhere: matched first, it would pin the
+    # block to the first one in the window and leave its header nothing to pair with. Such lines are paired
+    # with the rest, by likeness, between the lines that say something. The block's own first and last
+    # lines still pin it (a CSS rule's closing brace).
+    last = len(probe) - 1
+    keys = [
+        key if key.strip(_BRACKETS) or row in (0, last) else f"\0{row}" for row, key in enumerate(probe.keys)
+    ]
+    matching = diff_lines(keys, window)
     pairs: Pairs = {i: (low + j, 1.0) for i, j in enumerate(matching.old_to_new) if j >= 0 and probe.keys[i]}
     score = _block_pair_score(probe, target)
+    weighted = _weighted(probe, score)
     for hunk in matching.hunks:
         rows = range(hunk.old_start, hunk.old_end)
         columns = range(low + hunk.new_start, low + hunk.new_end)
@@ -214,18 +225,20 @@ def align_block(probe: PreparedText, target: PreparedText, low: int, high: int) 
             continue
         if len(rows) * len(columns) > MAX_DP_CELLS:
             continue
-        pairs.update(best_monotone_pairs(rows, columns, score))
+        found = best_monotone_pairs(rows, columns, weighted)
+        pairs.update((i, (j, score(i, j))) for i, (j, _) in found.items())
     return pairs
 
 
 def _align_small_block(probe: PreparedText, target: PreparedText, low: int, high: int) -> Pairs:
     """Pair a short block's lines with lines ``low:high`` of ``target`` by the best pairs overall."""
     score = _block_pair_score(probe, target)
+    weighted = _weighted(probe, score)
 
     def earliest(i: int, j: int) -> float:
         # Of equally good pairings the earliest lines, as the diff would take them: a block stays
         # together rather than reaching for a later copy of its common line.
-        value = score(i, j)
+        value = weighted(i, j)
         return value - (j - low) * TIE_BREAK if value > 0 else 0.0
 
     rows = [i for i in range(len(probe)) if probe.keys[i]]
@@ -241,3 +254,13 @@ def _block_pair_score(probe: PreparedText, target: PreparedText) -> Callable[[in
         return value if value >= BLOCK_LINE_MIN else 0.0
 
     return score
+
+
+def _weighted(probe: PreparedText, score: Callable[[int, int], float]) -> Callable[[int, int], float]:
+    """Return ``score`` weighted by how much a probe line says: a header pair outweighs a ``}`` pair."""
+    weights = [key_info(key, 1) for key in probe.keys]
+
+    def weighted(i: int, j: int) -> float:
+        return score(i, j) * weights[i]
+
+    return weighted

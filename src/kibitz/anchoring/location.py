@@ -17,7 +17,10 @@ from typing import Literal, NamedTuple, get_args
 # 4: several places found in a text are judged, and of them one in the same enclosing definition ranks
 # higher (``names.same_scope``); a short block is aligned in a window by its best pairs overall (``align``);
 # copies in other files are kept beside the fuzzy matches (``relocate``); a bracketed construct may open its
-# body below a header of balanced lines (``shape``).
+# body below a header of balanced lines (``shape``); a place that declares the block's name in the same
+# enclosing definition scores more, one on a line that neither declares nor mentions it is not taken
+# (``names``); a window's lines are paired by likeness weighted by what each says, lines of brackets alone
+# inside a block are not paired first (``align``).
 ALGORITHM_VERSION = 4
 
 # ``too_large``: the engine gave up (a text too large, a region it cannot match, or its time budget

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .normalise import PreparedText
+from .normalise import WORD, PreparedText
 
 # Modifiers that may come before the declaring keyword, then the keyword, then the name.
 _DECLARATION = re.compile(
@@ -78,9 +78,9 @@ def _body(text: PreparedText, header: int) -> list[str]:
 def same_definition(old: PreparedText, line: int, new: PreparedText, found: int) -> bool:
     """Tell whether a block starting at ``found`` in ``new`` can be the one starting at ``line`` in ``old``.
 
-    Not if the old line opens a braced block and the new one ends a statement. Else yes when either line
-    declares no name or both declare the same one; else only if the old header's body is mostly found
-    under the new one (a rename).
+    Not if the old line opens a braced block and the new one ends a statement. Else yes when the old line
+    declares no name, or the new one declares the same name or declares none but names it; else only if the
+    old header's body is mostly found under the new one (a rename).
     """
     if found >= len(new):
         return True
@@ -91,7 +91,12 @@ def same_definition(old: PreparedText, line: int, new: PreparedText, found: int)
     if name is None:
         return True
     other = declared_name(there)
-    if other is None or other == name:
+    if other is None:
+        # A line that declares nothing can still be the definition written another way (``const f = () =>``
+        # for ``function f(``) if it names it; else it is a line of something else (another definition's
+        # parameters).
+        return name in WORD.findall(there)
+    if other == name:
         return True
     old_body = _body(old, line)
     if not old_body:

@@ -82,6 +82,9 @@ ACCEPT = 0.5
 CONFIDENT = 0.8
 # A place whose first line declares the same name as the block's first line is that much likelier.
 NAME_BONUS = 0.05
+# A place that declares the block's name in the same enclosing definition (the same method of the same
+# class) is the same definition by its qualified name, however much of its body was rewritten.
+QUALIFIED_BONUS = 0.15
 # A place in the same enclosing definition as the block ranks that much higher among the places found; it
 # does not make a place good enough to be an answer (``ACCEPT``) on its own.
 SCOPE_BONUS = 0.05
@@ -284,12 +287,13 @@ def _judged(pair: TextPair, start: int, found: _Found, candidates: CandidateText
     text = pair.new if found.candidate is None else candidates[found.candidate]
     if not same_definition(pair.old, start, text, found.start):
         return None
-    if same_scope(pair.old, start, text, found.start):
+    scoped = same_scope(pair.old, start, text, found.start)
+    if scoped:
         found = replace(found, rank_bonus=SCOPE_BONUS)
     name = declared_name(pair.old.lines[start])
     if name is None or found.start >= len(text) or declared_name(text.lines[found.start]) != name:
         return found
-    return replace(found, score=found.score + NAME_BONUS)
+    return replace(found, score=found.score + NAME_BONUS + (QUALIFIED_BONUS if scoped else 0.0))
 
 
 def _relocate_code(
