@@ -370,3 +370,69 @@ def test_a_method_rewritten_and_moved_in_its_class_is_found_by_its_qualified_nam
     )
     found = relocate("// a\n" + old, "// b\n\n\n\n" + new, Range(3, 12))
     assert (found.status, found.range) == ("moved", Range(10, 13))
+
+
+def test_a_match_that_took_in_the_header_above_starts_at_the_blocks_own_header() -> None:
+    # Its wrapped signature was joined into one line; the signature wrapped the old way that the search
+    # met first is the function above it.
+    old = textwrap.dedent(
+        """\
+        fn format_escaped_str_contents<W, F>(
+            writer: &mut W,
+            formatter: &mut F,
+            bytes: &[u8],
+        ) -> io::Result<()>
+        where
+            W: ?Sized + io::Write + WriteExt,
+            F: Formatter,
+        {
+            let len = bytes.len();
+            let mut start = 0;
+            let mut index = 0;
+            while index < len {
+                let escape = ESCAPE[bytes[index] as usize];
+                index += 1;
+                if escape == 0 {
+                    continue;
+                }
+                start = index;
+            }
+            Ok(())
+        }
+        """
+    )
+    moved_to = textwrap.dedent(
+        """\
+        fn format_escaped_str_with_escapes<W>(
+            writer: &mut W,
+            value: &[u8],
+            initial: usize,
+        ) -> io::Result<()>
+        where
+            W: ?Sized + io::Write + WriteExt,
+        {
+            format_escaped_str_contents(writer, value).unwrap();
+            Ok(())
+        }
+
+        fn format_escaped_str_contents<W>(writer: &mut W, bytes: &[u8]) -> io::Result<()>
+        where
+            W: ?Sized + io::Write + WriteExt,
+        {
+            let len = bytes.len();
+            let mut start = 0;
+            let mut index = 0;
+            while index < len {
+                let escape = ESCAPE[bytes[index] as usize];
+                index += 1;
+                if escape == 0 {
+                    continue;
+                }
+                start = index;
+            }
+            Ok(())
+        }
+        """
+    )
+    found = relocate(old, "", Range(1, 22), candidates=[moved_to])
+    assert (found.status, found.candidate, found.range) == ("moved", 0, Range(13, 29))

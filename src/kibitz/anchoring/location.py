@@ -19,7 +19,8 @@ from typing import Literal, NamedTuple, get_args
 # copies in other files are kept beside the fuzzy matches (``relocate``); a bracketed construct may open its
 # body below a header of balanced lines (``shape``); a place that declares the block's name in the same
 # enclosing definition scores more, one on a line that neither declares nor mentions it is not taken
-# (``names``); a window's lines are paired by likeness weighted by what each says, lines of brackets alone
+# (``names``), and a match that took in the header above starts at the block's own (``relocate``); a
+# window's lines are paired by likeness weighted by what each says, lines of brackets alone
 # inside a block are not paired first (``align``).
 ALGORITHM_VERSION = 4
 

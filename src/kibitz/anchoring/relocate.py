@@ -285,15 +285,30 @@ def _judged(pair: TextPair, start: int, found: _Found, candidates: CandidateText
     ranked up by SCOPE_BONUS if it is in the same enclosing definition.
     """
     text = pair.new if found.candidate is None else candidates[found.candidate]
+    name = declared_name(pair.old.lines[start])
     if not same_definition(pair.old, start, text, found.start):
-        return None
+        # A match that took in the header of the definition above it (two signatures alike) may hold the
+        # block's own header further in: the block starts there.
+        header = _declaring(text, name, found.start + 1, found.end)
+        if header is None:
+            return None
+        found = replace(found, start=header)
     scoped = same_scope(pair.old, start, text, found.start)
     if scoped:
         found = replace(found, rank_bonus=SCOPE_BONUS)
-    name = declared_name(pair.old.lines[start])
     if name is None or found.start >= len(text) or declared_name(text.lines[found.start]) != name:
         return found
     return replace(found, score=found.score + NAME_BONUS + (QUALIFIED_BONUS if scoped else 0.0))
+
+
+def _declaring(text: PreparedText, name: str | None, low: int, high: int) -> int | None:
+    """Return the first line of ``low..high`` in ``text`` that declares ``name``, if any."""
+    if name is None:
+        return None
+    for position in range(low, min(high, len(text) - 1) + 1):
+        if declared_name(text.lines[position]) == name:
+            return position
+    return None
 
 
 def _relocate_code(
