@@ -24,7 +24,12 @@ from kibitz.anchoring.normalise import PreparedText
         ("pub struct Point {", "Point"),
         ("func (s *Server) Serve() error {", None),  # a Go method: the receiver comes first
         ("func Serve() error {", "Serve"),
-        ("int parse_args(int argc, char **argv) {", None),  # C declares without a keyword
+        ("int parse_args(int argc, char **argv) {", "parse_args"),  # C: the name before the parenthesis
+        ("r_index(PyObject *module, PyObject *args)", "r_index"),  # GNU style: the type on the line above
+        ("static PyObject **table_of(Table *t)", "table_of"),
+        ("    int inner(void) {", None),  # not at the top level
+        ("setup(name, version);", None),  # a call
+        ("if (ready(x)) {", None),
         ("return define(x)", None),
         ("# def commented_out():", None),
         ("", None),
@@ -436,3 +441,10 @@ def test_a_match_that_took_in_the_header_above_starts_at_the_blocks_own_header()
     )
     found = relocate(old, "", Range(1, 22), candidates=[moved_to])
     assert (found.status, found.candidate, found.range) == ("moved", 0, Range(13, 29))
+
+
+def test_a_deleted_c_function_is_not_followed_to_one_with_a_similar_signature() -> None:
+    # Shrunk from bitarray 2.9, which removed `r_index` where a new function took its place.
+    old = "static PyObject *\nr_index(PyObject *module, PyObject *args)\n"
+    new = "static PyObject *\nchdi_new(PyObject *module, PyObject *args)\n"
+    assert relocate(old, new, Range(2, 2)).status == "deleted"

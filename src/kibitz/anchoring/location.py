@@ -21,7 +21,8 @@ from typing import Literal, NamedTuple, get_args
 # enclosing definition scores more, one on a line that neither declares nor mentions it is not taken
 # (``names``), and a match that took in the header above starts at the block's own (``relocate``); a
 # window's lines are paired by likeness weighted by what each says, lines of brackets alone
-# inside a block are not paired first (``align``).
+# inside a block are not paired first (``align``); a C function's header at the top level declares its
+# name (``names``).
 ALGORITHM_VERSION = 4
 
 # ``too_large``: the engine gave up (a text too large, a region it cannot match, or its time budget

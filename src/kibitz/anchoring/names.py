@@ -21,8 +21,9 @@ indented less: ``class WWWAuthenticate:``, ``impl Serializer for MapKeySerialize
 is likelier too: identical methods of two classes (``__repr__``, ``set``) differ only by where they are
 (``same_scope``).
 
-The declaring keywords are those of the common languages; a header without one (a C function) declares
-no name here and is never checked.
+The declaring keywords are those of the common languages; a C function's header at the top level
+(``static PyObject *`` above ``r_index(PyObject *module, PyObject *args)``) declares the name before its
+parenthesis. Other lines declare no name here and are never checked.
 """
 
 from __future__ import annotations
@@ -45,10 +46,55 @@ BODY_LINES = 30
 RENAMED_BODY = 0.5
 
 
+# A C or C++ function's header at the top level, with its return type or without (GNU style puts it on the
+# line above): words and pointer stars, then the name and its opening parenthesis. Not a call ending in
+# ``;``, an assignment, or a statement keyword.
+_C_HEADER = re.compile(r"^(?:[A-Za-z_][\w \t*]*?[ \t*])?([A-Za-z_]\w*)[ \t]*\(")
+_NOT_NAMES = frozenset(
+    [
+        "if",
+        "for",
+        "while",
+        "switch",
+        "return",
+        "sizeof",
+        "else",
+        "do",
+        "case",
+        "func",
+        "new",
+        "await",
+        "yield",
+        "throw",
+        "assert",
+        "elif",
+        "with",
+        "except",
+        "lambda",
+        "not",
+        "and",
+        "or",
+        "in",
+        "is",
+        "print",
+        "delete",
+        "typeof",
+        "void",
+    ]
+)
+
+
 def declared_name(line: str) -> str | None:
     """Return the name a definition's first line declares, or None if it declares none."""
     found = _DECLARATION.match(line)
-    return found.group(1) if found is not None else None
+    if found is not None:
+        return found.group(1)
+    header = _C_HEADER.match(line)
+    if header is None or "=" in line or line.rstrip().endswith(";"):
+        return None
+    if _NOT_NAMES.intersection(line[: header.end(1)].split()):
+        return None
+    return header.group(1)
 
 
 def _opens_block(line: str) -> bool:
