@@ -448,3 +448,34 @@ def test_a_deleted_c_function_is_not_followed_to_one_with_a_similar_signature() 
     old = "static PyObject *\nr_index(PyObject *module, PyObject *args)\n"
     new = "static PyObject *\nchdi_new(PyObject *module, PyObject *args)\n"
     assert relocate(old, new, Range(2, 2)).status == "deleted"
+
+
+def test_a_c_function_moved_to_another_file_with_every_parameter_type_changed_is_found_by_its_name() -> None:
+    # greenlet 3.1.1 split greenlet.cpp and changed its wrapper types: the header keeps only its name.
+    old = textwrap.dedent(
+        """\
+        static int
+        green_init(BorrowedGreenlet self, BorrowedObject args, BorrowedObject kwargs)
+        {
+            PyArgParseParam run;
+            PyArgParseParam nparent;
+        }
+        """
+    )
+    moved_to = textwrap.dedent(
+        """\
+        // green_init is used in the tp_init slot.
+        static int
+        green_init(PyGreenlet* self, PyObject* args, PyObject* kwargs)
+        {
+            PyArgParseParam run;
+            PyArgParseParam nparent;
+        }
+
+        static PyTypeObject type = {
+            .tp_init=(initproc)green_init,
+        };
+        """
+    )
+    found = relocate(old, "#include <Python.h>\n", Range(2, 2), candidates=[moved_to])
+    assert (found.status, found.candidate, found.range) == ("moved", 0, Range(3, 3))

@@ -22,7 +22,7 @@ from typing import Literal, NamedTuple, get_args
 # (``names``), and a match that took in the header above starts at the block's own (``relocate``); a
 # window's lines are paired by likeness weighted by what each says, lines of brackets alone
 # inside a block are not paired first (``align``); a C function's header at the top level declares its
-# name (``names``).
+# name (``names``); a line declaring a header's name is a seed for it however alike (``moves``).
 ALGORITHM_VERSION = 4
 
 # ``too_large``: the engine gave up (a text too large, a region it cannot match, or its time budget

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from .align import align_block
 from .budget import CLOCK_EVERY, check, spend
+from .names import declared_name
 from .normalise import MAX_COMPARED_CHARS, WORD, PreparedText, key_info, open_brackets
 from .similarity import blend, line_similarity
 
@@ -242,14 +243,22 @@ def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
 
 
 def _similar_lines(code: PreparedText, r: int, target: PreparedText, allowed: Allowed) -> list[int]:
-    """Return allowed target lines alike enough to probe line ``r`` to propose a place."""
+    """Return allowed target lines alike enough to probe line ``r`` to propose a place.
+
+    A line that declares the same name as a header is one, however its parameters changed.
+    """
     words = [word for word in code.words(r) if len(word) >= MIN_WORD]
+    name = declared_name(code.lines[r])
     hits: set[int] = set()
     if allowed.lines is not None and len(allowed.lines) <= SCAN_LIMIT:
         found: Iterable[int] = allowed.lines
     elif allowed.lines is None:
-        # A whole other file: look up only the two longest (likely rarest) words, line by line.
-        for word in sorted(words, key=len, reverse=True)[:2]:
+        # A whole other file: look up only the two longest (likely rarest) words, line by line, and the name
+        # the line declares (a header whose parameter types all changed keeps only its name).
+        looked_up = sorted(words, key=len, reverse=True)[:2]
+        if name is not None and name not in looked_up:
+            looked_up.append(name)
+        for word in looked_up:
             hits.update(target.lines_with(word, MAX_SEED_HITS * 4) or ())
         found = sorted(hits)
     else:
@@ -260,7 +269,12 @@ def _similar_lines(code: PreparedText, r: int, target: PreparedText, allowed: Al
                 break
             hits.update(positions)
         found = sorted(hits)
-    return [p for p in found if line_similarity(code, r, target, p) >= SEED_SIMILARITY]
+    return [
+        p
+        for p in found
+        if line_similarity(code, r, target, p) >= SEED_SIMILARITY
+        or (name is not None and declared_name(target.lines[p]) == name)
+    ]
 
 
 def context_score(probe: Probe, target: PreparedText, start: int, end: int) -> float | None:
