@@ -479,3 +479,53 @@ def test_a_c_function_moved_to_another_file_with_every_parameter_type_changed_is
     )
     found = relocate(old, "#include <Python.h>\n", Range(2, 2), candidates=[moved_to])
     assert (found.status, found.candidate, found.range) == ("moved", 0, Range(3, 3))
+
+
+def test_a_match_that_began_at_a_statement_like_the_header_starts_at_the_header_just_above() -> None:
+    # The new body's first statement repeats the old header's parameter: alike enough to be taken for it.
+    old = textwrap.dedent(
+        """\
+        static int
+        green_is_gc(BorrowedGreenlet self)
+        {
+            int result = 0;
+            if (self->main() || !self->active()) {
+                result = 1;
+            }
+            return result;
+        }
+        """
+    )
+    moved_to = textwrap.dedent(
+        """\
+        static int
+        green_is_gc(PyObject* _self)
+        {
+            BorrowedGreenlet self(_self);
+            int result = 0;
+            if (self->main() || !self->active()) {
+                result = 1;
+            }
+            return result;
+        }
+
+        static int
+        green_clear(PyGreenlet* self)
+        {
+            return 0;
+        }
+        """
+    )
+    for end in (2, 9):
+        found = relocate(old, "#include <Python.h>\n", Range(2, end), candidates=[moved_to])
+        assert (found.status, found.candidate, found.range) == ("moved", 0, Range(2, 10 if end == 9 else 2))
+
+
+def test_a_place_ranked_up_but_not_good_enough_does_not_hide_one_that_is() -> None:
+    from kibitz.anchoring.relocate import ACCEPT, IN_PLACE_BONUS, _decide, _Found
+
+    weak_in_place = _Found(3, 5, "changed", ACCEPT - IN_PLACE_BONUS / 2)  # ranks above the move
+    moved = _Found(40, 42, "moved", ACCEPT + 0.01)
+    found = _decide([weak_in_place, moved], (3, 5), 100)
+    assert (found.status, found.range) == ("moved", Range(41, 43))
+    assert _decide([weak_in_place], (3, 5), 100).status == "deleted"

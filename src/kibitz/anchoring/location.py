@@ -22,7 +22,9 @@ from typing import Literal, NamedTuple, get_args
 # (``names``), and a match that took in the header above starts at the block's own (``relocate``); a
 # window's lines are paired by likeness weighted by what each says, lines of brackets alone
 # inside a block are not paired first (``align``); a C function's header at the top level declares its
-# name (``names``); a line declaring a header's name is a seed for it however alike (``moves``).
+# name (``names``); a line declaring a header's name is a seed for it however alike (``moves``); a searched
+# place that began at a statement like the header starts at the header just above; a place ranked up
+# but below ACCEPT no longer hides one above it (``relocate``).
 ALGORITHM_VERSION = 4
 
 # ``too_large``: the engine gave up (a text too large, a region it cannot match, or its time budget

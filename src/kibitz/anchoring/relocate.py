@@ -88,6 +88,8 @@ QUALIFIED_BONUS = 0.15
 # A place in the same enclosing definition as the block ranks that much higher among the places found; it
 # does not make a place good enough to be an answer (``ACCEPT``) on its own.
 SCOPE_BONUS = 0.05
+# How far above a place that cannot be the block its own header is looked for.
+HEADER_REACH = 3
 # How many places found in one text are judged by their names and scope: the best one by content and
 # context alone may be a namesake's or a look-alike's in another class.
 PLACES_PER_TEXT = 3
@@ -266,39 +268,68 @@ def _relocate_span(pair: TextPair, start: int, end: int, candidates: CandidateTe
     probe = _probe_from_old(pair.old, start, end)
     place = _place(diff, start, end, len(new))
     in_place = _map_in_place(pair, start, end, probe)
-    if in_place is not None and _judged(pair, start, in_place, candidates) is None:
+    # Mapped through the diff, the place is where the block's lines went, header or not: it is not moved
+    # to a header nearby (a place searched for is), so that a search can still find the block there.
+    if (
+        in_place is not None
+        and _judged(pair, start, in_place, candidates, probe.braced, own_header=False) is None
+    ):
         in_place = None
     if in_place is not None and in_place.score >= CONFIDENT:
         return _location(in_place)
     found = [
         judged
         for item in _search_moves(pair, probe, place, candidates, in_place)
-        if (judged := _judged(pair, start, item, candidates)) is not None
+        if (judged := _judged(pair, start, item, candidates, probe.braced)) is not None
     ]
     return _decide(found, place, len(new))
 
 
-def _judged(pair: TextPair, start: int, found: _Found, candidates: CandidateTexts) -> _Found | None:
+def _judged(
+    pair: TextPair,
+    start: int,
+    found: _Found,
+    candidates: CandidateTexts,
+    braced: bool,
+    *,
+    own_header: bool = True,
+) -> _Found | None:
     """Return a place found for the block at old line ``start`` as its names judge it (``names``).
 
     None if it cannot be the block; scored up by NAME_BONUS if its first line declares the block's name,
-    ranked up by SCOPE_BONUS if it is in the same enclosing definition.
+    ranked up by SCOPE_BONUS if it is in the same enclosing definition. A place that cannot be the block
+    is moved to the block's own header nearby if ``own_header`` and there is one (``_own_header``);
+    ``braced``: the block was one bracketed construct (``shape.is_whole_braced``), so it ends at its brace.
     """
     text = pair.new if found.candidate is None else candidates[found.candidate]
     name = declared_name(pair.old.lines[start])
     if not same_definition(pair.old, start, text, found.start):
-        # A match that took in the header of the definition above it (two signatures alike) may hold the
-        # block's own header further in: the block starts there.
-        header = _declaring(text, name, found.start + 1, found.end)
-        if header is None:
+        moved = _own_header(text, name, found) if own_header else None
+        if moved is None:
             return None
-        found = replace(found, start=header)
+        found = replace(moved, end=braced_end(text, moved.start, moved.end)) if braced else moved
     scoped = same_scope(pair.old, start, text, found.start)
     if scoped:
         found = replace(found, rank_bonus=SCOPE_BONUS)
     if name is None or found.start >= len(text) or declared_name(text.lines[found.start]) != name:
         return found
     return replace(found, score=found.score + NAME_BONUS + (QUALIFIED_BONUS if scoped else 0.0))
+
+
+def _own_header(text: PreparedText, name: str | None, found: _Found) -> _Found | None:
+    """Return a place that cannot be the block moved to the block's own header nearby, if there is one.
+
+    A match that took in the header of the definition above it (two signatures alike) may hold the block's
+    own header further in; one that began at a statement like the header (``BorrowedGreenlet
+    self(_self);`` for ``green_is_gc(BorrowedGreenlet self)``) may have it just above.
+    """
+    header = _declaring(text, name, found.start + 1, found.end)
+    if header is not None:
+        return replace(found, start=header)
+    header = _declaring(text, name, max(found.start - HEADER_REACH, 0), found.start - 1)
+    if header is not None:
+        return replace(found, start=header, end=found.end - (found.start - header))
+    return None
 
 
 def _declaring(text: PreparedText, name: str | None, low: int, high: int) -> int | None:
@@ -466,11 +497,15 @@ def _shaped(probe: Probe, target: PreparedText, start: int, end: int) -> int:
 
 
 def _decide(found: list[_Found], place: tuple[int, int], new_size: int) -> Location:
-    """Return the best-scoring answer, or ``deleted`` if none is good enough."""
-    best = max(found, key=_rank, default=None)
-    if best is None or best.score < ACCEPT:
-        confidence = 1.0 - (best.score if best is not None else 0.0)
-        return Location(None, "deleted", _unit(confidence), last_range=_last_range(place, new_size))
+    """Return the best-ranked answer good enough to be one, or ``deleted`` if none is.
+
+    The bonuses that only rank (staying in place, the same enclosing definition) never let a place below
+    ACCEPT hide one above it.
+    """
+    best = max((item for item in found if item.score >= ACCEPT), key=_rank, default=None)
+    if best is None:
+        closest = max((item.score for item in found), default=0.0)
+        return Location(None, "deleted", _unit(1.0 - closest), last_range=_last_range(place, new_size))
     return _location(best)
 
 
