@@ -320,23 +320,30 @@ class PreparedText:
         """Return the nearest non-blank line above a line that is indented less (its header), or -1.
 
         Walks up by the headers already found: the lines between a line and its own header are all
-        indented at least as deep as it, so none of them can be the header of a line less deep.
+        indented at least as deep as it, so none of them can be the header of a line less deep. Lines
+        passed at the same depth share the header found.
         """
         found = self._enclosing.get(position)
         if found is not None:
             return found
-        depth = self.indent(position)
+        indents = self.indents
+        depth = indents[position]
+        siblings = [position]
         other = position - 1 if depth > 0 else -1
         while other >= 0:
-            if self.keys[other]:
-                if self.indent(other) < depth:
+            width = indents[other]
+            if width >= 0:
+                if width < depth:
                     break
+                if width == depth:
+                    siblings.append(other)
                 known = self._enclosing.get(other)
                 if known is not None:
                     other = known
                     continue
             other -= 1
-        self._enclosing[position] = other
+        for line in siblings:
+            self._enclosing[line] = other
         return other
 
     @property
