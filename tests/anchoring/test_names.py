@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -529,3 +533,105 @@ def test_a_place_ranked_up_but_not_good_enough_does_not_hide_one_that_is() -> No
     found = _decide([weak_in_place, moved], (3, 5), 100)
     assert (found.status, found.range) == ("moved", Range(41, 43))
     assert _decide([weak_in_place], (3, 5), 100).status == "deleted"
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        (
+            ".nav-tabs .nav-link.disabled, .nav-tabs .nav-link:disabled {",
+            ".nav-tabs.nav-link.disabled,.nav-tabs.nav-link:disabled",
+        ),
+        ("nav[aria-label=breadcrumb] ul li {", "nav[aria-label=breadcrumb]ulli"),
+        ("} else {", None),
+        ("unsafe {", None),
+        ("@media (min-width: 576px) {", None),
+        ("  .nested {", None),  # not at the top level
+        ("const table = {", None),
+    ],
+)
+def test_a_block_opened_by_a_head_alone_is_named_by_it(line: str, name: str | None) -> None:
+    assert declared_name(line) == name
+
+
+def test_a_deleted_css_rule_is_not_followed_to_another_selector_with_another_body() -> None:
+    old = textwrap.dedent(
+        """\
+        .nav-link:hover {
+          color: blue;
+        }
+        .nav-tabs .nav-link:disabled {
+          color: gray;
+          background-color: transparent;
+          border-color: transparent;
+        }
+        """
+    )
+    new = textwrap.dedent(
+        """\
+        .nav-link:hover {
+          color: blue;
+        }
+        .nav-link:disabled {
+          color: gray;
+          pointer-events: none;
+          cursor: default;
+        }
+        """
+    )
+    assert relocate(old, new, Range(4, 4)).status == "deleted"
+    same_body = new.replace("pointer-events: none;\n  cursor: default;", "background-color: transparent;")
+    renamed = relocate(old, same_body, Range(4, 8))
+    assert renamed.status == "changed"  # most of its body under another selector: the rule, renamed
+
+
+PFORMAT_OLD = textwrap.dedent(
+    """\
+    def pformat(obj, verbose=False):
+        \"\"\"Prettyprint an object.\"\"\"
+        try:
+            from pretty import pretty
+            return pretty(obj, verbose=verbose)
+        except ImportError:
+            from pprint import pformat
+            return pformat(obj)
+    """
+)
+PFORMAT_NEW = textwrap.dedent(
+    """\
+    import typing as t
+
+
+    def pformat(obj: t.Any) -> str:
+        \"\"\"Format an object using pprint.\"\"\"
+        from pprint import pformat  # type: ignore
+
+        return pformat(obj)
+    """
+)
+
+
+def test_the_answer_does_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
+    # Which words of a line look for similar ones was taken from a set's order, which differs between
+    # processes: the same texts got different answers from one client to the next (jinja2 3.1's pformat).
+    (tmp_path / "old").write_text(PFORMAT_OLD)
+    (tmp_path / "new").write_text(PFORMAT_NEW)
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from kibitz.anchoring import Range, relocate\n"
+        "folder = Path(sys.argv[1])\n"
+        "print(relocate((folder / 'old').read_text(), (folder / 'new').read_text(), Range(1, 1)))\n"
+    )
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path)],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(8)
+    }
+    assert len(answers) == 1, answers
+    assert relocate(PFORMAT_OLD, PFORMAT_NEW, Range(1, 1)).range == Range(4, 4)

@@ -24,7 +24,9 @@ from typing import Literal, NamedTuple, get_args
 # inside a block are not paired first (``align``); a C function's header at the top level declares its
 # name (``names``); a line declaring a header's name is a seed for it however alike (``moves``); a searched
 # place that began at a statement like the header starts at the header just above; a place ranked up
-# but below ACCEPT no longer hides one above it (``relocate``).
+# but below ACCEPT no longer hides one above it (``relocate``); a block opened at the top level by a head
+# alone (a CSS rule's selectors) is named by it (``names``); the words that look for similar lines are
+# chosen among those present, in an order that does not depend on the process (``moves``).
 ALGORITHM_VERSION = 4
 
 # ``too_large``: the engine gave up (a text too large, a region it cannot match, or its time budget

@@ -255,7 +255,9 @@ def _similar_lines(code: PreparedText, r: int, target: PreparedText, allowed: Al
     elif allowed.lines is None:
         # A whole other file: look up only the two longest (likely rarest) words, line by line, and the name
         # the line declares (a header whose parameter types all changed keeps only its name).
-        looked_up = sorted(words, key=len, reverse=True)[:2]
+        # Ties go by the words themselves: a set's order changes from one process to the next, and the
+        # answer must not (clients share what they compute).
+        looked_up = sorted(words, key=lambda word: (-len(word), word))[:2]
         if name is not None and name not in looked_up:
             looked_up.append(name)
         for word in looked_up:
@@ -263,7 +265,8 @@ def _similar_lines(code: PreparedText, r: int, target: PreparedText, allowed: Al
         found = sorted(hits)
     else:
         index = allowed.word_index(target)
-        for word in sorted(words, key=lambda word: len(index.get(word, [])))[:2]:
+        present = [word for word in words if word in index]
+        for word in sorted(present, key=lambda word: (len(index[word]), word))[:2]:
             positions = index.get(word, [])
             if len(positions) > MAX_SEED_HITS * 4:
                 break

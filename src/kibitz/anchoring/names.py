@@ -90,11 +90,35 @@ def declared_name(line: str) -> str | None:
     if found is not None:
         return found.group(1)
     header = _C_HEADER.match(line)
-    if header is None or "=" in line or line.rstrip().endswith(";"):
+    if header is None:
+        return _selector(line)
+    if "=" in line or line.rstrip().endswith(";"):
         return None
     if _NOT_NAMES.intersection(line[: header.end(1)].split()):
         return None
     return header.group(1)
+
+
+# A block opened at the top level by a head with no keyword and no parenthesis (a CSS rule's selectors) is
+# named by that head; the words of the common languages' own blocks are not names.
+_ATTRIBUTES = re.compile(r"\[[^\]]*\]")
+_BLOCK_WORDS = frozenset(
+    ["else", "try", "loop", "unsafe", "do", "finally", "match", "impl", "extern", "return"]
+)
+
+
+def _selector(line: str) -> str | None:
+    """Return the head of a line that opens a block by a head alone (``.nav-tabs .nav-link {``), or None."""
+    stripped = line.rstrip()
+    if not stripped.endswith("{") or line[:1].isspace() or "(" in stripped:
+        return None
+    if "=" in _ATTRIBUTES.sub("", stripped):
+        # An assignment (``const table = {``); an attribute selector's ``=`` is inside its brackets.
+        return None
+    head = stripped[:-1].strip()
+    if not head or head[0] in "}@" or head.split()[0] in _BLOCK_WORDS:
+        return None
+    return "".join(head.split())
 
 
 def _opens_block(line: str) -> bool:
