@@ -79,7 +79,8 @@ class CandidateTexts:
         if len(found) > MAX_COPIES:
             spend(len(found) * 2 * CONTEXT_WINDOW)
             # Sorted is stable: ties keep the candidates' order, so the answer depends on the texts only.
-            found = sorted(found, key=lambda place: -verbatim_context(probe, self[place[0]], place[1]))
+            shared = verbatim_context(probe)
+            found = sorted(found, key=lambda place: -shared(self[place[0]], place[1]))
             found = found[:MAX_COPIES]
         return found
 

@@ -16,7 +16,7 @@ the candidate), so that a lone ``def __init__(self):`` needs its surroundings to
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from .align import align_block
@@ -64,16 +64,6 @@ class Probe:
     def info(self) -> float:
         """Return the total information of the block's lines."""
         return sum(self.infos)
-
-    @property
-    def before_keys(self) -> frozenset[str]:
-        """Return the keys of the non-blank lines captured above the block."""
-        return frozenset(key for key in self.before.keys if key)
-
-    @property
-    def after_keys(self) -> frozenset[str]:
-        """Return the keys of the non-blank lines captured below the block."""
-        return frozenset(key for key in self.after.keys if key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,14 +167,22 @@ def _likeliest_copies(probe: Probe, target: PreparedText, starts: list[int]) -> 
     Ties keep the order of the file, so the answer does not depend on anything but the texts.
     """
     spend(len(starts) * 2 * CONTEXT_WINDOW)
-    return sorted(starts, key=lambda start: -verbatim_context(probe, target, start))[:MAX_SCORED_COPIES]
+    shared = verbatim_context(probe)
+    return sorted(starts, key=lambda start: -shared(target, start))[:MAX_SCORED_COPIES]
 
 
-def verbatim_context(probe: Probe, target: PreparedText, start: int) -> int:
-    """Return how many of the probe's context lines are found verbatim around a copy at ``start``."""
-    above = {target.keys[j] for j in _nearby(target, start, -1)}
-    below = {target.keys[j] for j in _nearby(target, start + len(probe.code) - 1, 1)}
-    return len(probe.before_keys & above) + len(probe.after_keys & below)
+def verbatim_context(probe: Probe) -> Callable[[PreparedText, int], int]:
+    """Return how many of the probe's context lines a target has verbatim around a copy at a start line."""
+    before = {key for key in probe.before.keys if key}
+    after = {key for key in probe.after.keys if key}
+    size = len(probe.code)
+
+    def shared(target: PreparedText, start: int) -> int:
+        above = {target.keys[j] for j in _nearby(target, start, -1)}
+        below = {target.keys[j] for j in _nearby(target, start + size - 1, 1)}
+        return len(before & above) + len(after & below)
+
+    return shared
 
 
 def _fuzzy(probe: Probe, target: PreparedText, allowed: Allowed) -> list[Match]:
