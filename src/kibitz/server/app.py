@@ -162,6 +162,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(
+        # Kibitz reports through its own log and metrics; FastAPI's OpenTelemetry hook, on by default, looks
+        # up the global providers (through the environment) on every request even when none is configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="Kibitz",
         version=kibitz.__version__,
         summary="Code discussions that stay attached to the code.",
