@@ -92,13 +92,15 @@ async def codemark_page(
     connection = await session.connection()
     rows = (await connection.execute(*page_query(team_id, caller.user.id, flt, limit, cursor))).all()
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    rows = rows[:limit]
+    # Each row read once, by position (a row's attribute by name costs a lookup each time).
+    wanted = [(_kept(row[0]), row[1]) for row in rows[:limit]]
+    ids = [name[1] for name, _revision in wanted]
     sealer = session.sealer
-    kept_by_name = await sealer.derived_many([(_kept(row.id), row.revision) for row in rows])
+    kept_by_name = await sealer.derived_many(wanted)
     answers: dict[str, KeptAnswer] = {
-        row.id: kept for row in rows if (kept := kept_by_name.get(_kept(row.id))) is not None
+        name[1]: kept for name, _revision in wanted if (kept := kept_by_name.get(name)) is not None
     }
-    missing = [row.id for row in rows if row.id not in answers]
+    missing = [codemark_id for codemark_id in ids if codemark_id not in answers]
     if missing:
         codemarks = list(await session.scalars(select(Codemark).where(Codemark.id.in_(missing))))
         # (A codemark deleted since the first query, on PostgreSQL, is simply not on the page.)
@@ -117,8 +119,8 @@ async def codemark_page(
             people[pid] = people_cache[pid] = (person.email, user_ref(person).model_dump_json().encode())
     # The page's bytes as one list of parts, joined once: each answer is copied once, not once per part.
     parts = [b'{"items":[']
-    for row in rows:
-        answer = answers.get(row.id)
+    for codemark_id in ids:
+        answer = answers.get(codemark_id)
         if answer is None or answer.author_id not in people:
             continue  # deleted, or its author erased, while this page was read
         if len(parts) > 1:
