@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -388,6 +388,18 @@ async def seed_api(base_url: str, codemarks: int, workers: int, rng: random.Rand
         replies=sum(1 for c in follow_ups if c.method == "POST"),
         resolved=sum(1 for c in follow_ups if c.method == "PATCH"),
     )
+
+
+@contextlib.asynccontextmanager
+async def in_process_client(app: Any, token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's start-up and give a client that calls it in this process, signed in with `token`."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://kibitz.test", headers=headers
+        ) as client:
+            yield client
 
 
 def _service_function(name: str, *modules: str) -> Any:

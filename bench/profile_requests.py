@@ -46,7 +46,7 @@ from sqlalchemy import event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api import API, _text, seed_service
+from api import API, _text, in_process_client, seed_service
 from kibitz.server.app import create_app
 from kibitz.server.deps import AppState
 from kibitz.settings import Settings
@@ -156,58 +156,53 @@ async def run(args: argparse.Namespace) -> None:
         statements = Statements()
         event.listen(state.engine.sync_engine, "before_cursor_execute", statements.before)
         event.listen(state.engine.sync_engine, "after_cursor_execute", statements.after)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            headers = {"Authorization": f"Bearer {seeded.token}"}
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://kibitz.test", headers=headers
-            ) as c:
-                listing_url = f"{API}/teams/{seeded.team_id}/codemarks"
-                params = {"path": seeded.paths[0], "limit": str(PAGE)}
-                rng = random.Random(args.seed)
-                texts = [_text(rng, 1, 3) for _ in range(100)]
+        async with in_process_client(app, seeded.token) as c:
+            listing_url = f"{API}/teams/{seeded.team_id}/codemarks"
+            params = {"path": seeded.paths[0], "limit": str(PAGE)}
+            rng = random.Random(args.seed)
+            texts = [_text(rng, 1, 3) for _ in range(100)]
 
-                async def health(_i: int) -> httpx.Response:
-                    return (await c.get("/healthz")).raise_for_status()
+            async def health(_i: int) -> httpx.Response:
+                return (await c.get("/healthz")).raise_for_status()
 
-                async def cached(_i: int) -> httpx.Response:
-                    return (await c.get(listing_url, params=params)).raise_for_status()
+            async def cached(_i: int) -> httpx.Response:
+                return (await c.get(listing_url, params=params)).raise_for_status()
 
-                async def listing(_i: int) -> httpx.Response:
-                    state.caches.listings.clear()
-                    answer = (await c.get(listing_url, params=params)).raise_for_status()
-                    assert len(answer.json()["items"]) == PAGE, "the page is not full"
-                    return answer
+            async def listing(_i: int) -> httpx.Response:
+                state.caches.listings.clear()
+                answer = (await c.get(listing_url, params=params)).raise_for_status()
+                assert len(answer.json()["items"]) == PAGE, "the page is not full"
+                return answer
 
-                unfollow = text("DELETE FROM follower WHERE codemark_id = :codemark AND user_id = :user")
-                me = (await c.get(f"{API}/me")).raise_for_status().json()["user"]["id"]
+            unfollow = text("DELETE FROM follower WHERE codemark_id = :codemark AND user_id = :user")
+            me = (await c.get(f"{API}/me")).raise_for_status().json()["user"]["id"]
 
-                async def reply(i: int) -> httpx.Response:
-                    target = seeded.codemark_ids[i % len(seeded.codemark_ids)]
-                    # Through the app's own engine: a write from another connection would make SQLite drop
-                    # the app's page caches, which its requests would then pay for.
-                    started = time.process_time()
-                    async with state.engine.begin() as connection:
-                        await connection.execute(unfollow, {"codemark": target, "user": me})
-                    Setup.seconds += time.process_time() - started
-                    Setup.statements += 1
-                    body = {"text": texts[i % len(texts)]}
-                    return (await c.post(f"{API}/codemarks/{target}/replies", json=body)).raise_for_status()
+            async def reply(i: int) -> httpx.Response:
+                target = seeded.codemark_ids[i % len(seeded.codemark_ids)]
+                # Through the app's own engine: a write from another connection would make SQLite drop
+                # the app's page caches, which its requests would then pay for.
+                started = time.process_time()
+                async with state.engine.begin() as connection:
+                    await connection.execute(unfollow, {"codemark": target, "user": me})
+                Setup.seconds += time.process_time() - started
+                Setup.statements += 1
+                body = {"text": texts[i % len(texts)]}
+                return (await c.post(f"{API}/codemarks/{target}/replies", json=body)).raise_for_status()
 
-                kinds: list[tuple[str, str, Request]] = [
-                    ("listing", f"GET codemarks?path=…&limit={PAGE}, uncached", listing),
-                    ("reply", "POST codemarks/{id}/replies", reply),
-                ]
-                kinds = [k for k in kinds if args.only in (None, k[0])]
-                await measure("GET /healthz (in-process floor)", health, args.requests, statements)
-                if args.only in (None, "listing"):
-                    await measure("the same listing, answer cached", cached, args.requests, statements)
-                for _name, label, request in kinds:
-                    await measure(label, request, args.requests, statements)
-                for _name, label, request in kinds:
-                    await show_statements(label, request, statements)
-                for _name, label, request in kinds:
-                    await profile(label, request, args.requests, args.top, args.sort)
+            kinds: list[tuple[str, str, Request]] = [
+                ("listing", f"GET codemarks?path=…&limit={PAGE}, uncached", listing),
+                ("reply", "POST codemarks/{id}/replies", reply),
+            ]
+            kinds = [k for k in kinds if args.only in (None, k[0])]
+            await measure("GET /healthz (in-process floor)", health, args.requests, statements)
+            if args.only in (None, "listing"):
+                await measure("the same listing, answer cached", cached, args.requests, statements)
+            for _name, label, request in kinds:
+                await measure(label, request, args.requests, statements)
+            for _name, label, request in kinds:
+                await show_statements(label, request, statements)
+            for _name, label, request in kinds:
+                await profile(label, request, args.requests, args.top, args.sort)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api import API, Seeded, _text, seed_service
+from api import API, Seeded, _text, in_process_client, seed_service
 from entry import log, run_benchmark
 
 HERE = Path(__file__).resolve().parent
@@ -99,7 +99,6 @@ def seed(directory: Path, seed_value: int) -> None:
 
 async def _requests(kind: str, count: int, seeded_dir: Path) -> None:
     """Run the app on a copy of the seeded data and make WARM_UP + `count` requests of one kind."""
-    import httpx
     from sqlalchemy import text
 
     from kibitz.server.app import create_app
@@ -109,37 +108,30 @@ async def _requests(kind: str, count: int, seeded_dir: Path) -> None:
         shutil.copytree(seeded_dir / "data", Path(tmp) / "data")
         app = create_app(_settings(Path(tmp) / "data"))
         state = app.state.kibitz
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            headers = {"Authorization": f"Bearer {seeded.token}"}
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://kibitz.test", headers=headers
-            ) as c:
-                listing_url = f"{API}/teams/{seeded.team_id}/codemarks"
-                me = (await c.get(f"{API}/me")).raise_for_status().json()["user"]["id"]
-                for path in seeded.paths:  # every codemark's answer kept, as after an editor's listings
-                    (await c.get(listing_url, params={"path": path, "limit": "50"})).raise_for_status()
-                async with state.engine.connect() as connection:
-                    followed = text("SELECT codemark_id FROM follower WHERE user_id = :user")
-                    skip = set((await connection.execute(followed, {"user": me})).scalars())
-                    links = text("SELECT id FROM codemark WHERE type = 'link'")
-                    skip |= set((await connection.execute(links)).scalars())
-                targets = [i for i in seeded.codemark_ids if i not in skip]
-                rng = random.Random(1)
-                texts = [_text(rng, 1, 3) for _ in range(100)]
-                for i in range(WARM_UP + count):
-                    if kind == "reply":
-                        body = {"text": texts[i % len(texts)]}
-                        answer = await c.post(
-                            f"{API}/codemarks/{targets[i % len(targets)]}/replies", json=body
-                        )
-                    elif kind == "listing":
-                        state.caches.listings.clear()
-                        params = {"path": seeded.paths[i % len(seeded.paths)], "limit": str(50 + i % 7)}
-                        answer = await c.get(listing_url, params=params)
-                    else:
-                        answer = await c.get("/healthz")
-                    answer.raise_for_status()
+        async with in_process_client(app, seeded.token) as c:
+            listing_url = f"{API}/teams/{seeded.team_id}/codemarks"
+            me = (await c.get(f"{API}/me")).raise_for_status().json()["user"]["id"]
+            for path in seeded.paths:  # every codemark's answer kept, as after an editor's listings
+                (await c.get(listing_url, params={"path": path, "limit": "50"})).raise_for_status()
+            async with state.engine.connect() as connection:
+                followed = text("SELECT codemark_id FROM follower WHERE user_id = :user")
+                skip = set((await connection.execute(followed, {"user": me})).scalars())
+                links = text("SELECT id FROM codemark WHERE type = 'link'")
+                skip |= set((await connection.execute(links)).scalars())
+            targets = [i for i in seeded.codemark_ids if i not in skip]
+            rng = random.Random(1)
+            texts = [_text(rng, 1, 3) for _ in range(100)]
+            for i in range(WARM_UP + count):
+                if kind == "reply":
+                    body = {"text": texts[i % len(texts)]}
+                    answer = await c.post(f"{API}/codemarks/{targets[i % len(targets)]}/replies", json=body)
+                elif kind == "listing":
+                    state.caches.listings.clear()
+                    params = {"path": seeded.paths[i % len(seeded.paths)], "limit": str(50 + i % 7)}
+                    answer = await c.get(listing_url, params=params)
+                else:
+                    answer = await c.get("/healthz")
+                answer.raise_for_status()
 
 
 def count_instructions(kind: str, count: int, seeded_dir: Path) -> int:
