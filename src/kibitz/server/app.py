@@ -27,6 +27,7 @@ from kibitz.server.events.broker import Broker, InProcessBroker, RedisBroker
 from kibitz.server.events.hub import StreamHub
 from kibitz.server.events.stream import router as stream_router
 from kibitz.server.export.routes import router as export_router
+from kibitz.server.flat_routes import add_routes
 from kibitz.server.headers import SecurityHeaders
 from kibitz.server.inbox.routes import router as inbox_router
 from kibitz.server.locations.routes import router as locations_router
@@ -43,7 +44,7 @@ from kibitz.server.teams.allowlist_routes import router as allowlist_router
 from kibitz.server.teams.routes import router as teams_router
 from kibitz.server.unit_of_work import make_sessionmaker, transaction
 from kibitz.server.wal_checkpoints import WalCheckpoints
-from kibitz.server.web import web_router
+from kibitz.server.web import web_routers
 from kibitz.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -72,14 +73,6 @@ def api_routers() -> tuple[APIRouter, ...]:
         export_router,
         erasure_router,
     )
-
-
-def api_router() -> APIRouter:
-    """Return the router of every `/api/v1` route."""
-    router = APIRouter(prefix=API_PREFIX)
-    for domain in api_routers():
-        router.include_router(domain)
-    return router
 
 
 def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
@@ -178,10 +171,10 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.state.erasure_sweeper = erasures
     app.state.storage_health = StorageHealth()
     install_error_handlers(app)
-    app.include_router(api_router())
-    app.include_router(web_router())
-
-    app.include_router(operations_router)
+    # Every route in the app's own router, none in an included one (flat_routes.py says why).
+    add_routes(app.router, api_routers(), API_PREFIX)
+    add_routes(app.router, web_routers())
+    add_routes(app.router, [operations_router])
 
     state.metrics.watch_hub(hub)
     # Outermost last: SecurityHeaders sees every answer, AccessLog every request, RequestGuard the rest.

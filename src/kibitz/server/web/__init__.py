@@ -1,8 +1,8 @@
 """The web pages: server-rendered HTML over the same access layer and services as the API (docs/web.md).
 
-`web_router()` gathers every page route; `create_app` mounts it next to the API. Pages take their caller from
-a browser session (`sessions.py`), check every form's CSRF token (`csrf.py`), and render through one Jinja2
-environment in which every person's text is escaped or cleaned (`render.py`).
+`web_routers()` lists the page routers; `create_app` adds their routes next to the API's. Pages take their
+caller from a browser session (`sessions.py`), check every form's CSRF token (`csrf.py`), and render through
+one Jinja2 environment in which every person's text is escaped or cleaned (`render.py`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ from kibitz.server.web import (
 )
 
 
-def web_router() -> APIRouter:
-    """Return the router of every page, form and asset."""
-    router = APIRouter()
-    for part in (
+def web_routers() -> tuple[APIRouter, ...]:
+    """Return the routers of every page, form and asset, in the order requests try them."""
+    return (
         static.router,
         home.router,
         auth_pages.router,
@@ -36,6 +35,4 @@ def web_router() -> APIRouter:
         search_pages.router,
         team_pages.router,
         account_pages.router,
-    ):
-        router.include_router(part)
-    return router
+    )
