@@ -25,11 +25,11 @@ def _bare_app() -> FastAPI:
 
 def _routes(app: FastAPI) -> list[tuple[str, str, frozenset[str]]]:
     """Every route the app answers, as (path, name, methods), in the order requests try them."""
-    included = []
+    found = []
     for route in app.router.routes:
         if isinstance(route, APIRoute | APIWebSocketRoute):
-            included.append((route.path, route.name, frozenset(getattr(route, "methods", None) or {"WS"})))
-    return included
+            found.append((route.path, route.name, frozenset(getattr(route, "methods", None) or {"WS"})))
+    return found
 
 
 def test_the_flat_api_documents_itself_as_the_included_routers_do() -> None:

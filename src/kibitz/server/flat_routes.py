@@ -4,7 +4,7 @@ FastAPI keeps an included router as a router: a request walks the app's routers,
 routes, and does so twice (once to find the route, once to run it), which costs a reply request as much as
 a tenth of its time on the event loop. Added to one router, a route is tried once, by the regular expression
 of its full path. The routes are the same objects' settings, so the answers and the OpenAPI document are
-the same (tests/server/test_app.py compares them with the routers included).
+the same (tests/server/test_flat_routes.py compares them with the routers included).
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ def _add(flat: APIRouter, route: object, prefix: str) -> None:
             openapi_extra=route.openapi_extra,
             generate_unique_id_function=route.generate_unique_id_function,
             strict_content_type=route.strict_content_type,
+            max_body_size=route.max_body_size,
+            form_limits=route.form_limits or None,
         )
     elif isinstance(route, APIWebSocketRoute):
         flat.add_api_websocket_route(
