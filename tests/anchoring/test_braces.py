@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import textwrap
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from kibitz.anchoring import Range, relocate
-from kibitz.anchoring.normalise import PreparedText
+from kibitz.anchoring.normalise import PreparedText, open_brackets
 from kibitz.anchoring.shape import braced_end, is_whole_braced
 
 RULES = PreparedText(".a {\n  color: red;\n}\n.b { color: blue; }\nfn f(\n    x: u8,\n) -> u8 {\n    x\n}\n")
@@ -24,6 +28,17 @@ def test_the_end_is_where_the_brackets_opened_at_the_start_close() -> None:
     assert braced_end(RULES, 4, 5) == 8
     assert braced_end(RULES, 3, 3) == 3  # opened and closed on its own line: the end given stays
     assert braced_end(PreparedText("a {\n  b\n"), 0, 1) == 1  # never closed: the end given stays
+
+
+@given(st.text(alphabet=st.sampled_from("ab ({[]}) \n\t"), max_size=60), st.randoms())
+def test_a_lines_bracket_balance_is_the_same_however_often_and_in_whatever_order_asked(
+    text: str, rng: random.Random
+) -> None:
+    prepared = PreparedText(text)
+    positions = [*range(len(prepared)), *range(len(prepared))]
+    rng.shuffle(positions)
+    for position in positions:
+        assert prepared.balance(position) == open_brackets(prepared.keys[position])
 
 
 OLD = textwrap.dedent(

@@ -112,6 +112,7 @@ class PreparedText:
     """A text split into lines with comparison keys; richer per-line facts are computed on demand."""
 
     __slots__ = (
+        "_balances",
         "_bigrams",
         "_code",
         "_context",
@@ -154,6 +155,7 @@ class PreparedText:
         self._context: dict[int, frozenset[str]] = {}
         self._enclosing: dict[int, int] = {}
         self._features: dict[int, tuple[frozenset[str], frozenset[str], Logical]] = {}
+        self._balances: list[int | None] | None = None
 
     @classmethod
     def from_lines(cls, lines: list[str], keys: list[str]) -> PreparedText:
@@ -352,6 +354,17 @@ class PreparedText:
         if self._indents is None:
             self._indents = Indents(self.lines, self.keys)
         return self._indents
+
+    def balance(self, position: int) -> int:
+        """Return how many more brackets a line's key opens than it closes (cached: a block's lines are
+        counted again for every block around them)."""
+        balances = self._balances
+        if balances is None:
+            balances = self._balances = [None] * len(self.keys)
+        found = balances[position]
+        if found is None:
+            found = balances[position] = open_brackets(self.keys[position])
+        return found
 
     def indent(self, position: int) -> int:
         """Return the width of a line's leading whitespace (a tab counts as 8)."""

@@ -122,7 +122,7 @@ def is_whole_braced(old: PreparedText, start: int, end: int) -> bool:
         return False
     depth = 0
     for position in range(opening, end + 1):
-        depth += open_brackets(old.keys[position])
+        depth += old.balance(position)
         if depth <= 0 and position < end:
             return False
     return depth == 0
@@ -139,7 +139,7 @@ def braced_end(target: PreparedText, low: int, high: int) -> int:
         return high
     depth = 0
     for position in range(opening, min(len(target), opening + MAX_BRACED_LINES)):
-        depth += open_brackets(target.keys[position])
+        depth += target.balance(position)
         if depth <= 0:
             return position if position > low else high
     return high
