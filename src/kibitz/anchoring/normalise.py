@@ -356,8 +356,8 @@ class PreparedText:
         return self._indents
 
     def balance(self, position: int) -> int:
-        """Return how many more brackets a line's key opens than it closes (cached: a block's lines are
-        counted again for every block around them)."""
+        """Return how many more brackets a line's key opens than it closes."""
+        # Cached: a block's lines are asked about again for every block around them.
         balances = self._balances
         if balances is None:
             balances = self._balances = [None] * len(self.keys)

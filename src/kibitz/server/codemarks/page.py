@@ -93,12 +93,12 @@ async def codemark_page(
     rows = (await connection.execute(*page_query(team_id, caller.user.id, flt, limit, cursor))).all()
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     # Each row read once, by position (a row's attribute by name costs a lookup each time).
-    wanted = [(_kept(row[0]), row[1]) for row in rows[:limit]]
-    ids = [name[1] for name, _revision in wanted]
+    page = rows[:limit]
+    ids = [row[0] for row in page]
     sealer = session.sealer
-    kept_by_name = await sealer.derived_many(wanted)
+    kept_by_name = await sealer.derived_many([(_kept(row[0]), row[1]) for row in page])
     answers: dict[str, KeptAnswer] = {
-        name[1]: kept for name, _revision in wanted if (kept := kept_by_name.get(name)) is not None
+        i: kept for i in ids if (kept := kept_by_name.get(_kept(i))) is not None
     }
     missing = [codemark_id for codemark_id in ids if codemark_id not in answers]
     if missing:
