@@ -76,14 +76,14 @@ async def test_a_rolled_back_transaction_publishes_nothing_and_a_committed_one_p
 
 def test_only_the_unit_of_work_commits_a_session() -> None:
     # Routes and services never commit; the edges do, through `transaction` (migrations commit their own
-    # connection, outside any session; the SQLite driver passes a connection's commit on to aiosqlite).
+    # connection, outside any session).
     server = Path(kibitz.server.__file__).parent
     committing = sorted(
         path.relative_to(server).as_posix()
         for path in server.rglob("*.py")
         if "migrations" not in path.parts and ".commit()" in path.read_text(encoding="utf-8")
     )
-    assert committing == ["migrate.py", "sqlite_driver.py", "unit_of_work.py"]
+    assert committing == ["migrate.py", "unit_of_work.py"]
 
 
 async def test_events_are_numbered_when_written_and_a_transaction_reading_the_log_sees_its_own(

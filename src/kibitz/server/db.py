@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from kibitz.server.sqlite_driver import use_one_trip_connections
+from kibitz.server.sqlite_driver import use_inline_connections
 from kibitz.server.storage import private_database_file, private_directory
 from kibitz.server.wal_checkpoints import WAL_BACKSTOP_PAGES
 from kibitz.settings import Settings
@@ -57,11 +57,10 @@ def utcnow() -> dt.datetime:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets readers proceed while one writer commits; busy_timeout makes writers wait instead of failing.
+    # WAL lets readers proceed while one writer commits (writers wait as sqlite_driver.py says).
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     # Deleted rows and freed pages are overwritten with zeros, so an erased row's bytes do not linger in the
     # file's free space (`checkpoint_wal` then clears the copies in the write-ahead log).
     cursor.execute("PRAGMA secure_delete=ON")
@@ -102,7 +101,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
             database.parent.mkdir(parents=True, exist_ok=True)
             private_database_file(database)
         engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
-        use_one_trip_connections(engine)
+        use_inline_connections(engine)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)

@@ -1,29 +1,75 @@
-"""The SQLite driver under SQLAlchemy's async engine: aiosqlite, with one trip to its thread per statement.
+"""The SQLite driver under SQLAlchemy's async engine: statements run on the event loop's thread, waits on
+aiosqlite's.
 
-aiosqlite runs each call on the connection's own thread and hands the result back to the event loop: a
-trip that costs far more than SQLite's work for the small statements a request makes. SQLAlchemy's adapter
-makes four trips per statement (open a cursor, execute, fetch the rows, close the cursor) and two more per
-request (commit, and the pool's rollback when the connection is given back). `OneTripConnection` does a
-statement's four in one, and skips a commit or rollback when no transaction is open (a request that only
-read, or the pool's reset after a commit), which SQLite reports without a trip.
+aiosqlite runs each call on the connection's own thread and hands the result back to the event loop. For
+the small statements a request makes that trip costs about ten times SQLite's own work (a follower lookup:
+6 µs in SQLite, 60 µs with the trip), so `InlineConnection` runs a statement on the loop's thread, at once,
+and sends it to the connection's thread only when it would make the loop wait:
 
-Everything else is aiosqlite's: the same thread, the same queue, statements in the order they were sent.
+- **Another writer.** SQLite lets one connection write at a time. Writers of this process queue on the
+  engine's write gate (an `asyncio.Lock` per event loop), taken by the statement that opens a transaction
+  and given back when it commits or rolls back, so they wait for each other without polling and never
+  collide inside SQLite. A statement the database itself refuses at once (busy: another process, or another
+  engine on the same file, holds the write lock) is run again on the connection's thread, which waits up to
+  the connection's timeout as SQLite's busy handler does; a refused statement changed nothing.
+- **A long read.** A SELECT run inline gets `READ_BUDGET_SECONDS`; past it SQLite stops it (a progress
+  handler) and it runs again, whole, on the connection's thread, where it takes as long as it needs while the
+  loop serves other requests. Its SQL is remembered (`Shared.slow`), so the next run of the same statement
+  goes to the thread at once. Only reads are stopped: stopping a write inside a transaction would roll the
+  whole transaction back.
+- **PRAGMAs**, which may wait by design (a checkpoint waits for readers), always run on the thread.
+
+Writes run inline to the end: they hold the database's only write lock, so every other writer waits for
+them wherever they run. The connection is opened with `check_same_thread=False`; its calls never overlap,
+since each is awaited before the next is made. Everything else is aiosqlite's: the thread, its queue, the
+connection's opening and closing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import sqlite3
-from collections.abc import Sequence
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+_T = TypeVar("_T")
+
 # What a statement leaves on its cursor: description, rows, rowcount, lastrowid.
 _Outcome = tuple[Any, list[Any], int, int | None]
+
+# How long a read may run on the event loop's thread before it is moved to the connection's.
+READ_BUDGET_SECONDS = 0.002
+# How often SQLite asks whether a read's budget is spent, in its virtual machine's steps (tens of µs).
+_BUDGET_CHECK_STEPS = 1000
+# Statements before which Python's sqlite3 opens a transaction (its default, "legacy" transaction control):
+# the first of them in a transaction takes the write gate.
+_OPENING = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
+# How many statements known to be slow are remembered.
+_SLOW_KEPT = 256
+
+
+def _keyword(sql: str) -> str:
+    """Return a statement's first word, upper-cased."""
+    head = sql.lstrip()[:8]
+    end = 0
+    while end < len(head) and head[end].isalpha():
+        end += 1
+    return head[:end].upper()
+
+
+def _refused(error: sqlite3.OperationalError, code: int) -> bool:
+    """Tell whether SQLite gave this primary result code (extended codes included)."""
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == code
 
 
 def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
@@ -40,40 +86,71 @@ def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) 
         cursor.close()
 
 
-class OneTripCursor:
-    """A cursor whose statement runs, and whose rows are read, in one trip to the connection's thread."""
+def _waiting(connection: sqlite3.Connection, busy_ms: int, call: Callable[[], _T]) -> _T:
+    """Make a call on the connection's thread, letting SQLite wait up to `busy_ms` for a lock."""
+    connection.execute(f"PRAGMA busy_timeout={busy_ms}")
+    try:
+        return call()
+    finally:
+        connection.execute("PRAGMA busy_timeout=0")
+
+
+class Shared:
+    """What an engine's connections share: the write gate per event loop, and the reads known to be slow."""
+
+    def __init__(self, read_budget: float = READ_BUDGET_SECONDS) -> None:
+        self.read_budget = read_budget
+        self.busy_seconds = 5.0
+        self.slow: OrderedDict[str, None] = OrderedDict()
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def gate(self) -> asyncio.Lock:
+        """Return the running loop's write gate (an engine may serve several loops, one after another)."""
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Lock()
+        return gate
+
+    def found_slow(self, sql: str) -> None:
+        """Remember a read that outran its budget (the newest few hundred)."""
+        self.slow[sql] = None
+        self.slow.move_to_end(sql)
+        if len(self.slow) > _SLOW_KEPT:
+            self.slow.popitem(last=False)
+
+
+class InlineCursor:
+    """A cursor whose statement runs, and whose rows are read, in one call (see the module's docstring)."""
 
     arraysize = 1
 
-    def __init__(self, connection: OneTripConnection) -> None:
+    def __init__(self, connection: InlineConnection) -> None:
         self._connection = connection
         self.description: Any = None
         self.rowcount = -1
         self.lastrowid: int | None = None
         self._rows: list[Any] = []
 
-    async def __aenter__(self) -> OneTripCursor:
+    async def __aenter__(self) -> InlineCursor:
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
         return None
 
-    async def _send(self, sql: str, parameters: Any, many: bool) -> OneTripCursor:
-        connection = self._connection
-        # aiosqlite's own queueing of a call for its thread (untyped there).
-        outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
-            _run, connection._conn, sql, parameters, many
-        )
+    async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
+        """Run one statement and keep its rows."""
+        outcome = await self._connection.run(sql, parameters, many=False)
         self.description, self._rows, self.rowcount, self.lastrowid = outcome
         return self
 
-    async def execute(self, sql: str, parameters: Any = ()) -> OneTripCursor:
-        """Run one statement and keep its rows."""
-        return await self._send(sql, parameters, many=False)
-
-    async def executemany(self, sql: str, parameters: Sequence[Any]) -> OneTripCursor:
+    async def executemany(self, sql: str, parameters: Sequence[Any]) -> InlineCursor:
         """Run one statement for each set of parameters."""
-        return await self._send(sql, parameters, many=True)
+        outcome = await self._connection.run(sql, parameters, many=True)
+        self.description, self._rows, self.rowcount, self.lastrowid = outcome
+        return self
 
     async def fetchall(self) -> list[Any]:
         """Return the rows not fetched yet."""
@@ -95,38 +172,145 @@ class OneTripCursor:
         self._rows = []
 
 
-class OneTripConnection(aiosqlite.Connection):
-    """aiosqlite's connection with `OneTripCursor`s, and no trip to commit or roll back nothing."""
+class InlineConnection(aiosqlite.Connection):
+    """aiosqlite's connection running statements, commits and rollbacks on the event loop's thread."""
 
-    # aiosqlite's `cursor()` is a coroutine that opens the cursor on the thread; this one opens it there
-    # with its statement. SQLAlchemy's adapter only ever enters it (`async with` / `__aenter__`).
-    def cursor(self) -> OneTripCursor:  # type: ignore[override]
-        """Return a cursor whose statements each take one trip."""
-        return OneTripCursor(self)
+    def __init__(self, connector: Callable[[], sqlite3.Connection], shared: Shared) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        # As SQLAlchemy does for aiosqlite's own connections: the thread must not keep the process alive.
+        self._thread.daemon = True
+        self._shared = shared
+        self._gate: asyncio.Lock | None = None
+        self._gate_loop: asyncio.AbstractEventLoop | None = None
+        self._deadline = math.inf
+        self._budgeted = False
+
+    # aiosqlite's `cursor()` is a coroutine that opens the cursor on the thread; SQLAlchemy's adapter only
+    # ever enters this one (`async with` / `__aenter__`).
+    def cursor(self) -> InlineCursor:  # type: ignore[override]
+        """Return a cursor whose statements run inline."""
+        return InlineCursor(self)
+
+    def _over_budget(self) -> bool:
+        return time.perf_counter() > self._deadline
+
+    async def _on_thread(self, call: Callable[[], _T]) -> _T:
+        busy_ms = round(self._shared.busy_seconds * 1000)
+        # aiosqlite's own queueing of a call for its thread (untyped there).
+        result: _T = await self._execute(_waiting, self._conn, busy_ms, call)  # type: ignore[no-untyped-call]
+        return result
+
+    async def run(self, sql: str, parameters: Any, many: bool) -> _Outcome:
+        """Run a statement inline, or on the connection's thread when it would make the loop wait."""
+        connection = self._conn
+        keyword = _keyword(sql)
+        if keyword == "PRAGMA" or sql in self._shared.slow:
+            return await self._on_thread(partial(_run, connection, sql, parameters, many))
+        if self._gate is None and keyword in _OPENING and not connection.in_transaction:
+            await self._take_gate()
+        try:
+            reading = keyword == "SELECT"
+            if reading:
+                if not self._budgeted:
+                    connection.set_progress_handler(self._over_budget, _BUDGET_CHECK_STEPS)
+                    self._budgeted = True
+                self._deadline = time.perf_counter() + self._shared.read_budget
+            try:
+                return _run(connection, sql, parameters, many)
+            except sqlite3.OperationalError as error:
+                if reading and _refused(error, sqlite3.SQLITE_INTERRUPT):
+                    self._shared.found_slow(sql)
+                elif not _refused(error, sqlite3.SQLITE_BUSY):
+                    raise
+            finally:
+                self._deadline = math.inf
+            # Refused or stopped before it changed anything: again, on the thread, for as long as it takes.
+            return await self._on_thread(partial(_run, connection, sql, parameters, many))
+        finally:
+            self._give_gate_back_when_done()
+
+    async def _take_gate(self) -> None:
+        gate = self._shared.gate()
+        try:
+            async with asyncio.timeout(self._shared.busy_seconds):
+                await gate.acquire()
+        except TimeoutError:
+            # What SQLite says when its own busy handler gives up.
+            raise sqlite3.OperationalError("database is locked") from None
+        self._gate, self._gate_loop = gate, asyncio.get_running_loop()
+
+    def _give_gate_back_when_done(self) -> None:
+        if self._gate is not None and not (self._connection is not None and self._conn.in_transaction):
+            self._give_gate_back()
+
+    def _give_gate_back(self) -> None:
+        gate, loop = self._gate, self._gate_loop
+        self._gate = self._gate_loop = None
+        if gate is None or loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            gate.release()
+        elif not loop.is_closed():
+            # Closed from elsewhere (a finaliser): the gate belongs to its loop's thread.
+            loop.call_soon_threadsafe(gate.release)
+
+    async def _end(self, finish: Callable[[sqlite3.Connection], None]) -> None:
+        try:
+            try:
+                finish(self._conn)
+            except sqlite3.OperationalError as error:
+                if not _refused(error, sqlite3.SQLITE_BUSY):
+                    raise
+                await self._on_thread(partial(finish, self._conn))
+        finally:
+            self._give_gate_back_when_done()
 
     async def commit(self) -> None:
         """Commit, if a transaction is open."""
         if self._conn.in_transaction:
-            await super().commit()
+            await self._end(sqlite3.Connection.commit)
 
     async def rollback(self) -> None:
         """Roll back, if a transaction is open."""
         if self._conn.in_transaction:
-            await super().rollback()
+            await self._end(sqlite3.Connection.rollback)
+
+    async def close(self) -> None:
+        """Close (an open transaction is rolled back) and give the write gate back."""
+        try:
+            await super().close()
+        finally:
+            self._give_gate_back()
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        """Stop the thread, closing the connection, and give the write gate back (SQLAlchemy's terminate)."""
+        try:
+            return super().stop()
+        finally:
+            self._give_gate_back()
 
 
-def _one_trip_connection(*args: Any, **kwargs: Any) -> OneTripConnection:
-    connection = OneTripConnection(partial(sqlite3.connect, *args, **kwargs), iter_chunk_size=64)
-    # As SQLAlchemy does for aiosqlite's own connections: the thread must not keep the process alive.
-    connection._thread.daemon = True
-    return connection
+def _connect(
+    shared: Shared, dialect: Dialect, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+) -> Any:
+    # The arguments SQLAlchemy would give aiosqlite, given to our connection instead. SQLite itself never
+    # waits on the loop's thread (timeout 0); a call sent to the connection's thread waits up to `timeout`.
+    shared.busy_seconds = float(cparams.pop("timeout", shared.busy_seconds))
+    cparams["check_same_thread"] = False
+    cparams["timeout"] = 0
+
+    def connection(*args: Any, **kwargs: Any) -> InlineConnection:
+        return InlineConnection(partial(sqlite3.connect, *args, **kwargs), shared)
+
+    return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=connection, **cparams)
 
 
-def _connect(dialect: Dialect, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
-    # The arguments SQLAlchemy would give aiosqlite, given to our connection instead.
-    return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=_one_trip_connection, **cparams)
-
-
-def use_one_trip_connections(engine: AsyncEngine) -> None:
-    """Make an aiosqlite engine's new connections `OneTripConnection`s."""
-    event.listen(engine.sync_engine, "do_connect", _connect)
+def use_inline_connections(engine: AsyncEngine, read_budget: float = READ_BUDGET_SECONDS) -> Shared:
+    """Make an aiosqlite engine's new connections `InlineConnection`s; return what they share."""
+    shared = Shared(read_budget)
+    event.listen(engine.sync_engine, "do_connect", partial(_connect, shared))
+    return shared
