@@ -111,7 +111,8 @@ async def add_reply(session: UnitOfWork, caller: Caller, codemark: Codemark, tex
             Mention(team_id=codemark.team_id, codemark_id=codemark.id, reply_id=reply.id, user_id=user_id)
         )
     # Runs after the reply and its mentions are flushed: each bumped the codemark's revision by one.
-    rows = (await session.execute(_FOLLOWERS, {"codemark_id": codemark.id})).all()
+    connection = await session.flushed_connection()
+    rows = (await connection.execute(_FOLLOWERS, {"codemark_id": codemark.id})).all()
     followers = [user_id for _revision, user_id in rows if user_id is not None]
     untouched = bool(rows) and rows[0][0] == codemark.revision + 1 + len(mentioned)
     await notify(session, codemark, mentioned, "mention", caller.user.id, reply.id)

@@ -199,10 +199,11 @@ _FOLLOW = {
 
 async def follow(session: UnitOfWork, codemark_id: str, user_ids: Sequence[str]) -> list[str]:
     """Make people follow a codemark; return those who did not already (concurrent requests may race)."""
-    statement = _FOLLOW[session.get_bind().dialect.name]
+    connection = await session.flushed_connection()
+    statement = _FOLLOW[connection.dialect.name]
     added = []
     for user_id in dict.fromkeys(user_ids):
-        found = await session.scalar(statement, {"codemark_id": codemark_id, "user_id": user_id})
+        found = await connection.scalar(statement, {"codemark_id": codemark_id, "user_id": user_id})
         if found is not None:
             added.append(found)
     return added

@@ -126,10 +126,11 @@ async def write_events(session: UnitOfWork) -> None:
     for event in pending:
         by_team.setdefault(event.team_id, []).append(event)
     rows: list[dict[str, Any]] = []
+    connection = await session.flushed_connection()
     for team_id in sorted(by_team):
         events = by_team[team_id]
         last = int(
-            (await session.execute(_TAKE_SEQS, {"team_id": team_id, "taken": len(events)})).scalar_one()
+            (await connection.execute(_TAKE_SEQS, {"team_id": team_id, "taken": len(events)})).scalar_one()
         )
         for seq, event in enumerate(events, start=last - len(events) + 1):
             sealed = await session.sealer.seal(
@@ -151,7 +152,7 @@ async def write_events(session: UnitOfWork) -> None:
                 }
             )
         session.publish_after_commit(team_id, last)
-    await session.execute(_WRITE, rows)
+    await connection.execute(_WRITE, rows)
 
 
 async def head_seq(session: UnitOfWork, team_id: str) -> int:

@@ -44,7 +44,7 @@ async def index_text(
         words |= tokens(text)
     if words:
         keyed = sorted(set((await word_indexes(session, team_id, words)).values()))
-        await session.execute(
+        await (await session.flushed_connection()).execute(
             _INSERT,
             [
                 {
