@@ -16,6 +16,7 @@ import kibitz.server
 from kibitz.server.deps import AppState
 from kibitz.server.events.models import Event
 from kibitz.server.events.service import REDACTED, head_seq, record_event, redact_events
+from kibitz.server.teams.models import Team
 from kibitz.server.unit_of_work import transaction
 from tests.server.conftest import Api
 
@@ -128,3 +129,22 @@ async def test_a_unit_of_work_refuses_begin(app: FastAPI) -> None:
     async with state.sessionmaker() as session:
         with pytest.raises(TypeError, match="commit"):
             session.begin()
+
+
+async def test_a_flushed_connection_sees_what_the_session_changed_in_memory(api: Api, app: FastAPI) -> None:
+    ada = await api.person("Ada")
+    team = await api.team(ada)
+    state: AppState = app.state.kibitz
+    seq = Team.__table__.c.event_seq
+    async with state.sessionmaker() as session:
+        row = await session.get(Team, team)
+        assert row is not None
+        before = row.event_seq
+        row.event_seq = before + 1000
+        connection = await session.flushed_connection()
+        # A Core statement on the connection reads a change the session had only in memory: it was flushed.
+        assert await connection.scalar(select(seq).where(Team.__table__.c.id == team)) == before + 1000
+        assert not session.dirty
+        await session.rollback()
+    async with state.sessionmaker() as session:
+        assert await session.scalar(select(seq).where(Team.__table__.c.id == team)) == before
