@@ -240,13 +240,15 @@ async def test_a_write_lock_held_elsewhere_is_waited_for_on_the_thread_while_the
         loop.call_later(0.3, other_process_writer.execute, "COMMIT")
         with Ticker() as ticker:
             async with made.begin() as connection:
-                await connection.execute(text("INSERT INTO t (name) VALUES ('here')"))
-        # SQLite refused the inline write (busy), the thread waited for the lock, the loop kept running.
+                rows = [{"name": "here"}, {"name": "and here"}]
+                await connection.execute(text("INSERT INTO t (name) VALUES (:name)"), rows)
+        # SQLite refused the inline write (busy), the thread waited for the lock and wrote every row, the loop
+        # kept running.
         assert trips == ["_run"]
         assert ticker.ticks >= 20
         async with made.connect() as connection:
             names = (await connection.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
-        assert names == ["elsewhere", "here"]
+        assert names == ["elsewhere", "here", "and here"]
     finally:
         await made.dispose()
 

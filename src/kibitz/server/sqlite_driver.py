@@ -204,6 +204,8 @@ class InlineConnection(aiosqlite.Connection):
         """Run a statement inline, or on the connection's thread when it would make the loop wait."""
         connection = self._conn
         keyword = _keyword(sql)
+        if many and not isinstance(parameters, list | tuple):
+            parameters = list(parameters)  # a statement refused inline runs again with the same rows
         if keyword == "PRAGMA" or sql in self._shared.slow:
             return await self._on_thread(partial(_run, connection, sql, parameters, many))
         if self._gate is None and keyword in _OPENING and not connection.in_transaction:
