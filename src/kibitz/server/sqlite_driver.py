@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import sqlite3
 import time
 import weakref
@@ -58,13 +59,13 @@ _OPENING = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
 _SLOW_KEPT = 256
 
 
+_FIRST_WORD = re.compile(r"\s*([A-Za-z]*)")
+
+
 def _keyword(sql: str) -> str:
     """Return a statement's first word, upper-cased."""
-    head = sql.lstrip()[:8]
-    end = 0
-    while end < len(head) and head[end].isalpha():
-        end += 1
-    return head[:end].upper()
+    found = _FIRST_WORD.match(sql)
+    return found.group(1).upper() if found else ""
 
 
 def _refused(error: sqlite3.OperationalError, code: int) -> bool:
@@ -242,7 +243,8 @@ class InlineConnection(aiosqlite.Connection):
         self._gate, self._gate_loop = gate, asyncio.get_running_loop()
 
     def _give_gate_back_when_done(self) -> None:
-        if self._gate is not None and not (self._connection is not None and self._conn.in_transaction):
+        connection = self._connection
+        if self._gate is not None and (connection is None or not connection.in_transaction):
             self._give_gate_back()
 
     def _give_gate_back(self) -> None:
