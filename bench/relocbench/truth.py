@@ -11,7 +11,8 @@ Which anchors have a known answer, for one old file and its counterpart in the n
   file: the ``def``/``class`` line (decorators excluded) and the whole range (that line to the last line
   of the body) — unless another file now has a definition of the same name more like the old one (the
   code moved, the name stayed: ambiguous), or the namesake kept less than half of the old text while
-  another definition of its file kept at least half (the name stayed on other code: ambiguous too). A
+  another definition of its file, or one new in a file added or changed in the version, kept at least
+  half (the name stayed on other code: ambiguous too; see ``_taken_by_another``). A
   definition whose name left the file and occurs exactly once in the whole new package, in another file
   that was added or changed, having been unique in the whole old package and kept a similar body, *moved
   to another file*;
@@ -375,7 +376,7 @@ def file_cases(
         here = new.unique(name) if new is not None else None
         if here is not None and new_path is not None and new is not None:
             if not _better_elsewhere(definition, here, new_path, new_index) and not _taken_by_another(
-                definition, here, new
+                definition, here, new, new_path, new_modules, changed, old_index
             ):
                 matches.append(_Match(definition, here, new_path, other_file=False))
             continue
@@ -431,12 +432,28 @@ def _better_elsewhere(definition: Definition, here: Definition, path: str, new_i
     return any(similarity(definition.norm, other.norm) > kept for other in others)
 
 
-def _taken_by_another(definition: Definition, here: Definition, new: Module) -> bool:
-    """Return True if the name now holds other code while another definition of the file took the old code.
+def _taken_by_another(
+    definition: Definition,
+    here: Definition,
+    new: Module,
+    new_path: str,
+    new_modules: Mapping[str, Module],
+    changed: frozenset[str],
+    old_index: PackageIndex,
+) -> bool:
+    """Return True if the name now holds other code while another definition took the old code.
 
-    That is: the namesake kept less than ``MOVED_MIN_SIMILARITY`` of the text and some other definition
-    kept at least that much, more (``:root { colours }`` became ``:root, [data-theme=light] { colours }``
-    beside a new ``:root { breakpoints }``). Either could be the answer: no ground truth.
+    That is: the namesake kept less than ``MOVED_MIN_SIMILARITY`` of the text and another definition kept
+    at least that much: one of the file (``:root { colours }`` became ``:root, [data-theme=light] {
+    colours }`` beside a new ``:root { breakpoints }``), or one new in a file added or changed in the
+    version, where code may move to as a definition moves to another file (bootstrap 5.3 moved those
+    colours to other files and left `:root` the breakpoints; Flask 2.3 moved `Flask.__init__`'s body to
+    `App.__init__` in a new file). Either could be the answer: no ground truth. Another file is held to
+    more: a definition of it that was there before, by name, is no place code went in this version (two
+    ``delete_cookie`` methods alike in two classes), and it must hold more than half of the old lines that
+    say something, in order: not a text alike as a whole because it is short (``return self.readline()``
+    for ``return (self.fspath, None, self.fspath)``, a struct of two fields for one of five that had those
+    two), nor one that shares its closing brackets.
     """
     if definition.norm == here.norm:
         return False
@@ -453,14 +470,40 @@ def _taken_by_another(definition: Definition, here: Definition, new: Module) -> 
             if similarity(definition.norm, other.norm) >= MOVED_MIN_SIMILARITY:
                 return True
             continue
-        matcher.set_seq1(other.norm)
-        if (
-            matcher.real_quick_ratio() >= MOVED_MIN_SIMILARITY
-            and matcher.quick_ratio() >= MOVED_MIN_SIMILARITY
-            and matcher.ratio() >= MOVED_MIN_SIMILARITY
-        ):
+        if _alike(matcher, other.norm, MOVED_MIN_SIMILARITY):
             return True
+    matcher.set_seq2(_saying(definition.norm))
+    for path in sorted(changed - {new_path}):
+        module = new_modules.get(path)
+        for other in module.definitions if module is not None else ():
+            if any(p == path for p, _ in old_index.by_name.get(other.qualname, ())):
+                continue
+            if _holds_most_of(matcher, _saying(other.norm)):
+                return True
     return False
+
+
+def _saying(lines: Sequence[str]) -> tuple[str, ...]:
+    """Return the lines that say something: not those of brackets and punctuation alone (``}``, ``):``)."""
+    return tuple(line for line in lines if any(character.isalnum() for character in line))
+
+
+def _alike(matcher: difflib.SequenceMatcher[str], other: Sequence[str], least: float) -> bool:
+    """Return True if ``other`` and the matcher's second text are alike: a ratio of at least ``least``."""
+    matcher.set_seq1(other)
+    return matcher.real_quick_ratio() >= least and matcher.quick_ratio() >= least and matcher.ratio() >= least
+
+
+def _holds_most_of(matcher: difflib.SequenceMatcher[str], other: Sequence[str]) -> bool:
+    """Return True if ``other`` holds more than half of the matcher's second text's lines, in order."""
+    size = len(matcher.b)  # type: ignore[attr-defined]  # the text set by set_seq2 (typeshed omits it)
+    if not size or 2 * min(size, len(other)) <= size:
+        return False
+    matcher.set_seq1(other)
+    # quick_ratio counts the lines both hold in any order: a bound on those held in order.
+    if matcher.quick_ratio() * (size + len(other)) <= size:
+        return False
+    return 2 * sum(block.size for block in matcher.get_matching_blocks()) > size
 
 
 def _moved_definitions(matches: Sequence[_Match]) -> dict[str, bool]:

@@ -17,7 +17,7 @@ from relocbench.history import History, Stats
 from relocbench.releases import PACKAGES, Package, cached_archive, read_sources
 from relocbench.score import score_pair
 from relocbench.syntax import LANGUAGES
-from relocbench.truth import Case, Expected, Module
+from relocbench.truth import Case, Expected, Module, PackageIndex, file_cases, parse_module
 from tests.bench.truth_cases import by_label, cases_of, src
 
 
@@ -513,6 +513,120 @@ def test_a_name_left_on_other_code_while_another_rule_took_the_old_one_is_ambigu
     lines = by_label(cases_between("css", old, new), "def line")
     assert ":root" not in lines  # the new ``:root`` holds breakpoints; the colours went to another rule
     assert lines[".box"].expected == Expected("m.css", 12, 12, 12)
+
+
+def test_a_name_left_on_other_code_while_a_new_rule_of_another_file_took_the_old_one_is_ambiguous() -> None:
+    colours = "".join(f"  --colour-{i}: #{i:06x};\n" for i in range(8))
+    old_grid = parsed("css", f":root {{\n{colours}}}\n.row {{ display: flex; }}\n", "grid.css")
+    new_grid = parsed("css", ":root {\n  --small: 576px;\n}\n.row { display: flex; }\n", "grid.css")
+    theme = parsed("css", f":root,\n[data-theme=light] {{\n{colours}}}\n", "theme.css")
+    new_modules = {"grid.css": new_grid, "theme.css": theme}
+
+    def grid_lines(changed: frozenset[str], old_theme: Module | None = None) -> dict[str, Case]:
+        old_modules = {"grid.css": old_grid} | ({"theme.css": old_theme} if old_theme else {})
+        cases = file_cases(
+            old_grid,
+            new_grid,
+            "grid.css",
+            PackageIndex.build(old_modules),
+            PackageIndex.build(new_modules),
+            new_modules,
+            changed,
+        )
+        return by_label(cases, "def line")
+
+    # The colours went to a rule of a file changed in this version: either rule could be the answer.
+    lines = grid_lines(frozenset({"grid.css", "theme.css"}))
+    assert ":root" not in lines
+    assert lines[".row"].expected == Expected("grid.css", 4, 4, 4)
+    # A file the version did not touch is no place the code went: the name's new code is the answer.
+    assert grid_lines(frozenset({"grid.css"}))[":root"].expected == Expected("grid.css", 1, 1, 1)
+    # Nor is a rule that the other file had before: it was alike already, nothing went there.
+    before = parsed("css", f":root,\n[data-theme=light] {{\n{colours}  --old: 0;\n}}\n", "theme.css")
+    both = frozenset({"grid.css", "theme.css"})
+    assert grid_lines(both, before)[":root"].expected == Expected("grid.css", 1, 1, 1)
+
+
+def test_short_code_alike_by_chance_in_another_file_leaves_the_namesake_its_answer() -> None:
+    old = parse_module("def location(self):\n    return (self.fspath, None, self.fspath)\n")
+    new = parse_module(
+        "def location(  # type: ignore[override]\n    self,\n"
+        ") -> Optional[Tuple[str, Optional[int], str]]:\n    return (self.fspath, None, self.fspath)\n"
+    )
+    # Alike character by character (a ratio over 0.5), unrelated: what two-line functions often are.
+    other = parse_module("def __next__(self) -> str:\n    return self.readline()\n")
+    assert old is not None
+    assert new is not None
+    assert other is not None
+    new_modules = {"m.py": new, "o.py": other}
+    cases = file_cases(
+        old,
+        new,
+        "m.py",
+        PackageIndex.build({"m.py": old}),
+        PackageIndex.build(new_modules),
+        new_modules,
+        frozenset(new_modules),
+    )
+    assert by_label(cases, "def line")["location"].expected == Expected("m.py", 1, 1, 3)
+
+
+def test_closing_brackets_shared_with_a_new_function_elsewhere_leave_the_namesake_its_answer() -> None:
+    old = parsed(
+        "javascript",
+        src(
+            """
+        function prepareCopy(state) {
+          if (!state.copy_) {
+            state.copy_ = shallowCopy(state.base_)
+          }
+        }
+        """
+        ),
+    )
+    new = parsed(
+        "javascript",
+        src(
+            """
+        function prepareCopy(
+          state,
+          strict
+        ) {
+          if (!state.copy_) {
+            state.copy_ = shallowCopy(
+              state.base_,
+              strict
+            )
+          }
+        }
+        """
+        ),
+    )
+    # Three of its five lines are here too, two of them closing brackets: the code did not go there.
+    other = parsed(
+        "javascript",
+        src(
+            """
+        function prepareMapCopy(state) {
+          if (!state.copy_) {
+            state.copy_ = new Map(state.base_)
+          }
+        }
+        """
+        ),
+        "o.js",
+    )
+    new_modules = {"m.js": new, "o.js": other}
+    cases = file_cases(
+        old,
+        new,
+        "m.js",
+        PackageIndex.build({"m.js": old}),
+        PackageIndex.build(new_modules),
+        new_modules,
+        frozenset(new_modules),
+    )
+    assert by_label(cases, "def line")["prepareCopy"].expected == Expected("m.js", 1, 1, 4)
 
 
 def test_rust_code_moved_into_a_macro_is_not_deleted() -> None:
