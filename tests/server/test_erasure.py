@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from kibitz.server.crypto.keystore import data_key_table, destroyed_table
 from kibitz.server.erasure import service
 from kibitz.server.erasure.models import ErasureRequest
+from kibitz.server.sqlite_driver import InlineConnection, _run
 from tests.server.conftest import PASSWORD, Api, Person
 from tests.server.event_log import assert_gap_free, team_events
 
@@ -476,3 +477,38 @@ async def test_an_erasure_leaves_no_copy_of_the_erased_cells_in_the_sqlite_files
     assert raw, "the database files were not found"
     left = [value for value in stored if value.encode() in raw or value[4:40].encode() in raw]
     assert left == [], f"{len(left)} of {len(stored)} erased cells are still in the SQLite files"
+
+
+@pytest.mark.databases("sqlite")
+async def test_erasures_delete_off_the_event_loop(
+    http: httpx.AsyncClient, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large team's erasure deletes for seconds: on SQLite the loop serves other requests meanwhile."""
+    ada, bob = await api.person("Ada"), await api.person("Bob")
+    team = await api.team(ada, "doomed")
+    repo = await api.repo(ada, team)
+    await api.codemark(ada, team, repo)
+    solo = await api.team(bob, "solo")
+    await api.codemark(bob, solo, await api.repo(bob, solo))
+    on_thread: list[str] = []
+    original = InlineConnection._execute
+
+    async def recording(self: InlineConnection, function: Any, *args: Any, **kwargs: Any) -> Any:
+        call = args[2] if len(args) == 3 else function  # the driver's calls: _waiting(connection, ms, call)
+        is_statement = getattr(call, "func", None) is _run
+        on_thread.append(call.args[1] if is_statement else getattr(call, "__name__", ""))
+        return await original(self, function, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(InlineConnection, "_execute", recording)
+    r = await http.request("DELETE", f"/api/v1/teams/{team}", json={"confirm": "doomed"}, headers=ada.headers)
+    assert r.status_code == 200, r.text
+    assert any(sql.startswith("DELETE FROM team") for sql in on_thread), on_thread
+    on_thread.clear()
+    r = await delete_me(http, bob)
+    assert r.status_code == 200, r.text
+    assert any(sql.startswith("DELETE FROM user_account") for sql in on_thread), on_thread
+    # An ordinary request's statements stay on the loop's thread.
+    on_thread.clear()
+    assert (await http.get("/api/v1/me", headers=ada.headers)).status_code == 200
+    assert (await http.post("/api/v1/teams", json={"name": "next"}, headers=ada.headers)).status_code == 201
+    assert on_thread == []

@@ -14,7 +14,7 @@ from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from kibitz.server.db import make_engine
-from kibitz.server.sqlite_driver import InlineConnection, Shared, use_inline_connections
+from kibitz.server.sqlite_driver import InlineConnection, Shared, off_the_loop, use_inline_connections
 from kibitz.settings import Settings
 
 # A read that runs for a good while in SQLite alone (a few hundred ms), whatever the machine.
@@ -288,3 +288,48 @@ async def test_a_short_read_inside_its_budget_stays_inline(tmp_path: Path, trips
         assert not shared.slow
     finally:
         await made.dispose()
+
+
+# A write that runs for a good while in SQLite alone (tens to hundreds of ms), whatever the machine.
+_LONG_WRITE = (
+    "INSERT INTO t (name) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+    "SELECT 'row ' || i FROM n"
+)
+
+
+async def test_work_marked_long_runs_on_the_thread_while_the_loop_runs_and_still_queues_at_the_gate(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
+    opened = [await engine.connect(), await engine.connect()]
+    for connection in opened:
+        await connection.close()
+    trips.clear()
+    order: list[str] = []
+    long_holds = asyncio.Event()
+    ticks_while_writing: list[int] = []
+
+    async def long_work() -> None:
+        with off_the_loop():
+            async with engine.begin() as connection:
+                before = ticker.ticks
+                await connection.execute(text(_LONG_WRITE))
+                ticks_while_writing.append(ticker.ticks - before)
+                long_holds.set()
+                await asyncio.sleep(0.05)
+                await connection.execute(text("SELECT count(*) FROM t"))
+                order.append("long work commits")
+
+    async def other_writer() -> None:
+        await long_holds.wait()
+        async with engine.begin() as connection:  # not marked: inline, once the gate is free
+            await connection.execute(text("INSERT INTO t (name) VALUES ('after')"))
+            order.append("other writer wrote")
+
+    with Ticker() as ticker:
+        await asyncio.gather(asyncio.create_task(long_work()), asyncio.create_task(other_writer()))
+    assert ticks_while_writing[0] >= 3  # the loop ran while SQLite wrote
+    assert order == ["long work commits", "other writer wrote"]
+    # The long work's two statements and its commit went to the thread; the other writer's did not.
+    assert trips == ["_run", "_run", "commit"]
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 300_001

@@ -18,23 +18,28 @@ and sends it to the connection's thread only when it would make the loop wait:
   goes to the thread at once. Only reads are stopped: stopping a write inside a transaction would roll the
   whole transaction back.
 - **PRAGMAs**, which may wait by design (a checkpoint waits for readers), always run on the thread.
+- **Work known to be long.** A block the caller marks with `off_the_loop()` (an erasure deleting a whole
+  team: seconds of deletes) runs its statements, commit and rollback on the connection's thread, so that
+  the loop serves readers meanwhile; its writes still queue at the gate.
 
-Writes run inline to the end: they hold the database's only write lock, so every other writer waits for
-them wherever they run. The connection is opened with `check_same_thread=False`; its calls never overlap,
-since each is awaited before the next is made. Everything else is aiosqlite's: the thread, its queue, the
-connection's opening and closing.
+Other writes run inline to the end: they hold the database's only write lock, so every other writer waits
+for them wherever they run, and stopping one would roll its transaction back. The connection is opened with
+`check_same_thread=False`; its calls never overlap, since each is awaited before the next is made.
+Everything else is aiosqlite's: the thread, its queue, the connection's opening and closing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import re
 import sqlite3
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from functools import partial
 from typing import Any, TypeVar
 
@@ -57,6 +62,21 @@ _BUDGET_CHECK_STEPS = 1000
 _OPENING = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
 # How many statements known to be slow are remembered.
 _SLOW_KEPT = 256
+# Set inside `off_the_loop()`: the task's statements go to the connections' threads.
+_OFF_THE_LOOP: ContextVar[bool] = ContextVar("kibitz_sqlite_off_the_loop", default=False)
+
+
+@contextlib.contextmanager
+def off_the_loop() -> Iterator[None]:
+    """Run this task's SQLite statements, commits and rollbacks in the block on the connections' threads.
+
+    For work known to take long, so that the event loop serves other requests meanwhile.
+    """
+    token = _OFF_THE_LOOP.set(True)
+    try:
+        yield
+    finally:
+        _OFF_THE_LOOP.reset(token)
 
 
 _FIRST_WORD = re.compile(r"\s*([A-Za-z]*)")
@@ -212,6 +232,8 @@ class InlineConnection(aiosqlite.Connection):
         if self._gate is None and keyword in _OPENING and not connection.in_transaction:
             await self._take_gate()
         try:
+            if _OFF_THE_LOOP.get():
+                return await self._on_thread(partial(_run, connection, sql, parameters, many))
             reading = keyword == "SELECT"
             if reading:
                 if not self._budgeted:
@@ -264,6 +286,9 @@ class InlineConnection(aiosqlite.Connection):
 
     async def _end(self, finish: Callable[[sqlite3.Connection], None]) -> None:
         try:
+            if _OFF_THE_LOOP.get():
+                await self._on_thread(partial(finish, self._conn))
+                return
             try:
                 finish(self._conn)
             except sqlite3.OperationalError as error:

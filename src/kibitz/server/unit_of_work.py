@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from kibitz.server.crypto.sealer import Owner, Sealer
+from kibitz.server.sqlite_driver import off_the_loop
 
 # Rings the broker: "team T has events up to seq N".
 Doorbell = Callable[[str, int], Awaitable[None]]
@@ -134,12 +135,17 @@ def make_sessionmaker(engine: AsyncEngine, sealer: Sealer, doorbell: Doorbell | 
 
 
 @asynccontextmanager
-async def transaction(sessions: Sessions) -> AsyncIterator[UnitOfWork]:
-    """Give one unit of work: commit it when the block ends, roll it back when the block raises."""
-    async with sessions() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        await session.commit()
+async def transaction(sessions: Sessions, *, long: bool = False) -> AsyncIterator[UnitOfWork]:
+    """Give one unit of work: commit it when the block ends, roll it back when the block raises.
+
+    `long`: work known to take seconds (an erasure); on SQLite its statements then leave the event loop's
+    thread (`sqlite_driver.off_the_loop`), so that other requests are served meanwhile.
+    """
+    with off_the_loop() if long else nullcontext():
+        async with sessions() as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()

@@ -52,7 +52,7 @@ async def erase_account(
     # A transaction of its own, committed at the end of the block: the keys can only be destroyed once the
     # rows are gone for good, and the answer says whether they were (the request's transaction commits only
     # after the answer is built).
-    async with transaction(state.sessionmaker) as work:
+    async with transaction(state.sessionmaker, long=True) as work:
         erased = await service.erase_user(work, user.id, requested_by=user.id, address=caller.address)
     for token_hash in erased.token_hashes:
         state.caches.forget_token(token_hash)
@@ -80,7 +80,7 @@ async def delete_team(
             "Type the team's name to confirm.",
             [{"loc": ["body", "confirm"], "msg": "must be the team's name"}],
         )
-    async with transaction(state.sessionmaker) as work:  # committed before the keys go, as above
+    async with transaction(state.sessionmaker, long=True) as work:  # committed before the keys go, as above
         request, member_ids = await service.erase_team(
             work, team, requested_by=caller.user.id, address=caller.address
         )
