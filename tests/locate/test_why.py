@@ -144,7 +144,7 @@ def test_what_the_named_commit_did() -> None:
     assert action_of(marker, Placement.unavailable("m1", "symlink")) is None
 
 
-@given(st.text(alphabet=st.sampled_from("ab \t\r\n\u00a0\u2028\x1c\ufeff"), max_size=40))
+@given(st.text(alphabet=st.sampled_from("ab \t\r\n\x0b\x0c\x1c\x1f\u00a0\u2028\ufeff"), max_size=40))
 def test_keyed_texts_hold_the_keys_the_engine_compares(text: str) -> None:
     assert keyed(text) == "\n" + "\n".join(line_key(line) for line in split_lines(text)) + "\n"
 

@@ -24,7 +24,6 @@ edited back) gets one of its turning points, the newest the gallop meets, in a l
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -71,19 +70,25 @@ def already_so(now: State, then: State) -> bool:
 # A deleted block's recorded code found elsewhere proves it is not gone only if it is too long to be a
 # commonplace (``return None``): shorter code is left to the engine, which weighs its context too.
 MIN_PROOF_CHARS = 40
-_SPACES = re.compile(r"[^\S\n]+")
+# What `str.split` splits on below U+0080, but the line break.
+_ASCII_SPACES = b" \t\r\x0b\x0c\x1c\x1d\x1e\x1f"
 
 
 def keyed(text: str) -> str:
     """Return a text as its lines' comparison keys, each between newlines: where blocks are looked for.
 
-    One pass over the whole text: the same keys as ``line_key`` line by line (``\\s`` is what ``str.split``
-    splits on), for files read at many commits.
+    The same keys as ``line_key`` line by line, made for the whole text at once (a file is keyed at many
+    commits): an ASCII text, as most source files are, by deleting its whitespace bytes in one call.
     """
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "\n" + _SPACES.sub("", text) + ("\n" if not text.endswith("\n") else "")
+    if text.isascii():
+        # Most source files: deleting bytes is about twenty times faster than any per-line work.
+        keys = text.encode("ascii").translate(None, _ASCII_SPACES).decode("ascii")
+    else:
+        keys = "\n".join(["".join(line.split()) for line in text.split("\n")])
+    return "\n" + keys + ("\n" if not text.endswith("\n") else "")
 
 
 def _joined(keys: Sequence[str]) -> str:
