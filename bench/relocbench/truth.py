@@ -11,8 +11,9 @@ Which anchors have a known answer, for one old file and its counterpart in the n
   file: the ``def``/``class`` line (decorators excluded) and the whole range (that line to the last line
   of the body) — unless another file now has a definition of the same name more like the old one (the
   code moved, the name stayed: ambiguous), or the namesake kept less than half of the old text while
-  another definition of its file, or one new in a file added or changed in the version, kept at least
-  half (the name stayed on other code: ambiguous too; see ``_taken_by_another``). A
+  another definition of its file kept at least half, or one new in a file added or changed in the version
+  holds more than half of its lines (the name stayed on other code: ambiguous too; see
+  ``_taken_by_another``). A
   definition whose name left the file and occurs exactly once in the whole new package, in another file
   that was added or changed, having been unique in the whole old package and kept a similar body, *moved
   to another file*;
@@ -447,8 +448,8 @@ def _taken_by_another(
     at least that much: one of the file (``:root { colours }`` became ``:root, [data-theme=light] {
     colours }`` beside a new ``:root { breakpoints }``), or one new in a file added or changed in the
     version, where code may move to as a definition moves to another file (bootstrap 5.3 moved those
-    colours to other files and left `:root` the breakpoints; Flask 2.3 moved `Flask.__init__`'s body to
-    `App.__init__` in a new file). Either could be the answer: no ground truth. Another file is held to
+    colours to other files and left ``:root`` the breakpoints; Flask 2.3 moved ``Flask.__init__``'s body to
+    ``App.__init__`` in a new file). Either could be the answer: no ground truth. Another file is held to
     more: a definition of it that was there before, by name, is no place code went in this version (two
     ``delete_cookie`` methods alike in two classes), and it must hold more than half of the old lines that
     say something, in order: not a text alike as a whole because it is short (``return self.readline()``
