@@ -10,6 +10,7 @@ leaving uvicorn to print its traceback.
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import socket
 import ssl
@@ -151,6 +152,7 @@ def serve(settings: Settings, *, check: Callable[[], None] | None = None) -> Non
             where_stored(settings),
         )
         server = uvicorn.Server(_uvicorn_config(app, settings, tls))
+        freeze_what_startup_made()
         try:
             server.run(sockets=[listener])
         except SystemExit:
@@ -165,6 +167,18 @@ def serve(settings: Settings, *, check: Callable[[], None] | None = None) -> Non
             raise StartupFailure(describe_startup_error(app.error, settings))
     finally:
         listener.close()
+
+
+def freeze_what_startup_made() -> None:
+    """Exempt the objects made so far (the modules, their functions and classes) from garbage collection.
+
+    A full collection walks every object the collector tracks: about 170,000 once the app is imported, 60 ms
+    and more on a 2-core machine, during which the event loop answers nothing (served, searches waited up
+    to 230 ms for one). Those objects live as long as the process, so collecting only the ones made later
+    loses nothing; what was garbage already is collected first.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _uvicorn_config(app: ASGIApp, settings: Settings, tls: ssl.SSLContext | None) -> uvicorn.Config:
