@@ -174,8 +174,8 @@ def freeze_what_startup_made() -> None:
 
     A full collection walks every object the collector tracks: about 170,000 once the app is imported, 60 ms
     and more on a 2-core machine, during which the event loop answers nothing (served, searches waited up
-    to 230 ms for one). Those objects live as long as the process, so collecting only the ones made later
-    loses nothing; what was garbage already is collected first.
+    to 230 ms for one). Nearly all of those objects live as long as the process; one that is dropped later
+    stays in memory, which costs little. What was garbage already is collected first.
     """
     gc.collect()
     gc.freeze()
