@@ -78,7 +78,10 @@ def cell_names(column: SealedColumn) -> tuple[str, str]:
         table = column.parent.local_table
         if not isinstance(prop, ColumnProperty) or not isinstance(table, Table):
             raise TypeError(f"{column} is not a mapped column of a table")
-        names = _NAMES[column] = (table.name, prop.columns[0].key)
+        # Plain strings: SQLAlchemy's table name is a `str` subclass, which the garbage collector tracks, and
+        # so would it every opened-value cache key holding one (tens of thousands walked at each full
+        # collection); keys of plain strings are left alone.
+        names = _NAMES[column] = (str(table.name), str(prop.columns[0].key))
     return names
 
 
