@@ -448,7 +448,7 @@ def _taken_by_another(
     at least that much: one of the file (``:root { colours }`` became ``:root, [data-theme=light] {
     colours }`` beside a new ``:root { breakpoints }``), or one new in a file added or changed in the
     version, where code may move to as a definition moves to another file (bootstrap 5.3 moved those
-    colours to other files and left ``:root`` the breakpoints; Flask 2.3 moved ``Flask.__init__``'s body to
+    colours to other files and left ``:root`` the breakpoints; Flask 3.0 moved ``Flask.__init__``'s body to
     ``App.__init__`` in a new file). Either could be the answer: no ground truth. Another file is held to
     more: a definition of it that was there before, by name, is no place code went in this version (two
     ``delete_cookie`` methods alike in two classes), and it must hold more than half of the old lines that
