@@ -17,7 +17,7 @@ from relocbench.history import History, Stats
 from relocbench.releases import PACKAGES, Package, cached_archive, read_sources
 from relocbench.score import score_pair
 from relocbench.syntax import LANGUAGES
-from relocbench.truth import Case, Expected, Module, PackageIndex, file_cases, parse_module
+from relocbench.truth import Case, Expected, Module, parse_module
 from tests.bench.truth_cases import by_label, cases_of, src
 
 
@@ -520,18 +520,15 @@ def test_a_name_left_on_other_code_while_a_new_rule_of_another_file_took_the_old
     old_grid = parsed("css", f":root {{\n{colours}}}\n.row {{ display: flex; }}\n", "grid.css")
     new_grid = parsed("css", ":root {\n  --small: 576px;\n}\n.row { display: flex; }\n", "grid.css")
     theme = parsed("css", f":root,\n[data-theme=light] {{\n{colours}}}\n", "theme.css")
-    new_modules = {"grid.css": new_grid, "theme.css": theme}
 
     def grid_lines(changed: frozenset[str], old_theme: Module | None = None) -> dict[str, Case]:
-        old_modules = {"grid.css": old_grid} | ({"theme.css": old_theme} if old_theme else {})
-        cases = file_cases(
+        cases = cases_of(
             old_grid,
             new_grid,
             "grid.css",
-            PackageIndex.build(old_modules),
-            PackageIndex.build(new_modules),
-            new_modules,
-            changed,
+            new_others={"theme.css": theme},
+            old_others={"theme.css": old_theme} if old_theme else None,
+            changed=changed,
         )
         return by_label(cases, "def line")
 
@@ -558,16 +555,7 @@ def test_short_code_alike_by_chance_in_another_file_leaves_the_namesake_its_answ
     assert old is not None
     assert new is not None
     assert other is not None
-    new_modules = {"m.py": new, "o.py": other}
-    cases = file_cases(
-        old,
-        new,
-        "m.py",
-        PackageIndex.build({"m.py": old}),
-        PackageIndex.build(new_modules),
-        new_modules,
-        frozenset(new_modules),
-    )
+    cases = cases_of(old, new, "m.py", new_others={"o.py": other})
     assert by_label(cases, "def line")["location"].expected == Expected("m.py", 1, 1, 3)
 
 
@@ -616,16 +604,7 @@ def test_closing_brackets_shared_with_a_new_function_elsewhere_leave_the_namesak
         ),
         "o.js",
     )
-    new_modules = {"m.js": new, "o.js": other}
-    cases = file_cases(
-        old,
-        new,
-        "m.js",
-        PackageIndex.build({"m.js": old}),
-        PackageIndex.build(new_modules),
-        new_modules,
-        frozenset(new_modules),
-    )
+    cases = cases_of(old, new, "m.js", new_others={"o.js": other})
     assert by_label(cases, "def line")["prepareCopy"].expected == Expected("m.js", 1, 1, 4)
 
 
