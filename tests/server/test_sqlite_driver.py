@@ -42,6 +42,13 @@ async def _engine_with(path: Path, busy_seconds: float, read_budget: float) -> t
     return made, shared
 
 
+async def _two_in_the_pool(engine: AsyncEngine) -> None:
+    """Open two connections and give them back: opening one takes trips of its own, the tests count none."""
+    opened = [await engine.connect(), await engine.connect()]
+    for connection in opened:
+        await connection.close()
+
+
 @pytest.fixture
 def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record every call the driver sends to a connection's thread, by the function it runs there."""
@@ -149,10 +156,7 @@ async def test_statements_commits_and_rollbacks_run_inline_and_pragmas_on_the_th
 async def test_writers_of_one_process_queue_at_the_gate_in_order(
     engine: AsyncEngine, trips: list[str]
 ) -> None:
-    # Two connections in the pool first: opening one takes trips of its own.
-    opened = [await engine.connect(), await engine.connect()]
-    for connection in opened:
-        await connection.close()
+    await _two_in_the_pool(engine)
     trips.clear()
     order: list[str] = []
     first_holds = asyncio.Event()
@@ -300,9 +304,7 @@ _LONG_WRITE = (
 async def test_work_marked_long_runs_on_the_thread_while_the_loop_runs_and_still_queues_at_the_gate(
     engine: AsyncEngine, trips: list[str]
 ) -> None:
-    opened = [await engine.connect(), await engine.connect()]
-    for connection in opened:
-        await connection.close()
+    await _two_in_the_pool(engine)
     trips.clear()
     order: list[str] = []
     long_holds = asyncio.Event()
