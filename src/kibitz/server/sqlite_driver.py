@@ -227,13 +227,14 @@ class InlineConnection(aiosqlite.Connection):
         keyword = _keyword(sql)
         if many and not isinstance(parameters, list | tuple):
             parameters = list(parameters)  # a statement refused inline runs again with the same rows
+        on_thread = partial(_run, connection, sql, parameters, many)
         if keyword == "PRAGMA" or sql in self._shared.slow:
-            return await self._on_thread(partial(_run, connection, sql, parameters, many))
+            return await self._on_thread(on_thread)
         if self._gate is None and keyword in _OPENING and not connection.in_transaction:
             await self._take_gate()
         try:
             if _OFF_THE_LOOP.get():
-                return await self._on_thread(partial(_run, connection, sql, parameters, many))
+                return await self._on_thread(on_thread)
             reading = keyword == "SELECT"
             if reading:
                 if not self._budgeted:
@@ -250,7 +251,7 @@ class InlineConnection(aiosqlite.Connection):
             finally:
                 self._deadline = math.inf
             # Refused or stopped before it changed anything: again, on the thread, for as long as it takes.
-            return await self._on_thread(partial(_run, connection, sql, parameters, many))
+            return await self._on_thread(on_thread)
         finally:
             self._give_gate_back_when_done()
 
@@ -286,15 +287,14 @@ class InlineConnection(aiosqlite.Connection):
 
     async def _end(self, finish: Callable[[sqlite3.Connection], None]) -> None:
         try:
-            if _OFF_THE_LOOP.get():
-                await self._on_thread(partial(finish, self._conn))
-                return
-            try:
-                finish(self._conn)
-            except sqlite3.OperationalError as error:
-                if not _refused(error, sqlite3.SQLITE_BUSY):
-                    raise
-                await self._on_thread(partial(finish, self._conn))
+            if not _OFF_THE_LOOP.get():
+                try:
+                    finish(self._conn)
+                    return
+                except sqlite3.OperationalError as error:
+                    if not _refused(error, sqlite3.SQLITE_BUSY):
+                        raise
+            await self._on_thread(partial(finish, self._conn))
         finally:
             self._give_gate_back_when_done()
 
