@@ -21,9 +21,11 @@ Which anchors have a known answer, for one old file and its counterpart in the n
   old file and exactly once in the file the function is in now;
 * **deleted definitions**: the outermost definitions whose name occurs nowhere in the new package and
   whose body is not similar (ratio > 0.5 of normalised lines) to the body of any definition in it, nor
-  their text (ratio > 0.3) to a definition of the same simple name (``fmt`` in ``Parser.<locals>.fmt``);
-  for the other languages, nor to anonymous or named code that is no definition, nor hidden in code the
-  parser did not read (``Module.other_bodies``, ``other_names``, ``unparsed``).
+  their text (ratio > 0.3) to a definition of the same simple name (``fmt`` in ``Parser.<locals>.fmt``)
+  or to one new under the same parent whose header is nearly theirs (renamed a little:
+  ``PackageIndex.renamed``); for the other languages, nor to anonymous or named code that is no
+  definition, nor hidden in code the parser did not read (``Module.other_bodies``, ``other_names``,
+  ``unparsed``).
 
 Every case falls into one category: kind (def line, def range, statement) × text (``same`` when the
 normalised text of the node — the whole definition, or the statement — is equal in both versions,
@@ -57,6 +59,10 @@ DELETED_MAX_SIMILARITY = 0.5
 DELETED_SAME_NAME_MAX_SIMILARITY = 0.3
 # A definition that changed files must keep at least this much of its text to count as the same one.
 MOVED_MIN_SIMILARITY = 0.5
+# A removed definition whose header (its name, signature or selector) is at least this alike, by characters,
+# to that of a definition new in the version under the same parent, with a text alike as a namesake's must
+# be, may be the same code renamed a little and rewritten: it gets no ground truth either.
+RENAMED_MIN_HEADER_SIMILARITY = 0.9
 
 _COMPOUND = (
     ast.FunctionDef,
@@ -345,6 +351,37 @@ class PackageIndex:
                 return True
         return False
 
+    def renamed(self, definition: Definition, old: PackageIndex) -> bool:
+        """Return True if a definition new in this version (by name) may be ``definition`` renamed.
+
+        It has the same parent, a header alike at least ``RENAMED_MIN_HEADER_SIMILARITY``
+        (``li a::after {`` → ``li ::after {``, ``def fetch_items(s):`` → ``def fetch_item(s):``) and a text
+        alike above ``DELETED_SAME_NAME_MAX_SIMILARITY``, the likeness asked of a namesake.
+        """
+        header = _header(definition)
+        matcher = difflib.SequenceMatcher(None, autojunk=False)
+        matcher.set_seq2(header)
+        for qualname, places in self.by_name.items():
+            if old.count(qualname):
+                continue
+            for _path, other in places:
+                if other.parent != definition.parent:
+                    continue
+                matcher.set_seq1(_header(other))
+                if (
+                    matcher.real_quick_ratio() >= RENAMED_MIN_HEADER_SIMILARITY
+                    and matcher.quick_ratio() >= RENAMED_MIN_HEADER_SIMILARITY
+                    and matcher.ratio() >= RENAMED_MIN_HEADER_SIMILARITY
+                    and similarity(definition.norm, other.norm) > DELETED_SAME_NAME_MAX_SIMILARITY
+                ):
+                    return True
+        return False
+
+
+def _header(definition: Definition) -> str:
+    """Return a definition's normalised header: the lines before its body (its first, if none)."""
+    return "".join(definition.norm[: max(1, len(definition.norm) - len(definition.body))])
+
 
 @dataclass(frozen=True, slots=True)
 class _Match:
@@ -396,7 +433,11 @@ def file_cases(
         if elsewhere or new is None:
             continue
         parent_gone = definition.parent and definition.parent not in new.by_name
-        if not parent_gone and not new_index.resembles(definition):
+        if (
+            not parent_gone
+            and not new_index.resembles(definition)
+            and not new_index.renamed(definition, old_index)
+        ):
             deleted.append(definition)
 
     moved = _moved_definitions(matches)

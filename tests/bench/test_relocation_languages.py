@@ -368,6 +368,37 @@ def test_css_rule_refined_by_a_pseudo_class_is_not_deleted() -> None:
     assert by_label(cases, "def line")[".keep"].expected == Expected("m.css", 4, 4, 4)
 
 
+def test_css_rule_whose_selector_lost_a_part_and_kept_some_declarations_is_not_deleted() -> None:
+    old = src(
+        """
+        nav li:not(:last-child) a::after {
+          padding-start: 0.5rem;
+          padding-inline-start: 0.5rem;
+          content: "/";
+          color: gray;
+        }
+        .keep { color: red; }
+        """
+    )
+    new = src(
+        """
+        nav li:not(:last-child) ::after {
+          position: absolute;
+          width: 2rem;
+          margin-start: 1rem;
+          margin-inline-start: 1rem;
+          content: "/";
+          color: gray;
+          text-align: center;
+        }
+        .keep { color: red; }
+        """
+    )
+    lines = by_label(cases_between("css", old, new), "def line")
+    assert "nav li:not(:last-child) a::after" not in lines
+    assert lines[".keep"].expected == Expected("m.css", 10, 10, 10)
+
+
 def test_damaged_code_gives_no_anchors_and_hides_no_deletion() -> None:
     old = src(
         """
