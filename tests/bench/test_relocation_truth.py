@@ -167,17 +167,31 @@ def test_removed_definition_with_a_similar_body_elsewhere_is_not_deleted() -> No
     assert cases_between(old, new) == []
 
 
+FETCH_ITEMS = src(
+    """
+    def fetch_items(session, limit):
+        session.begin()
+        rows = session.query(limit)
+        items = [row.item for row in rows]
+        session.end()
+        return items
+    """
+)
+# fetch_items renamed a little (a letter less) and half rewritten.
+FETCH_ITEM = src(
+    """
+    def fetch_item(session, limit):
+        session.begin()
+        rows = session.query(limit)
+        first = rows[0] if rows else None
+        return first.item if first else None
+    """
+)
+
+
 def test_a_definition_renamed_a_little_and_rewritten_is_not_deleted() -> None:
-    old = src(
+    gone = src(
         """
-        def fetch_items(session, limit):
-            session.begin()
-            rows = session.query(limit)
-            items = [row.item for row in rows]
-            session.end()
-            return items
-
-
         def gone(session):
             session.flush()
             session.close()
@@ -185,15 +199,8 @@ def test_a_definition_renamed_a_little_and_rewritten_is_not_deleted() -> None:
             return None
         """
     )
-    new = src(
+    goner = src(
         """
-        def fetch_item(session, limit):
-            session.begin()
-            rows = session.query(limit)
-            first = rows[0] if rows else None
-            return first.item if first else None
-
-
         def goner(session):
             for value in session.values():
                 if value.ready:
@@ -201,38 +208,16 @@ def test_a_definition_renamed_a_little_and_rewritten_is_not_deleted() -> None:
             raise StopIteration
         """
     )
-    lines = by_label(cases_between(old, new), "def line")
-    # Its name lost a letter and half its body is new: renamed or deleted, nobody can say.
+    lines = by_label(cases_between(f"{FETCH_ITEMS}\n\n{gone}", f"{FETCH_ITEM}\n\n{goner}"), "def line")
+    # Renamed or deleted: nobody can say.
     assert "fetch_items" not in lines
     # A header as alike, but the texts share almost nothing: deleted.
     assert lines["gone"].category == "deleted · def line"
 
 
 def test_a_removed_definition_like_one_that_was_there_before_is_deleted() -> None:
-    old = src(
-        """
-        def fetch_items(session, limit):
-            session.begin()
-            rows = session.query(limit)
-            items = [row.item for row in rows]
-            session.end()
-            return items
-
-
-        def fetch_item(session, limit):
-            return None
-        """
-    )
-    new = src(
-        """
-        def fetch_item(session, limit):
-            session.begin()
-            rows = session.query(limit)
-            first = rows[0] if rows else None
-            return first.item if first else None
-        """
-    )
-    lines = by_label(cases_between(old, new), "def line")
+    before = "def fetch_item(session, limit):\n    return None\n"
+    lines = by_label(cases_between(f"{FETCH_ITEMS}\n\n{before}", FETCH_ITEM), "def line")
     # The alike header is an older definition's, edited: no new name took the removed one's place.
     assert lines["fetch_items"].category == "deleted · def line"
 
