@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from kibitz.gitrepo import FileChange, changes_between, parse_name_status, working_tree_changes
+from kibitz.gitrepo import FileChange, GitTimeout, changes_between, parse_name_status, working_tree_changes
 from tests.git_helpers import git, make_repo, numbered_lines
 
 BIG = numbered_lines(30, prefix="a fairly distinctive line")
@@ -55,6 +56,11 @@ def test_changes_between_commits_pair_renames(repo: Path) -> None:
     assert changes_between(repo, second, second) == []
     # Backwards, the rename runs the other way.
     assert FileChange("renamed", "src/new.py", "src/old.py") in changes_between(repo, second, first)
+    # Within a deadline the same; past it, nothing is run.
+    soon = time.monotonic() + 30
+    assert changes_between(repo, first, second, deadline=soon) == changes_between(repo, first, second)
+    with pytest.raises(GitTimeout):
+        changes_between(repo, first, second, deadline=time.monotonic() - 1)
 
 
 def test_working_tree_changes_include_staged_unstaged_untracked_and_buffers(repo: Path) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from kibitz.gitrepo import LineRange, ObjectReader
+import pytest
+
+from kibitz.gitrepo import LineRange, ObjectReader, Walk, first_parent_walk
 from kibitz.locate import AtCommit, PinnedMarker, Placement, Why, locate, why_in_worktree, why_moved
 from tests.code_samples import APP, CLEANUP, RETRY, RETRY_LINES
 from tests.git_helpers import git
@@ -30,6 +34,18 @@ def _noise(repo: Path, count: int, name: str = "other.py") -> list[str]:
 def _why(reader: ObjectReader, markers: list[PinnedMarker], at: str) -> dict[str, Why | None]:
     placements = locate(reader, markers, AtCommit(at))
     return why_moved(reader, markers, at, placements)
+
+
+def _counted_walks(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Record the paths of every history walk the search makes (each is still made)."""
+    walks: list[list[str]] = []
+
+    def counted(root: Path, target: str, paths: Sequence[str], **options: Any) -> Walk:
+        walks.append(list(paths))
+        return first_parent_walk(root, target, paths, **options)
+
+    monkeypatch.setattr("kibitz.locate._why_moved.first_parent_walk", counted)
+    return walks
 
 
 def _named(why: Why | None) -> tuple[str | None, str | None, str | None]:
@@ -143,9 +159,10 @@ def test_a_deletion_is_named_even_after_a_move(repo: Path, reader: ObjectReader)
 
 
 def test_a_block_deleted_after_its_file_was_renamed_names_the_deletion(
-    repo: Path, reader: ObjectReader
+    repo: Path, reader: ObjectReader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Deleted: the walk knows only app.py, which git reports deleted by the rename.
+    # Deleted, so no place at the target names core.py: comparing the recorded commit with the target
+    # does, and one walk of the history over both names finds the deletion.
     retry = pinned(reader, "app.py", RETRY_LINES)
     git(repo, "mv", "app.py", "core.py")
     commit(repo, "Rename app to core")
@@ -153,7 +170,25 @@ def test_a_block_deleted_after_its_file_was_renamed_names_the_deletion(
     _write(repo, "core.py", APP.replace(RETRY + "\n\n", ""))
     gone = commit(repo, "Drop retry")
     head = _noise(repo, 2)[-1]
+    walks = _counted_walks(monkeypatch)
     assert _named(_why(reader, [retry], head)["m1"]) == ("deleted", gone, None)
+    assert [sorted(paths) for paths in walks] == [["app.py", "core.py"]]
+
+
+def test_a_rename_the_two_ends_do_not_show_is_found_by_walking_again(
+    repo: Path, reader: ObjectReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # app.py was renamed, then rewritten without the block: the recorded commit and the target do not
+    # pair the two names, so the walk over app.py alone finds the rename and walks again over core.py.
+    retry = pinned(reader, "app.py", RETRY_LINES)
+    git(repo, "mv", "app.py", "core.py")
+    commit(repo, "Rename app to core")
+    _write(repo, "core.py", "".join(f"setting_{n} = {n}\n" for n in range(80)))
+    gone = commit(repo, "Only settings now")
+    head = _noise(repo, 2)[-1]
+    walks = _counted_walks(monkeypatch)
+    assert _named(_why(reader, [retry], head)["m1"]) == ("deleted", gone, None)
+    assert [sorted(paths) for paths in walks] == [["app.py"], ["app.py", "core.py"]]
 
 
 def test_a_deleted_file_names_its_deletion(repo: Path, reader: ObjectReader) -> None:

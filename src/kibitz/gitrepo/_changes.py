@@ -7,12 +7,13 @@ which the relocation engine is offered as a candidate.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from kibitz.gitrepo._repo import _git
+from kibitz.gitrepo._repo import GitTimeout, _git
 
 ChangeKind = Literal["added", "modified", "deleted", "renamed", "copied"]
 
@@ -62,18 +63,26 @@ def parse_name_status(raw: bytes) -> list[FileChange]:
     return changes
 
 
-def _name_status(root: Path, *revisions: str) -> list[FileChange]:
-    result = _git(
-        root, "diff", "--name-status", "-z", "-M", "--no-ext-diff", "--ignore-submodules", *revisions, "--"
-    )
-    return parse_name_status(result.stdout)
+def _name_status(root: Path, *revisions: str, timeout: float | None = None) -> list[FileChange]:
+    args = ("diff", "--name-status", "-z", "-M", "--no-ext-diff", "--ignore-submodules", *revisions, "--")
+    return parse_name_status(_git(root, *args, timeout=timeout).stdout)
 
 
-def changes_between(root: Path, old_commit: str, new_commit: str) -> list[FileChange]:
-    """Return the files that changed from ``old_commit`` to ``new_commit``, renames paired."""
+def changes_between(
+    root: Path, old_commit: str, new_commit: str, *, deadline: float | None = None
+) -> list[FileChange]:
+    """Return the files that changed from ``old_commit`` to ``new_commit``, renames paired.
+
+    With a ``deadline`` (``time.monotonic()``), git is stopped there and GitTimeout raised.
+    """
     if old_commit == new_commit:
         return []
-    return _name_status(root, old_commit, new_commit)
+    if deadline is None:
+        return _name_status(root, old_commit, new_commit)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise GitTimeout("git diff was given no time")
+    return _name_status(root, old_commit, new_commit, timeout=remaining)
 
 
 def untracked_files(root: Path) -> list[str]:

@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kibitz.gitrepo._changes import FileChange, parse_name_status
+from kibitz.gitrepo._changes import FileChange, changes_between, parse_name_status
 from kibitz.gitrepo._repo import GitError, GitTimeout, _git, git_command, git_environment
 
 # One line per commit: "<id> <parent ids> <committer time>" (``%P`` is empty for a root commit).
@@ -292,10 +292,8 @@ def is_ancestor(root: Path, ancestor: str, descendant: str, *, deadline: float) 
 def commit_changes(root: Path, commit: ChainCommit, *, deadline: float) -> list[FileChange]:
     """Return every file a commit changed against its first parent (renames paired), whatever the paths."""
     if commit.parents:
-        args = ["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--ignore-submodules"]
-        args += [commit.parents[0], commit.commit, "--"]
-    else:
-        args = ["diff-tree", "--root", "-r", "--name-status", "-z", "--no-commit-id", commit.commit, "--"]
+        return changes_between(root, commit.parents[0], commit.commit, deadline=deadline)
+    args = ["diff-tree", "--root", "-r", "--name-status", "-z", "--no-commit-id", commit.commit, "--"]
     result = _git_until(root, deadline, *args)
     if result.returncode != 0:
         raise GitError(result.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed")

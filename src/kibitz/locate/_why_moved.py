@@ -31,6 +31,7 @@ from kibitz.gitrepo import (
     GitTimeout,
     ObjectReader,
     Walk,
+    changes_between,
     commit_changes,
     first_parent_walk,
     is_ancestor,
@@ -289,6 +290,7 @@ class _Search:
         A walk done again for files found on one side of some commits (where blocks moved to, the other
         names of renamed files) covers only that side: the commits on the other side are the last walk's.
         """
+        self._renamed_since(recorded, group)
         ancestry = True
         since, until = recorded, None
         kept: tuple[ChainCommit, ...] = ()
@@ -324,6 +326,27 @@ class _Search:
                 cut = max(positions)
                 until = chain.commits[cut]
                 kept = tuple(commit for commit in commits if chain.position[commit.commit] > cut)
+
+    def _renamed_since(self, recorded: str, group: Sequence[_Task]) -> None:
+        """Walk at once the other names of the tasks' files that were renamed between ``recorded`` and the
+        target, as one comparison of the two commits pairs them: no walk done again to find them.
+
+        Asked only when a file is missing at one of the two commits. A file renamed and much changed, or
+        renamed twice, may not pair; the walk then finds the rename as before.
+        """
+        paths = {path for task in group for path in _paths(task)}
+        # Texts, not ids: the search reads them anyway, from the same git process.
+        read = self.reader.read_text
+        missing = {path for path in paths if read(recorded, path) is None or read(self.target, path) is None}
+        if not missing:
+            return
+        for change in changes_between(self.reader.root, recorded, self.target, deadline=self.deadline):
+            if change.kind != "renamed" or change.old_path is None or change.new_path is None:
+                continue
+            if change.old_path in missing:
+                self.extra_paths.add(change.new_path)
+            if change.new_path in missing:
+                self.extra_paths.add(change.old_path)
 
     def _explain(
         self,
