@@ -158,37 +158,30 @@ def test_a_deletion_is_named_even_after_a_move(repo: Path, reader: ObjectReader)
     assert _named(whys["m2"]) == ("deleted", cleaned, None)
 
 
+@pytest.mark.parametrize(
+    ("after", "walked"),
+    [
+        # The two ends pair app.py with core.py: one walk over both names finds the deletion.
+        (APP.replace(RETRY + "\n\n", ""), [["app.py", "core.py"]]),
+        # Rewritten too much to pair: the walk over app.py finds the rename and is done again.
+        ("".join(f"setting_{n} = {n}\n" for n in range(80)), [["app.py"], ["app.py", "core.py"]]),
+    ],
+    ids=["paired", "rewritten"],
+)
 def test_a_block_deleted_after_its_file_was_renamed_names_the_deletion(
-    repo: Path, reader: ObjectReader, monkeypatch: pytest.MonkeyPatch
+    repo: Path, reader: ObjectReader, monkeypatch: pytest.MonkeyPatch, after: str, walked: list[list[str]]
 ) -> None:
-    # Deleted, so no place at the target names core.py: comparing the recorded commit with the target
-    # does, and one walk of the history over both names finds the deletion.
+    # Deleted, so no place at the target names core.py.
     retry = pinned(reader, "app.py", RETRY_LINES)
     git(repo, "mv", "app.py", "core.py")
     commit(repo, "Rename app to core")
     _noise(repo, 2)
-    _write(repo, "core.py", APP.replace(RETRY + "\n\n", ""))
+    _write(repo, "core.py", after)
     gone = commit(repo, "Drop retry")
     head = _noise(repo, 2)[-1]
     walks = _counted_walks(monkeypatch)
     assert _named(_why(reader, [retry], head)["m1"]) == ("deleted", gone, None)
-    assert [sorted(paths) for paths in walks] == [["app.py", "core.py"]]
-
-
-def test_a_rename_the_two_ends_do_not_show_is_found_by_walking_again(
-    repo: Path, reader: ObjectReader, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # app.py was renamed, then rewritten without the block: the recorded commit and the target do not
-    # pair the two names, so the walk over app.py alone finds the rename and walks again over core.py.
-    retry = pinned(reader, "app.py", RETRY_LINES)
-    git(repo, "mv", "app.py", "core.py")
-    commit(repo, "Rename app to core")
-    _write(repo, "core.py", "".join(f"setting_{n} = {n}\n" for n in range(80)))
-    gone = commit(repo, "Only settings now")
-    head = _noise(repo, 2)[-1]
-    walks = _counted_walks(monkeypatch)
-    assert _named(_why(reader, [retry], head)["m1"]) == ("deleted", gone, None)
-    assert [sorted(paths) for paths in walks] == [["app.py"], ["app.py", "core.py"]]
+    assert [sorted(paths) for paths in walks] == walked
 
 
 def test_a_deleted_file_names_its_deletion(repo: Path, reader: ObjectReader) -> None:
