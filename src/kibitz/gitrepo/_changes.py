@@ -7,13 +7,12 @@ which the relocation engine is offered as a candidate.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from kibitz.gitrepo._repo import GitTimeout, _git
+from kibitz.gitrepo._repo import _git, _git_until
 
 ChangeKind = Literal["added", "modified", "deleted", "renamed", "copied"]
 
@@ -63,9 +62,10 @@ def parse_name_status(raw: bytes) -> list[FileChange]:
     return changes
 
 
-def _name_status(root: Path, *revisions: str, timeout: float | None = None) -> list[FileChange]:
+def _name_status(root: Path, *revisions: str, deadline: float | None = None) -> list[FileChange]:
     args = ("diff", "--name-status", "-z", "-M", "--no-ext-diff", "--ignore-submodules", *revisions, "--")
-    return parse_name_status(_git(root, *args, timeout=timeout).stdout)
+    result = _git(root, *args) if deadline is None else _git_until(root, deadline, *args, check=True)
+    return parse_name_status(result.stdout)
 
 
 def changes_between(
@@ -77,12 +77,7 @@ def changes_between(
     """
     if old_commit == new_commit:
         return []
-    if deadline is None:
-        return _name_status(root, old_commit, new_commit)
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise GitTimeout("git diff was given no time")
-    return _name_status(root, old_commit, new_commit, timeout=remaining)
+    return _name_status(root, old_commit, new_commit, deadline=deadline)
 
 
 def untracked_files(root: Path) -> list[str]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kibitz.gitrepo._changes import FileChange, changes_between, parse_name_status
-from kibitz.gitrepo._repo import GitError, GitTimeout, _git, git_command, git_environment
+from kibitz.gitrepo._repo import GitError, _git_until, git_command, git_environment
 
 # One line per commit: "<id> <parent ids> <committer time>" (``%P`` is empty for a root commit).
 _FORMAT = "--format=%x00%H %P %ct"
@@ -298,13 +298,6 @@ def commit_changes(root: Path, commit: ChainCommit, *, deadline: float) -> list[
     if result.returncode != 0:
         raise GitError(result.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
     return parse_name_status(result.stdout)
-
-
-def _git_until(root: Path, deadline: float, *args: str) -> subprocess.CompletedProcess[bytes]:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise GitTimeout(f"git {args[0]} was given no time")
-    return _git(root, *args, check=False, timeout=remaining)
 
 
 def parse_commit(commit: str, raw: bytes) -> CommitInfo | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +86,16 @@ def _git(
         message = result.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed"
         raise GitError(message)
     return result
+
+
+def _git_until(
+    cwd: Path, deadline: float, *args: str, check: bool = False
+) -> subprocess.CompletedProcess[bytes]:
+    """Run git as ``_git`` does, stopped at ``deadline`` (``time.monotonic()``) with GitTimeout."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise GitTimeout(f"git {args[0]} was given no time")
+    return _git(cwd, *args, check=check, timeout=remaining)
 
 
 def _text(result: subprocess.CompletedProcess[bytes]) -> str:
