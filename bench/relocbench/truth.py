@@ -367,12 +367,8 @@ class PackageIndex:
             for _path, other in places:
                 if other.parent != definition.parent:
                     continue
-                matcher.set_seq1(_header(other))
-                if (
-                    matcher.real_quick_ratio() >= RENAMED_MIN_HEADER_SIMILARITY
-                    and matcher.quick_ratio() >= RENAMED_MIN_HEADER_SIMILARITY
-                    and matcher.ratio() >= RENAMED_MIN_HEADER_SIMILARITY
-                    and similarity(definition.norm, other.norm) > DELETED_SAME_NAME_MAX_SIMILARITY
+                if _alike(matcher, _header(other), RENAMED_MIN_HEADER_SIMILARITY) and (
+                    similarity(definition.norm, other.norm) > DELETED_SAME_NAME_MAX_SIMILARITY
                 ):
                     return True
         return False
